@@ -254,8 +254,8 @@ def alpha_to_rao(amount: str | int | float | Decimal) -> int:
 def owner_cut_amount(emission: int, owner_cut: int = DEFAULT_OWNER_CUT) -> int:
     """The owner's cut of ``emission`` rao as the coinbase computes it in U96F32 fixed point.
 
-    cut = owner_cut/65535 truncated to 32 fractional bits, times the emission, floored to rao. This can
-    be 1 rao below floor(E·owner_cut/65535).
+    cut = owner_cut/65535 truncated to 32 fractional bits, times the emission, floored to rao. So it can
+    be up to E/2**32 rao below floor(E·owner_cut/65535) (23 rao on 100 alpha).
     """
     emission = _rao(emission, "emission")
     if not isinstance(owner_cut, (int, np.integer)) or not 0 <= int(owner_cut) <= U16_MAX:
