@@ -151,7 +151,7 @@ def nearest_valid_split(values: Sequence[object], mechanism_count: int) -> Split
 _SEPARATORS = re.compile(r"[\s,;]+")
 
 
-def _tokens(text: str) -> list[str]:
+def split_tokens(text: str) -> list[str]:
     stripped = text.strip().strip("[]()").strip()
     return [t for t in _SEPARATORS.split(stripped) if t] if stripped else []
 
@@ -165,7 +165,7 @@ def parse_split(raw: str | Sequence[object] | None, mechanism_count: int) -> Spl
     _check_mechanism_count(mechanism_count)
     if raw is None:
         return None
-    items: list[object] = _tokens(raw) if isinstance(raw, str) else list(raw)
+    items: list[object] = split_tokens(raw) if isinstance(raw, str) else list(raw)
     if not items:
         return None
     values: list[int] = []
