@@ -84,6 +84,16 @@ def stored_payout_inputs(snap: Any) -> StoredPayoutInputs:
     return StoredPayoutInputs(mechids, incentive, dividends, "recomputed", note)
 
 
+def load_stored_subnet(
+    db_path: str | os.PathLike[str], snapshot_id: int, netuid: int
+) -> tuple[Any, StoredPayoutInputs]:
+    """A stored subnet and its payout inputs (the page caches this; StoreError when not stored)."""
+    from analytics import snapshot
+
+    snap = snapshot.load_subnet(db_path, int(snapshot_id), int(netuid))
+    return snap, stored_payout_inputs(snap)
+
+
 def clean_text(value: object, limit: int = 48) -> str:
     """A chain string made safe for a terminal: control and format characters escaped, length capped."""
     text = "" if value is None else str(value)
@@ -140,7 +150,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--db", metavar="PATH", help=f"DuckDB file (default ${DB_ENV} or {DEFAULT_DB}); used with --netuid"
     )
     parser.add_argument(
-        "--decimals", type=int, default=2, metavar="D", help="alpha decimals in the text output"
+        "--decimals",
+        type=int,
+        metavar="D",
+        help="alpha decimals in the text output (default: 4 significant digits)",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output with exact rao amounts")
 
@@ -199,15 +212,15 @@ def _db_path(args: argparse.Namespace) -> Path:
     return Path(env).expanduser() if env else DEFAULT_DB
 
 
-def _load(args: argparse.Namespace):
-    from analytics import snapshot, store
+def _load(args: argparse.Namespace) -> tuple[Any, StoredPayoutInputs]:
+    from analytics import store
 
     db = _db_path(args)
     try:
         snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
         if snapshot_id is None:
             raise CliError(f"database {db} has no snapshots (run `python -m analytics demo` or `collect`)")
-        return snapshot.load_subnet(db, int(snapshot_id), int(args.netuid))
+        return load_stored_subnet(db, int(snapshot_id), int(args.netuid))
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
 
@@ -220,7 +233,15 @@ def _alpha(rao: int, decimals: int) -> str:
     value = (Decimal(int(rao)) / emission.RAO_PER_ALPHA).quantize(
         Decimal(1).scaleb(-decimals), ROUND_HALF_EVEN
     )
-    return f"{value:,}"
+    return f"{value:,f}"
+
+
+def auto_decimals(emission_rao: int) -> int:
+    """Alpha decimals that keep about four significant digits of the total: 2 for 100 α, 9 at most."""
+    if emission_rao <= 0:
+        return 2
+    magnitude = len(str(int(emission_rao))) - 10  # floor(log10(amount in alpha))
+    return max(2, min(9, 3 - magnitude))
 
 
 def _table(headers: list[str], rows: list[list[str]], left: int = 0) -> list[str]:
@@ -273,7 +294,9 @@ def _summary_lines(
     return lines
 
 
-def _mechanism_table(rows: list[dict[str, Any]], pools: emission.SubnetPools, d: int) -> list[str]:
+def _mechanism_table(
+    rows: list[dict[str, Any]], pools: emission.SubnetPools, d: int, owner: bool
+) -> list[str]:
     body = [
         [
             str(r["mechid"]),
@@ -297,7 +320,10 @@ def _mechanism_table(rows: list[dict[str, Any]], pools: emission.SubnetPools, d:
             _alpha(int(pools.total_by_mechanism.sum()), d),
         ]
     )
-    return _table(["mech", "u16", "share", "owner", "miners", "validators", "total"], body)
+    headers = ["mech", "u16", "share", "owner", "miners", "validators", "total"]
+    if not owner:
+        headers, body = headers[:3] + headers[4:], [r[:3] + r[4:] for r in body]
+    return _table(headers, body)
 
 
 def _uid_records(snap: Any, inputs: StoredPayoutInputs, pay: emission.Payouts) -> list[dict[str, Any]]:
@@ -349,15 +375,13 @@ def run(args: argparse.Namespace) -> int:
         raise CliError(f"--mechanisms must be from 1 to {emission.MAX_MECHANISMS}, got {args.mechanisms}")
     if not 0 <= args.owner_cut <= emission.U16_MAX:
         raise CliError(f"--owner-cut must be a u16 (0..65535), got {args.owner_cut}")
-    if not 0 <= args.decimals <= 9:
+    if args.decimals is not None and not 0 <= args.decimals <= 9:
         raise CliError(f"--decimals must be from 0 to 9, got {args.decimals}")
     if args.netuid is None and args.snapshot is not None:
         raise CliError("--snapshot needs --netuid")
     fraction = _miner_fraction(args.miner_fraction)
-    d = args.decimals
 
-    snap = _load(args) if args.netuid is not None else None
-    inputs = stored_payout_inputs(snap) if snap is not None else None
+    snap, inputs = _load(args) if args.netuid is not None else (None, None)
     count = args.mechanisms
     if inputs is not None:
         stored_count = len(inputs.mechids)
@@ -383,6 +407,7 @@ def run(args: argparse.Namespace) -> int:
         owner_cut, stored_emission = 0, True
 
     pools = _pools(raw_split, count, amount, owner_cut, fraction)
+    d = args.decimals if args.decimals is not None else auto_decimals(pools.emission)
     mechids = inputs.mechids if inputs is not None else tuple(range(count))
     notes: list[str] = []
     out: dict[str, Any] = {
@@ -397,7 +422,7 @@ def run(args: argparse.Namespace) -> int:
         "mechanisms": _mechanism_rows(pools, mechids),
     }
     lines = _summary_lines(pools, owner_cut, fraction, d, stored_emission)
-    lines += [""] + _mechanism_table(out["mechanisms"], pools, d)
+    lines += [""] + _mechanism_table(out["mechanisms"], pools, d, owner=not stored_emission)
     if not stored_emission and pools.owner:
         notes.append("owner: the chain takes the cut from the whole subnet before the split; shown pro rata")
 
