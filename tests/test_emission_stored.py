@@ -113,9 +113,9 @@ def _tables(netuid: int, mechanism_count: int, split: list[int] | None, epoch_em
     }
 
 
-@pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("split") / "split.duckdb"
+def write_split_db(path: Path) -> Path:
+    """Subnet 7: two mechanisms, split [16383, 49152], E = 1e9 rao; subnet 8: one mechanism, E = 5000;
+    subnet 9: two mechanisms, even split, no recorded epoch emission."""
     tables = _tables(NETUID, 2, SPLIT, E)
     for netuid, count, split, emission in [(8, 1, None, 5000), (9, 2, None, None)]:
         for name, table in _tables(netuid, count, split, emission).items():
@@ -123,6 +123,11 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     meta = dict(network="test", block=1000, taken_at=datetime(2026, 1, 1), source="import")
     assert store.ingest_snapshot(path, store.SnapshotData(meta=meta, tables=tables)) == 1
     return path
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_split_db(tmp_path_factory.mktemp("split") / "split.duckdb")
 
 
 def split_json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict:
