@@ -5,6 +5,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -120,3 +121,13 @@ def test_pools_add_up_and_payouts_fill_each_pool_within_flooring(case) -> None:
             assert miners_paid == validators_paid == 0
         assert int(pay.unpaid[m]) == pool - miners_paid - validators_paid
     assert int(pay.total.sum() + pay.unpaid.sum()) == int(pools.mechanism.sum())
+
+
+@settings(max_examples=200, deadline=None)
+@given(total=RAO, case=valid_splits(), unset=st.booleans())
+def test_the_engine_splits_emission_the_same_way(total: int, case, unset: bool) -> None:
+    """analytics.yuma runs the mechanisms with its own split_emissions: both must follow the one rule."""
+    yuma = pytest.importorskip("analytics.yuma")
+    count, split = case
+    chosen = None if unset else split
+    assert yuma.split_emissions(total, count, chosen) == split_amounts(total, chosen, count).tolist()

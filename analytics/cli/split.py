@@ -81,6 +81,13 @@ def stored_payout_inputs(snap: Any) -> StoredPayoutInputs:
         "The chain stores dividends only summed over mechanisms; per-mechanism dividends here are "
         "recomputed by the Yuma engine from the stored weights and bonds."
     )
+    recomputed_incentive = np.vstack([np.asarray(m.incentive, dtype=np.int64) for m in result.mechanisms])
+    off = int(np.count_nonzero(np.abs(recomputed_incentive - incentive).max(axis=0) > 1))
+    if off:
+        note += (
+            f" Caution: the recomputed incentive differs from the stored one for {off} UID(s), so these "
+            "dividends may not be what the chain computed."
+        )
     return StoredPayoutInputs(mechids, incentive, dividends, "recomputed", note)
 
 
