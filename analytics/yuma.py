@@ -37,6 +37,7 @@ __all__ = [
     "EpochInputs",
     "EpochResult",
     "activity_cutoff_blocks",
+    "dividends_from_bonds",
     "epoch",
     "epoch_with_mechanisms",
     "split_emissions",
@@ -700,6 +701,32 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         fallback=fallback,
         total_stake=total_stake,
     )
+
+
+def dividends_from_bonds(
+    bonds: np.ndarray,
+    incentive: np.ndarray,
+    *,
+    yuma3: bool = False,
+    active_stake_bits: np.ndarray | None = None,
+) -> np.ndarray:
+    """The epoch's dividend step alone: stored u16 bonds and stored u16 incentive -> u16 dividends.
+
+    Original Yuma: D = normalise(column-normalised bonds . I). Yuma3: bonds are absolute (u16/65535);
+    D = normalise((column-normalised bonds . I) * A), with A the active stake (I32F32 bits, required).
+    Useful to check a snapshot's stored dividends against its stored bonds.
+    """
+    b = np.asarray(bonds, dtype=np.int64)
+    i_bits = _u16_proportion(np.asarray(incentive, dtype=np.int64))
+    if yuma3:
+        if active_stake_bits is None:
+            raise ValueError("Yuma3 dividends need the active stake")
+        bn = _col_normalize(_u16_proportion(b))
+        raw = _mul(_mul(bn, i_bits[None, :]).sum(axis=1), np.asarray(active_stake_bits, dtype=np.int64))
+    else:
+        bn = _div(b, b.sum(axis=0))
+        raw = _mul(bn, i_bits[None, :]).sum(axis=1)
+    return _to_u16(_normalize(raw))
 
 
 # ----------------------------------------------------------------------------------------------
