@@ -30,13 +30,18 @@ Reading (read-only connection opened per call, retried with backoff on a lock er
 Errors: StoreError (a clear one-line message) for a missing, empty, corrupt or locked file.
 
 Additions beyond the original contract (same rules):
+    ingest_snapshots(db_path, [SnapshotData, ...]) -> list[int | None]   one connection, one
+        transaction per snapshot (bulk loads such as the demo)
     snapshot_meta(db_path, snapshot_id) -> dict             one `snapshots` row; StoreError if unknown
     subnet_tables(db_path, snapshot_id, netuid) -> dict[str, DataFrame]
         every row of one subnet in one snapshot ('subnet' (1 row), 'neurons', 'mechanism_neurons',
         'weights', 'bonds', 'bonds_after'), read through ONE connection; what analytics/snapshot.py uses.
     table_contents(db_path, table) -> DataFrame             a whole table in a canonical order (tests, audits)
     schema_version(db_path) -> int
-    SCHEMA_VERSION, TABLES, LOCK_WAIT_SECONDS (seconds a call waits for another process's lock)
+    initialise(db_path) -> None                             create / migrate the schema, no data
+    default_db_path() -> Path                               $METAGRAPH_LENS_DB, else DEMO_DB_PATH
+    SCHEMA_VERSION, TABLES, DEMO_DB_PATH, LOCK_WAIT_SECONDS (seconds a call waits for another
+    process's lock; env METAGRAPH_LENS_LOCK_WAIT)
 
 Concurrency: DuckDB allows one writing process per file and takes an exclusive lock while any
 read-write connection is open; a read-only connection takes a shared lock. So every call opens its
@@ -71,6 +76,10 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 # The tables a snapshot writes, in insert order; collection_runs is written by record_run.
 TABLES: tuple[str, ...] = ("subnets", "neurons", "mechanism_neurons", "weights", "bonds", "bonds_after")
+
+# The embedded demo database, and the environment variable naming the database to open instead.
+DEMO_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
+DB_ENV_VAR = "METAGRAPH_LENS_DB"
 
 # Seconds a read or write waits, retrying with backoff, while another process holds the file's lock.
 LOCK_WAIT_SECONDS = float(os.environ.get("METAGRAPH_LENS_LOCK_WAIT", "10"))
@@ -119,6 +128,12 @@ class SnapshotData:
 
     meta: dict[str, Any]
     tables: dict[str, pa.Table] = field(default_factory=dict)
+
+
+def default_db_path() -> Path:
+    """The database to open when none is given: $METAGRAPH_LENS_DB, else data/demo.duckdb."""
+    configured = os.environ.get(DB_ENV_VAR, "").strip()
+    return Path(configured).expanduser() if configured else DEMO_DB_PATH
 
 
 # --------------------------------------------------------------------------------------------------
@@ -329,6 +344,62 @@ def _checked_columns(table: str, incoming: pa.Table, columns: dict[str, bool]) -
     return names
 
 
+def _validate_snapshot(snapshot: SnapshotData) -> None:
+    unknown = set(snapshot.meta) - set(SNAPSHOT_META_COLUMNS)
+    if unknown:
+        raise StoreError(f"snapshot metadata: unknown field(s) {sorted(unknown)}")
+    for required in ("network", "block", "taken_at", "source"):
+        if snapshot.meta.get(required) is None:
+            raise StoreError(f"snapshot metadata: '{required}' is required")
+    extra = set(snapshot.tables) - set(TABLES)
+    if extra:
+        raise StoreError(f"snapshot tables: unknown table(s) {sorted(extra)}")
+
+
+def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | None:
+    """One snapshot in one transaction on an open write connection (see ingest_snapshot)."""
+    meta = snapshot.meta
+    plan = []
+    for table in TABLES:
+        incoming = snapshot.tables.get(table)
+        if incoming is None or incoming.num_rows == 0:
+            continue
+        plan.append((table, incoming, _checked_columns(table, incoming, _table_columns(con, table))))
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        exists = con.execute(
+            "SELECT 1 FROM snapshots WHERE network = ? AND block = ?", [meta["network"], int(meta["block"])]
+        ).fetchone()
+        if exists:
+            con.execute("ROLLBACK")
+            return None
+        snapshot_id = int(
+            con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchone()[0]
+        )
+        cols = list(SNAPSHOT_META_COLUMNS)
+        con.execute(
+            f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
+            [snapshot_id, *[meta.get(c) for c in cols]],
+        )
+        for table, incoming, names in plan:
+            alias = f"incoming_{table}"
+            con.register(alias, incoming)
+            try:
+                col_list = ", ".join(names)
+                con.execute(
+                    f"INSERT INTO {table} (snapshot_id, {col_list}) SELECT ?, {col_list} FROM {alias}",
+                    [snapshot_id],
+                )
+            finally:
+                con.unregister(alias)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return snapshot_id
+
+
 def ingest_snapshot(db_path: str | os.PathLike[str], snapshot: SnapshotData) -> int | None:
     """Write one snapshot atomically; return its new snapshot_id, or None if (network, block) is stored.
 
@@ -336,58 +407,17 @@ def ingest_snapshot(db_path: str | os.PathLike[str], snapshot: SnapshotData) -> 
     replacement scan cannot pick up a table of the same name) and copied with INSERT ... SELECT
     inside one transaction: readers see all of the snapshot or none of it.
     """
-    meta = dict(snapshot.meta)
-    unknown = set(meta) - set(SNAPSHOT_META_COLUMNS)
-    if unknown:
-        raise StoreError(f"snapshot metadata: unknown field(s) {sorted(unknown)}")
-    for required in ("network", "block", "taken_at", "source"):
-        if meta.get(required) is None:
-            raise StoreError(f"snapshot metadata: '{required}' is required")
-    extra = set(snapshot.tables) - set(TABLES)
-    if extra:
-        raise StoreError(f"snapshot tables: unknown table(s) {sorted(extra)}")
-
+    _validate_snapshot(snapshot)
     with _writer(db_path) as con:
-        plan = []
-        for table in TABLES:
-            incoming = snapshot.tables.get(table)
-            if incoming is None or incoming.num_rows == 0:
-                continue
-            plan.append((table, incoming, _checked_columns(table, incoming, _table_columns(con, table))))
+        return _ingest_on(con, snapshot)
 
-        con.execute("BEGIN TRANSACTION")
-        try:
-            exists = con.execute(
-                "SELECT 1 FROM snapshots WHERE network = ? AND block = ?",
-                [meta["network"], int(meta["block"])],
-            ).fetchone()
-            if exists:
-                con.execute("ROLLBACK")
-                return None
-            snapshot_id = int(
-                con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchone()[0]
-            )
-            cols = list(SNAPSHOT_META_COLUMNS)
-            con.execute(
-                f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
-                [snapshot_id, *[meta.get(c) for c in cols]],
-            )
-            for table, incoming, names in plan:
-                alias = f"incoming_{table}"
-                con.register(alias, incoming)
-                try:
-                    col_list = ", ".join(names)
-                    con.execute(
-                        f"INSERT INTO {table} (snapshot_id, {col_list}) SELECT ?, {col_list} FROM {alias}",
-                        [snapshot_id],
-                    )
-                finally:
-                    con.unregister(alias)
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        return snapshot_id
+
+def ingest_snapshots(db_path: str | os.PathLike[str], snapshots: list[SnapshotData]) -> list[int | None]:
+    """Several snapshots through one connection, each in its own transaction (as ingest_snapshot)."""
+    for snapshot in snapshots:
+        _validate_snapshot(snapshot)
+    with _writer(db_path) as con:
+        return [_ingest_on(con, snapshot) for snapshot in snapshots]
 
 
 def record_run(db_path: str | os.PathLike[str], run: dict[str, Any]) -> int:
