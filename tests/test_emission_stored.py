@@ -242,3 +242,21 @@ def test_payout_inputs_shapes(db: Path) -> None:
     assert np.array_equal(inputs.incentive, np.array(INCENTIVE))
     assert inputs.dividends.shape == (2, 3)
     assert snap.split == SPLIT
+
+
+def test_database_from_the_environment(db: Path, capsys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("METAGRAPH_LENS_DB", str(db))
+    assert split_json(capsys, "--netuid", "8")["subnet"]["netuid"] == 8
+
+
+def test_demo_two_mechanism_subnet(demo_db: Path, capsys) -> None:
+    """The demo's subnet 4 runs two mechanisms with a 70/30 split; every rao of E is accounted for."""
+    data = split_json(capsys, "--netuid", "4", "--db", str(demo_db))
+    assert data["split"] == [45875, 19660]
+    assert [round(m["percent"], 2) for m in data["mechanisms"]] == [70.0, 30.0]
+    assert data["subnet"]["dividends_source"] == "recomputed"
+    paid = sum(u["total_rao"] for u in data["uids"])
+    assert paid + sum(data["subnet"]["unpaid_rao"]) == data["epoch_emission_rao"]
+    assert sum(data["subnet"]["unpaid_rao"]) < 2 * len(data["uids"])  # flooring only
+    stored = sum(u["stored_emission_rao"] for u in data["uids"])
+    assert stored < 0.7 * paid  # Σ w_m² E: the stored Emission is not the payout

@@ -28,8 +28,6 @@ from analytics import emission
 from analytics.cli import CliError
 
 HELP = "Apply an emission split (u16 vector or percent) to an amount or to a stored subnet's UIDs."
-DB_ENV = "METAGRAPH_LENS_DB"
-DEFAULT_DB = Path("data") / "demo.duckdb"
 DEFAULT_EMISSION = "100"
 
 
@@ -154,7 +152,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--netuid", type=int, help="also apply the split to this stored subnet's UIDs")
     parser.add_argument("--snapshot", type=int, metavar="ID", help="snapshot id (default: the latest)")
     parser.add_argument(
-        "--db", metavar="PATH", help=f"DuckDB file (default ${DB_ENV} or {DEFAULT_DB}); used with --netuid"
+        "--db",
+        metavar="PATH",
+        help="DuckDB file (default: $METAGRAPH_LENS_DB, else data/demo.duckdb); used with --netuid",
     )
     parser.add_argument(
         "--decimals",
@@ -212,17 +212,10 @@ def _pools(raw_split: object, mechanism_count: int, amount_rao: int, owner_cut: 
 # Stored subnet
 
 
-def _db_path(args: argparse.Namespace) -> Path:
-    if args.db:
-        return Path(args.db).expanduser()
-    env = os.environ.get(DB_ENV, "").strip()
-    return Path(env).expanduser() if env else DEFAULT_DB
-
-
 def _load(args: argparse.Namespace) -> tuple[Any, StoredPayoutInputs]:
     from analytics import store
 
-    db = _db_path(args)
+    db = Path(args.db).expanduser() if args.db else store.default_db_path()
     try:
         snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
         if snapshot_id is None:
