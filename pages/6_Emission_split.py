@@ -263,6 +263,10 @@ ui.csv_download(edited_table, f"split_{netuid}_edited.csv", key="split_edited")
 
 edited_pay = emission.uid_payouts(edited_pools, inputs.incentive, inputs.dividends, stake=snap.alpha_stake)
 change = emission.compare_payouts(current_pay, edited_pay)
+if not change.delta.any():
+    st.caption(
+        "The edited split pays every UID the same as the current one: change a value above to compare."
+    )
 st.plotly_chart(payout_chart(snap, change), key="split_chart")
 
 win_col, lose_col = st.columns(2)
