@@ -32,6 +32,7 @@ RAO_PER_ALPHA = 10**9
 DEFAULT_OWNER_CUT = 11796  # SubtensorInitialSubnetOwnerCut: 18 % of 65535, rounded down
 DEFAULT_MINER_FRACTION = Fraction(1, 2)  # coinbase: pending server alpha = rest · 0.5
 MAX_MECHANISMS = 255  # MechId is a u8; the runtime caps it lower, this only guards nonsense input
+MAX_WEIGHT = 10**18  # percent / weight inputs above this are typos (and would make huge fractions)
 
 STORED_EMISSION_NOTE = (
     "The stored Emission is not the payout when a subnet has more than one mechanism: each mechanism's "
@@ -69,11 +70,20 @@ def _exact(value: object, what: str) -> Fraction:
         result = Fraction(int(value))
     else:
         try:
-            result = Fraction(Decimal(str(value).strip()))
-        except (InvalidOperation, ValueError, TypeError, OverflowError):
+            parsed = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError, TypeError):
             raise SplitError(f"{what} {value!r} is not a number") from None
+        if not parsed.is_finite():
+            raise SplitError(f"{what} {value!r} is not a number")
+        if parsed.adjusted() > 18 or parsed.adjusted() < -18:
+            if parsed.is_zero():
+                return Fraction(0)
+            raise SplitError(f"{what} {value!r} is too large or too precise")
+        result = Fraction(parsed)
     if result < 0:
         raise SplitError(f"{what} {value!r} is negative")
+    if result > MAX_WEIGHT:
+        raise SplitError(f"{what} {value!r} is too large")
     return result
 
 
@@ -130,6 +140,17 @@ def _check_mechanism_count(mechanism_count: int) -> None:
         )
 
 
+def _clamped_u16(value: object) -> Fraction:
+    """A typed value clamped to [0, 65535]; anything that is not a finite number counts as 0."""
+    try:
+        number = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError, TypeError):
+        return Fraction(0)
+    if not number.is_finite() or number <= 0:
+        return Fraction(0)
+    return Fraction(U16_MAX) if number >= U16_MAX else Fraction(number)
+
+
 def nearest_valid_split(values: Sequence[object], mechanism_count: int) -> Split:
     """The valid split closest to what was meant: same proportions, at most M values, summing to 65535.
 
@@ -137,12 +158,7 @@ def nearest_valid_split(values: Sequence[object], mechanism_count: int) -> Split
     :func:`apportion`. All zeros (or nothing usable) gives the explicit even split.
     """
     _check_mechanism_count(mechanism_count)
-    kept: list[Fraction] = []
-    for value in list(values)[:mechanism_count]:
-        try:
-            kept.append(min(_exact(value, "value"), Fraction(U16_MAX)))
-        except SplitError:
-            kept.append(Fraction(0))
+    kept = [_clamped_u16(value) for value in list(values)[:mechanism_count]]
     if not kept or sum(kept) == 0:
         return even_split(mechanism_count)
     return apportion(kept)
@@ -152,6 +168,7 @@ _SEPARATORS = re.compile(r"[\s,;]+")
 
 
 def split_tokens(text: str) -> list[str]:
+    """The values of a typed split: ``"[1, 2; 3]"`` -> ``["1", "2", "3"]`` (brackets and separators dropped)."""
     stripped = text.strip().strip("[]()").strip()
     return [t for t in _SEPARATORS.split(stripped) if t] if stripped else []
 
@@ -176,10 +193,10 @@ def parse_split(raw: str | Sequence[object] | None, mechanism_count: int) -> Spl
                 f"value {text!r} (mechanism {position}) is not a whole number: a split is u16 integers",
                 nearest_valid_split(items, mechanism_count),
             )
-        value = int(text)
+        value = int(text) if len(text) <= 12 else U16_MAX + 1  # never convert a huge digit string
         if not 0 <= value <= U16_MAX:
             raise SplitError(
-                f"value {value} (mechanism {position}) is outside the u16 range 0..65535",
+                f"value {text[:12]}{'…' if len(text) > 12 else ''} (mechanism {position}) is outside the u16 range 0..65535",
                 nearest_valid_split(items, mechanism_count),
             )
         values.append(value)

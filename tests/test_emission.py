@@ -331,3 +331,14 @@ def test_compare_payouts_winners_and_losers() -> None:
     assert change.winners().tolist() == [1, 2]
     assert change.winners(1).tolist() == [1]
     assert change.losers().tolist() == [0]
+
+
+def test_absurd_input_is_rejected_quickly() -> None:
+    with pytest.raises(SplitError, match="outside the u16 range") as info:
+        parse_split("1" * 5000 + ",0", 2)  # never converted to an int
+    assert info.value.suggestion == (65535, 0)
+    with pytest.raises(SplitError, match="not a whole number"):
+        parse_split("1e999999999,1", 2)
+    with pytest.raises(SplitError, match="too large"):
+        percent_to_split(["1e999999999", 1])
+    assert parse_split("-0,65535", 2) == (0, 65535)
