@@ -244,6 +244,9 @@ if count == 1:
     )
     st.stop()
 
+if st.session_state.get("_split_netuid", netuid) != netuid and PARAM_SPLIT in st.query_params:
+    del st.query_params[PARAM_SPLIT]  # a what-if belongs to the subnet it was made for
+st.session_state["_split_netuid"] = netuid
 edited = split_editor(count, initial_split(count, current_split, netuid), netuid)
 if edited is None:
     st.stop()

@@ -52,6 +52,7 @@ def test_current_split_and_per_mechanism_tables(split_db: Path, monkeypatch) -> 
     # Untouched editor: the vector to submit is the current one and nothing changes.
     assert [c.value for c in at.code] == ["16383,49152"]
     assert at.query_params["split"] == "16383,49152"
+    assert any("changes nothing" in c.value or "pays every UID the same" in c.value for c in at.caption)
     comparison = frame_with(at, "change α")
     assert all(frame.empty for frame in comparison[:2])
     assert (comparison[2]["change α"] == 0).all()
@@ -88,6 +89,14 @@ def test_deep_link_split(split_db: Path, monkeypatch) -> None:
     bad = open_page(split_db, monkeypatch, netuid="7", split="1,2")
     assert any("not valid for subnet 7" in w.value for w in bad.warning)
     assert [c.value for c in bad.code] == ["16383,49152"]
+
+
+def test_a_what_if_does_not_follow_to_another_subnet(split_db: Path, monkeypatch) -> None:
+    at = open_page(split_db, monkeypatch, netuid="7", split="13107,52428")
+    at.selectbox(key="pick_netuid").set_value(9).run()
+    assert not at.exception
+    assert not at.warning  # the old subnet's split is dropped, not reported as invalid
+    assert [c.value for c in at.code] == ["32768,32767"]  # subnet 9: even split, made explicit
 
 
 def test_single_mechanism_subnet_has_no_what_if(split_db: Path, monkeypatch) -> None:
