@@ -441,6 +441,9 @@ def uid_payouts(
     dividends (each floored). As in the epoch: with no incentive the whole mechanism goes to the
     validators; with no dividends the whole mechanism goes to the miners; with neither, validators are
     paid by ``stake`` (active stake on chain) when given, else nothing is paid and the pool is ``unpaid``.
+    Simplification: on chain the validators' amounts are shares of one subnet-wide validator pool
+    (split further by childkeys, root stake and take); here each mechanism's pool is paid on its own,
+    which is the same whenever every mechanism has dividends.
     """
     m_count = pools.mechanism_count
     incentive_rows = _u16_rows(incentive, m_count, "incentive")

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import emission, ui
-from analytics.cli.split import load_stored_subnet
+from analytics.cli.split import load_stored_subnet, owner_burn_note, owner_uids
 
 PARAM_SPLIT = "split"
 TOP = 10
@@ -45,6 +45,7 @@ def mechanism_table(snap, inputs, pay: emission.Payouts, k: int) -> pd.DataFrame
         {
             "uid": np.arange(snap.n),
             "hotkey": [str(h) for h in snap.hotkeys],
+            "owner": owner_uids(snap),
             "incentive u16": inputs.incentive[k],
             "dividends u16": inputs.dividends[k],
             "miner α": alpha(pay.miner[k]),
@@ -219,8 +220,9 @@ if current_split is None and count > 1:
 current_pay = emission.uid_payouts(pools, inputs.incentive, inputs.dividends, stake=snap.alpha_stake)
 if inputs.note:
     st.info(inputs.note)
-for note in current_pay.notes:
-    st.caption(note)
+for note in (*current_pay.notes, owner_burn_note(snap, current_pay)):
+    if note:
+        st.caption(note)
 
 st.subheader("Per-mechanism payouts")
 tabs = st.tabs([f"Mechanism {m}" for m in mechids] + ["All mechanisms"])

@@ -8,6 +8,7 @@ two-mechanism subnet modelled on subtensor's `epoch_with_mechanisms_persists_and
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -260,3 +261,12 @@ def test_demo_two_mechanism_subnet(demo_db: Path, capsys) -> None:
     assert sum(data["subnet"]["unpaid_rao"]) < 2 * len(data["uids"])  # flooring only
     stored = sum(u["stored_emission_rao"] for u in data["uids"])
     assert stored < 0.7 * paid  # Σ w_m² E: the stored Emission is not the payout
+
+
+def test_owner_miner_payout_is_flagged_as_burned(demo_db: Path, capsys) -> None:
+    """Demo subnet 5 burns: its owner's UID takes incentive, which the chain recycles instead of paying."""
+    data = split_json(capsys, "--netuid", "5", "--db", str(demo_db))
+    burn = [n for n in data["notes"] if "belong to the subnet owner" in n]
+    assert len(burn) == 1
+    named = {int(u) for u in re.search(r"UID\(s\) ([\d, ]+) belong", burn[0]).group(1).split(",")}
+    assert named and all(sum(data["uids"][u]["miner_rao"]) > 0 for u in named)

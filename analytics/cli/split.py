@@ -99,6 +99,29 @@ def load_stored_subnet(
     return snap, stored_payout_inputs(snap)
 
 
+def owner_uids(snap: Any) -> np.ndarray:
+    """(n,) bool: the owner hotkey and every hotkey of the owner's coldkey (their incentive is burned)."""
+    owned = np.asarray(snap.is_owner, dtype=bool).copy()
+    coldkey = snap.subnet.get("owner_coldkey")
+    if isinstance(coldkey, str) and coldkey:
+        owned |= np.asarray([str(c) == coldkey for c in snap.coldkeys], dtype=bool)
+    return owned
+
+
+def owner_burn_note(snap: Any, pay: emission.Payouts) -> str | None:
+    """Say which UIDs' miner payout the chain burns or recycles instead of paying (subnet owner's keys)."""
+    owned = owner_uids(snap)
+    burned = pay.miner.sum(axis=0) * owned
+    if not burned.any():
+        return None
+    uids = ", ".join(str(u) for u in np.flatnonzero(burned))
+    amount = (Decimal(int(burned.sum())) / emission.RAO_PER_ALPHA).normalize()
+    return (
+        f"UID(s) {uids} belong to the subnet owner: the chain burns or recycles their miner payout "
+        f"({amount:f} α here) instead of paying it."
+    )
+
+
 def clean_text(value: object, limit: int = 48) -> str:
     """A chain string made safe for a terminal: control and format characters escaped, length capped."""
     text = "" if value is None else str(value)
@@ -447,7 +470,9 @@ def run(args: argparse.Namespace) -> int:
             f"{emission.format_split(snap.split)}",
         ]
         lines += _uid_table(records, mechids, d)
-        notes += [n for n in (inputs.note, emission.stored_emission_note(count)) if n]
+        notes += [
+            n for n in (inputs.note, emission.stored_emission_note(count), owner_burn_note(snap, pay)) if n
+        ]
         notes += list(pay.notes)
         if int(pay.unpaid.sum()):
             notes.append(
