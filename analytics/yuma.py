@@ -52,6 +52,7 @@ ONE = 1 << FRAC_BITS  # 1.0 as I32F32 bits
 U16_MAX = 65535
 _LO16 = 0xFFFF
 _LO32 = 0xFFFFFFFF
+_U32 = np.uint64(32)
 _U64_MAX = (1 << 64) - 1
 # substrate_fixed's `e` constant as I9F23 (used by its exp(1) special case), widened to I32F32 bits.
 _E_I32F32 = (0xADF85458A2BB4A9AAFDC5620273D3CF1 >> 103) << 9
@@ -239,25 +240,69 @@ class EpochResult:
 # ----------------------------------------------------------------------------------------------
 
 
-def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """floor(a * b / 2^32) for I32F32 bits; `a` may be negative, 0 <= b < 2^40 and |a| < 2^46.
-
-    a*b can pass 2^63 (e.g. 1.0 * 1.0 is 2^64), so `a` is split into 16-bit halves.
-    """
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
+def _mul_split(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """floor(a * b / 2^32) with `a` split into 16-bit halves: any sign of a, b; |a|, |b| < 2^46."""
     hi = (a >> 16) * b
     lo = ((a & _LO16) * b) >> 16
     return (hi + lo) >> 16
 
 
-def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """floor(a * 2^32 / b) for 0 <= a, 0 <= b < 2^46; 0 where b == 0 (safe_div).
+def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """I32F32 multiply: floor(a * b / 2^32) (floor toward -inf, as substrate_fixed does).
 
-    Two 16-bit long-division steps keep every intermediate below 2^63.
+    Fast path: non-negative operands whose product stays below 2^64 multiply in uint64 (two passes).
+    Otherwise (negatives, or 1.0 * 1.0 = 2^64) the split form keeps every intermediate below 2^63.
     """
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
+    if a.ndim == 0 or b.ndim == 0 or a.size == 0 or b.size == 0:
+        return _mul_split(a, b)
+    if int(a.min()) >= 0 and int(b.min()) >= 0 and int(a.max()) * int(b.max()) < 1 << 64:
+        return ((a.view(np.uint64) * b.view(np.uint64)) >> _U32).view(np.int64)
+    return _mul_split(a, b)
+
+
+def _mul_unit(m: np.ndarray, v: np.ndarray | int) -> np.ndarray:
+    """floor(m * v / 2^32) for a matrix m of proportions in [0, 1.0] (bits in [0, 2^32]) and v >= 0.
+
+    Checks only the (small) second operand: below 1.0 the uint64 product cannot overflow.
+    """
+    if isinstance(v, np.ndarray) and v.ndim:
+        small = v.size == 0 or (int(v.min()) >= 0 and int(v.max()) < 1 << 32)
+        if small and m.size:
+            return ((m.view(np.uint64) * v.view(np.uint64)) >> _U32).view(np.int64)
+        return _mul(m, v)
+    v = int(v)
+    if 0 <= v < 1 << 32 and m.size:
+        return ((m.view(np.uint64) * np.uint64(v)) >> _U32).view(np.int64)
+    return _mul_split(m, np.int64(v))
+
+
+def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """I32F32 safe_div of non-negative values: floor(a * 2^32 / b), 0 where b == 0.
+
+    Fast path in uint64 (a << 32 fits while a < 2^32, which covers every proportion below 1.0);
+    entries with a >= 2^32 use two 16-bit long-division steps (requires b < 2^46).
+    """
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    if a.ndim == 0 or b.ndim == 0 or a.size == 0:
+        a, b = np.atleast_1d(a), np.atleast_1d(b)
+    zero = b == 0
+    has_zero = bool(zero.any())
+    safe_b = np.where(zero, 1, b) if has_zero else b
+    q = ((a.view(np.uint64) << _U32) // safe_b.view(np.uint64)).view(np.int64)
+    if a.size and int(a.max()) >= 1 << 32:
+        a_full, b_full = np.broadcast_arrays(a, b)
+        big = a_full >= 1 << 32
+        q[big] = _div_long(a_full[big], b_full[big])
+    if has_zero:
+        q = np.where(zero, 0, q)
+    return q
+
+
+def _div_long(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """floor(a * 2^32 / b) in two 16-bit long-division steps (0 <= a < 2^47, 0 <= b < 2^46); 0 if b == 0."""
     safe_b = np.where(b == 0, 1, b)
     q1, r1 = np.divmod(a << 16, safe_b)
     q2 = (r1 << 16) // safe_b
@@ -364,31 +409,48 @@ def _matrix_u16(name: str, value: object, n: int) -> np.ndarray:
 
 
 def _stake_bits(alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None):
-    """I64F64 total stake, threshold filter and normalisation, truncated to I32F32 (exact, O(n) Python ints).
+    """I64F64 total stake, threshold filter and normalisation, truncated to I32F32 (exact).
 
-    T_i = alpha_i + tao_i * tw with tw bits = floor(TaoWeight * 2^32 / (2^64 - 1)); everything scaled
-    by 2^32 so it stays integral: V_i = alpha_i * 2^32 + tao_i * tw_bits.
-    Returns (S bits, floor(T) rao per uid).
+    T_i = alpha_i + tao_i * tw with tw bits = floor(TaoWeight * 2^32 / (2^64 - 1)); scaled by 2^32 so
+    it stays integral: V_i = alpha_i * 2^32 + tao_i * tw_bits, and S_i = floor(V_i * 2^32 / sum V).
+    Returns (S bits, floor(T) rao per uid). Without TAO weight this is vectorised; with it, O(n)
+    Python integers (the I64F64 values pass 2^64).
     """
     tw_bits = (int(tao_weight) << 32) // _U64_MAX
-    alpha_l = [int(a) for a in alpha]
-    if tw_bits and np.any(tao):
-        scaled = [(a << 32) + int(t) * tw_bits for a, t in zip(alpha_l, tao.tolist(), strict=True)]
-    else:
-        scaled = [a << 32 for a in alpha_l]
-    whole = [v >> 32 for v in scaled]
+    n = len(alpha)
+    if not (tw_bits and np.any(tao)):
+        whole = alpha.copy()
+        kept = whole
+        if threshold > 0:
+            below = whole < threshold
+            if owner is not None:
+                below[owner] = False
+            kept = np.where(below, 0, whole)
+        total = sum(kept.tolist())
+        if total == 0:
+            return np.zeros(n, dtype=np.int64), whole
+        if total < 1 << 62:
+            # float estimate (off by at most 1), corrected by the exact remainder kept*2^32 - q*total,
+            # which lies in (-total, 2*total) and so is exact in wrapped int64 arithmetic.
+            q = np.floor(kept * (float(1 << 32) / total)).astype(np.int64)
+            with np.errstate(over="ignore"):
+                r = (kept << 32) - q * np.int64(total)
+            q += r >= total
+            q -= r < 0
+            return q, whole
+        return np.array([(int(v) << 32) // total for v in kept.tolist()], dtype=np.int64), whole
+    scaled = [(int(a) << 32) + int(t) * tw_bits for a, t in zip(alpha.tolist(), tao.tolist(), strict=True)]
+    whole_l = [v >> 32 for v in scaled]
     if threshold > 0:
         scaled = [
             0 if (uid != owner and w < threshold) else v
-            for uid, (v, w) in enumerate(zip(scaled, whole, strict=True))
+            for uid, (v, w) in enumerate(zip(scaled, whole_l, strict=True))
         ]
+    whole = np.array([min(w, (1 << 63) - 1) for w in whole_l], dtype=np.int64)
     total = sum(scaled)
     if total == 0:
-        return np.zeros(len(scaled), dtype=np.int64), np.array(whole, dtype=np.int64)
-    return (
-        np.array([(v << 32) // total for v in scaled], dtype=np.int64),
-        np.array([min(w, (1 << 63) - 1) for w in whole], dtype=np.int64),
-    )
+        return np.zeros(n, dtype=np.int64), whole
+    return np.array([(v << 32) // total for v in scaled], dtype=np.int64), whole
 
 
 def _topk_nonzero(stake: np.ndarray, k: int) -> np.ndarray:
@@ -421,17 +483,22 @@ def weighted_median(stake_bits: np.ndarray, score_bits: np.ndarray, minority_bit
     if single:
         scores = scores[:, None]
     m, k = scores.shape
-    if m == 0:
-        out = np.zeros(k, dtype=np.int64)
-    elif m == 1:
+    out = np.zeros(k, dtype=np.int64)
+    if m == 1:
         out = scores[0].copy()
-    else:
-        order = np.argsort(scores, axis=0, kind="stable")
-        cum = np.cumsum(stake[order], axis=0)
+    # Columns where every score is 0 have median 0 whatever the stake; sort only the others.
+    cols = np.flatnonzero(scores.any(axis=0)) if m > 1 else np.zeros(0, dtype=np.int64)
+    if len(cols):
+        # Sort (score, row) pairs packed in one int64 key along a contiguous axis.
+        shift = max(1, int(m - 1).bit_length())
+        keys = np.ascontiguousarray(scores[:, cols].T) << shift
+        keys |= np.arange(m, dtype=np.int64)[None, :]
+        keys.sort(axis=1)
+        cum = np.cumsum(stake[keys & ((1 << shift) - 1)], axis=1)
         above = cum > minority_bits
-        first = np.argmax(above, axis=0)
-        first[~above[-1]] = m - 1
-        out = np.take_along_axis(scores, order, axis=0)[first, np.arange(k)]
+        first = np.argmax(above, axis=1)
+        first[~above[:, -1]] = m - 1
+        out[cols] = keys[np.arange(len(cols)), first] >> shift
     return out[0] if single else out
 
 
@@ -611,7 +678,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     trust_r = clipped.sum(axis=1)
     validator_trust = np.zeros(n, dtype=np.int64)
     validator_trust[rows] = trust_r
-    ranks = _mul(a_r[:, None], clipped).sum(axis=0) if len(rows) else np.zeros(n, dtype=np.int64)
+    ranks = _mul_unit(clipped, a_r[:, None]).sum(axis=0) if len(rows) else np.zeros(n, dtype=np.int64)
     incentive = _normalize(ranks)
 
     # -- weights for bonds (bonds penalty) ----------------------------------------------------------
@@ -637,22 +704,22 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         b_prev = _u16_proportion(b_old)
         if inp.liquid_alpha and consensus.any():
             alphas = _alpha_sigmoid(wb, b_prev, consensus[None, :], inp)
-            decayed = _mul(ONE - alphas, b_prev)
-            inc = np.maximum(_mul(alphas, wb), 0)
+            decayed = _mul_unit(ONE - alphas, b_prev)
+            inc = _mul_unit(alphas, wb)
             ema = np.where(wb_support, np.minimum(decayed + inc, ONE), 0)
         else:
-            ema = _mul(np.int64(rate), wb) + _mul(np.int64(ONE - rate), b_prev)
+            ema = _mul_unit(wb, rate) + _mul_unit(b_prev, ONE - rate)
         ema = np.maximum(ema, 0)
         ema_norm = _col_normalize(ema)
-        per_validator = _mul(ema_norm, incentive[None, :]).sum(axis=1)
+        per_validator = _mul_unit(ema_norm, incentive[None, :]).sum(axis=1)
         div_r = _mul(per_validator, a_r)
         stored_bonds_r = _to_u16(ema)
     else:
         b_norm = _div(b_old, b_old.sum(axis=0))  # identity on the u16 integers
-        delta = _col_normalize(_mul(wb, a_r[:, None]))
-        ema = _mul(np.int64(rate), delta) + _mul(np.int64(ONE - rate), b_norm)
+        delta = _col_normalize(_mul_unit(wb, a_r[:, None]))
+        ema = _mul_unit(delta, rate) + _mul_unit(b_norm, ONE - rate)
         ema = _col_normalize(np.maximum(ema, 0))
-        div_r = _mul(ema, incentive[None, :]).sum(axis=1)
+        div_r = _mul_unit(ema, incentive[None, :]).sum(axis=1)
         col_max = ema.max(axis=0) if len(rows) else np.zeros(n, dtype=np.int64)
         stored_bonds_r = _to_u16(_div(ema, col_max))
     dividends_raw = np.zeros(n, dtype=np.int64)
