@@ -320,7 +320,21 @@ def _normalize(x: np.ndarray) -> np.ndarray:
 def _to_u16(bits: np.ndarray) -> np.ndarray:
     """fixed_proportion_to_u16: floor(x * 65535), saturated to [0, 65535]."""
     bits = np.asarray(bits, dtype=np.int64)
-    return np.clip((bits * U16_MAX) >> FRAC_BITS, 0, U16_MAX)
+    out = (bits * U16_MAX) >> FRAC_BITS
+    np.minimum(out, U16_MAX, out=out)
+    np.maximum(out, 0, out=out)
+    return out
+
+
+def _div_u16_sum(u: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """floor(u * 2^32 / total) for integers 0 <= u <= total < 2^36 with u < 2^21 (u16 values and sums).
+
+    Normalising stored u16 rows or columns: the I32F32 bits are u << 32, and (u<<32)<<32 / (S<<32)
+    equals u * 2^32 / S. A float64 division is exact here: u * 2^32 < 2^53, and its rounding error
+    (< x * 2^-53 < 1/S) is smaller than the distance of a non-integer quotient from the next integer.
+    """
+    safe = np.maximum(total, 1).astype(np.float64)
+    return (u * float(ONE) / safe).astype(np.int64)
 
 
 def _u16_proportion(u: np.ndarray) -> np.ndarray:
@@ -398,14 +412,19 @@ def _matrix_u16(name: str, value: object, n: int) -> np.ndarray:
     arr = np.asarray(value)
     if arr.shape != (n, n):
         raise ValueError(f"{name} must have shape ({n}, {n}), got {arr.shape}")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    if arr.dtype.kind not in "biuf":
+    kind = arr.dtype.kind
+    if kind not in "biuf":
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
+    if kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if np.any(arr != np.floor(arr)):
+            raise ValueError(f"{name} must hold integers")
+    if arr.dtype in (np.uint16, np.bool_, np.uint8):
+        return arr.astype(np.int64)
     if arr.size and (arr.min() < 0 or arr.max() > U16_MAX):
         raise ValueError(f"{name} values must be u16 (0..65535)")
-    return arr
+    return arr.astype(np.int64, copy=False)
 
 
 def _stake_bits(alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None):
@@ -668,7 +687,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     masks = _row_masks(inp, n, rows, w_raw, old_permit, owner, last_update, registered)
     keep = masks.kept
     w_int = np.where(keep, w_raw, 0)
-    w_bits = _div(w_int, w_int.sum(axis=1, keepdims=True))  # identity: (u<<32)/(sum<<32)*2^32
+    w_bits = _div_u16_sum(w_int, w_int.sum(axis=1, keepdims=True))
 
     # -- consensus, clipping, trust, ranks, incentive ---------------------------------------------
     kappa_bits = (int(inp.kappa) << 32) // U16_MAX
@@ -684,41 +703,47 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     # -- weights for bonds (bonds penalty) ----------------------------------------------------------
     beta = (int(inp.bonds_penalty) << 32) // U16_MAX
     if beta == 0:
-        wb, wb_support = w_bits, keep
+        wb = w_bits
     elif beta == ONE:
         wb = clipped
-        wb_support = keep & ~((w_bits > consensus[None, :]) & (consensus[None, :] <= 0))
     else:
         wb = w_bits + _mul(clipped - w_bits, np.int64(beta))
         wb = np.where(wb > 0, wb, 0)
-        wb_support = wb > 0
 
     # -- bonds ---------------------------------------------------------------------------------
     lms = int(inp.last_mechanism_step_block)
     last_tempo = max(0, current_block - int(inp.tempo)) if lms == 0 else lms + 1
     fresh = last_tempo <= registered  # columns whose miner registered since the last epoch
-    b_old = np.where(fresh[None, :], 0, raw_b[rows])
+    b_old = raw_b[rows]
+    if fresh.any():
+        b_old = np.where(fresh[None, :], 0, b_old)
     bma_bits = (int(inp.bonds_moving_average) << 32) // 1_000_000
     rate = ONE - bma_bits
     if inp.yuma3:
         b_prev = _u16_proportion(b_old)
         if inp.liquid_alpha and consensus.any():
+            # entries of W^b (explicit zeros included): only these keep a bond under liquid alpha
+            if beta == 0:
+                wb_support = keep
+            elif beta == ONE:  # col_clip_sparse drops entries clipped by a zero consensus
+                wb_support = keep & ~((w_bits > 0) & (consensus[None, :] == 0))
+            else:  # interpolate_sparse keeps positive entries only
+                wb_support = wb > 0
             alphas = _alpha_sigmoid(wb, b_prev, consensus[None, :], inp)
             decayed = _mul_unit(ONE - alphas, b_prev)
             inc = _mul_unit(alphas, wb)
             ema = np.where(wb_support, np.minimum(decayed + inc, ONE), 0)
         else:
             ema = _mul_unit(wb, rate) + _mul_unit(b_prev, ONE - rate)
-        ema = np.maximum(ema, 0)
         ema_norm = _col_normalize(ema)
         per_validator = _mul_unit(ema_norm, incentive[None, :]).sum(axis=1)
         div_r = _mul(per_validator, a_r)
         stored_bonds_r = _to_u16(ema)
     else:
-        b_norm = _div(b_old, b_old.sum(axis=0))  # identity on the u16 integers
+        b_norm = _div_u16_sum(b_old, b_old.sum(axis=0))
         delta = _col_normalize(_mul_unit(wb, a_r[:, None]))
         ema = _mul_unit(delta, rate) + _mul_unit(b_norm, ONE - rate)
-        ema = _col_normalize(np.maximum(ema, 0))
+        ema = _col_normalize(ema)
         div_r = _mul_unit(ema, incentive[None, :]).sum(axis=1)
         col_max = ema.max(axis=0) if len(rows) else np.zeros(n, dtype=np.int64)
         stored_bonds_r = _to_u16(_div(ema, col_max))
