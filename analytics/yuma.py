@@ -350,14 +350,6 @@ def _amount(share_bits: np.ndarray, rao: int) -> np.ndarray:
     return out.astype(np.int64)
 
 
-def _mul_wide(term: np.ndarray, op: np.ndarray) -> np.ndarray:
-    """floor(term * op / 2^32) for 0 <= term < 2^63, 0 <= op < 2^38 when the result fits in int64."""
-    t_hi, t_lo = term >> 32, (term & _LO32).astype(np.uint64)
-    o_hi, o_lo = op >> 32, (op & _LO32).astype(np.uint64)
-    low = ((t_lo * o_lo) >> np.uint64(32)).astype(np.int64)
-    return t_hi * op + t_lo.astype(np.int64) * o_hi + low
-
-
 def _exp_fixed(x: np.ndarray) -> np.ndarray:
     """substrate_fixed::transcendental::exp for I32F32 bits, as exp_safe calls it (input in [-20, 20]).
 
@@ -365,12 +357,23 @@ def _exp_fixed(x: np.ndarray) -> np.ndarray:
     index), inverted for negative input; exp(0) = 1 and exp(1) = the I9F23 constant e.
     """
     x = np.clip(np.asarray(x, dtype=np.int64), -20 * ONE, 20 * ONE)
-    op = np.abs(x)
-    result = op + ONE
+    op = np.abs(x).astype(np.uint64)
+    # term * op / 2^32 with term < 2^58 and op < 2^37 passes 2^64: split both into 32-bit halves.
+    o_hi, o_lo = op >> _U32, op & np.uint64(_LO32)
+    wide = bool(o_hi.any())
+    result = op + np.uint64(ONE)
     term = op.copy()
     for i in range(2, FRAC_BITS):
-        term = _mul_wide(term, op) // i
-        result = result + term
+        t_hi, t_lo = term >> _U32, term & np.uint64(_LO32)
+        nxt = t_hi * op
+        nxt += (t_lo * o_lo) >> _U32
+        if wide:
+            nxt += t_lo * o_hi
+        term = nxt // np.uint64(i)
+        result += term
+        if i % 8 == 0 and not term.any():
+            break  # every later term is zero too
+    result = result.view(np.int64)
     neg = x < 0
     if neg.any():
         r = result[neg].astype(np.uint64)
@@ -729,10 +732,13 @@ def epoch(inputs: EpochInputs) -> EpochResult:
                 wb_support = keep & ~((w_bits > 0) & (consensus[None, :] == 0))
             else:  # interpolate_sparse keeps positive entries only
                 wb_support = wb > 0
-            alphas = _alpha_sigmoid(wb, b_prev, consensus[None, :], inp)
-            decayed = _mul_unit(ONE - alphas, b_prev)
-            inc = _mul_unit(alphas, wb)
-            ema = np.where(wb_support, np.minimum(decayed + inc, ONE), 0)
+            # mat_ema_alpha_sparse: entries only where W^b has one; alpha per entry (alpha_sigmoid)
+            ri, cj = np.nonzero(wb_support)
+            w_s, b_s = wb[ri, cj], b_prev[ri, cj]
+            alphas = _alpha_sigmoid(w_s, b_s, consensus[cj], inp)
+            value = _mul_unit(ONE - alphas, b_s) + _mul_unit(alphas, w_s)
+            ema = np.zeros_like(wb)
+            ema[ri, cj] = np.minimum(value, ONE)
         else:
             ema = _mul_unit(wb, rate) + _mul_unit(b_prev, ONE - rate)
         ema_norm = _col_normalize(ema)

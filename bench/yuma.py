@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics.yuma import EpochInputs, epoch  # noqa: E402
+from analytics.yuma import EpochInputs, epoch
 
 
 def make_subnet(rng: np.random.Generator, n: int, validators: int, **params) -> EpochInputs:
@@ -66,12 +66,21 @@ def main() -> int:
         ("original Yuma, 64 validators x 256 UIDs", 256, {}),
         ("Yuma3 + liquid alpha, 64 validators x 256 UIDs", 256, {"yuma3": True, "liquid_alpha": True}),
         ("original Yuma, 64 validators + 256 miners (n=320)", 320, {}),
-        ("Yuma3 + liquid alpha, 64 validators + 256 miners (n=320)", 320, {"yuma3": True, "liquid_alpha": True}),
+        (
+            "Yuma3 + liquid alpha, 64 validators + 256 miners (n=320)",
+            320,
+            {"yuma3": True, "liquid_alpha": True},
+        ),
     ]
     for label, n, params in cases:
         times = run_epochs(make_subnet(rng, n, 64, **params), args.epochs)
-        print(f"{label}: {statistics.median(times) * 1e3:.3f} ms/epoch (median of {args.epochs}, min {min(times) * 1e3:.3f})")
-    for label, params in (("original Yuma", {}), ("Yuma3 + liquid alpha", {"yuma3": True, "liquid_alpha": True})):
+        print(
+            f"{label}: {statistics.median(times) * 1e3:.3f} ms/epoch (median of {args.epochs}, min {min(times) * 1e3:.3f})"
+        )
+    for label, params in (
+        ("original Yuma", {}),
+        ("Yuma3 + liquid alpha", {"yuma3": True, "liquid_alpha": True}),
+    ):
         nets = [make_subnet(rng, 256, 64, **params) for _ in range(args.subnets)]
         for inp in nets:  # one warm-up epoch so bonds exist
             out = epoch(inp)
