@@ -36,6 +36,8 @@ Additions beyond the original contract (same rules):
     subnet_tables(db_path, snapshot_id, netuid) -> dict[str, DataFrame]
         every row of one subnet in one snapshot ('subnet' (1 row), 'neurons', 'mechanism_neurons',
         'weights', 'bonds', 'bonds_after'), read through ONE connection; what analytics/snapshot.py uses.
+    snapshot_tables(db_path, snapshot_id, netuids=None) -> dict[str, DataFrame]
+        the same for a whole snapshot (or several subnets) through one connection.
     table_contents(db_path, table) -> DataFrame             a whole table in a canonical order (tests, audits)
     schema_version(db_path) -> int
     initialise(db_path) -> None                             create / migrate the schema, no data
@@ -535,17 +537,33 @@ def subnet_tables(db_path: str | os.PathLike[str], snapshot_id: int, netuid: int
     Keys: 'subnet' (one row), 'neurons', 'mechanism_neurons', 'weights', 'bonds', 'bonds_after'
     (all mechanisms, ordered by key). StoreError when the snapshot or the subnet is not stored.
     """
-    params = [int(snapshot_id), int(netuid)]
+    out = snapshot_tables(db_path, snapshot_id, [netuid])
+    if out["subnet"].empty:
+        raise StoreError(f"subnet {netuid} is not in snapshot {snapshot_id}")
+    return out
+
+
+def snapshot_tables(
+    db_path: str | os.PathLike[str], snapshot_id: int, netuids: list[int] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every row of one snapshot (or of the given subnets), through one connection.
+
+    Keys as subnet_tables ('subnet' then holds one row per subnet), ordered by key. StoreError when
+    the snapshot is not stored; unknown netuids simply have no rows.
+    """
+    where = "snapshot_id = ?"
+    params: list[Any] = [int(snapshot_id)]
+    if netuids is not None:
+        where += f" AND netuid IN ({', '.join('?' * len(netuids))})" if netuids else " AND false"
+        params += [int(k) for k in netuids]
     out: dict[str, pd.DataFrame] = {}
     with _reader(db_path) as con:
         if not con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", params[:1]).fetchone():
             raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
-        out["subnet"] = con.execute("SELECT * FROM subnets WHERE snapshot_id = ? AND netuid = ?", params).df()
-        if out["subnet"].empty:
-            raise StoreError(f"subnet {netuid} is not in snapshot {snapshot_id}")
+        out["subnet"] = con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df()
         for table in ("neurons", "mechanism_neurons", "weights", "bonds", "bonds_after"):
             out[table] = con.execute(
-                f"SELECT * FROM {table} WHERE snapshot_id = ? AND netuid = ? ORDER BY {_ORDER[table]}", params
+                f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params
             ).df()
     return out
 

@@ -86,15 +86,17 @@ def run(args: argparse.Namespace) -> int:
             print(
                 f"snapshot {sid} ({meta['network']}, block {meta['block']}, {meta['source']}): {len(subnets)} subnets"
             )
+            aligned = [int(k) for k in subnets[subnets["aligned"].astype(bool)]["netuid"]]
+            loaded = snapshot.load_snapshot(db, sid, aligned) if aligned else {}
             for _, row in subnets.iterrows():
                 netuid = int(row["netuid"])
-                if not bool(row["aligned"]):
+                if netuid not in loaded:
                     print(
                         f"  subnet {netuid:>3}: skipped (not epoch-aligned: inputs and outputs are from one block)"
                     )
                     skipped += 1
                     continue
-                sub = snapshot.load_subnet(db, sid, netuid)
+                sub = loaded[netuid]
                 try:
                     diff = snapshot.compare_outputs(sub)
                 except ValueError as exc:
