@@ -343,6 +343,10 @@ def _checked_columns(table: str, incoming: pa.Table, columns: dict[str, bool]) -
     missing = [c for c, nullable in columns.items() if c != "snapshot_id" and not nullable and c not in names]
     if missing:
         raise StoreError(f"table {table}: required column(s) {missing} missing from the incoming data")
+    for name in names:
+        nulls = incoming.column(name).null_count
+        if nulls and not columns[name]:
+            raise StoreError(f"table {table}: column {name} has {nulls} empty value(s) but is required")
     return names
 
 
@@ -360,7 +364,10 @@ def _validate_snapshot(snapshot: SnapshotData) -> None:
 
 def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | None:
     """One snapshot in one transaction on an open write connection (see ingest_snapshot)."""
-    meta = snapshot.meta
+    meta = dict(snapshot.meta)
+    taken_at = meta["taken_at"]
+    if isinstance(taken_at, datetime) and taken_at.tzinfo is not None:  # the store keeps naive UTC
+        meta["taken_at"] = taken_at.astimezone(UTC).replace(tzinfo=None)
     plan = []
     for table in TABLES:
         incoming = snapshot.tables.get(table)
@@ -387,18 +394,17 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
         for table, incoming, names in plan:
             alias = f"incoming_{table}"
             con.register(alias, incoming)
-            try:
-                col_list = ", ".join(names)
-                con.execute(
-                    f"INSERT INTO {table} (snapshot_id, {col_list}) SELECT ?, {col_list} FROM {alias}",
-                    [snapshot_id],
-                )
-            finally:
-                con.unregister(alias)
+            col_list = ", ".join(names)
+            con.execute(
+                f"INSERT INTO {table} (snapshot_id, {col_list}) SELECT {snapshot_id:d}, {col_list} FROM {alias}"
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        for table, _, _ in plan:
+            con.unregister(f"incoming_{table}")
     return snapshot_id
 
 
