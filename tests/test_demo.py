@@ -206,3 +206,28 @@ def test_force_never_replaces_a_database_with_chain_snapshots(tmp_path: Path) ->
     assert db.read_bytes() == before
     with pytest.raises(store.StoreError, match="does not exist"):
         demo.build_demo(tmp_path / "nowhere" / "demo.duckdb")
+
+
+ENSURE_SMALL = """
+import sys
+from analytics import demo
+demo.SUBNETS = (demo.SubnetSpec(1, "tiny", "a", n=32, validators=6, stakers=2),)
+demo.WEEKS = 2
+print(demo.ensure_demo_db(sys.argv[1]))
+"""
+
+
+def test_concurrent_first_starts_share_one_build(tmp_path: Path) -> None:
+    """Several app processes starting at once: all get the database, none sees a half-written file."""
+    target = tmp_path / "demo.duckdb"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", ENSURE_SMALL, str(target)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=300)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    assert outputs == [str(target)] * 3
+    assert len(store.list_snapshots(target)) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.duckdb", "demo.duckdb.lock"]
