@@ -45,7 +45,19 @@ FIRST_TAKEN_AT = datetime(2026, 1, 5, 6, 0)  # a Monday, 06:00 UTC (naive = UTC,
 RAO = 10**9
 TAO_WEIGHT = int(0.18 * 2**64)  # raw u64 TaoWeight
 DEMO_DB_PATH = store.DEMO_DB_PATH
-NOTE = f"deterministic demo network (seed {SEED}); not chain data"
+
+
+def _generator_fingerprint() -> str:
+    """A hash of the code that decides the demo's contents (this module and the engine)."""
+    digest = hashlib.sha256()
+    for module in ("demo.py", "yuma.py"):
+        digest.update((Path(__file__).resolve().parent / module).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# Stored in every demo snapshot's `note`: a demo built by other code is rebuilt by ensure_demo_db, so
+# the app's "recomputed = stored" always holds for the demo, even after the engine changed.
+NOTE = f"deterministic demo network (seed {SEED}, generator {_generator_fingerprint()}); not chain data"
 
 
 @dataclass(frozen=True)
@@ -589,14 +601,32 @@ def _remove(path: Path) -> None:
             p.unlink()
 
 
-def ensure_demo_db(db_path: str | os.PathLike[str] = DEMO_DB_PATH) -> Path:
-    """Return db_path, building the demo there first if it does not exist (what app.py calls).
+def demo_state(db_path: str | os.PathLike[str]) -> str:
+    """'current' (a demo built by this code), 'stale' (a demo built by other code) or 'other'.
 
-    Concurrent callers (several app sessions starting at once) serialise on a lock file, so the demo
-    is built once; readers never see a half-written file because it is renamed into place.
+    'other' covers a missing, unreadable, locked or empty file and any database with a non-demo
+    snapshot: ensure_demo_db never replaces those.
+    """
+    try:
+        snaps = store.list_snapshots(db_path)
+    except store.StoreError:
+        return "other"
+    if snaps.empty or (snaps["source"] != "demo").any():
+        return "other"
+    return "current" if (snaps["note"] == NOTE).all() else "stale"
+
+
+def ensure_demo_db(db_path: str | os.PathLike[str] = DEMO_DB_PATH) -> Path:
+    """Return db_path after making sure it holds the demo built by this code (what app.py calls).
+
+    Builds the demo when the file is missing, and rebuilds it when it holds a demo from an older
+    generator or engine. Any other existing file (corrupt, locked, chain data) is left untouched for
+    the caller to report. Concurrent callers (several app sessions starting at once) serialise on a
+    lock file, so the demo is built once; readers never see a half-written file because it is
+    written to a temporary file and renamed into place.
     """
     path = Path(db_path)
-    if path.exists():
+    if path.exists() and demo_state(path) != "stale":
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.with_name(path.name + ".lock")
@@ -605,6 +635,8 @@ def ensure_demo_db(db_path: str | os.PathLike[str] = DEMO_DB_PATH) -> Path:
         try:
             if not path.exists():
                 build_demo(path)
+            elif demo_state(path) == "stale":
+                build_demo(path, force=True)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return path

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 
@@ -195,6 +196,25 @@ def test_ensure_demo_db_builds_once_and_never_touches_an_existing_file(
     junk.write_bytes(b"not a database")
     assert demo.ensure_demo_db(junk) == junk
     assert junk.read_bytes() == b"not a database"
+
+    chain = tmp_path / "lens.duckdb"
+    store.ingest_snapshot(chain, tiny_snapshot(100))
+    before = chain.read_bytes()
+    assert demo.ensure_demo_db(chain) == chain and chain.read_bytes() == before
+
+
+def test_a_demo_from_an_older_generator_is_rebuilt(tmp_path: Path, small_demo: None) -> None:
+    """After an engine change the app must not show a demo whose stored outputs the engine disowns."""
+    target = tmp_path / "demo.duckdb"
+    demo.ensure_demo_db(target)
+    assert demo.demo_state(target) == "current"
+    con = duckdb.connect(str(target))
+    con.execute("UPDATE snapshots SET note = 'deterministic demo network (generator 0123456789ab)'")
+    con.close()
+    assert demo.demo_state(target) == "stale"
+    assert demo.ensure_demo_db(target) == target
+    assert demo.demo_state(target) == "current"
+    assert set(store.list_snapshots(target)["note"]) == {demo.NOTE}
 
 
 def test_force_never_replaces_a_database_with_chain_snapshots(tmp_path: Path) -> None:
