@@ -43,6 +43,7 @@ BLOCKS_PER_WEEK = 7 * 24 * 3600 // 12
 FIRST_ANCHOR_BLOCK = 7_200_000
 FIRST_TAKEN_AT = datetime(2026, 1, 5, 6, 0)  # a Monday, 06:00 UTC (naive = UTC, as the store keeps it)
 RAO = 10**9
+QUALITY_DRIFT = 0.05  # per epoch: consensus moves, so copying the previous one is detectable
 TAO_WEIGHT = int(0.18 * 2**64)  # raw u64 TaoWeight
 DEMO_DB_PATH = store.DEMO_DB_PATH
 
@@ -69,7 +70,7 @@ class SubnetSpec:
     symbol: str
     n: int = 256
     validators: int = 40  # weight-setting validators with stake (the owner uid 0 among them)
-    stakers: int = 26  # miners that also hold a little stake (so permits are contested)
+    stakers: int = 3  # miners holding a little stake: a permit without weights, or none when permits run out
     max_validators: int = 64
     tempo: int = 360
     yuma3: bool = True
@@ -90,9 +91,10 @@ class SubnetSpec:
 
 
 SUBNETS: tuple[SubnetSpec, ...] = (
-    SubnetSpec(1, "demo inference", "α", validators=44, cases=True, emission_alpha=310.0),
+    # 62 + 5 stake holders for 64 permits: the no-permit case and the two smallest stakers miss out
+    SubnetSpec(1, "demo inference", "α", validators=62, stakers=5, cases=True, emission_alpha=310.0),
     SubnetSpec(
-        2, "demo storage", "β", yuma3=False, validators=38, stakers=32, cases=True, emission_alpha=180.0
+        2, "demo storage", "β", yuma3=False, validators=61, stakers=6, cases=True, emission_alpha=180.0
     ),
     SubnetSpec(3, "demo forecasting", "γ", liquid_alpha=True, bonds_moving_avg=975_000, emission_alpha=95.0),
     SubnetSpec(
@@ -101,7 +103,6 @@ SUBNETS: tuple[SubnetSpec, ...] = (
         "δ",
         n=128,
         validators=22,
-        stakers=12,
         split=(45875, 19660),
         emission_alpha=120.0,
     ),
@@ -210,8 +211,8 @@ class _SubnetSim:
             self.alpha[roles["no_permit"]] = 30 * RAO  # below every staker: no permit
             self.tao[roles["no_permit"]] = 0
         # per-validator habits: how many miners they score, how noisy they are
-        self.top_k = rng.integers(64, 110, n)
-        self.noise = rng.uniform(0.03, 0.10, n)
+        self.top_k = rng.integers(100, 140, n)
+        self.noise = rng.uniform(0.003, 0.05, n)
         self.noise[rng.choice(v[1:], size=2, replace=False)] *= 3.0  # two sloppy validators
         self.quality = [self._new_quality(len(self.miners)) for _ in range(m)]  # per mechanism, per miner
         # the far-from-consensus validator favours three weak miners (its own, say)
@@ -279,7 +280,7 @@ class _SubnetSim:
             setters = np.concatenate([setters, [roles["no_permit"]]])
         blocks = epoch - 1 - rng.integers(0, spec.tempo - 1, len(setters))
         for m in range(spec.mechanism_count):
-            q = self.quality[m] * np.exp(rng.normal(0.0, 0.03, len(self.miners)))
+            q = self.quality[m] * np.exp(rng.normal(0.0, QUALITY_DRIFT, len(self.miners)))
             self.quality[m] = q
             noisy = q[None, :] * np.exp(
                 rng.normal(0.0, 1.0, (len(setters), len(self.miners))) * self.noise[setters, None]
@@ -287,7 +288,7 @@ class _SubnetSim:
             rows = np.zeros((len(setters), n), dtype=np.float64)
             present = np.zeros((len(setters), n), dtype=bool)
             for r, uid in enumerate(setters):
-                k = int(self.top_k[uid])
+                k = min(int(self.top_k[uid]), len(self.miners))
                 top = np.argsort(-noisy[r], kind="stable")[:k]
                 rows[r, self.miners[top]] = noisy[r, top] ** 2
                 present[r, self.miners[top]] = True

@@ -13,6 +13,7 @@ import pytest
 
 from analytics import demo, snapshot, store
 from analytics.cli import main
+from analytics.consensus import explain_validators
 from tests.test_store import tiny_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -178,6 +179,29 @@ def test_the_staker_cases_are_visible(demo_db: Path) -> None:
         }
         assert max(similarity, key=similarity.get) == copier
         assert similarity[copier] > 0.99
+
+
+def test_the_consensus_explanations_flag_each_case(demo_db: Path) -> None:
+    """What the validators page will say: every planted case is flagged, and nothing else is a copier."""
+    latest = store.latest_snapshot_id(demo_db)
+    for netuid, sub in snapshot.load_snapshot(demo_db, latest).items():
+        explained = {
+            e.uid: e
+            for e in explain_validators(
+                sub.epoch_inputs(0), sub.recompute(), previous_consensus=sub.prev_consensus
+            )
+        }
+        copiers = [u for u, e in explained.items() if e.copier is not None and e.copier.likely_copier]
+        roles = demo.DEMO_CASES.get(netuid)
+        if roles is None:
+            assert copiers == [], f"subnet {netuid}"
+            continue
+        assert copiers == [roles["copier"]]
+        far = explained[roles["far_from_consensus"]]
+        assert far.severity == "critical" and "above_consensus" in far.reasons
+        assert "inactive" in explained[roles["stale_weights"]].reasons
+        assert "no_permit" in explained[roles["no_permit"]].reasons
+        assert sum(e.severity == "ok" for e in explained.values()) >= 3  # some validators are spot on
 
 
 def test_ensure_demo_db_builds_once_and_never_touches_an_existing_file(
