@@ -1,7 +1,8 @@
 """Mechanism lab: play with how subnet 9 (IOTA) and subnet 13 (data universe) score miners before weights.
 
 Thin page: tables in, ``analytics.mechanisms`` computes, tables and Plotly charts out, a CSV behind every
-table. Scalar settings live in ``st.query_params`` so a link reproduces the view; the editable tables start
+table. Scalar settings and the open tab are bound to the URL (``bind="query-params"``) so a link reproduces
+the view; the editable tables start
 from examples kept in ``st.session_state`` (``<name>_base``). Everything a user types (miner names, labels)
 is shown only in dataframes and Plotly text, never as Markdown or HTML.
 """
@@ -40,26 +41,6 @@ def plain(text: str) -> str:
 
 def show_error(error: Exception) -> None:
     st.error(plain(str(error)), icon="⚠️")
-
-
-def param(name: str, default, cast: Callable):
-    """A setting from the URL, or ``default`` when absent or unreadable (then say so once)."""
-    raw = st.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        return cast(raw)
-    except ValueError:
-        st.warning(plain(f"Ignored the link's {name}={raw!r}: not a {cast.__name__}; using {default}."))
-        return default
-
-
-def remember(**values) -> None:
-    """Write settings back to the URL so the view can be shared."""
-    for name, value in values.items():
-        text = str(value)
-        if st.query_params.get(name) != text:
-            st.query_params[name] = text
 
 
 def example(name: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
@@ -168,7 +149,9 @@ def sn9_merge_section(b_min: float, fraction: float) -> None:
     c2.metric(
         "Miners at B_min",
         f"{result.qualifying_miners} of {result.batch_counts.size}",
-        f"{result.required_miners} needed",
+        f"{result.required_miners} needed to merge",
+        delta_color="off",
+        delta_arrow="off",
     )
     c3.metric("Merge", "triggers" if result.merge_triggered else "waits")
     if not result.merge_triggered:
@@ -196,6 +179,7 @@ def sn9_merge_section(b_min: float, fraction: float) -> None:
         y="backward_passes",
         color=df["qualifies"].map({True: "at B_min", False: "below B_min"}),
         labels={"color": "", "backward_passes": "backward passes"},
+        category_orders={"miner": df["miner"].tolist()},
         title="Backward passes against B_min",
     )
     bars.add_hline(y=b_min, line_dash="dash", annotation_text=f"B_min = {b_min:g}")
@@ -211,7 +195,14 @@ def sn9_merge_section(b_min: float, fraction: float) -> None:
             "merge_triggers": [r.merge_triggered for r in sweep],
         }
     )
-    line = px.line(sweep_df, x="b_min", y="b_eff", line_shape="hv", title="B_eff as B_min changes")
+    line = px.line(
+        sweep_df,
+        x="b_min",
+        y="b_eff",
+        line_shape="hv",
+        labels={"b_min": "B_min", "b_eff": "B_eff"},
+        title="B_eff as B_min changes (× = merge waits)",
+    )
     line.add_scatter(
         x=sweep_df.loc[~sweep_df["merge_triggers"], "b_min"],
         y=sweep_df.loc[~sweep_df["merge_triggers"], "b_eff"],
@@ -233,29 +224,28 @@ def sn9_decay_section(b_min: float) -> None:
         "The public code keeps scores 10 h (3000 blocks)."
     )
     c1, c2, c3 = st.columns(3)
-    rules = {
-        "backward passes (if ≥ B_min)": "backward_passes",
-        "1 per sync at B_min (public validator)": "per_sync",
+    rule_labels = {
+        "backward_passes": "backward passes (if ≥ B_min)",
+        "per_sync": "1 per sync at B_min (public validator)",
     }
-    rule_from_url = param("sn9_rule", "backward_passes", str)
-    labels = list(rules)
-    rule_label = c1.radio(
+    rule = c1.radio(
         "Score per epoch",
-        labels,
-        index=list(rules.values()).index(rule_from_url) if rule_from_url in rules.values() else 0,
+        list(rule_labels),
+        format_func=rule_labels.__getitem__,
         key="sn9_rule",
+        bind="query-params",
     )
     decay_text = c2.text_input(
-        "t_decay values (hours, comma-separated)", param("sn9_tdecay", "2, 6, 10", str), key="sn9_tdecay"
+        "t_decay values (hours, comma-separated)", "2, 6, 10", key="sn9_tdecay", bind="query-params"
     )
     base_score = c3.number_input(
         "Base score per miner",
-        value=param("sn9_base", 0.0, float),
+        value=0.0,
         step=1.0,
         key="sn9_base",
+        bind="query-params",
         help="The public orchestrator gives every registered miner 1; the issue's formula has none.",
     )
-    remember(sn9_rule=rules[rule_label], sn9_tdecay=decay_text, sn9_base=base_score)
     edited = st.data_editor(
         example("sn9_timeline", sn9_timeline_example),
         key="sn9_timeline",
@@ -274,7 +264,7 @@ def sn9_decay_section(b_min: float) -> None:
         epoch_ids, epoch_times, miners, counts = sn9.pivot_timeline(
             epochs, numbers(edited["time_h"]), texts(edited["miner"]), numbers(edited["backward_passes"])
         )
-        scores = sn9.epoch_scores(counts, b_min, rules[rule_label])
+        scores = sn9.epoch_scores(counts, b_min, rule)
         start, end = float(epoch_times.min()), float(epoch_times.max()) + max(t_decays)
         grid = np.unique(np.concatenate([np.linspace(start, end + 1, 400), epoch_times, epoch_times + 1e-9]))
         frames = []
@@ -304,6 +294,7 @@ def sn9_decay_section(b_min: float) -> None:
         color="miner",
         facet_col="t_decay_h",
         line_shape="hv",
+        color_discrete_sequence=px.colors.qualitative.D3,
         labels={"time_h": "time (h)", "share": "incentive share"},
         title="Incentive share over time, one panel per t_decay",
     )
@@ -311,11 +302,11 @@ def sn9_decay_section(b_min: float) -> None:
     st.plotly_chart(fig, width="stretch")
     at_time = st.number_input(
         "Read the incentive at time (h)",
-        value=param("sn9_at", float(epoch_times.max()), float),
+        value=float(epoch_times.max()),
         step=1.0,
         key="sn9_at",
+        bind="query-params",
     )
-    remember(sn9_at=at_time)
     rows = []
     for t_decay in t_decays:
         raw = sn9.raw_incentive(scores, epoch_times, at_time, t_decay, base_score)
@@ -342,16 +333,16 @@ def sn9_decay_section(b_min: float) -> None:
 def subnet_9_tab() -> None:
     c1, c2 = st.columns(2)
     b_min = c1.number_input(
-        "B_min (backward passes)", value=param("sn9_bmin", sn9.DEFAULT_B_MIN, int), step=1, key="sn9_bmin"
+        "B_min (backward passes)", value=sn9.DEFAULT_B_MIN, step=1, key="sn9_bmin", bind="query-params"
     )
     fraction = c2.number_input(
         "Merge fraction (share of miners at B_min)",
-        value=param("sn9_frac", sn9.DEFAULT_MERGE_FRACTION, float),
+        value=sn9.DEFAULT_MERGE_FRACTION,
         step=0.05,
         format="%.2f",
         key="sn9_frac",
+        bind="query-params",
     )
-    remember(sn9_bmin=b_min, sn9_frac=fraction)
     sn9_merge_section(b_min, fraction)
     st.divider()
     sn9_decay_section(b_min)
@@ -409,19 +400,20 @@ def sn13_score_section() -> float | None:
     for column, (source, default) in zip(columns, sn13.DEFAULT_SOURCE_WEIGHTS.items(), strict=False):
         weights[source] = column.number_input(
             source,
-            value=param(f"dsw_{source}", default, float),
+            value=default,
             step=0.01,
             format="%.2f",
             key=f"dsw_{source}",
+            bind="query-params",
         )
     default_lsf = columns[-1].number_input(
         "Default label scale factor",
-        value=param("lsf_default", sn13.DEFAULT_LABEL_SCALE_FACTOR, float),
+        value=sn13.DEFAULT_LABEL_SCALE_FACTOR,
         step=0.05,
         format="%.2f",
         key="lsf_default",
+        bind="query-params",
     )
-    remember(**{f"dsw_{s}": w for s, w in weights.items()}, lsf_default=default_lsf)
     left, right = st.columns([1, 2])
     with left:
         st.markdown("**Listed labels** (label scale factor 0–5)")
@@ -451,12 +443,12 @@ def sn13_score_section() -> float | None:
         )
     credibility = st.number_input(
         "Credibility for the scaled score",
-        value=param("sn13_cred", 0.9, float),
+        value=0.9,
         step=0.05,
         format="%.3f",
         key="sn13_cred",
+        bind="query-params",
     )
-    remember(sn13_cred=credibility)
     try:
         listed = {}
         for row, (source, label, factor) in enumerate(
@@ -505,7 +497,12 @@ def sn13_score_section() -> float | None:
         df,
         "sn13_bucket_scores.csv",
         "sn13_buckets",
-        column_config={"share_of_raw": st.column_config.NumberColumn(format="%.3f")},
+        column_config={
+            "share_of_raw": st.column_config.NumberColumn(format="%.3f"),
+            "score": st.column_config.NumberColumn(format="%.0f"),
+            "scorable_bytes": st.column_config.NumberColumn(format="%.0f"),
+            "ASF": st.column_config.NumberColumn(format="%.4f"),
+        },
     )
     left, right = st.columns(2)
     bars = px.bar(
@@ -535,19 +532,20 @@ def sn13_credibility_section(raw_score: float | None) -> None:
     c1, c2 = st.columns(2)
     alpha = c1.number_input(
         "α",
-        value=param("sn13_alpha", sn13.CREDIBILITY_ALPHA, float),
+        value=sn13.CREDIBILITY_ALPHA,
         step=0.01,
         format="%.2f",
         key="sn13_alpha",
+        bind="query-params",
     )
     start = c2.number_input(
         "Starting credibility",
-        value=param("sn13_start", sn13.STARTING_CREDIBILITY, float),
+        value=sn13.STARTING_CREDIBILITY,
         step=0.05,
         format="%.2f",
         key="sn13_start",
+        bind="query-params",
     )
-    remember(sn13_alpha=alpha, sn13_start=start)
     history = st.data_editor(
         example("sn13_history", sn13_history_example),
         key="sn13_history",
@@ -591,41 +589,62 @@ def sn13_credibility_section(raw_score: float | None) -> None:
         title="Credibility path", xaxis_title="evaluation", yaxis_title="value", yaxis_range=[0, 1.02]
     )
     st.plotly_chart(fig, width="stretch")
-    table(df, "sn13_credibility_path.csv", "sn13_path")
+    table(
+        df,
+        "sn13_credibility_path.csv",
+        "sn13_path",
+        column_config={
+            "credibility": st.column_config.NumberColumn(format="%.4f"),
+            "score_multiplier": st.column_config.NumberColumn(format="%.4f"),
+            "scaled_score": st.column_config.NumberColumn(format="%.0f"),
+        },
+    )
 
     st.subheader("Recovering from one failure")
     c1, c2 = st.columns(2)
     before = c1.number_input(
         "Credibility before the failure",
-        value=param("sn13_before", 0.9, float),
+        value=0.9,
         step=0.01,
         format="%.3f",
         key="sn13_before",
+        bind="query-params",
     )
     failure_share = c2.number_input(
         "Share validated in the failed evaluation",
-        value=param("sn13_fail", 0.0, float),
+        value=0.0,
         step=0.1,
         format="%.2f",
         key="sn13_fail",
+        bind="query-params",
     )
-    remember(sn13_before=before, sn13_fail=failure_share)
     try:
         needed = sn13.recovery_validations(before, alpha, failure_share)
     except MechanismInputError as error:
         show_error(error)
         return
+    after = alpha * failure_share + (1 - alpha) * before
+    exponent = sn13.CREDIBILITY_EXPONENT
+    c1, c2 = st.columns(2)
     if needed is None:
-        st.metric("Clean validations to recover", "never exactly")
+        c1.metric("Clean validations to recover", "never exactly")
         st.caption("Credibility 1 is only approached, never regained, once lost.")
     else:
-        after = alpha * failure_share + (1 - alpha) * before
-        st.metric(
+        c1.metric(
             "Clean validations to recover",
             needed,
             f"credibility {before:g} → {after:.4f} after the failure",
             delta_color="off",
+            delta_arrow="off",
         )
+    lost = 1 - (after / before) ** exponent if before > 0 else 0.0
+    c2.metric(
+        "Score lost right after the failure",
+        f"{lost:.1%}",
+        f"credibility^{exponent:g}: {before**exponent:.3f} → {after**exponent:.3f}",
+        delta_color="off",
+        delta_arrow="off",
+    )
     levels = np.round(np.arange(0.0, 0.995, 0.01), 2)
     recovery_df = pd.DataFrame(
         {
@@ -655,7 +674,9 @@ def subnet_13_tab() -> None:
     sn13_credibility_section(raw_score)
 
 
-tab_9, tab_13 = st.tabs(["Subnet 9 · IOTA", "Subnet 13 · data universe"])
+tab_9, tab_13 = st.tabs(
+    ["Subnet 9 (IOTA)", "Subnet 13 (data universe)"], key="tab", bind="query-params", on_change="ignore"
+)
 with tab_9:
     subnet_9_tab()
 with tab_13:

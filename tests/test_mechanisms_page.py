@@ -48,7 +48,7 @@ def default_view() -> AppTest:
 def test_default_view_renders_both_tabs_without_errors(default_view: AppTest) -> None:
     assert not default_view.exception
     assert not default_view.error
-    assert [t.label for t in default_view.tabs] == ["Subnet 9 · IOTA", "Subnet 13 · data universe"]
+    assert [t.label for t in default_view.tabs] == ["Subnet 9 (IOTA)", "Subnet 13 (data universe)"]
     assert metric(default_view, "B_eff (effective batch count)") == "61"  # 14 + 10 + 25 + 12
     assert metric(default_view, "Merge") == "triggers"  # 4 of 5 >= 0.8 * 5
     # 0.58*1*(1-12/1440)*50e6 + 0.58*0.3*(1-48/1440)*80e6 + 0.37*1*0.95*(20e6**2/40e6)
@@ -83,24 +83,22 @@ def test_incentive_at_the_last_sync_by_hand(default_view: AppTest) -> None:
     assert long.loc["late joiner", "raw_incentive"] == 80
 
 
-def test_changing_b_min_changes_who_qualifies_and_updates_the_link() -> None:
+def test_changing_b_min_changes_who_qualifies() -> None:
     app = run()
     app.number_input(key="sn9_bmin").set_value(13).run()
     assert not app.exception
     assert metric(app, "B_eff (effective batch count)") == "39"  # only 14 and 25 reach 13
     assert metric(app, "Merge") == "waits"
-    assert app.query_params["sn9_bmin"] == ["13"] or app.query_params["sn9_bmin"] == "13"
 
 
-def test_settings_come_from_the_link_and_a_broken_one_is_ignored_with_a_warning() -> None:
+def test_settings_come_from_the_link_and_an_unreadable_one_falls_back_to_the_default() -> None:
     app = AppTest.from_file(PAGE, default_timeout=60)
     app.query_params["sn9_bmin"] = "12"
     app.query_params["sn13_cred"] = "lots"
     app.run()
     assert not app.exception
     assert metric(app, "B_eff (effective batch count)") == "51"  # 14 + 25 + 12
-    assert any("sn13_cred" in shown(w.value) for w in app.warning)
-    assert metric(app, "Scaled at credibility 0.9") == "42,424,700"  # fell back to 0.9
+    assert metric(app, "Scaled at credibility 0.9") == "42,424,700"  # "lots" ignored: default 0.9
 
 
 def test_negative_b_min_shows_an_error_in_both_sections_not_an_exception() -> None:
