@@ -331,6 +331,17 @@ def sn9_decay_section(b_min: float) -> None:
 
 
 def subnet_9_tab() -> None:
+    with st.expander("Rules and where they come from"):
+        st.markdown(
+            "- **B_eff** = Σ B_m over miners with B_m ≥ B_min; a merge starts once at least "
+            "⌈fraction × miners⌉ miners reach B_min and averages weights with weight 1 + B_m.\n"
+            "- **Step decay**: a score assigned at t0 counts fully while t − t0 ≤ t_decay, then 0; "
+            "I_m = Σ_n S_m^n · w(t).\n"
+            "- Defaults from the public IOTA code, github.com/macrocosm-os/iota at commit 56aee24 (2025-07-04): "
+            "B_min = 10 (`GLOBAL_OPTIMIZER_STEPS`), fraction 0.8 (`MINERS_REQUIRED_FOR_WEIGHT_UPLOADING`), "
+            "scores kept 10 h (`SCORE_VALIDITY_PERIOD`), merge weight 1 + backward passes, +1 per passing sync, "
+            "base score 1 per registered miner. Details in `analytics/mechanisms/iota_sn9.py`."
+        )
     c1, c2 = st.columns(2)
     b_min = c1.number_input(
         "B_min (backward passes)", value=sn9.DEFAULT_B_MIN, step=1, key="sn9_bmin", bind="query-params"
@@ -669,6 +680,17 @@ def sn13_credibility_section(raw_score: float | None) -> None:
 
 
 def subnet_13_tab() -> None:
+    with st.expander("Rules and where they come from"):
+        st.markdown(
+            "- **Scaled score** = Σ over buckets DSW · LSF · ASF · SB × credibility^2.5.\n"
+            "- **Credibility** after each evaluation: C = α · V + (1 − α) · C_old, α = 0.15, V the share of "
+            "validated bytes that were valid.\n"
+            "- Defaults from the public data-universe code, github.com/macrocosm-os/data-universe at commit "
+            "e5ddd00 (2025-09-29): DSW reddit 0.58, x 0.37, youtube 0.05; default LSF 0.3, listed labels up to 5; "
+            "ASF 1 → 0.5 linearly over 30 days, 0 after; SB = bytes² / bytes all miners hold in the bucket; "
+            "credibility starts at 0. Not modelled: the S3 boost and the credibility cut when a raw score grows. "
+            "Details in `analytics/mechanisms/data_universe_sn13.py`."
+        )
     raw_score = sn13_score_section()
     st.divider()
     sn13_credibility_section(raw_score)

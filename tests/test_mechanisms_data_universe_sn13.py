@@ -114,6 +114,7 @@ def test_full_credibility_is_never_regained_exactly_and_a_partial_failure_costs_
         (lambda: sn13.score_buckets(["reddit"], [1], [0], [-5]), "row 1 is -5; it cannot be negative"),
         (lambda: sn13.score_buckets(["tumblr"], [1], [0], [5]), "source 'tumblr' has no data-source weight"),
         (lambda: sn13.score_buckets(["reddit"], [1], [-3], [5]), "Age: row 1 is -3"),
+        (lambda: sn13.score_buckets(["reddit", None], [1, 1], [0, 0], [5, 5]), "Row 2 has no source"),
         (lambda: sn13.score_buckets(["reddit", "x"], [1], [0], [5]), "Every bucket needs"),
         (lambda: sn13.scorable_bytes([-1]), "cannot be negative"),
         (lambda: sn13.scorable_bytes([10], [5]), "total includes this miner"),

@@ -160,6 +160,8 @@ def score_buckets(
     dsw = np.empty(len(sources))
     for row, source in enumerate(sources):
         key = str(source).strip().lower() if source is not None else ""
+        if not key:
+            raise MechanismInputError(f"Row {row + 1} has no source; fill it in or delete the row.")
         if key not in by_name:
             known = ", ".join(sorted(by_name))
             raise MechanismInputError(
