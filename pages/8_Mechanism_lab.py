@@ -43,12 +43,83 @@ def show_error(error: Exception) -> None:
     st.error(plain(str(error)), icon="⚠️")
 
 
-def example(name: str, build: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-    """The starting table for editor ``name``: an example unless one was put in session state."""
-    key = f"{name}_base"
-    if key not in st.session_state:
-        st.session_state[key] = build()
-    return st.session_state[key]
+MAX_UPLOAD_ROWS = 50_000
+
+
+def read_table_csv(uploaded, example_df: pd.DataFrame) -> pd.DataFrame:
+    """An uploaded CSV as a table shaped like ``example_df`` (its columns, numbers as numbers).
+
+    Extra columns are dropped; a missing column, an unreadable file or too many rows raise
+    MechanismInputError saying what the file needs.
+    """
+    wanted = list(example_df.columns)
+    try:
+        df = pd.read_csv(uploaded, nrows=MAX_UPLOAD_ROWS + 1)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise MechanismInputError(
+            f"Could not read the CSV ({error}); save it as comma-separated UTF-8 text."
+        ) from None
+    df.columns = [str(c).strip().lower() for c in df.columns]
+    missing = [c for c in wanted if c not in df.columns]
+    if missing:
+        raise MechanismInputError(
+            f"The CSV lacks column(s) {', '.join(missing)}; its header must name: {', '.join(wanted)}."
+        )
+    if len(df) > MAX_UPLOAD_ROWS:
+        raise MechanismInputError(
+            f"The CSV has more than {MAX_UPLOAD_ROWS:,} rows; the lab takes at most that many."
+        )
+    df = df[wanted].copy()
+    for column in wanted:
+        if pd.api.types.is_numeric_dtype(example_df[column]):
+            df[column] = pd.to_numeric(df[column], errors="coerce")
+        else:
+            df[column] = df[column].astype("string")
+    return df
+
+
+def editable(name: str, build: Callable[[], pd.DataFrame], **editor_args) -> pd.DataFrame:
+    """An editable table that starts from an example, can be loaded from a CSV and reset; returns the edits.
+
+    The starting table lives in ``st.session_state[name + "_base"]``; loading or resetting swaps it and
+    renews the editor's key so earlier cell edits do not land on the new rows.
+    """
+    base_key, version_key, loaded_key = f"{name}_base", f"{name}_version", f"{name}_loaded"
+    if base_key not in st.session_state:
+        st.session_state[base_key] = build()
+    version = st.session_state.setdefault(version_key, 0)
+    edited = st.data_editor(
+        st.session_state[base_key],
+        key=f"{name}_{version}",
+        num_rows="dynamic",
+        hide_index=True,
+        **editor_args,
+    )
+    with st.popover("Load a CSV or reset this table"):
+        example_df = build()
+        st.caption(f"Columns: {', '.join(example_df.columns)} (a header row, comma-separated).")
+        uploaded = st.file_uploader("CSV file", type="csv", key=f"{name}_upload")
+        if uploaded is not None and st.session_state.get(loaded_key) != uploaded.file_id:
+            try:
+                st.session_state[base_key] = read_table_csv(uploaded, example_df)
+            except MechanismInputError as error:
+                show_error(error)
+            else:
+                st.session_state[loaded_key] = uploaded.file_id
+                st.session_state[version_key] = version + 1
+                st.rerun()
+        if st.button("Reset to the example", key=f"{name}_reset"):
+            st.session_state[base_key] = example_df
+            st.session_state[version_key] = version + 1
+            st.rerun()
+        st.download_button(
+            "Download this table as CSV",
+            edited.to_csv(index=False).encode("utf-8"),
+            file_name=f"{name}.csv",
+            mime="text/csv",
+            key=f"download_input_{name}",
+        )
+    return edited
 
 
 def table(df: pd.DataFrame, file_name: str, key: str, **dataframe_args) -> None:
@@ -128,11 +199,9 @@ def sn9_merge_section(b_min: float, fraction: float) -> None:
         "the miners at B_min are at least the merge fraction of all miners; the merge then averages weights "
         "with weight 1 + B_m."
     )
-    edited = st.data_editor(
-        example("sn9_batches", sn9_batches_example),
-        key="sn9_batches",
-        num_rows="dynamic",
-        hide_index=True,
+    edited = editable(
+        "sn9_batches",
+        sn9_batches_example,
         column_config={
             "miner": st.column_config.TextColumn("miner"),
             "backward_passes": st.column_config.NumberColumn("backward passes since merge", step=1),
@@ -246,11 +315,9 @@ def sn9_decay_section(b_min: float) -> None:
         bind="query-params",
         help="The public orchestrator gives every registered miner 1; the issue's formula has none.",
     )
-    edited = st.data_editor(
-        example("sn9_timeline", sn9_timeline_example),
-        key="sn9_timeline",
-        num_rows="dynamic",
-        hide_index=True,
+    edited = editable(
+        "sn9_timeline",
+        sn9_timeline_example,
         column_config={
             "epoch": st.column_config.NumberColumn("epoch", step=1),
             "time_h": st.column_config.NumberColumn("sync time (h)"),
@@ -390,7 +457,6 @@ def sn13_history_example() -> pd.DataFrame:
     valid = [1.0] * 14 + [0.0] + [1.0] * 9
     return pd.DataFrame(
         {
-            "evaluation": range(1, len(valid) + 1),
             "valid_bytes": [v * 4e6 for v in valid],
             "validated_bytes": [4e6] * len(valid),
         }
@@ -428,20 +494,16 @@ def sn13_score_section() -> float | None:
     left, right = st.columns([1, 2])
     with left:
         st.markdown("**Listed labels** (label scale factor 0–5)")
-        labels = st.data_editor(
-            example("sn13_labels", sn13_labels_example),
-            key="sn13_labels",
-            num_rows="dynamic",
-            hide_index=True,
+        labels = editable(
+            "sn13_labels",
+            sn13_labels_example,
             column_config={"scale_factor": st.column_config.NumberColumn("scale factor", step=0.1)},
         )
     with right:
         st.markdown("**The miner's buckets**")
-        buckets = st.data_editor(
-            example("sn13_buckets", sn13_buckets_example),
-            key="sn13_buckets",
-            num_rows="dynamic",
-            hide_index=True,
+        buckets = editable(
+            "sn13_buckets",
+            sn13_buckets_example,
             column_config={
                 "age_days": st.column_config.NumberColumn("age (days)"),
                 "bytes": st.column_config.NumberColumn("bytes", format="%.0f"),
@@ -557,11 +619,9 @@ def sn13_credibility_section(raw_score: float | None) -> None:
         key="sn13_start",
         bind="query-params",
     )
-    history = st.data_editor(
-        example("sn13_history", sn13_history_example),
-        key="sn13_history",
-        num_rows="dynamic",
-        hide_index=True,
+    history = editable(
+        "sn13_history",
+        sn13_history_example,
         column_config={
             "valid_bytes": st.column_config.NumberColumn("valid bytes", format="%.0f"),
             "validated_bytes": st.column_config.NumberColumn("validated bytes", format="%.0f"),

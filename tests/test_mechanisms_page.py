@@ -59,8 +59,11 @@ def test_default_view_renders_both_tabs_without_errors(default_view: AppTest) ->
 
 def test_every_result_table_has_a_csv_download(default_view: AppTest) -> None:
     tables = [d for d in default_view.dataframe if d.editing_mode == "read_only"]
+    buttons = [b.key for b in default_view.get("download_button")]
     assert len(tables) >= 8
-    assert len(default_view.get("download_button")) == len(tables)
+    assert len([k for k in buttons if not k.startswith("download_input_")]) == len(tables)
+    # and every editable table can be saved as it stands
+    assert len([k for k in buttons if k.startswith("download_input_")]) == len(default_view.data_editor) == 5
 
 
 def test_incentive_at_the_last_sync_by_hand(default_view: AppTest) -> None:
@@ -182,3 +185,27 @@ def test_failure_share_changes_the_recovery_count() -> None:
     assert not app.exception
     # 0.9 -> 0.15*0.5 + 0.85*0.9 = 0.84; clean: 0.864, 0.8844, 0.90174 -> 3
     assert metric(app, "Clean validations to recover") == "3"
+
+
+def uploader(app: AppTest, key: str):
+    return next(u for u in app.get("file_uploader") if u.key == key)
+
+
+def test_a_bucket_csv_replaces_the_table_and_reset_brings_the_example_back() -> None:
+    app = run()
+    csv = b"Source,Label,age_days,bytes,bytes_all_miners,notes\nreddit,r/Bitcoin,0,1000,1000,a\nx,#other,15,2000,4000,b\n"
+    uploader(app, "sn13_buckets_upload").upload("mine.csv", csv, "text/csv").run()
+    assert not app.exception and not app.error
+    # reddit r/Bitcoin listed 1.0: 0.58*1*1*1000 = 580; x unlisted 0.3, 15 days ASF 0.75,
+    # SB 2000**2/4000 = 1000: 0.37*0.3*0.75*1000 = 83.25; total 663.25
+    assert metric(app, "Raw score") == "663"
+    app.button(key="sn13_buckets_reset").click().run()
+    assert metric(app, "Raw score") == "55,209,333"
+
+
+def test_a_csv_without_the_needed_columns_is_refused_with_what_it_needs() -> None:
+    app = run()
+    uploader(app, "sn13_history_upload").upload("h.csv", b"valid,total\n1,2\n", "text/csv").run()
+    assert not app.exception
+    assert any("lacks column(s) valid_bytes, validated_bytes" in e for e in errors(app))
+    assert metric(app, "Clean validations to recover") == "6"  # the example table is kept
