@@ -2,9 +2,9 @@
 
 Thin page: tables in, ``analytics.mechanisms`` computes, tables and Plotly charts out, a CSV behind every
 table. Scalar settings and the open tab are bound to the URL (``bind="query-params"``) so a link reproduces
-the view; the editable tables start
-from examples kept in ``st.session_state`` (``<name>_base``). Everything a user types (miner names, labels)
-is shown only in dataframes and Plotly text, never as Markdown or HTML.
+the view; the editable tables start from examples kept in ``st.session_state`` (``<name>_base``) and can be
+loaded from a CSV. Everything a user types (miner names, labels) is shown only in dataframes and Plotly
+text; error messages that quote it are Markdown-escaped.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def read_table_csv(uploaded, example_df: pd.DataFrame) -> pd.DataFrame:
     wanted = list(example_df.columns)
     try:
         df = pd.read_csv(uploaded, nrows=MAX_UPLOAD_ROWS + 1)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+    except (ValueError, UnicodeDecodeError) as error:  # pandas' ParserError and EmptyDataError included
         raise MechanismInputError(
             f"Could not read the CSV ({error}); save it as comma-separated UTF-8 text."
         ) from None
