@@ -525,7 +525,8 @@ def sn13_score_section() -> float | None:
         bind="query-params",
     )
     try:
-        listed = {}
+        listed: dict[tuple[str, str], float] = {}
+        seen: set[tuple[str, str]] = set()
         for row, (source, label, factor) in enumerate(
             zip(
                 texts(labels["source"]), texts(labels["label"]), numbers(labels["scale_factor"]), strict=True
@@ -536,6 +537,12 @@ def sn13_score_section() -> float | None:
                 raise MechanismInputError(
                     f"Listed labels: row {row} needs a source and a label; fill them in or delete the row."
                 )
+            if (source.strip().lower(), label.strip().lower()) in seen:
+                raise MechanismInputError(
+                    f"Listed labels: row {row} lists {source} {label} again; keep one row (several jobs on one "
+                    "label add up, so give their sum)."
+                )
+            seen.add((source.strip().lower(), label.strip().lower()))
             listed[(source, label)] = factor
         sources, bucket_labels = texts(buckets["source"]), texts(buckets["label"])
         lsf = sn13.label_scale_factors([s or "" for s in sources], bucket_labels, listed, default_lsf)

@@ -209,3 +209,10 @@ def test_a_csv_without_the_needed_columns_is_refused_with_what_it_needs() -> Non
     assert not app.exception
     assert any("lacks column(s) valid_bytes, validated_bytes" in e for e in errors(app))
     assert metric(app, "Clean validations to recover") == "6"  # the example table is kept
+
+
+def test_a_label_listed_twice_is_refused() -> None:
+    labels = pd.DataFrame({"source": ["x", "X"], "label": ["#tao", "#TAO"], "scale_factor": [1.0, 2.0]})
+    app = run(sn13_labels_base=labels)
+    assert not app.exception
+    assert any("lists X #TAO again" in e for e in errors(app))
