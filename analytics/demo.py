@@ -369,7 +369,6 @@ class _SubnetSim:
             self.prev_incentive[k] = mech.incentive.astype(np.int64)
         self.permit = result.new_validator_permit.astype(bool)
         self.prev_consensus = result.consensus.astype(np.int64)
-        self.last_epoch = epoch
         return args, result
 
 
@@ -485,9 +484,9 @@ def _snapshot_rows(spec: SubnetSpec, sim: _SubnetSim, args: dict, result: EpochR
 
 
 def _to_arrow(table: str, parts: list) -> pa.Table:
+    """One table of a snapshot from its per-subnet parts (dict rows for `subnets`, column dicts otherwise)."""
     if table == "subnets":
-        rows = [row for row in parts]
-        columns = {key: [r[key] for r in rows] for key in rows[0]}
+        columns = {key: [row[key] for row in parts] for key in parts[0]}
         types = {
             "tao_weight": pa.uint64(),
             "stake_threshold": pa.uint64(),
