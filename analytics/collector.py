@@ -288,6 +288,11 @@ async def _gather(*aws: Any) -> list[Any]:
     return list(await asyncio.gather(*aws))
 
 
+async def _value(value: Any) -> Any:
+    """An already-known value where a read would otherwise go (inputs and outputs at one block)."""
+    return value
+
+
 async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None) -> SubnetRows:
     """Read one subnet (every mechanism) at its epoch blocks, or all at ``pinned``."""
     head_view = await client.at(head)
@@ -327,7 +332,7 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
 
     same = inputs_block == outputs_block
     graph_out, trust, stake_weight = await _gather(
-        graph_in if same else vout.subnets.metagraph(netuid, commitments=False),
+        _value(graph_in) if same else vout.subnets.metagraph(netuid, commitments=False),
         vout.query(ST.ValidatorTrust, [netuid]),
         vout.query(ST.StakeWeight, [netuid]),
     )
@@ -590,6 +595,11 @@ def run_lock(db_path: Path) -> Iterator[Path]:
         handle.close()  # closing releases the flock
 
 
+def subtensor_for(network: str) -> Any:
+    """An unopened client for a network name or ws(s):// URL (checked with :func:`check_network`)."""
+    return bt.Subtensor(check_network(network))
+
+
 def fresh_subtensor(like: Any) -> Any:
     """A new unopened client to the same chain: a new connection for RPC, the same backend for fakes."""
     substrate = getattr(getattr(like, "_client", None), "_substrate", None)
@@ -639,7 +649,7 @@ async def _collect_async(
     fetched: dict[int, SubnetRows] = {}
     meta: dict[str, Any] | None = None
     head: int | None = None
-    done = 0
+    total = 0
     client_source = subtensor
     for attempt in range(1, policy.tries + 1):
         if attempt > 1:
@@ -654,6 +664,8 @@ async def _collect_async(
                         _anchor(client, netuids, block, summary.network), policy.timeout
                     )
                     summary.block = head
+                    summary.failed.pop(-1, None)
+                    total = len(pending)
                     if already_stored(head):
                         summary.already_stored = True
                         return [], meta
@@ -677,13 +689,12 @@ async def _collect_async(
                         log.warning(
                             "subnet %d: attempt %d failed: %s", netuid, attempt, summary.failed[netuid]
                         )
-                        continue
-                    fetched[netuid] = result
-                    summary.failed.pop(netuid, None)
-                    summary.aligned[netuid] = bool(result.subnet["aligned"])
-                    done += 1
+                    else:
+                        fetched[netuid] = result
+                        summary.failed.pop(netuid, None)
+                        summary.aligned[netuid] = bool(result.subnet["aligned"])
                     if progress:
-                        progress(done, done + len(pending) - len(fetched), netuid, True)
+                        progress(len(fetched), total, netuid, netuid in fetched)
         except CollectorError:
             raise
         except Exception as exc:

@@ -660,3 +660,176 @@ def epoch_timeline(
     chain.set_subnet(epoch_block, at_e)
     chain.set_subnet(epoch_block + 1, later)
     return before, at_e, later
+
+
+@dataclass
+class Epoch:
+    """A subnet laid out around its last epoch e: state at e - 1, at e, and after e."""
+
+    before: Subnet
+    at_e: Subnet
+    later: Subnet
+    e: int | None  # None: the subnet has run no epoch (collected at the head, not aligned)
+    commit_blocks: dict[int, int] = field(default_factory=dict)  # uid -> expected commit block (mech 0)
+
+
+def sample_network(head: int = 50_000) -> tuple[FakeChain, dict[int, Epoch]]:
+    """The network the collector tests run on (subnet -> what it holds):
+
+    0: root (skipped by --netuid all); 1: 256 uids, 64 validators, 2 mechanisms with an uneven split,
+    explicit zero weights, uid 200 re-registered before the epoch (weights to it zeroed) and again in
+    block e after the epoch; 2: commit-reveal, block-e weights differ from block e - 1, with v2 and
+    v4 commits (expired, active, made in block e); 3: no weights at all; 5: no epoch run yet.
+    """
+    chain = FakeChain(head)
+    chain.set_globals(0, Globals(tao_weight=3_320_413_933_267_719_290, stake_threshold=1_000))
+    chain.set_globals(head - 10, Globals(tao_weight=1_844_674_407_370_955_161, stake_threshold=5_000))
+    epochs: dict[int, Epoch] = {}
+
+    root = random_subnet(0, n=8, validators=4)
+    chain.set_subnet(0, root)
+
+    e1 = head - 70
+    sn1 = random_subnet(1, mechanisms=2, split=[16384, 49151], zeros=0.05)
+    sn1.block_at_registration[200] = e1 - 50
+    for mech in sn1.mechanisms:
+        for i, (cols, vals) in mech.weights.rows.items():
+            if i != 200:
+                keep = np.union1d(cols, [200]).astype(np.uint16)
+                new_vals = np.zeros(len(keep), dtype=np.uint16)
+                new_vals[np.searchsorted(keep, cols)] = vals
+                new_vals[np.searchsorted(keep, 200)] = 0  # clear_neuron keeps the entry as 0
+                mech.weights.rows[i] = (keep, new_vals)
+    before, at_e, later = epoch_timeline(chain, sn1, epoch_block=e1)
+    at_e.hotkeys[200] = account("re-registered-in-block-e")
+    at_e.block_at_registration[200] = e1
+    epochs[1] = Epoch(before, at_e, later, e1)
+
+    e2 = head - 130
+    sn2 = random_subnet(2, commit_reveal=True, n=128, validators=32)
+    sn2.epoch_index = 10
+    hk = sn2.hotkeys
+    sn2.mechanisms[0].weight_commits = {
+        hk[9]: [("0x" + "11" * 32, 9, e2 - 500, e2 - 400), ("0x" + "22" * 32, 10, e2 - 100, e2)],
+        account("not-registered-here"): [("0x" + "33" * 32, 10, e2 - 90, e2)],
+    }
+    before, at_e, later = epoch_timeline(chain, sn2, epoch_block=e2)
+    at_e.mechanisms[0].weight_commits = {}  # hk[9] revealed by an extrinsic in block e
+    at_e.mechanisms[0].timelocked_commits = {
+        9: [(hk[5], e2 - 400, "0xdead", 1)],  # expired
+        10: [(hk[6], e2 - 200, "0xbeef", 2), (hk[6], e2 - 150, "0xbeef", 3)],
+        11: [(hk[7], e2, "0xcafe", 4)],  # committed in block e, after the epoch
+    }
+    epochs[2] = Epoch(before, at_e, later, e2, commit_blocks={6: e2 - 200, 9: e2 - 100})
+
+    e3 = head - 200
+    sn3 = random_subnet(3, with_weights=False, n=64, validators=8)
+    before, at_e, later = epoch_timeline(chain, sn3, epoch_block=e3)
+    epochs[3] = Epoch(before, at_e, later, e3)
+
+    sn5 = random_subnet(5, n=16, validators=4)
+    chain.set_subnet(0, sn5)
+    epochs[5] = Epoch(sn5, sn5, sn5, None)
+    return chain, epochs
+
+
+def expected_rows(chain: FakeChain, epochs: dict[int, Epoch], block: int | None = None) -> dict[str, list]:
+    """The rows each table must hold for ``epochs`` (aligned, or everything at ``block``)."""
+    out: dict[str, list] = {t: [] for t in ("subnets", "neurons", "mechanism_neurons", "weights", "bonds")}
+    out["bonds_after"] = []
+    for netuid, ep in sorted(epochs.items()):
+        if block is not None:
+            src_in = src_out = chain.subnet_at(netuid, block)
+            ib = ob = wb = block
+            e = None
+        elif ep.e is None:
+            src_in = src_out = ep.before
+            ib = ob = wb = chain.head
+            e = None
+        else:
+            src_in, src_out, e = ep.before, ep.at_e, ep.e
+            ib, ob = e - 1, e
+            wb = e if src_in.commit_reveal else e - 1
+        src_w = src_out if wb == ob else src_in
+        g = chain.globals_at(ib)
+        n = src_in.n
+        out["subnets"].append(
+            {
+                "netuid": netuid,
+                "name": src_in.name,
+                "symbol": src_in.symbol,
+                "owner_hotkey": src_in.owner_hotkey,
+                "owner_coldkey": src_in.owner_coldkey,
+                "n": n,
+                "tempo": src_in.tempo,
+                "kappa": src_in.kappa,
+                "bonds_moving_avg": src_in.bonds_moving_avg,
+                "bonds_penalty": src_in.bonds_penalty,
+                "activity_cutoff_factor_milli": src_in.activity_cutoff_factor_milli,
+                "yuma3": src_in.yuma3,
+                "liquid_alpha": src_in.liquid_alpha,
+                "alpha_low": src_in.alpha_low,
+                "alpha_high": src_in.alpha_high,
+                "alpha_sigmoid_steepness": src_in.alpha_sigmoid_steepness,
+                "max_validators": src_in.max_validators,
+                "commit_reveal": src_in.commit_reveal,
+                "tao_weight": g.tao_weight,
+                "stake_threshold": g.stake_threshold,
+                "mechanism_count": len(src_in.mechanisms),
+                "emission_split": src_in.emission_split,
+                "epoch_emission": None,
+                "aligned": e is not None,
+                "epoch_block": e,
+                "inputs_block": ib,
+                "weights_block": wb,
+                "outputs_block": ob,
+                "last_mechanism_step_block": src_in.last_mechanism_step_block,
+            }
+        )
+        for uid in range(n):
+            out["neurons"].append(
+                {
+                    "netuid": netuid,
+                    "uid": uid,
+                    "hotkey": src_in.hotkeys[uid],
+                    "coldkey": src_in.coldkeys[uid],
+                    "is_owner": src_in.hotkeys[uid] == src_in.owner_hotkey,
+                    "block_at_registration": int(src_in.block_at_registration[uid]),
+                    "alpha_stake": int(src_in.alpha_stake[uid]),
+                    "tao_stake": int(src_in.tao_stake[uid]),
+                    "total_stake": int(src_in.total_stake[uid]),
+                    "validator_permit_prev": bool(src_in.validator_permit[uid]),
+                    "prev_consensus": int(src_in.consensus[uid]),
+                    "active": bool(src_out.active[uid]),
+                    "validator_permit": bool(src_out.validator_permit[uid]),
+                    "stake_weight": int(src_out.stake_weight[uid]),
+                    "consensus": int(src_out.consensus[uid]),
+                    "validator_trust": int(src_out.validator_trust[uid]),
+                    "dividends": int(src_out.dividends[uid]),
+                    "emission": int(src_out.emission[uid]),
+                }
+            )
+        for m, mech in enumerate(src_in.mechanisms):
+            for uid in range(n):
+                commit = ep.commit_blocks.get(uid) if (m == 0 and src_in.commit_reveal) else None
+                out["mechanism_neurons"].append(
+                    {
+                        "netuid": netuid,
+                        "mechid": m,
+                        "uid": uid,
+                        "last_update": int(mech.last_update[uid]),
+                        "commit_block": commit,
+                        "prev_incentive": int(mech.incentive[uid]),
+                        "incentive": int(src_out.mechanisms[m].incentive[uid]),
+                    }
+                )
+            for table, matrix, value in (
+                ("weights", src_w.mechanisms[m].weights, "weight"),
+                ("bonds", mech.bonds, "bond"),
+                ("bonds_after", src_out.mechanisms[m].bonds, "bond"),
+            ):
+                out[table].extend(
+                    {"netuid": netuid, "mechid": m, "validator_uid": i, "miner_uid": j, value: v}
+                    for i, j, v in matrix.entries()
+                )
+    return out

@@ -1,0 +1,159 @@
+"""`python -m analytics collect`: snapshot subnets from the chain into a DuckDB file.
+
+Exit codes: 0 every requested subnet is stored (or that block was already stored); 1 the chain or
+the database failed for at least one subnet (the others are stored; see collection_runs); 2 bad
+input (nothing written); 3 another collection run holds the database's lock file.
+Progress: a bar on a terminal, one log line per subnet otherwise (cron), all on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from analytics import collector
+from analytics.cli import CliError
+
+HELP = "Snapshot subnets from the chain into a DuckDB file (epoch-aligned by default; fit for cron)."
+
+ROOT = Path(__file__).resolve().parents[2]
+EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
+
+
+def default_db_path() -> Path:
+    """The app's chain database: $METAGRAPH_LENS_DB, else data/lens.duckdb in the repository."""
+    return Path(os.environ.get("METAGRAPH_LENS_DB") or ROOT / "data" / "lens.duckdb")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--network",
+        default="finney",
+        help="finney (default), test, archive, local, or a ws:// / wss:// endpoint URL",
+    )
+    parser.add_argument(
+        "--netuid", default="all", help="'all' (default: every subnet but root) or a list like 1,3,5"
+    )
+    parser.add_argument(
+        "--db", type=Path, default=None, help=f"DuckDB file to write (default: {default_db_path()})"
+    )
+    parser.add_argument(
+        "--block",
+        type=int,
+        default=None,
+        help="read everything at block B (not epoch-aligned); default: each subnet's last epoch",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=180.0, help="seconds allowed per subnet per attempt (default 180)"
+    )
+    parser.add_argument("--tries", type=int, default=4, help="attempts per subnet (default 4)")
+    parser.add_argument(
+        "--backoff", type=float, default=5.0, help="seconds before the first retry; doubles each time"
+    )
+    parser.add_argument("--concurrency", type=int, default=8, help="subnets read at once (default 8)")
+
+
+class _Progress:
+    """A one-line bar on a terminal; plain log lines when stderr is a file (cron)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.drawn = False
+
+    def __call__(self, done: int, total: int, netuid: int, ok: bool) -> None:
+        if not self.tty:
+            if ok:
+                logging.info("subnet %d read (%d/%d)", netuid, done, total)
+            return
+        width = 30
+        filled = width * done // max(total, 1)
+        elapsed = time.monotonic() - self.started
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} subnets  {elapsed:5.0f} s  sn{netuid} "
+        )
+        sys.stderr.flush()
+        self.drawn = True
+
+    def finish(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(message)s",
+        datefmt="%Y-%m-%dT%H:%M:%SZ",
+        stream=sys.stderr,
+    )
+    logging.Formatter.converter = time.gmtime
+    logging.getLogger("bittensor").setLevel(logging.WARNING)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        network = collector.check_network(args.network)
+        netuids = collector.parse_netuids(args.netuid)
+        if args.block is not None and args.block < 0:
+            raise collector.CollectorError(f"--block must be a block number, not {args.block}")
+        if args.tries < 1 or args.timeout <= 0 or args.concurrency < 1 or args.backoff < 0:
+            raise collector.CollectorError("--tries, --timeout and --concurrency must be positive")
+        db_path = collector.check_db_path(args.db or default_db_path())
+    except collector.CollectorError as exc:
+        raise CliError(str(exc)) from None
+
+    _configure_logging()
+    policy = collector.RetryPolicy(
+        tries=args.tries, timeout=args.timeout, backoff=args.backoff, concurrency=args.concurrency
+    )
+    what = "all subnets" if netuids is None else "subnet(s) " + ",".join(map(str, netuids))
+    where = f"block {args.block}" if args.block is not None else "each subnet's last epoch"
+    logging.info("collecting %s from %s at %s into %s", what, network, where, db_path)
+    progress = _Progress()
+    try:
+        summary = collector.collect(
+            collector.subtensor_for(network),
+            db_path,
+            netuids=netuids,
+            block=args.block,
+            policy=policy,
+            progress=progress,
+        )
+    except collector.CollectorBusy as exc:
+        progress.finish()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    except collector.CollectorError as exc:
+        progress.finish()
+        raise CliError(str(exc)) from None
+    progress.finish()
+
+    if summary.already_stored:
+        logging.info("%s block %s is already in %s: nothing written", network, summary.block, db_path)
+        return EXIT_OK
+    for netuid, reason in sorted(summary.failed.items()):
+        logging.error("%s failed: %s", "the run" if netuid < 0 else f"subnet {netuid}", reason)
+    if summary.snapshot_id is not None:
+        unaligned = sorted(s for s, a in summary.aligned.items() if not a and s in summary.stored)
+        logging.info(
+            "stored snapshot %d: %d subnet(s) at anchor block %s%s",
+            summary.snapshot_id,
+            len(summary.stored),
+            summary.block,
+            f" (not epoch-aligned: {unaligned})" if unaligned and args.block is None else "",
+        )
+    if summary.ok:
+        return EXIT_OK
+    logging.error(
+        "%d subnet(s) stored, %d failed: exit %d",
+        len(summary.stored),
+        len([s for s in summary.failed if s >= 0]) or 1,
+        EXIT_FAILED,
+    )
+    return EXIT_FAILED
