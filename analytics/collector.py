@@ -33,6 +33,7 @@ import itertools
 import logging
 import os
 import random
+import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -560,15 +561,25 @@ def check_network(network: str) -> str:
 
 
 def check_db_path(db_path: str | os.PathLike[str]) -> Path:
-    """The database path must be a file we can create or write; checked before touching the chain."""
+    """The database path must be a file we can create or write; checked before touching the chain.
+
+    Probes by creating (and removing) a file next to it: permission bits alone mislead for root and
+    on read-only or virtual file systems.
+    """
     path = Path(db_path)
     if path.is_dir():
         raise CollectorError(f"database path {path} is a directory, not a file")
-    parent = path.parent if str(path.parent) else Path(".")
+    parent = path.parent
     if not parent.is_dir():
         raise CollectorError(f"cannot write database {path}: directory {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
-        raise CollectorError(f"cannot write database {path}: permission denied")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".lens-write-probe-"):
+            pass
+        if path.exists():
+            with open(path, "r+b"):
+                pass
+    except OSError as exc:
+        raise CollectorError(f"cannot write database {path}: {exc.strerror or exc}") from None
     return path
 
 

@@ -15,8 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-from analytics import collector
 from analytics.cli import CliError
+
+log = logging.getLogger("analytics.cli.collect")
 
 HELP = "Snapshot subnets from the chain into a DuckDB file (epoch-aligned by default; fit for cron)."
 
@@ -68,7 +69,7 @@ class _Progress:
     def __call__(self, done: int, total: int, netuid: int, ok: bool) -> None:
         if not self.tty:
             if ok:
-                logging.info("subnet %d read (%d/%d)", netuid, done, total)
+                log.info("subnet %d read (%d/%d)", netuid, done, total)
             return
         width = 30
         filled = width * done // max(total, 1)
@@ -85,18 +86,29 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _configure_logging() -> None:
-    logging.basicConfig(
-        level=logging.INFO,
-        format="%(asctime)s %(levelname)s %(message)s",
-        datefmt="%Y-%m-%dT%H:%M:%SZ",
-        stream=sys.stderr,
-    )
-    logging.Formatter.converter = time.gmtime
-    logging.getLogger("bittensor").setLevel(logging.WARNING)
+def _log_to_stderr() -> logging.Handler:
+    """Timestamped (UTC) lines on stderr for the analytics loggers; the cron log is this stream."""
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("analytics")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
 
 
 def run(args: argparse.Namespace) -> int:
+    from analytics import collector  # imports bittensor: only when collecting
+
+    handler = _log_to_stderr()
+    try:
+        return _run(args, collector)
+    finally:
+        logging.getLogger("analytics").removeHandler(handler)
+
+
+def _run(args: argparse.Namespace, collector) -> int:
     try:
         network = collector.check_network(args.network)
         netuids = collector.parse_netuids(args.netuid)
@@ -108,13 +120,12 @@ def run(args: argparse.Namespace) -> int:
     except collector.CollectorError as exc:
         raise CliError(str(exc)) from None
 
-    _configure_logging()
     policy = collector.RetryPolicy(
         tries=args.tries, timeout=args.timeout, backoff=args.backoff, concurrency=args.concurrency
     )
     what = "all subnets" if netuids is None else "subnet(s) " + ",".join(map(str, netuids))
     where = f"block {args.block}" if args.block is not None else "each subnet's last epoch"
-    logging.info("collecting %s from %s at %s into %s", what, network, where, db_path)
+    log.info("collecting %s from %s at %s into %s", what, network, where, db_path)
     progress = _Progress()
     try:
         summary = collector.collect(
@@ -135,13 +146,13 @@ def run(args: argparse.Namespace) -> int:
     progress.finish()
 
     if summary.already_stored:
-        logging.info("%s block %s is already in %s: nothing written", network, summary.block, db_path)
+        log.info("%s block %s is already in %s: nothing written", network, summary.block, db_path)
         return EXIT_OK
     for netuid, reason in sorted(summary.failed.items()):
-        logging.error("%s failed: %s", "the run" if netuid < 0 else f"subnet {netuid}", reason)
+        log.error("%s failed: %s", "the run" if netuid < 0 else f"subnet {netuid}", reason)
     if summary.snapshot_id is not None:
         unaligned = sorted(s for s, a in summary.aligned.items() if not a and s in summary.stored)
-        logging.info(
+        log.info(
             "stored snapshot %d: %d subnet(s) at anchor block %s%s",
             summary.snapshot_id,
             len(summary.stored),
@@ -150,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if summary.ok:
         return EXIT_OK
-    logging.error(
+    log.error(
         "%d subnet(s) stored, %d failed: exit %d",
         len(summary.stored),
         len([s for s in summary.failed if s >= 0]) or 1,
