@@ -348,7 +348,7 @@ class FakeChain:
         if storage_function == "NetworksAdded":
             return [(netuid, True) for netuid in self.netuids_at(block)]
         if storage_function == "TokenSymbol":
-            return [(s, list(self.subnet_at(s, block).symbol.encode())) for s in self.netuids_at(block)]
+            return [(s, self.subnet_at(s, block).symbol) for s in self.netuids_at(block)]  # Vec<u8> as text
         index = int(params[0])
         netuid, mechid = index % MAX_SUBNETS, index // MAX_SUBNETS
         sn = self._subnet(block, netuid)
@@ -716,9 +716,9 @@ def sample_network(head: int = 50_000) -> tuple[FakeChain, dict[int, Epoch]]:
     before, at_e, later = epoch_timeline(chain, sn2, epoch_block=e2)
     at_e.mechanisms[0].weight_commits = {}  # hk[9] revealed by an extrinsic in block e
     at_e.mechanisms[0].timelocked_commits = {
-        9: [(hk[5], e2 - 400, "0xdead", 1)],  # expired
-        10: [(hk[6], e2 - 200, "0xbeef", 2), (hk[6], e2 - 150, "0xbeef", 3)],
-        11: [(hk[7], e2, "0xcafe", 4)],  # committed in block e, after the epoch
+        9: [(hk[5], e2 - 400, "0xff01", 1)],  # expired
+        10: [(hk[6], e2 - 200, "0xff02", 2), (hk[6], e2 - 150, "0xff03", 3)],
+        11: [(hk[7], e2, "0xff04", 4)],  # committed in block e, after the epoch
     }
     epochs[2] = Epoch(before, at_e, later, e2, commit_blocks={6: e2 - 200, 9: e2 - 100})
 

@@ -47,7 +47,7 @@ def engine_subnet(chain: FakeChain, netuid: int, e: int) -> tuple:
         cols, vals = cols[order], vals[order]
     vals[cols.tolist().index(40)] = 65535
     after.mechanisms[0].weights.rows[3] = (cols, vals)
-    after.mechanisms[0].timelocked_commits = {20: [(before.hotkeys[3], e - 20, "0x00", 1)]}
+    after.mechanisms[0].timelocked_commits = {20: [(before.hotkeys[3], e - 20, "0xff00", 1)]}
     commit0 = np.full(before.n, -1, dtype=np.int64)
     commit0[3] = e - 20
 
