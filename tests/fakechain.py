@@ -29,11 +29,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from bittensor import Balance, ChainError, RpcConnectionError
+from bittensor import Balance, ChainError, RpcConnectionError, Subtensor
 from bittensor._transport.codec import ss58_encode
 
 MAX_SUBNETS = 4096  # mechanism storage index = mechid * 4096 + netuid
 SPEC_VERSION = 425
+
+
+def fake_subtensor(chain: FakeChain, network: str = "local") -> Subtensor:
+    """An unopened real SDK client over the fake chain (what tests and the bench hand to collect)."""
+    return Subtensor(network, substrate=chain)
 
 
 def account(seed: str) -> str:
