@@ -294,6 +294,48 @@ async def _value(value: Any) -> Any:
     return value
 
 
+_NO_V3 = object()  # the runtime predates get_subnet_hyperparams_v3
+
+
+async def _hyperparameters_v3(view: Any, netuid: int) -> Any:
+    try:
+        return await view.subnets.subnet_hyperparameters(netuid)
+    except (bt.ChainError, ValueError) as exc:  # the SDK raises ValueError for an API the runtime lacks
+        log.info("subnet %d: no get_subnet_hyperparams_v3 at block %s (%s)", netuid, view.block, exc)
+        return _NO_V3
+
+
+async def _legacy_hyperparameters(view: Any, netuid: int, graph: Any) -> dict[str, Any]:
+    """Hyperparameters on runtimes before v3: the metagraph record plus a few storage items."""
+
+    async def storage(item: Any, default: Any) -> Any:
+        try:
+            value = await view.query(item, [netuid])
+        except (bt.ChainError, ValueError):
+            return default
+        return default if value is None else value
+
+    raw = graph.raw
+    yuma3, steepness = await _gather(storage(ST.Yuma3On, False), storage(ST.AlphaSigmoidSteepness, 1000))
+    tempo = max(1, int(raw["tempo"]))
+    cutoff_blocks = int(raw.get("activity_cutoff") or 5000)
+    return {
+        "kappa": int(raw["kappa"]),
+        "tempo": tempo,
+        "bonds_moving_avg": int(raw["bonds_moving_avg"]),
+        "max_validators": int(raw["max_validators"]),
+        "commit_reveal_weights_enabled": bool(raw.get("commit_reveal_weights_enabled", False)),
+        "commit_reveal_period": int(raw.get("commit_reveal_period") or 1),
+        "liquid_alpha_enabled": bool(raw.get("liquid_alpha_enabled", False)),
+        "alpha_low": int(raw.get("alpha_low", 45875)),
+        "alpha_high": int(raw.get("alpha_high", 58982)),
+        "alpha_sigmoid_steepness": int(steepness),
+        "yuma_version": 3 if yuma3 else 2,
+        # The factor whose cutoff (floor(factor * tempo / 1000)) is the legacy ActivityCutoff blocks.
+        "activity_cutoff_factor": -(-cutoff_blocks * 1000 // tempo),
+    }
+
+
 async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None) -> SubnetRows:
     """Read one subnet (every mechanism) at its epoch blocks, or all at ``pinned``."""
     head_view = await client.at(head)
@@ -315,7 +357,7 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
 
     graph_in, hyper, bonds_penalty, tao_weight, stake_threshold, prev_step, mech_count, split = await _gather(
         vin.subnets.metagraph(netuid, commitments=False),
-        vin.subnets.subnet_hyperparameters(netuid),
+        _hyperparameters_v3(vin, netuid),
         vin.query(ST.BondsPenalty, [netuid]),
         vin.query(ST.TaoWeight),
         vin.query(ST.StakeThreshold),
@@ -325,6 +367,8 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
     )
     if graph_in is None or hyper is None:
         raise bt.ChainError(f"subnet {netuid} does not exist at block {inputs_block}")
+    if hyper is _NO_V3:
+        hyper = await _legacy_hyperparameters(vin, netuid, graph_in)
     commit_reveal = bool(hyper.get("commit_reveal_weights_enabled", False))
     weights_block = outputs_block if (aligned and commit_reveal) else inputs_block
     vw = await client.at(weights_block)
@@ -416,6 +460,16 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
     }
 
     neurons_in, neurons_out = graph_in.neurons, graph_out.neurons[:n]
+    replaced = [
+        uid for uid, (a, b) in enumerate(zip(neurons_in, neurons_out, strict=False)) if a.hotkey != b.hotkey
+    ]
+    if replaced:
+        log.info(
+            "subnet %d: uid(s) %s re-registered in block %d after the epoch; hotkeys are kept as the epoch saw them",
+            netuid,
+            replaced[:10],
+            outputs_block,
+        )
 
     def out_column(values: np.ndarray, dtype: Any) -> np.ndarray:
         column = np.zeros(n, dtype=dtype)
@@ -829,9 +883,10 @@ def collect(
                     policy,
                     "writing the snapshot",
                 )
-            except store.StoreError as exc:
+            except Exception as exc:  # nothing was committed: the transaction rolled back
+                log.debug("database write failed", exc_info=True)
                 for r in rows:
-                    summary.failed[r.netuid] = f"database write failed: {exc}"
+                    summary.failed[r.netuid] = f"database write failed: {_describe(exc)}"
             else:
                 if snapshot_id is None:
                     summary.already_stored = True

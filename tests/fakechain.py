@@ -173,6 +173,7 @@ class FakeChain:
         self.hang = False
         self.chain_errors: dict[int, str] = {}
         self.fail_requests = 0
+        self.legacy_runtime = False  # no get_subnet_hyperparams_v3, as on runtimes before it existed
         # Observability for tests.
         self.connects = 0
         self.closes = 0
@@ -306,6 +307,7 @@ class FakeChain:
             "RevealPeriodEpochs": 1,
             "CommitRevealWeightsEnabled": True,
             "Yuma3On": False,
+            "AlphaSigmoidSteepness": 1000,
             "ValidatorTrust": [],
             "StakeWeight": [],
             "Consensus": [],
@@ -330,6 +332,7 @@ class FakeChain:
             "RevealPeriodEpochs": sn.reveal_period,
             "CommitRevealWeightsEnabled": sn.commit_reveal,
             "Yuma3On": sn.yuma3,
+            "AlphaSigmoidSteepness": sn.alpha_sigmoid_steepness,
             "ValidatorTrust": sn.validator_trust.tolist(),
             "StakeWeight": sn.stake_weight.tolist(),
             "Consensus": sn.consensus.tolist(),
@@ -393,6 +396,8 @@ class FakeChain:
                 return None
             return metagraph_record(sn, mechid, block)
         if method == "get_subnet_hyperparams_v3":
+            if self.legacy_runtime:  # what the SDK raises for an API missing from the runtime's metadata
+                raise ValueError(f"Runtime API Call '{api}.{method}' not found in registry")
             return None if sn is None else hyperparams_record(sn)
         raise ChainError(f"runtime API {api}.{method} is not served by the fake chain")
 

@@ -208,3 +208,34 @@ def test_matrix_round_trip() -> None:
     present = np.array([[True, True, False], [False, False, False], [True, False, True]])
     m = Matrix.from_dense(dense, present)
     assert m.entries() == [(0, 0, 0), (0, 1, 5), (2, 0, 9), (2, 2, 0)]
+
+
+def test_runtimes_without_hyperparams_v3_fall_back_to_the_metagraph_record() -> None:
+    chain, epochs = sample_network()
+    epochs[2].before.yuma3 = True
+    epochs[2].before.alpha_sigmoid_steepness = 800
+    modern = fetch_tables(chain, [1, 2])["subnets"].to_pylist()
+    chain.legacy_runtime = True
+    legacy = fetch_tables(chain, [1, 2])["subnets"].to_pylist()
+    assert legacy == modern
+    assert legacy[1]["yuma3"] and legacy[1]["alpha_sigmoid_steepness"] == 800
+
+
+def test_progress_bar_on_a_terminal(monkeypatch) -> None:
+    import io
+
+    from analytics.cli import collect as cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    bar = cli._Progress()
+    for done in range(1, 5):
+        bar(done, 4, done, True)
+    bar.finish()
+    frames = screen.getvalue().split("\r")
+    assert frames[-1].startswith("[" + "#" * 30 + "] 4/4 subnets") and frames[-1].endswith("\n")
+    assert frames[1].startswith("[" + "#" * 7 + "." * 23 + "] 1/4")
