@@ -9,14 +9,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import bittensor as bt
 import numpy as np
 import pyarrow as pa
 import pytest
 
 from analytics import collector
 from tests.fakechain import Matrix, expected_rows, sample_network
-
-bt = pytest.importorskip("bittensor")
 
 
 @pytest.fixture(autouse=True)

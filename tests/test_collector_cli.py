@@ -12,15 +12,13 @@ import threading
 import time
 from pathlib import Path
 
+import bittensor as bt
 import pytest
 
 from analytics import collector, store
 from analytics.cli import main
 from tests.fakechain import sample_network
 
-bt = pytest.importorskip("bittensor")
-HAS_STORE = hasattr(store, "ingest_snapshot")
-needs_store = pytest.mark.skipif(not HAS_STORE, reason="analytics.store (foundation) has not landed yet")
 FAST = ["--timeout", "1", "--tries", "2", "--backoff", "0.01"]
 
 
@@ -89,7 +87,6 @@ def test_database_path_that_is_a_directory(tmp_path, capsys) -> None:
     assert "is a directory" in one_error_line(capsys.readouterr().err)
 
 
-@needs_store
 def test_netuid_not_on_chain_writes_nothing(tmp_path, capsys, fake_network) -> None:
     db = tmp_path / "lens.duckdb"
     assert main(["collect", "--db", str(db), "--netuid", "1,42", *FAST]) == 2
@@ -98,7 +95,6 @@ def test_netuid_not_on_chain_writes_nothing(tmp_path, capsys, fake_network) -> N
     assert not db.exists()
 
 
-@needs_store
 def test_success_logs_plain_lines_and_exits_0(tmp_path, capsys, fake_network) -> None:
     db = tmp_path / "lens.duckdb"
     assert main(["collect", "--db", str(db), "--netuid", "all", *FAST]) == 0
@@ -116,7 +112,6 @@ def test_success_logs_plain_lines_and_exits_0(tmp_path, capsys, fake_network) ->
     assert len(store.list_snapshots(db)) == 2
 
 
-@needs_store
 def test_one_failed_subnet_exits_1(tmp_path, capsys, fake_network) -> None:
     chain, _ = fake_network
     chain.chain_errors[3] = "RuntimeApi execution failed"
@@ -127,7 +122,6 @@ def test_one_failed_subnet_exits_1(tmp_path, capsys, fake_network) -> None:
     assert "1 subnet(s) stored, 1 failed: exit 1" in err
 
 
-@needs_store
 def test_lock_held_exits_3(tmp_path, capsys, fake_network) -> None:
     db = tmp_path / "lens.duckdb"
     with collector.run_lock(db):
@@ -141,7 +135,6 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@needs_store
 def test_connection_refused_real_socket(tmp_path, capsys) -> None:
     db = tmp_path / "lens.duckdb"
     url = f"ws://127.0.0.1:{free_port()}"
@@ -154,7 +147,6 @@ def test_connection_refused_real_socket(tmp_path, capsys) -> None:
     assert len(store.list_snapshots(db)) == 0
 
 
-@needs_store
 def test_silent_node_real_socket_hits_the_deadline(tmp_path, capsys) -> None:
     server = socket.socket()
     server.bind(("127.0.0.1", 0))

@@ -8,17 +8,12 @@ This checks that every input lands in the snapshot from the block the epoch read
 
 from __future__ import annotations
 
+import bittensor as bt
 import numpy as np
 import pytest
 
-from analytics import collector, store
+from analytics import collector, snapshot, yuma
 from tests.fakechain import FakeChain, Globals, Matrix, epoch_timeline, perturbed, random_subnet
-
-bt = pytest.importorskip("bittensor")
-yuma = pytest.importorskip("analytics.yuma")
-snapshot = pytest.importorskip("analytics.snapshot")
-if not hasattr(store, "ingest_snapshot"):
-    pytest.skip("analytics.store (foundation) has not landed yet", allow_module_level=True)
 
 
 @pytest.fixture(autouse=True)

@@ -16,15 +16,14 @@ import asyncio
 import json
 from pathlib import Path
 
+import bittensor as bt
 import numpy as np
 import pytest
+from bittensor._transport.codec import RuntimeCodec, strip_option_opaque_metadata
+from bittensor._transport.runtime_api import decode_runtime_api_result
 
 from analytics import collector
 from tests.fakechain import FakeChain, hyperparams_record, metagraph_record, random_subnet, sample_network
-
-bt = pytest.importorskip("bittensor")
-from bittensor._transport.codec import RuntimeCodec, strip_option_opaque_metadata  # noqa: E402
-from bittensor._transport.runtime_api import decode_runtime_api_result  # noqa: E402
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata" / "sdk-integration-sn1-6852690"
 if not REAL.is_dir():

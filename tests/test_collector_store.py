@@ -15,15 +15,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import bittensor as bt
 import duckdb
 import pytest
 
 from analytics import collector, store
 from tests.fakechain import FakeChain, expected_rows, sample_network
-
-bt = pytest.importorskip("bittensor")
-if not hasattr(store, "ingest_snapshot"):
-    pytest.skip("analytics.store (foundation) has not landed yet", allow_module_level=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 TABLES = ("subnets", "neurons", "mechanism_neurons", "weights", "bonds", "bonds_after")
