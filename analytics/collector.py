@@ -686,6 +686,15 @@ async def _opened(subtensor: Any, policy: RetryPolicy):
             log.debug("closing the client failed: %s", _describe(exc))
 
 
+def _ranges(values: Sequence[int]) -> str:
+    """1,2,3,5 -> '1-3, 5'."""
+    out: list[str] = []
+    for _, group in itertools.groupby(enumerate(sorted(values)), key=lambda p: p[1] - p[0]):
+        run = [v for _, v in group]
+        out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+    return ", ".join(out)
+
+
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError | asyncio.TimeoutError):
         return "timed out (no answer from the node within the deadline)"
@@ -731,6 +740,14 @@ async def _collect_async(
                     summary.block = head
                     summary.failed.pop(-1, None)
                     total = len(pending)
+                    log.info(
+                        "%s: reading %d subnet(s) (%s) anchored at block %d, %s",
+                        summary.network,
+                        total,
+                        _ranges(pending),
+                        head,
+                        "each at its last epoch" if block is None else "everything at that block",
+                    )
                     if already_stored(head):
                         summary.already_stored = True
                         return [], meta
@@ -793,10 +810,9 @@ async def _anchor(
     else:
         missing = [s for s in netuids if s not in on_chain]
         if missing:
-            listing = f"{on_chain[0]}..{on_chain[-1]}" if on_chain else "none"
             raise CollectorError(
                 f"netuid {', '.join(map(str, missing))} does not exist on {network} at block {anchor} "
-                f"(subnets there: {listing}, {len(on_chain)} in all)"
+                f"(subnets there: {_ranges(on_chain) or 'none'})"
             )
         chosen = list(netuids)
     meta = {

@@ -123,9 +123,6 @@ def _run(args: argparse.Namespace, collector) -> int:
     policy = collector.RetryPolicy(
         tries=args.tries, timeout=args.timeout, backoff=args.backoff, concurrency=args.concurrency
     )
-    what = "all subnets" if netuids is None else "subnet(s) " + ",".join(map(str, netuids))
-    where = f"block {args.block}" if args.block is not None else "each subnet's last epoch"
-    log.info("collecting %s from %s at %s into %s", what, network, where, db_path)
     progress = _Progress()
     try:
         summary = collector.collect(
