@@ -107,9 +107,13 @@ class CollectionSummary:
         return "partial" if self.stored else "failed"
 
 
-@dataclass
+@dataclass(repr=False)
 class SubnetRows:
-    """One subnet's rows for every table, as numpy columns (ready to concatenate)."""
+    """One subnet's rows for every table, as numpy columns (ready to concatenate).
+
+    The repr is kept short on purpose: asyncio.run formats the repr of its main task's result when it
+    tears down (the SIGINT handler check), which with numpy's full array repr cost seconds of CPU.
+    """
 
     netuid: int
     subnet: dict[str, Any]
@@ -118,6 +122,10 @@ class SubnetRows:
     weights: list[tuple[int, np.ndarray]]  # (mechid, (k, 3) int64 array of validator, miner, value)
     bonds: list[tuple[int, np.ndarray]]
     bonds_after: list[tuple[int, np.ndarray]]
+
+    def __repr__(self) -> str:
+        rows = sum(len(a) for _, a in self.weights)
+        return f"SubnetRows(netuid={self.netuid}, n={len(self.neurons['uid'])}, weights={rows})"
 
 
 # --------------------------------------------------------------------------------------------------
