@@ -238,3 +238,37 @@ def test_progress_bar_on_a_terminal(monkeypatch) -> None:
     frames = screen.getvalue().split("\r")
     assert frames[-1].startswith("[" + "#" * 30 + "] 4/4 subnets") and frames[-1].endswith("\n")
     assert frames[1].startswith("[" + "#" * 7 + "." * 23 + "] 1/4")
+
+
+def test_retries_get_a_fresh_client() -> None:
+    rpc = bt.Subtensor("ws://127.0.0.1:1")
+    again = collector.fresh_subtensor(rpc)
+    assert again is not rpc and again.endpoint == rpc.endpoint
+    assert again._client._substrate is not rpc._client._substrate  # a new connection, not the stuck one
+    named = collector.fresh_subtensor(bt.Subtensor("test"))
+    assert named.network == "test"
+    chain, _ = sample_network()
+    fake = collector.fresh_subtensor(bt.Subtensor("local", substrate=chain))
+    assert fake._client._substrate is chain and fake.network == "local"
+
+
+def test_concurrency_is_bounded(tmp_path, monkeypatch) -> None:
+    chain, _ = sample_network()
+    chain.latency = 0.002  # every read yields to the loop, so subnets really interleave
+    running = most = 0
+    real_fetch = collector._fetch_subnet
+
+    async def counted(*args, **kwargs):
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        try:
+            return await real_fetch(*args, **kwargs)
+        finally:
+            running -= 1
+
+    monkeypatch.setattr(collector, "_fetch_subnet", counted)
+    policy = collector.RetryPolicy(tries=1, timeout=10, concurrency=2)
+    summary = collector.collect(bt.Subtensor("local", substrate=chain), tmp_path / "x.duckdb", policy=policy)
+    assert summary.ok and summary.stored == [1, 2, 3, 5]
+    assert most == 2

@@ -31,6 +31,11 @@ def default_db_path() -> Path:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Exit codes: 0 every requested subnet stored (or that block already was); 1 some subnet "
+        "failed (the others are stored, see the log and collection_runs); 2 bad input, nothing "
+        "written; 3 another collection run holds the lock. Logs go to stderr, one UTC line per event."
+    )
     parser.add_argument(
         "--network",
         default="finney",
