@@ -15,6 +15,7 @@ import sys
 import time
 from pathlib import Path
 
+from analytics import store
 from analytics.cli import CliError
 
 log = logging.getLogger("analytics.cli.collect")
@@ -26,8 +27,9 @@ EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
 
 
 def default_db_path() -> Path:
-    """The app's chain database: $METAGRAPH_LENS_DB, else data/lens.duckdb in the repository."""
-    return Path(os.environ.get("METAGRAPH_LENS_DB") or ROOT / "data" / "lens.duckdb")
+    """The app's database ($METAGRAPH_LENS_DB) when set, else data/lens.duckdb: never the demo file,
+    which `demo --force` rebuilds (store.default_db_path() falls back to it)."""
+    return Path(os.environ.get(store.DB_ENV_VAR) or ROOT / "data" / "lens.duckdb")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
