@@ -228,3 +228,13 @@ def test_module_entry_point_runs(tmp_path) -> None:
         done.stderr.strip()
         == "error: unknown network 'nope': use one of finney, test, archive, local or a ws(s):// URL"
     )
+
+
+def test_default_database_is_the_apps_never_the_demo(monkeypatch) -> None:
+    from analytics.cli import collect as cli
+
+    monkeypatch.setenv(store.DB_ENV_VAR, "/srv/lens/chain.duckdb")
+    assert cli.default_db_path() == Path("/srv/lens/chain.duckdb")
+    monkeypatch.delenv(store.DB_ENV_VAR)
+    assert cli.default_db_path() == Path(__file__).resolve().parent.parent / "data" / "lens.duckdb"
+    assert cli.default_db_path() != store.DEMO_DB_PATH
