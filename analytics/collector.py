@@ -344,6 +344,15 @@ async def _legacy_hyperparameters(view: Any, netuid: int, graph: Any) -> dict[st
     }
 
 
+async def _epoch_index(view: Any, netuid: int, tempo: int) -> int:
+    """``SubnetEpochIndex`` at the view's block; on runtimes before it (spec < 423) the legacy
+    epoch number (block + netuid + 1) // (tempo + 1) that commits were keyed by then."""
+    try:
+        return int(await view.query(ST.SubnetEpochIndex, [netuid]) or 0)
+    except (bt.ChainError, ValueError):
+        return (int(view.block) + netuid + 1) // (tempo + 1)
+
+
 async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None) -> SubnetRows:
     """Read one subnet (every mechanism) at its epoch blocks, or all at ``pinned``."""
     head_view = await client.at(head)
@@ -411,10 +420,11 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
     n = len(graph_in.neurons)
     hotkeys = [x.hotkey for x in graph_in.neurons]
     uid_of = {hk: uid for uid, hk in enumerate(hotkeys)}
+    tempo = int(hyper.get("tempo", graph_in.tempo))
     commit_blocks: list[np.ndarray | None] = [None for _ in mechanisms]
     if commit_reveal:
         reveal_period = int(hyper.get("commit_reveal_period", 1))
-        epoch_index = int(await vout.query(ST.SubnetEpochIndex, [netuid]) or 0)
+        epoch_index = await _epoch_index(vout, netuid, tempo)
         # At e the counter already holds the epoch that ran; a non-aligned snapshot shows the next one.
         current_epoch = epoch_index if aligned else epoch_index + 1
         for k, i in enumerate(index):
@@ -434,7 +444,6 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
 
     owner = graph_in.owner_hotkey
     yuma_version = int(hyper.get("yuma_version", 2))
-    tempo = int(hyper.get("tempo", graph_in.tempo))
     subnet = {
         "netuid": netuid,
         "name": graph_in.name,

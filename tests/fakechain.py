@@ -173,7 +173,7 @@ class FakeChain:
         self.hang = False
         self.chain_errors: dict[int, str] = {}
         self.fail_requests = 0
-        self.legacy_runtime = False  # no get_subnet_hyperparams_v3, as on runtimes before it existed
+        self.legacy_runtime = False  # no hyperparams v3 nor SubnetEpochIndex, as on runtimes before them
         # Observability for tests.
         self.connects = 0
         self.closes = 0
@@ -286,6 +286,8 @@ class FakeChain:
             return self.globals_at(block).tao_weight
         if storage_function == "StakeThreshold":
             return self.globals_at(block).stake_threshold
+        if self.legacy_runtime and storage_function == "SubnetEpochIndex":
+            raise ValueError("Storage function SubtensorModule.SubnetEpochIndex not found")  # as the SDK does
         index = int(params[0])
         netuid, mechid = index % MAX_SUBNETS, index // MAX_SUBNETS
         sn = self._subnet(block, netuid)

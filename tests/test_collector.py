@@ -215,9 +215,14 @@ def test_runtimes_without_hyperparams_v3_fall_back_to_the_metagraph_record() -> 
     epochs[2].before.alpha_sigmoid_steepness = 800
     modern = fetch_tables(chain, [1, 2])["subnets"].to_pylist()
     chain.legacy_runtime = True
-    legacy = fetch_tables(chain, [1, 2])["subnets"].to_pylist()
+    tables = fetch_tables(chain, [1, 2])
+    legacy = tables["subnets"].to_pylist()
     assert legacy == modern
     assert legacy[1]["yuma3"] and legacy[1]["alpha_sigmoid_steepness"] == 800
+    # Commits are judged against the legacy epoch number (block + netuid + 1) // (tempo + 1).
+    e = epochs[2].e
+    assert (e + 2 + 1) // 361 > 11  # here far past the fake's counter: every commit has expired
+    assert tables["mechanism_neurons"].to_pandas().query("netuid == 2").commit_block.isna().all()
 
 
 def test_progress_bar_on_a_terminal(monkeypatch) -> None:
