@@ -7,6 +7,7 @@ well under a second each.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -183,6 +184,27 @@ def test_a_transient_failure_is_retried_on_a_fresh_client(tmp_path) -> None:
     summary = collector.collect(subtensor(chain), db, netuids=[1, 3], policy=FAST)
     assert summary.ok and summary.stored == [1, 3]
     assert chain.connects == 2  # subnet 3 was read again on a second client
+    assert_snapshot_equals(db, summary.snapshot_id, expected_rows(chain, {1: epochs[1], 3: epochs[3]}))
+
+
+def test_a_read_that_hangs_mid_fetch_hits_its_deadline_and_is_retried(tmp_path) -> None:
+    chain, epochs = sample_network()
+    stuck = {"left": 1}
+    real_runtime_call = chain.runtime_call
+
+    async def runtime_call(api, method, params, block_hash=None):
+        if params and params[0] == 1 and stuck["left"]:
+            stuck["left"] -= 1
+            await asyncio.Event().wait()  # the node accepted the request and went silent
+        return await real_runtime_call(api, method, params, block_hash)
+
+    chain.runtime_call = runtime_call
+    db = tmp_path / "lens.duckdb"
+    policy = collector.RetryPolicy(tries=2, timeout=0.5, close_timeout=0.1, backoff=0.01)
+    started = time.monotonic()
+    summary = collector.collect(subtensor(chain), db, netuids=[1, 3], policy=policy)
+    assert time.monotonic() - started < 5
+    assert summary.ok and summary.stored == [1, 3] and chain.connects == 2
     assert_snapshot_equals(db, summary.snapshot_id, expected_rows(chain, {1: epochs[1], 3: epochs[3]}))
 
 
