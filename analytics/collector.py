@@ -409,13 +409,16 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
             raise bt.ChainError(f"mechanism {m} of subnet {netuid} missing at block {view.block}")
         return record
 
-    per_mech_in = await _gather(*(mechagraph(vin, graph_in, m) for m in mechanisms))
-    per_mech_out = (
-        per_mech_in if same else await _gather(*(mechagraph(vout, graph_out, m) for m in mechanisms))
+    # Everything else of every mechanism in one round of concurrent reads.
+    per_mech_in, per_mech_out, weights, bonds, bonds_after = await _gather(
+        _gather(*(mechagraph(vin, graph_in, m) for m in mechanisms)),
+        _value(None) if same else _gather(*(mechagraph(vout, graph_out, m) for m in mechanisms)),
+        _gather(*(vw.query_map(ST.Weights, [i]) for i in index)),
+        _gather(*(vin.query_map(ST.Bonds, [i]) for i in index)),
+        _value(None) if same else _gather(*(vout.query_map(ST.Bonds, [i]) for i in index)),
     )
-    weights = await _gather(*(vw.query_map(ST.Weights, [i]) for i in index))
-    bonds = await _gather(*(vin.query_map(ST.Bonds, [i]) for i in index))
-    bonds_after = bonds if same else await _gather(*(vout.query_map(ST.Bonds, [i]) for i in index))
+    if same:
+        per_mech_out, bonds_after = per_mech_in, bonds
 
     n = len(graph_in.neurons)
     hotkeys = [x.hotkey for x in graph_in.neurons]
@@ -427,11 +430,17 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         epoch_index = await _epoch_index(vout, netuid, tempo)
         # At e the counter already holds the epoch that ran; a non-aligned snapshot shows the next one.
         current_epoch = epoch_index if aligned else epoch_index + 1
-        for k, i in enumerate(index):
-            v2_reads = [await vin.query_map(ST.WeightCommits, [i])]
-            if not same:
-                v2_reads.append(await vout.query_map(ST.WeightCommits, [i]))
-            v4_read = await vout.query_map(ST.TimelockedWeightCommits, [i])
+        views = [vin] if same else [vin, vout]
+        reads = await _gather(
+            *(
+                _gather(
+                    vout.query_map(ST.TimelockedWeightCommits, [i]),
+                    *(v.query_map(ST.WeightCommits, [i]) for v in views),
+                )
+                for i in index
+            )
+        )
+        for k, (v4_read, *v2_reads) in enumerate(reads):
             commit_blocks[k] = _commit_blocks(
                 n,
                 uid_of,
