@@ -8,7 +8,7 @@ does after SCALE decoding), the collector reshapes it into Arrow tables and writ
 
 Targets (issue 5): under 5 s of CPU for decode + reshape + write, under 1 GB peak memory.
 
-    python bench/collect.py [--subnets 128] [--uids 256] [--validators 64] [--db PATH]
+    python bench/collect.py [--subnets 128] [--uids 256] [--validators 64] [--latency S] [--db PATH]
 """
 
 from __future__ import annotations
@@ -92,11 +92,17 @@ def main() -> int:
     parser.add_argument("--uids", type=int, default=256)
     parser.add_argument("--validators", type=int, default=64)
     parser.add_argument("--db", type=Path, default=None, help="DuckDB file (default: a temporary one)")
+    parser.add_argument(
+        "--latency", type=float, default=0.0, help="seconds each chain read waits, to estimate wall time"
+    )
     args = parser.parse_args()
 
     t = time.perf_counter()
     chain = build_network(args.subnets, args.uids, args.validators, head=1_000_000)
-    print(f"fake network built in {time.perf_counter() - t:.1f} s (not measured)")
+    chain.latency = args.latency
+    print(
+        f"fake network built in {time.perf_counter() - t:.1f} s (not measured); latency {args.latency} s/read"
+    )
 
     workdir = tempfile.TemporaryDirectory()
     db = args.db or Path(workdir.name) / "bench.duckdb"
