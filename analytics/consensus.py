@@ -57,6 +57,7 @@ __all__ = [
     "CopierSignal",
     "ValidatorExplanation",
     "clipped_matrix",
+    "copier_signals",
     "explain_validators",
     "explanation_table",
     "overlap",
@@ -209,6 +210,28 @@ def _copier_signals(
     return out
 
 
+def copier_signals(
+    result: EpochResult, previous_consensus: Sequence[int] | np.ndarray, uids: Sequence[int] | None = None
+) -> list[CopierSignal]:
+    """Copier signals for the validators whose weights counted in `result` (or the given uids).
+
+    previous_consensus: the chain's Consensus (u16 per uid) from the previous epoch.
+    """
+    w = result.weights_bits
+    if uids is None:
+        uids = [int(u) for u in np.flatnonzero(result.validator_permit & w.any(axis=1))]
+    if not len(uids):
+        return []
+    idx = np.asarray(uids, dtype=np.int64)
+    signals = _copier_signals(
+        idx,
+        w[idx].astype(np.float64),
+        np.asarray(previous_consensus, dtype=np.float64),
+        result.consensus_bits.astype(np.float64),
+    )
+    return [signals[int(u)] for u in idx]
+
+
 def explain_validators(
     inputs: EpochInputs,
     result: EpochResult,
@@ -242,15 +265,10 @@ def explain_validators(
 
     copier: dict[int, CopierSignal] = {}
     if previous_consensus is not None:
+        if len(previous_consensus) != n:
+            raise ValueError(f"previous_consensus has {len(previous_consensus)} entries for {n} uids")
         counted = [u for u in chosen.tolist() if permit[u] and masks.kept[u].any() and w[u].any()]
-        if counted:
-            idx = np.array(counted, dtype=np.int64)
-            copier = _copier_signals(
-                idx,
-                w[idx].astype(np.float64),
-                np.asarray(previous_consensus, dtype=np.float64),
-                consensus.astype(np.float64),
-            )
+        copier = {s.uid: s for s in copier_signals(result, previous_consensus, counted)}
 
     out: list[ValidatorExplanation] = []
     for uid in chosen.tolist():

@@ -168,6 +168,30 @@ class EpochResult:
     def n(self) -> int:
         return len(self.consensus)
 
+    def columns(self) -> dict[str, np.ndarray]:
+        """Per-uid columns (stored u16 and rao values plus float views), ready for a table or CSV."""
+        return {
+            "uid": np.arange(self.n),
+            "stake_weight": self.stake_weight,
+            "consensus": self.consensus,
+            "incentive": self.incentive,
+            "validator_trust": self.validator_trust,
+            "dividends": self.dividends,
+            "emission": self.emission,
+            "server_emission": self.server_emission,
+            "validator_emission": self.validator_emission,
+            "active": self.active,
+            "validator_permit": self.validator_permit,
+            "new_validator_permit": self.new_validator_permit,
+            "stake_float": self.stake_float,
+            "active_stake_float": self.active_stake_float,
+            "consensus_float": self.consensus_float,
+            "incentive_float": self.incentive_float,
+            "validator_trust_float": self.validator_trust_float,
+            "dividends_float": self.dividends_float,
+            "ranks_float": self.ranks_float,
+        }
+
     def _expand(self, rows: np.ndarray) -> np.ndarray:
         full = np.zeros((self.n, self.n), dtype=np.int64)
         if len(self.row_index):

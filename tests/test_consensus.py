@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from analytics.consensus import (
     CLIPPED_MINOR,
     SEVERITIES,
     ValidatorExplanation,
     clipped_matrix,
+    copier_signals,
     explain_validators,
     explanation_table,
     overlap,
@@ -199,3 +201,14 @@ def test_overlap_is_shared_mass() -> None:
     assert overlap(np.array([1, 1, 0]), np.array([0, 1, 1])) == 0.5
     assert overlap(np.array([0, 0]), np.array([1, 0])) == 0.0
     assert overlap(np.array([2, 2]), np.array([1, 1])) == 1.0
+
+
+def test_copier_signals_alone_and_bad_previous_consensus() -> None:
+    inp, res = three_validators([[65535, 0], [0, 65535], [65535, 0]])
+    signals = copier_signals(res, [0, 0, 0, 0, 65535])
+    assert [s.uid for s in signals] == [0, 1, 2]
+    assert signals[1].overlap_previous_consensus == 1.0 and signals[0].overlap_previous_consensus == 0.0
+    assert signals[1].likely_copier  # it matches the stale consensus, not the current one or any peer
+    assert copier_signals(res, [0] * 5, uids=[]) == []
+    with pytest.raises(ValueError, match="previous_consensus has 2 entries"):
+        explain_validators(inp, res, previous_consensus=[1, 2])
