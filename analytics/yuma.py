@@ -163,6 +163,7 @@ class EpochResult:
     mechanisms: list[EpochResult] = field(default_factory=list)
     mechanism_emission: list[int] = field(default_factory=list)
     mechanism_weight_bits: list[int] = field(default_factory=list)
+    mechanism_inputs: list[EpochInputs] = field(default_factory=list)  # what each mechanism's epoch read
 
     @property
     def n(self) -> int:
@@ -916,7 +917,8 @@ def epoch_with_mechanisms(
     * active, new_validator_permit: OR;
     * incentive and bonds: mechanism 0's (the netuid-level Incentive key is mechanism 0's key).
     `mechanisms` holds each mechanism's own result (its incentive and bonds are what the chain stores
-    under that mechanism's index).
+    under that mechanism's index) and `mechanism_inputs` the EpochInputs it ran on, so
+    `consensus.explain_validators(out.mechanism_inputs[m], out.mechanisms[m])` explains mechanism m.
     """
     count = len(mechanism_weights)
     if count == 0:
@@ -928,6 +930,7 @@ def epoch_with_mechanisms(
     parts = split_emissions(emission, count, split)
     results: list[EpochResult] = []
     weights_bits: list[int] = []
+    per_inputs: list[EpochInputs] = []
     for m in range(count):
         per = replace(
             inputs,
@@ -938,6 +941,7 @@ def epoch_with_mechanisms(
             commit_block=None if mechanism_commit_block is None else mechanism_commit_block[m],
             emission=parts[m],
         )
+        per_inputs.append(per)
         results.append(epoch(per))
         if emission == 0:
             weights_bits.append((1 << 64) if m == 0 else 0)
@@ -963,4 +967,5 @@ def epoch_with_mechanisms(
         mechanisms=results,
         mechanism_emission=parts,
         mechanism_weight_bits=weights_bits,
+        mechanism_inputs=per_inputs,
     )

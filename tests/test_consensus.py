@@ -15,7 +15,7 @@ from analytics.consensus import (
     explanation_table,
     overlap,
 )
-from analytics.yuma import EpochInputs, epoch
+from analytics.yuma import EpochInputs, epoch, epoch_with_mechanisms
 
 
 def by_uid(explanations: list[ValidatorExplanation]) -> dict[int, ValidatorExplanation]:
@@ -212,3 +212,26 @@ def test_copier_signals_alone_and_bad_previous_consensus() -> None:
     assert copier_signals(res, [0] * 5, uids=[]) == []
     with pytest.raises(ValueError, match="previous_consensus has 2 entries"):
         explain_validators(inp, res, previous_consensus=[1, 2])
+
+
+def test_explaining_one_mechanism_of_several() -> None:
+    n = 5
+    base = EpochInputs(
+        weights=np.zeros((n, n), dtype=np.int64),
+        alpha_stake=np.array([10**9] * 3 + [0, 0]),
+        last_update=np.ones(n, dtype=np.int64),
+        block_at_registration=np.zeros(n, dtype=np.int64),
+        validator_permit=np.array([True] * 3 + [False] * 2),
+        current_block=1,
+    )
+    w0 = np.zeros((n, n), dtype=np.int64)
+    w1 = np.zeros((n, n), dtype=np.int64)
+    w0[:3, 3] = 65535
+    w1[:3, 4] = 65535
+    w1[2] = 0
+    w1[2, 3] = 65535  # uid 2 disagrees on mechanism 1 only
+    out = epoch_with_mechanisms(base, [w0, w1], [None, None], [np.ones(n, dtype=np.int64)] * 2, None)
+    ex0 = by_uid(explain_validators(out.mechanism_inputs[0], out.mechanisms[0]))
+    ex1 = by_uid(explain_validators(out.mechanism_inputs[1], out.mechanisms[1]))
+    assert ex0[2].severity == "ok" and ex1[2].severity == "critical"
+    assert ex1[2].clipped_miners[0].uid == 3
