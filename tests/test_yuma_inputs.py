@@ -67,3 +67,20 @@ def test_columns_are_per_uid() -> None:
     assert {len(v) for v in cols.values()} == {3}
     assert cols["uid"].tolist() == [0, 1, 2]
     assert cols["incentive_float"].tolist() == [0.0, 1.0, 0.0]
+
+
+def test_empty_and_stakeless_subnets() -> None:
+    empty = np.zeros(0, dtype=np.int64)
+    r = epoch(
+        EpochInputs(
+            weights=np.zeros((0, 0)),
+            alpha_stake=empty,
+            last_update=empty,
+            block_at_registration=empty,
+            validator_permit=np.zeros(0, dtype=bool),
+            current_block=5,
+        )
+    )
+    assert r.consensus.size == 0 and r.bonds.shape == (0, 0)
+    r = epoch(base(alpha_stake=np.zeros(3), yuma3=True, liquid_alpha=True))
+    assert r.emission.tolist() == [0, 0, 0] and r.fallback
