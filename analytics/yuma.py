@@ -461,9 +461,10 @@ def _matrix_u16(name: str, value: object, n: int) -> np.ndarray:
             raise ValueError(f"{name} must hold integers")
     if arr.dtype in (np.uint16, np.bool_, np.uint8):
         return arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() > U16_MAX):
+    arr = arr.astype(np.int64, copy=False)
+    if arr.size and (arr.view(np.uint64) > U16_MAX).any():  # negatives wrap to huge values
         raise ValueError(f"{name} values must be u16 (0..65535)")
-    return arr.astype(np.int64, copy=False)
+    return arr
 
 
 def _stake_bits(alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None):
@@ -640,7 +641,9 @@ def _row_masks(
     owner: int | None,
     last_update: np.ndarray,
     registered: np.ndarray,
+    breakdown: bool = True,
 ) -> WeightMasks:
+    """Masks of rows `rows`; with breakdown=False only `kept` is meaningful (the others are placeholders)."""
     if inp.weights_set is None:
         entries = w_raw > 0
     else:
@@ -648,19 +651,31 @@ def _row_masks(
         if ws.shape != (n, n):
             raise ValueError(f"weights_set must have shape ({n}, {n}), got {ws.shape}")
         entries = ws[rows].astype(bool) | (w_raw > 0)
+    k = len(rows)
+    diag_rows = np.flatnonzero(rows != owner) if owner is not None else np.arange(k)
+    stale = last_update[rows][:, None] <= registered[None, :]
+    cr = None
+    if inp.commit_block is not None:
+        cb = _vector("commit_block", inp.commit_block, n)[rows]
+        cr = (cb >= 0)[:, None] & (cb[:, None] < registered[None, :])
+    if not breakdown:  # the epoch needs only what survives
+        keep = entries & permit[rows][:, None]
+        keep[diag_rows, rows[diag_rows]] = False
+        keep &= ~stale
+        if cr is not None:
+            keep &= ~cr
+        return WeightMasks(rows, entries, entries, entries, entries, entries, keep)
     no_permit = entries & ~permit[rows][:, None]
     keep = entries & ~no_permit
     diag = np.zeros_like(keep)
-    on_diag = rows != owner if owner is not None else np.ones(len(rows), dtype=bool)
-    diag[np.arange(len(rows))[on_diag], rows[on_diag]] = True
+    diag[diag_rows, rows[diag_rows]] = True
     self_weight = keep & diag
     keep &= ~diag
-    outdated = keep & (last_update[rows][:, None] <= registered[None, :])
+    outdated = keep & stale
     keep &= ~outdated
     commit_reveal = np.zeros_like(keep)
-    if inp.commit_block is not None:
-        cb = _vector("commit_block", inp.commit_block, n)[rows]
-        commit_reveal = keep & ((cb >= 0)[:, None] & (cb[:, None] < registered[None, :]))
+    if cr is not None:
+        commit_reveal = keep & cr
         keep &= ~commit_reveal
     return WeightMasks(rows, entries, no_permit, self_weight, outdated, commit_reveal, keep)
 
@@ -723,7 +738,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
 
     # -- weights: permit, diagonal (except owner), outdated, commit-reveal masks; row-normalise --
     w_raw = raw_w[rows]
-    masks = _row_masks(inp, n, rows, w_raw, old_permit, owner, last_update, registered)
+    masks = _row_masks(inp, n, rows, w_raw, old_permit, owner, last_update, registered, breakdown=False)
     keep = masks.kept
     w_int = np.where(keep, w_raw, 0)
     w_bits = _div_u16_sum(w_int, w_int.sum(axis=1, keepdims=True))

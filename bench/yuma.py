@@ -6,6 +6,15 @@ and for Yuma3 with liquid alpha, the same with 256 miners + 64 validators (n = 3
 yuma-simulation comparison case), and the wall time of one epoch on each of 128 such subnets.
 Targets: <= 1 ms per 256-UID epoch without liquid alpha, < 0.5 s for the full network.
 
+Times are CPU time of the running thread (time.thread_time), so other processes on a shared machine
+inflate them less than wall time would.
+
+Measured on the 2-core dev VM while other jobs kept the load average at 8-12 (2026-11-22):
+  original Yuma, 64 validators x 256 UIDs: ~1.1-1.2 ms/epoch (min 1.05)
+  Yuma3 + liquid alpha, 64 x 256: ~4.8 ms/epoch (exact substrate_fixed exp on every bond entry)
+  original Yuma, 64 + 256 miners (n=320): ~1.4 ms; Yuma3 + liquid alpha: ~4.9 ms
+  full network, 128 subnets x 256 UIDs: 0.16 s original Yuma, 0.53 s Yuma3 + liquid alpha
+
 Run: /work/venv/bin/python bench/yuma.py [--epochs 200]
 """
 
