@@ -744,3 +744,33 @@ def test_v14_three_mechanisms_separate_state() -> None:
     for m, exp in zip(out.mechanisms, expected, strict=True):
         got = m.emission / m.emission.sum()
         assert np.allclose(got, exp, atol=1e-6)
+
+
+def test_dividends_from_stored_bonds_reproduce_the_epoch() -> None:
+    """The dividend step alone, from what an epoch stored (used on snapshots that lack the inputs)."""
+    from analytics.yuma import dividends_from_bonds
+
+    n = 8
+    w = np.zeros((n, n), dtype=np.int64)
+    w[:4, 4:] = [
+        [16383, 32767, 49149, 65535],
+        [65535, 0, 0, 20000],
+        [0, 65535, 10000, 0],
+        [30000, 30000, 65535, 0],
+    ]
+    common = dict(
+        weights=w,
+        alpha_stake=np.array([1, 2, 3, 4, 0, 0, 0, 0]) * 10**12,
+        last_update=np.full(n, 9),
+        block_at_registration=np.zeros(n, dtype=np.int64),
+        validator_permit=np.array([True] * 4 + [False] * 4),
+        current_block=10,
+    )
+    original = epoch(inputs(n, **common))
+    d = dividends_from_bonds(original.bonds, original.incentive)
+    assert np.abs(d - original.dividends).max() <= 1
+    y3 = epoch(inputs(n, **common, yuma3=True, bonds_moving_average=0))
+    d3 = dividends_from_bonds(y3.bonds, y3.incentive, yuma3=True, active_stake_bits=y3.active_stake_bits)
+    assert np.abs(d3 - y3.dividends).max() <= 2
+    with pytest.raises(ValueError, match="active stake"):
+        dividends_from_bonds(y3.bonds, y3.incentive, yuma3=True)
