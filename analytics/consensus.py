@@ -41,7 +41,7 @@ from analytics.yuma import (
     ONE,
     EpochInputs,
     EpochResult,
-    activity_cutoff_blocks,
+    effective_activity_cutoff,
     weight_masks,
 )
 
@@ -256,7 +256,7 @@ def explain_validators(
     consensus = result.consensus_bits
     trust_bits = result.validator_trust_bits
     excess_bits = np.maximum(w - consensus[None, :], 0)
-    cutoff = activity_cutoff_blocks(inputs.activity_cutoff_factor_milli, inputs.tempo)
+    cutoff = effective_activity_cutoff(inputs)
     last_update = np.asarray(inputs.last_update, dtype=np.int64)
     stake = result.stake_bits / ONE
     active_stake = result.active_stake_bits / ONE

@@ -37,6 +37,7 @@ __all__ = [
     "EpochInputs",
     "EpochResult",
     "activity_cutoff_blocks",
+    "effective_activity_cutoff",
     "dividends_from_bonds",
     "epoch",
     "epoch_with_mechanisms",
@@ -105,6 +106,9 @@ class EpochInputs:
     owner_uid: int | None = None
     last_mechanism_step_block: int = 0
     emission: int = 1_000_000_000
+    # Historical runtimes (before spec 423) used the ActivityCutoff storage (blocks) instead of
+    # factor x tempo; set it here to analyse such snapshots. None = the current rule.
+    activity_cutoff: int | None = None
 
     @property
     def n(self) -> int:
@@ -198,6 +202,21 @@ class EpochResult:
         if len(self.row_index):
             full[self.row_index] = rows
         return full
+
+    @property
+    def preranks_bits(self) -> np.ndarray:
+        """P_j = sum_i A_i W_ij before clipping (historic; I32F32 bits)."""
+        if not len(self.row_index):
+            return np.zeros(self.n, dtype=np.int64)
+        return _mul(self.weights_rows_bits, self.active_stake_bits[self.row_index][:, None]).sum(axis=0)
+
+    @property
+    def trust(self) -> np.ndarray:
+        """Historic miner trust T_j = R_j / P_j as stored (u16) by runtimes before spec 365.
+
+        Current runtimes no longer compute or store it; Rank was identical to incentive.
+        """
+        return _to_u16(_div(self.ranks_bits, self.preranks_bits))
 
     @property
     def weights_bits(self) -> np.ndarray:
@@ -424,6 +443,13 @@ def _exp_fixed(x: np.ndarray) -> np.ndarray:
 def activity_cutoff_blocks(factor_milli: int, tempo: int) -> int:
     """get_activity_cutoff_blocks: max(1, floor(factor * tempo / 1000))."""
     return max(1, (int(factor_milli) * int(tempo)) // 1000)
+
+
+def effective_activity_cutoff(inputs: EpochInputs) -> int:
+    """The cutoff the epoch uses: the explicit legacy `activity_cutoff` if given, else factor x tempo."""
+    if inputs.activity_cutoff is not None:
+        return int(inputs.activity_cutoff)
+    return activity_cutoff_blocks(inputs.activity_cutoff_factor_milli, inputs.tempo)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -720,7 +746,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         raise ValueError("emission must be a non-negative amount of rao below 2^63")
 
     # -- activity ------------------------------------------------------------------------------
-    cutoff = activity_cutoff_blocks(inp.activity_cutoff_factor_milli, inp.tempo)
+    cutoff = effective_activity_cutoff(inp)
     active = ~(last_update + cutoff < current_block)
 
     # -- stake and permits --------------------------------------------------------------------

@@ -84,3 +84,10 @@ def test_empty_and_stakeless_subnets() -> None:
     assert r.consensus.size == 0 and r.bonds.shape == (0, 0)
     r = epoch(base(alpha_stake=np.zeros(3), yuma3=True, liquid_alpha=True))
     assert r.emission.tolist() == [0, 0, 0] and r.fallback
+
+
+def test_legacy_activity_cutoff_overrides_factor_times_tempo() -> None:
+    current = epoch(base(current_block=6000))  # cutoff 5000 (13889 x 360 / 1000): last_update 1 is stale
+    legacy = epoch(base(current_block=6000, activity_cutoff=10_000))
+    assert current.active.tolist() == [False] * 3 and legacy.active.tolist() == [True] * 3
+    assert legacy.incentive.tolist() == [0, 65535, 0] and current.fallback

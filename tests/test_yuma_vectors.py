@@ -144,6 +144,8 @@ def test_v3_validator_far_from_consensus() -> None:
     assert r.emission.tolist() == [250000000, 0, 250000000, 500000000, 0]
     assert r.server_emission.tolist() == [0, 0, 0, 500000000, 0]
     assert r.bonds[:3].tolist() == [[0, 0, 0, 65535, 0], [0] * 5, [0, 0, 0, 65535, 0]]
+    # historic miner trust R/P: uid 3's weight is all within consensus, uid 4's is all clipped
+    assert r.trust.tolist() == [0, 0, 0, 65535, 0]
 
 
 def test_v3_kappa_variations() -> None:
