@@ -8,20 +8,26 @@ stake normalisation; U64F64 for the mechanism aggregation) and stores floor(x * 
 float64 recompute lands one u16 off wherever a value sits on a floor boundary, and flips consensus
 ties that depend on exact stake sums. So every step below is done on integer numpy arrays holding
 I32F32 bits, with the chain's rounding: multiply = floor(a*b / 2^32), divide = floor(a * 2^32 / b)
-(0 for a zero divisor). Where two proportions multiply past 2^63 the operands are split into hi/lo
-parts. Python ints are used only for O(n) work (the I64F64 stake normalisation, the U64F64
-mechanism weights).
+(0 for a zero divisor). Two proportions multiply to at most 2^64, so products and quotients run in
+uint64 where they provably fit and fall back to hi/lo splits where they do not (1.0 * 1.0, signed
+values). Python ints are used only for O(n) work (the I64F64 stake when TAO weight applies, the
+U64F64 mechanism weights).
 
 n x n work is restricted to the rows that can matter: rows holding a validator permit (every other
 row is masked out by the chain) plus rows that still hold bonds (they decay and take part in the
-column normalisations). The liquid-alpha sigmoid uses an exact emulation of substrate_fixed's
-Taylor-series exp, so even liquid-alpha bonds are expected to match exactly (the contract allows 1 u16).
+column normalisations). The liquid-alpha sigmoid emulates substrate_fixed's Taylor-series exp bit
+for bit, so liquid-alpha bonds match exactly too (the contract allows 1 u16).
+
+How it is checked (tests/): subtensor's own test cases as vectors, random epochs replayed through
+subtensor's epoch maths, exp/sigmoid tables from substrate_fixed, hypothesis properties, mainnet data.
 
 Public API (stable; other modules and external checks call exactly this):
     EpochInputs, EpochResult, epoch(inputs) -> EpochResult,
     epoch_with_mechanisms(inputs, mechanism_weights, mechanism_bonds, mechanism_last_update, split,
                           *, mechanism_weights_set=None, mechanism_commit_block=None) -> EpochResult
     split_emissions(emission, mechanism_count, split) -> list[int]
+Helpers: weight_masks(inputs) (why entries were dropped), dividends_from_bonds(...) (the dividend
+step alone), weighted_median / weighted_median_col, activity_cutoff_blocks, effective_activity_cutoff.
 """
 
 from __future__ import annotations
@@ -431,11 +437,7 @@ def _exp_fixed(x: np.ndarray) -> np.ndarray:
     result = result.view(np.int64)
     neg = x < 0
     if neg.any():
-        r = result[neg].astype(np.uint64)
-        q = np.uint64(_U64_MAX) // r
-        rem = np.uint64(_U64_MAX) - q * r
-        q = q + (rem == r - np.uint64(1)).astype(np.uint64)  # floor(2^64 / r)
-        result[neg] = q.astype(np.int64)
+        result[neg] = _div_one_by(result[neg])  # exp(-x) = 1 / exp(x)
     result = np.where(x == 0, ONE, result)
     return np.where(x == ONE, _E_I32F32, result)
 
