@@ -10,6 +10,10 @@ For every validator (a uid with a permit, or with weights on anyone but itself):
 * stake share against dividend share;
 * reasons in plain words and a severity (thresholds below);
 * a weight-copier signal when the previous epoch's consensus is known.
+Per miner, `miner_consensus(result, uid)` shows each validator's weight against C_j and the stake
+at or above it.
+Pages: `explanation_table(explain_validators(...))` gives columns for a table/CSV; for a subnet with
+several mechanisms explain each with `explain_validators(out.mechanism_inputs[m], out.mechanisms[m])`.
 
 Severity (ordered): "ok" < "info" < "minor" < "major" < "critical". It is the worst of:
 * clipped mass (permitted validators with counted weights): <= 1 % ok (an in-consensus validator stores
@@ -54,10 +58,13 @@ __all__ = [
     "COPIER_MIN_OVERLAP",
     "SEVERITIES",
     "ClippedMiner",
+    "MinerConsensus",
+    "MinerVote",
     "CopierSignal",
     "ValidatorExplanation",
     "clipped_matrix",
     "copier_signals",
+    "miner_consensus",
     "explain_validators",
     "explanation_table",
     "overlap",
@@ -208,6 +215,65 @@ def _copier_signals(
             )
         out[uid] = CopierSignal(uid, p, c, b, peer_uid, moved, likely, note)
     return out
+
+
+@dataclass(frozen=True)
+class MinerVote:
+    """One validator's weight on a miner, against the miner's consensus."""
+
+    validator_uid: int
+    active_stake_share: float  # A_i: its say in consensus (0 when inactive or without a permit)
+    weight: float  # normalised W_ij
+    clipped: float  # max(0, W_ij - C_j)
+    position: str  # "above", "at" or "below" consensus
+
+
+@dataclass(frozen=True)
+class MinerConsensus:
+    """How a miner's consensus C_j came about: the stake-weighted median of the validators' weights."""
+
+    uid: int
+    consensus: float
+    consensus_u16: int
+    incentive: float
+    stake_at_or_above: float  # share of the voting stake weighting it at least C_j (>= kappa)
+    stake_above: float  # share weighting it strictly above C_j (< kappa): that excess is clipped
+    votes: list[MinerVote]  # every validator with a counted row, heaviest say first
+
+
+def miner_consensus(result: EpochResult, uid: int) -> MinerConsensus:
+    """Explain miner `uid`'s consensus: each validator's weight on it and the stake behind C_j."""
+    if not 0 <= uid < result.n:
+        raise ValueError(f"uid {uid} is not on this subnet (n = {result.n})")
+    rows = result.row_index
+    w = result.weights_rows_bits[:, uid] if len(rows) else np.zeros(0, dtype=np.int64)
+    a = result.active_stake_bits[rows]
+    c = int(result.consensus_bits[uid])
+    voting = a > 0
+    total = float(a[voting].sum()) or 1.0
+    at_or_above = float(a[voting & (w >= c)].sum()) / total
+    above = float(a[voting & (w > c)].sum()) / total
+    counted = result.weights_rows_bits.any(axis=1) if len(rows) else np.zeros(0, dtype=bool)
+    votes = [
+        MinerVote(
+            int(rows[k]),
+            float(a[k]) / ONE,
+            float(w[k]) / ONE,
+            max(0.0, float(w[k] - c) / ONE),
+            "above" if w[k] > c else ("at" if w[k] == c else "below"),
+        )
+        for k in np.flatnonzero(counted)
+    ]
+    votes.sort(key=lambda v: (-v.active_stake_share, v.validator_uid))
+    return MinerConsensus(
+        uid,
+        c / ONE,
+        int(result.consensus[uid]),
+        float(result.incentive_bits[uid]) / ONE,
+        at_or_above,
+        above,
+        votes,
+    )
 
 
 def copier_signals(

@@ -13,6 +13,7 @@ from analytics.consensus import (
     copier_signals,
     explain_validators,
     explanation_table,
+    miner_consensus,
     overlap,
 )
 from analytics.yuma import EpochInputs, epoch, epoch_with_mechanisms
@@ -235,3 +236,16 @@ def test_explaining_one_mechanism_of_several() -> None:
     ex1 = by_uid(explain_validators(out.mechanism_inputs[1], out.mechanisms[1]))
     assert ex0[2].severity == "ok" and ex1[2].severity == "critical"
     assert ex1[2].clipped_miners[0].uid == 3
+
+
+def test_miner_consensus_shows_the_stake_behind_the_median() -> None:
+    inp, res = three_validators([[65535, 0], [0, 65535], [65535, 0]])
+    m3 = miner_consensus(res, 3)
+    assert m3.consensus == 1.0 and m3.consensus_u16 == 65535 and m3.incentive == 1.0
+    assert abs(m3.stake_at_or_above - 2 / 3) < 1e-6 and m3.stake_above == 0.0
+    assert [(v.validator_uid, v.position) for v in m3.votes] == [(0, "at"), (1, "below"), (2, "at")]
+    m4 = miner_consensus(res, 4)
+    assert m4.consensus == 0.0 and abs(m4.stake_above - 1 / 3) < 1e-6
+    assert [v.clipped for v in m4.votes] == [0.0, 1.0, 0.0]
+    with pytest.raises(ValueError, match="uid 9 is not on this subnet"):
+        miner_consensus(res, 9)
