@@ -86,10 +86,31 @@ def main() -> int:
         print(
             f"{label}: {statistics.median(times) * 1e3:.3f} ms/epoch (median of {args.epochs}, min {min(times) * 1e3:.3f})"
         )
-    for label, params in (
-        ("original Yuma", {}),
-        ("Yuma3 + liquid alpha", {"yuma3": True, "liquid_alpha": True}),
-    ):
+    variants = (("original Yuma", {}), ("Yuma3 + liquid alpha", {"yuma3": True, "liquid_alpha": True}))
+    real = (
+        Path(__file__).resolve().parent.parent.parent
+        / "shared/realdata/yumasim-sn15-4769998/netuid15_block4769998.npz"
+    )
+    if real.exists():  # mainnet subnet 15 (early 2025): 256 UIDs, 20 weight-setting rows
+        data = np.load(real)
+        w_float, s_tao = data["W"].astype(np.float64), data["S"].astype(np.float64)
+        top = w_float.max(axis=1, keepdims=True)
+        w = np.where(top > 0, np.round(w_float / np.where(top > 0, top, 1) * 65535), 0).astype(np.int64)
+        n = len(s_tao)
+        for label, params in variants:
+            inp = EpochInputs(
+                weights=w,
+                alpha_stake=np.round(s_tao * 1e9).astype(np.int64),
+                last_update=np.full(n, 1000),
+                block_at_registration=np.zeros(n, dtype=np.int64),
+                validator_permit=w.any(axis=1) | (s_tao >= np.sort(s_tao)[-64]),
+                current_block=1000,
+                max_allowed_validators=64,
+                **params,
+            )
+            times = run_epochs(inp, args.epochs)
+            print(f"real subnet 15 W and S (n={n}), {label}: {statistics.median(times) * 1e3:.3f} ms/epoch")
+    for label, params in variants:
         nets = [make_subnet(rng, 256, 64, **params) for _ in range(args.subnets)]
         for inp in nets:  # one warm-up epoch so bonds exist
             out = epoch(inp)
