@@ -601,7 +601,16 @@ def weighted_median_col(stake_bits: np.ndarray, score_bits: np.ndarray, kappa_bi
     if not voting.any():
         return np.zeros(scores.shape[1], dtype=np.int64)
     u = _normalize(stake[voting])
-    return weighted_median(u, scores[voting], int(u.sum()) - int(kappa_bits))
+    minority = int(u.sum()) - int(kappa_bits)
+    scores = scores[voting] if not voting.all() else scores
+    empty = ~scores.any(axis=1)
+    if empty.sum() > 1:
+        # Rows without weights vote 0 everywhere; the median depends only on cumulative stake per
+        # score, so they can vote as one row holding their summed stake (same result, fewer rows).
+        keep = ~empty
+        u = np.append(u[keep], u[empty].sum())
+        scores = np.vstack([scores[keep], np.zeros((1, scores.shape[1]), dtype=np.int64)])
+    return weighted_median(u, scores, minority)
 
 
 def _alpha_sigmoid(
@@ -801,14 +810,28 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         b_old = np.where(fresh[None, :], 0, b_old)
     bma_bits = (int(inp.bonds_moving_average) << 32) // 1_000_000
     rate = ONE - bma_bits
+    # Rows with neither weights for bonds nor old bonds add nothing to any column sum and get no
+    # bonds, so the bond maths runs on the others only (exact; most permit holders in real subnets).
+    bonded = np.flatnonzero(wb.any(axis=1) | b_old.any(axis=1))
+    full_rows = len(bonded) == len(rows)
+    if full_rows:
+        a_b, keep_b, w_bits_b = a_r, keep, w_bits
+    else:
+        wb, b_old, a_b, keep_b, w_bits_b = (
+            wb[bonded],
+            b_old[bonded],
+            a_r[bonded],
+            keep[bonded],
+            w_bits[bonded],
+        )
     if inp.yuma3:
         b_prev = _u16_proportion(b_old)
         if inp.liquid_alpha and consensus.any():
             # entries of W^b (explicit zeros included): only these keep a bond under liquid alpha
             if beta == 0:
-                wb_support = keep
+                wb_support = keep_b
             elif beta == ONE:  # col_clip_sparse drops entries clipped by a zero consensus
-                wb_support = keep & ~((w_bits > 0) & (consensus[None, :] == 0))
+                wb_support = keep_b & ~((w_bits_b > 0) & (consensus[None, :] == 0))
             else:  # interpolate_sparse keeps positive entries only
                 wb_support = wb > 0
             # mat_ema_alpha_sparse: entries only where W^b has one; alpha per entry (alpha_sigmoid)
@@ -822,16 +845,23 @@ def epoch(inputs: EpochInputs) -> EpochResult:
             ema = _mul_unit(wb, rate) + _mul_unit(b_prev, ONE - rate)
         ema_norm = _col_normalize(ema)
         per_validator = _mul_unit(ema_norm, incentive[None, :]).sum(axis=1)
-        div_r = _mul(per_validator, a_r)
-        stored_bonds_r = _to_u16(ema)
+        div_b = _mul(per_validator, a_b)
+        stored_b = _to_u16(ema)
     else:
         b_norm = _div_u16_sum(b_old, b_old.sum(axis=0))
-        delta = _col_normalize(_mul_unit(wb, a_r[:, None]))
+        delta = _col_normalize(_mul_unit(wb, a_b[:, None]))
         ema = _mul_unit(delta, rate) + _mul_unit(b_norm, ONE - rate)
         ema = _col_normalize(ema)
-        div_r = _mul_unit(ema, incentive[None, :]).sum(axis=1)
-        col_max = ema.max(axis=0) if len(rows) else np.zeros(n, dtype=np.int64)
-        stored_bonds_r = _to_u16(_div(ema, col_max))
+        div_b = _mul_unit(ema, incentive[None, :]).sum(axis=1)
+        col_max = ema.max(axis=0) if len(ema) else np.zeros(n, dtype=np.int64)
+        stored_b = _to_u16(_div(ema, col_max))
+    if full_rows:
+        div_r, stored_bonds_r = div_b, stored_b
+    else:
+        div_r = np.zeros(len(rows), dtype=np.int64)
+        div_r[bonded] = div_b
+        stored_bonds_r = np.zeros((len(rows), n), dtype=np.int64)
+        stored_bonds_r[bonded] = stored_b
     dividends_raw = np.zeros(n, dtype=np.int64)
     dividends_raw[rows] = div_r
     dividends = _normalize(dividends_raw)
