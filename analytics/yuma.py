@@ -475,7 +475,15 @@ def _vector(name: str, value: object, n: int, dtype: type = np.int64) -> np.ndar
     return arr.astype(np.int64)
 
 
-def _matrix_u16(name: str, value: object, n: int) -> np.ndarray:
+def _check_u16(name: str, arr: np.ndarray) -> np.ndarray:
+    if arr.size and (arr.view(np.uint64) > U16_MAX).any():  # negatives wrap to huge values
+        raise ValueError(f"{name} values must be u16 (0..65535)")
+    return arr
+
+
+def _matrix_u16(name: str, value: object, n: int, check_range: bool = True) -> np.ndarray:
+    """An (n, n) int64 matrix of u16 values; check_range=False leaves the range check to the caller
+    (the epoch checks only the rows it reads: no other row can change its result)."""
     arr = np.asarray(value)
     if arr.shape != (n, n):
         raise ValueError(f"{name} must have shape ({n}, {n}), got {arr.shape}")
@@ -490,9 +498,7 @@ def _matrix_u16(name: str, value: object, n: int) -> np.ndarray:
     if arr.dtype in (np.uint16, np.bool_, np.uint8):
         return arr.astype(np.int64)
     arr = arr.astype(np.int64, copy=False)
-    if arr.size and (arr.view(np.uint64) > U16_MAX).any():  # negatives wrap to huge values
-        raise ValueError(f"{name} values must be u16 (0..65535)")
-    return arr
+    return _check_u16(name, arr) if check_range else arr
 
 
 def _stake_bits(alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None):
@@ -729,7 +735,7 @@ def weight_masks(inputs: EpochInputs) -> WeightMasks:
         inputs,
         n,
         rows,
-        _matrix_u16("weights", inputs.weights, n),
+        _matrix_u16("weights", inputs.weights, n, check_range=False),
         permit,
         owner,
         _vector("last_update", inputs.last_update, n),
@@ -748,8 +754,8 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     last_update = _vector("last_update", inp.last_update, n)
     registered = _vector("block_at_registration", inp.block_at_registration, n)
     old_permit = _vector("validator_permit", inp.validator_permit, n, bool).copy()
-    raw_w = _matrix_u16("weights", inp.weights, n)
-    raw_b = np.zeros((n, n), dtype=np.int64) if inp.bonds is None else _matrix_u16("bonds", inp.bonds, n)
+    raw_w = _matrix_u16("weights", inp.weights, n, check_range=False)
+    raw_b = None if inp.bonds is None else _matrix_u16("bonds", inp.bonds, n, check_range=False)
     owner = inp.owner_uid if inp.owner_uid is not None and 0 <= inp.owner_uid < n else None
     current_block = int(inp.current_block)
     emission_rao = int(inp.emission)
@@ -770,11 +776,13 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     active_stake = _normalize(np.where(active & old_permit, stake, 0))
 
     # -- rows that matter: permitted setters, and holders of bonds (they decay and normalise) ---
-    bond_rows = raw_b.any(axis=1)
+    if raw_b is None:
+        raw_b = np.zeros((n, n), dtype=np.int64)
+    bond_rows = raw_b.any(axis=1)  # rows with any entry, valid or not, are read (and checked) below
     rows = np.flatnonzero(old_permit | bond_rows)
 
     # -- weights: permit, diagonal (except owner), outdated, commit-reveal masks; row-normalise --
-    w_raw = raw_w[rows]
+    w_raw = _check_u16("weights", raw_w[rows])
     masks = _row_masks(inp, n, rows, w_raw, old_permit, owner, last_update, registered, breakdown=False)
     keep = masks.kept
     w_int = np.where(keep, w_raw, 0)
@@ -805,7 +813,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     lms = int(inp.last_mechanism_step_block)
     last_tempo = max(0, current_block - int(inp.tempo)) if lms == 0 else lms + 1
     fresh = last_tempo <= registered  # columns whose miner registered since the last epoch
-    b_old = raw_b[rows]
+    b_old = _check_u16("bonds", raw_b[rows])
     if fresh.any():
         b_old = np.where(fresh[None, :], 0, b_old)
     bma_bits = (int(inp.bonds_moving_average) << 32) // 1_000_000
