@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from analytics.yuma import ONE, EpochInputs, epoch
 
-SETTINGS = settings(max_examples=40, deadline=None)
+# YUMA_EXAMPLES=400 for a deeper local run; the suite keeps it quick.
+SETTINGS = settings(max_examples=int(os.environ.get("YUMA_EXAMPLES", "40")), deadline=None)
 
 
 @st.composite
