@@ -16,12 +16,15 @@ Pages: `explanation_table(explain_validators(...))` gives columns for a table/CS
 several mechanisms explain each with `explain_validators(out.mechanism_inputs[m], out.mechanisms[m])`.
 
 Severity (ordered): "ok" < "info" < "minor" < "major" < "critical". It is the worst of:
-* clipped mass (permitted validators with counted weights): <= 1 % ok (an in-consensus validator stores
-  Tv = 65534, not 65535, so exact 0 is never required), <= 10 % minor, <= 50 % major, > 50 % critical;
+* clipped mass (permitted validators with counted weights): <= 5 % ok, <= 20 % minor, <= 50 % major,
+  > 50 % critical. On mainnet subnet 2 every validator following the majority loses 1-3.5 % to
+  clipping, so small clipping is normal; and an in-consensus validator stores Tv = 65534, not 65535;
 * no validator permit: info (its weights do not count this epoch);
-* permitted but no usable weights (none set, only a self-weight, all outdated or masked): critical;
+* permitted but not validating (no weights, only a self-weight, all outdated or masked): major;
 * inactive (weights older than the activity cutoff): major (no influence on consensus, no active stake);
-* some weights outdated by re-registration or masked by commit-reveal: minor.
+* some weights outdated by re-registration or masked by commit-reveal: minor;
+* flagged as a likely copier: at least minor.
+Weight on miners that consensus gives zero is mentioned from ZERO_CONSENSUS_NOTE of the row.
 
 Weight-copier signal. The chain keeps the previous epoch's consensus in storage until the next epoch,
 so a validator can set weights equal to it without evaluating any miner. For each validator with
@@ -57,6 +60,7 @@ __all__ = [
     "COPIER_MAX_CONSENSUS_OVERLAP",
     "COPIER_MIN_OVERLAP",
     "SEVERITIES",
+    "ZERO_CONSENSUS_NOTE",
     "ClippedMiner",
     "MinerConsensus",
     "MinerVote",
@@ -71,9 +75,12 @@ __all__ = [
 ]
 
 SEVERITIES = ("ok", "info", "minor", "major", "critical")
-CLIPPED_MINOR = 0.01  # clipped mass above this is at least "minor"
-CLIPPED_MAJOR = 0.10  # above this "major"
+# Clipped-mass thresholds, calibrated on mainnet subnet 2 (2024-08), where every validator that
+# follows the majority loses 1-3.5 % of its weight to clipping and the outliers lose 52-100 %.
+CLIPPED_MINOR = 0.05  # clipped mass above this is at least "minor"
+CLIPPED_MAJOR = 0.20  # above this "major"
 CLIPPED_CRITICAL = 0.50  # above this "critical"
+ZERO_CONSENSUS_NOTE = 0.05  # mention weight on zero-consensus miners from this share of the row
 COPIER_MIN_OVERLAP = 0.90
 COPIER_MARGIN = 0.02
 COPIER_MAX_CONSENSUS_OVERLAP = 0.98
@@ -393,6 +400,7 @@ def _reason(e: ValidatorExplanation, entries: np.ndarray, counted: bool) -> None
     reasons: list[str] = []
     words: list[str] = []
     severity = "ok"
+    not_validating = "major" if e.permit else "ok"  # a permit holder whose weights do not count
     if not e.permit:
         reasons.append("no_permit")
         words.append("no validator permit last epoch, so its weights were ignored")
@@ -400,13 +408,11 @@ def _reason(e: ValidatorExplanation, entries: np.ndarray, counted: bool) -> None
     if e.weights_set == 0:
         reasons.append("no_weights")
         words.append("has set no weights")
-        if e.permit:
-            severity = _worse(severity, "critical")
+        severity = _worse(severity, not_validating)
     elif e.self_weights == e.weights_set:
         reasons.append("self_weight_only")
         words.append("its only weight is on itself, which the chain ignores")
-        if e.permit:
-            severity = _worse(severity, "critical")
+        severity = _worse(severity, not_validating)
     if not e.active:
         reasons.append("inactive")
         words.append(
@@ -414,35 +420,49 @@ def _reason(e: ValidatorExplanation, entries: np.ndarray, counted: bool) -> None
             " so it has no say in consensus"
         )
         severity = _worse(severity, "major")
+    nothing_left = e.permit and e.weights_counted == 0
     if e.outdated:
         reasons.append("outdated_weights")
         share = "all" if e.weights_counted == 0 and e.commit_reveal_masked == 0 else str(e.outdated)
         words.append(f"{share} of its weights point at miners re-registered since it set them")
-        severity = _worse(severity, "critical" if (e.permit and e.weights_counted == 0) else "minor")
+        severity = _worse(severity, not_validating if nothing_left else "minor")
     if e.commit_reveal_masked:
         reasons.append("commit_reveal_masked")
         words.append(f"{e.commit_reveal_masked} weights were committed before the miner registered")
-        severity = _worse(severity, "critical" if (e.permit and e.weights_counted == 0) else "minor")
+        severity = _worse(severity, not_validating if nothing_left else "minor")
     if counted:
-        if e.miners_above_consensus:
+        clipped_severity = _clipped_severity(e.clipped_mass)
+        if clipped_severity == "ok":
+            reasons.append("in_consensus")
+            words.append(
+                "in consensus"
+                + (
+                    f" ({e.clipped_mass:.1%} of its weight clipped on {e.miners_above_consensus} miners)"
+                    if e.miners_above_consensus
+                    else ""
+                )
+            )
+        else:
             reasons.append("above_consensus")
             words.append(
                 f"above consensus on {e.miners_above_consensus} miners ({e.clipped_mass:.1%} of its weight clipped)"
             )
-        if e.zero_consensus_miners:
+        if e.zero_consensus_weight >= ZERO_CONSENSUS_NOTE:
             reasons.append("weight_on_zero_consensus")
             words.append(
                 f"{e.zero_consensus_weight:.1%} of its weight is on {e.zero_consensus_miners} miners"
                 " that consensus gives zero"
             )
-        severity = _worse(severity, _clipped_severity(e.clipped_mass))
-        if not reasons:
-            reasons.append("in_consensus")
-            words.append("in consensus")
-    elif e.permit and e.weights_set and not reasons:
+        severity = _worse(severity, clipped_severity)
+    elif (
+        e.permit
+        and e.weights_set
+        and e.self_weights < e.weights_set
+        and not (e.outdated or e.commit_reveal_masked)
+    ):
         reasons.append("no_counted_weights")
         words.append("none of its weights count (all zero)")
-        severity = _worse(severity, "critical")
+        severity = _worse(severity, not_validating)
     if e.copier is not None and e.copier.likely_copier:
         reasons.append("likely_copier")
         words.append(e.copier.note)

@@ -104,8 +104,9 @@ def test_self_weight_no_weights_no_permit_and_stale() -> None:
         current_block=6000,
     )
     ex = by_uid(explain_validators(inp, epoch(inp)))
-    assert ex[0].reasons[0] == "self_weight_only" and ex[0].severity == "critical"
-    assert "no_weights" in ex[1].reasons and "inactive" in ex[1].reasons and ex[1].severity == "critical"
+    # a permit holder that does not validate: major (not as bad as voting against the majority)
+    assert ex[0].reasons[0] == "self_weight_only" and ex[0].severity == "major"
+    assert "no_weights" in ex[1].reasons and "inactive" in ex[1].reasons and ex[1].severity == "major"
     assert ex[3].reasons[0] == "no_permit" and ex[3].severity == "info" and ex[3].trust == 0
     stale = ex[5]
     assert "inactive" in stale.reasons and stale.blocks_since_update == 5900 and stale.activity_cutoff == 5000

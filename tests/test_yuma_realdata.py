@@ -112,4 +112,7 @@ def test_explanations_on_real_data(sn2) -> None:
         assert "inactive" in by_uid[uid].reasons
     staked = [e for e in ex if e.permit and e.weights_counted and e.active]
     assert staked and all(abs(e.trust_delta_u16) <= 350 for e in staked)
+    # the severity thresholds are calibrated here: validators following the majority read "ok"
+    ok = [e for e in staked if e.severity == "ok"]
+    assert len(ok) >= 18 and all(e.reasons[0] == "in_consensus" for e in ok)
     assert abs(sum(e.dividend_share for e in ex) - 1) < 1e-6
