@@ -26,8 +26,9 @@ Public API (stable; other modules and external checks call exactly this):
     epoch_with_mechanisms(inputs, mechanism_weights, mechanism_bonds, mechanism_last_update, split,
                           *, mechanism_weights_set=None, mechanism_commit_block=None) -> EpochResult
     split_emissions(emission, mechanism_count, split) -> list[int]
-Helpers: weight_masks(inputs) (why entries were dropped), dividends_from_bonds(...) (the dividend
-step alone), weighted_median / weighted_median_col, activity_cutoff_blocks, effective_activity_cutoff.
+Helpers: carry_forward(inputs, result, **changes) (the next epoch's inputs), weight_masks(inputs)
+(why entries were dropped), dividends_from_bonds(...) (the dividend step alone), weighted_median /
+weighted_median_col, activity_cutoff_blocks, effective_activity_cutoff.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ __all__ = [
     "EpochInputs",
     "EpochResult",
     "activity_cutoff_blocks",
+    "carry_forward",
     "effective_activity_cutoff",
     "dividends_from_bonds",
     "epoch",
@@ -942,6 +944,22 @@ def dividends_from_bonds(
         bn = _div(b, b.sum(axis=0))
         raw = _mul(bn, i_bits[None, :]).sum(axis=1)
     return _to_u16(_normalize(raw))
+
+
+def carry_forward(inputs: EpochInputs, result: EpochResult, **changes: object) -> EpochInputs:
+    """The inputs of the next epoch as storage will hold them after `result` is persisted.
+
+    Bonds and validator permits become the ones this epoch wrote, and the last successful epoch
+    block becomes this one (for the bond mask of newly registered miners); `changes` overrides
+    anything else (new weights, stake, current_block, ...). For what-if runs over several epochs.
+    """
+    carried: dict[str, object] = {
+        "bonds": result.bonds,
+        "validator_permit": result.new_validator_permit,
+        "last_mechanism_step_block": int(inputs.current_block),
+    }
+    carried.update(changes)
+    return replace(inputs, **carried)
 
 
 # ----------------------------------------------------------------------------------------------
