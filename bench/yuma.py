@@ -9,11 +9,12 @@ Targets: <= 1 ms per 256-UID epoch without liquid alpha, < 0.5 s for the full ne
 Times are CPU time of the running thread (time.thread_time), so other processes on a shared machine
 inflate them less than wall time would.
 
-Measured on the 2-core dev VM while other jobs kept the load average at 8-12 (2026-11-22):
-  original Yuma, 64 validators x 256 UIDs: ~1.1-1.2 ms/epoch (min 1.05)
-  Yuma3 + liquid alpha, 64 x 256: ~4.8 ms/epoch (exact substrate_fixed exp on every bond entry)
-  original Yuma, 64 + 256 miners (n=320): ~1.4 ms; Yuma3 + liquid alpha: ~4.9 ms
-  full network, 128 subnets x 256 UIDs: 0.16 s original Yuma, 0.53 s Yuma3 + liquid alpha
+Measured on the 2-core dev VM while other jobs kept the load average at 6-9 (2026-11-22):
+  original Yuma, 64 validators x 256 UIDs: 1.08 ms/epoch (median of 300; min 1.02)
+  Yuma3 + liquid alpha, 64 x 256: 4.1 ms/epoch (bit-exact substrate_fixed exp on every bond entry)
+  original Yuma, 64 + 256 miners (n=320): 1.25 ms; Yuma3 + liquid alpha: 4.6 ms
+  real subnet 15 W and S (256 UIDs, 20 weight rows): 0.84 ms original, 1.18 ms Yuma3 + liquid alpha
+  full network, 128 subnets x 256 UIDs: 0.15 s original Yuma, 0.47 s Yuma3 + liquid alpha
 
 Run: /work/venv/bin/python bench/yuma.py [--epochs 200]
 """
