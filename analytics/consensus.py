@@ -318,6 +318,10 @@ def explain_validators(
     stored_validator_trust: the chain's ValidatorTrust u16 (to show recomputed vs stored).
     previous_consensus: the chain's Consensus u16 from the previous epoch (enables the copier signal).
     Returns one ValidatorExplanation per validator, ordered by uid.
+
+    Several mechanisms: explain each one with its own inputs and result (out.mechanism_inputs[m],
+    out.mechanisms[m]). The stored ValidatorTrust is the netuid-level weighted aggregate, so compare
+    it with the aggregate `out.validator_trust`, not with one mechanism's trust.
     """
     n = result.n
     masks = weight_masks(inputs)
