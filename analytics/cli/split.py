@@ -177,7 +177,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         metavar="PATH",
-        help="DuckDB file (default: $METAGRAPH_LENS_DB, else data/demo.duckdb); used with --netuid",
+        help="DuckDB file (default: $METAGRAPH_LENS_DB, else data/lens.duckdb if collected, else the demo); with --netuid",
     )
     parser.add_argument(
         "--decimals",
