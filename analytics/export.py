@@ -14,12 +14,21 @@ Two halves:
 
 from __future__ import annotations
 
+import functools
 import math
+import os
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
+from analytics.store import StoreError
+
+if TYPE_CHECKING:
+    from analytics.snapshot import SubnetSnapshot
+    from analytics.yuma import EpochResult
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -98,5 +107,261 @@ def csv_filename(table: str, netuid: int | None, mechid: int | None, snapshot_id
     return "_".join(parts) + ".csv"
 
 
-# Table builders are registered here by name (the CLI's --table choices).
-TABLES: dict[str, Callable[..., pd.DataFrame]] = {}
+# --------------------------------------------------------------------------------------------------
+# Table builders: the DataFrames the pages show and the CLI writes.
+
+RAO_PER_UNIT = 1_000_000_000
+BLOCKS_PER_DAY = 7200  # 12 s blocks
+U16_MAX = 65535
+PROVENANCE_COLUMNS = (
+    "snapshot_id",
+    "network",
+    "block",
+    "block_hash",
+    "taken_at",
+    "spec_version",
+    "sdk_version",
+    "source",
+    "note",
+)
+
+
+def epochs_per_day(tempo: int) -> float:
+    """A subnet runs its epoch every tempo + 1 blocks; 7200 blocks of 12 s make a day."""
+    return BLOCKS_PER_DAY / (int(tempo) + 1)
+
+
+def earnings_per_1000_per_day(
+    validator_emission_rao: np.ndarray, stake_rao: np.ndarray, tempo: int
+) -> np.ndarray:
+    """What 1000 units staked on each validator earn per day, before the validator's take.
+
+    validator emission per epoch (rao) / the validator's stake (rao) x 1000 x epochs per day, where
+    epochs per day = 7200 / (tempo + 1). NaN where the validator has no stake.
+    """
+    emission = np.asarray(validator_emission_rao, dtype=np.float64)
+    stake = np.asarray(stake_rao, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = emission / stake * 1000.0 * epochs_per_day(tempo)
+    return np.where(stake > 0, out, np.nan)
+
+
+@dataclass(frozen=True)
+class SubnetAnalysis:
+    """One stored subnet plus the engine's recomputation (netuid aggregate and each mechanism)."""
+
+    snap: SubnetSnapshot
+    aggregate: EpochResult
+    per_mechanism: dict[int, EpochResult]
+
+    def result(self, mechid: int) -> EpochResult:
+        if mechid not in self.per_mechanism:
+            self.snap.mechanism(mechid)  # raises StoreError naming the mechanisms that exist
+        return self.per_mechanism[mechid]
+
+
+def _file_token(db_path: str) -> tuple[int, int]:
+    st_ = os.stat(db_path)
+    return st_.st_size, st_.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=8)
+def _analysis(db_path: str, token: tuple[int, int], snapshot_id: int, netuid: int) -> SubnetAnalysis:
+    from analytics.snapshot import load_subnet  # the engine and loader only when a table is built
+
+    snap = load_subnet(db_path, snapshot_id, netuid)
+    aggregate, results = snap.recompute()
+    per_mechanism = {m.mechid: r for m, r in zip(snap.mechanisms, results, strict=True)}
+    return SubnetAnalysis(snap=snap, aggregate=aggregate, per_mechanism=per_mechanism)
+
+
+def subnet_analysis(db_path: str | os.PathLike[str], snapshot_id: int, netuid: int) -> SubnetAnalysis:
+    """Load one subnet and recompute its epoch (memoised per file version, snapshot and subnet)."""
+    db = str(db_path)
+    if not os.path.exists(db):
+        raise StoreError(f"database {db} does not exist")
+    return _analysis(db, _file_token(db), int(snapshot_id), int(netuid))
+
+
+def _f(u16: np.ndarray) -> np.ndarray:
+    return np.asarray(u16, dtype=np.float64) / U16_MAX
+
+
+def _bits(bits: np.ndarray) -> np.ndarray:
+    return np.asarray(bits, dtype=np.float64) / (1 << 32)
+
+
+def neurons_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 0) -> pd.DataFrame:
+    """Every UID of the subnet as stored: keys, stake (rao), u16 outputs, this mechanism's I and last update."""
+    a = subnet_analysis(db_path, snapshot_id, netuid)
+    s = a.snap
+    mech = s.mechanism(mechid)
+    return pd.DataFrame(
+        {
+            "uid": np.arange(s.n),
+            "hotkey": s.hotkeys,
+            "coldkey": s.coldkeys,
+            "owner": s.is_owner,
+            "active": s.active,
+            "validator_permit": s.validator_permit,
+            "stake_alpha": s.total_stake / RAO_PER_UNIT,
+            "alpha_stake_rao": s.alpha_stake,
+            "tao_stake_rao": s.tao_stake,
+            "stake_weight_u16": s.stake_weight,
+            "consensus_u16": s.consensus,
+            "incentive_u16": mech.incentive,
+            "validator_trust_u16": s.validator_trust,
+            "dividends_u16": s.dividends,
+            "emission_rao": s.emission,
+            "last_update": mech.last_update,
+            "block_at_registration": s.block_at_registration,
+        }
+    )
+
+
+def _setter_rows(a: SubnetAnalysis, mechid: int) -> np.ndarray:
+    """UIDs whose weight row counts or is stored: the epoch's rows plus any row with an entry."""
+    mech = a.snap.mechanism(mechid)
+    stored = np.flatnonzero(mech.weights_set.any(axis=1))
+    return np.union1d(stored, a.result(mechid).row_index).astype(np.int64)
+
+
+def weights_table(
+    db_path: str,
+    snapshot_id: int,
+    netuid: int,
+    mechid: int = 0,
+    *,
+    miner: int | None = None,
+    validator: int | None = None,
+) -> pd.DataFrame:
+    """Validators x miners, one row per pair: stored u16, normalised weight, consensus, clipped part.
+
+    Rows are the validators that set weights (or whose row the epoch used), every miner UID for each.
+    `weight` is the row as the epoch used it (after masks and row normalisation; 0 for a row the
+    epoch ignores), `consensus` the recomputed C of the miner, `clipped` = weight - min(weight, C).
+    `miner` / `validator` (uids) keep one column / one row of the matrix.
+    """
+    a = subnet_analysis(db_path, snapshot_id, netuid)
+    s, r = a.snap, a.result(mechid)
+    mech = s.mechanism(mechid)
+    rows = _setter_rows(a, mechid)
+    if validator is not None:
+        rows = rows[rows == int(validator)]
+    cols = np.arange(s.n) if miner is None else np.array([int(miner)], dtype=np.int64)
+    cols = cols[cols < s.n]
+    ii = np.repeat(rows, len(cols))
+    jj = np.tile(cols, len(rows))
+    w = _bits(r.weights_bits[ii, jj]) if len(ii) else np.zeros(0)
+    kept = _bits(r.clipped_weights_bits[ii, jj]) if len(ii) else np.zeros(0)
+    counted = np.isin(ii, r.row_index) & r.validator_permit[ii] if len(ii) else np.zeros(0, dtype=bool)
+    return pd.DataFrame(
+        {
+            "validator_uid": ii,
+            "validator_hotkey": s.hotkeys[ii],
+            "stake_share": _bits(r.stake_bits[ii]),
+            "row_counted": counted,
+            "miner_uid": jj,
+            "miner_hotkey": s.hotkeys[jj],
+            "weight_u16": mech.weights[ii, jj],
+            "weight": w,
+            "consensus": _f(r.consensus[jj]),
+            "kept": kept,
+            "clipped": np.maximum(w - kept, 0.0),
+        }
+    )
+
+
+def consensus_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 0) -> pd.DataFrame:
+    """Per miner: consensus and incentive as stored and as recomputed, support and clipped stake."""
+    a = subnet_analysis(db_path, snapshot_id, netuid)
+    s, r = a.snap, a.result(mechid)
+    mech = s.mechanism(mechid)
+    stake = _bits(r.active_stake_bits)
+    w = _bits(r.weights_bits)
+    kept = _bits(r.clipped_weights_bits)
+    counted = w > 0
+    return pd.DataFrame(
+        {
+            "uid": np.arange(s.n),
+            "hotkey": s.hotkeys,
+            "consensus": _f(r.consensus),
+            "consensus_stored": _f(s.consensus) if s.mechanism_count == 1 else np.nan,
+            "incentive": _f(r.incentive),
+            "incentive_stored": _f(mech.incentive),
+            "recomputed_equals_chain": (r.incentive == mech.incentive)
+            & ((r.consensus == s.consensus) if s.mechanism_count == 1 else True),
+            "validators_weighting": counted.sum(axis=0),
+            "stake_weighted_weight": stake @ w,
+            "stake_weighted_clipped": stake @ (w - kept),
+            "emission_rao": r.emission,
+        }
+    )
+
+
+def _validator_uids(a: SubnetAnalysis, mechid: int) -> np.ndarray:
+    """Validators on the page: the previous permits the epoch used, new permits, and weight setters."""
+    s, r = a.snap, a.result(mechid)
+    uids = np.flatnonzero(r.validator_permit | s.validator_permit | s.validator_permit_prev)
+    return np.union1d(uids, _setter_rows(a, mechid)).astype(np.int64)
+
+
+def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 0) -> pd.DataFrame:
+    """Every validator of one mechanism, most severe consensus problem first, then by stake.
+
+    Stake share is S (normalised stake weight as the epoch computed it); Tv as stored and as
+    recomputed; clipped mass = the part of its (normalised) weight above consensus; dividend share vs
+    stake share; earnings per 1000 staked per day (see :func:`earnings_per_1000_per_day`) from the
+    subnet's epoch emission over all its mechanisms; blocks since its last weight update.
+    """
+    a = subnet_analysis(db_path, snapshot_id, netuid)
+    s, r = a.snap, a.result(mechid)
+    mech = s.mechanism(mechid)
+    uids = _validator_uids(a, mechid)
+    w = _bits(r.weights_bits[uids])
+    kept = _bits(r.clipped_weights_bits[uids])
+    clipped = w - kept
+    stake_rao = np.asarray(r.total_stake if len(r.total_stake) else s.total_stake, dtype=np.float64)[uids]
+    earn = earnings_per_1000_per_day(a.aggregate.validator_emission[uids], stake_rao, int(s.subnet["tempo"]))
+    if s.epoch_emission is None:
+        earn = np.full(len(uids), np.nan)
+    df = pd.DataFrame(
+        {
+            "uid": uids,
+            "hotkey": s.hotkeys[uids],
+            "stake_alpha": stake_rao / RAO_PER_UNIT,
+            "stake_share": _bits(r.stake_bits[uids]),
+            "permit": r.validator_permit[uids],
+            "active": r.active[uids],
+            "validator_trust": _f(r.validator_trust[uids]),
+            "validator_trust_stored": _f(s.validator_trust[uids]) if s.mechanism_count == 1 else np.nan,
+            "clipped_mass": clipped.sum(axis=1),
+            "clipped_miners": (clipped > 0).sum(axis=1),
+            "dividend_share": _f(r.dividends[uids]),
+            "earn_per_1000_per_day": earn,
+            "blocks_since_update": s.current_block - mech.last_update[uids],
+        }
+    )
+    return df
+
+
+# The CLI's --table choices, in the order --help lists them.
+TABLES: dict[str, Callable[..., pd.DataFrame]] = {
+    "neurons": neurons_table,
+    "weights": weights_table,
+    "validators": validators_table,
+    "consensus": consensus_table,
+}
+
+
+def build_table(
+    db_path: str, name: str, snapshot_id: int, netuid: int, mechid: int = 0, **filters: Any
+) -> pd.DataFrame:
+    """The table ``name`` (a key of TABLES) for one snapshot, subnet and mechanism.
+
+    ``filters`` (miner=, validator=) apply to the weights table only.
+    """
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}; choose one of {', '.join(TABLES)}")
+    builder = TABLES[name]
+    return builder(db_path, snapshot_id, netuid, mechid, **filters)
