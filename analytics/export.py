@@ -170,7 +170,8 @@ def _analysis(db_path: str, token: tuple[int, int], snapshot_id: int, netuid: in
     from analytics.snapshot import load_subnet  # the engine and loader only when a table is built
 
     snap = load_subnet(db_path, snapshot_id, netuid)
-    aggregate, results = snap.recompute()
+    aggregate = snap.recompute()  # netuid-level aggregate; .mechanisms[k] is mechanism k's own epoch
+    results = aggregate.mechanisms or [aggregate]
     per_mechanism = {m.mechid: r for m, r in zip(snap.mechanisms, results, strict=True)}
     return SubnetAnalysis(snap=snap, aggregate=aggregate, per_mechanism=per_mechanism)
 
@@ -299,50 +300,96 @@ def consensus_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 0
     )
 
 
-def _validator_uids(a: SubnetAnalysis, mechid: int) -> np.ndarray:
-    """Validators on the page: the previous permits the epoch used, new permits, and weight setters."""
-    s, r = a.snap, a.result(mechid)
-    uids = np.flatnonzero(r.validator_permit | s.validator_permit | s.validator_permit_prev)
-    return np.union1d(uids, _setter_rows(a, mechid)).astype(np.int64)
+# Severity order of analytics/consensus.py, worst first (for sorting), and which levels count as
+# "out of consensus" in the headline figures (more than CLIPPED_MAJOR of the weight clipped, inactive,
+# or no usable weights).
+SEVERITY_ORDER = ("critical", "major", "minor", "info", "ok")
+OUT_OF_CONSENSUS = ("critical", "major")
 
 
 def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 0) -> pd.DataFrame:
-    """Every validator of one mechanism, most severe consensus problem first, then by stake.
+    """Every validator of one mechanism, the most severe consensus problem first, then by stake.
 
-    Stake share is S (normalised stake weight as the epoch computed it); Tv as stored and as
-    recomputed; clipped mass = the part of its (normalised) weight above consensus; dividend share vs
-    stake share; earnings per 1000 staked per day (see :func:`earnings_per_1000_per_day`) from the
-    subnet's epoch emission over all its mechanisms; blocks since its last weight update.
+    Severity, reason, clipped mass, the miners clipped and the copier signal come from
+    :func:`analytics.consensus.explain_validators`. Stake is the stake weight the epoch used (alpha +
+    TAO x TaoWeight); Tv as recomputed for this mechanism and as the chain stored it (netuid level);
+    earnings per 1000 staked per day: see :func:`earnings_per_1000_per_day` (all mechanisms together).
     """
+    from analytics.consensus import explain_validators
+
     a = subnet_analysis(db_path, snapshot_id, netuid)
     s, r = a.snap, a.result(mechid)
-    mech = s.mechanism(mechid)
-    uids = _validator_uids(a, mechid)
-    w = _bits(r.weights_bits[uids])
-    kept = _bits(r.clipped_weights_bits[uids])
-    clipped = w - kept
+    single = s.mechanism_count == 1
+    explanations = explain_validators(
+        s.epoch_inputs(mechid),
+        r,
+        stored_validator_trust=s.validator_trust if single else None,
+        previous_consensus=s.prev_consensus if single and s.prev_consensus.any() else None,
+    )
+    if not explanations:
+        return pd.DataFrame(columns=list(VALIDATOR_COLUMNS))
+    rows = pd.DataFrame([e.as_row() for e in explanations])
+    uids = rows["uid"].to_numpy(dtype=np.int64)
     stake_rao = np.asarray(r.total_stake if len(r.total_stake) else s.total_stake, dtype=np.float64)[uids]
-    earn = earnings_per_1000_per_day(a.aggregate.validator_emission[uids], stake_rao, int(s.subnet["tempo"]))
     if s.epoch_emission is None:
         earn = np.full(len(uids), np.nan)
+    else:
+        earn = earnings_per_1000_per_day(
+            a.aggregate.validator_emission[uids], stake_rao, int(s.subnet["tempo"])
+        )
     df = pd.DataFrame(
         {
             "uid": uids,
             "hotkey": s.hotkeys[uids],
+            "severity": rows["severity"],
+            "reason": rows["explanation"],
             "stake_alpha": stake_rao / RAO_PER_UNIT,
-            "stake_share": _bits(r.stake_bits[uids]),
-            "permit": r.validator_permit[uids],
-            "active": r.active[uids],
-            "validator_trust": _f(r.validator_trust[uids]),
-            "validator_trust_stored": _f(s.validator_trust[uids]) if s.mechanism_count == 1 else np.nan,
-            "clipped_mass": clipped.sum(axis=1),
-            "clipped_miners": (clipped > 0).sum(axis=1),
-            "dividend_share": _f(r.dividends[uids]),
+            "stake_share": rows["stake_share"],
+            "dividend_share": rows["dividend_share"],
             "earn_per_1000_per_day": earn,
-            "blocks_since_update": s.current_block - mech.last_update[uids],
+            "validator_trust": rows["trust"],
+            "validator_trust_stored": _f(s.validator_trust[uids]),
+            "tv_matches_chain": a.aggregate.validator_trust[uids] == s.validator_trust[uids],
+            "clipped_mass": rows["clipped_mass"],
+            "clipped_miners": rows["miners_above_consensus"],
+            "top_clipped": rows["top_clipped"],
+            "blocks_since_update": rows["blocks_since_update"],
+            "active": rows["active"],
+            "permit": rows["permit"],
+            "likely_copier": rows["likely_copier"].astype(bool),
+            "copier_overlap_previous": rows["copier_overlap_previous"].astype(np.float64),
+            "copier_overlap_current": rows["copier_overlap_current"].astype(np.float64),
+            "copier_overlap_best_peer": rows["copier_overlap_best_peer"].astype(np.float64),
         }
     )
-    return df
+    rank = df["severity"].map({sev: i for i, sev in enumerate(SEVERITY_ORDER)}).fillna(len(SEVERITY_ORDER))
+    df = df.assign(_rank=rank).sort_values(["_rank", "stake_alpha", "uid"], ascending=[True, False, True])
+    return df.drop(columns="_rank").reset_index(drop=True)
+
+
+VALIDATOR_COLUMNS = (
+    "uid",
+    "hotkey",
+    "severity",
+    "reason",
+    "stake_alpha",
+    "stake_share",
+    "dividend_share",
+    "earn_per_1000_per_day",
+    "validator_trust",
+    "validator_trust_stored",
+    "tv_matches_chain",
+    "clipped_mass",
+    "clipped_miners",
+    "top_clipped",
+    "blocks_since_update",
+    "active",
+    "permit",
+    "likely_copier",
+    "copier_overlap_previous",
+    "copier_overlap_current",
+    "copier_overlap_best_peer",
+)
 
 
 # The CLI's --table choices, in the order --help lists them.
@@ -365,3 +412,140 @@ def build_table(
         raise ValueError(f"unknown table {name!r}; choose one of {', '.join(TABLES)}")
     builder = TABLES[name]
     return builder(db_path, snapshot_id, netuid, mechid, **filters)
+
+
+# --------------------------------------------------------------------------------------------------
+# Snapshot-wide tables (Overview, History): stored values only, so 128 subnets stay fast.
+
+# A validator counts as out of consensus on the Overview and History pages when its stored validator
+# trust is below this: more than consensus.CLIPPED_MAJOR (10 %) of its weight clipped away, the
+# "major" level of analytics/consensus.py, whose full explanation the Validators page shows.
+OUT_OF_CONSENSUS_TV = 0.9
+
+
+def split_text(split: Any, mechanism_count: int) -> str:
+    """An emission split as percentages, e.g. '70% / 30%'; 'even' when the chain stores none."""
+    if mechanism_count <= 1:
+        return "—"
+    if (
+        split is None
+        or (not isinstance(split, list | tuple | np.ndarray) and pd.isna(split))
+        or len(split) == 0
+    ):
+        return "even"
+    return " / ".join(f"{int(v) / U16_MAX:.0%}" for v in split)
+
+
+def _validator_summary(neurons: pd.DataFrame) -> pd.DataFrame:
+    """Per netuid: validators, stake-weighted mean Tv and validators out of consensus (stored values)."""
+    v = neurons[neurons["validator_permit"].astype(bool)].copy()
+    v["tv"] = v["validator_trust"].astype(np.float64) / U16_MAX
+    v["stake"] = v["total_stake"].astype(np.float64)
+    v["tv_x_stake"] = v["tv"] * v["stake"]
+    v["out"] = v["tv"] < OUT_OF_CONSENSUS_TV
+    g = v.groupby("netuid")
+    out = pd.DataFrame(
+        {
+            "validators": g.size(),
+            "stake_weighted_tv": g["tv_x_stake"].sum() / g["stake"].sum().replace(0, np.nan),
+            "out_of_consensus": g["out"].sum(),
+        }
+    )
+    return out
+
+
+def subnets_table(db_path: str, snapshot_id: int) -> pd.DataFrame:
+    """The Overview's table: one row per subnet of a snapshot."""
+    from analytics import store
+
+    subs = store.subnets(db_path, snapshot_id)
+    if subs.empty:
+        return pd.DataFrame()
+    parts = [store.neurons(db_path, snapshot_id, int(n)) for n in subs["netuid"]]
+    neurons = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    summary = _validator_summary(neurons) if len(neurons) else pd.DataFrame()
+    df = pd.DataFrame(
+        {
+            "netuid": subs["netuid"].astype(int),
+            "name": subs["name"],
+            "uids": subs["n"].astype(int),
+            "mechanisms": subs["mechanism_count"].astype(int),
+            "split": [
+                split_text(sp, int(m))
+                for sp, m in zip(subs["emission_split"], subs["mechanism_count"], strict=True)
+            ],
+            "tempo": subs["tempo"].astype(int),
+            "epoch_emission_alpha": subs["epoch_emission"].astype("Float64") / RAO_PER_UNIT,
+        }
+    )
+    df = df.join(summary, on="netuid")
+    df["validators"] = df["validators"].fillna(0).astype(int)
+    df["out_of_consensus"] = df["out_of_consensus"].fillna(0).astype(int)
+    return df[
+        [
+            "netuid",
+            "name",
+            "uids",
+            "validators",
+            "mechanisms",
+            "split",
+            "epoch_emission_alpha",
+            "tempo",
+            "stake_weighted_tv",
+            "out_of_consensus",
+        ]
+    ]
+
+
+def history_tables(
+    db_path: str, netuid: int, network: str | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A subnet across snapshots: (per-snapshot summary, per-validator Tv rows), stored values.
+
+    Summary per snapshot: validators (permit holders), out of consensus (Tv < OUT_OF_CONSENSUS_TV),
+    median and stake-weighted Tv, and consensus concentration: the share of all consensus held by the
+    10 highest miners and the effective number of miners 1 / sum(c_i^2) with c = C / sum(C).
+    """
+    from analytics import store
+
+    hist = store.subnet_history(db_path, netuid, network)
+    if hist.empty:
+        return pd.DataFrame(), pd.DataFrame()
+    hist = hist.assign(
+        tv=hist["validator_trust"].astype(np.float64) / U16_MAX,
+        stake=hist["total_stake"].astype(np.float64),
+        c=hist["consensus"].astype(np.float64),
+    )
+    val = hist[hist["validator_permit"].astype(bool)]
+    keys = ["snapshot_id", "taken_at", "block"]
+    snaps = hist[keys].drop_duplicates("snapshot_id").set_index("snapshot_id")
+    g = val.groupby("snapshot_id")
+    tv_x_stake = (val["tv"] * val["stake"]).groupby(val["snapshot_id"]).sum()
+    share = hist["c"] / hist.groupby("snapshot_id")["c"].transform("sum").replace(0, np.nan)
+    conc = hist.assign(share=share)
+    top10 = (
+        conc.sort_values("share", ascending=False)
+        .groupby("snapshot_id")["share"]
+        .apply(lambda s: s.head(10).sum())
+    )
+    hhi = (conc["share"] ** 2).groupby(conc["snapshot_id"]).sum()
+    summary = pd.DataFrame(
+        {
+            "taken_at": snaps["taken_at"],
+            "block": snaps["block"],
+            "validators": g.size(),
+            "out_of_consensus": g["tv"].apply(lambda s: int((s < OUT_OF_CONSENSUS_TV).sum())),
+            "tv_median": g["tv"].median(),
+            "tv_stake_weighted": tv_x_stake / g["stake"].sum().replace(0, np.nan),
+            "consensus_top10_share": top10,
+            "effective_miners": 1.0 / hhi.replace(0, np.nan),
+        }
+    )
+    summary["validators"] = summary["validators"].fillna(0).astype(int)
+    summary["out_of_consensus"] = summary["out_of_consensus"].fillna(0).astype(int)
+    summary = summary.reset_index().rename(columns={"index": "snapshot_id"})
+    tv_rows = val[["snapshot_id", "taken_at", "uid", "hotkey", "tv", "stake"]].rename(
+        columns={"tv": "validator_trust", "stake": "stake_rao"}
+    )
+    tv_rows = tv_rows.assign(stake_alpha=tv_rows.pop("stake_rao") / RAO_PER_UNIT).reset_index(drop=True)
+    return summary, tv_rows

@@ -108,21 +108,35 @@ def stop_with_error(message: str, hint: str | None = None) -> None:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached_call(module: str, qualname: str, db: str, token: str, args: tuple[Any, ...]) -> Any:
+def _cached_call(
+    module: str,
+    qualname: str,
+    db: str,
+    token: str,
+    args: tuple[Any, ...],
+    kwargs: tuple[tuple[str, Any], ...],
+) -> Any:
     target: Any = importlib.import_module(module)
     for part in qualname.split("."):
         target = getattr(target, part)
-    return target(db, *args)
+    return target(db, *args, **dict(kwargs))
 
 
-def cached(fn: Callable[..., Any], db: str, *args: Hashable) -> Any:
-    """``fn(db, *args)`` through st.cache_data (module-level functions only; args must be hashable).
+def cached(fn: Callable[..., Any], db: str, *args: Hashable, **kwargs: Hashable) -> Any:
+    """``fn(db, *args, **kwargs)`` through st.cache_data (module-level functions; hashable arguments).
 
     The cache is keyed by the function, the arguments and the DB file's size and mtime. A
     :class:`analytics.store.StoreError` (locked or corrupt file) is shown with :func:`stop_with_error`.
     """
     try:
-        return _cached_call(fn.__module__, fn.__qualname__, str(db), _db_token(str(db)), tuple(args))
+        return _cached_call(
+            fn.__module__,
+            fn.__qualname__,
+            str(db),
+            _db_token(str(db)),
+            tuple(args),
+            tuple(sorted(kwargs.items())),
+        )
     except store.StoreError as exc:
         stop_with_error(f"The database cannot be read: {exc}", _DB_HINT)
         raise  # unreachable: st.stop() raises

@@ -1,7 +1,7 @@
 """Generate a year of history for the page benchmarks: 52 weekly snapshots x 128 subnets.
 
-Each subnet has 256 UIDs, 64 validator permits and sparse weights (every validator weights about
-half of the miners around a shared quality vector, a few far from it); UIDs are recycled between
+Each subnet has 256 UIDs, 64 validator permits and sparse weights (every validator weights about 90%
+of the miners around a shared quality vector, a few far from it); UIDs are recycled between
 weeks (new hotkeys). Outputs (C, I, Tv, D, stake weight, permits, bonds, emission) come from the
 project's own engine, `analytics.yuma.epoch`, so the pages read data shaped like the chain's.
 
@@ -73,10 +73,10 @@ def week_of_subnet(
     state.stake = (state.stake * rng.lognormal(0.0, 0.05, n)).astype(np.int64)
     state.quality = np.clip(state.quality + rng.normal(0, 0.02, n), 0, 1)
 
-    # sparse weights: each validator scores ~half the miners around the shared quality
+    # sparse weights: each validator scores ~90% of the miners around the shared quality
     scores = state.quality[None, :] * rng.lognormal(0.0, 0.15, (N_VALIDATORS, n))
     scores[state.outliers] = rng.random((len(state.outliers), n)) ** 2
-    mask = rng.random((N_VALIDATORS, n)) < 0.5
+    mask = rng.random((N_VALIDATORS, n)) < 0.9
     mask[:, :N_VALIDATORS] = False
     scores = np.where(mask, scores, 0.0)
     row_max = scores.max(axis=1, keepdims=True)

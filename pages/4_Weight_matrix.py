@@ -1,0 +1,76 @@
+"""Weight matrix: validators x miners as a heatmap, ordered by stake and by consensus."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from analytics import export, ui
+
+db = ui.page_setup(
+    "Weight matrix",
+    intro="Who weights whom. Rows are validators (largest stake on top), columns miners (highest consensus left).",
+)
+snapshot_id = ui.snapshot_picker(db)
+netuid = ui.subnet_picker(db, snapshot_id)
+if netuid is None:
+    st.stop()
+mechid = ui.mechanism_picker(db, snapshot_id, netuid)
+
+weights = ui.table("weights", db, snapshot_id, netuid, mechid)
+if weights.empty or not weights["weight_u16"].any():
+    st.info(
+        f"No validator has set weights on mechanism {mechid} of subnet {netuid} in this snapshot, so there is no "
+        "matrix to draw. Weights appear once validators call set_weights; collect a newer snapshot with "
+        "`python -m analytics collect`."
+    )
+    st.stop()
+
+ORDERS = {"stake": "Rows by stake, columns by consensus", "uid": "Rows and columns by UID"}
+order = ui.bound_select(
+    "Order", list(ORDERS), "order", parse=str, format_func=ORDERS.__getitem__, what="this page", where=st
+)
+value = st.radio(
+    "Show",
+    ["weight", "clipped"],
+    horizontal=True,
+    format_func={"weight": "normalised weight", "clipped": "clipped part only"}.__getitem__,
+    key="matrix_value",
+)
+
+matrix = weights.pivot(index="validator_uid", columns="miner_uid", values=value)
+stake = weights.groupby("validator_uid")["stake_share"].first()
+consensus = weights.groupby("miner_uid")["consensus"].first()
+if order == "stake":
+    rows = stake.sort_values(ascending=False, kind="stable").index
+    cols = consensus.sort_values(ascending=False, kind="stable").index
+else:
+    rows, cols = matrix.index.sort_values(), matrix.columns.sort_values()
+matrix = matrix.loc[rows, cols]
+hotkeys = weights.groupby("validator_uid")["validator_hotkey"].first().loc[rows]
+
+fig = go.Figure(
+    go.Heatmap(
+        z=matrix.to_numpy(),
+        x=[f"m{c}" for c in matrix.columns],
+        y=[f"v{r}" for r in matrix.index],
+        colorscale="Blues" if value == "weight" else "Reds",
+        zmin=0,
+        customdata=np.repeat(hotkeys.to_numpy()[:, None], matrix.shape[1], axis=1),
+        hovertemplate="validator %{y} (%{customdata})<br>miner %{x}<br>" + value + " %{z:.5f}<extra></extra>",
+        colorbar={"title": value},
+    )
+)
+fig.update_layout(
+    height=max(360, min(16 * len(rows) + 120, 900)),
+    margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    xaxis={"title": "miner UID", "type": "category", "showticklabels": len(cols) <= 64},
+    yaxis={"title": "validator UID", "type": "category", "autorange": "reversed"},
+)
+st.plotly_chart(fig, width="stretch", key="weight_matrix")
+st.caption(
+    f"{len(rows)} validators × {len(cols)} miners. A row the epoch ignores (no validator permit) is all zero. "
+    "The CSV holds the matrix in long format, one row per validator and miner."
+)
+ui.csv_download(weights, export.csv_filename("weights", netuid, mechid, snapshot_id), key="weights")
