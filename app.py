@@ -9,11 +9,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from analytics import export, ui
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
+BAND_COLOURS = {"critical": "#c62828", "major": "#ef6c00", "minor": "#f9a825", "ok": "#2e7d32"}
 
 
 def overview() -> None:
@@ -30,7 +32,7 @@ def overview() -> None:
     c1, c2, c3, c4 = st.columns(4)
     c1.metric("Subnets", len(table))
     c2.metric("Block", f"{int(row['block']):,}")
-    c3.metric("Taken (UTC)", str(row["taken_at"])[:16])
+    c3.metric("Taken", f"{row['taken_at']:%Y-%m-%d}", help=f"{row['taken_at']:%Y-%m-%d %H:%M} UTC")
     c4.metric("Validators out of consensus", int(table["out_of_consensus"].sum()) if len(table) else 0)
 
     if table.empty:
@@ -52,17 +54,22 @@ def overview() -> None:
         on_select="rerun",
         selection_mode="single-row",
         key="subnets_table",
+        column_order=[c for c in table.columns if not c.startswith("tv_")],
         column_config={
-            "netuid": st.column_config.NumberColumn("Subnet", format="%d"),
-            "name": st.column_config.TextColumn("Name"),
-            "uids": st.column_config.NumberColumn("UIDs"),
-            "validators": st.column_config.NumberColumn("Validators", help="UIDs holding a validator permit"),
-            "mechanisms": st.column_config.NumberColumn("Mechanisms"),
+            "netuid": st.column_config.NumberColumn("Subnet", format="%d", width="small"),
+            "name": st.column_config.TextColumn("Name", width="medium"),
+            "uids": st.column_config.NumberColumn("UIDs", width="small"),
+            "validators": st.column_config.NumberColumn(
+                "Validators", width="small", help="UIDs holding a validator permit"
+            ),
+            "mechanisms": st.column_config.NumberColumn("Mech.", width="small", help="incentive mechanisms"),
             "split": st.column_config.TextColumn("Emission split", help="share of each mechanism"),
             "epoch_emission_alpha": st.column_config.NumberColumn(
-                "Epoch emission (α)", format="%.2f", help="alpha distributed by one epoch"
+                "Emission/epoch (α)", format="%.2f", help="alpha distributed by one epoch"
             ),
-            "tempo": st.column_config.NumberColumn("Tempo", help="blocks between epochs (minus one)"),
+            "tempo": st.column_config.NumberColumn(
+                "Tempo", width="small", help="an epoch runs every tempo + 1 blocks"
+            ),
             "stake_weighted_tv": st.column_config.ProgressColumn(
                 "Stake-weighted Tv", min_value=0.0, max_value=1.0, format="%.3f"
             ),
@@ -72,6 +79,30 @@ def overview() -> None:
         },
     )
     ui.csv_download(table, export.csv_filename("subnets", None, None, snapshot_id), key="subnets")
+
+    st.subheader("Consensus health by subnet")
+    chart = table.assign(subnet=[f"SN{n}" for n in table["netuid"]])
+    fig = go.Figure()
+    for band, lo, hi in reversed(export.TV_BANDS):
+        fig.add_trace(
+            go.Bar(
+                y=chart["subnet"],
+                x=chart[f"tv_{band}"],
+                orientation="h",
+                name=f"{band} ({lo:g} ≤ Tv < {min(hi, 1):g})" if band != "ok" else "ok (Tv ≥ 0.99)",
+                marker_color=BAND_COLOURS[band],
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        height=120 + 28 * len(chart),
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis_title="validators with a permit, by validator trust",
+        yaxis={"autorange": "reversed"},
+        legend={"orientation": "h", "y": 1.12, "traceorder": "reversed"},
+    )
+    st.plotly_chart(fig, width="stretch", key="subnets_chart")
+    ui.csv_download(table, export.csv_filename("subnets", None, None, snapshot_id), key="subnets_chart")
 
     selected = event.selection.rows if event is not None else []
     netuid = int(table.iloc[selected[0]]["netuid"]) if selected else None
@@ -103,7 +134,9 @@ def _page_order(path: Path) -> tuple[int, str]:
 
 
 def main() -> None:
-    pages = [st.Page(overview, title="Overview", icon="🔭", url_path="overview", default=True)]
+    pages = [
+        st.Page(overview, title="Overview", icon=":material/insights:", url_path="overview", default=True)
+    ]
     pages += [st.Page(str(p)) for p in sorted(PAGES_DIR.glob("*.py"), key=_page_order)]
     st.navigation(pages).run()
 

@@ -341,9 +341,10 @@ def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 
         {
             "uid": uids,
             "hotkey": s.hotkeys[uids],
+            "stake_alpha": stake_rao / RAO_PER_UNIT,
             "severity": rows["severity"],
             "reason": rows["explanation"],
-            "stake_alpha": stake_rao / RAO_PER_UNIT,
+            "reason_codes": rows["reasons"],
             "stake_share": rows["stake_share"],
             "dividend_share": rows["dividend_share"],
             "earn_per_1000_per_day": earn,
@@ -370,9 +371,10 @@ def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 
 VALIDATOR_COLUMNS = (
     "uid",
     "hotkey",
+    "stake_alpha",
     "severity",
     "reason",
-    "stake_alpha",
+    "reason_codes",
     "stake_share",
     "dividend_share",
     "earn_per_1000_per_day",
@@ -422,6 +424,10 @@ def build_table(
 # "major" level of analytics/consensus.py, whose full explanation the Validators page shows.
 OUT_OF_CONSENSUS_TV = 0.9
 
+# Validator trust bands matching analytics/consensus.py's clipped-mass severities (clipped = 1 - Tv):
+# <= 1 % ok, <= 10 % minor, <= 50 % major, more critical.
+TV_BANDS = (("critical", 0.0, 0.5), ("major", 0.5, 0.9), ("minor", 0.9, 0.99), ("ok", 0.99, 1.01))
+
 
 def split_text(split: Any, mechanism_count: int) -> str:
     """An emission split as percentages, e.g. '70% / 30%'; 'even' when the chain stores none."""
@@ -449,6 +455,10 @@ def _validator_summary(neurons: pd.DataFrame) -> pd.DataFrame:
             "validators": g.size(),
             "stake_weighted_tv": g["tv_x_stake"].sum() / g["stake"].sum().replace(0, np.nan),
             "out_of_consensus": g["out"].sum(),
+            **{
+                f"tv_{band}": g["tv"].apply(lambda s, lo=lo, hi=hi: int(((s >= lo) & (s < hi)).sum()))
+                for band, lo, hi in TV_BANDS
+            },
         }
     )
     return out
@@ -479,8 +489,9 @@ def subnets_table(db_path: str, snapshot_id: int) -> pd.DataFrame:
         }
     )
     df = df.join(summary, on="netuid")
-    df["validators"] = df["validators"].fillna(0).astype(int)
-    df["out_of_consensus"] = df["out_of_consensus"].fillna(0).astype(int)
+    bands = [f"tv_{band}" for band, _, _ in TV_BANDS]
+    for col in ["validators", "out_of_consensus", *bands]:
+        df[col] = df[col].fillna(0).astype(int) if col in df else 0
     return df[
         [
             "netuid",
@@ -493,6 +504,7 @@ def subnets_table(db_path: str, snapshot_id: int) -> pd.DataFrame:
             "tempo",
             "stake_weighted_tv",
             "out_of_consensus",
+            *bands,
         ]
     ]
 
@@ -503,7 +515,7 @@ def history_tables(
     """A subnet across snapshots: (per-snapshot summary, per-validator Tv rows), stored values.
 
     Summary per snapshot: validators (permit holders), out of consensus (Tv < OUT_OF_CONSENSUS_TV),
-    median and stake-weighted Tv, and consensus concentration: the share of all consensus held by the
+    validators per Tv band (TV_BANDS), median and stake-weighted Tv, and consensus concentration: the share of all consensus held by the
     10 highest miners and the effective number of miners 1 / sum(c_i^2) with c = C / sum(C).
     """
     from analytics import store
@@ -535,17 +547,39 @@ def history_tables(
             "block": snaps["block"],
             "validators": g.size(),
             "out_of_consensus": g["tv"].apply(lambda s: int((s < OUT_OF_CONSENSUS_TV).sum())),
+            **{
+                f"tv_{band}": g["tv"].apply(lambda s, lo=lo, hi=hi: int(((s >= lo) & (s < hi)).sum()))
+                for band, lo, hi in TV_BANDS
+            },
             "tv_median": g["tv"].median(),
             "tv_stake_weighted": tv_x_stake / g["stake"].sum().replace(0, np.nan),
             "consensus_top10_share": top10,
             "effective_miners": 1.0 / hhi.replace(0, np.nan),
         }
     )
-    summary["validators"] = summary["validators"].fillna(0).astype(int)
-    summary["out_of_consensus"] = summary["out_of_consensus"].fillna(0).astype(int)
+    counts = ["validators", "out_of_consensus", *(f"tv_{band}" for band, _, _ in TV_BANDS)]
+    summary[counts] = summary[counts].fillna(0).astype(int)
     summary = summary.reset_index().rename(columns={"index": "snapshot_id"})
     tv_rows = val[["snapshot_id", "taken_at", "uid", "hotkey", "tv", "stake"]].rename(
         columns={"tv": "validator_trust", "stake": "stake_rao"}
     )
     tv_rows = tv_rows.assign(stake_alpha=tv_rows.pop("stake_rao") / RAO_PER_UNIT).reset_index(drop=True)
     return summary, tv_rows
+
+
+def reason_summary(validators: pd.DataFrame) -> pd.DataFrame:
+    """Per severity (worst first): validators, their stake share, and their reasons with counts."""
+    columns = ["severity", "validators", "stake_share", "reasons"]
+    if validators.empty:
+        return pd.DataFrame(columns=columns)
+    rows = []
+    for severity in SEVERITY_ORDER:
+        group = validators[validators["severity"] == severity]
+        if group.empty:
+            continue
+        codes = group["reason_codes"].str.split(", ").explode()
+        counts = codes[codes != ""].value_counts(sort=False)
+        counts = counts.sort_values(ascending=False, kind="stable")
+        text = ", ".join(f"{code.replace('_', ' ')} ({n})" for code, n in counts.items())
+        rows.append((severity, len(group), float(group["stake_share"].sum()), text))
+    return pd.DataFrame(rows, columns=columns)

@@ -33,6 +33,7 @@ Rules this module keeps for every page:
 from __future__ import annotations
 
 import argparse
+import html
 import importlib
 import os
 import sys
@@ -71,6 +72,17 @@ def code(value: object, limit: int = 60) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return f"`{text}`"
+
+
+def plot_text(values: Any) -> Any:
+    """Chain strings made literal for Plotly, which renders a few HTML tags (<b>, <a href>...) in text
+    and hover labels: ``<``, ``>`` and ``&`` become entities, so a name shows as typed. Accepts a
+    string, a list or a pandas Series."""
+    if isinstance(values, pd.Series):
+        return values.astype(str).map(html.escape)
+    if isinstance(values, list | tuple):
+        return [html.escape(str(v)) for v in values]
+    return html.escape(str(values))
 
 
 def configured_db(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> Path | None:
@@ -195,7 +207,7 @@ def resolve_db() -> str:
     return str(DEFAULT_DB)
 
 
-def page_setup(title: str, *, icon: str = "🔭", intro: str | None = None) -> str:
+def page_setup(title: str, *, icon: str = ":material/insights:", intro: str | None = None) -> str:
     """Configure the page, check the database and show the demo banner; return the DB path.
 
     Stops the page (st.stop) with a clear message when the database is missing, empty, corrupt or
@@ -213,7 +225,7 @@ def page_setup(title: str, *, icon: str = "🔭", intro: str | None = None) -> s
         )
         st.stop()
     if (snaps["source"] == "demo").all():
-        st.warning(DEMO_BANNER, icon="🧪")
+        st.warning(DEMO_BANNER, icon=":material/science:")
     if intro:
         st.caption(intro)
     st.sidebar.caption("Database")
@@ -290,8 +302,8 @@ def bound_select(
 
 
 def _snapshot_label(row: pd.Series) -> str:
-    when = pd.Timestamp(row["taken_at"]).strftime("%Y-%m-%d %H:%M")
-    return f"#{int(row['snapshot_id'])} · {when} UTC · block {int(row['block']):,} · {row['network']} ({row['source']})"
+    when = pd.Timestamp(row["taken_at"]).strftime("%Y-%m-%d")
+    return f"{when} · block {int(row['block']):,}"
 
 
 def snapshot_picker(db: str, *, where: Any = None) -> int:
@@ -305,12 +317,16 @@ def snapshot_picker(db: str, *, where: Any = None) -> int:
         format_func=lambda s: labels[s],
         what="the database",
         where=where,
-        help="Each snapshot is one read of the network at a pinned block. Newest first.",
+        help="Each snapshot is one read of the network at a pinned block (date in UTC). Newest first.",
+    )
+    picked = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
+    (st.sidebar if where is None else where).caption(
+        f"Snapshot #{int(snapshot_id)} · {pd.Timestamp(picked['taken_at']):%H:%M} UTC · source: {code(picked['source'])}"
     )
     assert snapshot_id is not None  # page_setup stopped on an empty database
     row = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
     if row["source"] == "demo" and not (snaps["source"] == "demo").all():
-        st.warning(DEMO_BANNER, icon="🧪")
+        st.warning(DEMO_BANNER, icon=":material/science:")
     return int(snapshot_id)
 
 

@@ -77,7 +77,13 @@ else:
             },
             name="validator weight (size = stake)",
             customdata=np.stack(
-                [plot["validator_hotkey"], plot["stake_share"], plot["clipped"], plot["weight_u16"]], axis=1
+                [
+                    ui.plot_text(plot["validator_hotkey"]),
+                    plot["stake_share"],
+                    plot["clipped"],
+                    plot["weight_u16"],
+                ],
+                axis=1,
             ),
             hovertemplate="%{x}<br>%{customdata[0]}<br>weight %{y:.5f} (u16 %{customdata[3]})"
             "<br>stake share %{customdata[1]:.2%}<br>clipped %{customdata[2]:.5f}<extra></extra>",

@@ -28,15 +28,13 @@ if weights.empty or not weights["weight_u16"].any():
     st.stop()
 
 ORDERS = {"stake": "Rows by stake, columns by consensus", "uid": "Rows and columns by UID"}
+VALUES = {"weight": "normalised weight", "clipped": "clipped part only"}
+c1, c2, _ = st.columns([2, 2, 3])
 order = ui.bound_select(
-    "Order", list(ORDERS), "order", parse=str, format_func=ORDERS.__getitem__, what="this page", where=st
+    "Order", list(ORDERS), "order", parse=str, format_func=ORDERS.__getitem__, what="this page", where=c1
 )
-value = st.radio(
-    "Show",
-    ["weight", "clipped"],
-    horizontal=True,
-    format_func={"weight": "normalised weight", "clipped": "clipped part only"}.__getitem__,
-    key="matrix_value",
+value = ui.bound_select(
+    "Show", list(VALUES), "show", parse=str, format_func=VALUES.__getitem__, what="this page", where=c2
 )
 
 matrix = weights.pivot(index="validator_uid", columns="miner_uid", values=value)
@@ -48,8 +46,12 @@ if order == "stake":
 else:
     rows, cols = matrix.index.sort_values(), matrix.columns.sort_values()
 matrix = matrix.loc[rows, cols]
-hotkeys = weights.groupby("validator_uid")["validator_hotkey"].first().loc[rows]
+hotkeys = ui.plot_text(weights.groupby("validator_uid")["validator_hotkey"].first().loc[rows])
 
+# A few large weights would wash every other cell out: the colour scale stops at the 99th percentile
+# of the non-zero cells (hover shows the exact value).
+positive = matrix.to_numpy()[matrix.to_numpy() > 0]
+zmax = float(np.quantile(positive, 0.99)) if positive.size else 1.0
 fig = go.Figure(
     go.Heatmap(
         z=matrix.to_numpy(),
@@ -57,9 +59,10 @@ fig = go.Figure(
         y=[f"v{r}" for r in matrix.index],
         colorscale="Blues" if value == "weight" else "Reds",
         zmin=0,
+        zmax=zmax,
         customdata=np.repeat(hotkeys.to_numpy()[:, None], matrix.shape[1], axis=1),
         hovertemplate="validator %{y} (%{customdata})<br>miner %{x}<br>" + value + " %{z:.5f}<extra></extra>",
-        colorbar={"title": value},
+        colorbar={"title": VALUES[value].replace(" ", "<br>", 1)},
     )
 )
 fig.update_layout(
@@ -70,7 +73,8 @@ fig.update_layout(
 )
 st.plotly_chart(fig, width="stretch", key="weight_matrix")
 st.caption(
-    f"{len(rows)} validators × {len(cols)} miners. A row the epoch ignores (no validator permit) is all zero. "
+    f"{len(rows)} validators × {len(cols)} miners. Colours stop at {zmax:.4f} (99th percentile); hover for exact "
+    "values. A row the epoch ignores (no validator permit) is all zero. "
     "The CSV holds the matrix in long format, one row per validator and miner."
 )
 ui.csv_download(weights, export.csv_filename("weights", netuid, mechid, snapshot_id), key="weights")

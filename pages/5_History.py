@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -39,17 +38,38 @@ c2.metric(
 c3.metric("Effective miners now", f"{last['effective_miners']:.1f}")
 
 st.subheader("Validator trust distribution")
-fig = px.box(
-    tv_rows,
-    x="taken_at",
-    y="validator_trust",
-    points=False,
-    labels={"taken_at": "snapshot", "validator_trust": "validator trust (validators with a permit)"},
+BAND_COLOURS = {"critical": "#c62828", "major": "#ef6c00", "minor": "#f9a825", "ok": "#2e7d32"}
+BAND_LABELS = {
+    "critical": "Tv < 0.5",
+    "major": "0.5 ≤ Tv < 0.9",
+    "minor": "0.9 ≤ Tv < 0.99",
+    "ok": "Tv ≥ 0.99",
+}
+fig = go.Figure()
+for band, _, _ in reversed(export.TV_BANDS):
+    fig.add_trace(
+        go.Bar(
+            x=summary["taken_at"],
+            y=summary[f"tv_{band}"],
+            name=f"{BAND_LABELS[band]} ({band})",
+            marker_color=BAND_COLOURS[band],
+        )
+    )
+fig.update_layout(
+    barmode="stack",
+    height=360,
+    margin={"l": 10, "r": 10, "t": 30, "b": 10},
+    yaxis_title="validators with a permit",
+    legend={"orientation": "h", "y": 1.1},
 )
-fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10})
-fig.update_yaxes(range=[0, 1.05])
-st.plotly_chart(fig, width="stretch", key="tv_box")
-ui.csv_download(tv_rows, f"history_tv_sn{netuid}.csv", key="history_tv")
+st.plotly_chart(fig, width="stretch", key="tv_bands")
+st.caption(
+    "Bands follow the severity of the clipped share of a validator's weight (1 − Tv): ≤ 1 % ok, ≤ 10 % minor, "
+    "≤ 50 % major, more critical. A validator with a permit that sets no weights has Tv = 0."
+)
+ui.csv_download(
+    tv_rows, f"history_tv_sn{netuid}.csv", key="history_tv", label="Download CSV (Tv per validator)"
+)
 
 left, right = st.columns(2)
 with left:

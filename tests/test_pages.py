@@ -72,6 +72,14 @@ def warnings_of(at: AppTest) -> list[str]:
     return [w.value for w in at.warning if "Demo data" not in w.value]
 
 
+def frame_with(at: AppTest, column: str):  # type: ignore[no-untyped-def]
+    """The first dataframe on the page that has `column`."""
+    for frame in at.dataframe:
+        if column in frame.value.columns:
+            return frame.value
+    raise AssertionError(f"no table with a {column} column")
+
+
 def download_bytes(at: AppTest, key: str) -> bytes:
     """The bytes behind the download button created with ui.csv_download(..., key=key)."""
     buttons = [b for b in at.get("download_button") if b.proto.id.endswith(f"csv_{key}")]
@@ -135,7 +143,7 @@ def test_validators_page_puts_the_out_of_consensus_first_with_reasons(db: Path) 
 
     at = open_page("validators", netuid=1)
     assert_clean(at)
-    table = at.dataframe[0].value
+    table = frame_with(at, "reason")
     order = [export.SEVERITY_ORDER.index(s) for s in table["severity"]]
     assert order == sorted(order), "most severe first"
     assert table.iloc[0]["severity"] in export.OUT_OF_CONSENSUS
@@ -146,6 +154,11 @@ def test_validators_page_puts_the_out_of_consensus_first_with_reasons(db: Path) 
     assert "clipped" in by_uid.loc[cases["far_from_consensus"], "reason"]
     assert "stale" in by_uid.loc[cases["stale_weights"], "reason"]
     assert by_uid.loc[cases["no_permit"], "severity"] == "info"
+    summary = frame_with(at, "reasons")
+    assert summary["severity"].map(export.SEVERITY_ORDER.index).is_monotonic_increasing
+    assert summary["validators"].sum() == len(table)
+    text = " ".join(summary["reasons"])
+    assert "above consensus" in text and "inactive" in text and "no permit" in text
     metrics = {m.label: m.value for m in at.metric}
     assert int(metrics["Out of consensus"]) == int(table["severity"].isin(export.OUT_OF_CONSENSUS).sum())
     assert metrics["Recomputed Tv = chain"] == "all", "the demo is computed by our engine: Tv must match"
@@ -172,7 +185,7 @@ def test_subnet_selector_updates_the_url_and_the_table(db: Path) -> None:
     assert_clean(at)
     assert at.query_params["netuid"] == "2"
     hotkeys = set(store.neurons(db, latest(db), 2)["hotkey"])
-    assert set(at.dataframe[0].value["hotkey"]) <= hotkeys
+    assert set(frame_with(at, "reason")["hotkey"]) <= hotkeys
 
 
 def test_snapshot_selector_goes_back_in_time(db: Path) -> None:
@@ -232,7 +245,7 @@ def test_deep_link_reproduces_the_view_in_a_new_session(db: Path) -> None:
     link = dict(first.query_params)
     again = open_page("validators", **link)
     assert_clean(again)
-    assert again.dataframe[0].value.equals(first.dataframe[0].value)
+    assert frame_with(again, "reason").equals(frame_with(first, "reason"))
 
 
 def test_selection_carries_over_to_the_next_page(db: Path) -> None:
@@ -249,8 +262,9 @@ def test_weight_matrix_orders(db: Path) -> None:
     at = open_page("matrix", netuid=1, order="uid")
     assert_clean(at)
     at.selectbox(key="pick_order").set_value("stake").run()
+    at.selectbox(key="pick_show").set_value("clipped").run()
     assert_clean(at)
-    assert at.query_params["order"] == "stake"
+    assert at.query_params["order"] == "stake" and at.query_params["show"] == "clipped"
 
 
 # --------------------------------------------------------------------------------------------------
