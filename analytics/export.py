@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -63,28 +64,39 @@ def _format_cell(value: Any) -> str:
     return neutralise(str(value))
 
 
+_NEEDS_QUOTES = re.compile('[,"\r\n]')
+
+
 def _quote(cell: str) -> str:
     """RFC 4180 quoting: a cell holding a comma, a quote, CR or LF is quoted, inner quotes doubled."""
-    if any(ch in cell for ch in _NEEDS_QUOTES):
+    if _NEEDS_QUOTES.search(cell):
         return '"' + cell.replace('"', '""') + '"'
     return cell
 
 
-_NEEDS_QUOTES = (",", '"', "\r", "\n")
-
-
 def _format_column(series: pd.Series) -> list[str]:
     """Every cell of one column as quoted CSV text; vectorised for the common numeric dtypes."""
-    if not isinstance(series.dtype, np.dtype):  # nullable / extension dtypes: cell by cell
-        return [_quote(_format_cell(v)) for v in series.tolist()]
+    if not isinstance(series.dtype, np.dtype):  # strings (pandas' str dtype), nullable ints...
+        return _format_objects(series.tolist())
     values = series.to_numpy()
     if values.dtype.kind == "b":
         return np.where(values, "true", "false").tolist()
     if values.dtype.kind in "iu":
         return [str(v) for v in values.tolist()]
     if values.dtype.kind == "f":
-        return [_format_cell(v) for v in values.tolist()]
-    return [_quote(_format_cell(v)) for v in series.tolist()]
+        finite = np.isfinite(values)
+        if finite.all():
+            return list(map(repr, values.tolist()))
+        return [
+            repr(v) if ok else _format_cell(v) for v, ok in zip(values.tolist(), finite.tolist(), strict=True)
+        ]
+    return _format_objects(series.tolist())
+
+
+def _format_objects(cells: list[Any]) -> list[str]:
+    if all(type(v) is str for v in cells):  # the common text column: no per-cell type dispatch
+        return [_quote(neutralise(v)) for v in cells]
+    return [_quote(_format_cell(v)) for v in cells]
 
 
 def csv_bytes(df: pd.DataFrame) -> bytes:
@@ -240,7 +252,8 @@ def weights_table(
 
     Rows are the validators that set weights (or whose row the epoch used), every miner UID for each.
     `weight` is the row as the epoch used it (after masks and row normalisation; 0 for a row the
-    epoch ignores), `consensus` the recomputed C of the miner, `clipped` = weight - min(weight, C).
+    epoch ignores), `consensus` the recomputed C of the miner (exact, before u16 rounding),
+    `clipped` = weight - min(weight, C).
     `miner` / `validator` (uids) keep one column / one row of the matrix.
     """
     a = subnet_analysis(db_path, snapshot_id, netuid)
@@ -266,7 +279,7 @@ def weights_table(
             "miner_hotkey": s.hotkeys[jj],
             "weight_u16": mech.weights[ii, jj],
             "weight": w,
-            "consensus": _f(r.consensus[jj]),
+            "consensus": _bits(r.consensus_bits[jj]),
             "kept": kept,
             "clipped": np.maximum(w - kept, 0.0),
         }
@@ -471,9 +484,8 @@ def subnets_table(db_path: str, snapshot_id: int) -> pd.DataFrame:
     subs = store.subnets(db_path, snapshot_id)
     if subs.empty:
         return pd.DataFrame()
-    parts = [store.neurons(db_path, snapshot_id, int(n)) for n in subs["netuid"]]
-    neurons = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    summary = _validator_summary(neurons) if len(neurons) else pd.DataFrame()
+    validators = store.snapshot_validators(db_path, snapshot_id)
+    summary = _validator_summary(validators) if len(validators) else pd.DataFrame()
     df = pd.DataFrame(
         {
             "netuid": subs["netuid"].astype(int),

@@ -46,9 +46,6 @@ import streamlit as st
 
 from analytics import export, store
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = ROOT / "data" / "demo.duckdb"
-DB_ENV = "METAGRAPH_LENS_DB"
 APP_NAME = "metagraph-lens"
 
 # The query parameter each picker owns.
@@ -85,16 +82,13 @@ def plot_text(values: Any) -> Any:
     return html.escape(str(values))
 
 
-def configured_db(argv: Sequence[str] | None = None, environ: dict[str, str] | None = None) -> Path | None:
-    """The database the user asked for: ``--db PATH`` in the script arguments, else $METAGRAPH_LENS_DB."""
+def configured_db(argv: Sequence[str] | None = None) -> Path:
+    """The database to open: ``--db PATH`` in the script arguments, else the store's default
+    ($METAGRAPH_LENS_DB, else data/demo.duckdb)."""
     parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--db")
     args, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
-    if args.db:
-        return Path(args.db).expanduser()
-    env = os.environ if environ is None else environ
-    value = env.get(DB_ENV, "").strip()
-    return Path(value).expanduser() if value else None
+    return Path(args.db).expanduser() if args.db else store.default_db_path()
 
 
 def _db_token(db: str) -> str:
@@ -191,20 +185,18 @@ DEMO_BANNER = (
 
 def resolve_db() -> str:
     """The database path for this run; creates the default demo database on first start."""
-    configured = configured_db()
-    if configured is not None:
-        if not configured.exists():
-            stop_with_error(f"Database {code(configured, 200)} does not exist.", _DB_HINT)
-        return str(configured)
-    if not DEFAULT_DB.exists():
+    path = configured_db()
+    if path.resolve() == store.DEMO_DB_PATH.resolve() and not path.exists():
         from analytics import demo  # imported here: only the first start needs it
 
         try:
             with st.spinner("First start: creating the demo database (a few seconds)…"):
-                demo.ensure_demo_db(DEFAULT_DB)
+                demo.ensure_demo_db(path)
         except (store.StoreError, OSError) as exc:
             stop_with_error(f"The demo database could not be created: {exc}", _DB_HINT)
-    return str(DEFAULT_DB)
+    elif not path.exists():
+        stop_with_error(f"Database {code(path, 200)} does not exist.", _DB_HINT)
+    return str(path)
 
 
 def page_setup(title: str, *, icon: str = ":material/insights:", intro: str | None = None) -> str:
@@ -445,11 +437,17 @@ def validator_picker(
 # CSV
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _csv_bytes(df: pd.DataFrame) -> bytes:
+    return export.csv_bytes(df)
+
+
 def csv_download(df: pd.DataFrame, filename: str, key: str, *, label: str = "Download CSV") -> None:
-    """A download button holding exactly ``df`` as written by :func:`analytics.export.csv_bytes`."""
+    """A download button holding exactly ``df`` as written by :func:`analytics.export.csv_bytes`
+    (the bytes `python -m analytics export` writes for the same table). Cached per table content."""
     st.download_button(
         label,
-        data=export.csv_bytes(df),
+        data=_csv_bytes(df),
         file_name=filename,
         mime="text/csv",
         key=f"csv_{key}",

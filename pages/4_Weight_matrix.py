@@ -46,7 +46,8 @@ if order == "stake":
 else:
     rows, cols = matrix.index.sort_values(), matrix.columns.sort_values()
 matrix = matrix.loc[rows, cols]
-hotkeys = ui.plot_text(weights.groupby("validator_uid")["validator_hotkey"].first().loc[rows])
+hotkeys = weights.groupby("validator_uid")["validator_hotkey"].first().loc[rows]
+row_labels = ui.plot_text([f"v{uid} · {hk[:6]}…" for uid, hk in zip(matrix.index, hotkeys, strict=True)])
 
 # A few large weights would wash every other cell out: the colour scale stops at the 99th percentile
 # of the non-zero cells (hover shows the exact value).
@@ -56,12 +57,11 @@ fig = go.Figure(
     go.Heatmap(
         z=matrix.to_numpy(),
         x=[f"m{c}" for c in matrix.columns],
-        y=[f"v{r}" for r in matrix.index],
+        y=row_labels,
         colorscale="Blues" if value == "weight" else "Reds",
         zmin=0,
         zmax=zmax,
-        customdata=np.repeat(hotkeys.to_numpy()[:, None], matrix.shape[1], axis=1),
-        hovertemplate="validator %{y} (%{customdata})<br>miner %{x}<br>" + value + " %{z:.5f}<extra></extra>",
+        hovertemplate="validator %{y}<br>miner %{x}<br>" + value + " %{z:.5f}<extra></extra>",
         colorbar={"title": VALUES[value].replace(" ", "<br>", 1)},
     )
 )

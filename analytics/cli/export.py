@@ -13,8 +13,6 @@ from analytics.cli import CliError
 
 HELP = "write a table (neurons, weights, validators, consensus) of one subnet as CSV, as the app's download button does"
 
-DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "demo.duckdb"
-
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", required=True, choices=list(export.TABLES), help="which table")
@@ -24,7 +22,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
         type=Path,
-        help=f"DuckDB file (default: $METAGRAPH_LENS_DB, else {DEFAULT_DB.relative_to(DEFAULT_DB.parents[1])})",
+        help="DuckDB file (default: $METAGRAPH_LENS_DB, else data/demo.duckdb)",
     )
     parser.add_argument("--miner", type=int, help="weights only: keep one miner's column")
     parser.add_argument("--validator", help="weights only: keep one validator's row (hotkey or uid)")
@@ -32,10 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _db_path(args: argparse.Namespace) -> Path:
-    if args.db is not None:
-        return args.db
-    env = os.environ.get("METAGRAPH_LENS_DB", "").strip()
-    return Path(env) if env else DEFAULT_DB
+    return args.db if args.db is not None else store.default_db_path()
 
 
 def _validator_uid(db: str, snapshot_id: int, netuid: int, value: str) -> int:
