@@ -44,8 +44,9 @@ def overview() -> None:
     st.subheader("Subnets")
     st.caption(
         "Stake-weighted Tv: the validators' validator trust weighted by their stake (1 = nobody clipped). "
-        f"Out of consensus: validators whose stored Tv is below {export.OUT_OF_CONSENSUS_TV:.0%}, i.e. more "
-        "than a tenth of their weight lies above consensus and is clipped away. Select a row to open the subnet."
+        f"Out of consensus: validators whose stored Tv is below {export.OUT_OF_CONSENSUS_TV:.2g}, i.e. more "
+        f"than {1 - export.OUT_OF_CONSENSUS_TV:.0%} of their weight lies above consensus and is clipped away. "
+        "Select a row to open the subnet."
     )
     event = st.dataframe(
         table,
@@ -74,7 +75,7 @@ def overview() -> None:
                 "Stake-weighted Tv", min_value=0.0, max_value=1.0, format="%.3f"
             ),
             "out_of_consensus": st.column_config.NumberColumn(
-                "Out of consensus", help="validators with Tv < 0.9"
+                "Out of consensus", help=f"validators with Tv < {export.OUT_OF_CONSENSUS_TV:.2g}"
             ),
         },
     )
@@ -83,13 +84,13 @@ def overview() -> None:
     st.subheader("Consensus health by subnet")
     chart = table.assign(subnet=[f"SN{n}" for n in table["netuid"]])
     fig = go.Figure()
-    for band, lo, hi in reversed(export.TV_BANDS):
+    for band, _, _ in reversed(export.TV_BANDS):
         fig.add_trace(
             go.Bar(
                 y=chart["subnet"],
                 x=chart[f"tv_{band}"],
                 orientation="h",
-                name=f"{band} ({lo:g} ≤ Tv < {min(hi, 1):g})" if band != "ok" else "ok (Tv ≥ 0.99)",
+                name=f"{band} ({export.band_label(band)})",
                 marker_color=BAND_COLOURS[band],
             )
         )

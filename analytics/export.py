@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from analytics import consensus
 from analytics.store import StoreError
 
 if TYPE_CHECKING:
@@ -328,12 +329,10 @@ def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 
     TAO x TaoWeight); Tv as recomputed for this mechanism and as the chain stored it (netuid level);
     earnings per 1000 staked per day: see :func:`earnings_per_1000_per_day` (all mechanisms together).
     """
-    from analytics.consensus import explain_validators
-
     a = subnet_analysis(db_path, snapshot_id, netuid)
     s, r = a.snap, a.result(mechid)
     single = s.mechanism_count == 1
-    explanations = explain_validators(
+    explanations = consensus.explain_validators(
         s.epoch_inputs(mechid),
         r,
         stored_validator_trust=s.validator_trust if single else None,
@@ -432,14 +431,38 @@ def build_table(
 # --------------------------------------------------------------------------------------------------
 # Snapshot-wide tables (Overview, History): stored values only, so 128 subnets stay fast.
 
+# The thresholds come from analytics/consensus.py (one definition): clipped mass = 1 - Tv.
 # A validator counts as out of consensus on the Overview and History pages when its stored validator
-# trust is below this: more than consensus.CLIPPED_MAJOR (10 %) of its weight clipped away, the
-# "major" level of analytics/consensus.py, whose full explanation the Validators page shows.
-OUT_OF_CONSENSUS_TV = 0.9
+# trust is below OUT_OF_CONSENSUS_TV, i.e. more than consensus.CLIPPED_MAJOR of its weight is clipped
+# away: the "major" level, whose full explanation the Validators page shows.
+OUT_OF_CONSENSUS_TV = 1.0 - consensus.CLIPPED_MAJOR
 
-# Validator trust bands matching analytics/consensus.py's clipped-mass severities (clipped = 1 - Tv):
-# <= 1 % ok, <= 10 % minor, <= 50 % major, more critical.
-TV_BANDS = (("critical", 0.0, 0.5), ("major", 0.5, 0.9), ("minor", 0.9, 0.99), ("ok", 0.99, 1.01))
+# Validator trust bands matching consensus.py's clipped-mass severities, (band, low Tv, high Tv).
+TV_BANDS = (
+    ("critical", 0.0, 1.0 - consensus.CLIPPED_CRITICAL),
+    ("major", 1.0 - consensus.CLIPPED_CRITICAL, OUT_OF_CONSENSUS_TV),
+    ("minor", OUT_OF_CONSENSUS_TV, 1.0 - consensus.CLIPPED_MINOR),
+    ("ok", 1.0 - consensus.CLIPPED_MINOR, 1.01),
+)
+
+
+def band_label(band: str) -> str:
+    """'0.5 ≤ Tv < 0.8' style label of a TV_BANDS entry."""
+    _, lo, hi = next(b for b in TV_BANDS if b[0] == band)
+    if lo <= 0:
+        return f"Tv < {hi:.2g}"
+    if hi > 1:
+        return f"Tv ≥ {lo:.2g}"
+    return f"{lo:.2g} ≤ Tv < {hi:.2g}"
+
+
+def severity_rules() -> str:
+    """The clipped-mass severity rule in words, from consensus.py's thresholds."""
+    c = consensus
+    return (
+        f"clipped share of the weight ≤ {c.CLIPPED_MINOR:.0%} ok, ≤ {c.CLIPPED_MAJOR:.0%} minor, "
+        f"≤ {c.CLIPPED_CRITICAL:.0%} major, more critical"
+    )
 
 
 def split_text(split: Any, mechanism_count: int) -> str:

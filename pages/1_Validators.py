@@ -33,7 +33,8 @@ c1.metric("Validators", len(table))
 c2.metric(
     "Out of consensus",
     len(flagged),
-    help="severity major or critical: more than 10 % of the weight clipped, stale weights, or no usable weights",
+    help=f"severity major or critical: more than {1 - export.OUT_OF_CONSENSUS_TV:.0%} of the weight clipped, "
+    "stale weights, or not validating",
 )
 c3.metric("Their share of stake", f"{flagged['stake_share'].sum():.1%}")
 mismatch = int((~table["tv_matches_chain"]).sum())
@@ -111,8 +112,8 @@ st.dataframe(
         "hotkey": st.column_config.TextColumn("Hotkey", width="medium"),
         "severity": st.column_config.TextColumn(
             "Severity",
-            help="critical > major > minor > info > ok. Clipped weight: ≤1 % ok, ≤10 % minor, ≤50 % major, more "
-            "critical. No usable weights: critical; stale weights: major; no permit: info.",
+            help=f"critical > major > minor > info > ok. {export.severity_rules()}; not validating or stale "
+            "weights: major; no permit: info. Thresholds: analytics/consensus.py.",
         ),
         "reason": st.column_config.TextColumn("Why", width="large"),
         "reason_codes": st.column_config.TextColumn("Reason codes"),

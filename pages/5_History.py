@@ -39,12 +39,7 @@ c3.metric("Effective miners now", f"{last['effective_miners']:.1f}")
 
 st.subheader("Validator trust distribution")
 BAND_COLOURS = {"critical": "#c62828", "major": "#ef6c00", "minor": "#f9a825", "ok": "#2e7d32"}
-BAND_LABELS = {
-    "critical": "Tv < 0.5",
-    "major": "0.5 ≤ Tv < 0.9",
-    "minor": "0.9 ≤ Tv < 0.99",
-    "ok": "Tv ≥ 0.99",
-}
+BAND_LABELS = {band: export.band_label(band) for band, _, _ in export.TV_BANDS}
 fig = go.Figure()
 for band, _, _ in reversed(export.TV_BANDS):
     fig.add_trace(
@@ -64,8 +59,8 @@ fig.update_layout(
 )
 st.plotly_chart(fig, width="stretch", key="tv_bands")
 st.caption(
-    "Bands follow the severity of the clipped share of a validator's weight (1 − Tv): ≤ 1 % ok, ≤ 10 % minor, "
-    "≤ 50 % major, more critical. A validator with a permit that sets no weights has Tv = 0."
+    f"Bands follow the severity of the clipped share of a validator's weight (1 − Tv): {export.severity_rules()}. "
+    "A validator with a permit that sets no weights has Tv = 0."
 )
 ui.csv_download(
     tv_rows, f"history_tv_sn{netuid}.csv", key="history_tv", label="Download CSV (Tv per validator)"
@@ -77,7 +72,7 @@ with left:
     fig = go.Figure(go.Bar(x=summary["taken_at"], y=summary["out_of_consensus"], marker_color="#ef6c00"))
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="validators")
     st.plotly_chart(fig, width="stretch", key="out_bar")
-    st.caption(f"Validators with a permit whose stored Tv is below {export.OUT_OF_CONSENSUS_TV:.0%}.")
+    st.caption(f"Validators with a permit whose stored Tv is below {export.OUT_OF_CONSENSUS_TV:.2g}.")
 with right:
     st.subheader("Consensus concentration")
     fig = go.Figure(
