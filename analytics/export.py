@@ -527,6 +527,8 @@ def subnets_table(db_path: str, snapshot_id: int) -> pd.DataFrame:
     bands = [f"tv_{band}" for band, _, _ in TV_BANDS]
     for col in ["validators", "out_of_consensus", *bands]:
         df[col] = df[col].fillna(0).astype(int) if col in df else 0
+    if "stake_weighted_tv" not in df:  # a snapshot where no subnet has a validator permit yet
+        df["stake_weighted_tv"] = np.nan
     return df[
         [
             "netuid",

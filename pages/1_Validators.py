@@ -60,45 +60,20 @@ CHART_COLOURS = {
     "ok": "#2e7d32",
 }
 
-left, right = st.columns([2, 3], gap="large")
-with left:
-    st.subheader("Why, in short")
-    summary = export.reason_summary(table)
-    st.dataframe(
-        summary.style.map(lambda v: SEVERITY_COLOURS.get(v, ""), subset=["severity"]).format(precision=4),
-        hide_index=True,
-        width="stretch",
-        column_config={
-            "severity": st.column_config.TextColumn("Severity"),
-            "validators": st.column_config.NumberColumn("Validators", width="small"),
-            "stake_share": st.column_config.NumberColumn("Stake", format="percent", width="small"),
-            "reasons": st.column_config.TextColumn("Reasons (validators)", width="large"),
-        },
-    )
-    ui.csv_download(summary, export.csv_filename("reasons", netuid, mechid, snapshot_id), key="reasons")
-with right:
-    st.subheader("Validator trust against stake")
-    chart = table.assign(
-        stake_plot=np.maximum(table["stake_alpha"], 1e-3), hotkey=ui.plot_text(table["hotkey"])
-    )
-    fig = px.scatter(
-        chart,
-        x="stake_plot",
-        y="validator_trust",
-        color="severity",
-        color_discrete_map=CHART_COLOURS,
-        category_orders={"severity": list(export.SEVERITY_ORDER)},
-        log_x=True,
-        hover_data={"uid": True, "hotkey": True, "stake_plot": False, "stake_alpha": ":.1f", "reason": True},
-        labels={"stake_plot": "stake (α, log scale)", "validator_trust": "validator trust Tv"},
-    )
-    fig.update_traces(marker={"size": 10, "line": {"width": 1, "color": "white"}})
-    fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend_title_text="severity")
-    fig.update_yaxes(range=[-0.03, 1.05])
-    st.plotly_chart(fig, width="stretch", key="tv_vs_stake")
-    ui.csv_download(
-        table, export.csv_filename("validators", netuid, mechid, snapshot_id), key="validators_chart"
-    )
+st.subheader("Why, in short")
+summary = export.reason_summary(table)
+st.dataframe(
+    summary.style.map(lambda v: SEVERITY_COLOURS.get(v, ""), subset=["severity"]).format(precision=4),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "severity": st.column_config.TextColumn("Severity"),
+        "validators": st.column_config.NumberColumn("Validators", width="small"),
+        "stake_share": st.column_config.NumberColumn("Stake", format="percent", width="small"),
+        "reasons": st.column_config.TextColumn("Reasons (validators)", width="large"),
+    },
+)
+ui.csv_download(summary, export.csv_filename("reasons", netuid, mechid, snapshot_id), key="reasons")
 
 st.subheader("Every validator")
 styled = table.style.map(lambda v: SEVERITY_COLOURS.get(v, ""), subset=["severity"]).format(precision=4)
@@ -145,6 +120,26 @@ st.caption(
     "emission, before the validator's take, over all the subnet's mechanisms. **Clipped**: the share of the "
     "validator's normalised weight that lies above consensus and is cut off (= 1 − Tv)."
 )
+
+st.subheader("Validator trust against stake")
+chart = table.assign(stake_plot=np.maximum(table["stake_alpha"], 1e-3), hotkey=ui.plot_text(table["hotkey"]))
+fig = px.scatter(
+    chart,
+    x="stake_plot",
+    y="validator_trust",
+    color="severity",
+    color_discrete_map=CHART_COLOURS,
+    category_orders={"severity": list(export.SEVERITY_ORDER)},
+    log_x=True,
+    hover_data={"uid": True, "hotkey": True, "stake_plot": False, "stake_alpha": ":.1f", "reason": True},
+    labels={"stake_plot": "stake (α, log scale)", "validator_trust": "validator trust Tv"},
+)
+fig.update_traces(marker={"size": 10, "line": {"width": 1, "color": "white"}})
+fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend_title_text="severity")
+fig.update_yaxes(range=[-0.03, 1.05])
+st.plotly_chart(fig, width="stretch", key="tv_vs_stake")
+ui.csv_download(table, export.csv_filename("validators", netuid, mechid, snapshot_id), key="validators_chart")
+
 
 with st.expander("All neurons of this subnet (raw values as stored)"):
     neurons = ui.table("neurons", db, snapshot_id, netuid, mechid)

@@ -120,3 +120,16 @@ st.dataframe(
 ui.csv_download(
     weights, export.csv_filename("weights", netuid, mechid, snapshot_id, miner=miner), key="miner"
 )
+
+with st.expander("Every miner of this mechanism: consensus and incentive, stored and recomputed"):
+    st.dataframe(
+        consensus,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "recomputed_equals_chain": st.column_config.CheckboxColumn("recomputed = chain"),
+            "stake_weighted_weight": st.column_config.NumberColumn("stake-weighted weight", format="%.5f"),
+            "stake_weighted_clipped": st.column_config.NumberColumn("stake-weighted clipped", format="%.5f"),
+        },
+    )
+    ui.csv_download(consensus, export.csv_filename("consensus", netuid, mechid, snapshot_id), key="consensus")

@@ -127,7 +127,14 @@ if not history.empty:
         height=360,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         yaxis={"title": "validator trust", "range": [0, 1.05]},
-        yaxis2={"title": "dividend share", "overlaying": "y", "side": "right", "rangemode": "tozero"},
+        yaxis2={
+            "title": "dividend share",
+            "overlaying": "y",
+            "side": "right",
+            "rangemode": "tozero",
+            "tickformat": ".2%",
+            "showgrid": False,
+        },
         legend={"orientation": "h", "y": 1.12},
         hovermode="x unified",
     )
