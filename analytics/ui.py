@@ -12,6 +12,23 @@ A page is written as::
     st.dataframe(df)
     ui.csv_download(df, "validators.csv", key="validators")
 
+API (stable; other pages rely on it):
+
+* ``page_setup(title, *, icon=None, intro=None) -> db path`` — set_page_config, database checks, title,
+  demo banner; stops the page with a clear message when there is nothing to show.
+* ``snapshot_picker(db) -> snapshot_id``, ``subnet_picker(db, snapshot_id) -> netuid | None`` (None:
+  the snapshot has no subnet, an info box is shown), ``mechanism_picker(db, snapshot_id, netuid) ->
+  mechid``, ``miner_picker(uids, labels=None, default=None) -> uid``, ``validator_picker(hotkeys_by_uid,
+  default=None) -> hotkey``; ``bound_select(label, options, param, ...)`` for a page's own choices.
+  Each accepts ``where=`` (default the sidebar).
+* ``cached(fn, db, *args, **kwargs)`` — any module-level ``fn(db, ...)`` through st.cache_data;
+  ``snapshots(db)``, ``subnets(db, snapshot_id)``, ``neurons(db, snapshot_id, netuid)``,
+  ``table(name, db, snapshot_id, netuid, mechid)`` (the export tables) are ready-made.
+* ``provenance(db, snapshot_id) -> DataFrame`` — where a snapshot comes from (one row).
+* ``csv_download(df, filename, key, *, label=...)`` — the CSV button under a table or chart.
+* ``plot_text(values)`` — chain strings escaped for Plotly text and hover; ``code(value)`` — a value
+  quoted literally inside st.warning/st.error text; ``stop_with_error(message, hint)``.
+
 Rules this module keeps for every page:
 
 * **Database.** ``--db PATH`` (``streamlit run app.py -- --db PATH``), else ``METAGRAPH_LENS_DB``,
@@ -134,6 +151,11 @@ def cached(fn: Callable[..., Any], db: str, *args: Hashable, **kwargs: Hashable)
     The cache is keyed by the function, the arguments and the DB file's size and mtime. A
     :class:`analytics.store.StoreError` (locked or corrupt file) is shown with :func:`stop_with_error`.
     """
+    if fn.__module__ in ("__main__", "") or "<locals>" in fn.__qualname__:
+        raise TypeError(
+            f"ui.cached needs a function importable from a module (e.g. analytics.*), not {fn.__qualname__} "
+            "defined in a page script; move it into analytics/ or use st.cache_data directly"
+        )
     try:
         return _cached_call(
             fn.__module__,
@@ -199,13 +221,15 @@ def resolve_db() -> str:
     return str(path)
 
 
-def page_setup(title: str, *, icon: str = ":material/insights:", intro: str | None = None) -> str:
+def page_setup(title: str, *, icon: str | None = None, intro: str | None = None) -> str:
     """Configure the page, check the database and show the demo banner; return the DB path.
 
     Stops the page (st.stop) with a clear message when the database is missing, empty, corrupt or
     locked, or holds no snapshot yet. ``intro`` is an optional caption under the title (our own text).
     """
-    st.set_page_config(page_title=f"{title} · {APP_NAME}", page_icon=icon, layout="wide")
+    st.set_page_config(
+        page_title=f"{title} · {APP_NAME}", page_icon=icon or ":material/insights:", layout="wide"
+    )
     db = resolve_db()
     snaps = snapshots(db)
     st.title(title)
