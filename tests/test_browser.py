@@ -139,7 +139,7 @@ def test_app_in_chromium(app_url: tuple[str, Path], chromium_path: str, tmp_path
             wait_idle(page)
             page.wait_for_selector(".js-plotly-plot .main-svg .scatterlayer .point", timeout=30_000)
             with page.expect_download() as info:
-                page.get_by_test_id("stDownloadButton").last.locator("button").click()
+                page.locator(".st-key-csv_miner button").click()
             download = info.value
             assert download.suggested_filename.startswith("weights_sn2_m0_")
             data = Path(download.path()).read_bytes()
