@@ -240,6 +240,12 @@ def test_validator_detail_follows_the_hotkey(db: Path) -> None:
     history = at.dataframe[-1].value
     assert len(history) == len(store.hotkey_history(db, 1, hotkey)) > 1
     assert at.get("plotly_chart"), "weights vs consensus and history charts"
+    other = next(h for h in at.selectbox(key="pick_validator").options if hotkey not in h)
+    other_hotkey = other.rsplit(" ", 1)[1]
+    at.selectbox(key="pick_validator").set_value(other_hotkey).run()
+    assert_clean(at)
+    assert at.query_params["validator"] == other_hotkey
+    assert set(at.dataframe[-1].value["uid"]) <= set(store.hotkey_history(db, 1, other_hotkey)["uid"])
 
 
 def test_deep_link_reproduces_the_view_in_a_new_session(db: Path) -> None:
