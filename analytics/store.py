@@ -83,8 +83,17 @@ TABLES: tuple[str, ...] = ("subnets", "neurons", "mechanism_neurons", "weights",
 DEMO_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
 DB_ENV_VAR = "METAGRAPH_LENS_DB"
 
+
+def _lock_wait_from_env(default: float = 10.0) -> float:
+    try:
+        value = float(os.environ.get("METAGRAPH_LENS_LOCK_WAIT", default))
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
 # Seconds a read or write waits, retrying with backoff, while another process holds the file's lock.
-LOCK_WAIT_SECONDS = float(os.environ.get("METAGRAPH_LENS_LOCK_WAIT", "10"))
+LOCK_WAIT_SECONDS = _lock_wait_from_env()
 
 SNAPSHOT_META_COLUMNS = (
     "network",
