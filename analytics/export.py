@@ -30,7 +30,7 @@ from analytics.store import StoreError
 
 if TYPE_CHECKING:
     from analytics.snapshot import SubnetSnapshot
-    from analytics.yuma import EpochResult
+    from analytics.yuma import EpochInputs, EpochResult
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -166,6 +166,7 @@ class SubnetAnalysis:
     snap: SubnetSnapshot
     aggregate: EpochResult
     per_mechanism: dict[int, EpochResult]
+    per_inputs: dict[int, EpochInputs]  # what each mechanism's epoch ran on
 
     def result(self, mechid: int) -> EpochResult:
         if mechid not in self.per_mechanism:
@@ -185,8 +186,10 @@ def _analysis(db_path: str, token: tuple[int, int], snapshot_id: int, netuid: in
     snap = load_subnet(db_path, snapshot_id, netuid)
     aggregate = snap.recompute()  # netuid-level aggregate; .mechanisms[k] is mechanism k's own epoch
     results = aggregate.mechanisms or [aggregate]
+    inputs = aggregate.mechanism_inputs or [snap.epoch_inputs(m.mechid) for m in snap.mechanisms]
     per_mechanism = {m.mechid: r for m, r in zip(snap.mechanisms, results, strict=True)}
-    return SubnetAnalysis(snap=snap, aggregate=aggregate, per_mechanism=per_mechanism)
+    per_inputs = {m.mechid: i for m, i in zip(snap.mechanisms, inputs, strict=True)}
+    return SubnetAnalysis(snap=snap, aggregate=aggregate, per_mechanism=per_mechanism, per_inputs=per_inputs)
 
 
 def subnet_analysis(db_path: str | os.PathLike[str], snapshot_id: int, netuid: int) -> SubnetAnalysis:
@@ -333,7 +336,7 @@ def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 
     s, r = a.snap, a.result(mechid)
     single = s.mechanism_count == 1
     explanations = consensus.explain_validators(
-        s.epoch_inputs(mechid),
+        a.per_inputs[mechid],
         r,
         stored_validator_trust=s.validator_trust if single else None,
         previous_consensus=s.prev_consensus if single and s.prev_consensus.any() else None,
