@@ -536,14 +536,14 @@ def subnets_table(db_path: str, snapshot_id: int) -> pd.DataFrame:
         [
             "netuid",
             "name",
-            "uids",
             "validators",
+            "out_of_consensus",
+            "stake_weighted_tv",
+            "uids",
             "mechanisms",
             "split",
             "epoch_emission_alpha",
             "tempo",
-            "stake_weighted_tv",
-            "out_of_consensus",
             *bands,
         ]
     ]
