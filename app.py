@@ -135,6 +135,8 @@ def _page_order(path: Path) -> tuple[int, str]:
 
 
 def main() -> None:
+    # A dashboard for stakers, not a Streamlit workspace: no "Deploy" / "Clear cache" in the menu.
+    st.set_option("client.toolbarMode", "viewer")
     pages = [
         st.Page(overview, title="Overview", icon=":material/insights:", url_path="overview", default=True)
     ]

@@ -29,7 +29,7 @@ if weights.empty or not weights["weight_u16"].any():
 
 ORDERS = {"stake": "Rows by stake, columns by consensus", "uid": "Rows and columns by UID"}
 VALUES = {"weight": "normalised weight", "clipped": "clipped part only"}
-c1, c2, _ = st.columns([2, 2, 3])
+c1, c2, _ = st.columns([3, 2, 2])
 order = ui.bound_select(
     "Order", list(ORDERS), "order", parse=str, format_func=ORDERS.__getitem__, what="this page", where=c1
 )
