@@ -320,7 +320,7 @@ def consensus_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 0
 # Severity order of analytics/consensus.py, worst first (for sorting), and which levels count as
 # "out of consensus" in the headline figures (more than CLIPPED_MAJOR of the weight clipped, inactive,
 # or no usable weights).
-SEVERITY_ORDER = ("critical", "major", "minor", "info", "ok")
+SEVERITY_ORDER = tuple(reversed(consensus.SEVERITIES))  # ("critical", "major", "minor", "info", "ok")
 OUT_OF_CONSENSUS = ("critical", "major")
 
 
@@ -331,6 +331,8 @@ def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 
     :func:`analytics.consensus.explain_validators`. Stake is the stake weight the epoch used (alpha +
     TAO x TaoWeight); Tv as recomputed for this mechanism and as the chain stored it (netuid level);
     earnings per 1000 staked per day: see :func:`earnings_per_1000_per_day` (all mechanisms together).
+    The copier signal needs the previous epoch's consensus of the same mechanism, which the chain stores
+    only at netuid level: it is shown for single-mechanism subnets (NaN otherwise).
     """
     a = subnet_analysis(db_path, snapshot_id, netuid)
     s, r = a.snap, a.result(mechid)
