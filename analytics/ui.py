@@ -253,10 +253,24 @@ def page_setup(title: str, *, icon: str | None = None, intro: str | None = None)
 # Pickers bound to st.query_params
 
 
+def _write_param(param: str, value: str) -> None:
+    """Put a choice in the URL and remember that this session wrote it (see :func:`_from_link`)."""
+    st.query_params[param] = value
+    st.session_state[f"_url_{param}"] = value
+
+
+def _from_link(param: str, raw: str) -> bool:
+    """Whether a URL value came from a link rather than from this session's own earlier choice.
+
+    A value the session wrote itself can go stale when a parent choice changes (a miner UID after
+    switching subnet): that falls back silently; only a value from a link deserves a warning."""
+    return st.session_state.get(f"_url_{param}") != raw
+
+
 def _sync_param(param: str, widget_key: str, memo_key: str, serialise: Callable[[Any], str]) -> None:
     value = st.session_state[widget_key]
     st.session_state[memo_key] = value
-    st.query_params[param] = serialise(value)
+    _write_param(param, serialise(value))
 
 
 def bound_select(
@@ -295,7 +309,7 @@ def bound_select(
     if chosen is _UNSET:
         memo = st.session_state.get(memo_key, _UNSET)
         chosen = memo if memo in opts else (default if default in opts else opts[0])
-        if raw is not None and raw != serialise(chosen):
+        if raw is not None and raw != serialise(chosen) and _from_link(param, raw):
             st.warning(
                 f"The link asks for {label.lower()} {code(raw)}, which {what} does not have; "
                 f"showing {code(format_func(chosen))} instead."
@@ -312,8 +326,8 @@ def bound_select(
         help=help,
     )
     st.session_state[memo_key] = chosen
-    if st.query_params.get(param) != serialise(chosen):
-        st.query_params[param] = serialise(chosen)
+    if st.query_params.get(param) != serialise(chosen) or st.session_state.get(f"_url_{param}") is None:
+        _write_param(param, serialise(chosen))
     return chosen
 
 
@@ -389,14 +403,14 @@ def mechanism_picker(db: str, snapshot_id: int, netuid: int, *, where: Any = Non
     options = list(range(max(count, 1)))
     if len(options) == 1:
         raw = st.query_params.get(PARAM_MECHID)
-        if raw is not None and raw != "0":
+        if raw is not None and raw != "0" and _from_link(PARAM_MECHID, raw):
             st.warning(
                 f"The link asks for mechanism {code(raw)}, but subnet {netuid} runs only mechanism 0; "
                 "showing mechanism 0."
             )
         st.session_state[f"_memo_{PARAM_MECHID}"] = 0
         if raw is not None:
-            st.query_params[PARAM_MECHID] = "0"
+            _write_param(PARAM_MECHID, "0")
         return 0
     return int(
         bound_select(

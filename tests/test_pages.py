@@ -267,6 +267,23 @@ def test_selection_carries_over_to_the_next_page(db: Path) -> None:
     assert at.query_params["netuid"] == "3"
 
 
+def test_switching_subnet_drops_stale_choices_without_warning(db: Path) -> None:
+    """A miner / mechanism chosen in the session may not exist on the next subnet: no 'link' warning."""
+    at = open_page("miner", netuid=TWO_MECHANISMS)
+    at.selectbox(key="pick_mechid").set_value(1).run()
+    at.selectbox(key="pick_miner").set_value(127).run()
+    assert at.query_params["miner"] == "127" and at.query_params["mechid"] == "1"
+    at.selectbox(key="pick_netuid").set_value(7).run()  # 192 UIDs, one mechanism
+    assert_clean(at)
+    assert warnings_of(at) == []
+    assert at.query_params["mechid"] == "0" and at.query_params["netuid"] == "7"
+    at.selectbox(key="pick_miner").set_value(190).run()
+    at.selectbox(key="pick_netuid").set_value(TWO_MECHANISMS).run()  # 128 UIDs: miner 190 is gone
+    assert_clean(at)
+    assert warnings_of(at) == []
+    assert int(at.query_params["miner"]) < 128
+
+
 def test_weight_matrix_orders(db: Path) -> None:
     at = open_page("matrix", netuid=1, order="uid")
     assert_clean(at)
