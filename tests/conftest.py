@@ -15,6 +15,11 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests judge behaviour, not speed: no per-example deadline (CI has 2 loaded cores).
+settings.register_profile("lens", deadline=None)
+settings.load_profile("lens")
 
 ROOT = Path(__file__).resolve().parent.parent
 REALDATA = ROOT.parent / "shared" / "realdata"
