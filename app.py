@@ -84,23 +84,23 @@ def overview() -> None:
     st.subheader("Consensus health by subnet")
     chart = table.assign(subnet=[f"SN{n}" for n in table["netuid"]])
     fig = go.Figure()
-    for band, _, _ in reversed(export.TV_BANDS):
+    for band, _, _ in export.TV_BANDS:
         fig.add_trace(
             go.Bar(
-                y=chart["subnet"],
-                x=chart[f"tv_{band}"],
-                orientation="h",
+                x=chart["subnet"],
+                y=chart[f"tv_{band}"],
                 name=f"{band} ({export.band_label(band)})",
                 marker_color=BAND_COLOURS[band],
             )
         )
     fig.update_layout(
         barmode="stack",
-        height=120 + 28 * len(chart),
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        xaxis_title="validators with a permit, by validator trust",
-        yaxis={"autorange": "reversed"},
-        legend={"orientation": "h", "y": 1.12, "traceorder": "reversed"},
+        height=380,
+        bargap=0.15,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        yaxis_title="validators with a permit",
+        xaxis={"type": "category", "tickangle": -90 if len(chart) > 24 else 0},
+        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
     )
     st.plotly_chart(fig, width="stretch", key="subnets_chart")
     ui.csv_download(table, export.csv_filename("subnets", None, None, snapshot_id), key="subnets_chart")
