@@ -25,7 +25,7 @@ def overview() -> None:
         intro="Consensus health of every subnet in one snapshot. Pick a subnet below to open its validators.",
     )
     snapshot_id = ui.snapshot_picker(db)
-    table = ui.cached(export.subnets_table, db, snapshot_id)
+    table = ui.table("subnets", db, snapshot_id, None)
 
     meta = ui.provenance(db, snapshot_id)
     row = meta.iloc[0]

@@ -411,28 +411,6 @@ VALIDATOR_COLUMNS = (
 )
 
 
-# The CLI's --table choices, in the order --help lists them.
-TABLES: dict[str, Callable[..., pd.DataFrame]] = {
-    "neurons": neurons_table,
-    "weights": weights_table,
-    "validators": validators_table,
-    "consensus": consensus_table,
-}
-
-
-def build_table(
-    db_path: str, name: str, snapshot_id: int, netuid: int, mechid: int = 0, **filters: Any
-) -> pd.DataFrame:
-    """The table ``name`` (a key of TABLES) for one snapshot, subnet and mechanism.
-
-    ``filters`` (miner=, validator=) apply to the weights table only.
-    """
-    if name not in TABLES:
-        raise ValueError(f"unknown table {name!r}; choose one of {', '.join(TABLES)}")
-    builder = TABLES[name]
-    return builder(db_path, snapshot_id, netuid, mechid, **filters)
-
-
 # --------------------------------------------------------------------------------------------------
 # Snapshot-wide tables (Overview, History): stored values only, so 128 subnets stay fast.
 
@@ -625,3 +603,37 @@ def reason_summary(validators: pd.DataFrame) -> pd.DataFrame:
         text = ", ".join(f"{code.replace('_', ' ')} ({n})" for code, n in counts.items())
         rows.append((severity, len(group), float(group["stake_share"].sum()), text))
     return pd.DataFrame(rows, columns=columns)
+
+
+def history_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 0) -> pd.DataFrame:
+    """The History page's per-snapshot summary of a subnet, on the network of ``snapshot_id``."""
+    from analytics import store
+
+    network = store.snapshot_meta(db_path, snapshot_id)["network"]
+    return history_tables(db_path, netuid, network)[0]
+
+
+# The CLI's --table choices, in the order --help lists them. Every builder takes
+# (db_path, snapshot_id, netuid, mechid, **filters); SNAPSHOT_TABLES ignore the subnet.
+TABLES: dict[str, Callable[..., pd.DataFrame]] = {
+    "neurons": neurons_table,
+    "weights": weights_table,
+    "validators": validators_table,
+    "consensus": consensus_table,
+    "subnets": lambda db_path, snapshot_id, netuid=None, mechid=0: subnets_table(db_path, snapshot_id),
+    "history": history_table,
+}
+SNAPSHOT_TABLES = frozenset({"subnets"})
+
+
+def build_table(
+    db_path: str, name: str, snapshot_id: int, netuid: int | None, mechid: int = 0, **filters: Any
+) -> pd.DataFrame:
+    """The table ``name`` (a key of TABLES) for one snapshot, subnet and mechanism.
+
+    ``filters`` (miner=, validator=) apply to the weights table only.
+    """
+    if name not in TABLES:
+        raise ValueError(f"unknown table {name!r}; choose one of {', '.join(TABLES)}")
+    builder = TABLES[name]
+    return builder(db_path, snapshot_id, netuid, mechid, **filters)

@@ -185,9 +185,11 @@ def neurons(db: str, snapshot_id: int, netuid: int) -> pd.DataFrame:
     return cached(store.neurons, db, int(snapshot_id), int(netuid))
 
 
-def table(name: str, db: str, snapshot_id: int, netuid: int, mechid: int = 0) -> pd.DataFrame:
-    """An export table (``neurons``, ``weights``, ``validators``, ``consensus``) exactly as the CLI writes it."""
-    return cached(export.build_table, db, name, int(snapshot_id), int(netuid), int(mechid))
+def table(name: str, db: str, snapshot_id: int, netuid: int | None, mechid: int = 0) -> pd.DataFrame:
+    """An export table (a key of ``analytics.export.TABLES``) exactly as the CLI writes it (cached)."""
+    return cached(
+        export.build_table, db, name, int(snapshot_id), None if netuid is None else int(netuid), int(mechid)
+    )
 
 
 # --------------------------------------------------------------------------------------------------

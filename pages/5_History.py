@@ -16,7 +16,8 @@ netuid = ui.subnet_picker(db, snapshot_id)
 if netuid is None:
     st.stop()
 network = str(ui.provenance(db, snapshot_id).iloc[0]["network"])
-summary, tv_rows = ui.cached(export.history_tables, db, netuid, network)
+summary = ui.table("history", db, snapshot_id, netuid)
+_, tv_rows = ui.cached(export.history_tables, db, netuid, network)
 if summary.empty:
     st.info(f"Subnet {netuid} has no stored history on this network yet.")
     st.stop()

@@ -141,6 +141,7 @@ def test_cli_stdout(demo_db: Path, capsysbinary: pytest.CaptureFixture[bytes]) -
     ("args", "message"),
     [
         (["--netuid", "99"], "subnet 99 is not in snapshot"),
+        ([], "--netuid is required"),
         (["--netuid", "1", "--snapshot", "9999"], "no snapshot 9999"),
         (["--netuid", "1", "--mechid", "3"], "no mechanism 3"),
         (["--netuid", "1", "--table", "neurons", "--miner", "3"], "--table weights only"),
@@ -170,3 +171,10 @@ def test_cli_missing_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     )
     assert code == 2 and "does not exist" in err
     assert not (tmp_path / "none.duckdb").exists(), "a reader never creates a database"
+
+
+def test_cli_subnets_needs_no_subnet(demo_db: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    assert cli_main(["export", "--db", str(demo_db), "--table", "subnets", "--out", "-"]) == 0
+    out = capsysbinary.readouterr().out
+    assert out == export.csv_bytes(export.subnets_table(str(demo_db), latest(demo_db)))
+    assert out.decode().splitlines()[0].startswith("netuid,name,validators,out_of_consensus")

@@ -399,6 +399,8 @@ def test_chain_strings_never_reach_markdown(db: Path) -> None:
         ("validators", "neurons", "neurons", ()),
         ("matrix", "weights", "weights", ()),
         ("miner", "consensus", "consensus", ()),
+        ("overview", "subnets", "subnets", ()),
+        ("history", "history", "history", ()),
     ],
 )
 def test_download_equals_cli_export(

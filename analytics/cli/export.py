@@ -11,14 +11,16 @@ from pathlib import Path
 from analytics import export, store
 from analytics.cli import CliError
 
-HELP = "write a table (neurons, weights, validators, consensus) of one subnet as CSV, as the app's download button does"
+HELP = "write a table the app shows (neurons, weights, validators, consensus, subnets, history) as CSV, byte for byte"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", required=True, choices=list(export.TABLES), help="which table")
-    parser.add_argument("--netuid", required=True, type=int, help="subnet")
+    parser.add_argument("--netuid", type=int, help="subnet (every table but subnets)")
     parser.add_argument("--mechid", type=int, default=0, help="incentive mechanism (default 0)")
-    parser.add_argument("--snapshot", type=int, help="snapshot id (default: the newest)")
+    parser.add_argument(
+        "--snapshot", type=int, help="snapshot id (default: the newest; for history: whose network to follow)"
+    )
     parser.add_argument(
         "--db",
         type=Path,
@@ -71,7 +73,9 @@ def run(args: argparse.Namespace) -> int:
         subnets = store.subnets(db, snapshot_id)
         if subnets.empty and args.snapshot is not None:
             raise CliError(f"no snapshot {snapshot_id} in {db} (or it holds no subnet)")
-        if args.netuid not in set(subnets["netuid"].astype(int)):
+        if args.netuid is None and args.table not in export.SNAPSHOT_TABLES:
+            raise CliError(f"--netuid is required for --table {args.table}")
+        if args.netuid is not None and args.netuid not in set(subnets["netuid"].astype(int)):
             known = ", ".join(str(n) for n in sorted(subnets["netuid"].astype(int))) or "none"
             raise CliError(f"subnet {args.netuid} is not in snapshot {snapshot_id} (subnets: {known})")
         filters: dict[str, int] = {}
