@@ -81,6 +81,25 @@ def overview() -> None:
     )
     ui.csv_download(table, export.csv_filename("subnets", None, None, snapshot_id), key="subnets")
 
+    selected = event.selection.rows if event is not None else []
+    netuid = int(table.iloc[selected[0]]["netuid"]) if selected else None
+    if netuid is not None:
+        st.subheader(f"Subnet {netuid}")
+        params = {"snapshot": str(snapshot_id), "netuid": str(netuid)}
+        cols = st.columns(5)
+        for col, (page, label) in zip(
+            cols,
+            [
+                ("pages/1_Validators.py", "Validators"),
+                ("pages/2_Miner.py", "Miner weights vs consensus"),
+                ("pages/3_Validator_detail.py", "Validator detail"),
+                ("pages/4_Weight_matrix.py", "Weight matrix"),
+                ("pages/5_History.py", "History"),
+            ],
+            strict=True,
+        ):
+            col.page_link(page, label=label, query_params=params, icon=":material/arrow_forward:")
+
     st.subheader("Consensus health by subnet")
     chart = table.assign(subnet=[f"SN{n}" for n in table["netuid"]])
     fig = go.Figure()
@@ -104,25 +123,6 @@ def overview() -> None:
     )
     st.plotly_chart(fig, width="stretch", key="subnets_chart")
     ui.csv_download(table, export.csv_filename("subnets", None, None, snapshot_id), key="subnets_chart")
-
-    selected = event.selection.rows if event is not None else []
-    netuid = int(table.iloc[selected[0]]["netuid"]) if selected else None
-    if netuid is not None:
-        st.subheader(f"Subnet {netuid}")
-        params = {"snapshot": str(snapshot_id), "netuid": str(netuid)}
-        cols = st.columns(5)
-        for col, (page, label) in zip(
-            cols,
-            [
-                ("pages/1_Validators.py", "Validators"),
-                ("pages/2_Miner.py", "Miner weights vs consensus"),
-                ("pages/3_Validator_detail.py", "Validator detail"),
-                ("pages/4_Weight_matrix.py", "Weight matrix"),
-                ("pages/5_History.py", "History"),
-            ],
-            strict=True,
-        ):
-            col.page_link(page, label=label, query_params=params, icon=":material/arrow_forward:")
 
     with st.expander("Where this snapshot comes from"):
         st.dataframe(meta, hide_index=True, width="stretch")

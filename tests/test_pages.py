@@ -128,6 +128,17 @@ def test_overview_lists_every_subnet_with_consensus_health(db: Path) -> None:
     assert table["stake_weighted_tv"].between(0, 1).all()
 
 
+def test_overview_row_selection_links_to_the_subnet_pages(db: Path) -> None:
+    at = open_page("overview")
+    at.session_state["subnets_table"] = {"selection": {"rows": [1], "columns": [], "cells": []}}
+    at.run()
+    assert_clean(at)
+    netuid = int(at.dataframe[0].value.iloc[1]["netuid"])
+    links = at.get("page_link")
+    assert {link.proto.page for link in links} >= {"Validators", "Miner", "History"}
+    assert all(f"netuid={netuid}" in link.proto.query_string for link in links)
+
+
 def test_overview_counts_validators_below_the_consensus_threshold(db: Path) -> None:
     """Overview's 'out of consensus': permit holders whose stored Tv is below 1 - consensus.CLIPPED_MAJOR."""
     overview = open_page("overview").dataframe[0].value.set_index("netuid")
