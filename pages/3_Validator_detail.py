@@ -132,7 +132,7 @@ if not history.empty:
             "overlaying": "y",
             "side": "right",
             "rangemode": "tozero",
-            "tickformat": ".2%",
+            "tickformat": ".3~%",
             "showgrid": False,
         },
         legend={"orientation": "h", "y": 1.12},
