@@ -7,7 +7,8 @@ project's own engine, `analytics.yuma.epoch`, so the pages read data shaped like
 
     python bench/history.py [--db bench/out/history.duckdb] [--weeks 52] [--subnets 128] [--force]
 
-Prints the rows written and the time taken; `bench/pages.py --db ...` then times every page on it.
+Prints the rows written and the time taken; `bench/pages.py` then times every page on it. On the
+2-core dev machine: about 230 M rows (weights, bonds in and out, neurons) in ~7 minutes, ~0.9 GB.
 """
 
 from __future__ import annotations
