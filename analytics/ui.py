@@ -102,7 +102,7 @@ def plot_text(values: Any) -> Any:
 def configured_db(argv: Sequence[str] | None = None) -> Path:
     """The database to open: ``--db PATH`` in the script arguments, else the store's default
     ($METAGRAPH_LENS_DB, else data/demo.duckdb)."""
-    parser = argparse.ArgumentParser(add_help=False)
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--db")
     args, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
     return Path(args.db).expanduser() if args.db else store.default_db_path()
