@@ -130,7 +130,7 @@ def stop_with_error(message: str, hint: str | None = None) -> None:
 # Caching
 
 
-@st.cache_data(show_spinner=False, max_entries=512)
+@st.cache_data(show_spinner=False, max_entries=128)  # a weights table is ~2 MB: bounded memory
 def _cached_call(
     module: str,
     qualname: str,

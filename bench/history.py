@@ -25,9 +25,8 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics.yuma import EpochInputs, epoch  # noqa: E402
-
 from analytics import store  # noqa: E402
+from analytics.yuma import EpochInputs, epoch  # noqa: E402
 
 N_UIDS = 256
 N_VALIDATORS = 64
