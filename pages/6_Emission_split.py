@@ -240,9 +240,17 @@ with tabs[-1]:
 
 st.subheader("What if the split changed?")
 if count == 1:
+    subnets = ui.subnets(db, snapshot_id)
+    several = [int(n) for n in subnets.loc[subnets["mechanism_count"] > 1, "netuid"]]
+    hint = (
+        f" Subnets with several mechanisms in this snapshot: {', '.join(map(str, several))}."
+        if several
+        else ""
+    )
     st.info(
         f"Subnet {netuid} runs a single incentive mechanism, so all of its emission goes to mechanism 0 and "
         "a split changes nothing. An owner must first raise the mechanism count (which resets the split)."
+        + hint
     )
     st.stop()
 

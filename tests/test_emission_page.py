@@ -102,6 +102,7 @@ def test_a_what_if_does_not_follow_to_another_subnet(split_db: Path, monkeypatch
 def test_single_mechanism_subnet_has_no_what_if(split_db: Path, monkeypatch) -> None:
     at = open_page(split_db, monkeypatch, netuid="8")
     assert any("single incentive mechanism" in i.value for i in at.info)
+    assert any("several mechanisms in this snapshot: 7, 9" in i.value for i in at.info)
     assert len(at.code) == 0
 
 
@@ -118,6 +119,15 @@ def test_page_runs_on_the_demo_database(request: pytest.FixtureRequest, monkeypa
         demo_db = request.getfixturevalue("demo_db")
     except pytest.FixtureLookupError:
         pytest.skip("the demo_db fixture (tests/conftest.py) is not available yet")
-    at = open_page(Path(demo_db), monkeypatch)
-    assert len(at.warning) >= 1  # the demo banner
-    assert frame_with(at, "u16")
+    at = open_page(Path(demo_db), monkeypatch, netuid="4")
+    assert any("Demo data" in w.value for w in at.warning)
+    assert frame_with(at, "u16")[0]["u16"].tolist() == [45875, 19660]
+    assert [c.value for c in at.code] == ["45875,19660"]
+    assert any("recomputed by the Yuma engine" in i.value for i in at.info)
+    at.number_input(key="pct_4_2_0").set_value(50.0)
+    at.number_input(key="pct_4_2_1").set_value(50.0)
+    at.run()
+    assert not at.exception
+    assert [c.value for c in at.code] == ["32768,32767"]
+    winners, losers = frame_with(at, "change α")[:2]
+    assert len(winners) and len(losers)
