@@ -187,7 +187,14 @@ if netuid is None:
 snap, inputs = ui.cached(load_stored_subnet, db, snapshot_id, netuid)
 mechids = inputs.mechids
 count = len(mechids)
-current_split = emission.parse_split(snap.split, count) if snap.split else None
+try:
+    current_split = emission.parse_split(snap.split, count) if snap.split else None
+except emission.SplitError as exc:
+    st.error(
+        f"Subnet {netuid}'s stored split ({emission.format_split(snap.split)}) is not one the chain accepts for "
+        f"{count} mechanism(s): {exc.problem}. The snapshot may be damaged; try another snapshot."
+    )
+    st.stop()
 
 st.subheader(f"Subnet {netuid}: current split")
 epoch_emission = snap.epoch_emission

@@ -102,7 +102,13 @@ def test_a_what_if_does_not_follow_to_another_subnet(split_db: Path, monkeypatch
 def test_single_mechanism_subnet_has_no_what_if(split_db: Path, monkeypatch) -> None:
     at = open_page(split_db, monkeypatch, netuid="8")
     assert any("single incentive mechanism" in i.value for i in at.info)
-    assert any("several mechanisms in this snapshot: 7, 9" in i.value for i in at.info)
+    assert any("several mechanisms in this snapshot: 7, 9, 10" in i.value for i in at.info)
+
+
+def test_a_damaged_stored_split_is_a_clear_error(split_db: Path, monkeypatch) -> None:
+    at = open_page(split_db, monkeypatch, netuid="10")
+    assert any("stored split (1,2) is not one the chain accepts" in e.value for e in at.error)
+    assert len(at.code) == 0
     assert len(at.code) == 0
 
 

@@ -116,9 +116,9 @@ def _tables(netuid: int, mechanism_count: int, split: list[int] | None, epoch_em
 
 def write_split_db(path: Path) -> Path:
     """Subnet 7: two mechanisms, split [16383, 49152], E = 1e9 rao; subnet 8: one mechanism, E = 5000;
-    subnet 9: two mechanisms, even split, no recorded epoch emission."""
+    subnet 9: two mechanisms, even split, no recorded epoch emission; subnet 10: a damaged split [1, 2]."""
     tables = _tables(NETUID, 2, SPLIT, E)
-    for netuid, count, split, emission in [(8, 1, None, 5000), (9, 2, None, None)]:
+    for netuid, count, split, emission in [(8, 1, None, 5000), (9, 2, None, None), (10, 2, [1, 2], 5000)]:
         for name, table in _tables(netuid, count, split, emission).items():
             tables[name] = pa.concat_tables([tables[name], table], promote_options="permissive")
     meta = dict(network="test", block=1000, taken_at=datetime(2026, 1, 1), source="import")
@@ -221,6 +221,7 @@ def test_text_output_escapes_chain_strings(db: Path, capsys) -> None:
         (["--netuid", str(NETUID), "--split", "1,2,65532"], "3 values for 2 mechanisms"),
         (["--netuid", str(NETUID), "--mechanisms", "3"], "has 2 mechanisms, not 3"),
         (["--netuid", "9"], "no stored epoch emission"),
+        (["--netuid", "10"], "stored split 1,2 is not valid (values sum to 3"),
     ],
 )
 def test_stored_subnet_errors(db: Path, capsys, argv: list[str], message: str) -> None:

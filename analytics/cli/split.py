@@ -412,8 +412,14 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"subnet {snap.netuid} has {stored_count} mechanisms, not {count}")
         count = stored_count
     raw_split, count = _split_argument(args, count)
-    if raw_split is None and snap is not None:
-        raw_split = snap.split
+    if raw_split is None and snap is not None and snap.split:
+        try:
+            raw_split = emission.parse_split(snap.split, count)
+        except emission.SplitError as exc:
+            raise CliError(
+                f"subnet {snap.netuid}'s stored split {emission.format_split(snap.split)} is not valid "
+                f"({exc.problem}); pass --split or --percent"
+            ) from None
     count = count or 1
 
     owner_cut = args.owner_cut
