@@ -74,11 +74,11 @@ def comparison_table(snap, change: emission.PayoutChange, uids: np.ndarray | Non
     return pd.DataFrame(
         {
             "uid": index,
-            "hotkey": [str(snap.hotkeys[i]) for i in index],
-            "current α": alpha(current),
-            "edited α": alpha(edited),
             "change α": alpha(delta),
             "change %": np.round(pct, 2),
+            "current α": alpha(current),
+            "edited α": alpha(edited),
+            "hotkey": [str(snap.hotkeys[i]) for i in index],
         }
     )
 
