@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.yuma import EpochInputs, EpochResult, epoch
+from analytics.yuma import EpochInputs, EpochResult, activity_cutoff_blocks, epoch
 
 MAX_EPOCHS = 200
 U16_MAX = 65535
@@ -561,6 +561,9 @@ class Simulation:
     baseline: Replay
     scenario: Replay
     notes: tuple[str, ...] = ()
+    inputs: EpochInputs | None = (
+        None  # the first epoch's inputs with the scenarios' stake and hyperparameters
+    )
 
     @property
     def epochs(self) -> int:
@@ -879,32 +882,54 @@ def simulate(
     epochs: int = 20,
     *,
     previous_consensus: np.ndarray | None = None,
+    baseline: Replay | None = None,
     progress: object = None,
 ) -> Simulation:
     """Replay ``epochs`` epochs from ``inputs`` without and with ``scenarios``.
 
     ``previous_consensus`` (u16 per uid, the consensus stored before the first epoch) feeds ``lagcopy`` in
     the first epoch; without it a lagging copier keeps its stored row for that epoch.
-    ``progress(done, total)`` is called after each epoch of both replays.
+    ``baseline``: a replay :func:`replay_baseline` made earlier from the same inputs and epochs (a page
+    caches it), so only the scenario replay runs.
+    ``progress(done, total)`` is called after each epoch replayed.
     Raises :class:`ScenarioError` for a scenario that does not fit this subnet.
     """
-    if not 1 <= epochs <= MAX_EPOCHS:
-        raise ScenarioError(f"epochs must be between 1 and {MAX_EPOCHS}, got {epochs}")
+    _check_epochs(epochs)
     scenarios = tuple(scenarios)
     notes = validate(scenarios, inputs)
-    total = 2 * epochs if scenarios else epochs
+    if baseline is not None and baseline.epochs != epochs:
+        raise ValueError(f"the baseline given has {baseline.epochs} epochs, not {epochs}")
+    todo = (0 if baseline is not None else epochs) + (epochs if scenarios else 0)
 
     def tick(offset: int):
         if progress is None:
             return None
-        return lambda done, _epochs: progress(offset + done, total)  # type: ignore[operator]
+        return lambda done, _total: progress(offset + done, todo)  # type: ignore[operator]
 
-    n = len(inputs.alpha_stake)
-    active0 = np.asarray(epoch(inputs).active, dtype=bool) if n else np.zeros(0, dtype=bool)
-    base_plan = _compile(inputs, (), active0)
-    baseline = _replay(base_plan, epochs, previous_consensus, tick(0))
+    active0 = _active(inputs)
+    if baseline is None:
+        baseline = _replay(_compile(inputs, (), active0), epochs, previous_consensus, tick(0))
     if not scenarios:
-        return Simulation(scenarios, baseline, baseline, tuple(notes))
+        return Simulation(scenarios, baseline, baseline, tuple(notes), inputs)
     plan = _compile(inputs, scenarios, active0)
-    scenario = _replay(plan, epochs, previous_consensus, tick(epochs))
-    return Simulation(scenarios, baseline, scenario, tuple(notes))
+    scenario = _replay(plan, epochs, previous_consensus, tick(todo - epochs))
+    return Simulation(scenarios, baseline, scenario, tuple(notes), plan.start)
+
+
+def replay_baseline(
+    inputs: EpochInputs, epochs: int = 20, *, previous_consensus: np.ndarray | None = None
+) -> Replay:
+    """The replay without any scenario (what :func:`simulate` compares against)."""
+    _check_epochs(epochs)
+    return _replay(_compile(inputs, (), _active(inputs)), epochs, previous_consensus)
+
+
+def _check_epochs(epochs: int) -> None:
+    if not 1 <= epochs <= MAX_EPOCHS:
+        raise ScenarioError(f"epochs must be between 1 and {MAX_EPOCHS}, got {epochs}")
+
+
+def _active(inputs: EpochInputs) -> np.ndarray:
+    """Who counts as active in the first epoch (the engine's rule: last_update + cutoff >= current_block)."""
+    cutoff = activity_cutoff_blocks(inputs.activity_cutoff_factor_milli, inputs.tempo)
+    return np.asarray(inputs.last_update, dtype=np.int64) + cutoff >= int(inputs.current_block)
