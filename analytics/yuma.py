@@ -1,0 +1,744 @@
+"""Exact recomputation of subtensor's Yuma Consensus epoch (runtime spec 425, sparse production path).
+
+From the weights W and stakes S we store, compute what the chain computes and stores: consensus C,
+incentive I, validator trust Tv, dividends D, stake weight, bonds and emission, bit for bit.
+
+Why integers: the chain works in fixed point (I32F32: int64 bits with 32 fractional bits; I64F64 for
+stake normalisation; U64F64 for the mechanism aggregation) and stores floor(x * 65535) as u16. A
+float64 recompute lands one u16 off wherever a value sits on a floor boundary, and flips consensus
+ties that depend on exact stake sums. So every step below is done on integer numpy arrays holding
+I32F32 bits, with the chain's rounding: multiply = floor(a*b / 2^32), divide = floor(a * 2^32 / b)
+(0 for a zero divisor). Where two proportions multiply past 2^63 the operands are split into hi/lo
+parts. Python ints are used only for O(n) work (the I64F64 stake normalisation, the U64F64
+mechanism weights).
+
+n x n work is restricted to the rows that can matter: rows holding a validator permit (every other
+row is masked out by the chain) plus rows that still hold bonds (they decay and take part in the
+column normalisations). The liquid-alpha sigmoid uses an exact emulation of substrate_fixed's
+Taylor-series exp, so even liquid-alpha bonds are expected to match exactly (the contract allows 1 u16).
+
+Public API (stable; other modules and external checks call exactly this):
+    EpochInputs, EpochResult, epoch(inputs) -> EpochResult,
+    epoch_with_mechanisms(inputs, mechanism_weights, mechanism_bonds, mechanism_last_update, split,
+                          *, mechanism_weights_set=None, mechanism_commit_block=None) -> EpochResult
+    split_emissions(emission, mechanism_count, split) -> list[int]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+__all__ = [
+    "ONE",
+    "U16_MAX",
+    "EpochInputs",
+    "EpochResult",
+    "activity_cutoff_blocks",
+    "epoch",
+    "epoch_with_mechanisms",
+    "split_emissions",
+    "weighted_median",
+    "weighted_median_col",
+]
+
+FRAC_BITS = 32
+ONE = 1 << FRAC_BITS  # 1.0 as I32F32 bits
+U16_MAX = 65535
+_LO16 = 0xFFFF
+_LO32 = 0xFFFFFFFF
+_U64_MAX = (1 << 64) - 1
+# substrate_fixed's `e` constant as I9F23 (used by its exp(1) special case), widened to I32F32 bits.
+_E_I32F32 = (0xADF85458A2BB4A9AAFDC5620273D3CF1 >> 103) << 9
+
+
+# ----------------------------------------------------------------------------------------------
+# Inputs and outputs
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EpochInputs:
+    """Everything one mechanism's epoch reads, as stored on chain (arrays indexed by uid, n = len(alpha_stake)).
+
+    weights: (n, n) raw stored u16, row = the setter (max-upscaled as stored by set_weights).
+    weights_set: (n, n) bool, True where storage holds an entry (explicit zeros included); None means
+        "entries are the weights > 0". Explicit zeros only matter for Yuma3 + liquid-alpha bonds.
+    bonds: (n, n) previous stored u16 bonds (Yuma3: absolute; original Yuma: column-max-upscaled).
+    alpha_stake, tao_stake: inherited stake in rao (tao = root stake, weighted by tao_weight).
+    tao_weight: raw u64 TaoWeight (the value / 2^64-1 is the weight of root TAO).
+    last_update, block_at_registration: block numbers per uid (0 for an empty uid).
+    validator_permit: the permits written by the previous epoch (they mask rows in this one).
+    commit_block: per uid, the block of the earliest unexpired weight commit, or a negative value for
+        "no active commit"; None when commit-reveal is off or nothing is pending.
+    """
+
+    weights: np.ndarray
+    alpha_stake: np.ndarray
+    last_update: np.ndarray
+    block_at_registration: np.ndarray
+    validator_permit: np.ndarray
+    current_block: int
+    weights_set: np.ndarray | None = None
+    bonds: np.ndarray | None = None
+    tao_stake: np.ndarray | None = None
+    tao_weight: int = 0
+    commit_block: np.ndarray | None = None
+    tempo: int = 360
+    activity_cutoff_factor_milli: int = 13889
+    kappa: int = 32767
+    bonds_moving_average: int = 900_000
+    bonds_penalty: int = 65535
+    yuma3: bool = False
+    liquid_alpha: bool = False
+    alpha_low: int = 45875
+    alpha_high: int = 58982
+    alpha_sigmoid_steepness: int = 1000
+    max_allowed_validators: int = 128
+    stake_threshold: int = 0
+    owner_uid: int | None = None
+    last_mechanism_step_block: int = 0
+    emission: int = 1_000_000_000
+
+    @property
+    def n(self) -> int:
+        return len(self.alpha_stake)
+
+
+def _bits_to_float(bits: np.ndarray) -> np.ndarray:
+    return np.asarray(bits, dtype=np.float64) / ONE
+
+
+@dataclass
+class EpochResult:
+    """What one epoch (or the mechanism aggregate) stores, plus the intermediates worth showing.
+
+    Stored values (exactly as on chain): consensus, incentive, validator_trust, dividends, stake_weight
+    (u16 int64 arrays), active, new_validator_permit (bool), bonds ((n, n) u16 int64, rows without a
+    new permit are zero), server_emission, validator_emission, emission (rao, int64; `emission` is the
+    combined amount the chain stores in `Emission`).
+
+    Intermediates (I32F32 bits, int64): stake_bits (normalised S), active_stake_bits (A),
+    consensus_bits, validator_trust_bits, ranks_bits (R before normalisation), incentive_bits,
+    dividends_bits; (n, n) views expanded on demand from the computed rows: weights_bits (W after
+    every mask and row normalisation), clipped_weights_bits (W clipped at C). Float views (value =
+    bits / 2^32, or u16 / 65535) are the *_float properties.
+
+    For epoch_with_mechanisms the stored fields are the aggregate (see that function); `mechanisms`
+    then holds each mechanism's own EpochResult, `mechanism_emission` the split E_m and
+    `mechanism_weight_bits` the U64F64 weights w_m = E_m / E (bits / 2^64).
+    """
+
+    consensus: np.ndarray
+    incentive: np.ndarray
+    validator_trust: np.ndarray
+    dividends: np.ndarray
+    stake_weight: np.ndarray
+    active: np.ndarray
+    new_validator_permit: np.ndarray
+    bonds: np.ndarray
+    server_emission: np.ndarray
+    validator_emission: np.ndarray
+    emission: np.ndarray
+    # intermediates
+    validator_permit: np.ndarray  # the previous-epoch permits actually used (owner forced True)
+    stake_bits: np.ndarray
+    active_stake_bits: np.ndarray
+    consensus_bits: np.ndarray
+    validator_trust_bits: np.ndarray
+    ranks_bits: np.ndarray
+    incentive_bits: np.ndarray
+    dividends_bits: np.ndarray
+    row_index: np.ndarray  # uids of the rows that were computed (permits and bond holders)
+    weights_rows_bits: np.ndarray  # (len(row_index), n) W after masks + row normalisation
+    clipped_rows_bits: np.ndarray  # (len(row_index), n) W clipped at consensus
+    fallback: bool  # True when sum(I + D) was 0 and emission followed (active) stake
+    total_stake: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # floor(S) rao
+    mechanisms: list[EpochResult] = field(default_factory=list)
+    mechanism_emission: list[int] = field(default_factory=list)
+    mechanism_weight_bits: list[int] = field(default_factory=list)
+
+    @property
+    def n(self) -> int:
+        return len(self.consensus)
+
+    def _expand(self, rows: np.ndarray) -> np.ndarray:
+        full = np.zeros((self.n, self.n), dtype=np.int64)
+        if len(self.row_index):
+            full[self.row_index] = rows
+        return full
+
+    @property
+    def weights_bits(self) -> np.ndarray:
+        """(n, n) normalised weights W as I32F32 bits (masked rows are zero)."""
+        return self._expand(self.weights_rows_bits)
+
+    @property
+    def clipped_weights_bits(self) -> np.ndarray:
+        """(n, n) weights clipped at consensus, I32F32 bits."""
+        return self._expand(self.clipped_rows_bits)
+
+    # float views for charts and tables --------------------------------------------------------
+    @property
+    def consensus_float(self) -> np.ndarray:
+        return self.consensus / U16_MAX
+
+    @property
+    def incentive_float(self) -> np.ndarray:
+        return self.incentive / U16_MAX
+
+    @property
+    def validator_trust_float(self) -> np.ndarray:
+        return self.validator_trust / U16_MAX
+
+    @property
+    def dividends_float(self) -> np.ndarray:
+        return self.dividends / U16_MAX
+
+    @property
+    def stake_weight_float(self) -> np.ndarray:
+        return self.stake_weight / U16_MAX
+
+    @property
+    def bonds_float(self) -> np.ndarray:
+        return self.bonds / U16_MAX
+
+    @property
+    def stake_float(self) -> np.ndarray:
+        return _bits_to_float(self.stake_bits)
+
+    @property
+    def active_stake_float(self) -> np.ndarray:
+        return _bits_to_float(self.active_stake_bits)
+
+    @property
+    def ranks_float(self) -> np.ndarray:
+        return _bits_to_float(self.ranks_bits)
+
+    @property
+    def weights_float(self) -> np.ndarray:
+        return _bits_to_float(self.weights_bits)
+
+    @property
+    def clipped_weights_float(self) -> np.ndarray:
+        return _bits_to_float(self.clipped_weights_bits)
+
+    @property
+    def emission_float(self) -> np.ndarray:
+        """Combined emission in alpha (rao / 1e9)."""
+        return self.emission / 1e9
+
+
+# ----------------------------------------------------------------------------------------------
+# Fixed-point primitives on int64 arrays of I32F32 bits (non-negative unless stated)
+# ----------------------------------------------------------------------------------------------
+
+
+def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """floor(a * b / 2^32) for I32F32 bits; `a` may be negative, 0 <= b < 2^40 and |a| < 2^46.
+
+    a*b can pass 2^63 (e.g. 1.0 * 1.0 is 2^64), so `a` is split into 16-bit halves.
+    """
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    hi = (a >> 16) * b
+    lo = ((a & _LO16) * b) >> 16
+    return (hi + lo) >> 16
+
+
+def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """floor(a * 2^32 / b) for 0 <= a, 0 <= b < 2^46; 0 where b == 0 (safe_div).
+
+    Two 16-bit long-division steps keep every intermediate below 2^63.
+    """
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    safe_b = np.where(b == 0, 1, b)
+    q1, r1 = np.divmod(a << 16, safe_b)
+    q2 = (r1 << 16) // safe_b
+    return np.where(b == 0, 0, (q1 << 16) + q2)
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    """inplace_normalize: divide by the exact sum; a zero sum leaves x unchanged."""
+    total = int(x.sum())
+    if total == 0:
+        return x.copy()
+    return _div(x, np.int64(total))
+
+
+def _to_u16(bits: np.ndarray) -> np.ndarray:
+    """fixed_proportion_to_u16: floor(x * 65535), saturated to [0, 65535]."""
+    bits = np.asarray(bits, dtype=np.int64)
+    return np.clip((bits * U16_MAX) >> FRAC_BITS, 0, U16_MAX)
+
+
+def _u16_proportion(u: np.ndarray) -> np.ndarray:
+    """u16_proportion_to_fixed: I32F32(u) / I32F32(65535) = floor(u * 2^32 / 65535)."""
+    return (np.asarray(u, dtype=np.int64) << FRAC_BITS) // U16_MAX
+
+
+def _amount(share_bits: np.ndarray, rao: int) -> np.ndarray:
+    """floor(share * rao) as the chain's I96F32 product, for 0 <= share_bits <= 2^33 and rao < 2^64."""
+    s = np.asarray(share_bits, dtype=np.uint64)
+    rao_hi, rao_lo = np.uint64(rao >> 32), np.uint64(rao & _LO32)
+    out = s * rao_hi + ((s * rao_lo) >> np.uint64(32))
+    return out.astype(np.int64)
+
+
+def _mul_wide(term: np.ndarray, op: np.ndarray) -> np.ndarray:
+    """floor(term * op / 2^32) for 0 <= term < 2^63, 0 <= op < 2^38 when the result fits in int64."""
+    t_hi, t_lo = term >> 32, (term & _LO32).astype(np.uint64)
+    o_hi, o_lo = op >> 32, (op & _LO32).astype(np.uint64)
+    low = ((t_lo * o_lo) >> np.uint64(32)).astype(np.int64)
+    return t_hi * op + t_lo.astype(np.int64) * o_hi + low
+
+
+def _exp_fixed(x: np.ndarray) -> np.ndarray:
+    """substrate_fixed::transcendental::exp for I32F32 bits, as exp_safe calls it (input in [-20, 20]).
+
+    It is a 32-term Taylor series in fixed point (floor multiply, truncating divide by the term
+    index), inverted for negative input; exp(0) = 1 and exp(1) = the I9F23 constant e.
+    """
+    x = np.clip(np.asarray(x, dtype=np.int64), -20 * ONE, 20 * ONE)
+    op = np.abs(x)
+    result = op + ONE
+    term = op.copy()
+    for i in range(2, FRAC_BITS):
+        term = _mul_wide(term, op) // i
+        result = result + term
+    neg = x < 0
+    if neg.any():
+        r = result[neg].astype(np.uint64)
+        q = np.uint64(_U64_MAX) // r
+        rem = np.uint64(_U64_MAX) - q * r
+        q = q + (rem == r - np.uint64(1)).astype(np.uint64)  # floor(2^64 / r)
+        result[neg] = q.astype(np.int64)
+    result = np.where(x == 0, ONE, result)
+    return np.where(x == ONE, _E_I32F32, result)
+
+
+def activity_cutoff_blocks(factor_milli: int, tempo: int) -> int:
+    """get_activity_cutoff_blocks: max(1, floor(factor * tempo / 1000))."""
+    return max(1, (int(factor_milli) * int(tempo)) // 1000)
+
+
+# ----------------------------------------------------------------------------------------------
+# Input checking
+# ----------------------------------------------------------------------------------------------
+
+
+def _vector(name: str, value: object, n: int, dtype: type = np.int64) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
+    if dtype is bool:
+        return arr.astype(bool)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if np.any(arr != np.floor(arr)):
+            raise ValueError(f"{name} must hold integers")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def _matrix_u16(name: str, value: object, n: int) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.shape != (n, n):
+        raise ValueError(f"{name} must have shape ({n}, {n}), got {arr.shape}")
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} contains NaN or infinite values")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    arr = arr.astype(np.int64)
+    if arr.size and (arr.min() < 0 or arr.max() > U16_MAX):
+        raise ValueError(f"{name} values must be u16 (0..65535)")
+    return arr
+
+
+def _stake_bits(alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None):
+    """I64F64 total stake, threshold filter and normalisation, truncated to I32F32 (exact, O(n) Python ints).
+
+    T_i = alpha_i + tao_i * tw with tw bits = floor(TaoWeight * 2^32 / (2^64 - 1)); everything scaled
+    by 2^32 so it stays integral: V_i = alpha_i * 2^32 + tao_i * tw_bits.
+    Returns (S bits, floor(T) rao per uid).
+    """
+    tw_bits = (int(tao_weight) << 32) // _U64_MAX
+    alpha_l = [int(a) for a in alpha]
+    if tw_bits and np.any(tao):
+        scaled = [(a << 32) + int(t) * tw_bits for a, t in zip(alpha_l, tao.tolist(), strict=True)]
+    else:
+        scaled = [a << 32 for a in alpha_l]
+    whole = [v >> 32 for v in scaled]
+    if threshold > 0:
+        scaled = [
+            0 if (uid != owner and w < threshold) else v
+            for uid, (v, w) in enumerate(zip(scaled, whole, strict=True))
+        ]
+    total = sum(scaled)
+    if total == 0:
+        return np.zeros(len(scaled), dtype=np.int64), np.array(whole, dtype=np.int64)
+    return (
+        np.array([(v << 32) // total for v in scaled], dtype=np.int64),
+        np.array([min(w, (1 << 63) - 1) for w in whole], dtype=np.int64),
+    )
+
+
+def _topk_nonzero(stake: np.ndarray, k: int) -> np.ndarray:
+    """is_topk_nonzero: non-zero stake, and (when n >= k) not among the n - k smallest (stable sort)."""
+    keep = stake != 0
+    n = len(stake)
+    if n < k:
+        return keep
+    order = np.argsort(stake, kind="stable")
+    keep[order[: n - k]] = False
+    return keep
+
+
+# ----------------------------------------------------------------------------------------------
+# The epoch
+# ----------------------------------------------------------------------------------------------
+
+
+def weighted_median(stake_bits: np.ndarray, score_bits: np.ndarray, minority_bits: int) -> np.ndarray:
+    """math.rs `weighted_median`, vectorised over columns (exact, I32F32 bits).
+
+    stake_bits (m,), score_bits (m,) or (m, k). Returns, per column, the score v with
+    cumulative stake strictly below v <= minority < cumulative stake at or below v. That is exactly what
+    the chain's partition search returns (its sums are exact), including ties and kappa boundaries:
+    minority < 0 gives the smallest score, minority >= sum(stake) the largest, m == 0 gives 0.
+    """
+    stake = np.asarray(stake_bits, dtype=np.int64)
+    scores = np.asarray(score_bits, dtype=np.int64)
+    single = scores.ndim == 1
+    if single:
+        scores = scores[:, None]
+    m, k = scores.shape
+    if m == 0:
+        out = np.zeros(k, dtype=np.int64)
+    elif m == 1:
+        out = scores[0].copy()
+    else:
+        order = np.argsort(scores, axis=0, kind="stable")
+        cum = np.cumsum(stake[order], axis=0)
+        above = cum > minority_bits
+        first = np.argmax(above, axis=0)
+        first[~above[-1]] = m - 1
+        out = np.take_along_axis(scores, order, axis=0)[first, np.arange(k)]
+    return out[0] if single else out
+
+
+def weighted_median_col(stake_bits: np.ndarray, score_bits: np.ndarray, kappa_bits: int) -> np.ndarray:
+    """math.rs `weighted_median_col(_sparse)`: consensus per column of score_bits (m, k).
+
+    Only rows with positive stake vote; their stakes are normalised again (I32F32) and
+    minority = sum(normalised stake) - kappa.
+    """
+    stake = np.asarray(stake_bits, dtype=np.int64)
+    scores = np.asarray(score_bits, dtype=np.int64)
+    voting = stake > 0
+    if not voting.any():
+        return np.zeros(scores.shape[1], dtype=np.int64)
+    u = _normalize(stake[voting])
+    return weighted_median(u, scores[voting], int(u.sum()) - int(kappa_bits))
+
+
+def _alpha_sigmoid(
+    weight: np.ndarray, bond: np.ndarray, consensus: np.ndarray, inp: EpochInputs
+) -> np.ndarray:
+    """alpha_sigmoid per entry (I32F32 bits): rate between alpha_low and alpha_high, faster the further
+    the weight is from consensus (buying) or below the bond (selling)."""
+    low = (int(inp.alpha_low) << 32) // U16_MAX
+    high = (int(inp.alpha_high) << 32) // U16_MAX
+    buy = np.clip(weight - consensus, 0, ONE)
+    sell = np.clip(bond - weight, 0, ONE)
+    diff = np.where(weight >= bond, buy, sell)
+    # steepness / -100 (I32F32 division, truncating toward zero), then a floor multiply.
+    k = int(inp.alpha_sigmoid_steepness)
+    slope = -((abs(k) << 32) // 100) if k > 0 else ((abs(k) << 32) // 100)
+    if slope >= 0:
+        arg = _mul(diff - (ONE >> 1), np.int64(slope))
+    else:  # floor(a * slope) with slope < 0 == -ceil(a * |slope|) == floor(-a * |slope|)
+        arg = _mul((ONE >> 1) - diff, np.int64(-slope))
+    e = _exp_fixed(arg)
+    sigmoid = _div_one_by(ONE + e)
+    alpha = low + _mul(sigmoid, np.int64(high - low))
+    return np.maximum(np.minimum(alpha, high), low)
+
+
+def _div_one_by(d: np.ndarray) -> np.ndarray:
+    """floor(2^64 / d) for d >= 2^32 (I32F32 1 / d), via uint64."""
+    r = d.astype(np.uint64)
+    q = np.uint64(_U64_MAX) // r
+    rem = np.uint64(_U64_MAX) - q * r
+    return (q + (rem == r - np.uint64(1)).astype(np.uint64)).astype(np.int64)
+
+
+def _col_normalize(x: np.ndarray) -> np.ndarray:
+    """inplace_col_normalize_sparse: divide each column by its sum where the sum is non-zero."""
+    return _div(x, x.sum(axis=0))
+
+
+def epoch(inputs: EpochInputs) -> EpochResult:
+    """One mechanism's epoch (`epoch_mechanism`), returning what the chain stores and the intermediates."""
+    inp = inputs
+    n = len(np.asarray(inp.alpha_stake))
+    alpha = _vector("alpha_stake", inp.alpha_stake, n)
+    if alpha.size and alpha.min() < 0:
+        raise ValueError("alpha_stake must be non-negative rao")
+    tao = np.zeros(n, dtype=np.int64) if inp.tao_stake is None else _vector("tao_stake", inp.tao_stake, n)
+    last_update = _vector("last_update", inp.last_update, n)
+    registered = _vector("block_at_registration", inp.block_at_registration, n)
+    old_permit = _vector("validator_permit", inp.validator_permit, n, bool).copy()
+    raw_w = _matrix_u16("weights", inp.weights, n)
+    raw_b = np.zeros((n, n), dtype=np.int64) if inp.bonds is None else _matrix_u16("bonds", inp.bonds, n)
+    owner = inp.owner_uid if inp.owner_uid is not None and 0 <= inp.owner_uid < n else None
+    current_block = int(inp.current_block)
+    emission_rao = int(inp.emission)
+    if emission_rao < 0 or emission_rao > _U64_MAX:
+        raise ValueError("emission must be a u64 amount of rao")
+
+    # -- activity ------------------------------------------------------------------------------
+    cutoff = activity_cutoff_blocks(inp.activity_cutoff_factor_milli, inp.tempo)
+    active = ~(last_update + cutoff < current_block)
+
+    # -- stake and permits --------------------------------------------------------------------
+    stake, total_stake = _stake_bits(alpha, tao, inp.tao_weight, int(inp.stake_threshold), owner)
+    if owner is not None:
+        old_permit[owner] = True
+    new_permit = _topk_nonzero(stake, int(inp.max_allowed_validators))
+    if owner is not None:
+        new_permit[owner] = True
+    active_stake = _normalize(np.where(active & old_permit, stake, 0))
+
+    # -- rows that matter: permitted setters, and holders of bonds (they decay and normalise) ---
+    bond_rows = raw_b.any(axis=1)
+    rows = np.flatnonzero(old_permit | bond_rows)
+    permit_r = old_permit[rows]
+
+    # -- weights: permit, diagonal (except owner), outdated, commit-reveal masks; row-normalise --
+    w_raw = raw_w[rows]
+    if inp.weights_set is None:
+        support = w_raw > 0
+    else:
+        ws = np.asarray(inp.weights_set)
+        if ws.shape != (n, n):
+            raise ValueError(f"weights_set must have shape ({n}, {n}), got {ws.shape}")
+        support = ws[rows].astype(bool) | (w_raw > 0)
+    keep = support & permit_r[:, None]
+    diag = rows != owner if owner is not None else np.ones(len(rows), dtype=bool)
+    keep[np.arange(len(rows))[diag], rows[diag]] = False
+    keep &= ~(last_update[rows][:, None] <= registered[None, :])
+    if inp.commit_block is not None:
+        cb = _vector("commit_block", inp.commit_block, n)[rows]
+        has_commit = cb >= 0
+        keep &= ~(has_commit[:, None] & (cb[:, None] < registered[None, :]))
+    w_int = np.where(keep, w_raw, 0)
+    w_bits = _div(w_int, w_int.sum(axis=1, keepdims=True))  # identity: (u<<32)/(sum<<32)*2^32
+
+    # -- consensus, clipping, trust, ranks, incentive ---------------------------------------------
+    kappa_bits = (int(inp.kappa) << 32) // U16_MAX
+    a_r = active_stake[rows]
+    consensus = weighted_median_col(a_r, w_bits, kappa_bits)
+    clipped = np.minimum(w_bits, consensus[None, :])
+    trust_r = clipped.sum(axis=1)
+    validator_trust = np.zeros(n, dtype=np.int64)
+    validator_trust[rows] = trust_r
+    ranks = _mul(a_r[:, None], clipped).sum(axis=0) if len(rows) else np.zeros(n, dtype=np.int64)
+    incentive = _normalize(ranks)
+
+    # -- weights for bonds (bonds penalty) ----------------------------------------------------------
+    beta = (int(inp.bonds_penalty) << 32) // U16_MAX
+    if beta == 0:
+        wb, wb_support = w_bits, keep
+    elif beta == ONE:
+        wb = clipped
+        wb_support = keep & ~((w_bits > consensus[None, :]) & (consensus[None, :] <= 0))
+    else:
+        wb = w_bits + _mul(clipped - w_bits, np.int64(beta))
+        wb = np.where(wb > 0, wb, 0)
+        wb_support = wb > 0
+
+    # -- bonds ---------------------------------------------------------------------------------
+    lms = int(inp.last_mechanism_step_block)
+    last_tempo = max(0, current_block - int(inp.tempo)) if lms == 0 else lms + 1
+    fresh = last_tempo <= registered  # columns whose miner registered since the last epoch
+    b_old = np.where(fresh[None, :], 0, raw_b[rows])
+    bma_bits = (int(inp.bonds_moving_average) << 32) // 1_000_000
+    rate = ONE - bma_bits
+    if inp.yuma3:
+        b_prev = _u16_proportion(b_old)
+        if inp.liquid_alpha and consensus.any():
+            alphas = _alpha_sigmoid(wb, b_prev, consensus[None, :], inp)
+            decayed = _mul(ONE - alphas, b_prev)
+            inc = np.maximum(_mul(alphas, wb), 0)
+            ema = np.where(wb_support, np.minimum(decayed + inc, ONE), 0)
+        else:
+            ema = _mul(np.int64(rate), wb) + _mul(np.int64(ONE - rate), b_prev)
+        ema = np.maximum(ema, 0)
+        ema_norm = _col_normalize(ema)
+        per_validator = _mul(ema_norm, incentive[None, :]).sum(axis=1)
+        div_r = _mul(per_validator, a_r)
+        stored_bonds_r = _to_u16(ema)
+    else:
+        b_norm = _div(b_old, b_old.sum(axis=0))  # identity on the u16 integers
+        delta = _col_normalize(_mul(wb, a_r[:, None]))
+        ema = _mul(np.int64(rate), delta) + _mul(np.int64(ONE - rate), b_norm)
+        ema = _col_normalize(np.maximum(ema, 0))
+        div_r = _mul(ema, incentive[None, :]).sum(axis=1)
+        col_max = ema.max(axis=0) if len(rows) else np.zeros(n, dtype=np.int64)
+        stored_bonds_r = _to_u16(_div(ema, col_max))
+    dividends_raw = np.zeros(n, dtype=np.int64)
+    dividends_raw[rows] = div_r
+    dividends = _normalize(dividends_raw)
+    bonds_out = np.zeros((n, n), dtype=np.int64)
+    persist = new_permit[rows]
+    bonds_out[rows[persist]] = stored_bonds_r[persist]
+
+    # -- emission --------------------------------------------------------------------------------
+    combined = incentive + dividends
+    total = int(combined.sum())
+    fallback = total == 0
+    if fallback:
+        server_share = incentive.copy()
+        validator_share = active_stake.copy() if active_stake.any() else stake.copy()
+        combined_share = validator_share
+    else:
+        server_share = _div(incentive, np.int64(total))
+        validator_share = _div(dividends, np.int64(total))
+        combined_share = _div(combined, np.int64(total))
+
+    return EpochResult(
+        consensus=_to_u16(consensus),
+        incentive=_to_u16(incentive),
+        validator_trust=_to_u16(validator_trust),
+        dividends=_to_u16(dividends),
+        stake_weight=_to_u16(stake),
+        active=active,
+        new_validator_permit=new_permit,
+        bonds=bonds_out,
+        server_emission=_amount(server_share, emission_rao),
+        validator_emission=_amount(validator_share, emission_rao),
+        emission=_amount(combined_share, emission_rao),
+        validator_permit=old_permit,
+        stake_bits=stake,
+        active_stake_bits=active_stake,
+        consensus_bits=consensus,
+        validator_trust_bits=validator_trust,
+        ranks_bits=ranks,
+        incentive_bits=incentive,
+        dividends_bits=dividends,
+        row_index=rows,
+        weights_rows_bits=w_bits,
+        clipped_rows_bits=clipped,
+        fallback=fallback,
+        total_stake=total_stake,
+    )
+
+
+# ----------------------------------------------------------------------------------------------
+# Mechanisms (sub-subnets)
+# ----------------------------------------------------------------------------------------------
+
+
+def split_emissions(emission: int, mechanism_count: int, split: Sequence[int] | None = None) -> list[int]:
+    """split_emissions: E_m = floor(E * s_m / 65535) (or floor(E / M) without a split); the rounding
+    remainder goes to mechanism 0; a split shorter than M pads with zeros."""
+    emission, count = int(emission), int(mechanism_count)
+    if count <= 0:
+        raise ValueError("mechanism_count must be at least 1")
+    if split is not None:
+        parts = [(emission * int(s)) // U16_MAX for s in split][:count]
+        parts += [0] * (count - len(parts))
+    else:
+        parts = [emission // count] * count
+    parts[0] += max(0, emission - sum(parts))
+    return parts
+
+
+def _weighted_acc(values: list[np.ndarray], weights: list[int]) -> np.ndarray:
+    """Fold acc := floor(acc + w_m * v_m) over mechanisms in order (U64F64 weights, bits / 2^64)."""
+    acc = [0] * len(values[0])
+    for v, w in zip(values, weights, strict=True):
+        acc = [a + ((int(x) * w) >> 64) for a, x in zip(acc, v.tolist(), strict=True)]
+    return np.array(acc, dtype=np.int64)
+
+
+def epoch_with_mechanisms(
+    inputs: EpochInputs,
+    mechanism_weights: Sequence[np.ndarray],
+    mechanism_bonds: Sequence[np.ndarray | None],
+    mechanism_last_update: Sequence[np.ndarray],
+    split: Sequence[int] | None = None,
+    *,
+    mechanism_weights_set: Sequence[np.ndarray | None] | None = None,
+    mechanism_commit_block: Sequence[np.ndarray | None] | None = None,
+) -> EpochResult:
+    """The chain's `epoch_with_mechanisms` for M = len(mechanism_weights) mechanisms.
+
+    Stake, registration, permits and every hyperparameter come from `inputs` (its weights, bonds,
+    last_update, weights_set and commit_block are ignored); mechanism m uses mechanism_weights[m],
+    mechanism_bonds[m] (None = no bonds), mechanism_last_update[m] and optionally
+    mechanism_weights_set[m] / mechanism_commit_block[m]. `split` is MechanismEmissionSplit (u16
+    values summing to 65535) or None for an even split.
+
+    Aggregation exactly as stored at netuid level:
+    * server_emission, validator_emission: plain sums over mechanisms (the payouts);
+    * consensus, dividends, validator_trust, stake_weight (u16) and emission (rao):
+      acc := floor(acc + w_m * value_m) with w_m = E_m / E in U64F64. For M > 1 the stored Emission is
+      therefore sum_m w_m^2 E sigma_m (a chain quirk: it does not add up to the distributed amount);
+    * active, new_validator_permit: OR;
+    * incentive and bonds: mechanism 0's (the netuid-level Incentive key is mechanism 0's key).
+    `mechanisms` holds each mechanism's own result (its incentive and bonds are what the chain stores
+    under that mechanism's index).
+    """
+    count = len(mechanism_weights)
+    if count == 0:
+        raise ValueError("at least one mechanism is needed")
+    for name, seq in (("mechanism_bonds", mechanism_bonds), ("mechanism_last_update", mechanism_last_update)):
+        if len(seq) != count:
+            raise ValueError(f"{name} has {len(seq)} entries for {count} mechanisms")
+    emission = int(inputs.emission)
+    parts = split_emissions(emission, count, split)
+    results: list[EpochResult] = []
+    weights_bits: list[int] = []
+    for m in range(count):
+        per = replace(
+            inputs,
+            weights=mechanism_weights[m],
+            bonds=mechanism_bonds[m],
+            last_update=mechanism_last_update[m],
+            weights_set=None if mechanism_weights_set is None else mechanism_weights_set[m],
+            commit_block=None if mechanism_commit_block is None else mechanism_commit_block[m],
+            emission=parts[m],
+        )
+        results.append(epoch(per))
+        if emission == 0:
+            weights_bits.append((1 << 64) if m == 0 else 0)
+        else:
+            weights_bits.append((parts[m] << 64) // emission)
+
+    first = results[0]
+
+    def acc(attr: str, cap: int = U16_MAX) -> np.ndarray:
+        return np.minimum(_weighted_acc([getattr(r, attr) for r in results], weights_bits), cap)
+
+    return replace(
+        first,
+        consensus=acc("consensus"),
+        dividends=acc("dividends"),
+        validator_trust=acc("validator_trust"),
+        stake_weight=acc("stake_weight"),
+        emission=acc("emission", (1 << 63) - 1),
+        server_emission=np.sum([r.server_emission for r in results], axis=0).astype(np.int64),
+        validator_emission=np.sum([r.validator_emission for r in results], axis=0).astype(np.int64),
+        active=np.logical_or.reduce([r.active for r in results]),
+        new_validator_permit=np.logical_or.reduce([r.new_validator_permit for r in results]),
+        mechanisms=results,
+        mechanism_emission=parts,
+        mechanism_weight_bits=weights_bits,
+    )
