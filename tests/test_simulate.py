@@ -6,9 +6,9 @@ import dataclasses
 
 import numpy as np
 import pytest
-from analytics.yuma import EpochInputs, epoch
 
 from analytics import simulate as sm
+from analytics.yuma import EpochInputs, epoch
 
 BLOCK = 100_000
 N_VAL, N_MIN = 5, 10
