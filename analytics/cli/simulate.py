@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -17,6 +18,7 @@ import pandas as pd
 from analytics import export, simulate, store
 from analytics.cli import CliError
 from analytics.snapshot import SubnetSnapshot, load_subnet
+from analytics.yuma import EpochInputs, split_emissions
 
 HELP = (
     "Replay a subnet's epochs with what-if scenarios (weights, stake, hyperparameters) against the baseline."
@@ -73,31 +75,27 @@ def _db_path(arg: str | None) -> Path:
     return path
 
 
-def load(args: argparse.Namespace) -> tuple[SubnetSnapshot, Any]:
-    """The stored subnet and the engine inputs of the chosen mechanism (its share of the epoch emission)."""
+def load(args: argparse.Namespace) -> tuple[SubnetSnapshot, EpochInputs]:
+    """The stored subnet and the engine inputs of the chosen mechanism."""
     db = _db_path(args.db)
     try:
         snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
         if snapshot_id is None:
             raise CliError(f"database {db} holds no snapshot yet")
         snap = load_subnet(db, snapshot_id, args.netuid)
-        inputs = snap.epoch_inputs(args.mechid)
+        return snap, mechanism_inputs(snap, args.mechid)
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
-    return snap, mechanism_inputs(snap, args.mechid, inputs)
 
 
-def mechanism_inputs(snap: SubnetSnapshot, mechid: int, inputs: Any) -> Any:
-    """With several mechanisms, a mechanism's epoch receives its split of E, not the whole (design §5)."""
+def mechanism_inputs(snap: SubnetSnapshot, mechid: int) -> EpochInputs:
+    """One mechanism's epoch inputs; with several mechanisms it receives its split of E (design §5)."""
+    inputs = snap.epoch_inputs(mechid)
     if snap.mechanism_count <= 1:
         return inputs
-    from dataclasses import replace
-
-    from analytics.yuma import split_emissions
-
     shares = split_emissions(int(inputs.emission), snap.mechanism_count, snap.split)
     index = [m.mechid for m in snap.mechanisms].index(mechid)
-    return replace(inputs, emission=int(shares[index]))
+    return dataclasses.replace(inputs, emission=int(shares[index]))
 
 
 def run_simulation(args: argparse.Namespace) -> tuple[SubnetSnapshot, simulate.Simulation]:
