@@ -28,4 +28,575 @@ Reading (read-only connection opened per call, retried with backoff on a lock er
     collection_runs(db_path) -> DataFrame
 
 Errors: StoreError (a clear one-line message) for a missing, empty, corrupt or locked file.
+
+Additions beyond the original contract (same rules):
+    ingest_snapshots(db_path, [SnapshotData, ...]) -> list[int | None]   one connection, one
+        transaction per snapshot (bulk loads such as the demo)
+    snapshot_meta(db_path, snapshot_id) -> dict             one `snapshots` row; StoreError if unknown
+    subnet_tables(db_path, snapshot_id, netuid) -> dict[str, DataFrame]
+        every row of one subnet in one snapshot ('subnet' (1 row), 'neurons', 'mechanism_neurons',
+        'weights', 'bonds', 'bonds_after'), read through ONE connection; what analytics/snapshot.py uses.
+    table_contents(db_path, table) -> DataFrame             a whole table in a canonical order (tests, audits)
+    schema_version(db_path) -> int
+    initialise(db_path) -> None                             create / migrate the schema, no data
+    default_db_path() -> Path                               $METAGRAPH_LENS_DB, else DEMO_DB_PATH
+    SCHEMA_VERSION, TABLES, DEMO_DB_PATH, LOCK_WAIT_SECONDS (seconds a call waits for another
+    process's lock; env METAGRAPH_LENS_LOCK_WAIT)
+
+Concurrency: DuckDB allows one writing process per file and takes an exclusive lock while any
+read-write connection is open; a read-only connection takes a shared lock. So every call opens its
+own connection and closes it before returning: a cached connection would lock out the cron writer.
 """
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+SCHEMA_FILE = Path(__file__).with_name("schema.sql")
+
+# Forward migrations: (version, SQL). Version 1 is schema.sql itself. Append new versions; never edit
+# an applied one. Each runs in one transaction together with its schema_version row.
+MIGRATIONS: list[tuple[int, Callable[[], str]]] = [
+    (1, lambda: SCHEMA_FILE.read_text()),
+]
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+# The tables a snapshot writes, in insert order; collection_runs is written by record_run.
+TABLES: tuple[str, ...] = ("subnets", "neurons", "mechanism_neurons", "weights", "bonds", "bonds_after")
+
+# The embedded demo database, and the environment variable naming the database to open instead.
+DEMO_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
+DB_ENV_VAR = "METAGRAPH_LENS_DB"
+
+# Seconds a read or write waits, retrying with backoff, while another process holds the file's lock.
+LOCK_WAIT_SECONDS = float(os.environ.get("METAGRAPH_LENS_LOCK_WAIT", "10"))
+
+SNAPSHOT_META_COLUMNS = (
+    "network",
+    "block",
+    "block_hash",
+    "taken_at",
+    "spec_version",
+    "sdk_version",
+    "source",
+    "note",
+)
+RUN_COLUMNS = (
+    "started_at",
+    "finished_at",
+    "network",
+    "status",
+    "snapshot_id",
+    "subnets_ok",
+    "subnets_failed",
+)
+
+# Canonical row order of each table: its key columns.
+_ORDER: dict[str, str] = {
+    "snapshots": "snapshot_id",
+    "subnets": "snapshot_id, netuid",
+    "neurons": "snapshot_id, netuid, uid",
+    "mechanism_neurons": "snapshot_id, netuid, mechid, uid",
+    "weights": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
+    "bonds": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
+    "bonds_after": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
+    "collection_runs": "run_id",
+    "schema_version": "version",
+}
+
+
+class StoreError(Exception):
+    """A database problem the user can act on, with a one-line message."""
+
+
+@dataclass
+class SnapshotData:
+    """One snapshot to ingest: `snapshots` metadata plus Arrow tables (see the module docstring)."""
+
+    meta: dict[str, Any]
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+
+
+def default_db_path() -> Path:
+    """The database to open when none is given: $METAGRAPH_LENS_DB, else data/demo.duckdb."""
+    configured = os.environ.get(DB_ENV_VAR, "").strip()
+    return Path(configured).expanduser() if configured else DEMO_DB_PATH
+
+
+# --------------------------------------------------------------------------------------------------
+# Connections
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _is_lock_error(exc: BaseException) -> bool:
+    text = str(exc)
+    return "Could not set lock" in text or "Conflicting lock" in text
+
+
+def _lock_holder(exc: BaseException) -> str:
+    text = str(exc)
+    if "(PID " in text:
+        pid = text.split("(PID ", 1)[1].split(")", 1)[0]
+        return f" by process {pid}"
+    return " by another process"
+
+
+def _check_readable(path: Path) -> None:
+    """Raise StoreError for a file a reader cannot use; never creates anything."""
+    if not path.exists():
+        raise StoreError(
+            f"database {path} does not exist (create it with `python -m analytics demo` or `collect`)"
+        )
+    if path.is_dir():
+        raise StoreError(f"database path {path} is a directory, not a DuckDB file")
+    if path.stat().st_size == 0:
+        raise StoreError(f"database {path} is empty (0 bytes): not a metagraph-lens database")
+
+
+def _check_writable(path: Path) -> None:
+    """Raise StoreError for a path a writer must not touch (it may create a new file)."""
+    if path.is_dir():
+        raise StoreError(f"database path {path} is a directory, not a DuckDB file")
+    if not path.parent.is_dir():
+        raise StoreError(f"directory {path.parent} does not exist")
+    if path.exists() and path.stat().st_size == 0:
+        raise StoreError(
+            f"database {path} is empty (0 bytes): refusing to write into a file that is not a DuckDB database"
+        )
+
+
+def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
+    """Open a connection, retrying with exponential backoff (and jitter) while the file is locked."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    delay = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.Error as exc:
+            if _is_lock_error(exc):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise StoreError(
+                        f"database {path} is locked{_lock_holder(exc)} (waited {LOCK_WAIT_SECONDS:g} s); "
+                        "try again when the writer has finished"
+                    ) from None
+                time.sleep(min(delay * (1 + random.random() / 4), remaining))
+                delay = min(delay * 2, 1.0)
+                continue
+            if "not a valid DuckDB database" in str(exc):
+                raise StoreError(
+                    f"database {path} is not a valid DuckDB file (corrupt or another format)"
+                ) from None
+            raise StoreError(f"database {path} cannot be opened: {_first_line(exc)}") from None
+
+
+def _query_error(path: Path, exc: duckdb.Error) -> StoreError:
+    """Translate an error raised while querying an open database into a one-line StoreError."""
+    msg = _first_line(exc)
+    if isinstance(exc, duckdb.CatalogException):
+        return StoreError(f"database {path} is not a metagraph-lens database or is outdated ({msg})")
+    if (
+        "Corrupt" in msg
+        or "checksum" in msg
+        or isinstance(exc, duckdb.SerializationException | duckdb.IOException)
+    ):
+        return StoreError(f"database {path} is corrupt: {msg}")
+    return StoreError(f"database {path}: {msg}")
+
+
+@contextmanager
+def _reader(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A fresh read-only connection for one call; closed on exit; errors become StoreError."""
+    path = Path(db_path)
+    _check_readable(path)
+    con = _open(path, read_only=True)
+    try:
+        yield con
+    except duckdb.Error as exc:
+        raise _query_error(path, exc) from None
+    finally:
+        con.close()
+
+
+def _read_df(db_path: str | os.PathLike[str], sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+    with _reader(db_path) as con:
+        return con.execute(sql, params or []).df()
+
+
+@contextmanager
+def _writer(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A fresh read-write connection with the schema migrated to SCHEMA_VERSION."""
+    path = Path(db_path)
+    _check_writable(path)
+    con = _open(path, read_only=False)
+    try:
+        _migrate(con, path)
+        yield con
+    except duckdb.Error as exc:
+        raise _query_error(path, exc) from None
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------------------------------
+# Schema and migrations
+
+
+def _user_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    rows = con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' AND table_catalog = current_database()"
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _current_version(con: duckdb.DuckDBPyConnection) -> int:
+    if "schema_version" not in _user_tables(con):
+        return 0
+    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
+def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Bring the schema forward to SCHEMA_VERSION; refuse foreign or newer databases."""
+    tables = _user_tables(con)
+    version = _current_version(con)
+    if version == 0 and tables - {"schema_version"}:
+        raise StoreError(
+            f"database {path} holds other tables ({', '.join(sorted(tables)[:3])}...) but no "
+            "metagraph-lens schema: refusing to write into it"
+        )
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"database {path} has schema version {version}, newer than this code ({SCHEMA_VERSION}): upgrade metagraph-lens"
+        )
+    if version == SCHEMA_VERSION:
+        return
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
+        )
+        for number, sql in MIGRATIONS:
+            if number > version:
+                con.execute(sql())
+                con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, _utcnow()])
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def schema_version(db_path: str | os.PathLike[str]) -> int:
+    """The schema version of an existing database (0 when it has no metagraph-lens schema)."""
+    with _reader(db_path) as con:
+        return _current_version(con)
+
+
+def initialise(db_path: str | os.PathLike[str]) -> None:
+    """Create (or migrate) the schema without writing data."""
+    with _writer(db_path):
+        pass
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+
+
+def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, bool]:
+    """Column name -> nullable, in table order."""
+    rows = con.execute(
+        "SELECT column_name, is_nullable FROM information_schema.columns "
+        "WHERE table_name = ? AND table_schema = 'main' AND table_catalog = current_database() ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return {name: nullable == "YES" for name, nullable in rows}
+
+
+def _checked_columns(table: str, incoming: pa.Table, columns: dict[str, bool]) -> list[str]:
+    names = list(incoming.column_names)
+    unknown = [c for c in names if c not in columns or c == "snapshot_id"]
+    if unknown:
+        raise StoreError(f"table {table}: unknown column(s) {unknown} in the incoming data")
+    missing = [c for c, nullable in columns.items() if c != "snapshot_id" and not nullable and c not in names]
+    if missing:
+        raise StoreError(f"table {table}: required column(s) {missing} missing from the incoming data")
+    return names
+
+
+def _validate_snapshot(snapshot: SnapshotData) -> None:
+    unknown = set(snapshot.meta) - set(SNAPSHOT_META_COLUMNS)
+    if unknown:
+        raise StoreError(f"snapshot metadata: unknown field(s) {sorted(unknown)}")
+    for required in ("network", "block", "taken_at", "source"):
+        if snapshot.meta.get(required) is None:
+            raise StoreError(f"snapshot metadata: '{required}' is required")
+    extra = set(snapshot.tables) - set(TABLES)
+    if extra:
+        raise StoreError(f"snapshot tables: unknown table(s) {sorted(extra)}")
+
+
+def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | None:
+    """One snapshot in one transaction on an open write connection (see ingest_snapshot)."""
+    meta = snapshot.meta
+    plan = []
+    for table in TABLES:
+        incoming = snapshot.tables.get(table)
+        if incoming is None or incoming.num_rows == 0:
+            continue
+        plan.append((table, incoming, _checked_columns(table, incoming, _table_columns(con, table))))
+
+    con.execute("BEGIN TRANSACTION")
+    try:
+        exists = con.execute(
+            "SELECT 1 FROM snapshots WHERE network = ? AND block = ?", [meta["network"], int(meta["block"])]
+        ).fetchone()
+        if exists:
+            con.execute("ROLLBACK")
+            return None
+        snapshot_id = int(
+            con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchone()[0]
+        )
+        cols = list(SNAPSHOT_META_COLUMNS)
+        con.execute(
+            f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
+            [snapshot_id, *[meta.get(c) for c in cols]],
+        )
+        for table, incoming, names in plan:
+            alias = f"incoming_{table}"
+            con.register(alias, incoming)
+            try:
+                col_list = ", ".join(names)
+                con.execute(
+                    f"INSERT INTO {table} (snapshot_id, {col_list}) SELECT ?, {col_list} FROM {alias}",
+                    [snapshot_id],
+                )
+            finally:
+                con.unregister(alias)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return snapshot_id
+
+
+def ingest_snapshot(db_path: str | os.PathLike[str], snapshot: SnapshotData) -> int | None:
+    """Write one snapshot atomically; return its new snapshot_id, or None if (network, block) is stored.
+
+    Incoming Arrow tables are registered under `incoming_<table>` (a name no table uses, so the
+    replacement scan cannot pick up a table of the same name) and copied with INSERT ... SELECT
+    inside one transaction: readers see all of the snapshot or none of it.
+    """
+    _validate_snapshot(snapshot)
+    with _writer(db_path) as con:
+        return _ingest_on(con, snapshot)
+
+
+def ingest_snapshots(db_path: str | os.PathLike[str], snapshots: list[SnapshotData]) -> list[int | None]:
+    """Several snapshots through one connection, each in its own transaction (as ingest_snapshot)."""
+    for snapshot in snapshots:
+        _validate_snapshot(snapshot)
+    with _writer(db_path) as con:
+        return [_ingest_on(con, snapshot) for snapshot in snapshots]
+
+
+def record_run(db_path: str | os.PathLike[str], run: dict[str, Any]) -> int:
+    """Append one collection run (keys: RUN_COLUMNS; subnets_failed may be a dict) and return its run_id."""
+    unknown = set(run) - set(RUN_COLUMNS)
+    if unknown:
+        raise StoreError(f"collection run: unknown field(s) {sorted(unknown)}")
+    values = dict(run)
+    if isinstance(values.get("subnets_failed"), dict):
+        values["subnets_failed"] = json.dumps({str(k): str(v) for k, v in values["subnets_failed"].items()})
+    with _writer(db_path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            run_id = int(
+                con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM collection_runs").fetchone()[0]
+            )
+            cols = list(RUN_COLUMNS)
+            con.execute(
+                f"INSERT INTO collection_runs (run_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
+                [run_id, *[values.get(c) for c in cols]],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return run_id
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+
+
+def list_snapshots(db_path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Every snapshot, newest first, with its number of subnets."""
+    return _read_df(
+        db_path,
+        """
+        SELECT s.*, coalesce(c.subnet_count, 0) AS subnet_count
+        FROM snapshots s
+        LEFT JOIN (SELECT snapshot_id, count(*) AS subnet_count FROM subnets GROUP BY snapshot_id) c
+            USING (snapshot_id)
+        ORDER BY s.taken_at DESC, s.snapshot_id DESC
+        """,
+    )
+
+
+def latest_snapshot_id(db_path: str | os.PathLike[str]) -> int | None:
+    """The newest snapshot's id (by time taken), or None for a database without snapshots."""
+    with _reader(db_path) as con:
+        row = con.execute(
+            "SELECT snapshot_id FROM snapshots ORDER BY taken_at DESC, snapshot_id DESC LIMIT 1"
+        ).fetchone()
+    return int(row[0]) if row else None
+
+
+def snapshot_meta(db_path: str | os.PathLike[str], snapshot_id: int) -> dict[str, Any]:
+    """One snapshot's metadata row as a dict; StoreError when there is no such snapshot."""
+    df = _read_df(db_path, "SELECT * FROM snapshots WHERE snapshot_id = ?", [int(snapshot_id)])
+    if df.empty:
+        raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
+    return df.iloc[0].to_dict()
+
+
+def subnets(db_path: str | os.PathLike[str], snapshot_id: int) -> pd.DataFrame:
+    """The subnets of one snapshot, ordered by netuid."""
+    return _read_df(
+        db_path, "SELECT * FROM subnets WHERE snapshot_id = ? ORDER BY netuid", [int(snapshot_id)]
+    )
+
+
+def neurons(db_path: str | os.PathLike[str], snapshot_id: int, netuid: int) -> pd.DataFrame:
+    """One subnet's neurons (netuid-level inputs and outputs), ordered by uid."""
+    return _read_df(
+        db_path,
+        "SELECT * FROM neurons WHERE snapshot_id = ? AND netuid = ? ORDER BY uid",
+        [int(snapshot_id), int(netuid)],
+    )
+
+
+def mechanism_neurons(
+    db_path: str | os.PathLike[str], snapshot_id: int, netuid: int, mechid: int
+) -> pd.DataFrame:
+    """One mechanism's per-uid rows (last_update, commit_block, incentive), ordered by uid."""
+    return _read_df(
+        db_path,
+        "SELECT * FROM mechanism_neurons WHERE snapshot_id = ? AND netuid = ? AND mechid = ? ORDER BY uid",
+        [int(snapshot_id), int(netuid), int(mechid)],
+    )
+
+
+def weights(db_path: str | os.PathLike[str], snapshot_id: int, netuid: int, mechid: int) -> pd.DataFrame:
+    """One mechanism's weights in long format (validator_uid, miner_uid, weight), explicit zeros kept."""
+    return _read_df(
+        db_path,
+        "SELECT * FROM weights WHERE snapshot_id = ? AND netuid = ? AND mechid = ? ORDER BY validator_uid, miner_uid",
+        [int(snapshot_id), int(netuid), int(mechid)],
+    )
+
+
+def bonds(
+    db_path: str | os.PathLike[str], snapshot_id: int, netuid: int, mechid: int, *, after: bool = False
+) -> pd.DataFrame:
+    """One mechanism's bonds in long format: the epoch's input bonds, or with after=True the bonds it wrote."""
+    table = "bonds_after" if after else "bonds"
+    return _read_df(
+        db_path,
+        f"SELECT * FROM {table} WHERE snapshot_id = ? AND netuid = ? AND mechid = ? ORDER BY validator_uid, miner_uid",
+        [int(snapshot_id), int(netuid), int(mechid)],
+    )
+
+
+def subnet_tables(db_path: str | os.PathLike[str], snapshot_id: int, netuid: int) -> dict[str, pd.DataFrame]:
+    """Every row of one subnet in one snapshot, read through one connection.
+
+    Keys: 'subnet' (one row), 'neurons', 'mechanism_neurons', 'weights', 'bonds', 'bonds_after'
+    (all mechanisms, ordered by key). StoreError when the snapshot or the subnet is not stored.
+    """
+    params = [int(snapshot_id), int(netuid)]
+    out: dict[str, pd.DataFrame] = {}
+    with _reader(db_path) as con:
+        if not con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", params[:1]).fetchone():
+            raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
+        out["subnet"] = con.execute("SELECT * FROM subnets WHERE snapshot_id = ? AND netuid = ?", params).df()
+        if out["subnet"].empty:
+            raise StoreError(f"subnet {netuid} is not in snapshot {snapshot_id}")
+        for table in ("neurons", "mechanism_neurons", "weights", "bonds", "bonds_after"):
+            out[table] = con.execute(
+                f"SELECT * FROM {table} WHERE snapshot_id = ? AND netuid = ? ORDER BY {_ORDER[table]}", params
+            ).df()
+    return out
+
+
+_HISTORY_COLUMNS = """
+    s.snapshot_id, s.network, s.block, s.taken_at, s.source, n.netuid, n.uid, n.hotkey, n.coldkey,
+    n.is_owner, n.block_at_registration, n.active, n.validator_permit, n.validator_trust, n.dividends,
+    n.consensus, n.stake_weight, n.alpha_stake, n.tao_stake, n.total_stake, n.emission
+"""
+
+
+def hotkey_history(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -> pd.DataFrame:
+    """One hotkey's neuron rows on a subnet across snapshots, oldest first (its uid may change)."""
+    return _read_df(
+        db_path,
+        f"""
+        SELECT {_HISTORY_COLUMNS}
+        FROM neurons n JOIN snapshots s USING (snapshot_id)
+        WHERE n.netuid = ? AND n.hotkey = ?
+        ORDER BY s.taken_at, s.snapshot_id
+        """,
+        [int(netuid), hotkey],
+    )
+
+
+def subnet_history(db_path: str | os.PathLike[str], netuid: int, network: str | None = None) -> pd.DataFrame:
+    """Per-snapshot, per-uid Tv, permit, stake, dividends... of one subnet, oldest first.
+
+    `network` restricts to one network (a database may hold 'finney' and 'test' snapshots).
+    """
+    where = "n.netuid = ?" + (" AND s.network = ?" if network is not None else "")
+    params: list[Any] = [int(netuid)] + ([network] if network is not None else [])
+    return _read_df(
+        db_path,
+        f"""
+        SELECT {_HISTORY_COLUMNS}
+        FROM neurons n JOIN snapshots s USING (snapshot_id)
+        WHERE {where}
+        ORDER BY s.taken_at, s.snapshot_id, n.uid
+        """,
+        params,
+    )
+
+
+def collection_runs(db_path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Every recorded collection run, newest first."""
+    return _read_df(db_path, "SELECT * FROM collection_runs ORDER BY run_id DESC")
+
+
+def table_contents(db_path: str | os.PathLike[str], table: str) -> pd.DataFrame:
+    """A whole table in canonical key order (for audits and the demo's determinism test)."""
+    if table not in _ORDER:
+        raise StoreError(f"unknown table {table!r}; known: {', '.join(_ORDER)}")
+    return _read_df(db_path, f"SELECT * FROM {table} ORDER BY {_ORDER[table]}")

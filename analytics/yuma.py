@@ -37,9 +37,12 @@ __all__ = [
     "EpochInputs",
     "EpochResult",
     "activity_cutoff_blocks",
+    "dividends_from_bonds",
     "epoch",
     "epoch_with_mechanisms",
     "split_emissions",
+    "weight_masks",
+    "WeightMasks",
     "weighted_median",
     "weighted_median_col",
 ]
@@ -281,7 +284,7 @@ def _u16_proportion(u: np.ndarray) -> np.ndarray:
 
 
 def _amount(share_bits: np.ndarray, rao: int) -> np.ndarray:
-    """floor(share * rao) as the chain's I96F32 product, for 0 <= share_bits <= 2^33 and rao < 2^64."""
+    """floor(share * rao) as the chain's I96F32 product, for 0 <= share_bits <= 2^32 and rao < 2^63."""
     s = np.asarray(share_bits, dtype=np.uint64)
     rao_hi, rao_lo = np.uint64(rao >> 32), np.uint64(rao & _LO32)
     out = s * rao_hi + ((s * rao_lo) >> np.uint64(32))
@@ -483,6 +486,80 @@ def _col_normalize(x: np.ndarray) -> np.ndarray:
     return _div(x, x.sum(axis=0))
 
 
+@dataclass
+class WeightMasks:
+    """Which stored weight entries of the given rows survive the epoch's masks, and why not.
+
+    All (len(rows), n) bool: `entries` (storage holds an entry), `no_permit` (row masked: the setter
+    had no validator permit), `self_weight` (the diagonal, kept only for the owner), `outdated`
+    (set at or before the miner's re-registration), `commit_reveal` (committed before the miner
+    registered), `kept` (what enters row normalisation). A dropped entry is attributed to the first
+    mask that removes it, in the chain's order.
+    """
+
+    rows: np.ndarray
+    entries: np.ndarray
+    no_permit: np.ndarray
+    self_weight: np.ndarray
+    outdated: np.ndarray
+    commit_reveal: np.ndarray
+    kept: np.ndarray
+
+
+def _row_masks(
+    inp: EpochInputs,
+    n: int,
+    rows: np.ndarray,
+    w_raw: np.ndarray,
+    permit: np.ndarray,
+    owner: int | None,
+    last_update: np.ndarray,
+    registered: np.ndarray,
+) -> WeightMasks:
+    if inp.weights_set is None:
+        entries = w_raw > 0
+    else:
+        ws = np.asarray(inp.weights_set)
+        if ws.shape != (n, n):
+            raise ValueError(f"weights_set must have shape ({n}, {n}), got {ws.shape}")
+        entries = ws[rows].astype(bool) | (w_raw > 0)
+    no_permit = entries & ~permit[rows][:, None]
+    keep = entries & ~no_permit
+    diag = np.zeros_like(keep)
+    on_diag = rows != owner if owner is not None else np.ones(len(rows), dtype=bool)
+    diag[np.arange(len(rows))[on_diag], rows[on_diag]] = True
+    self_weight = keep & diag
+    keep &= ~diag
+    outdated = keep & (last_update[rows][:, None] <= registered[None, :])
+    keep &= ~outdated
+    commit_reveal = np.zeros_like(keep)
+    if inp.commit_block is not None:
+        cb = _vector("commit_block", inp.commit_block, n)[rows]
+        commit_reveal = keep & ((cb >= 0)[:, None] & (cb[:, None] < registered[None, :]))
+        keep &= ~commit_reveal
+    return WeightMasks(rows, entries, no_permit, self_weight, outdated, commit_reveal, keep)
+
+
+def weight_masks(inputs: EpochInputs) -> WeightMasks:
+    """The epoch's weight masks for every row (for explanations; epoch() computes them for its rows)."""
+    n = len(np.asarray(inputs.alpha_stake))
+    permit = _vector("validator_permit", inputs.validator_permit, n, bool).copy()
+    owner = inputs.owner_uid if inputs.owner_uid is not None and 0 <= inputs.owner_uid < n else None
+    if owner is not None:
+        permit[owner] = True
+    rows = np.arange(n)
+    return _row_masks(
+        inputs,
+        n,
+        rows,
+        _matrix_u16("weights", inputs.weights, n),
+        permit,
+        owner,
+        _vector("last_update", inputs.last_update, n),
+        _vector("block_at_registration", inputs.block_at_registration, n),
+    )
+
+
 def epoch(inputs: EpochInputs) -> EpochResult:
     """One mechanism's epoch (`epoch_mechanism`), returning what the chain stores and the intermediates."""
     inp = inputs
@@ -499,8 +576,8 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     owner = inp.owner_uid if inp.owner_uid is not None and 0 <= inp.owner_uid < n else None
     current_block = int(inp.current_block)
     emission_rao = int(inp.emission)
-    if emission_rao < 0 or emission_rao > _U64_MAX:
-        raise ValueError("emission must be a u64 amount of rao")
+    if emission_rao < 0 or emission_rao >= 1 << 63:
+        raise ValueError("emission must be a non-negative amount of rao below 2^63")
 
     # -- activity ------------------------------------------------------------------------------
     cutoff = activity_cutoff_blocks(inp.activity_cutoff_factor_milli, inp.tempo)
@@ -518,25 +595,11 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     # -- rows that matter: permitted setters, and holders of bonds (they decay and normalise) ---
     bond_rows = raw_b.any(axis=1)
     rows = np.flatnonzero(old_permit | bond_rows)
-    permit_r = old_permit[rows]
 
     # -- weights: permit, diagonal (except owner), outdated, commit-reveal masks; row-normalise --
     w_raw = raw_w[rows]
-    if inp.weights_set is None:
-        support = w_raw > 0
-    else:
-        ws = np.asarray(inp.weights_set)
-        if ws.shape != (n, n):
-            raise ValueError(f"weights_set must have shape ({n}, {n}), got {ws.shape}")
-        support = ws[rows].astype(bool) | (w_raw > 0)
-    keep = support & permit_r[:, None]
-    diag = rows != owner if owner is not None else np.ones(len(rows), dtype=bool)
-    keep[np.arange(len(rows))[diag], rows[diag]] = False
-    keep &= ~(last_update[rows][:, None] <= registered[None, :])
-    if inp.commit_block is not None:
-        cb = _vector("commit_block", inp.commit_block, n)[rows]
-        has_commit = cb >= 0
-        keep &= ~(has_commit[:, None] & (cb[:, None] < registered[None, :]))
+    masks = _row_masks(inp, n, rows, w_raw, old_permit, owner, last_update, registered)
+    keep = masks.kept
     w_int = np.where(keep, w_raw, 0)
     w_bits = _div(w_int, w_int.sum(axis=1, keepdims=True))  # identity: (u<<32)/(sum<<32)*2^32
 
@@ -638,6 +701,32 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         fallback=fallback,
         total_stake=total_stake,
     )
+
+
+def dividends_from_bonds(
+    bonds: np.ndarray,
+    incentive: np.ndarray,
+    *,
+    yuma3: bool = False,
+    active_stake_bits: np.ndarray | None = None,
+) -> np.ndarray:
+    """The epoch's dividend step alone: stored u16 bonds and stored u16 incentive -> u16 dividends.
+
+    Original Yuma: D = normalise(column-normalised bonds . I). Yuma3: bonds are absolute (u16/65535);
+    D = normalise((column-normalised bonds . I) * A), with A the active stake (I32F32 bits, required).
+    Useful to check a snapshot's stored dividends against its stored bonds.
+    """
+    b = np.asarray(bonds, dtype=np.int64)
+    i_bits = _u16_proportion(np.asarray(incentive, dtype=np.int64))
+    if yuma3:
+        if active_stake_bits is None:
+            raise ValueError("Yuma3 dividends need the active stake")
+        bn = _col_normalize(_u16_proportion(b))
+        raw = _mul(_mul(bn, i_bits[None, :]).sum(axis=1), np.asarray(active_stake_bits, dtype=np.int64))
+    else:
+        bn = _div(b, b.sum(axis=0))
+        raw = _mul(bn, i_bits[None, :]).sum(axis=1)
+    return _to_u16(_normalize(raw))
 
 
 # ----------------------------------------------------------------------------------------------

@@ -1,0 +1,609 @@
+"""The embedded demo network: deterministic (fixed seed), written through the store, labelled 'demo'.
+
+What it holds: 8 subnets (one with 2 incentive mechanisms and an uneven 70/30 split), 12 weekly
+snapshots, 256 UIDs per subnet (128 on the two-mechanism subnet, as the chain requires
+MaxAllowedUids x mechanisms <= 256), up to 64 validator permits, sparse weights with explicit zeros,
+UIDs recycled between snapshots (new hotkeys, new registration block; weights pointing at the slot
+zeroed and the slot's own weights and bonds removed, as `replace_neuron` does on chain).
+
+Consistency: every output (C, I, Tv, D, stake weight, bonds, emission, permits) is computed by the
+project's own engine, `analytics.yuma.epoch_with_mechanisms`, run epoch by epoch with bonds, permits
+and the previous consensus carried from one epoch to the next. A snapshot stores the inputs of its
+last epoch and that epoch's outputs, so recomputing it reproduces the stored values exactly.
+
+The cases a staker must be able to spot (uids in DEMO_CASES, on subnets 1 and 2):
+  far_from_consensus  weights mostly on a few weak miners: heavily clipped, low validator trust;
+  stale_weights       a big validator that stopped setting weights after week 1: inactive;
+  no_permit           sets honest weights but its stake is below the top-64 cut: no permit, Tv = 0;
+  copier              sets its weights to the previous epoch's consensus (stored on chain) each time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+from analytics import store
+from analytics.yuma import EpochInputs, EpochResult, epoch_with_mechanisms
+
+SEED = 20260105
+NETWORK = "demo"
+WEEKS = 12
+EPOCHS_PER_WEEK = 3  # simulated epochs per weekly snapshot (the last one is stored)
+WARMUP_EPOCHS = 5  # extra epochs before the first snapshot so bonds have built up
+BLOCKS_PER_WEEK = 7 * 24 * 3600 // 12
+FIRST_ANCHOR_BLOCK = 7_200_000
+FIRST_TAKEN_AT = datetime(2026, 1, 5, 6, 0)  # a Monday, 06:00 UTC (naive = UTC, as the store keeps it)
+RAO = 10**9
+TAO_WEIGHT = int(0.18 * 2**64)  # raw u64 TaoWeight
+DEMO_DB_PATH = store.DEMO_DB_PATH
+NOTE = f"deterministic demo network (seed {SEED}); not chain data"
+
+
+@dataclass(frozen=True)
+class SubnetSpec:
+    """The shape and hyperparameters of one demo subnet."""
+
+    netuid: int
+    name: str
+    symbol: str
+    n: int = 256
+    validators: int = 40  # weight-setting validators with stake (the owner uid 0 among them)
+    stakers: int = 26  # miners that also hold a little stake (so permits are contested)
+    max_validators: int = 64
+    tempo: int = 360
+    yuma3: bool = True
+    liquid_alpha: bool = False
+    kappa: int = 32767
+    bonds_penalty: int = 65535
+    bonds_moving_avg: int = 900_000
+    commit_reveal: bool = False
+    split: tuple[int, ...] | None = None  # MechanismEmissionSplit; its length is the mechanism count
+    stake_threshold: int = 0
+    burn: float = 0.0  # share of every honest row given to the owner uid (burned incentive)
+    cases: bool = False  # plant the four staker cases
+    emission_alpha: float = 150.0  # E per epoch, in alpha
+
+    @property
+    def mechanism_count(self) -> int:
+        return len(self.split) if self.split else 1
+
+
+SUBNETS: tuple[SubnetSpec, ...] = (
+    SubnetSpec(1, "demo inference", "α", validators=44, cases=True, emission_alpha=310.0),
+    SubnetSpec(
+        2, "demo storage", "β", yuma3=False, validators=38, stakers=32, cases=True, emission_alpha=180.0
+    ),
+    SubnetSpec(3, "demo forecasting", "γ", liquid_alpha=True, bonds_moving_avg=975_000, emission_alpha=95.0),
+    SubnetSpec(
+        4,
+        "demo two mechanisms",
+        "δ",
+        n=128,
+        validators=22,
+        stakers=12,
+        split=(45875, 19660),
+        emission_alpha=120.0,
+    ),
+    SubnetSpec(5, "demo burn + commit-reveal", "ε", commit_reveal=True, burn=0.6, emission_alpha=70.0),
+    SubnetSpec(6, "demo vision", "ζ", yuma3=False, bonds_penalty=32767, validators=30, emission_alpha=140.0),
+    SubnetSpec(
+        7,
+        "markup <b>not bold</b> & co",  # an untrusted chain string: pages must show it as text
+        "η",
+        n=192,
+        validators=28,
+        stakers=8,
+        stake_threshold=1_000 * RAO,
+        emission_alpha=55.0,
+    ),
+    SubnetSpec(8, "demo slow tempo", "θ", tempo=720, validators=34, emission_alpha=210.0),
+)
+
+ROLES = ("far_from_consensus", "stale_weights", "no_permit", "copier")
+
+
+def _rng(*key: int) -> np.random.Generator:
+    return np.random.default_rng([SEED, *key])
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which uid does what on a subnet (fixed for the whole history; miners' slots get recycled)."""
+
+    validators: np.ndarray  # uids with validator stake that set weights (owner uid 0 included)
+    stakers: np.ndarray  # miners holding a little stake
+    roles: dict[str, int]
+
+
+def layout(spec: SubnetSpec) -> Layout:
+    """Deterministic roles: validators scattered over the uids, uid 0 the owner."""
+    rng = _rng(spec.netuid, 0)
+    others = rng.permutation(np.arange(1, spec.n))
+    validators = np.sort(np.concatenate([[0], others[: spec.validators - 1]]))
+    stakers = np.sort(others[spec.validators - 1 : spec.validators - 1 + spec.stakers])
+    roles: dict[str, int] = {}
+    if spec.cases:
+        picks = rng.choice(validators[1:], size=len(ROLES), replace=False)
+        roles = {role: int(uid) for role, uid in zip(ROLES, picks, strict=True)}
+    return Layout(validators=validators, stakers=stakers, roles=roles)
+
+
+DEMO_CASES: dict[int, dict[str, int]] = {s.netuid: layout(s).roles for s in SUBNETS if s.cases}
+
+
+def _hotkey(rng: np.random.Generator) -> str:
+    """A deterministic SS58-looking address (48 characters starting with 5)."""
+    alphabet = np.array(list("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"))
+    return "5" + "".join(rng.choice(alphabet, size=47))
+
+
+def anchor_block(week: int) -> int:
+    return FIRST_ANCHOR_BLOCK + week * BLOCKS_PER_WEEK
+
+
+def epoch_block(spec: SubnetSpec, week: int) -> int:
+    """The subnet's last epoch before the weekly snapshot (differs between subnets, like on chain)."""
+    anchor = anchor_block(week)
+    return anchor - 1 - (anchor + 37 * spec.netuid) % spec.tempo
+
+
+# --------------------------------------------------------------------------------------------------
+# One subnet's history
+
+
+class _SubnetSim:
+    """The chain state of one demo subnet, moved forward epoch by epoch."""
+
+    def __init__(self, spec: SubnetSpec) -> None:
+        self.spec = spec
+        self.lay = layout(spec)
+        self.rng = _rng(spec.netuid, 1)
+        n, m = spec.n, spec.mechanism_count
+        rng = self.rng
+        self.hotkeys = [_hotkey(rng) for _ in range(n)]
+        self.coldkeys = [_hotkey(rng) for _ in range(n)]
+        self.owner_hotkey = self.hotkeys[0]
+        # validators share a few coldkeys, as operators often do
+        for k, uid in enumerate(self.lay.validators[1:]):
+            if k % 7 == 3:
+                self.coldkeys[int(uid)] = self.coldkeys[int(self.lay.validators[1 + k - 1])]
+        self.registered = FIRST_ANCHOR_BLOCK - 400_000 + rng.integers(0, 200_000, n)
+        self.is_validator = np.zeros(n, dtype=bool)
+        self.is_validator[self.lay.validators] = True
+        miners = ~self.is_validator
+        self.miners = np.flatnonzero(miners)
+
+        self.alpha = np.zeros(n, dtype=np.int64)
+        self.tao = np.zeros(n, dtype=np.int64)
+        v = self.lay.validators
+        self.alpha[v] = (rng.lognormal(np.log(40_000), 1.1, len(v)) * RAO).astype(np.int64)
+        self.alpha[0] = 25_000 * RAO  # the owner
+        root_holders = v[rng.random(len(v)) < 0.3]
+        self.tao[root_holders] = (rng.lognormal(np.log(20_000), 0.8, len(root_holders)) * RAO).astype(
+            np.int64
+        )
+        self.alpha[self.lay.stakers] = (rng.uniform(50, 500, len(self.lay.stakers)) * RAO).astype(np.int64)
+        roles = self.lay.roles
+        if roles:
+            self.alpha[roles["stale_weights"]] = int(self.alpha[v].max() * 0.9)  # a big one went quiet
+            self.alpha[roles["no_permit"]] = 30 * RAO  # below every staker: no permit
+            self.tao[roles["no_permit"]] = 0
+        # per-validator habits: how many miners they score, how noisy they are
+        self.top_k = rng.integers(64, 110, n)
+        self.noise = rng.uniform(0.03, 0.10, n)
+        self.noise[rng.choice(v[1:], size=2, replace=False)] *= 3.0  # two sloppy validators
+        self.quality = [self._new_quality(len(self.miners)) for _ in range(m)]  # per mechanism, per miner
+        # the far-from-consensus validator favours three weak miners (its own, say)
+        weak = self.miners[np.argsort(self.quality[0], kind="stable")]
+        self.far_targets = np.sort(np.setdiff1d(weak[:8], self.lay.stakers)[:3])
+        self.weights = [np.zeros((n, n), dtype=np.int64) for _ in range(m)]
+        self.weights_set = [np.zeros((n, n), dtype=bool) for _ in range(m)]
+        self.bonds = [np.zeros((n, n), dtype=np.int64) for _ in range(m)]
+        self.last_update = [self.registered.copy() for _ in range(m)]
+        self.commit_block = [np.full(n, -1, dtype=np.int64) for _ in range(m)]
+        self.prev_consensus = np.zeros(n, dtype=np.int64)
+        self.prev_incentive = [np.zeros(n, dtype=np.int64) for _ in range(m)]
+        stake = self.alpha + self.tao  # initial permits: the top-k stake, as a previous epoch left them
+        order = np.argsort(-stake, kind="stable")
+        self.permit = np.zeros(n, dtype=bool)
+        self.permit[order[: spec.max_validators]] = True
+        self.permit &= stake > 0
+        self.permit[0] = True
+        self.last_epoch = 0
+
+    def _new_quality(self, size: int) -> np.ndarray:
+        return self.rng.lognormal(0.0, 0.9, size)
+
+    # -- between epochs -----------------------------------------------------------------------------
+
+    def drift_stake(self) -> None:
+        holders = self.alpha > 0
+        factor = np.exp(self.rng.normal(0.0, 0.05, int(holders.sum())))
+        self.alpha[holders] = (self.alpha[holders] * factor).astype(np.int64)
+
+    def recycle(self, count: int, window: tuple[int, int]) -> None:
+        """Deregister the weakest miners and register new hotkeys in their slots (`replace_neuron`)."""
+        rng = self.rng
+        candidates = np.setdiff1d(self.miners, np.concatenate([self.lay.stakers, self.far_targets]))
+        weakest = candidates[np.argsort(self.prev_incentive[0][candidates], kind="stable")[: count * 3]]
+        chosen = np.sort(rng.choice(weakest, size=count, replace=False))
+        for uid in chosen:
+            block = int(rng.integers(*window))
+            self.hotkeys[uid] = _hotkey(rng)
+            self.coldkeys[uid] = _hotkey(rng)
+            self.registered[uid] = block
+            self.alpha[uid] = 0
+            self.tao[uid] = 0
+            self.prev_consensus[uid] = 0
+            self.permit[uid] = False
+            idx = int(np.searchsorted(self.miners, uid))
+            for m in range(self.spec.mechanism_count):
+                self.last_update[m][uid] = block
+                self.prev_incentive[m][uid] = 0
+                self.bonds[m][uid, :] = 0  # the slot's own bonds are removed
+                self.weights[m][uid, :] = 0  # ... and the weights it set
+                self.weights_set[m][uid, :] = False
+                self.weights[m][:, uid] = 0  # weights pointing at it are zeroed, entries kept
+                self.quality[m][idx] = self._new_quality(1)[0]
+
+    def set_weights(self, epoch: int) -> None:
+        """Every weight-setter submits a new row at a block inside (epoch - tempo, epoch)."""
+        spec, rng, lay = self.spec, self.rng, self.lay
+        n = spec.n
+        setters = lay.validators.copy()
+        roles = lay.roles
+        if roles and epoch > epoch_block(spec, 1):
+            setters = setters[setters != roles["stale_weights"]]
+        if roles:
+            setters = np.concatenate([setters, [roles["no_permit"]]])
+        blocks = epoch - 1 - rng.integers(0, spec.tempo - 1, len(setters))
+        for m in range(spec.mechanism_count):
+            q = self.quality[m] * np.exp(rng.normal(0.0, 0.03, len(self.miners)))
+            self.quality[m] = q
+            noisy = q[None, :] * np.exp(
+                rng.normal(0.0, 1.0, (len(setters), len(self.miners))) * self.noise[setters, None]
+            )
+            rows = np.zeros((len(setters), n), dtype=np.float64)
+            present = np.zeros((len(setters), n), dtype=bool)
+            for r, uid in enumerate(setters):
+                k = int(self.top_k[uid])
+                top = np.argsort(-noisy[r], kind="stable")[:k]
+                rows[r, self.miners[top]] = noisy[r, top] ** 2
+                present[r, self.miners[top]] = True
+                zeros = rng.choice(self.miners, size=k // 4, replace=False)  # scored, judged worthless
+                present[r, zeros] = True
+                if spec.burn:
+                    rows[r] *= (1 - spec.burn) / max(rows[r].sum(), 1e-12)
+                    rows[r, 0] = spec.burn
+                    present[r, 0] = True
+            if roles:
+                r = int(np.flatnonzero(setters == roles["far_from_consensus"])[0])
+                rows[r] = 0.0
+                present[r] = False
+                rows[r, self.far_targets] = [0.5, 0.3, 0.2]
+                extra = rng.choice(self.miners, size=12, replace=False)
+                rows[r, extra] += rng.uniform(0.0, 0.03, 12)
+                present[r, self.far_targets] = present[r, extra] = True
+                r = int(np.flatnonzero(setters == roles["copier"])[0])
+                rows[r] = self.prev_consensus.astype(np.float64)
+                rows[r, roles["copier"]] = 0.0
+                present[r] = rows[r] > 0
+            peak = rows.max(axis=1, keepdims=True)
+            u16 = np.where(peak > 0, np.rint(rows / np.where(peak > 0, peak, 1) * 65535), 0).astype(np.int64)
+            self.weights[m][setters] = u16
+            self.weights_set[m][setters] = present | (u16 > 0)
+            self.last_update[m][setters] = blocks
+            # a slot re-registered after a validator set its row had that entry zeroed by the chain
+            fresh = np.flatnonzero((self.registered > epoch - spec.tempo) & (self.registered < epoch))
+            for uid in fresh:
+                self.weights[m][setters[blocks < self.registered[uid]], uid] = 0
+            if spec.commit_reveal:  # last_update is the commit block; the commit stays pending
+                self.commit_block[m][setters] = blocks
+
+    # -- the epoch --------------------------------------------------------------------------------
+
+    def inputs(self, epoch: int, emission: int) -> dict:
+        spec = self.spec
+        base = EpochInputs(
+            weights=self.weights[0],
+            weights_set=self.weights_set[0],
+            bonds=self.bonds[0],
+            alpha_stake=self.alpha.copy(),
+            tao_stake=self.tao.copy(),
+            tao_weight=TAO_WEIGHT,
+            last_update=self.last_update[0],
+            block_at_registration=self.registered.copy(),
+            validator_permit=self.permit.copy(),
+            commit_block=self.commit_block[0] if spec.commit_reveal else None,
+            current_block=epoch,
+            tempo=spec.tempo,
+            kappa=spec.kappa,
+            bonds_moving_average=spec.bonds_moving_avg,
+            bonds_penalty=spec.bonds_penalty,
+            yuma3=spec.yuma3,
+            liquid_alpha=spec.liquid_alpha,
+            max_allowed_validators=spec.max_validators,
+            stake_threshold=spec.stake_threshold,
+            owner_uid=0,
+            last_mechanism_step_block=self.last_epoch,
+            emission=emission,
+        )
+        m = range(spec.mechanism_count)
+        return dict(
+            inputs=base,
+            mechanism_weights=[self.weights[k].copy() for k in m],
+            mechanism_bonds=[self.bonds[k].copy() for k in m],
+            mechanism_last_update=[self.last_update[k].copy() for k in m],
+            split=list(spec.split) if spec.split else None,
+            mechanism_weights_set=[self.weights_set[k].copy() for k in m],
+            mechanism_commit_block=[self.commit_block[k].copy() for k in m] if spec.commit_reveal else None,
+        )
+
+    def run_epoch(self, epoch: int, emission: int) -> tuple[dict, EpochResult]:
+        args = self.inputs(epoch, emission)
+        result = epoch_with_mechanisms(**args)
+        for k, mech in enumerate(result.mechanisms):
+            self.bonds[k] = mech.bonds.astype(np.int64)
+            self.prev_incentive[k] = mech.incentive.astype(np.int64)
+        self.permit = result.new_validator_permit.astype(bool)
+        self.prev_consensus = result.consensus.astype(np.int64)
+        self.last_epoch = epoch
+        return args, result
+
+
+# --------------------------------------------------------------------------------------------------
+# Snapshot rows
+
+
+def _subnet_row(spec: SubnetSpec, sim: _SubnetSim, e: int, emission: int) -> dict:
+    return {
+        "netuid": spec.netuid,
+        "name": spec.name,
+        "symbol": spec.symbol,
+        "owner_hotkey": sim.owner_hotkey,
+        "owner_coldkey": sim.coldkeys[0],
+        "n": spec.n,
+        "tempo": spec.tempo,
+        "kappa": spec.kappa,
+        "bonds_moving_avg": spec.bonds_moving_avg,
+        "bonds_penalty": spec.bonds_penalty,
+        "activity_cutoff_factor_milli": 13889,
+        "yuma3": spec.yuma3,
+        "liquid_alpha": spec.liquid_alpha,
+        "alpha_low": 45875,
+        "alpha_high": 58982,
+        "alpha_sigmoid_steepness": 1000,
+        "max_validators": spec.max_validators,
+        "commit_reveal": spec.commit_reveal,
+        "tao_weight": TAO_WEIGHT,
+        "stake_threshold": spec.stake_threshold,
+        "mechanism_count": spec.mechanism_count,
+        "emission_split": list(spec.split) if spec.split else None,
+        "epoch_emission": emission,
+        "aligned": True,
+        "epoch_block": e,
+        "inputs_block": e - 1,
+        "weights_block": e if spec.commit_reveal else e - 1,
+        "outputs_block": e,
+        "last_mechanism_step_block": e - spec.tempo,
+    }
+
+
+def _long(
+    matrix: np.ndarray, present: np.ndarray, netuid: int, mechid: int, value: str
+) -> dict[str, np.ndarray]:
+    i, j = np.nonzero(present)
+    return {
+        "netuid": np.full(len(i), netuid, dtype=np.int32),
+        "mechid": np.full(len(i), mechid, dtype=np.int32),
+        "validator_uid": i.astype(np.int32),
+        "miner_uid": j.astype(np.int32),
+        value: matrix[i, j].astype(np.uint16),
+    }
+
+
+def _snapshot_rows(spec: SubnetSpec, sim: _SubnetSim, args: dict, result: EpochResult, prev: dict) -> dict:
+    """The rows of one subnet in one snapshot: the stored epoch's inputs and its outputs."""
+    n, inp = spec.n, args["inputs"]
+    total = [
+        int(a) + (int(t) * TAO_WEIGHT) // (2**64 - 1)
+        for a, t in zip(inp.alpha_stake, inp.tao_stake, strict=True)
+    ]
+    neurons = {
+        "netuid": np.full(n, spec.netuid, dtype=np.int32),
+        "uid": np.arange(n, dtype=np.int32),
+        "hotkey": list(prev["hotkeys"]),
+        "coldkey": list(prev["coldkeys"]),
+        "is_owner": np.arange(n) == 0,
+        "block_at_registration": inp.block_at_registration,
+        "alpha_stake": inp.alpha_stake.astype(np.uint64),
+        "tao_stake": inp.tao_stake.astype(np.uint64),
+        "total_stake": np.array(total, dtype=np.uint64),
+        "validator_permit_prev": inp.validator_permit,
+        "prev_consensus": prev["consensus"].astype(np.uint16),
+        "active": result.active,
+        "validator_permit": result.new_validator_permit,
+        "stake_weight": result.stake_weight.astype(np.uint16),
+        "consensus": result.consensus.astype(np.uint16),
+        "validator_trust": result.validator_trust.astype(np.uint16),
+        "dividends": result.dividends.astype(np.uint16),
+        "emission": result.emission.astype(np.uint64),
+    }
+    mech_rows, weight_rows, bond_rows, after_rows = [], [], [], []
+    for k, mech in enumerate(result.mechanisms):
+        commit = args["mechanism_commit_block"][k] if args["mechanism_commit_block"] else None
+        mech_rows.append(
+            {
+                "netuid": np.full(n, spec.netuid, dtype=np.int32),
+                "mechid": np.full(n, k, dtype=np.int32),
+                "uid": np.arange(n, dtype=np.int32),
+                "last_update": args["mechanism_last_update"][k],
+                "commit_block": pa.nulls(n, pa.int64())
+                if commit is None
+                else pa.array(commit, mask=commit < 0, type=pa.int64()),
+                "prev_incentive": prev["incentive"][k].astype(np.uint16),
+                "incentive": mech.incentive.astype(np.uint16),
+            }
+        )
+        weight_rows.append(
+            _long(args["mechanism_weights"][k], args["mechanism_weights_set"][k], spec.netuid, k, "weight")
+        )
+        bond_rows.append(
+            _long(args["mechanism_bonds"][k], args["mechanism_bonds"][k] > 0, spec.netuid, k, "bond")
+        )
+        after_rows.append(_long(mech.bonds, mech.bonds > 0, spec.netuid, k, "bond"))
+    return {
+        "subnets": [_subnet_row(spec, sim, int(inp.current_block), int(inp.emission))],
+        "neurons": [neurons],
+        "mechanism_neurons": mech_rows,
+        "weights": weight_rows,
+        "bonds": bond_rows,
+        "bonds_after": after_rows,
+    }
+
+
+def _to_arrow(table: str, parts: list) -> pa.Table:
+    if table == "subnets":
+        rows = [row for row in parts]
+        columns = {key: [r[key] for r in rows] for key in rows[0]}
+        types = {
+            "tao_weight": pa.uint64(),
+            "stake_threshold": pa.uint64(),
+            "epoch_emission": pa.uint64(),
+            "emission_split": pa.list_(pa.uint16()),
+        }
+        return pa.table({k: pa.array(v, type=types.get(k)) for k, v in columns.items()})
+    return pa.concat_tables([pa.table(p) for p in parts])
+
+
+# --------------------------------------------------------------------------------------------------
+# Building
+
+
+def generate(progress: Callable[[str], None] | None = None) -> list[store.SnapshotData]:
+    """The demo's weekly snapshots, oldest first (deterministic: same seed, same bytes)."""
+    per_week: list[dict[str, list]] = [{t: [] for t in store.TABLES} for _ in range(WEEKS)]
+    for spec in SUBNETS:
+        if progress:
+            progress(f"simulating subnet {spec.netuid} of {len(SUBNETS)}")
+        sim = _SubnetSim(spec)
+        rng = _rng(spec.netuid, 2)
+        base_emission = int(spec.emission_alpha * RAO)
+        for week in range(WEEKS):
+            e_last = epoch_block(spec, week)
+            count = EPOCHS_PER_WEEK + (WARMUP_EPOCHS if week == 0 else 0)
+            epochs = [e_last - spec.tempo * (count - 1 - k) for k in range(count)]
+            if week > 0:
+                sim.drift_stake()
+                sim.recycle(int(rng.integers(2, 6)), (epochs[0] - spec.tempo + 1, epochs[0] - 1))
+            emission = int(base_emission * (1 + 0.08 * np.sin(week + spec.netuid)))
+            for e in epochs:
+                sim.last_epoch = e - spec.tempo  # LastMechansimStepBlock: the previous epoch's block
+                sim.set_weights(e)
+                prev = {
+                    "hotkeys": list(sim.hotkeys),
+                    "coldkeys": list(sim.coldkeys),
+                    "consensus": sim.prev_consensus.copy(),
+                    "incentive": [x.copy() for x in sim.prev_incentive],
+                }
+                args, result = sim.run_epoch(e, emission)
+            rows = _snapshot_rows(spec, sim, args, result, prev)
+            for table, parts in rows.items():
+                per_week[week][table].extend(parts)
+    snapshots = []
+    for week in range(WEEKS):
+        block = anchor_block(week)
+        meta = {
+            "network": NETWORK,
+            "block": block,
+            "block_hash": "0x" + hashlib.sha256(f"demo:{block}".encode()).hexdigest(),
+            "taken_at": FIRST_TAKEN_AT + timedelta(weeks=week),
+            "spec_version": 425,
+            "sdk_version": None,
+            "source": "demo",
+            "note": NOTE,
+        }
+        tables = {t: _to_arrow(t, parts) for t, parts in per_week[week].items() if parts}
+        snapshots.append(store.SnapshotData(meta=meta, tables=tables))
+    return snapshots
+
+
+def _refuse_to_replace(path: Path) -> None:
+    """--force may replace a demo database or an unreadable file, never one holding real snapshots."""
+    try:
+        snaps = store.list_snapshots(path)
+    except store.StoreError:
+        return
+    real = snaps[snaps["source"] != "demo"]
+    if len(real):
+        raise store.StoreError(
+            f"{path} holds {len(real)} non-demo snapshot(s): refusing to replace it with the demo"
+        )
+
+
+def build_demo(
+    db_path: str | os.PathLike[str] = DEMO_DB_PATH,
+    *,
+    force: bool = False,
+    progress: Callable[[str], None] | None = None,
+) -> Path:
+    """Write the demo database at db_path via a temporary file renamed into place (never half-written).
+
+    An existing file is kept unless force=True (and even then a database with non-demo snapshots is
+    refused). Returns the path.
+    """
+    path = Path(db_path)
+    if path.is_dir():
+        raise store.StoreError(f"{path} is a directory, not a database file")
+    if not path.parent.is_dir():
+        raise store.StoreError(f"directory {path.parent} does not exist")
+    if path.exists():
+        if not force:
+            raise store.StoreError(f"{path} already exists: pass --force to rebuild the demo there")
+        _refuse_to_replace(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    _remove(tmp)
+    try:
+        snapshots = generate(progress)
+        if progress:
+            progress(f"writing {len(snapshots)} snapshots")
+        store.ingest_snapshots(tmp, snapshots)
+        os.replace(tmp, path)
+    finally:
+        _remove(tmp)
+    return path
+
+
+def _remove(path: Path) -> None:
+    for p in (path, path.with_name(path.name + ".wal")):
+        if p.exists():
+            p.unlink()
+
+
+def ensure_demo_db(db_path: str | os.PathLike[str] = DEMO_DB_PATH) -> Path:
+    """Return db_path, building the demo there first if it does not exist (what app.py calls).
+
+    Concurrent callers (several app sessions starting at once) serialise on a lock file, so the demo
+    is built once; readers never see a half-written file because it is renamed into place.
+    """
+    path = Path(db_path)
+    if path.exists():
+        return path
+    lock_path = path.with_name(path.name + ".lock")
+    with open(lock_path, "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not path.exists():
+                build_demo(path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return path

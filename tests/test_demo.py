@@ -1,0 +1,182 @@
+"""The demo network: deterministic, shaped like mainnet, consistent with the engine, and it shows the
+cases a staker must be able to spot."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from analytics import demo, snapshot, store
+from tests.test_store import tiny_snapshot
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT_TABLES = ("snapshots", *store.TABLES)
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "analytics", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+
+
+def assert_same_contents(a: Path, b: Path) -> None:
+    for table in CONTENT_TABLES:
+        left, right = store.table_contents(a, table), store.table_contents(b, table)
+        assert len(left) > 0, table
+        assert left.equals(right), f"table {table} differs between {a} and {b}"
+
+
+def test_the_cli_builds_identical_tables_every_time(demo_db: Path, tmp_path: Path) -> None:
+    """`python -m analytics demo` gives the same table contents as any other build (fixed seed)."""
+    db = tmp_path / "demo.duckdb"
+    first = run_cli("demo", "--db", str(db))
+    assert first.returncode == 0, first.stderr
+    assert "12 weekly snapshots" in first.stdout
+    assert_same_contents(db, demo_db)
+
+    again = run_cli("demo", "--db", str(db))  # an existing file is never overwritten silently
+    assert again.returncode == 2
+    assert again.stderr.strip().splitlines()[-1].startswith("error: ") and "--force" in again.stderr
+
+    forced = run_cli("demo", "--db", str(db), "--force")
+    assert forced.returncode == 0, forced.stderr
+    assert_same_contents(db, demo_db)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.duckdb"]  # no temp or WAL files left
+
+
+def test_every_stored_output_is_what_the_engine_recomputes(demo_db: Path) -> None:
+    checked = 0
+    for sid in store.list_snapshots(demo_db)["snapshot_id"]:
+        for netuid in store.subnets(demo_db, sid)["netuid"]:
+            diff = snapshot.compare_outputs(snapshot.load_subnet(demo_db, sid, netuid))
+            bad = diff[diff["mismatches"] > 0]
+            assert bad.empty, f"snapshot {sid} subnet {netuid}:\n{bad}"
+            assert (diff["note"] == "").all()
+            checked += 1
+    assert checked == demo.WEEKS * len(demo.SUBNETS)
+
+
+def test_the_demo_has_the_shape_of_mainnet(demo_db: Path) -> None:
+    snaps = store.list_snapshots(demo_db).sort_values("taken_at")
+    assert len(snaps) >= 12
+    assert set(snaps["network"]) == {"demo"} and set(snaps["source"]) == {"demo"}
+    gaps = snaps["taken_at"].diff().dropna().unique()
+    assert len(gaps) == 1 and gaps[0] == np.timedelta64(7, "D")
+    assert (snaps["block"].diff().dropna() == demo.BLOCKS_PER_WEEK).all()
+
+    latest = int(snaps["snapshot_id"].iloc[-1])
+    subnets = store.subnets(demo_db, latest)
+    assert len(subnets) >= 8
+    assert (subnets["n"] == 256).sum() >= 5
+    multi = subnets[subnets["mechanism_count"] == 2]
+    assert len(multi) == 1
+    split = list(multi["emission_split"].iloc[0])
+    assert sum(split) == 65535 and split[0] != split[1]
+    assert int(multi["n"].iloc[0]) * 2 <= 256  # MaxAllowedUids x mechanisms <= 256, as on chain
+    netuid = int(multi["netuid"].iloc[0])
+    assert len(store.weights(demo_db, latest, netuid, 1)) > 0
+
+    for net in subnets["netuid"]:
+        nrn = store.neurons(demo_db, latest, net)
+        assert 0 < nrn["validator_permit"].sum() <= 64
+        w = store.weights(demo_db, latest, net, 0)
+        density = len(w) / (nrn["validator_permit"].sum() * len(nrn))
+        assert 0.1 < density < 0.8, f"subnet {net}: weights should be sparse, got {density:.2f}"
+        assert (w["weight"] == 0).any(), "explicit zero weights are kept"
+        assert int(subnets.set_index("netuid").loc[net, "epoch_block"]) < int(snaps["block"].iloc[-1])
+
+
+def test_uids_are_recycled_with_new_hotkeys_as_the_chain_does(demo_db: Path) -> None:
+    hist = store.subnet_history(demo_db, 1)
+    ids = sorted(hist["snapshot_id"].unique())
+    recycled_total = 0
+    for before_id, after_id in zip(ids, ids[1:], strict=False):
+        before = hist[hist["snapshot_id"] == before_id].set_index("uid")
+        after = hist[hist["snapshot_id"] == after_id].set_index("uid")
+        changed = before.index[before["hotkey"] != after["hotkey"]]
+        recycled_total += len(changed)
+        # a new registration: a later registration block, no stake, no permit
+        assert (
+            after.loc[changed, "block_at_registration"] > before.loc[changed, "block_at_registration"]
+        ).all()
+        assert (after.loc[changed, "alpha_stake"] == 0).all()
+    assert recycled_total >= len(ids) - 1
+
+    # weights pointing at a recycled uid: zeroed but kept, for rows set before the re-registration
+    cases = demo.DEMO_CASES[1]
+    last = ids[-1]
+    sub = snapshot.load_subnet(demo_db, last, 1)
+    stale = cases["stale_weights"]
+    fresh = np.flatnonzero(sub.block_at_registration > sub.mechanism(0).last_update[stale])
+    assert len(fresh) > 0
+    mech = sub.mechanism(0)
+    on_fresh = mech.weights_set[stale, fresh]
+    assert on_fresh.any() and (mech.weights[stale, fresh][on_fresh] == 0).all()
+
+
+def test_the_staker_cases_are_visible(demo_db: Path) -> None:
+    latest = store.latest_snapshot_id(demo_db)
+    for netuid, roles in demo.DEMO_CASES.items():
+        sub = snapshot.load_subnet(demo_db, latest, netuid)
+        honest = [
+            u
+            for u in np.flatnonzero(sub.validator_permit & sub.active)
+            if u not in roles.values() and u != sub.owner_uid
+        ]
+        median_tv = float(np.median(sub.validator_trust[honest]))
+        assert median_tv > 0.85 * 65535, "honest validators are mostly in consensus"
+
+        far = roles["far_from_consensus"]
+        assert sub.validator_permit[far] and sub.active[far]
+        assert sub.validator_trust[far] < 0.3 * 65535
+
+        stale = roles["stale_weights"]
+        assert sub.validator_permit[stale] and not sub.active[stale]
+        assert sub.current_block - sub.mechanism(0).last_update[stale] > 5000
+        assert sub.mechanism(0).weights_set[stale].any()
+
+        no_permit = roles["no_permit"]
+        assert not sub.validator_permit_prev[no_permit] and not sub.validator_permit[no_permit]
+        assert sub.mechanism(0).weights_set[no_permit].sum() > 10  # it does set weights
+        assert sub.validator_trust[no_permit] == 0 and sub.dividends[no_permit] == 0
+
+        # the copier's row matches the previous epoch's consensus better than any other validator's
+        copier = roles["copier"]
+        w = sub.mechanism(0).weights.astype(float)
+        prev = sub.prev_consensus.astype(float)
+
+        similarity = {
+            u: float(w[u] @ prev / (np.linalg.norm(w[u]) * np.linalg.norm(prev)))
+            for u in np.flatnonzero(sub.validator_permit)
+            if w[u].any()
+        }
+        assert max(similarity, key=similarity.get) == copier
+        assert similarity[copier] > 0.99
+
+
+def test_ensure_demo_db_builds_once_and_never_touches_an_existing_file(tmp_path: Path, demo_db: Path) -> None:
+    target = tmp_path / "data" / "demo.duckdb"
+    target.parent.mkdir()
+    assert demo.ensure_demo_db(target) == target
+    assert_same_contents(target, demo_db)
+    assert sorted(p.name for p in target.parent.iterdir()) == ["demo.duckdb", "demo.duckdb.lock"]
+
+    junk = tmp_path / "junk.duckdb"
+    junk.write_bytes(b"not a database")
+    assert demo.ensure_demo_db(junk) == junk
+    assert junk.read_bytes() == b"not a database"
+
+
+def test_force_never_replaces_a_database_with_chain_snapshots(tmp_path: Path) -> None:
+    db = tmp_path / "lens.duckdb"
+    store.ingest_snapshot(db, tiny_snapshot(100))
+    before = db.read_bytes()
+    with pytest.raises(store.StoreError, match="non-demo"):
+        demo.build_demo(db, force=True)
+    assert db.read_bytes() == before
+    with pytest.raises(store.StoreError, match="does not exist"):
+        demo.build_demo(tmp_path / "nowhere" / "demo.duckdb")

@@ -1,0 +1,100 @@
+"""analytics.snapshot: stored rows -> dense arrays -> engine inputs, and the recompute comparison."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from analytics import demo, snapshot, store
+from tests.test_store import tiny_snapshot
+
+
+@pytest.fixture
+def tiny_db(tmp_path: Path) -> Path:
+    db = tmp_path / "lens.duckdb"
+    snap = tiny_snapshot(100, n=5)
+    mech = snap.tables["mechanism_neurons"]
+    commits = pa.array([None, 90, None, None, None], pa.int64())
+    snap.tables["mechanism_neurons"] = mech.set_column(
+        mech.schema.get_field_index("commit_block"), "commit_block", commits
+    )
+    subnet = snap.tables["subnets"]
+    snap.tables["subnets"] = subnet.set_column(
+        subnet.schema.get_field_index("commit_reveal"), "commit_reveal", pa.array([True])
+    )
+    store.ingest_snapshot(db, snap)
+    return db
+
+
+def test_rows_become_dense_arrays_indexed_by_uid(tiny_db: Path) -> None:
+    sub = snapshot.load_subnet(tiny_db, 1, 1)
+    assert sub.n == 5 and sub.mechanism_count == 1
+    mech = sub.mechanism(0)
+    assert mech.weights.shape == (5, 5) and mech.weights.dtype == np.int64
+    assert mech.weights[0].tolist() == [0, 65535, 65535, 65535, 0]
+    # the explicit zero at (0, 4) is an entry; (0, 0) is not
+    assert mech.weights_set[0].tolist() == [False, True, True, True, True]
+    assert not mech.weights_set[1:].any()
+    assert mech.bonds[0, 4] == 0 and mech.bonds_after[0, 1] == 65535
+    assert mech.commit_block.tolist() == [snapshot.NO_COMMIT, 90, -1, -1, -1]
+    assert sub.alpha_stake.dtype == np.int64 and sub.alpha_stake[0] == 10**12
+    assert sub.hotkeys.tolist() == ["hk0", "hk1", "hk2", "hk3", "hk4-100"]
+    assert sub.owner_uid is None and sub.current_block == 100 and sub.aligned
+    assert sub.split is None and sub.epoch_emission is None
+    out = sub.stored_outputs(0)
+    assert out.validator_trust[0] == 65534 and out.incentive.tolist() == [0, 21845, 21845, 21845, 21845]
+    with pytest.raises(store.StoreError, match="no mechanism 1"):
+        sub.mechanism(1)
+
+
+def test_unknown_snapshot_or_subnet_is_a_store_error(tiny_db: Path) -> None:
+    with pytest.raises(store.StoreError, match="no snapshot 3"):
+        snapshot.load_subnet(tiny_db, 3, 1)
+    with pytest.raises(store.StoreError, match="subnet 2 is not in snapshot 1"):
+        snapshot.load_subnet(tiny_db, 1, 2)
+
+
+def test_epoch_inputs_carry_every_stored_hyperparameter(demo_db: Path) -> None:
+    sid = store.latest_snapshot_id(demo_db)
+    spec = next(s for s in demo.SUBNETS if s.commit_reveal)
+    sub = snapshot.load_subnet(demo_db, sid, spec.netuid)
+    inp = sub.epoch_inputs(0)
+    row = store.subnets(demo_db, sid).set_index("netuid").loc[spec.netuid]
+    assert inp.current_block == int(row["epoch_block"])
+    assert inp.last_mechanism_step_block == int(row["epoch_block"]) - spec.tempo
+    assert inp.emission == int(row["epoch_emission"])
+    assert inp.owner_uid == 0 and inp.tao_weight == demo.TAO_WEIGHT
+    assert inp.yuma3 == spec.yuma3 and inp.kappa == spec.kappa and inp.tempo == spec.tempo
+    assert inp.commit_block is not None and (inp.commit_block >= 0).any()
+    np.testing.assert_array_equal(inp.validator_permit, sub.validator_permit_prev)
+    np.testing.assert_array_equal(inp.weights, sub.mechanism(0).weights)
+
+
+def test_two_mechanisms_are_recomputed_with_the_split(demo_db: Path) -> None:
+    sid = store.latest_snapshot_id(demo_db)
+    spec = next(s for s in demo.SUBNETS if s.mechanism_count == 2)
+    sub = snapshot.load_subnet(demo_db, sid, spec.netuid)
+    assert sub.mechanism_count == 2 and sub.split == list(spec.split)
+    assert not np.array_equal(sub.mechanism(0).weights, sub.mechanism(1).weights)
+    result = sub.recompute()
+    assert len(result.mechanisms) == 2
+    np.testing.assert_array_equal(result.mechanisms[1].incentive, sub.stored_outputs(1).incentive)
+    np.testing.assert_array_equal(result.mechanisms[1].bonds, sub.stored_outputs(1).bonds)
+    diff = snapshot.compare_outputs(sub, result)
+    assert set(diff[diff["mechid"] == 1]["field"]) == {"incentive", "bonds"}
+    assert diff["mismatches"].sum() == 0
+
+
+def test_compare_outputs_finds_a_tampered_value(demo_db: Path) -> None:
+    sub = snapshot.load_subnet(demo_db, store.latest_snapshot_id(demo_db), 1)
+    trust = sub.validator_trust.copy()
+    uid = int(np.argmax(trust))
+    trust[uid] -= 7
+    diff = snapshot.compare_outputs(replace(sub, validator_trust=trust)).set_index("field")
+    assert diff.loc["validator_trust", "mismatches"] == 1
+    assert diff.loc["validator_trust", "max_abs_diff"] == 7
+    assert diff.drop(index="validator_trust")["mismatches"].sum() == 0
