@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analytics import export, simulate, store
+from analytics import simulate, store
 from analytics.cli import CliError
 from analytics.snapshot import SubnetSnapshot, load_subnet
 from analytics.yuma import EpochInputs, split_emissions
@@ -151,10 +151,16 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return [{c: _jsonable(a[i]) for c, a in zip(cols, arrays, strict=True)} for i in range(len(frame))]
 
 
-def _write_atomically(path: str, data: bytes) -> None:
+def _check_folder(path: str) -> None:
     target = Path(path).expanduser()
-    if not target.parent.exists():
+    if not target.parent.is_dir():
         raise CliError(f"cannot write {target}: folder {target.parent} does not exist")
+
+
+def _write_atomically(path: str, data: bytes) -> None:
+    """Write to a temporary file beside the target, then rename: a reader never sees half a file."""
+    target = Path(path).expanduser()
+    _check_folder(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -197,8 +203,12 @@ def _summary(snap: SubnetSnapshot, args: argparse.Namespace, sim: simulate.Simul
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.csv and args.csv != "-":
+        _check_folder(args.csv)  # before minutes of work, not after
     snap, sim = run_simulation(args)
     if args.csv:
+        from analytics import export  # the shared CSV writer (formula-neutralised, deterministic)
+
         data = export.csv_bytes(epochs_frame(snap, sim))
         if args.csv == "-":
             sys.stdout.buffer.write(data)

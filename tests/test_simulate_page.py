@@ -1,0 +1,103 @@
+"""The What-if page in Streamlit's AppTest: the empty state, a deep-linked what-if, bad links, the builder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+pytest.importorskip("analytics.ui", reason="analytics/ui.py (the pages branch) is not merged yet")
+
+from analytics import simulate
+from analytics.cli.simulate import mechanism_inputs, winners_frame
+from analytics.demo import DEMO_CASES
+from analytics.snapshot import load_subnet
+from analytics.store import latest_snapshot_id
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "7_What_if.py")
+FAR = DEMO_CASES[1]["far_from_consensus"]
+
+
+@pytest.fixture
+def page(demo_db: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("METAGRAPH_LENS_DB", str(demo_db))
+
+    def open_page(**params: str | list[str]) -> AppTest:
+        at = AppTest.from_file(PAGE, default_timeout=60)
+        for key, value in params.items():
+            at.query_params[key] = value
+        return at.run()
+
+    return open_page
+
+
+def scenarios_in_url(at: AppTest) -> list[str]:
+    value = at.query_params.get("s", [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_without_a_scenario_the_page_offers_one_and_runs_it(page) -> None:
+    at = page(netuid="1")
+    assert not at.exception
+    assert any("Add a scenario" in info.value for info in at.info)
+    try_it = next(b for b in at.button if b.label.startswith("Try: validator"))
+    uid = int(try_it.label.split()[2])
+    at = try_it.click().run()
+    assert not at.exception
+    assert scenarios_in_url(at) == [f"consensus:{uid}"]
+    assert len(at.get("plotly_chart")) == 4  # Tv, dividends, incentive, the validator's bonds
+
+
+def test_a_deep_link_reproduces_the_what_if(page, demo_db: Path) -> None:
+    at = page(netuid="1", s=[f"consensus:{FAR}", "kappa=0.6"], epochs="8")
+    assert not at.exception and not at.error
+    assert scenarios_in_url(at) == [f"consensus:{FAR}", "kappa=0.6"] and at.query_params["epochs"] == "8"
+    assert [t.value for t in at.text][:2] == [f"consensus:{FAR}", "kappa=0.6"]
+    snap = load_subnet(demo_db, latest_snapshot_id(demo_db), 1)
+    sim = simulate.simulate(
+        mechanism_inputs(snap, 0),
+        simulate.parse_scenarios([f"consensus:{FAR}", "kappa=0.6"]),
+        8,
+        previous_consensus=snap.prev_consensus,
+    )
+    shown = at.dataframe[0].value
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), winners_frame(snap, sim), check_dtype=False)
+    assert shown["uid"].iloc[0] == FAR
+    assert at.multiselect(key="whatif_uids").value[0] == FAR
+    assert at.query_params["validator"] == snap.hotkeys[FAR]  # the bonds chart shows the changed validator
+
+
+def test_bad_links_say_what_was_left_out_and_keep_the_rest(page) -> None:
+    at = page(netuid="1", s=["kappa=7", "copy:1=999", f"consensus:{FAR}", f"zero:{FAR}"], epochs="abc")
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Scenario left out: `scenario 'kappa=7': kappa must be between 0 and 1, got 7`",
+        "Scenario left out: `scenario 'copy:1=999': uid 999 is not on this subnet (uids 0-255)`",
+        f"Scenario left out: `scenarios 'consensus:{FAR}' and 'zero:{FAR}' both set uid {FAR}'s weights; keep one`",
+    ]
+    assert any("`abc` epochs" in w.value for w in at.warning)
+    assert scenarios_in_url(at) == [f"consensus:{FAR}"] and at.query_params["epochs"] == "20"
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_the_builder_and_the_text_box_add_scenarios_to_the_link(page) -> None:
+    at = page(netuid="2")
+    at.selectbox(key="whatif_kind").select("Validator copies another validator").run()
+    validators = at.selectbox(key="whatif_uid").options
+    at.selectbox(key="whatif_uid").select_index(2).run()
+    at.selectbox(key="whatif_src").select_index(3).run()
+    at = at.button(key="whatif_add").click().run()
+    copier, source = (int(v.split(" · ")[0]) for v in (validators[2], validators[3]))
+    assert scenarios_in_url(at) == [f"copy:{copier}={source}"]
+    at.text_input(key="whatif_text").input("kappa=0.6 yuma3=on").run()
+    assert scenarios_in_url(at) == [f"copy:{copier}={source}", "kappa=0.6", "yuma3=on"]
+    at.text_input(key="whatif_text").input("kappa=0.7").run()  # kappa is already set: refused, URL unchanged
+    assert [e.value for e in at.error] == [
+        "Not added: `scenarios 'kappa=0.6' and 'kappa=0.7' set the same thing; keep one`"
+    ]
+    assert scenarios_in_url(at) == [f"copy:{copier}={source}", "kappa=0.6", "yuma3=on"]
+    at = at.button(key="whatif_remove_1").click().run()
+    assert scenarios_in_url(at) == [f"copy:{copier}={source}", "yuma3=on"]
+    assert not at.exception
