@@ -561,9 +561,8 @@ class Simulation:
     baseline: Replay
     scenario: Replay
     notes: tuple[str, ...] = ()
-    inputs: EpochInputs | None = (
-        None  # the first epoch's inputs with the scenarios' stake and hyperparameters
-    )
+    # The starting inputs with the scenarios' stake, hyperparameters and fixed rows (edits, zeros, miners).
+    inputs: EpochInputs | None = None
 
     @property
     def epochs(self) -> int:
@@ -634,12 +633,13 @@ class Simulation:
         return cols
 
 
-def _max_upscale(row: np.ndarray) -> np.ndarray:
-    """A non-negative float row as the chain stores weights: the largest entry becomes 65535."""
-    top = row.max() if row.size else 0.0
-    if not top > 0:
-        return np.zeros(row.shape, dtype=np.int64)
-    return np.floor(row * (U16_MAX / top) + 0.5).astype(np.int64).clip(0, U16_MAX)
+def _max_upscale(rows: np.ndarray) -> np.ndarray:
+    """Non-negative weights (a row, or rows along the last axis) as set_weights stores them: each row's largest
+    entry becomes 65535, the others round(w * 65535 / max); an all-zero row stays zero."""
+    rows = np.asarray(rows, dtype=np.float64)
+    top = rows.max(axis=-1, keepdims=True, initial=0.0)
+    scale = np.divide(U16_MAX, top, out=np.zeros_like(top), where=top > 0)
+    return np.floor(rows * scale + 0.5).astype(np.int64).clip(0, U16_MAX)
 
 
 @dataclass
@@ -700,10 +700,10 @@ def _compile(inputs: EpochInputs, scenarios: Sequence[Scenario], active0: np.nda
         for s in scale:
             col[s.uid] *= s.factor
         scaled = stored * col[None, :]
-        rowmax = scaled.max(axis=1, initial=0)
-        over = rowmax > U16_MAX
-        scaled[over] *= (U16_MAX / rowmax[over])[:, None]
-        weights = np.floor(scaled + 0.5).astype(np.int64)
+        # Validators re-set the changed rows; the chain stores them max-upscaled (largest entry 65535).
+        changed = (stored[:, col != 1] > 0).any(axis=1)
+        weights = stored.copy()
+        weights[changed] = _max_upscale(scaled[changed])
     refresh = np.asarray(active0, dtype=bool).copy()
     fresh = np.zeros(len(refresh), dtype=bool)
     rows_set = weights_set.copy() if weights_set is not None else None
@@ -913,7 +913,8 @@ def simulate(
         return Simulation(scenarios, baseline, baseline, tuple(notes), inputs)
     plan = _compile(inputs, scenarios, active0)
     scenario = _replay(plan, epochs, previous_consensus, tick(todo - epochs))
-    return Simulation(scenarios, baseline, scenario, tuple(notes), plan.start)
+    first = dataclasses.replace(plan.start, weights=plan.weights, weights_set=plan.weights_set)
+    return Simulation(scenarios, baseline, scenario, tuple(notes), first)
 
 
 def replay_baseline(

@@ -305,6 +305,18 @@ def test_a_worse_miner_loses_incentive_and_the_others_gain() -> None:
     assert sim.target_uids() == [5] and sim.affected_uids()[0] == 5
 
 
+def test_a_scaled_miner_is_re_set_as_the_chain_stores_weights() -> None:
+    inputs = network()
+    sim = sm.simulate(inputs, [sm.ScaleMiner(13, 2.0), sm.EditWeights(3, ((5, 1.0), (6, 0.25)))], 1)
+    assert sim.inputs is not None
+    w = sim.inputs.weights
+    assert (w[4, 13], w[4, 14]) == (65535, 32768)  # 14 was validator 4's top weight with 13: now half of it
+    assert inputs.weights[0].max() == 65535 > 2 * inputs.weights[0, 13]  # validator 0's top stays its top
+    assert w[0, 13] == 2 * inputs.weights[0, 13] and np.array_equal(w[0, :13], inputs.weights[0, :13])
+    assert w[3].tolist() == [0] * 5 + [65535, 16384] + [0] * 8  # the edited row, max-upscaled
+    np.testing.assert_array_equal(w[5:], inputs.weights[5:])  # miners set no weights
+
+
 def test_max_validators_takes_permits_from_the_smallest_stakes() -> None:
     sim = sm.simulate(network(), [sm.MaxValidators(3)], 2)
     np.testing.assert_array_equal(np.flatnonzero(sim.scenario.validator_permit[0]), [0, 1, 2])

@@ -23,8 +23,6 @@ from analytics.yuma import EpochInputs, split_emissions
 HELP = (
     "Replay a subnet's epochs with what-if scenarios (weights, stake, hyperparameters) against the baseline."
 )
-DB_ENV = "METAGRAPH_LENS_DB"
-DEFAULT_DB = Path(__file__).resolve().parents[2] / "data" / "demo.duckdb"
 
 EXAMPLES = """
 Examples:
@@ -44,7 +42,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--netuid", type=int, required=True, help="the subnet to replay")
     parser.add_argument("--mechid", type=int, default=0, help="the incentive mechanism (default 0)")
     parser.add_argument("--snapshot", type=int, default=None, help="snapshot id (default: the newest)")
-    parser.add_argument("--db", default=None, help=f"DuckDB file (default: ${DB_ENV}, else data/demo.duckdb)")
+    parser.add_argument(
+        "--db", default=None, help=f"DuckDB file (default: ${store.DB_ENV_VAR}, else data/demo.duckdb)"
+    )
     parser.add_argument(
         "--epochs", type=int, default=20, help=f"epochs to replay, 1-{simulate.MAX_EPOCHS} (default 20)"
     )
@@ -62,12 +62,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _db_path(arg: str | None) -> Path:
-    if arg:
-        path = Path(arg).expanduser()
-    elif os.environ.get(DB_ENV, "").strip():
-        path = Path(os.environ[DB_ENV].strip()).expanduser()
-    else:
-        path = DEFAULT_DB
+    path = Path(arg).expanduser() if arg else store.default_db_path()
     if not path.exists():
         raise CliError(
             f"database {path} does not exist (create one with `python -m analytics demo --db {path}`)"
