@@ -14,15 +14,16 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
-from analytics.snapshot import SubnetSnapshot, load_subnet
 
 from analytics import simulate as sm
 from analytics import ui
 from analytics.cli.simulate import epochs_frame, mechanism_inputs, winners_frame
+from analytics.snapshot import SubnetSnapshot, load_subnet
 
 PARAM_SCENARIO = "s"
 PARAM_EPOCHS = "epochs"
 DEFAULT_EPOCHS = 20
+BONDS_SHOWN = 40  # miners in the bonds heatmap (the validator's largest bonds)
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
 KINDS = {
@@ -142,6 +143,22 @@ def _scenarios_from_url(n: int) -> list[sm.Scenario]:
 
 def _set_scenarios(specs: list[str]) -> None:
     st.query_params[PARAM_SCENARIO] = specs
+
+
+def _keep_selected(widget_key: str) -> None:
+    _set_scenarios(list(st.session_state[widget_key]))
+
+
+def _most_moved(sim: sm.Simulation, field: str, among: np.ndarray, limit: int = 5) -> list[int]:
+    """The scenarios' own uids in ``among``, then those whose ``field`` moved most over the replay."""
+    out = [u for u in sim.target_uids() if among[u]][:limit]
+    moved = np.abs(sim.delta(field)).sum(axis=0) * among
+    for uid in np.argsort(-moved, kind="stable"):
+        if len(out) >= limit or moved[uid] == 0:
+            break
+        if int(uid) not in out:
+            out.append(int(uid))
+    return out
 
 
 def _add(spec: str, current: list[str]) -> None:
@@ -271,9 +288,12 @@ def _bonds_long(sim: sm.Simulation, uid: int) -> pd.DataFrame:
     )
 
 
-def _bonds_chart(sim: sm.Simulation, uid: int, view: str) -> go.Figure:
+def _bonds_chart(sim: sm.Simulation, uid: int, view: str, top: int = BONDS_SHOWN) -> go.Figure:
+    """Heatmap of one validator's bonds (epochs x its ``top`` largest-bonded miners)."""
     b, s = sim.baseline.bonds[:, uid, :].astype(np.int64), sim.scenario.bonds[:, uid, :].astype(np.int64)
-    held = np.flatnonzero((b > 0).any(0) | (s > 0).any(0))
+    peak = np.maximum(b.max(0), s.max(0))
+    held = np.flatnonzero(peak > 0)
+    held = np.sort(held[np.argsort(-peak[held], kind="stable")[:top]])
     z = {"what-if": s, "baseline": b, "difference": s - b}[view][:, held] / 65535
     fig = go.Figure(
         go.Heatmap(
@@ -282,7 +302,7 @@ def _bonds_chart(sim: sm.Simulation, uid: int, view: str) -> go.Figure:
             y=[f"uid {j}" for j in held],
             colorscale="RdBu" if view == "difference" else "Viridis",
             zmid=0 if view == "difference" else None,
-            colorbar={"title": "bond"},
+            colorbar={"title": "bond / 65535"},
         )
     )
     fig.update_layout(
@@ -303,7 +323,7 @@ db = ui.page_setup(
     icon="🧮",
     intro="Replay a subnet's next epochs with the exact Yuma engine, changing weights, stake or hyperparameters, "
     "and compare with the same replay unchanged. Bonds and validator permits carry from epoch to epoch as on "
-    "chain; weights are held fixed and re-set every epoch.",
+    "chain; weights are held fixed and re-set every epoch by everyone who set them.",
 )
 snapshot_id = ui.snapshot_picker(db)
 netuid = ui.subnet_picker(db, snapshot_id)
@@ -323,24 +343,26 @@ if not snap.aligned:
         "This snapshot was not taken at an epoch boundary: the first epoch starts from the state read at "
         f"block {snap.current_block:,}, so it is not the chain's own epoch."
     )
+if snap.mechanism_count > 1:
+    st.caption(
+        f"Mechanism {mechid} of {snap.mechanism_count}: the replay runs this mechanism's weights and bonds "
+        "with its share of the subnet's emission."
+    )
 
 scenarios = _scenarios_from_url(snap.n)
 specs = [s.spec for s in scenarios]
 permits = np.flatnonzero(snap.validator_permit | snap.validator_permit_prev).tolist()
 
-with st.expander("Scenarios", expanded=True):
-    if specs:
-        for k, spec in enumerate(specs):
-            left, right = st.columns([6, 1])
-            left.text(spec)
-            right.button(
-                "Remove",
-                key=f"whatif_remove_{k}",
-                on_click=_set_scenarios,
-                args=([s for s in specs if s != spec],),
-            )
-        st.button("Clear all", key="whatif_clear", on_click=_set_scenarios, args=([],))
-        st.divider()
+if specs:
+    st.multiselect(
+        "Scenarios (remove one to drop it)",
+        specs,
+        default=specs,
+        key=f"whatif_active_{'|'.join(specs)}",
+        on_change=_keep_selected,
+        args=(f"whatif_active_{'|'.join(specs)}",),
+    )
+with st.expander("Add a scenario", expanded=not specs):
     _builder(snap, specs, permits)
     st.text_input(
         "Or type scenarios as the CLI takes them (separated by spaces), then press Enter",
@@ -380,23 +402,51 @@ except sm.ScenarioError as exc:  # e.g. a scaled stake out of range
 for note in sim.notes:
     st.warning(ui.code(note, 300))
 
-affected = sim.affected_uids(limit=8)
-shown = st.multiselect(
-    "UIDs in the charts",
-    list(range(snap.n)),
-    default=affected[:6],
-    key="whatif_uids",
-    help="By default: the uids the scenarios name, then those whose emission moved most.",
+# Headline: what each named uid is paid over the replay, what-if against baseline.
+paid_base = sim.baseline.server_emission.sum(0) + sim.baseline.validator_emission.sum(0)
+paid_what = sim.scenario.server_emission.sum(0) + sim.scenario.validator_emission.sum(0)
+named = sim.target_uids()[:4]
+for col, uid in zip(st.columns(max(len(named), 1)), named, strict=False):
+    base_paid, what_paid = int(paid_base[uid]), int(paid_what[uid])
+    change = f"{100 * (what_paid - base_paid) / base_paid:+.1f} %" if base_paid else None
+    col.metric(f"uid {uid}: paid over {epochs} epochs (α)", f"{what_paid / 1e9:,.3f}", change)
+
+was_validator = (sim.scenario.validator_permit | sim.baseline.validator_permit).any(axis=0)
+validators_moved = _most_moved(sim, "dividends", was_validator)
+miners_moved = _most_moved(sim, "incentive", ~was_validator)
+left, right = st.columns(2)
+chart_validators = left.multiselect(
+    "Validators in the charts",
+    np.flatnonzero(was_validator).tolist(),
+    default=validators_moved,
+    key="whatif_validators",
+    help="By default: the validators the scenarios name, then those whose dividends moved most.",
 )
-if shown:
-    for field, title in (
-        ("validator_trust", "Validator trust (Tv)"),
-        ("dividends", "Dividends"),
-        ("incentive", "Incentive"),
-    ):
-        st.plotly_chart(_line_chart(sim, field, shown, f"{title}: what-if (solid) vs baseline (dotted)"))
-else:
-    st.info("Pick one or more UIDs to chart.")
+chart_miners = right.multiselect(
+    "Miners in the incentive chart",
+    np.flatnonzero(~was_validator).tolist(),
+    default=miners_moved,
+    key="whatif_miners",
+    help="By default: the miners the scenarios name, then those whose incentive moved most.",
+)
+if chart_validators:
+    st.plotly_chart(
+        _line_chart(
+            sim,
+            "validator_trust",
+            chart_validators,
+            "Validator trust (Tv): what-if (solid) vs baseline (dotted)",
+        )
+    )
+    st.plotly_chart(
+        _line_chart(sim, "dividends", chart_validators, "Dividends: what-if (solid) vs baseline (dotted)")
+    )
+if chart_miners:
+    st.plotly_chart(
+        _line_chart(sim, "incentive", chart_miners, "Incentive: what-if (solid) vs baseline (dotted)")
+    )
+if not chart_validators and not chart_miners:
+    st.info("Pick validators or miners to chart.")
 
 st.subheader("Winners and losers")
 st.caption(
@@ -410,7 +460,7 @@ else:
 ui.csv_download(winners, f"whatif-winners-sn{netuid}-m{mechid}-s{snapshot_id}.csv", key="whatif_winners")
 
 st.subheader("Bonds of a validator")
-bond_holders = sorted(set(permits) | set(np.flatnonzero(sim.scenario.bonds.any(axis=(0, 2))).tolist()))
+bond_holders = sorted(set(np.flatnonzero(was_validator).tolist()) | set(sim.target_uids()) & set(permits))
 targets = [u for u in sim.target_uids() if u in bond_holders]
 hotkeys = {u: str(snap.hotkeys[u]) for u in bond_holders if str(snap.hotkeys[u])}
 chosen_hotkey = ui.validator_picker(
@@ -423,13 +473,19 @@ if chosen_hotkey is not None:
     if bonds.empty:
         st.info(f"Validator {chosen} holds no bonds in either replay.")
     else:
+        held = bonds["miner_uid"].nunique()
+        if held > BONDS_SHOWN:
+            st.caption(f"Its {BONDS_SHOWN} largest bonds of {held}; the CSV holds them all.")
         st.plotly_chart(_bonds_chart(sim, chosen, view))
     ui.csv_download(
         bonds, f"whatif-bonds-sn{netuid}-m{mechid}-s{snapshot_id}-uid{chosen}.csv", key="whatif_bonds"
     )
 
 st.subheader("Per epoch")
+st.caption(
+    "The charted uids, every epoch: what-if, baseline and difference (u16 values as the chain stores them)."
+)
 table = epochs_frame(snap, sim)
-table = table[table["uid"].isin(shown or affected)].reset_index(drop=True)
+table = table[table["uid"].isin(chart_validators + chart_miners)].reset_index(drop=True)
 st.dataframe(table, hide_index=True)
 ui.csv_download(table, f"whatif-epochs-sn{netuid}-m{mechid}-s{snapshot_id}.csv", key="whatif_epochs_csv")

@@ -120,7 +120,9 @@ def winners_frame(snap: SubnetSnapshot, sim: simulate.Simulation) -> pd.DataFram
     """Per uid, totals over the replay, sorted from the biggest winner to the biggest loser."""
     table = sim.winners_losers()
     frame = pd.DataFrame(table)
-    frame.insert(1, "hotkey", np.asarray(snap.hotkeys, dtype=object)[table["uid"]])
+    was_validator = (sim.scenario.validator_permit | sim.baseline.validator_permit).any(axis=0)
+    frame.insert(1, "role", np.where(was_validator[table["uid"]], "validator", "miner"))
+    frame.insert(2, "hotkey", np.asarray(snap.hotkeys, dtype=object)[table["uid"]])
     return frame
 
 
