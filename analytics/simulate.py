@@ -895,6 +895,8 @@ def simulate(
     Raises :class:`ScenarioError` for a scenario that does not fit this subnet.
     """
     _check_epochs(epochs)
+    if len(inputs.alpha_stake) == 0:
+        raise ScenarioError("the subnet has no neurons: there is nothing to replay")
     scenarios = tuple(scenarios)
     notes = validate(scenarios, inputs)
     if baseline is not None and baseline.epochs != epochs:

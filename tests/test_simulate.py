@@ -146,6 +146,16 @@ def test_scenarios_naming_uids_the_subnet_does_not_have_are_rejected() -> None:
         assert str(err.value) == f"scenario {text!r}: uid {uid} is not on this subnet (uids 0-14)"
     with pytest.raises(sm.ScenarioError, match="epochs must be between 1 and 200, got 201"):
         sm.simulate(inputs, (), 201)
+    empty = EpochInputs(
+        weights=np.zeros((0, 0), dtype=np.int64),
+        alpha_stake=np.zeros(0, dtype=np.int64),
+        last_update=np.zeros(0, dtype=np.int64),
+        block_at_registration=np.zeros(0, dtype=np.int64),
+        validator_permit=np.zeros(0, dtype=bool),
+        current_block=BLOCK,
+    )
+    with pytest.raises(sm.ScenarioError, match="^the subnet has no neurons: there is nothing to replay$"):
+        sm.simulate(empty, (), 5)
 
 
 # --------------------------------------------------------------------------------------------------
