@@ -52,6 +52,7 @@ ONE = 1 << FRAC_BITS  # 1.0 as I32F32 bits
 U16_MAX = 65535
 _LO16 = 0xFFFF
 _LO32 = 0xFFFFFFFF
+_U32 = np.uint64(32)
 _U64_MAX = (1 << 64) - 1
 # substrate_fixed's `e` constant as I9F23 (used by its exp(1) special case), widened to I32F32 bits.
 _E_I32F32 = (0xADF85458A2BB4A9AAFDC5620273D3CF1 >> 103) << 9
@@ -239,25 +240,69 @@ class EpochResult:
 # ----------------------------------------------------------------------------------------------
 
 
-def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """floor(a * b / 2^32) for I32F32 bits; `a` may be negative, 0 <= b < 2^40 and |a| < 2^46.
-
-    a*b can pass 2^63 (e.g. 1.0 * 1.0 is 2^64), so `a` is split into 16-bit halves.
-    """
-    a = np.asarray(a, dtype=np.int64)
-    b = np.asarray(b, dtype=np.int64)
+def _mul_split(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """floor(a * b / 2^32) with `a` split into 16-bit halves: any sign of a, b; |a|, |b| < 2^46."""
     hi = (a >> 16) * b
     lo = ((a & _LO16) * b) >> 16
     return (hi + lo) >> 16
 
 
-def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """floor(a * 2^32 / b) for 0 <= a, 0 <= b < 2^46; 0 where b == 0 (safe_div).
+def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """I32F32 multiply: floor(a * b / 2^32) (floor toward -inf, as substrate_fixed does).
 
-    Two 16-bit long-division steps keep every intermediate below 2^63.
+    Fast path: non-negative operands whose product stays below 2^64 multiply in uint64 (two passes).
+    Otherwise (negatives, or 1.0 * 1.0 = 2^64) the split form keeps every intermediate below 2^63.
     """
     a = np.asarray(a, dtype=np.int64)
     b = np.asarray(b, dtype=np.int64)
+    if a.ndim == 0 or b.ndim == 0 or a.size == 0 or b.size == 0:
+        return _mul_split(a, b)
+    if int(a.min()) >= 0 and int(b.min()) >= 0 and int(a.max()) * int(b.max()) < 1 << 64:
+        return ((a.view(np.uint64) * b.view(np.uint64)) >> _U32).view(np.int64)
+    return _mul_split(a, b)
+
+
+def _mul_unit(m: np.ndarray, v: np.ndarray | int) -> np.ndarray:
+    """floor(m * v / 2^32) for a matrix m of proportions in [0, 1.0] (bits in [0, 2^32]) and v >= 0.
+
+    Checks only the (small) second operand: below 1.0 the uint64 product cannot overflow.
+    """
+    if isinstance(v, np.ndarray) and v.ndim:
+        small = v.size == 0 or (int(v.min()) >= 0 and int(v.max()) < 1 << 32)
+        if small and m.size:
+            return ((m.view(np.uint64) * v.view(np.uint64)) >> _U32).view(np.int64)
+        return _mul(m, v)
+    v = int(v)
+    if 0 <= v < 1 << 32 and m.size:
+        return ((m.view(np.uint64) * np.uint64(v)) >> _U32).view(np.int64)
+    return _mul_split(m, np.int64(v))
+
+
+def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """I32F32 safe_div of non-negative values: floor(a * 2^32 / b), 0 where b == 0.
+
+    Fast path in uint64 (a << 32 fits while a < 2^32, which covers every proportion below 1.0);
+    entries with a >= 2^32 use two 16-bit long-division steps (requires b < 2^46).
+    """
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    if a.ndim == 0 or b.ndim == 0 or a.size == 0:
+        a, b = np.atleast_1d(a), np.atleast_1d(b)
+    zero = b == 0
+    has_zero = bool(zero.any())
+    safe_b = np.where(zero, 1, b) if has_zero else b
+    q = ((a.view(np.uint64) << _U32) // safe_b.view(np.uint64)).view(np.int64)
+    if a.size and int(a.max()) >= 1 << 32:
+        a_full, b_full = np.broadcast_arrays(a, b)
+        big = a_full >= 1 << 32
+        q[big] = _div_long(a_full[big], b_full[big])
+    if has_zero:
+        q = np.where(zero, 0, q)
+    return q
+
+
+def _div_long(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """floor(a * 2^32 / b) in two 16-bit long-division steps (0 <= a < 2^47, 0 <= b < 2^46); 0 if b == 0."""
     safe_b = np.where(b == 0, 1, b)
     q1, r1 = np.divmod(a << 16, safe_b)
     q2 = (r1 << 16) // safe_b
@@ -275,7 +320,21 @@ def _normalize(x: np.ndarray) -> np.ndarray:
 def _to_u16(bits: np.ndarray) -> np.ndarray:
     """fixed_proportion_to_u16: floor(x * 65535), saturated to [0, 65535]."""
     bits = np.asarray(bits, dtype=np.int64)
-    return np.clip((bits * U16_MAX) >> FRAC_BITS, 0, U16_MAX)
+    out = (bits * U16_MAX) >> FRAC_BITS
+    np.minimum(out, U16_MAX, out=out)
+    np.maximum(out, 0, out=out)
+    return out
+
+
+def _div_u16_sum(u: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """floor(u * 2^32 / total) for integers 0 <= u <= total < 2^36 with u < 2^21 (u16 values and sums).
+
+    Normalising stored u16 rows or columns: the I32F32 bits are u << 32, and (u<<32)<<32 / (S<<32)
+    equals u * 2^32 / S. A float64 division is exact here: u * 2^32 < 2^53, and its rounding error
+    (< x * 2^-53 < 1/S) is smaller than the distance of a non-integer quotient from the next integer.
+    """
+    safe = np.maximum(total, 1).astype(np.float64)
+    return (u * float(ONE) / safe).astype(np.int64)
 
 
 def _u16_proportion(u: np.ndarray) -> np.ndarray:
@@ -291,14 +350,6 @@ def _amount(share_bits: np.ndarray, rao: int) -> np.ndarray:
     return out.astype(np.int64)
 
 
-def _mul_wide(term: np.ndarray, op: np.ndarray) -> np.ndarray:
-    """floor(term * op / 2^32) for 0 <= term < 2^63, 0 <= op < 2^38 when the result fits in int64."""
-    t_hi, t_lo = term >> 32, (term & _LO32).astype(np.uint64)
-    o_hi, o_lo = op >> 32, (op & _LO32).astype(np.uint64)
-    low = ((t_lo * o_lo) >> np.uint64(32)).astype(np.int64)
-    return t_hi * op + t_lo.astype(np.int64) * o_hi + low
-
-
 def _exp_fixed(x: np.ndarray) -> np.ndarray:
     """substrate_fixed::transcendental::exp for I32F32 bits, as exp_safe calls it (input in [-20, 20]).
 
@@ -306,12 +357,23 @@ def _exp_fixed(x: np.ndarray) -> np.ndarray:
     index), inverted for negative input; exp(0) = 1 and exp(1) = the I9F23 constant e.
     """
     x = np.clip(np.asarray(x, dtype=np.int64), -20 * ONE, 20 * ONE)
-    op = np.abs(x)
-    result = op + ONE
+    op = np.abs(x).astype(np.uint64)
+    # term * op / 2^32 with term < 2^58 and op < 2^37 passes 2^64: split both into 32-bit halves.
+    o_hi, o_lo = op >> _U32, op & np.uint64(_LO32)
+    wide = bool(o_hi.any())
+    result = op + np.uint64(ONE)
     term = op.copy()
     for i in range(2, FRAC_BITS):
-        term = _mul_wide(term, op) // i
-        result = result + term
+        t_hi, t_lo = term >> _U32, term & np.uint64(_LO32)
+        nxt = t_hi * op
+        nxt += (t_lo * o_lo) >> _U32
+        if wide:
+            nxt += t_lo * o_hi
+        term = nxt // np.uint64(i)
+        result += term
+        if i % 8 == 0 and not term.any():
+            break  # every later term is zero too
+    result = result.view(np.int64)
     neg = x < 0
     if neg.any():
         r = result[neg].astype(np.uint64)
@@ -353,42 +415,64 @@ def _matrix_u16(name: str, value: object, n: int) -> np.ndarray:
     arr = np.asarray(value)
     if arr.shape != (n, n):
         raise ValueError(f"{name} must have shape ({n}, {n}), got {arr.shape}")
-    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or infinite values")
-    if arr.dtype.kind not in "biuf":
+    kind = arr.dtype.kind
+    if kind not in "biuf":
         raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
-    arr = arr.astype(np.int64)
+    if kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if np.any(arr != np.floor(arr)):
+            raise ValueError(f"{name} must hold integers")
+    if arr.dtype in (np.uint16, np.bool_, np.uint8):
+        return arr.astype(np.int64)
     if arr.size and (arr.min() < 0 or arr.max() > U16_MAX):
         raise ValueError(f"{name} values must be u16 (0..65535)")
-    return arr
+    return arr.astype(np.int64, copy=False)
 
 
 def _stake_bits(alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None):
-    """I64F64 total stake, threshold filter and normalisation, truncated to I32F32 (exact, O(n) Python ints).
+    """I64F64 total stake, threshold filter and normalisation, truncated to I32F32 (exact).
 
-    T_i = alpha_i + tao_i * tw with tw bits = floor(TaoWeight * 2^32 / (2^64 - 1)); everything scaled
-    by 2^32 so it stays integral: V_i = alpha_i * 2^32 + tao_i * tw_bits.
-    Returns (S bits, floor(T) rao per uid).
+    T_i = alpha_i + tao_i * tw with tw bits = floor(TaoWeight * 2^32 / (2^64 - 1)); scaled by 2^32 so
+    it stays integral: V_i = alpha_i * 2^32 + tao_i * tw_bits, and S_i = floor(V_i * 2^32 / sum V).
+    Returns (S bits, floor(T) rao per uid). Without TAO weight this is vectorised; with it, O(n)
+    Python integers (the I64F64 values pass 2^64).
     """
     tw_bits = (int(tao_weight) << 32) // _U64_MAX
-    alpha_l = [int(a) for a in alpha]
-    if tw_bits and np.any(tao):
-        scaled = [(a << 32) + int(t) * tw_bits for a, t in zip(alpha_l, tao.tolist(), strict=True)]
-    else:
-        scaled = [a << 32 for a in alpha_l]
-    whole = [v >> 32 for v in scaled]
+    n = len(alpha)
+    if not (tw_bits and np.any(tao)):
+        whole = alpha.copy()
+        kept = whole
+        if threshold > 0:
+            below = whole < threshold
+            if owner is not None:
+                below[owner] = False
+            kept = np.where(below, 0, whole)
+        total = sum(kept.tolist())
+        if total == 0:
+            return np.zeros(n, dtype=np.int64), whole
+        if total < 1 << 62:
+            # float estimate (off by at most 1), corrected by the exact remainder kept*2^32 - q*total,
+            # which lies in (-total, 2*total) and so is exact in wrapped int64 arithmetic.
+            q = np.floor(kept * (float(1 << 32) / total)).astype(np.int64)
+            with np.errstate(over="ignore"):
+                r = (kept << 32) - q * np.int64(total)
+            q += r >= total
+            q -= r < 0
+            return q, whole
+        return np.array([(int(v) << 32) // total for v in kept.tolist()], dtype=np.int64), whole
+    scaled = [(int(a) << 32) + int(t) * tw_bits for a, t in zip(alpha.tolist(), tao.tolist(), strict=True)]
+    whole_l = [v >> 32 for v in scaled]
     if threshold > 0:
         scaled = [
             0 if (uid != owner and w < threshold) else v
-            for uid, (v, w) in enumerate(zip(scaled, whole, strict=True))
+            for uid, (v, w) in enumerate(zip(scaled, whole_l, strict=True))
         ]
+    whole = np.array([min(w, (1 << 63) - 1) for w in whole_l], dtype=np.int64)
     total = sum(scaled)
     if total == 0:
-        return np.zeros(len(scaled), dtype=np.int64), np.array(whole, dtype=np.int64)
-    return (
-        np.array([(v << 32) // total for v in scaled], dtype=np.int64),
-        np.array([min(w, (1 << 63) - 1) for w in whole], dtype=np.int64),
-    )
+        return np.zeros(n, dtype=np.int64), whole
+    return np.array([(v << 32) // total for v in scaled], dtype=np.int64), whole
 
 
 def _topk_nonzero(stake: np.ndarray, k: int) -> np.ndarray:
@@ -421,17 +505,22 @@ def weighted_median(stake_bits: np.ndarray, score_bits: np.ndarray, minority_bit
     if single:
         scores = scores[:, None]
     m, k = scores.shape
-    if m == 0:
-        out = np.zeros(k, dtype=np.int64)
-    elif m == 1:
+    out = np.zeros(k, dtype=np.int64)
+    if m == 1:
         out = scores[0].copy()
-    else:
-        order = np.argsort(scores, axis=0, kind="stable")
-        cum = np.cumsum(stake[order], axis=0)
+    # Columns where every score is 0 have median 0 whatever the stake; sort only the others.
+    cols = np.flatnonzero(scores.any(axis=0)) if m > 1 else np.zeros(0, dtype=np.int64)
+    if len(cols):
+        # Sort (score, row) pairs packed in one int64 key along a contiguous axis.
+        shift = max(1, int(m - 1).bit_length())
+        keys = np.ascontiguousarray(scores[:, cols].T) << shift
+        keys |= np.arange(m, dtype=np.int64)[None, :]
+        keys.sort(axis=1)
+        cum = np.cumsum(stake[keys & ((1 << shift) - 1)], axis=1)
         above = cum > minority_bits
-        first = np.argmax(above, axis=0)
-        first[~above[-1]] = m - 1
-        out = np.take_along_axis(scores, order, axis=0)[first, np.arange(k)]
+        first = np.argmax(above, axis=1)
+        first[~above[:, -1]] = m - 1
+        out[cols] = keys[np.arange(len(cols)), first] >> shift
     return out[0] if single else out
 
 
@@ -601,7 +690,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     masks = _row_masks(inp, n, rows, w_raw, old_permit, owner, last_update, registered)
     keep = masks.kept
     w_int = np.where(keep, w_raw, 0)
-    w_bits = _div(w_int, w_int.sum(axis=1, keepdims=True))  # identity: (u<<32)/(sum<<32)*2^32
+    w_bits = _div_u16_sum(w_int, w_int.sum(axis=1, keepdims=True))
 
     # -- consensus, clipping, trust, ranks, incentive ---------------------------------------------
     kappa_bits = (int(inp.kappa) << 32) // U16_MAX
@@ -611,48 +700,57 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     trust_r = clipped.sum(axis=1)
     validator_trust = np.zeros(n, dtype=np.int64)
     validator_trust[rows] = trust_r
-    ranks = _mul(a_r[:, None], clipped).sum(axis=0) if len(rows) else np.zeros(n, dtype=np.int64)
+    ranks = _mul_unit(clipped, a_r[:, None]).sum(axis=0) if len(rows) else np.zeros(n, dtype=np.int64)
     incentive = _normalize(ranks)
 
     # -- weights for bonds (bonds penalty) ----------------------------------------------------------
     beta = (int(inp.bonds_penalty) << 32) // U16_MAX
     if beta == 0:
-        wb, wb_support = w_bits, keep
+        wb = w_bits
     elif beta == ONE:
         wb = clipped
-        wb_support = keep & ~((w_bits > consensus[None, :]) & (consensus[None, :] <= 0))
     else:
         wb = w_bits + _mul(clipped - w_bits, np.int64(beta))
         wb = np.where(wb > 0, wb, 0)
-        wb_support = wb > 0
 
     # -- bonds ---------------------------------------------------------------------------------
     lms = int(inp.last_mechanism_step_block)
     last_tempo = max(0, current_block - int(inp.tempo)) if lms == 0 else lms + 1
     fresh = last_tempo <= registered  # columns whose miner registered since the last epoch
-    b_old = np.where(fresh[None, :], 0, raw_b[rows])
+    b_old = raw_b[rows]
+    if fresh.any():
+        b_old = np.where(fresh[None, :], 0, b_old)
     bma_bits = (int(inp.bonds_moving_average) << 32) // 1_000_000
     rate = ONE - bma_bits
     if inp.yuma3:
         b_prev = _u16_proportion(b_old)
         if inp.liquid_alpha and consensus.any():
-            alphas = _alpha_sigmoid(wb, b_prev, consensus[None, :], inp)
-            decayed = _mul(ONE - alphas, b_prev)
-            inc = np.maximum(_mul(alphas, wb), 0)
-            ema = np.where(wb_support, np.minimum(decayed + inc, ONE), 0)
+            # entries of W^b (explicit zeros included): only these keep a bond under liquid alpha
+            if beta == 0:
+                wb_support = keep
+            elif beta == ONE:  # col_clip_sparse drops entries clipped by a zero consensus
+                wb_support = keep & ~((w_bits > 0) & (consensus[None, :] == 0))
+            else:  # interpolate_sparse keeps positive entries only
+                wb_support = wb > 0
+            # mat_ema_alpha_sparse: entries only where W^b has one; alpha per entry (alpha_sigmoid)
+            ri, cj = np.nonzero(wb_support)
+            w_s, b_s = wb[ri, cj], b_prev[ri, cj]
+            alphas = _alpha_sigmoid(w_s, b_s, consensus[cj], inp)
+            value = _mul_unit(ONE - alphas, b_s) + _mul_unit(alphas, w_s)
+            ema = np.zeros_like(wb)
+            ema[ri, cj] = np.minimum(value, ONE)
         else:
-            ema = _mul(np.int64(rate), wb) + _mul(np.int64(ONE - rate), b_prev)
-        ema = np.maximum(ema, 0)
+            ema = _mul_unit(wb, rate) + _mul_unit(b_prev, ONE - rate)
         ema_norm = _col_normalize(ema)
-        per_validator = _mul(ema_norm, incentive[None, :]).sum(axis=1)
+        per_validator = _mul_unit(ema_norm, incentive[None, :]).sum(axis=1)
         div_r = _mul(per_validator, a_r)
         stored_bonds_r = _to_u16(ema)
     else:
-        b_norm = _div(b_old, b_old.sum(axis=0))  # identity on the u16 integers
-        delta = _col_normalize(_mul(wb, a_r[:, None]))
-        ema = _mul(np.int64(rate), delta) + _mul(np.int64(ONE - rate), b_norm)
-        ema = _col_normalize(np.maximum(ema, 0))
-        div_r = _mul(ema, incentive[None, :]).sum(axis=1)
+        b_norm = _div_u16_sum(b_old, b_old.sum(axis=0))
+        delta = _col_normalize(_mul_unit(wb, a_r[:, None]))
+        ema = _mul_unit(delta, rate) + _mul_unit(b_norm, ONE - rate)
+        ema = _col_normalize(ema)
+        div_r = _mul_unit(ema, incentive[None, :]).sum(axis=1)
         col_max = ema.max(axis=0) if len(rows) else np.zeros(n, dtype=np.int64)
         stored_bonds_r = _to_u16(_div(ema, col_max))
     dividends_raw = np.zeros(n, dtype=np.int64)

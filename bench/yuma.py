@@ -1,0 +1,96 @@
+"""Speed of the exact Yuma engine: ms per epoch and seconds for a full network.
+
+Case (the issue's): 64 validators among 256 UIDs, every validator weighting every other UID, random
+stake, bonds carried from epoch to epoch like storage. Printed: median ms per epoch for original Yuma
+and for Yuma3 with liquid alpha, the same with 256 miners + 64 validators (n = 320, the
+yuma-simulation comparison case), and the wall time of one epoch on each of 128 such subnets.
+Targets: <= 1 ms per 256-UID epoch without liquid alpha, < 0.5 s for the full network.
+
+Run: /work/venv/bin/python bench/yuma.py [--epochs 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from analytics.yuma import EpochInputs, epoch
+
+
+def make_subnet(rng: np.random.Generator, n: int, validators: int, **params) -> EpochInputs:
+    w = np.zeros((n, n), dtype=np.int64)
+    raw = rng.integers(0, 65536, size=(validators, n))
+    raw[np.arange(validators), np.arange(validators)] = 0
+    w[:validators] = raw * 65535 // raw.max(axis=1, keepdims=True)
+    stake = np.zeros(n, dtype=np.int64)
+    stake[:validators] = rng.integers(10**12, 10**15, size=validators)
+    return EpochInputs(
+        weights=w,
+        alpha_stake=stake,
+        last_update=np.full(n, 1000),
+        block_at_registration=np.zeros(n, dtype=np.int64),
+        validator_permit=np.array([True] * validators + [False] * (n - validators)),
+        current_block=1000,
+        max_allowed_validators=validators,
+        **params,
+    )
+
+
+def run_epochs(inp: EpochInputs, epochs: int) -> list[float]:
+    times = []
+    for k in range(epochs):
+        t0 = time.thread_time()
+        out = epoch(inp)
+        times.append(time.thread_time() - t0)
+        inp.bonds = out.bonds
+        inp.validator_permit = out.new_validator_permit
+        inp.current_block += 360
+        inp.last_update = np.full(inp.n, inp.current_block - 1 - (k % 7))
+    return times
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=200)
+    parser.add_argument("--subnets", type=int, default=128)
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    cases = [
+        ("original Yuma, 64 validators x 256 UIDs", 256, {}),
+        ("Yuma3 + liquid alpha, 64 validators x 256 UIDs", 256, {"yuma3": True, "liquid_alpha": True}),
+        ("original Yuma, 64 validators + 256 miners (n=320)", 320, {}),
+        (
+            "Yuma3 + liquid alpha, 64 validators + 256 miners (n=320)",
+            320,
+            {"yuma3": True, "liquid_alpha": True},
+        ),
+    ]
+    for label, n, params in cases:
+        times = run_epochs(make_subnet(rng, n, 64, **params), args.epochs)
+        print(
+            f"{label}: {statistics.median(times) * 1e3:.3f} ms/epoch (median of {args.epochs}, min {min(times) * 1e3:.3f})"
+        )
+    for label, params in (
+        ("original Yuma", {}),
+        ("Yuma3 + liquid alpha", {"yuma3": True, "liquid_alpha": True}),
+    ):
+        nets = [make_subnet(rng, 256, 64, **params) for _ in range(args.subnets)]
+        for inp in nets:  # one warm-up epoch so bonds exist
+            out = epoch(inp)
+            inp.bonds, inp.validator_permit = out.bonds, out.new_validator_permit
+        t0 = time.thread_time()
+        for inp in nets:
+            epoch(inp)
+        print(f"full network, {args.subnets} subnets x 256 UIDs, {label}: {time.thread_time() - t0:.3f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
