@@ -421,6 +421,27 @@ _PARSERS: list[tuple[re.Pattern[str], object]] = [
 ]
 
 
+# The form of each scenario, for the message about a malformed one (same words as SCENARIO_GRAMMAR).
+USAGE = {
+    "consensus": "consensus:U",
+    "lagcopy": "lagcopy:U",
+    "copy": "copy:U=V",
+    "weights": "weights:U=J:x,J:x,... (e.g. weights:5=17:1,18:0.5)",
+    "zero": "zero:U",
+    "stop": "stop:U",
+    "late": "late:U",
+    "stake": "stake:U*F or stake:U=RAO",
+    "miner": "miner:J*F",
+    "kappa": "kappa=X with X between 0 and 1",
+    "bma": "bma=X with X between 0 and 1",
+    "penalty": "penalty=X with X between 0 and 1",
+    "yuma3": "yuma3=on or yuma3=off",
+    "liquid": "liquid=on or liquid=off",
+    "alpha": "alpha=LOW,HIGH (e.g. alpha=0.7,0.9)",
+    "maxval": "maxval=K",
+}
+
+
 def parse_scenario(text: str) -> Scenario:
     """Parse one scenario token (see ``SCENARIO_GRAMMAR``); raise :class:`ScenarioError` with a user message."""
     spec = text.strip().replace(" ", "")
@@ -435,10 +456,9 @@ def parse_scenario(text: str) -> Scenario:
                     msg if msg.startswith("scenario ") else f"scenario {spec!r}: {msg}"
                 ) from None
     head = re.split(r"[:=]", spec, maxsplit=1)[0]
-    known = sorted({p.pattern.split(":")[0].split("=")[0] for p, _ in _PARSERS})
-    if head in known:
-        raise ScenarioError(f"scenario {text.strip()!r} is malformed; see the scenario grammar (--help)")
-    raise ScenarioError(f"unknown scenario {text.strip()!r}; expected one of: {', '.join(known)}")
+    if head in USAGE:
+        raise ScenarioError(f"scenario {text.strip()!r} is malformed; expected {USAGE[head]}")
+    raise ScenarioError(f"unknown scenario {text.strip()!r}; expected one of: {', '.join(sorted(USAGE))}")
 
 
 def parse_scenarios(texts: Iterable[str]) -> tuple[Scenario, ...]:

@@ -82,7 +82,11 @@ def test_every_documented_scenario_parses_and_prints_back(text: str) -> None:
     assert scenario.spec == text
     assert sm.parse_scenario(scenario.spec) == scenario
     head = text.split(":")[0].split("=")[0]
-    assert head in sm.SCENARIO_GRAMMAR
+    assert head in sm.SCENARIO_GRAMMAR and head in sm.USAGE
+
+
+def test_the_usage_list_covers_every_scenario_kind() -> None:
+    assert {t.split(":")[0].split("=")[0] for t in GOOD} == set(sm.USAGE)
 
 
 def test_scenarios_map_to_the_chain_encodings() -> None:
@@ -117,7 +121,9 @@ def test_scenarios_map_to_the_chain_encodings() -> None:
             ["weights:4=13:1,13:2"],
             "scenario 'weights:4=13:1,13:2': not a weight vector (a miner appears twice)",
         ),
-        (["stake:4*nan"], "scenario 'stake:4*nan' is malformed; see the scenario grammar (--help)"),
+        (["stake:4*nan"], "scenario 'stake:4*nan' is malformed; expected stake:U*F or stake:U=RAO"),
+        (["copy:4"], "scenario 'copy:4' is malformed; expected copy:U=V"),
+        (["consensus:-3"], "scenario 'consensus:-3' is malformed; expected consensus:U"),
         (
             ["frobnicate:4"],
             "unknown scenario 'frobnicate:4'; expected one of: alpha, bma, consensus, copy, kappa, lagcopy, "
