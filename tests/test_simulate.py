@@ -6,6 +6,8 @@ import dataclasses
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics import simulate as sm
 from analytics.yuma import EpochInputs, epoch
@@ -382,3 +384,51 @@ def test_progress_reports_every_epoch_of_both_replays() -> None:
         network(warm=0), [sm.Kappa(0.6)], 3, baseline=base, progress=lambda d, t: seen.append((d, t))
     )
     assert seen == [(1, 3), (2, 3), (3, 3)] and sim.baseline is base
+
+
+# --------------------------------------------------------------------------------------------------
+# Properties
+
+unit = st.floats(0, 1, allow_nan=False)
+factor = st.floats(0, 1e6, allow_nan=False)
+uid = st.integers(0, 4095)
+
+
+@given(
+    st.one_of(
+        st.builds(sm.Kappa, unit),
+        st.builds(sm.BondsMovingAverage, unit),
+        st.builds(sm.BondsPenalty, unit),
+        st.builds(lambda a, b: sm.AlphaRange(min(a, b), max(a, b)), unit, unit),
+        st.builds(sm.ScaleStake, uid, factor),
+        st.builds(sm.ScaleMiner, uid, factor),
+        st.builds(sm.SetStake, uid, st.integers(0, 2**63 - 1)),
+        st.builds(lambda u, k: sm.CopyValidator(u, u + k), uid, st.integers(1, 100)),
+        st.builds(sm.MaxValidators, st.integers(1, 65535)),
+        st.builds(
+            sm.EditWeights,
+            uid,
+            st.dictionaries(uid, st.floats(0, 1e9, allow_nan=False), min_size=1)
+            .filter(lambda d: max(d.values()) > 0)
+            .map(lambda d: tuple(d.items())),
+        ),
+    )
+)
+def test_any_scenario_prints_to_text_that_parses_back_to_it(scenario: sm.Scenario) -> None:
+    assert sm.parse_scenario(scenario.spec) == scenario
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    st.sampled_from(
+        ["kappa=0.5", "bma=0.9", "penalty=1", "yuma3=off", "maxval=128", "stake:3*1", "miner:9*1"]
+    )
+)
+def test_a_scenario_that_restates_the_current_state_changes_nothing(text: str) -> None:
+    inputs = network(warm=10)
+    if text == "kappa=0.5":
+        inputs = dataclasses.replace(inputs, kappa=32768)  # round(0.5 * 65535)
+    sim = sm.simulate(inputs, [sm.parse_scenario(text)], 4)
+    for field in (*sm.U16_FIELDS, "emission"):
+        assert not sim.delta(field).any(), field
+    assert np.array_equal(sim.scenario.bonds, sim.baseline.bonds)

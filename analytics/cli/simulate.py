@@ -102,10 +102,24 @@ def run_simulation(args: argparse.Namespace) -> tuple[SubnetSnapshot, simulate.S
         raise CliError(str(exc)) from None
     snap, inputs = load(args)
     try:
-        result = simulate.simulate(inputs, scenarios, args.epochs, previous_consensus=snap.prev_consensus)
+        result = simulate.simulate(
+            inputs, scenarios, args.epochs, previous_consensus=snap.prev_consensus, progress=_progress()
+        )
     except simulate.ScenarioError as exc:
         raise CliError(str(exc)) from None
     return snap, result
+
+
+def _progress():
+    """A one-line epoch counter on an interactive stderr (nothing when piped or redirected)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        print(f"\rreplaying epoch {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
 
 
 def epochs_frame(snap: SubnetSnapshot, sim: simulate.Simulation) -> pd.DataFrame:
