@@ -19,6 +19,7 @@ from analytics import simulate as sm
 from analytics import ui
 from analytics.cli.simulate import epochs_frame, mechanism_inputs, winners_frame
 from analytics.snapshot import SubnetSnapshot, load_subnet
+from analytics.yuma import EpochInputs
 
 PARAM_SCENARIO = "s"
 PARAM_EPOCHS = "epochs"
@@ -119,18 +120,13 @@ def _epochs_from_url() -> int:
     return DEFAULT_EPOCHS
 
 
-def _scenarios_from_url(n: int) -> list[sm.Scenario]:
+def _scenarios_from_url(inputs: EpochInputs) -> list[sm.Scenario]:
     """The link's scenarios that parse, fit this subnet and combine; each one rejected is shown with why."""
     kept: list[sm.Scenario] = []
     for raw in st.query_params.get_all(PARAM_SCENARIO):
         try:
             scenario = sm.parse_scenario(raw)
-            sm.check_combination([*kept, scenario])
-            bad = [u for u in sm.scenario_uids(scenario) if u >= n]
-            if bad:
-                raise sm.ScenarioError(
-                    f"scenario {scenario.spec!r}: uid {bad[0]} is not on this subnet (uids 0-{n - 1})"
-                )
+            sm.validate([*kept, scenario], inputs)
         except sm.ScenarioError as exc:
             st.error(f"Scenario left out: {ui.code(exc, 300)}")
             continue
@@ -349,7 +345,7 @@ if snap.mechanism_count > 1:
         "with its share of the subnet's emission."
     )
 
-scenarios = _scenarios_from_url(snap.n)
+scenarios = _scenarios_from_url(mechanism_inputs(snap, mechid))
 specs = [s.spec for s in scenarios]
 permits = np.flatnonzero(snap.validator_permit | snap.validator_permit_prev).tolist()
 
