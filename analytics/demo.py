@@ -598,6 +598,7 @@ def ensure_demo_db(db_path: str | os.PathLike[str] = DEMO_DB_PATH) -> Path:
     path = Path(db_path)
     if path.exists():
         return path
+    path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.with_name(path.name + ".lock")
     with open(lock_path, "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -1,7 +1,7 @@
 """Stored rows -> dense numpy arrays and engine inputs: the ONE way to feed a stored subnet to the engine.
 
 `load_subnet(db_path, snapshot_id, netuid)` reads one subnet of one snapshot through the store (no SQL
-here) and returns a :class:`SubnetSnapshot`: arrays indexed by uid, one :class:`MechanismArrays` per
+here) and returns a :class:`SubnetSnapshot` (`load_snapshot` does every subnet through one connection): arrays indexed by uid, one :class:`MechanismArrays` per
 mechanism, and the stored hyperparameters. From it:
 
 * ``.epoch_inputs(mechid)`` -> ``analytics.yuma.EpochInputs`` for that mechanism's epoch;
@@ -244,7 +244,38 @@ def _by_uid(frame: pd.DataFrame, column: str, n: int, dtype: Any, fill: Any = 0)
 
 def load_subnet(db_path: str | os.PathLike[str], snapshot_id: int, netuid: int) -> SubnetSnapshot:
     """Read one subnet of one snapshot into dense arrays. StoreError if it is not stored."""
-    t = store.subnet_tables(db_path, snapshot_id, netuid)
+    return _build(int(snapshot_id), int(netuid), store.subnet_tables(db_path, snapshot_id, netuid))
+
+
+def load_snapshot(
+    db_path: str | os.PathLike[str], snapshot_id: int, netuids: list[int] | None = None
+) -> dict[int, SubnetSnapshot]:
+    """Every subnet of a snapshot (or the given ones) through one connection: {netuid: SubnetSnapshot}.
+
+    StoreError when the snapshot is not stored or a requested netuid is not in it.
+    """
+    tables = store.snapshot_tables(db_path, snapshot_id, netuids)
+    stored = [int(k) for k in tables["subnet"]["netuid"]]
+    missing = sorted(set(netuids or []) - set(stored))
+    if missing:
+        raise store.StoreError(f"subnet {missing[0]} is not in snapshot {snapshot_id}")
+    groups = {
+        name: dict(tuple(frame.groupby("netuid", sort=False)))
+        for name, frame in tables.items()
+        if name != "subnet"
+    }
+    out = {}
+    for k, netuid in enumerate(stored):
+        part = {"subnet": tables["subnet"].iloc[[k]]}
+        for name, frame in tables.items():
+            if name != "subnet":
+                part[name] = groups[name].get(netuid, frame.iloc[0:0])
+        out[netuid] = _build(int(snapshot_id), netuid, part)
+    return out
+
+
+def _build(snapshot_id: int, netuid: int, t: dict[str, pd.DataFrame]) -> SubnetSnapshot:
+    """Dense arrays from one subnet's rows (as returned by store.subnet_tables)."""
     subnet = t["subnet"].iloc[0].to_dict()
     nrn = t["neurons"]
     n = int(subnet["n"])
@@ -288,8 +319,8 @@ def load_subnet(db_path: str | os.PathLike[str], snapshot_id: int, netuid: int) 
         return _by_uid(nrn, name, n, dtype, False if dtype is bool else 0)
 
     return SubnetSnapshot(
-        snapshot_id=int(snapshot_id),
-        netuid=int(netuid),
+        snapshot_id=snapshot_id,
+        netuid=netuid,
         subnet=subnet,
         neurons=nrn,
         hotkeys=_by_uid(nrn, "hotkey", n, object, ""),

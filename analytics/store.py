@@ -36,6 +36,8 @@ Additions beyond the original contract (same rules):
     subnet_tables(db_path, snapshot_id, netuid) -> dict[str, DataFrame]
         every row of one subnet in one snapshot ('subnet' (1 row), 'neurons', 'mechanism_neurons',
         'weights', 'bonds', 'bonds_after'), read through ONE connection; what analytics/snapshot.py uses.
+    snapshot_tables(db_path, snapshot_id, netuids=None) -> dict[str, DataFrame]
+        the same for a whole snapshot (or several subnets) through one connection.
     table_contents(db_path, table) -> DataFrame             a whole table in a canonical order (tests, audits)
     schema_version(db_path) -> int
     initialise(db_path) -> None                             create / migrate the schema, no data
@@ -341,6 +343,10 @@ def _checked_columns(table: str, incoming: pa.Table, columns: dict[str, bool]) -
     missing = [c for c, nullable in columns.items() if c != "snapshot_id" and not nullable and c not in names]
     if missing:
         raise StoreError(f"table {table}: required column(s) {missing} missing from the incoming data")
+    for name in names:
+        nulls = incoming.column(name).null_count
+        if nulls and not columns[name]:
+            raise StoreError(f"table {table}: column {name} has {nulls} empty value(s) but is required")
     return names
 
 
@@ -358,7 +364,10 @@ def _validate_snapshot(snapshot: SnapshotData) -> None:
 
 def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | None:
     """One snapshot in one transaction on an open write connection (see ingest_snapshot)."""
-    meta = snapshot.meta
+    meta = dict(snapshot.meta)
+    taken_at = meta["taken_at"]
+    if isinstance(taken_at, datetime) and taken_at.tzinfo is not None:  # the store keeps naive UTC
+        meta["taken_at"] = taken_at.astimezone(UTC).replace(tzinfo=None)
     plan = []
     for table in TABLES:
         incoming = snapshot.tables.get(table)
@@ -385,18 +394,17 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
         for table, incoming, names in plan:
             alias = f"incoming_{table}"
             con.register(alias, incoming)
-            try:
-                col_list = ", ".join(names)
-                con.execute(
-                    f"INSERT INTO {table} (snapshot_id, {col_list}) SELECT ?, {col_list} FROM {alias}",
-                    [snapshot_id],
-                )
-            finally:
-                con.unregister(alias)
+            col_list = ", ".join(names)
+            con.execute(
+                f"INSERT INTO {table} (snapshot_id, {col_list}) SELECT {snapshot_id:d}, {col_list} FROM {alias}"
+            )
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    finally:
+        for table, _, _ in plan:
+            con.unregister(f"incoming_{table}")
     return snapshot_id
 
 
@@ -535,17 +543,33 @@ def subnet_tables(db_path: str | os.PathLike[str], snapshot_id: int, netuid: int
     Keys: 'subnet' (one row), 'neurons', 'mechanism_neurons', 'weights', 'bonds', 'bonds_after'
     (all mechanisms, ordered by key). StoreError when the snapshot or the subnet is not stored.
     """
-    params = [int(snapshot_id), int(netuid)]
+    out = snapshot_tables(db_path, snapshot_id, [netuid])
+    if out["subnet"].empty:
+        raise StoreError(f"subnet {netuid} is not in snapshot {snapshot_id}")
+    return out
+
+
+def snapshot_tables(
+    db_path: str | os.PathLike[str], snapshot_id: int, netuids: list[int] | None = None
+) -> dict[str, pd.DataFrame]:
+    """Every row of one snapshot (or of the given subnets), through one connection.
+
+    Keys as subnet_tables ('subnet' then holds one row per subnet), ordered by key. StoreError when
+    the snapshot is not stored; unknown netuids simply have no rows.
+    """
+    where = "snapshot_id = ?"
+    params: list[Any] = [int(snapshot_id)]
+    if netuids is not None:
+        where += f" AND netuid IN ({', '.join('?' * len(netuids))})" if netuids else " AND false"
+        params += [int(k) for k in netuids]
     out: dict[str, pd.DataFrame] = {}
     with _reader(db_path) as con:
         if not con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", params[:1]).fetchone():
             raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
-        out["subnet"] = con.execute("SELECT * FROM subnets WHERE snapshot_id = ? AND netuid = ?", params).df()
-        if out["subnet"].empty:
-            raise StoreError(f"subnet {netuid} is not in snapshot {snapshot_id}")
+        out["subnet"] = con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df()
         for table in ("neurons", "mechanism_neurons", "weights", "bonds", "bonds_after"):
             out[table] = con.execute(
-                f"SELECT * FROM {table} WHERE snapshot_id = ? AND netuid = ? ORDER BY {_ORDER[table]}", params
+                f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params
             ).df()
     return out
 

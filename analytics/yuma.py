@@ -291,8 +291,17 @@ def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     zero = b == 0
     has_zero = bool(zero.any())
     safe_b = np.where(zero, 1, b) if has_zero else b
-    q = ((a.view(np.uint64) << _U32) // safe_b.view(np.uint64)).view(np.int64)
-    if a.size and int(a.max()) >= 1 << 32:
+    top = int(a.max()) if a.size else 0
+    au, bu = a.view(np.uint64), safe_b.view(np.uint64)
+    if top < 1 << 32:
+        q = ((au << _U32) // bu).view(np.int64)
+    elif top < 1 << 33 and int(safe_b.max()) < 1 << 62:
+        # a * 2^31 still fits: q = 2 * floor(a 2^31 / b) + (2 r >= b), r the remainder of that step
+        half = (au << np.uint64(31)) // bu
+        rem = (au << np.uint64(31)) - half * bu
+        q = ((half << np.uint64(1)) + ((rem << np.uint64(1)) >= bu)).view(np.int64)
+    else:
+        q = ((au << _U32) // bu).view(np.int64)
         a_full, b_full = np.broadcast_arrays(a, b)
         big = a_full >= 1 << 32
         q[big] = _div_long(a_full[big], b_full[big])
@@ -314,6 +323,8 @@ def _normalize(x: np.ndarray) -> np.ndarray:
     total = int(x.sum())
     if total == 0:
         return x.copy()
+    if total < 1 << 62 and int(x.max()) < 1 << 32:  # non-negative proportions: one uint64 division
+        return ((x.view(np.uint64) << _U32) // np.uint64(total)).view(np.int64)
     return _div(x, np.int64(total))
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from analytics import demo, snapshot, store
+from analytics.cli import main
 from tests.test_store import tiny_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,6 +31,13 @@ def assert_same_contents(a: Path, b: Path) -> None:
         assert left.equals(right), f"table {table} differs between {a} and {b}"
 
 
+@pytest.fixture
+def small_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Shrink the demo (one small subnet, two weeks) for tests about files rather than contents."""
+    monkeypatch.setattr(demo, "SUBNETS", (demo.SubnetSpec(1, "tiny", "α", n=32, validators=6, stakers=2),))
+    monkeypatch.setattr(demo, "WEEKS", 2)
+
+
 def test_the_cli_builds_identical_tables_every_time(demo_db: Path, tmp_path: Path) -> None:
     """`python -m analytics demo` gives the same table contents as any other build (fixed seed)."""
     db = tmp_path / "demo.duckdb"
@@ -37,22 +45,35 @@ def test_the_cli_builds_identical_tables_every_time(demo_db: Path, tmp_path: Pat
     assert first.returncode == 0, first.stderr
     assert "12 weekly snapshots" in first.stdout
     assert_same_contents(db, demo_db)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.duckdb"]  # no temp or WAL files left
 
     again = run_cli("demo", "--db", str(db))  # an existing file is never overwritten silently
     assert again.returncode == 2
-    assert again.stderr.strip().splitlines()[-1].startswith("error: ") and "--force" in again.stderr
-
-    forced = run_cli("demo", "--db", str(db), "--force")
-    assert forced.returncode == 0, forced.stderr
+    assert again.stderr.strip() == f"error: {db} already exists: pass --force to rebuild the demo there"
     assert_same_contents(db, demo_db)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.duckdb"]  # no temp or WAL files left
+
+
+def test_force_rebuilds_an_existing_demo_or_unreadable_file(
+    tmp_path: Path, small_demo: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "demo.duckdb"
+    db.write_bytes(b"garbage")
+    assert main(["demo", "--db", str(db)]) == 2
+    assert db.read_bytes() == b"garbage"
+    assert main(["demo", "--db", str(db), "--force"]) == 0
+    first = {t: store.table_contents(db, t) for t in CONTENT_TABLES}
+    assert len(first["snapshots"]) == 2 and set(first["snapshots"]["source"]) == {"demo"}
+    assert main(["demo", "--db", str(db), "--force"]) == 0  # a demo database may be replaced
+    for table, frame in first.items():
+        assert store.table_contents(db, table).equals(frame), table
+    assert "weekly snapshots of 1 subnets" in capsys.readouterr().out
 
 
 def test_every_stored_output_is_what_the_engine_recomputes(demo_db: Path) -> None:
     checked = 0
     for sid in store.list_snapshots(demo_db)["snapshot_id"]:
-        for netuid in store.subnets(demo_db, sid)["netuid"]:
-            diff = snapshot.compare_outputs(snapshot.load_subnet(demo_db, sid, netuid))
+        for netuid, sub in snapshot.load_snapshot(demo_db, sid).items():
+            diff = snapshot.compare_outputs(sub)
             bad = diff[diff["mismatches"] > 0]
             assert bad.empty, f"snapshot {sid} subnet {netuid}:\n{bad}"
             assert (diff["note"] == "").all()
@@ -158,12 +179,17 @@ def test_the_staker_cases_are_visible(demo_db: Path) -> None:
         assert similarity[copier] > 0.99
 
 
-def test_ensure_demo_db_builds_once_and_never_touches_an_existing_file(tmp_path: Path, demo_db: Path) -> None:
+def test_ensure_demo_db_builds_once_and_never_touches_an_existing_file(
+    tmp_path: Path, small_demo: None
+) -> None:
     target = tmp_path / "data" / "demo.duckdb"
     target.parent.mkdir()
     assert demo.ensure_demo_db(target) == target
-    assert_same_contents(target, demo_db)
+    assert len(store.list_snapshots(target)) == 2
     assert sorted(p.name for p in target.parent.iterdir()) == ["demo.duckdb", "demo.duckdb.lock"]
+    stamp = target.stat().st_mtime_ns
+    assert demo.ensure_demo_db(target) == target
+    assert target.stat().st_mtime_ns == stamp
 
     junk = tmp_path / "junk.duckdb"
     junk.write_bytes(b"not a database")
@@ -180,3 +206,28 @@ def test_force_never_replaces_a_database_with_chain_snapshots(tmp_path: Path) ->
     assert db.read_bytes() == before
     with pytest.raises(store.StoreError, match="does not exist"):
         demo.build_demo(tmp_path / "nowhere" / "demo.duckdb")
+
+
+ENSURE_SMALL = """
+import sys
+from analytics import demo
+demo.SUBNETS = (demo.SubnetSpec(1, "tiny", "a", n=32, validators=6, stakers=2),)
+demo.WEEKS = 2
+print(demo.ensure_demo_db(sys.argv[1]))
+"""
+
+
+def test_concurrent_first_starts_share_one_build(tmp_path: Path) -> None:
+    """Several app processes starting at once: all get the database, none sees a half-written file."""
+    target = tmp_path / "demo.duckdb"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", ENSURE_SMALL, str(target)], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    outputs = [p.communicate(timeout=300)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    assert outputs == [str(target)] * 3
+    assert len(store.list_snapshots(target)) == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.duckdb", "demo.duckdb.lock"]

@@ -98,3 +98,21 @@ def test_compare_outputs_finds_a_tampered_value(demo_db: Path) -> None:
     assert diff.loc["validator_trust", "mismatches"] == 1
     assert diff.loc["validator_trust", "max_abs_diff"] == 7
     assert diff.drop(index="validator_trust")["mismatches"].sum() == 0
+
+
+def test_load_snapshot_equals_loading_each_subnet(demo_db: Path) -> None:
+    sid = store.latest_snapshot_id(demo_db)
+    every = snapshot.load_snapshot(demo_db, sid)
+    assert sorted(every) == [s.netuid for s in demo.SUBNETS]
+    for netuid in (1, 4):
+        one = snapshot.load_subnet(demo_db, sid, netuid)
+        both = every[netuid]
+        for name in ("hotkeys", "alpha_stake", "validator_permit_prev", "consensus", "emission"):
+            np.testing.assert_array_equal(getattr(both, name), getattr(one, name))
+        for a, b in zip(both.mechanisms, one.mechanisms, strict=True):
+            np.testing.assert_array_equal(a.weights_set, b.weights_set)
+            np.testing.assert_array_equal(a.bonds, b.bonds)
+            np.testing.assert_array_equal(a.incentive, b.incentive)
+    assert list(snapshot.load_snapshot(demo_db, sid, [4])) == [4]
+    with pytest.raises(store.StoreError, match="subnet 99 is not in snapshot"):
+        snapshot.load_snapshot(demo_db, sid, [1, 99])

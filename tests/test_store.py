@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
@@ -193,11 +193,12 @@ def test_a_failing_ingest_writes_nothing(tmp_path: Path) -> None:
     db = tmp_path / "lens.duckdb"
     store.ingest_snapshot(db, tiny_snapshot(100))
     bad = tiny_snapshot(200)
-    # a NULL in a NOT NULL column of the last table: everything before it must be rolled back
+    # a value that does not fit a u16 in the last table fails inside the transaction:
+    # the snapshot row and every table inserted before it must be rolled back
     bad.tables["bonds_after"] = bad.tables["bonds_after"].set_column(
-        4, "bond", pa.array([1, None, 3], pa.uint16())
+        4, "bond", pa.array([1, 70_000, 3], pa.int32())
     )
-    with pytest.raises(StoreError):
+    with pytest.raises(StoreError, match="70000"):
         store.ingest_snapshot(db, bad)
     assert counts(db)["snapshots"] == 1
     assert counts(db)["weights"] == 3
@@ -213,6 +214,12 @@ def test_ingest_rejects_unknown_or_missing_columns(tmp_path: Path) -> None:
     snap = tiny_snapshot(100)
     snap.tables["neurons"] = snap.tables["neurons"].drop_columns(["hotkey"])
     with pytest.raises(StoreError, match="hotkey"):
+        store.ingest_snapshot(db, snap)
+    snap = tiny_snapshot(100)
+    snap.tables["weights"] = snap.tables["weights"].set_column(
+        4, "weight", pa.array([1, None, 3], pa.uint16())
+    )
+    with pytest.raises(StoreError, match="column weight has 1 empty value"):
         store.ingest_snapshot(db, snap)
     snap = tiny_snapshot(100)
     del snap.meta["network"]
@@ -265,6 +272,14 @@ def test_a_newer_schema_or_a_foreign_database_is_refused(tmp_path: Path) -> None
 
 
 # -- reads ---------------------------------------------------------------------------------------
+
+
+def test_an_aware_timestamp_is_stored_as_naive_utc(tmp_path: Path) -> None:
+    db = tmp_path / "lens.duckdb"
+    snap = tiny_snapshot(100)
+    snap.meta["taken_at"] = datetime(2026, 1, 1, 8, 0, tzinfo=timezone(timedelta(hours=2)))
+    store.ingest_snapshot(db, snap)
+    assert store.snapshot_meta(db, 1)["taken_at"] == datetime(2026, 1, 1, 6, 0)
 
 
 def test_named_reads_return_dataframes(tmp_path: Path) -> None:

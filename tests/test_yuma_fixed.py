@@ -83,6 +83,20 @@ def test_mul_and_div_are_exact_floors() -> None:
     den[:10] = 0
     expect = [0 if int(d) == 0 else (int(x) << 32) // int(d) for x, d in zip(num, den, strict=True)]
     assert _div(num, den).tolist() == expect
+    # numerators up to 2^33 (1.0 and a little more) take the half-step path
+    num = rng.integers(0, 2**33, 5000)
+    num[:5] = ONE
+    den = rng.integers(1, 2**40, 5000)
+    expect = [(int(x) << 32) // int(d) for x, d in zip(num, den, strict=True)]
+    assert _div(num, den).tolist() == expect
+    # column normalisation shapes: a (k, n) matrix over a per-column divisor with zero columns
+    mat = rng.integers(0, ONE + 1, size=(6, 9))
+    mat[:, 3] = 0
+    col = mat.sum(axis=0)
+    got = _div(mat, col)
+    assert got.tolist() == [
+        [0 if c == 0 else (int(v) << 32) // int(c) for v, c in zip(r, col, strict=True)] for r in mat
+    ]
 
 
 def test_amounts_and_u16_quantisation() -> None:
