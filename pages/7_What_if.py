@@ -2,7 +2,7 @@
 
 Thin page: the snapshot gives the engine inputs (analytics.snapshot), analytics.simulate replays the
 epochs, the CLI module builds the tables (so the CSV here and `python -m analytics simulate --csv` agree).
-Scenarios live in the URL as repeated ``s`` parameters in the CLI's grammar (``?s=copy:5=12&s=kappa=0.6``),
+Scenarios live in the URL as repeated ``scenario`` parameters in the CLI's grammar (``?scenario=copy:5=12&scenario=kappa=0.6``),
 so a link reproduces a what-if; ``epochs`` holds the replay length.
 """
 
@@ -21,7 +21,7 @@ from analytics.cli.simulate import epochs_frame, mechanism_inputs, winners_frame
 from analytics.snapshot import SubnetSnapshot, load_subnet
 from analytics.yuma import EpochInputs
 
-PARAM_SCENARIO = "s"
+PARAM_SCENARIO = "scenario"
 PARAM_EPOCHS = "epochs"
 DEFAULT_EPOCHS = 20
 BONDS_SHOWN = 40  # miners in the bonds heatmap (the validator's largest bonds)

@@ -34,7 +34,7 @@ def page(demo_db: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def scenarios_in_url(at: AppTest) -> list[str]:
-    value = at.query_params.get("s", [])
+    value = at.query_params.get("scenario", [])
     return [value] if isinstance(value, str) else list(value)
 
 
@@ -51,7 +51,7 @@ def test_without_a_scenario_the_page_offers_one_and_runs_it(page) -> None:
 
 
 def test_a_deep_link_reproduces_the_what_if(page, demo_db: Path) -> None:
-    at = page(netuid="1", s=[f"consensus:{FAR}", "kappa=0.6"], epochs="8")
+    at = page(netuid="1", scenario=[f"consensus:{FAR}", "kappa=0.6"], epochs="8")
     assert not at.exception and not at.error
     assert scenarios_in_url(at) == [f"consensus:{FAR}", "kappa=0.6"] and at.query_params["epochs"] == "8"
     assert at.multiselect[0].value == [f"consensus:{FAR}", "kappa=0.6"]  # the scenarios, shown and removable
@@ -73,7 +73,7 @@ def test_a_deep_link_reproduces_the_what_if(page, demo_db: Path) -> None:
 
 
 def test_bad_links_say_what_was_left_out_and_keep_the_rest(page) -> None:
-    at = page(netuid="1", s=["kappa=7", "copy:1=999", f"consensus:{FAR}", f"zero:{FAR}"], epochs="abc")
+    at = page(netuid="1", scenario=["kappa=7", "copy:1=999", f"consensus:{FAR}", f"zero:{FAR}"], epochs="abc")
     assert not at.exception
     assert [e.value for e in at.error] == [
         "Scenario left out: `scenario 'kappa=7': kappa must be between 0 and 1, got 7`",
