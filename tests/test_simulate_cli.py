@@ -57,7 +57,7 @@ def test_each_mechanism_replays_with_its_split_of_the_emission(demo_db: Path) ->
     assert sum(shares) == snap.epoch_emission and shares[0] > shares[1]
 
 
-def test_the_demo_copier_and_the_far_validator(demo_db: Path) -> None:
+def test_the_demo_validator_far_from_consensus_following_it(demo_db: Path) -> None:
     far = DEMO_CASES[1]["far_from_consensus"]
     snap = load_subnet(demo_db, latest_snapshot_id(demo_db), 1)
     sim = simulate.simulate(mechanism_inputs(snap, 0), [simulate.FollowConsensus(far)], 15)
