@@ -402,10 +402,19 @@ for note in sim.notes:
 paid_base = sim.baseline.server_emission.sum(0) + sim.baseline.validator_emission.sum(0)
 paid_what = sim.scenario.server_emission.sum(0) + sim.scenario.validator_emission.sum(0)
 named = sim.target_uids()[:4]
-for col, uid in zip(st.columns(max(len(named), 1)), named, strict=False):
+labels = {uid: f"uid {uid}" for uid in named}
+if not named:  # a hyperparameter what-if: headline its biggest winner and loser
+    change_all = paid_what.astype(np.int64) - paid_base.astype(np.int64)
+    if change_all.any():
+        labels = {
+            int(np.argmax(change_all)): "biggest winner, uid",
+            int(np.argmin(change_all)): "biggest loser, uid",
+        }
+        labels = {uid: f"{text} {uid}" for uid, text in labels.items()}
+for col, (uid, label) in zip(st.columns(max(len(labels), 1)), labels.items(), strict=False):
     base_paid, what_paid = int(paid_base[uid]), int(paid_what[uid])
     change = f"{100 * (what_paid - base_paid) / base_paid:+.1f} %" if base_paid else None
-    col.metric(f"uid {uid}: paid over {epochs} epochs (α)", f"{what_paid / 1e9:,.3f}", change)
+    col.metric(f"{label}: paid over {epochs} epochs (α)", f"{what_paid / 1e9:,.3f}", change)
 
 was_validator = (sim.scenario.validator_permit | sim.baseline.validator_permit).any(axis=0)
 validators_moved = _most_moved(sim, "dividends", was_validator)

@@ -104,3 +104,15 @@ def test_the_builder_and_the_text_box_add_scenarios_to_the_link(page) -> None:
     at = at.multiselect[0].unselect("kappa=0.6").run()
     assert scenarios_in_url(at) == [f"copy:{copier}={source}", "yuma3=on"]
     assert not at.exception
+
+
+def test_a_hyperparameter_what_if_headlines_its_biggest_winner_and_loser(page) -> None:
+    at = page(netuid="2", scenario=["yuma3=on"])
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert (
+        len(labels) == 2
+        and labels[0].startswith("biggest winner, uid ")
+        and labels[1].startswith("biggest loser")
+    )
+    assert at.metric[0].delta.startswith("+") and at.metric[1].delta.startswith("-")
