@@ -145,6 +145,28 @@ def _keep_selected(widget_key: str) -> None:
     _set_scenarios(list(st.session_state[widget_key]))
 
 
+HYPERPARAMETERS = {  # EpochInputs field -> (label, how to show the raw value)
+    "kappa": ("kappa", lambda v: f"{v / 65535:.4f} ({v})"),
+    "bonds_moving_average": ("bonds moving average", lambda v: f"{v / 1e6:.4f} ({v})"),
+    "bonds_penalty": ("bonds penalty", lambda v: f"{v / 65535:.4f} ({v})"),
+    "yuma3": ("Yuma3", lambda v: "on" if v else "off"),
+    "liquid_alpha": ("liquid alpha", lambda v: "on" if v else "off"),
+    "alpha_low": ("alpha low", lambda v: f"{v / 65535:.4f} ({v})"),
+    "alpha_high": ("alpha high", lambda v: f"{v / 65535:.4f} ({v})"),
+    "max_allowed_validators": ("max validators", str),
+}
+
+
+def _changed_hyperparameters(stored: EpochInputs, what_if: EpochInputs | None) -> pd.DataFrame:
+    """The hyperparameters the scenarios change: snapshot value and what-if value (raw chain value in brackets)."""
+    rows = []
+    for field, (label, show) in HYPERPARAMETERS.items():
+        before, after = getattr(stored, field), getattr(what_if, field) if what_if is not None else None
+        if what_if is not None and before != after:
+            rows.append({"hyperparameter": label, "snapshot": show(before), "what-if": show(after)})
+    return pd.DataFrame(rows, columns=["hyperparameter", "snapshot", "what-if"])
+
+
 def _most_moved(sim: sm.Simulation, field: str, among: np.ndarray, limit: int = 5) -> list[int]:
     """The scenarios' own uids in ``among``, then those whose ``field`` moved most over the replay."""
     out = [u for u in sim.target_uids() if among[u]][:limit]
@@ -358,6 +380,20 @@ if specs:
         on_change=_keep_selected,
         args=(f"whatif_active_{'|'.join(specs)}",),
     )
+with st.expander("How the replay works"):
+    st.markdown(
+        "- The first epoch starts from the snapshot's stored inputs: weights, stake, bonds, permits, "
+        "last updates and hyperparameters. Without a scenario it reproduces the chain's stored outputs.\n"
+        "- Each epoch's bonds and new validator permits are the next epoch's inputs, as on chain; the block "
+        "advances by the tempo.\n"
+        "- Weights are held fixed and re-set every epoch by every uid that was active, so nobody goes "
+        "stale (`stop:U` makes one stop). Stake and registrations are held fixed.\n"
+        "- *Follows consensus* sets this epoch's consensus, computed from everybody else's weights; "
+        "*copies last epoch's consensus* is the copier who reads the chain. Dividends follow bonds, which "
+        "move by the bonds moving average each epoch: a validator that moves into consensus earns its "
+        "share only as its bonds build.\n"
+        "- One mechanism at a time, with its share of the subnet's emission."
+    )
 with st.expander("Add a scenario", expanded=not specs):
     _builder(snap, specs, permits)
     st.text_input(
@@ -397,6 +433,9 @@ except sm.ScenarioError as exc:  # e.g. a scaled stake out of range
 
 for note in sim.notes:
     st.warning(ui.code(note, 300))
+changed_params = _changed_hyperparameters(mechanism_inputs(snap, mechid), sim.inputs)
+if not changed_params.empty:
+    st.dataframe(changed_params, hide_index=True)
 
 # Headline: what each named uid is paid over the replay, what-if against baseline.
 paid_base = sim.baseline.server_emission.sum(0) + sim.baseline.validator_emission.sum(0)

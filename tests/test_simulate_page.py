@@ -62,7 +62,10 @@ def test_a_deep_link_reproduces_the_what_if(page, demo_db: Path) -> None:
         8,
         previous_consensus=snap.prev_consensus,
     )
-    shown = at.dataframe[0].value
+    params, shown = (d.value for d in at.dataframe[:2])
+    assert params.to_dict("records") == [
+        {"hyperparameter": "kappa", "snapshot": "0.5000 (32767)", "what-if": "0.6000 (39321)"}
+    ]
     pd.testing.assert_frame_equal(shown.reset_index(drop=True), winners_frame(snap, sim), check_dtype=False)
     assert shown["uid"].iloc[0] == FAR
     assert at.multiselect(key="whatif_validators").value[0] == FAR
