@@ -10,14 +10,21 @@ For every validator (a uid with a permit, or with weights on anyone but itself):
 * stake share against dividend share;
 * reasons in plain words and a severity (thresholds below);
 * a weight-copier signal when the previous epoch's consensus is known.
+Per miner, `miner_consensus(result, uid)` shows each validator's weight against C_j and the stake
+at or above it.
+Pages: `explanation_table(explain_validators(...))` gives columns for a table/CSV; for a subnet with
+several mechanisms explain each with `explain_validators(out.mechanism_inputs[m], out.mechanisms[m])`.
 
 Severity (ordered): "ok" < "info" < "minor" < "major" < "critical". It is the worst of:
-* clipped mass (permitted validators with counted weights): <= 1 % ok (an in-consensus validator stores
-  Tv = 65534, not 65535, so exact 0 is never required), <= 10 % minor, <= 50 % major, > 50 % critical;
+* clipped mass (permitted validators with counted weights): <= 5 % ok, <= 20 % minor, <= 50 % major,
+  > 50 % critical. On mainnet subnet 2 every validator following the majority loses 1-3.5 % to
+  clipping, so small clipping is normal; and an in-consensus validator stores Tv = 65534, not 65535;
 * no validator permit: info (its weights do not count this epoch);
-* permitted but no usable weights (none set, only a self-weight, all outdated or masked): critical;
+* permitted but not validating (no weights, only a self-weight, all outdated or masked): major;
 * inactive (weights older than the activity cutoff): major (no influence on consensus, no active stake);
-* some weights outdated by re-registration or masked by commit-reveal: minor.
+* some weights outdated by re-registration or masked by commit-reveal: minor;
+* flagged as a likely copier: at least minor.
+Weight on miners that consensus gives zero is mentioned from ZERO_CONSENSUS_NOTE of the row.
 
 Weight-copier signal. The chain keeps the previous epoch's consensus in storage until the next epoch,
 so a validator can set weights equal to it without evaluating any miner. For each validator with
@@ -41,7 +48,7 @@ from analytics.yuma import (
     ONE,
     EpochInputs,
     EpochResult,
-    activity_cutoff_blocks,
+    effective_activity_cutoff,
     weight_masks,
 )
 
@@ -53,19 +60,27 @@ __all__ = [
     "COPIER_MAX_CONSENSUS_OVERLAP",
     "COPIER_MIN_OVERLAP",
     "SEVERITIES",
+    "ZERO_CONSENSUS_NOTE",
     "ClippedMiner",
+    "MinerConsensus",
+    "MinerVote",
     "CopierSignal",
     "ValidatorExplanation",
     "clipped_matrix",
+    "copier_signals",
+    "miner_consensus",
     "explain_validators",
     "explanation_table",
     "overlap",
 ]
 
 SEVERITIES = ("ok", "info", "minor", "major", "critical")
-CLIPPED_MINOR = 0.01  # clipped mass above this is at least "minor"
-CLIPPED_MAJOR = 0.10  # above this "major"
+# Clipped-mass thresholds, calibrated on mainnet subnet 2 (2024-08), where every validator that
+# follows the majority loses 1-3.5 % of its weight to clipping and the outliers lose 52-100 %.
+CLIPPED_MINOR = 0.05  # clipped mass above this is at least "minor"
+CLIPPED_MAJOR = 0.20  # above this "major"
 CLIPPED_CRITICAL = 0.50  # above this "critical"
+ZERO_CONSENSUS_NOTE = 0.05  # mention weight on zero-consensus miners from this share of the row
 COPIER_MIN_OVERLAP = 0.90
 COPIER_MARGIN = 0.02
 COPIER_MAX_CONSENSUS_OVERLAP = 0.98
@@ -209,6 +224,87 @@ def _copier_signals(
     return out
 
 
+@dataclass(frozen=True)
+class MinerVote:
+    """One validator's weight on a miner, against the miner's consensus."""
+
+    validator_uid: int
+    active_stake_share: float  # A_i: its say in consensus (0 when inactive or without a permit)
+    weight: float  # normalised W_ij
+    clipped: float  # max(0, W_ij - C_j)
+    position: str  # "above", "at" or "below" consensus
+
+
+@dataclass(frozen=True)
+class MinerConsensus:
+    """How a miner's consensus C_j came about: the stake-weighted median of the validators' weights."""
+
+    uid: int
+    consensus: float
+    consensus_u16: int
+    incentive: float
+    stake_at_or_above: float  # share of the voting stake weighting it at least C_j (>= kappa)
+    stake_above: float  # share weighting it strictly above C_j (< kappa): that excess is clipped
+    votes: list[MinerVote]  # every validator with a counted row, heaviest say first
+
+
+def miner_consensus(result: EpochResult, uid: int) -> MinerConsensus:
+    """Explain miner `uid`'s consensus: each validator's weight on it and the stake behind C_j."""
+    if not 0 <= uid < result.n:
+        raise ValueError(f"uid {uid} is not on this subnet (n = {result.n})")
+    rows = result.row_index
+    w = result.weights_rows_bits[:, uid] if len(rows) else np.zeros(0, dtype=np.int64)
+    a = result.active_stake_bits[rows]
+    c = int(result.consensus_bits[uid])
+    voting = a > 0
+    total = float(a[voting].sum()) or 1.0
+    at_or_above = float(a[voting & (w >= c)].sum()) / total
+    above = float(a[voting & (w > c)].sum()) / total
+    counted = result.weights_rows_bits.any(axis=1) if len(rows) else np.zeros(0, dtype=bool)
+    votes = [
+        MinerVote(
+            int(rows[k]),
+            float(a[k]) / ONE,
+            float(w[k]) / ONE,
+            max(0.0, float(w[k] - c) / ONE),
+            "above" if w[k] > c else ("at" if w[k] == c else "below"),
+        )
+        for k in np.flatnonzero(counted)
+    ]
+    votes.sort(key=lambda v: (-v.active_stake_share, v.validator_uid))
+    return MinerConsensus(
+        uid,
+        c / ONE,
+        int(result.consensus[uid]),
+        float(result.incentive_bits[uid]) / ONE,
+        at_or_above,
+        above,
+        votes,
+    )
+
+
+def copier_signals(
+    result: EpochResult, previous_consensus: Sequence[int] | np.ndarray, uids: Sequence[int] | None = None
+) -> list[CopierSignal]:
+    """Copier signals for the validators whose weights counted in `result` (or the given uids).
+
+    previous_consensus: the chain's Consensus (u16 per uid) from the previous epoch.
+    """
+    w = result.weights_bits
+    if uids is None:
+        uids = [int(u) for u in np.flatnonzero(result.validator_permit & w.any(axis=1))]
+    if not len(uids):
+        return []
+    idx = np.asarray(uids, dtype=np.int64)
+    signals = _copier_signals(
+        idx,
+        w[idx].astype(np.float64),
+        np.asarray(previous_consensus, dtype=np.float64),
+        result.consensus_bits.astype(np.float64),
+    )
+    return [signals[int(u)] for u in idx]
+
+
 def explain_validators(
     inputs: EpochInputs,
     result: EpochResult,
@@ -222,6 +318,10 @@ def explain_validators(
     stored_validator_trust: the chain's ValidatorTrust u16 (to show recomputed vs stored).
     previous_consensus: the chain's Consensus u16 from the previous epoch (enables the copier signal).
     Returns one ValidatorExplanation per validator, ordered by uid.
+
+    Several mechanisms: explain each one with its own inputs and result (out.mechanism_inputs[m],
+    out.mechanisms[m]). The stored ValidatorTrust is the netuid-level weighted aggregate, so compare
+    it with the aggregate `out.validator_trust`, not with one mechanism's trust.
     """
     n = result.n
     masks = weight_masks(inputs)
@@ -233,7 +333,7 @@ def explain_validators(
     consensus = result.consensus_bits
     trust_bits = result.validator_trust_bits
     excess_bits = np.maximum(w - consensus[None, :], 0)
-    cutoff = activity_cutoff_blocks(inputs.activity_cutoff_factor_milli, inputs.tempo)
+    cutoff = effective_activity_cutoff(inputs)
     last_update = np.asarray(inputs.last_update, dtype=np.int64)
     stake = result.stake_bits / ONE
     active_stake = result.active_stake_bits / ONE
@@ -242,15 +342,10 @@ def explain_validators(
 
     copier: dict[int, CopierSignal] = {}
     if previous_consensus is not None:
+        if len(previous_consensus) != n:
+            raise ValueError(f"previous_consensus has {len(previous_consensus)} entries for {n} uids")
         counted = [u for u in chosen.tolist() if permit[u] and masks.kept[u].any() and w[u].any()]
-        if counted:
-            idx = np.array(counted, dtype=np.int64)
-            copier = _copier_signals(
-                idx,
-                w[idx].astype(np.float64),
-                np.asarray(previous_consensus, dtype=np.float64),
-                consensus.astype(np.float64),
-            )
+        copier = {s.uid: s for s in copier_signals(result, previous_consensus, counted)}
 
     out: list[ValidatorExplanation] = []
     for uid in chosen.tolist():
@@ -309,6 +404,7 @@ def _reason(e: ValidatorExplanation, entries: np.ndarray, counted: bool) -> None
     reasons: list[str] = []
     words: list[str] = []
     severity = "ok"
+    not_validating = "major" if e.permit else "ok"  # a permit holder whose weights do not count
     if not e.permit:
         reasons.append("no_permit")
         words.append("no validator permit last epoch, so its weights were ignored")
@@ -316,13 +412,11 @@ def _reason(e: ValidatorExplanation, entries: np.ndarray, counted: bool) -> None
     if e.weights_set == 0:
         reasons.append("no_weights")
         words.append("has set no weights")
-        if e.permit:
-            severity = _worse(severity, "critical")
+        severity = _worse(severity, not_validating)
     elif e.self_weights == e.weights_set:
         reasons.append("self_weight_only")
         words.append("its only weight is on itself, which the chain ignores")
-        if e.permit:
-            severity = _worse(severity, "critical")
+        severity = _worse(severity, not_validating)
     if not e.active:
         reasons.append("inactive")
         words.append(
@@ -330,35 +424,49 @@ def _reason(e: ValidatorExplanation, entries: np.ndarray, counted: bool) -> None
             " so it has no say in consensus"
         )
         severity = _worse(severity, "major")
+    nothing_left = e.permit and e.weights_counted == 0
     if e.outdated:
         reasons.append("outdated_weights")
         share = "all" if e.weights_counted == 0 and e.commit_reveal_masked == 0 else str(e.outdated)
         words.append(f"{share} of its weights point at miners re-registered since it set them")
-        severity = _worse(severity, "critical" if (e.permit and e.weights_counted == 0) else "minor")
+        severity = _worse(severity, not_validating if nothing_left else "minor")
     if e.commit_reveal_masked:
         reasons.append("commit_reveal_masked")
         words.append(f"{e.commit_reveal_masked} weights were committed before the miner registered")
-        severity = _worse(severity, "critical" if (e.permit and e.weights_counted == 0) else "minor")
+        severity = _worse(severity, not_validating if nothing_left else "minor")
     if counted:
-        if e.miners_above_consensus:
+        clipped_severity = _clipped_severity(e.clipped_mass)
+        if clipped_severity == "ok":
+            reasons.append("in_consensus")
+            words.append(
+                "in consensus"
+                + (
+                    f" ({e.clipped_mass:.1%} of its weight clipped on {e.miners_above_consensus} miners)"
+                    if e.miners_above_consensus
+                    else ""
+                )
+            )
+        else:
             reasons.append("above_consensus")
             words.append(
                 f"above consensus on {e.miners_above_consensus} miners ({e.clipped_mass:.1%} of its weight clipped)"
             )
-        if e.zero_consensus_miners:
+        if e.zero_consensus_weight >= ZERO_CONSENSUS_NOTE:
             reasons.append("weight_on_zero_consensus")
             words.append(
                 f"{e.zero_consensus_weight:.1%} of its weight is on {e.zero_consensus_miners} miners"
                 " that consensus gives zero"
             )
-        severity = _worse(severity, _clipped_severity(e.clipped_mass))
-        if not reasons:
-            reasons.append("in_consensus")
-            words.append("in consensus")
-    elif e.permit and e.weights_set and not reasons:
+        severity = _worse(severity, clipped_severity)
+    elif (
+        e.permit
+        and e.weights_set
+        and e.self_weights < e.weights_set
+        and not (e.outdated or e.commit_reveal_masked)
+    ):
         reasons.append("no_counted_weights")
         words.append("none of its weights count (all zero)")
-        severity = _worse(severity, "critical")
+        severity = _worse(severity, not_validating)
     if e.copier is not None and e.copier.likely_copier:
         reasons.append("likely_copier")
         words.append(e.copier.note)

@@ -8,20 +8,27 @@ stake normalisation; U64F64 for the mechanism aggregation) and stores floor(x * 
 float64 recompute lands one u16 off wherever a value sits on a floor boundary, and flips consensus
 ties that depend on exact stake sums. So every step below is done on integer numpy arrays holding
 I32F32 bits, with the chain's rounding: multiply = floor(a*b / 2^32), divide = floor(a * 2^32 / b)
-(0 for a zero divisor). Where two proportions multiply past 2^63 the operands are split into hi/lo
-parts. Python ints are used only for O(n) work (the I64F64 stake normalisation, the U64F64
-mechanism weights).
+(0 for a zero divisor). Two proportions multiply to at most 2^64, so products and quotients run in
+uint64 where they provably fit and fall back to hi/lo splits where they do not (1.0 * 1.0, signed
+values). Python ints are used only for O(n) work (the I64F64 stake when TAO weight applies, the
+U64F64 mechanism weights).
 
 n x n work is restricted to the rows that can matter: rows holding a validator permit (every other
 row is masked out by the chain) plus rows that still hold bonds (they decay and take part in the
-column normalisations). The liquid-alpha sigmoid uses an exact emulation of substrate_fixed's
-Taylor-series exp, so even liquid-alpha bonds are expected to match exactly (the contract allows 1 u16).
+column normalisations). The liquid-alpha sigmoid emulates substrate_fixed's Taylor-series exp bit
+for bit, so liquid-alpha bonds match exactly too (the contract allows 1 u16).
+
+How it is checked (tests/): subtensor's own test cases as vectors, random epochs replayed through
+subtensor's epoch maths, exp/sigmoid tables from substrate_fixed, hypothesis properties, mainnet data.
 
 Public API (stable; other modules and external checks call exactly this):
     EpochInputs, EpochResult, epoch(inputs) -> EpochResult,
     epoch_with_mechanisms(inputs, mechanism_weights, mechanism_bonds, mechanism_last_update, split,
                           *, mechanism_weights_set=None, mechanism_commit_block=None) -> EpochResult
     split_emissions(emission, mechanism_count, split) -> list[int]
+Helpers: carry_forward(inputs, result, **changes) (the next epoch's inputs), weight_masks(inputs)
+(why entries were dropped), dividends_from_bonds(...) (the dividend step alone), weighted_median /
+weighted_median_col, activity_cutoff_blocks, effective_activity_cutoff.
 """
 
 from __future__ import annotations
@@ -37,6 +44,8 @@ __all__ = [
     "EpochInputs",
     "EpochResult",
     "activity_cutoff_blocks",
+    "carry_forward",
+    "effective_activity_cutoff",
     "dividends_from_bonds",
     "epoch",
     "epoch_with_mechanisms",
@@ -105,6 +114,9 @@ class EpochInputs:
     owner_uid: int | None = None
     last_mechanism_step_block: int = 0
     emission: int = 1_000_000_000
+    # Historical runtimes (before spec 423) used the ActivityCutoff storage (blocks) instead of
+    # factor x tempo; set it here to analyse such snapshots. None = the current rule.
+    activity_cutoff: int | None = None
 
     @property
     def n(self) -> int:
@@ -163,16 +175,56 @@ class EpochResult:
     mechanisms: list[EpochResult] = field(default_factory=list)
     mechanism_emission: list[int] = field(default_factory=list)
     mechanism_weight_bits: list[int] = field(default_factory=list)
+    mechanism_inputs: list[EpochInputs] = field(default_factory=list)  # what each mechanism's epoch read
 
     @property
     def n(self) -> int:
         return len(self.consensus)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Per-uid columns (stored u16 and rao values plus float views), ready for a table or CSV."""
+        return {
+            "uid": np.arange(self.n),
+            "stake_weight": self.stake_weight,
+            "consensus": self.consensus,
+            "incentive": self.incentive,
+            "validator_trust": self.validator_trust,
+            "dividends": self.dividends,
+            "emission": self.emission,
+            "server_emission": self.server_emission,
+            "validator_emission": self.validator_emission,
+            "active": self.active,
+            "validator_permit": self.validator_permit,
+            "new_validator_permit": self.new_validator_permit,
+            "stake_float": self.stake_float,
+            "active_stake_float": self.active_stake_float,
+            "consensus_float": self.consensus_float,
+            "incentive_float": self.incentive_float,
+            "validator_trust_float": self.validator_trust_float,
+            "dividends_float": self.dividends_float,
+            "ranks_float": self.ranks_float,
+        }
 
     def _expand(self, rows: np.ndarray) -> np.ndarray:
         full = np.zeros((self.n, self.n), dtype=np.int64)
         if len(self.row_index):
             full[self.row_index] = rows
         return full
+
+    @property
+    def preranks_bits(self) -> np.ndarray:
+        """P_j = sum_i A_i W_ij before clipping (historic; I32F32 bits)."""
+        if not len(self.row_index):
+            return np.zeros(self.n, dtype=np.int64)
+        return _mul(self.weights_rows_bits, self.active_stake_bits[self.row_index][:, None]).sum(axis=0)
+
+    @property
+    def trust(self) -> np.ndarray:
+        """Historic miner trust T_j = R_j / P_j as stored (u16) by runtimes before spec 365.
+
+        Current runtimes no longer compute or store it; Rank was identical to incentive.
+        """
+        return _to_u16(_div(self.ranks_bits, self.preranks_bits))
 
     @property
     def weights_bits(self) -> np.ndarray:
@@ -387,11 +439,7 @@ def _exp_fixed(x: np.ndarray) -> np.ndarray:
     result = result.view(np.int64)
     neg = x < 0
     if neg.any():
-        r = result[neg].astype(np.uint64)
-        q = np.uint64(_U64_MAX) // r
-        rem = np.uint64(_U64_MAX) - q * r
-        q = q + (rem == r - np.uint64(1)).astype(np.uint64)  # floor(2^64 / r)
-        result[neg] = q.astype(np.int64)
+        result[neg] = _div_one_by(result[neg])  # exp(-x) = 1 / exp(x)
     result = np.where(x == 0, ONE, result)
     return np.where(x == ONE, _E_I32F32, result)
 
@@ -399,6 +447,13 @@ def _exp_fixed(x: np.ndarray) -> np.ndarray:
 def activity_cutoff_blocks(factor_milli: int, tempo: int) -> int:
     """get_activity_cutoff_blocks: max(1, floor(factor * tempo / 1000))."""
     return max(1, (int(factor_milli) * int(tempo)) // 1000)
+
+
+def effective_activity_cutoff(inputs: EpochInputs) -> int:
+    """The cutoff the epoch uses: the explicit legacy `activity_cutoff` if given, else factor x tempo."""
+    if inputs.activity_cutoff is not None:
+        return int(inputs.activity_cutoff)
+    return activity_cutoff_blocks(inputs.activity_cutoff_factor_milli, inputs.tempo)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -422,7 +477,15 @@ def _vector(name: str, value: object, n: int, dtype: type = np.int64) -> np.ndar
     return arr.astype(np.int64)
 
 
-def _matrix_u16(name: str, value: object, n: int) -> np.ndarray:
+def _check_u16(name: str, arr: np.ndarray) -> np.ndarray:
+    if arr.size and (arr.view(np.uint64) > U16_MAX).any():  # negatives wrap to huge values
+        raise ValueError(f"{name} values must be u16 (0..65535)")
+    return arr
+
+
+def _matrix_u16(name: str, value: object, n: int, check_range: bool = True) -> np.ndarray:
+    """An (n, n) int64 matrix of u16 values; check_range=False leaves the range check to the caller
+    (the epoch checks only the rows it reads: no other row can change its result)."""
     arr = np.asarray(value)
     if arr.shape != (n, n):
         raise ValueError(f"{name} must have shape ({n}, {n}), got {arr.shape}")
@@ -436,9 +499,8 @@ def _matrix_u16(name: str, value: object, n: int) -> np.ndarray:
             raise ValueError(f"{name} must hold integers")
     if arr.dtype in (np.uint16, np.bool_, np.uint8):
         return arr.astype(np.int64)
-    if arr.size and (arr.min() < 0 or arr.max() > U16_MAX):
-        raise ValueError(f"{name} values must be u16 (0..65535)")
-    return arr.astype(np.int64, copy=False)
+    arr = arr.astype(np.int64, copy=False)
+    return _check_u16(name, arr) if check_range else arr
 
 
 def _stake_bits(alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None):
@@ -547,7 +609,16 @@ def weighted_median_col(stake_bits: np.ndarray, score_bits: np.ndarray, kappa_bi
     if not voting.any():
         return np.zeros(scores.shape[1], dtype=np.int64)
     u = _normalize(stake[voting])
-    return weighted_median(u, scores[voting], int(u.sum()) - int(kappa_bits))
+    minority = int(u.sum()) - int(kappa_bits)
+    scores = scores[voting] if not voting.all() else scores
+    empty = ~scores.any(axis=1)
+    if empty.sum() > 1:
+        # Rows without weights vote 0 everywhere; the median depends only on cumulative stake per
+        # score, so they can vote as one row holding their summed stake (same result, fewer rows).
+        keep = ~empty
+        u = np.append(u[keep], u[empty].sum())
+        scores = np.vstack([scores[keep], np.zeros((1, scores.shape[1]), dtype=np.int64)])
+    return weighted_median(u, scores, minority)
 
 
 def _alpha_sigmoid(
@@ -615,7 +686,9 @@ def _row_masks(
     owner: int | None,
     last_update: np.ndarray,
     registered: np.ndarray,
+    breakdown: bool = True,
 ) -> WeightMasks:
+    """Masks of rows `rows`; with breakdown=False only `kept` is meaningful (the others are placeholders)."""
     if inp.weights_set is None:
         entries = w_raw > 0
     else:
@@ -623,19 +696,31 @@ def _row_masks(
         if ws.shape != (n, n):
             raise ValueError(f"weights_set must have shape ({n}, {n}), got {ws.shape}")
         entries = ws[rows].astype(bool) | (w_raw > 0)
+    k = len(rows)
+    diag_rows = np.flatnonzero(rows != owner) if owner is not None else np.arange(k)
+    stale = last_update[rows][:, None] <= registered[None, :]
+    cr = None
+    if inp.commit_block is not None:
+        cb = _vector("commit_block", inp.commit_block, n)[rows]
+        cr = (cb >= 0)[:, None] & (cb[:, None] < registered[None, :])
+    if not breakdown:  # the epoch needs only what survives
+        keep = entries & permit[rows][:, None]
+        keep[diag_rows, rows[diag_rows]] = False
+        keep &= ~stale
+        if cr is not None:
+            keep &= ~cr
+        return WeightMasks(rows, entries, entries, entries, entries, entries, keep)
     no_permit = entries & ~permit[rows][:, None]
     keep = entries & ~no_permit
     diag = np.zeros_like(keep)
-    on_diag = rows != owner if owner is not None else np.ones(len(rows), dtype=bool)
-    diag[np.arange(len(rows))[on_diag], rows[on_diag]] = True
+    diag[diag_rows, rows[diag_rows]] = True
     self_weight = keep & diag
     keep &= ~diag
-    outdated = keep & (last_update[rows][:, None] <= registered[None, :])
+    outdated = keep & stale
     keep &= ~outdated
     commit_reveal = np.zeros_like(keep)
-    if inp.commit_block is not None:
-        cb = _vector("commit_block", inp.commit_block, n)[rows]
-        commit_reveal = keep & ((cb >= 0)[:, None] & (cb[:, None] < registered[None, :]))
+    if cr is not None:
+        commit_reveal = keep & cr
         keep &= ~commit_reveal
     return WeightMasks(rows, entries, no_permit, self_weight, outdated, commit_reveal, keep)
 
@@ -652,7 +737,7 @@ def weight_masks(inputs: EpochInputs) -> WeightMasks:
         inputs,
         n,
         rows,
-        _matrix_u16("weights", inputs.weights, n),
+        _matrix_u16("weights", inputs.weights, n, check_range=False),
         permit,
         owner,
         _vector("last_update", inputs.last_update, n),
@@ -671,8 +756,8 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     last_update = _vector("last_update", inp.last_update, n)
     registered = _vector("block_at_registration", inp.block_at_registration, n)
     old_permit = _vector("validator_permit", inp.validator_permit, n, bool).copy()
-    raw_w = _matrix_u16("weights", inp.weights, n)
-    raw_b = np.zeros((n, n), dtype=np.int64) if inp.bonds is None else _matrix_u16("bonds", inp.bonds, n)
+    raw_w = _matrix_u16("weights", inp.weights, n, check_range=False)
+    raw_b = None if inp.bonds is None else _matrix_u16("bonds", inp.bonds, n, check_range=False)
     owner = inp.owner_uid if inp.owner_uid is not None and 0 <= inp.owner_uid < n else None
     current_block = int(inp.current_block)
     emission_rao = int(inp.emission)
@@ -680,7 +765,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         raise ValueError("emission must be a non-negative amount of rao below 2^63")
 
     # -- activity ------------------------------------------------------------------------------
-    cutoff = activity_cutoff_blocks(inp.activity_cutoff_factor_milli, inp.tempo)
+    cutoff = effective_activity_cutoff(inp)
     active = ~(last_update + cutoff < current_block)
 
     # -- stake and permits --------------------------------------------------------------------
@@ -693,12 +778,14 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     active_stake = _normalize(np.where(active & old_permit, stake, 0))
 
     # -- rows that matter: permitted setters, and holders of bonds (they decay and normalise) ---
-    bond_rows = raw_b.any(axis=1)
+    if raw_b is None:
+        raw_b = np.zeros((n, n), dtype=np.int64)
+    bond_rows = raw_b.any(axis=1)  # rows with any entry, valid or not, are read (and checked) below
     rows = np.flatnonzero(old_permit | bond_rows)
 
     # -- weights: permit, diagonal (except owner), outdated, commit-reveal masks; row-normalise --
-    w_raw = raw_w[rows]
-    masks = _row_masks(inp, n, rows, w_raw, old_permit, owner, last_update, registered)
+    w_raw = _check_u16("weights", raw_w[rows])
+    masks = _row_masks(inp, n, rows, w_raw, old_permit, owner, last_update, registered, breakdown=False)
     keep = masks.kept
     w_int = np.where(keep, w_raw, 0)
     w_bits = _div_u16_sum(w_int, w_int.sum(axis=1, keepdims=True))
@@ -728,19 +815,33 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     lms = int(inp.last_mechanism_step_block)
     last_tempo = max(0, current_block - int(inp.tempo)) if lms == 0 else lms + 1
     fresh = last_tempo <= registered  # columns whose miner registered since the last epoch
-    b_old = raw_b[rows]
+    b_old = _check_u16("bonds", raw_b[rows])
     if fresh.any():
         b_old = np.where(fresh[None, :], 0, b_old)
     bma_bits = (int(inp.bonds_moving_average) << 32) // 1_000_000
     rate = ONE - bma_bits
+    # Rows with neither weights for bonds nor old bonds add nothing to any column sum and get no
+    # bonds, so the bond maths runs on the others only (exact; most permit holders in real subnets).
+    bonded = np.flatnonzero(wb.any(axis=1) | b_old.any(axis=1))
+    full_rows = len(bonded) == len(rows)
+    if full_rows:
+        a_b, keep_b, w_bits_b = a_r, keep, w_bits
+    else:
+        wb, b_old, a_b, keep_b, w_bits_b = (
+            wb[bonded],
+            b_old[bonded],
+            a_r[bonded],
+            keep[bonded],
+            w_bits[bonded],
+        )
     if inp.yuma3:
         b_prev = _u16_proportion(b_old)
         if inp.liquid_alpha and consensus.any():
             # entries of W^b (explicit zeros included): only these keep a bond under liquid alpha
             if beta == 0:
-                wb_support = keep
+                wb_support = keep_b
             elif beta == ONE:  # col_clip_sparse drops entries clipped by a zero consensus
-                wb_support = keep & ~((w_bits > 0) & (consensus[None, :] == 0))
+                wb_support = keep_b & ~((w_bits_b > 0) & (consensus[None, :] == 0))
             else:  # interpolate_sparse keeps positive entries only
                 wb_support = wb > 0
             # mat_ema_alpha_sparse: entries only where W^b has one; alpha per entry (alpha_sigmoid)
@@ -754,16 +855,23 @@ def epoch(inputs: EpochInputs) -> EpochResult:
             ema = _mul_unit(wb, rate) + _mul_unit(b_prev, ONE - rate)
         ema_norm = _col_normalize(ema)
         per_validator = _mul_unit(ema_norm, incentive[None, :]).sum(axis=1)
-        div_r = _mul(per_validator, a_r)
-        stored_bonds_r = _to_u16(ema)
+        div_b = _mul(per_validator, a_b)
+        stored_b = _to_u16(ema)
     else:
         b_norm = _div_u16_sum(b_old, b_old.sum(axis=0))
-        delta = _col_normalize(_mul_unit(wb, a_r[:, None]))
+        delta = _col_normalize(_mul_unit(wb, a_b[:, None]))
         ema = _mul_unit(delta, rate) + _mul_unit(b_norm, ONE - rate)
         ema = _col_normalize(ema)
-        div_r = _mul_unit(ema, incentive[None, :]).sum(axis=1)
-        col_max = ema.max(axis=0) if len(rows) else np.zeros(n, dtype=np.int64)
-        stored_bonds_r = _to_u16(_div(ema, col_max))
+        div_b = _mul_unit(ema, incentive[None, :]).sum(axis=1)
+        col_max = ema.max(axis=0) if len(ema) else np.zeros(n, dtype=np.int64)
+        stored_b = _to_u16(_div(ema, col_max))
+    if full_rows:
+        div_r, stored_bonds_r = div_b, stored_b
+    else:
+        div_r = np.zeros(len(rows), dtype=np.int64)
+        div_r[bonded] = div_b
+        stored_bonds_r = np.zeros((len(rows), n), dtype=np.int64)
+        stored_bonds_r[bonded] = stored_b
     dividends_raw = np.zeros(n, dtype=np.int64)
     dividends_raw[rows] = div_r
     dividends = _normalize(dividends_raw)
@@ -838,6 +946,22 @@ def dividends_from_bonds(
     return _to_u16(_normalize(raw))
 
 
+def carry_forward(inputs: EpochInputs, result: EpochResult, **changes: object) -> EpochInputs:
+    """The inputs of the next epoch as storage will hold them after `result` is persisted.
+
+    Bonds and validator permits become the ones this epoch wrote, and the last successful epoch
+    block becomes this one (for the bond mask of newly registered miners); `changes` overrides
+    anything else (new weights, stake, current_block, ...). For what-if runs over several epochs.
+    """
+    carried: dict[str, object] = {
+        "bonds": result.bonds,
+        "validator_permit": result.new_validator_permit,
+        "last_mechanism_step_block": int(inputs.current_block),
+    }
+    carried.update(changes)
+    return replace(inputs, **carried)
+
+
 # ----------------------------------------------------------------------------------------------
 # Mechanisms (sub-subnets)
 # ----------------------------------------------------------------------------------------------
@@ -892,7 +1016,8 @@ def epoch_with_mechanisms(
     * active, new_validator_permit: OR;
     * incentive and bonds: mechanism 0's (the netuid-level Incentive key is mechanism 0's key).
     `mechanisms` holds each mechanism's own result (its incentive and bonds are what the chain stores
-    under that mechanism's index).
+    under that mechanism's index) and `mechanism_inputs` the EpochInputs it ran on, so
+    `consensus.explain_validators(out.mechanism_inputs[m], out.mechanisms[m])` explains mechanism m.
     """
     count = len(mechanism_weights)
     if count == 0:
@@ -904,6 +1029,7 @@ def epoch_with_mechanisms(
     parts = split_emissions(emission, count, split)
     results: list[EpochResult] = []
     weights_bits: list[int] = []
+    per_inputs: list[EpochInputs] = []
     for m in range(count):
         per = replace(
             inputs,
@@ -914,6 +1040,7 @@ def epoch_with_mechanisms(
             commit_block=None if mechanism_commit_block is None else mechanism_commit_block[m],
             emission=parts[m],
         )
+        per_inputs.append(per)
         results.append(epoch(per))
         if emission == 0:
             weights_bits.append((1 << 64) if m == 0 else 0)
@@ -939,4 +1066,5 @@ def epoch_with_mechanisms(
         mechanisms=results,
         mechanism_emission=parts,
         mechanism_weight_bits=weights_bits,
+        mechanism_inputs=per_inputs,
     )

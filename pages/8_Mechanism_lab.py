@@ -253,15 +253,14 @@ def sn9_merge_section(b_min: float, fraction: float) -> None:
     )
     bars.add_hline(y=b_min, line_dash="dash", annotation_text=f"B_min = {b_min:g}")
     left.plotly_chart(bars, width="stretch")
-    # How B_eff and the merge respond to B_min: a sweep over every B_min up to the largest count + 1.
-    sweep_range = np.arange(0, int(result.batch_counts.max()) + 2)
-    sweep = [sn9.merge_readiness(result.batch_counts, b, fraction) for b in sweep_range]
+    # How B_eff and the merge respond to B_min, at every value where anything changes.
+    sweep = sn9.b_min_sweep(result.batch_counts, merge_fraction=fraction)
     sweep_df = pd.DataFrame(
         {
-            "b_min": sweep_range,
-            "b_eff": [r.effective_batch_count for r in sweep],
-            "miners_at_b_min": [r.qualifying_miners for r in sweep],
-            "merge_triggers": [r.merge_triggered for r in sweep],
+            "b_min": sweep.b_min.astype(int),
+            "b_eff": sweep.effective_batch_count,
+            "miners_at_b_min": sweep.qualifying_miners,
+            "merge_triggers": sweep.merge_triggered,
         }
     )
     line = px.line(
@@ -333,9 +332,12 @@ def sn9_decay_section(b_min: float) -> None:
         )
         scores = sn9.epoch_scores(counts, b_min, rule)
         start, end = float(epoch_times.min()), float(epoch_times.max()) + max(t_decays)
-        grid = np.unique(np.concatenate([np.linspace(start, end + 1, 400), epoch_times, epoch_times + 1e-9]))
+        even = np.linspace(start, end + 1, 400)
         frames = []
         for t_decay in t_decays:
+            # Add the instants where a score starts and stops counting, so each step sits where it happens.
+            edges = np.concatenate([epoch_times, epoch_times + t_decay])
+            grid = np.unique(np.concatenate([even, edges, edges + 1e-6]))
             raw = sn9.incentive_over_time(scores, epoch_times, grid, t_decay, base_score)
             shares = sn9.incentive_shares(raw)
             for j, miner in enumerate(miners):
@@ -523,7 +525,8 @@ def sn13_score_section() -> float | None:
         bind="query-params",
     )
     try:
-        listed = {}
+        listed: dict[tuple[str, str], float] = {}
+        seen: set[tuple[str, str]] = set()
         for row, (source, label, factor) in enumerate(
             zip(
                 texts(labels["source"]), texts(labels["label"]), numbers(labels["scale_factor"]), strict=True
@@ -534,6 +537,12 @@ def sn13_score_section() -> float | None:
                 raise MechanismInputError(
                     f"Listed labels: row {row} needs a source and a label; fill them in or delete the row."
                 )
+            if (source.strip().lower(), label.strip().lower()) in seen:
+                raise MechanismInputError(
+                    f"Listed labels: row {row} lists {source} {label} again; keep one row (several jobs on one "
+                    "label add up, so give their sum)."
+                )
+            seen.add((source.strip().lower(), label.strip().lower()))
             listed[(source, label)] = factor
         sources, bucket_labels = texts(buckets["source"]), texts(buckets["label"])
         lsf = sn13.label_scale_factors([s or "" for s in sources], bucket_labels, listed, default_lsf)

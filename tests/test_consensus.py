@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from analytics.consensus import (
     CLIPPED_MINOR,
     SEVERITIES,
     ValidatorExplanation,
     clipped_matrix,
+    copier_signals,
     explain_validators,
     explanation_table,
+    miner_consensus,
     overlap,
 )
-from analytics.yuma import EpochInputs, epoch
+from analytics.yuma import EpochInputs, epoch, epoch_with_mechanisms
 
 
 def by_uid(explanations: list[ValidatorExplanation]) -> dict[int, ValidatorExplanation]:
@@ -101,8 +104,9 @@ def test_self_weight_no_weights_no_permit_and_stale() -> None:
         current_block=6000,
     )
     ex = by_uid(explain_validators(inp, epoch(inp)))
-    assert ex[0].reasons[0] == "self_weight_only" and ex[0].severity == "critical"
-    assert "no_weights" in ex[1].reasons and "inactive" in ex[1].reasons and ex[1].severity == "critical"
+    # a permit holder that does not validate: major (not as bad as voting against the majority)
+    assert ex[0].reasons[0] == "self_weight_only" and ex[0].severity == "major"
+    assert "no_weights" in ex[1].reasons and "inactive" in ex[1].reasons and ex[1].severity == "major"
     assert ex[3].reasons[0] == "no_permit" and ex[3].severity == "info" and ex[3].trust == 0
     stale = ex[5]
     assert "inactive" in stale.reasons and stale.blocks_since_update == 5900 and stale.activity_cutoff == 5000
@@ -199,3 +203,50 @@ def test_overlap_is_shared_mass() -> None:
     assert overlap(np.array([1, 1, 0]), np.array([0, 1, 1])) == 0.5
     assert overlap(np.array([0, 0]), np.array([1, 0])) == 0.0
     assert overlap(np.array([2, 2]), np.array([1, 1])) == 1.0
+
+
+def test_copier_signals_alone_and_bad_previous_consensus() -> None:
+    inp, res = three_validators([[65535, 0], [0, 65535], [65535, 0]])
+    signals = copier_signals(res, [0, 0, 0, 0, 65535])
+    assert [s.uid for s in signals] == [0, 1, 2]
+    assert signals[1].overlap_previous_consensus == 1.0 and signals[0].overlap_previous_consensus == 0.0
+    assert signals[1].likely_copier  # it matches the stale consensus, not the current one or any peer
+    assert copier_signals(res, [0] * 5, uids=[]) == []
+    with pytest.raises(ValueError, match="previous_consensus has 2 entries"):
+        explain_validators(inp, res, previous_consensus=[1, 2])
+
+
+def test_explaining_one_mechanism_of_several() -> None:
+    n = 5
+    base = EpochInputs(
+        weights=np.zeros((n, n), dtype=np.int64),
+        alpha_stake=np.array([10**9] * 3 + [0, 0]),
+        last_update=np.ones(n, dtype=np.int64),
+        block_at_registration=np.zeros(n, dtype=np.int64),
+        validator_permit=np.array([True] * 3 + [False] * 2),
+        current_block=1,
+    )
+    w0 = np.zeros((n, n), dtype=np.int64)
+    w1 = np.zeros((n, n), dtype=np.int64)
+    w0[:3, 3] = 65535
+    w1[:3, 4] = 65535
+    w1[2] = 0
+    w1[2, 3] = 65535  # uid 2 disagrees on mechanism 1 only
+    out = epoch_with_mechanisms(base, [w0, w1], [None, None], [np.ones(n, dtype=np.int64)] * 2, None)
+    ex0 = by_uid(explain_validators(out.mechanism_inputs[0], out.mechanisms[0]))
+    ex1 = by_uid(explain_validators(out.mechanism_inputs[1], out.mechanisms[1]))
+    assert ex0[2].severity == "ok" and ex1[2].severity == "critical"
+    assert ex1[2].clipped_miners[0].uid == 3
+
+
+def test_miner_consensus_shows_the_stake_behind_the_median() -> None:
+    inp, res = three_validators([[65535, 0], [0, 65535], [65535, 0]])
+    m3 = miner_consensus(res, 3)
+    assert m3.consensus == 1.0 and m3.consensus_u16 == 65535 and m3.incentive == 1.0
+    assert abs(m3.stake_at_or_above - 2 / 3) < 1e-6 and m3.stake_above == 0.0
+    assert [(v.validator_uid, v.position) for v in m3.votes] == [(0, "at"), (1, "below"), (2, "at")]
+    m4 = miner_consensus(res, 4)
+    assert m4.consensus == 0.0 and abs(m4.stake_above - 1 / 3) < 1e-6
+    assert [v.clipped for v in m4.votes] == [0.0, 1.0, 0.0]
+    with pytest.raises(ValueError, match="uid 9 is not on this subnet"):
+        miner_consensus(res, 9)

@@ -44,6 +44,20 @@ def test_b_min_zero_lets_everyone_count() -> None:
     assert result.merge_triggered
 
 
+def test_b_min_sweep_by_hand_and_against_one_call_per_value() -> None:
+    sweep = sn9.b_min_sweep([14, 10, 25, 9, 12], merge_fraction=0.8)
+    assert sweep.b_min.tolist() == [0, 9, 10, 11, 12, 13, 14, 15, 25, 26]
+    # B_min 9: all 70; 10: 61; 11, 12: 51; 13, 14: 39; 15..25: 25; 26: 0
+    assert sweep.effective_batch_count.tolist() == [70, 70, 61, 51, 51, 39, 39, 25, 25, 0]
+    assert sweep.qualifying_miners.tolist() == [5, 5, 4, 3, 3, 2, 2, 1, 1, 0]
+    assert sweep.merge_triggered.tolist() == [True, True, True] + [False] * 7
+    values = np.arange(0, 30)
+    swept = sn9.b_min_sweep([14, 10, 25, 9, 12], values, 0.6)
+    for b, b_eff, triggered in zip(values, swept.effective_batch_count, swept.merge_triggered, strict=True):
+        one = sn9.merge_readiness([14, 10, 25, 9, 12], b, 0.6)
+        assert (one.effective_batch_count, one.merge_triggered) == (b_eff, triggered)
+
+
 def test_step_decay_counts_fully_up_to_t_decay_inclusive_then_nothing() -> None:
     weights = sn9.step_decay_weight(np.array([-1, 0, 5, 10, 10.0001]), t_decay=10)
     assert weights.tolist() == [0, 1, 1, 1, 0]

@@ -209,3 +209,26 @@ def test_a_csv_without_the_needed_columns_is_refused_with_what_it_needs() -> Non
     assert not app.exception
     assert any("lacks column(s) valid_bytes, validated_bytes" in e for e in errors(app))
     assert metric(app, "Clean validations to recover") == "6"  # the example table is kept
+
+
+def test_a_label_listed_twice_is_refused() -> None:
+    labels = pd.DataFrame({"source": ["x", "X"], "label": ["#tao", "#TAO"], "scale_factor": [1.0, 2.0]})
+    app = run(sn13_labels_base=labels)
+    assert not app.exception
+    assert any("lists X #TAO again" in e for e in errors(app))
+
+
+def test_scoring_one_per_qualifying_sync_evens_out_throughput() -> None:
+    app = run()
+    app.radio(key="sn9_rule").set_value("per_sync").run()
+    assert not app.exception
+    at = table_with(app, "t_decay_h", "raw_incentive", "share")
+    short = at[at["t_decay_h"] == 2].set_index("miner")
+    # t = 14 h, t_decay = 2 h: the syncs at 12 h and 14 h; steady and late joiner reach B_min in both.
+    assert short["raw_incentive"].to_dict() == {
+        "steady": 2,
+        "early burst": 0,
+        "late joiner": 2,
+        "below B_min": 0,
+    }
+    assert short.loc["steady", "share"] == pytest.approx(0.5)

@@ -11,7 +11,8 @@ What can be exact and what cannot:
   used), NeuronInfo carries no block_at_registration (the "outdated weights" mask cannot be applied)
   and the stake the epoch used (with child/parent inheritance) is not recorded. Hyperparameters are
   the then defaults (assumed). So C, I and Tv are checked with a tolerance measured on this file:
-  C and I within 200 u16 (mean under 10), Tv of the staked validators within 350 u16. Three stale
+  C and I within 200 u16 (mean under 10), Tv of the staked validators within 350 u16, the historic
+  miner trust R/P with correlation above 0.95 (median error under 400 u16). Three stale
   validators (uids 144, 188, 196) are excluded: their old weights point at miners that re-registered
   since, which only block_at_registration would reveal.
 """
@@ -88,6 +89,18 @@ def test_consensus_incentive_and_trust_within_documented_tolerance(sn2) -> None:
     assert diff.max() <= 350 and diff.mean() <= 150
     # the activity mask agrees with the chain's `active` flags almost everywhere
     assert (r.active == sn2["active"].astype(bool)).mean() > 0.99
+    # this runtime still stored Rank (== incentive) and the historic miner trust R / P
+    assert (sn2["rank"] == sn2["incentive"]).all()
+    trust_diff = np.abs(r.trust - sn2["trust"])
+    assert np.corrcoef(r.trust, sn2["trust"])[0, 1] > 0.95 and np.median(trust_diff) <= 400
+
+
+def test_legacy_activity_cutoff_gives_the_same_mask_here(sn2) -> None:
+    """This runtime used ActivityCutoff = 5000 blocks; the current default (13889 x 360 / 1000) is 5000 too."""
+    inp, r = recompute(sn2)
+    legacy = epoch(EpochInputs(**{**inp.__dict__, "activity_cutoff": 5000}))
+    assert legacy.active.tolist() == r.active.tolist()
+    assert legacy.consensus.tolist() == r.consensus.tolist()
 
 
 def test_explanations_on_real_data(sn2) -> None:
@@ -99,4 +112,7 @@ def test_explanations_on_real_data(sn2) -> None:
         assert "inactive" in by_uid[uid].reasons
     staked = [e for e in ex if e.permit and e.weights_counted and e.active]
     assert staked and all(abs(e.trust_delta_u16) <= 350 for e in staked)
+    # the severity thresholds are calibrated here: validators following the majority read "ok"
+    ok = [e for e in staked if e.severity == "ok"]
+    assert len(ok) >= 18 and all(e.reasons[0] == "in_consensus" for e in ok)
     assert abs(sum(e.dividend_share for e in ex) - 1) < 1e-6

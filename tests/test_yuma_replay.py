@@ -5,7 +5,8 @@ bonds penalty, kappa extremes, ties, explicit zero weights, owner, stake thresho
 commit-reveal mask, fresh registrations) and what the chain stores for each. The expected values
 were produced by replaying each case through subtensor's epoch maths (`epoch/math.rs` at
 14bc6f9f964b with substrate_fixed v0.6.0, driven in the order of `epoch_mechanism`) compiled in a
-throwaway Rust harness, which also agreed with this engine on 2,400 further random cases.
+throwaway Rust harness, which also agreed with this engine on over 4,000 further random cases
+(up to 130 UIDs).
 """
 
 from __future__ import annotations

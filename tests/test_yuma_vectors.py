@@ -144,6 +144,8 @@ def test_v3_validator_far_from_consensus() -> None:
     assert r.emission.tolist() == [250000000, 0, 250000000, 500000000, 0]
     assert r.server_emission.tolist() == [0, 0, 0, 500000000, 0]
     assert r.bonds[:3].tolist() == [[0, 0, 0, 65535, 0], [0] * 5, [0, 0, 0, 65535, 0]]
+    # historic miner trust R/P: uid 3's weight is all within consensus, uid 4's is all clipped
+    assert r.trust.tolist() == [0, 0, 0, 65535, 0]
 
 
 def test_v3_kappa_variations() -> None:
@@ -744,3 +746,33 @@ def test_v14_three_mechanisms_separate_state() -> None:
     for m, exp in zip(out.mechanisms, expected, strict=True):
         got = m.emission / m.emission.sum()
         assert np.allclose(got, exp, atol=1e-6)
+
+
+def test_dividends_from_stored_bonds_reproduce_the_epoch() -> None:
+    """The dividend step alone, from what an epoch stored (used on snapshots that lack the inputs)."""
+    from analytics.yuma import dividends_from_bonds
+
+    n = 8
+    w = np.zeros((n, n), dtype=np.int64)
+    w[:4, 4:] = [
+        [16383, 32767, 49149, 65535],
+        [65535, 0, 0, 20000],
+        [0, 65535, 10000, 0],
+        [30000, 30000, 65535, 0],
+    ]
+    common = dict(
+        weights=w,
+        alpha_stake=np.array([1, 2, 3, 4, 0, 0, 0, 0]) * 10**12,
+        last_update=np.full(n, 9),
+        block_at_registration=np.zeros(n, dtype=np.int64),
+        validator_permit=np.array([True] * 4 + [False] * 4),
+        current_block=10,
+    )
+    original = epoch(inputs(n, **common))
+    d = dividends_from_bonds(original.bonds, original.incentive)
+    assert np.abs(d - original.dividends).max() <= 1
+    y3 = epoch(inputs(n, **common, yuma3=True, bonds_moving_average=0))
+    d3 = dividends_from_bonds(y3.bonds, y3.incentive, yuma3=True, active_stake_bits=y3.active_stake_bits)
+    assert np.abs(d3 - y3.dividends).max() <= 2
+    with pytest.raises(ValueError, match="active stake"):
+        dividends_from_bonds(y3.bonds, y3.incentive, yuma3=True)

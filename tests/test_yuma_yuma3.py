@@ -10,6 +10,8 @@ on the stored u16 / 65535.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -282,3 +284,45 @@ def test_v11h_liquid_alpha_with_equal_bounds_matches_fixed_alpha() -> None:
     fixed = epoch(EpochInputs(**base, liquid_alpha=False, bonds_moving_average=900_000))
     assert np.all(np.abs(liquid.bonds - fixed.bonds) / M <= 1e-3)
     assert np.all(np.abs(liquid.dividends - fixed.dividends) / M <= 1e-3)
+
+
+def test_carry_forward_runs_the_scenario_like_storage() -> None:
+    """The kappa-moves-first scenario driven by carry_forward gives the same dividends as storage does."""
+    from analytics.yuma import carry_forward
+
+    stakes, schedule, targets = SCENARIOS["kappa_moves_first"]
+    sc = Yuma3Scenario(stakes)
+    inp = EpochInputs(
+        weights=sc.w,
+        weights_set=sc.ws,
+        bonds=sc.bonds,
+        alpha_stake=sc.stakes,
+        last_update=sc.last_update.copy(),
+        block_at_registration=np.ones(sc.n, dtype=np.int64),
+        validator_permit=sc.permit,
+        current_block=sc.block,
+        tempo=1,
+        bonds_penalty=0,
+        bonds_moving_average=975_000,
+        yuma3=True,
+        liquid_alpha=True,
+        alpha_low=6553,
+        alpha_high=19660,
+        max_allowed_validators=3,
+    )
+    for e, (dividends, bonds) in enumerate(targets):
+        if e in schedule:
+            sc.set_weights(schedule[e], [3, 4])
+        block = inp.current_block + 1
+        r = epoch(
+            replace(
+                inp,
+                weights=sc.w.copy(),
+                weights_set=sc.ws.copy(),
+                last_update=sc.last_update.copy(),
+                current_block=block,
+            )
+        )
+        check(r, dividends, bonds, [3, 4])
+        inp = carry_forward(replace(inp, current_block=block), r, last_mechanism_step_block=0)
+        sc.block = block

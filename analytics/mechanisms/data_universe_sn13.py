@@ -121,13 +121,15 @@ def label_scale_factors(
     default: float = DEFAULT_LABEL_SCALE_FACTOR,
 ) -> np.ndarray:
     """LSF per bucket: the listed factor for (source, label), else ``default``. Labels match case-blind."""
+    if len(sources) != len(labels):
+        raise MechanismInputError("Give one label (or none) per bucket source.")
     for name, value in (
         ("default label scale factor", default),
         *((f"scale factor of {k!r}", v) for k, v in listed.items()),
     ):
         if not math.isfinite(float(value)) or not 0 <= float(value) <= MAX_LABEL_SCALE_FACTOR:
             raise MechanismInputError(
-                f"The {name} is {value!r}; it must be between 0 and {MAX_LABEL_SCALE_FACTOR:g}."
+                f"The {name} is {value!r}; it must be a number between 0 and {MAX_LABEL_SCALE_FACTOR:g}."
             )
     lookup = {
         (str(s).strip().lower(), str(label).strip().lower()): float(v) for (s, label), v in listed.items()
@@ -185,7 +187,7 @@ def _check_alpha(alpha: float) -> float:
 
 def scaled_score(
     raw_score: float | np.ndarray, credibility: float | np.ndarray, exponent: float = CREDIBILITY_EXPONENT
-):
+) -> float | np.ndarray:
     """Raw score times credibility ** exponent (credibility in [0, 1])."""
     cred = np.asarray(credibility, dtype=np.float64)
     if (~np.isfinite(cred)).any() or (cred < 0).any() or (cred > 1).any():

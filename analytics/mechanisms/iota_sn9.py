@@ -110,6 +110,39 @@ def merge_readiness(
     )
 
 
+@dataclass(frozen=True)
+class BMinSweep:
+    """B_eff, qualifying miners and the merge decision for a range of B_min values (one entry each)."""
+
+    b_min: np.ndarray
+    effective_batch_count: np.ndarray
+    qualifying_miners: np.ndarray
+    merge_triggered: np.ndarray
+
+
+def b_min_sweep(
+    batch_counts: Sequence[float] | np.ndarray,
+    b_mins: Sequence[float] | np.ndarray | None = None,
+    merge_fraction: float = DEFAULT_MERGE_FRACTION,
+) -> BMinSweep:
+    """How B_eff and the merge respond to B_min, for every value in ``b_mins``.
+
+    Without ``b_mins``, the values where anything changes: 0, each count and each count + 1. Sorting
+    once makes this O((miners + values) log miners), so uploaded tables of any size stay fast.
+    """
+    counts = merge_readiness(batch_counts, 0, merge_fraction).batch_counts
+    if b_mins is None:
+        thresholds = np.unique(np.concatenate([[0.0], counts, counts + 1]))
+    else:
+        thresholds = as_finite_array(b_mins, "B_min values", non_negative=True, whole=True)
+    ordered = np.sort(counts)
+    tail_sums = np.concatenate([np.cumsum(ordered[::-1])[::-1], [0.0]])  # sum of ordered[i:]
+    first = np.searchsorted(ordered, thresholds, side="left")  # first count >= threshold
+    qualifying = counts.size - first
+    required = int(np.ceil(merge_fraction * counts.size - 1e-9))
+    return BMinSweep(thresholds, tail_sums[first], qualifying, qualifying >= required)
+
+
 def step_decay_weight(age: np.ndarray | float, t_decay: float) -> np.ndarray:
     """w = 1 while 0 <= age <= t_decay, else 0 (a score from the future, age < 0, does not count yet)."""
     t_decay = _check_t_decay(t_decay)

@@ -1,0 +1,174 @@
+"""`python -m analytics collect`: snapshot subnets from the chain into a DuckDB file.
+
+Exit codes: 0 every requested subnet is stored (or that block was already stored); 1 the chain or
+the database failed for at least one subnet (the others are stored; see collection_runs); 2 bad
+input (nothing written); 3 another collection run holds the database's lock file.
+Progress: a bar on a terminal, one log line per subnet otherwise (cron), all on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from analytics import store
+from analytics.cli import CliError
+
+log = logging.getLogger("analytics.cli.collect")
+
+HELP = "Snapshot subnets from the chain into a DuckDB file (epoch-aligned by default; fit for cron)."
+
+ROOT = Path(__file__).resolve().parents[2]
+EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
+
+
+def default_db_path() -> Path:
+    """The app's database ($METAGRAPH_LENS_DB) when set, else data/lens.duckdb: never the demo file,
+    which `demo --force` rebuilds (store.default_db_path() falls back to it)."""
+    return Path(os.environ.get(store.DB_ENV_VAR) or ROOT / "data" / "lens.duckdb")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Exit codes: 0 every requested subnet stored (or that block already was); 1 some subnet "
+        "failed (the others are stored, see the log and collection_runs); 2 bad input, nothing "
+        "written; 3 another collection run holds the lock. Logs go to stderr, one UTC line per event."
+    )
+    parser.add_argument(
+        "--network",
+        default="finney",
+        help="finney (default), test, archive, local, or a ws:// / wss:// endpoint URL",
+    )
+    parser.add_argument(
+        "--netuid", default="all", help="'all' (default: every subnet but root) or a list like 1,3,5"
+    )
+    parser.add_argument(
+        "--db", type=Path, default=None, help=f"DuckDB file to write (default: {default_db_path()})"
+    )
+    parser.add_argument(
+        "--block",
+        type=int,
+        default=None,
+        help="read everything at block B (not epoch-aligned); default: each subnet's last epoch",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=180.0, help="seconds allowed per subnet per attempt (default 180)"
+    )
+    parser.add_argument("--tries", type=int, default=4, help="attempts per subnet (default 4)")
+    parser.add_argument(
+        "--backoff", type=float, default=5.0, help="seconds before the first retry; doubles each time"
+    )
+    parser.add_argument("--concurrency", type=int, default=8, help="subnets read at once (default 8)")
+
+
+class _Progress:
+    """A one-line bar on a terminal; plain log lines when stderr is a file (cron)."""
+
+    def __init__(self) -> None:
+        self.tty = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.drawn = False
+
+    def __call__(self, done: int, total: int, netuid: int, ok: bool) -> None:
+        if not self.tty:
+            if ok:
+                log.info("subnet %d read (%d/%d)", netuid, done, total)
+            return
+        width = 30
+        filled = width * done // max(total, 1)
+        elapsed = time.monotonic() - self.started
+        sys.stderr.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} subnets  {elapsed:5.0f} s  sn{netuid} "
+        )
+        sys.stderr.flush()
+        self.drawn = True
+
+    def finish(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def _log_to_stderr() -> logging.Handler:
+    """Timestamped (UTC) lines on stderr for the analytics loggers; the cron log is this stream."""
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("analytics")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    return handler
+
+
+def run(args: argparse.Namespace) -> int:
+    from analytics import collector  # imports bittensor: only when collecting
+
+    handler = _log_to_stderr()
+    try:
+        return _run(args, collector)
+    finally:
+        logging.getLogger("analytics").removeHandler(handler)
+
+
+def _run(args: argparse.Namespace, collector) -> int:
+    try:
+        network = collector.check_network(args.network)
+        netuids = collector.parse_netuids(args.netuid)
+        if args.block is not None and args.block < 0:
+            raise collector.CollectorError(f"--block must be a block number, not {args.block}")
+        if args.tries < 1 or args.timeout <= 0 or args.concurrency < 1 or args.backoff < 0:
+            raise collector.CollectorError("--tries, --timeout and --concurrency must be positive")
+        db_path = collector.check_db_path(args.db or default_db_path())
+    except collector.CollectorError as exc:
+        raise CliError(str(exc)) from None
+
+    policy = collector.RetryPolicy(
+        tries=args.tries, timeout=args.timeout, backoff=args.backoff, concurrency=args.concurrency
+    )
+    progress = _Progress()
+    try:
+        summary = collector.collect(
+            collector.subtensor_for(network),
+            db_path,
+            netuids=netuids,
+            block=args.block,
+            policy=policy,
+            progress=progress,
+        )
+    except collector.CollectorBusy as exc:
+        progress.finish()
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BUSY
+    except collector.CollectorError as exc:
+        progress.finish()
+        raise CliError(str(exc)) from None
+    progress.finish()
+
+    if summary.already_stored:
+        log.info("%s block %s is already in %s: nothing written", network, summary.block, db_path)
+        return EXIT_OK
+    for netuid, reason in sorted(summary.failed.items()):
+        log.error("%s failed: %s", "the run" if netuid < 0 else f"subnet {netuid}", reason)
+    if summary.snapshot_id is not None:
+        unaligned = sorted(s for s, a in summary.aligned.items() if not a and s in summary.stored)
+        log.info(
+            "stored snapshot %d: %d subnet(s) at anchor block %s%s",
+            summary.snapshot_id,
+            len(summary.stored),
+            summary.block,
+            f" (not epoch-aligned: {unaligned})" if unaligned and args.block is None else "",
+        )
+    if summary.ok:
+        return EXIT_OK
+    log.error(
+        "%d subnet(s) stored, %d failed: exit %d",
+        len(summary.stored),
+        len([s for s in summary.failed if s >= 0]) or 1,
+        EXIT_FAILED,
+    )
+    return EXIT_FAILED

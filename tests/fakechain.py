@@ -1,0 +1,847 @@
+"""An in-memory Bittensor chain implementing the SDK's ``bittensor.Substrate`` protocol.
+
+The real bittensor 11 client runs on top of it (``bt.Subtensor(network, substrate=FakeChain(...))``):
+every storage read and runtime call the collector makes goes through the SDK's own namespaces,
+snapshots and decoders, and is answered here with values shaped exactly as the SDK's transport
+hands them over after SCALE decoding (ss58 strings for accounts, lists of tuples for
+``Vec<(u16, u16)>``, ``{"bits": n}`` for fixed point, lists of byte values for the metagraph's
+name and symbol, ``{"U16": v}`` tagged hyperparameters...). tests/test_collector_fakechain.py checks
+those shapes against a real runtime's metadata by SCALE round trip.
+
+State is versioned by block: ``chain.set_subnet(block, subnet)`` makes ``subnet`` that subnet's state
+from ``block`` on (until a later one), so a test can lay out a subnet at e - 1, e and the head and
+check that the collector pins each read to the right block. Matrices are kept as numpy
+arrays and turned into Python lists per request, as a transport would decode them, so a whole
+network fits in memory for the benchmark.
+
+Failure injection: ``refuse_connections`` (connect raises as a refused socket does), ``hang``
+(every request waits forever, as a silent node does), ``chain_errors`` (netuid -> message: reads
+about that subnet raise ``ChainError``), ``fail_requests`` (the next N requests raise a
+connection error).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from bittensor import Balance, ChainError, RpcConnectionError, Subtensor
+from bittensor._transport.codec import ss58_encode
+
+MAX_SUBNETS = 4096  # mechanism storage index = mechid * 4096 + netuid
+SPEC_VERSION = 425
+
+
+def fake_subtensor(chain: FakeChain, network: str = "local") -> Subtensor:
+    """An unopened real SDK client over the fake chain (what tests and the bench hand to collect)."""
+    return Subtensor(network, substrate=chain)
+
+
+def account(seed: str) -> str:
+    """A deterministic, valid ss58 address derived from a seed string."""
+    return ss58_encode(hashlib.blake2b(seed.encode(), digest_size=32).digest())
+
+
+def block_hash_of(block: int) -> str:
+    return "0x" + hashlib.blake2b(f"block-{block}".encode(), digest_size=32).hexdigest()
+
+
+@dataclass
+class Matrix:
+    """A sparse u16 matrix as the chain stores it: per row, the (column, value) entries in order."""
+
+    rows: dict[int, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    @classmethod
+    def from_dense(cls, dense: np.ndarray, present: np.ndarray | None = None) -> Matrix:
+        """Rows with at least one present entry; ``present`` marks entries stored (zeros included)."""
+        dense = np.asarray(dense)
+        present = dense > 0 if present is None else np.asarray(present, dtype=bool)
+        rows = {}
+        for i in np.flatnonzero(present.any(axis=1)):
+            cols = np.flatnonzero(present[i]).astype(np.uint16)
+            rows[int(i)] = (cols, dense[i, cols].astype(np.uint16))
+        return cls(rows)
+
+    def to_dense(self, n: int) -> np.ndarray:
+        out = np.zeros((n, n), dtype=np.int64)
+        for i, (cols, vals) in self.rows.items():
+            out[i, cols.astype(np.int64)] = vals
+        return out
+
+    def entries(self) -> list[tuple[int, int, int]]:
+        """(row, column, value) for every stored entry, explicit zeros included."""
+        return [
+            (i, int(c), int(v))
+            for i, (cols, vals) in sorted(self.rows.items())
+            for c, v in zip(cols, vals, strict=True)
+        ]
+
+    def decoded(self) -> list[tuple[int, list[tuple[int, int]]]]:
+        """The ``query_map`` answer: ``[(row, [(col, value), ...]), ...]``."""
+        return [
+            (i, list(zip(cols.tolist(), vals.tolist(), strict=True))) for i, (cols, vals) in self.rows.items()
+        ]
+
+
+@dataclass
+class Mechanism:
+    """What the chain keeps per mechanism (storage index mechid * 4096 + netuid)."""
+
+    weights: Matrix
+    bonds: Matrix
+    incentive: np.ndarray  # u16 per uid
+    last_update: np.ndarray  # block per uid
+    # CR-v2 WeightCommits: hotkey -> [(hash, commit_epoch, commit_block, reveal_block)]
+    weight_commits: dict[str, list[tuple[str, int, int, int]]] = field(default_factory=dict)
+    # CR-v4 TimelockedWeightCommits: commit_epoch -> [(hotkey, commit_block, ciphertext, reveal_round)]
+    timelocked_commits: dict[int, list[tuple[str, int, str, int]]] = field(default_factory=dict)
+
+
+@dataclass
+class Subnet:
+    """One subnet's state at one block, in raw chain units."""
+
+    netuid: int
+    hotkeys: list[str]
+    coldkeys: list[str]
+    block_at_registration: np.ndarray
+    alpha_stake: np.ndarray  # rao
+    tao_stake: np.ndarray  # rao
+    total_stake: np.ndarray  # rao
+    active: np.ndarray  # bool
+    validator_permit: np.ndarray  # bool
+    consensus: np.ndarray  # u16
+    dividends: np.ndarray  # u16
+    validator_trust: np.ndarray  # u16
+    stake_weight: np.ndarray  # u16
+    emission: np.ndarray  # rao
+    mechanisms: list[Mechanism]
+    name: str = "fake"
+    symbol: str = "α"
+    owner_hotkey: str = ""
+    owner_coldkey: str = ""
+    tempo: int = 360
+    kappa: int = 32767
+    bonds_moving_avg: int = 900_000
+    bonds_penalty: int = 65535
+    activity_cutoff_factor_milli: int = 13_889
+    yuma3: bool = False
+    liquid_alpha: bool = False
+    alpha_low: int = 45875
+    alpha_high: int = 58982
+    alpha_sigmoid_steepness: int = 1000
+    max_validators: int = 128
+    commit_reveal: bool = False
+    reveal_period: int = 1
+    epoch_index: int = 0
+    emission_split: list[int] | None = None
+    last_mechanism_step_block: int = 0
+    network_registered_at: int = 1
+
+    @property
+    def n(self) -> int:
+        return len(self.hotkeys)
+
+
+@dataclass
+class Globals:
+    """Chain-wide storage at one block."""
+
+    tao_weight: int = 3_320_413_933_267_719_290  # raw u64 (0.18 of u64::MAX)
+    stake_threshold: int = 0
+
+
+class FakeChain:
+    """A ``bittensor.Substrate`` backed by :class:`ChainState` snapshots keyed by block."""
+
+    def __init__(self, head: int, *, spec_version: int = SPEC_VERSION, latency: float = 0.0):
+        self.head = head
+        self.spec = spec_version
+        self.latency = latency
+        self.token_symbols: dict[int, str] = {}
+        self._subnets: dict[int, dict[int, Subnet | None]] = {}
+        self._globals: dict[int, Globals] = {}
+        self.timestamp_ms = 1_700_000_000_000
+        self._hashes: dict[str, int] = {}
+        # Failure injection.
+        self.refuse_connections = False
+        self.hang = False
+        self.chain_errors: dict[int, str] = {}
+        self.fail_requests = 0
+        self.legacy_runtime = False  # no hyperparams v3 nor SubnetEpochIndex, as on runtimes before them
+        # Observability for tests.
+        self.connects = 0
+        self.closes = 0
+        self.requests: list[tuple[str, str, tuple, int]] = []  # (kind, name, params, block)
+
+    # -- state --------------------------------------------------------------------------------
+
+    def set_subnet(self, block: int, subnet: Subnet | None) -> None:
+        """``subnet`` is that subnet's state from ``block`` on (None: the subnet is gone)."""
+        self._subnets.setdefault(subnet.netuid, {})[block] = subnet
+
+    def remove_subnet(self, block: int, netuid: int) -> None:
+        """The subnet is dissolved from ``block`` on."""
+        self._subnets.setdefault(netuid, {})[block] = None
+
+    def set_globals(self, block: int, values: Globals) -> None:
+        self._globals[block] = values
+
+    def subnet_at(self, netuid: int, block: int) -> Subnet | None:
+        timeline = self._subnets.get(netuid, {})
+        known = [b for b in timeline if b <= block]
+        return timeline[max(known)] if known else None
+
+    def netuids_at(self, block: int) -> list[int]:
+        return sorted(s for s in self._subnets if s >= 0 and self.subnet_at(s, block) is not None)
+
+    def globals_at(self, block: int) -> Globals:
+        known = [b for b in self._globals if b <= block]
+        return self._globals[max(known)] if known else Globals()
+
+    # -- protocol: lifecycle ------------------------------------------------------------------------
+
+    def balance(self, rao: int, netuid: int = 0) -> Balance:
+        symbol = self.token_symbols.get(netuid) if netuid else None
+        return Balance(int(rao), netuid, symbol)
+
+    async def connect(self) -> None:
+        self.connects += 1
+        if self.refuse_connections:
+            raise RpcConnectionError(
+                "[Errno 111] Connect call failed ('127.0.0.1', 9944): Connection refused"
+            )
+        await self._gate()
+
+    async def close(self) -> None:
+        self.closes += 1
+
+    async def _gate(self) -> None:
+        if self.hang:
+            await asyncio.Event().wait()  # a node that never answers
+        if self.fail_requests > 0:
+            self.fail_requests -= 1
+            raise RpcConnectionError("connection reset by peer")
+        if self.latency:
+            await asyncio.sleep(self.latency)
+
+    # -- protocol: chain metadata -------------------------------------------------------------------
+
+    async def block_hash(self, block: int | None = None) -> str:
+        await self._gate()
+        block = self.head if block is None else int(block)
+        if block > self.head or block < 0:
+            raise ChainError(f"Block not found for block {block}")
+        digest = block_hash_of(block)
+        self._hashes[digest] = block
+        return digest
+
+    async def block_number(self) -> int:
+        await self._gate()
+        return self.head
+
+    async def finalized_block_number(self) -> int:
+        await self._gate()
+        return self.head
+
+    async def block_time(self) -> float:
+        return 12.0
+
+    async def spec_version(self) -> int:
+        await self._gate()
+        return self.spec
+
+    async def constant(self, module: str, name: str) -> Any:
+        raise ChainError(f"constant {module}.{name} is not served by the fake chain")
+
+    def _block_of(self, block_hash: str | None) -> int:
+        if block_hash is None:
+            return self.head
+        if block_hash not in self._hashes:
+            raise ChainError(f"unknown block hash {block_hash}")
+        return self._hashes[block_hash]
+
+    def _subnet(self, block: int, netuid: int) -> Subnet | None:
+        if netuid in self.chain_errors:
+            raise ChainError(self.chain_errors[netuid])
+        return self.subnet_at(netuid, block)
+
+    # -- protocol: storage ------------------------------------------------------------------------
+
+    async def query(self, module: str, storage_function: str, params=None, block_hash=None) -> Any:
+        await self._gate()
+        block = self._block_of(block_hash)
+        params = list(params or [])
+        self.requests.append(("query", f"{module}.{storage_function}", tuple(params), block))
+        if module == "Timestamp" and storage_function == "Now":
+            return self.timestamp_ms + block * 12_000
+        if module != "SubtensorModule":
+            raise ChainError(f"storage {module}.{storage_function} is not served by the fake chain")
+        if storage_function == "TaoWeight":
+            return self.globals_at(block).tao_weight
+        if storage_function == "StakeThreshold":
+            return self.globals_at(block).stake_threshold
+        if self.legacy_runtime and storage_function == "SubnetEpochIndex":
+            raise ValueError("Storage function SubtensorModule.SubnetEpochIndex not found")  # as the SDK does
+        index = int(params[0])
+        netuid, mechid = index % MAX_SUBNETS, index // MAX_SUBNETS
+        sn = self._subnet(block, netuid)
+        per_mechanism = {"LastUpdate", "Incentive"}
+        if storage_function in per_mechanism:
+            if sn is None or mechid >= len(sn.mechanisms):
+                return []
+            mech = sn.mechanisms[mechid]
+            return (mech.last_update if storage_function == "LastUpdate" else mech.incentive).tolist()
+        defaults: dict[str, Any] = {
+            "NetworksAdded": False,
+            "SubnetworkN": 0,
+            "Tempo": 360,
+            "LastMechansimStepBlock": 0,
+            "BondsPenalty": 65535,
+            "MechanismCountCurrent": 1,
+            "MechanismEmissionSplit": None,
+            "SubnetEpochIndex": 0,
+            "RevealPeriodEpochs": 1,
+            "CommitRevealWeightsEnabled": True,
+            "Yuma3On": False,
+            "AlphaSigmoidSteepness": 1000,
+            "ValidatorTrust": [],
+            "StakeWeight": [],
+            "Consensus": [],
+            "Dividends": [],
+            "Emission": [],
+            "Active": [],
+            "ValidatorPermit": [],
+        }
+        if storage_function not in defaults:
+            raise ChainError(f"storage SubtensorModule.{storage_function} is not served by the fake chain")
+        if sn is None:
+            return defaults[storage_function]
+        values: dict[str, Any] = {
+            "NetworksAdded": True,
+            "SubnetworkN": sn.n,
+            "Tempo": sn.tempo,
+            "LastMechansimStepBlock": sn.last_mechanism_step_block,
+            "BondsPenalty": sn.bonds_penalty,
+            "MechanismCountCurrent": len(sn.mechanisms),
+            "MechanismEmissionSplit": None if sn.emission_split is None else list(sn.emission_split),
+            "SubnetEpochIndex": sn.epoch_index,
+            "RevealPeriodEpochs": sn.reveal_period,
+            "CommitRevealWeightsEnabled": sn.commit_reveal,
+            "Yuma3On": sn.yuma3,
+            "AlphaSigmoidSteepness": sn.alpha_sigmoid_steepness,
+            "ValidatorTrust": sn.validator_trust.tolist(),
+            "StakeWeight": sn.stake_weight.tolist(),
+            "Consensus": sn.consensus.tolist(),
+            "Dividends": sn.dividends.tolist(),
+            "Emission": sn.emission.tolist(),
+            "Active": sn.active.tolist(),
+            "ValidatorPermit": sn.validator_permit.tolist(),
+        }
+        return values[storage_function]
+
+    async def map_has_entries(self, module, storage_function, params, block_hash=None) -> bool:
+        return bool(await self.query_map(module, storage_function, params, block_hash))
+
+    async def query_map(self, module: str, storage_function: str, params=None, block_hash=None) -> list:
+        await self._gate()
+        block = self._block_of(block_hash)
+        params = list(params or [])
+        self.requests.append(("query_map", f"{module}.{storage_function}", tuple(params), block))
+        if module != "SubtensorModule":
+            raise ChainError(f"storage {module}.{storage_function} is not served by the fake chain")
+        if storage_function == "NetworksAdded":
+            return [(netuid, True) for netuid in self.netuids_at(block)]
+        if storage_function == "TokenSymbol":
+            return [(s, self.subnet_at(s, block).symbol) for s in self.netuids_at(block)]  # Vec<u8> as text
+        index = int(params[0])
+        netuid, mechid = index % MAX_SUBNETS, index // MAX_SUBNETS
+        sn = self._subnet(block, netuid)
+        if sn is None or mechid >= len(sn.mechanisms):
+            return []
+        mech = sn.mechanisms[mechid]
+        if storage_function == "Weights":
+            return mech.weights.decoded()
+        if storage_function == "Bonds":
+            return mech.bonds.decoded()
+        if storage_function == "WeightCommits":
+            return [(hotkey, [tuple(c) for c in commits]) for hotkey, commits in mech.weight_commits.items()]
+        if storage_function == "TimelockedWeightCommits":
+            return [
+                (epoch, [tuple(c) for c in commits]) for epoch, commits in mech.timelocked_commits.items()
+            ]
+        raise ChainError(f"storage map SubtensorModule.{storage_function} is not served by the fake chain")
+
+    async def query_batch(self, module, storage_function, param_sets, block_hash=None) -> list:
+        return [await self.query(module, storage_function, p, block_hash) for p in param_sets]
+
+    # -- protocol: runtime API -----------------------------------------------------------------------
+
+    async def runtime_call(self, api: str, method: str, params: list, block_hash=None) -> Any:
+        await self._gate()
+        block = self._block_of(block_hash)
+        self.requests.append(("runtime", f"{api}.{method}", tuple(params), block))
+        if api != "SubnetInfoRuntimeApi":
+            raise ChainError(f"runtime API {api}.{method} is not served by the fake chain")
+        netuid = int(params[0])
+        sn = self._subnet(block, netuid)
+        if method == "get_metagraph":
+            return None if sn is None else metagraph_record(sn, 0, block)
+        if method == "get_mechagraph":
+            mechid = int(params[1])
+            if sn is None or mechid >= len(sn.mechanisms):
+                return None
+            return metagraph_record(sn, mechid, block)
+        if method == "get_subnet_hyperparams_v3":
+            if self.legacy_runtime:  # what the SDK raises for an API missing from the runtime's metadata
+                raise ValueError(f"Runtime API Call '{api}.{method}' not found in registry")
+            return None if sn is None else hyperparams_record(sn)
+        raise ChainError(f"runtime API {api}.{method} is not served by the fake chain")
+
+    # -- protocol: the rest is not needed for reads ---------------------------------------------------
+
+    def __getattr__(self, name: str):
+        raise AttributeError(f"FakeChain does not implement {name!r}")
+
+
+def metagraph_record(sn: Subnet, mechid: int, block: int) -> dict:
+    """``Option<Metagraph<AccountId32>>`` as the transport decodes it (get_metagraph / get_mechagraph)."""
+    n = sn.n
+    mech = sn.mechanisms[mechid]
+    zeros = [0] * n
+    return {
+        "netuid": mechid * MAX_SUBNETS + sn.netuid if mechid else sn.netuid,
+        "name": list(sn.name.encode()),
+        "symbol": list(sn.symbol.encode()),
+        "identity": None,
+        "network_registered_at": sn.network_registered_at,
+        "owner_hotkey": sn.owner_hotkey,
+        "owner_coldkey": sn.owner_coldkey,
+        "block": block,
+        "tempo": sn.tempo,
+        "last_step": sn.last_mechanism_step_block,
+        "blocks_since_last_step": max(0, block - sn.last_mechanism_step_block),
+        "subnet_emission": 0,
+        "alpha_in": 10**15,
+        "alpha_out": 10**15,
+        "tao_in": 10**13,
+        "alpha_out_emission": 10**9,
+        "alpha_in_emission": 10**9,
+        "tao_in_emission": 10**7,
+        "pending_alpha_emission": 0,
+        "pending_root_emission": 0,
+        "subnet_volume": 0,
+        "moving_price": {"bits": 2**32 // 100},
+        "rho": 10,
+        "kappa": sn.kappa,
+        "min_allowed_weights": 1,
+        "max_weights_limit": 65535,
+        "weights_version": 0,
+        "weights_rate_limit": 100,
+        "activity_cutoff": max(1, sn.activity_cutoff_factor_milli * sn.tempo // 1000),
+        "max_validators": sn.max_validators,
+        "num_uids": n,
+        "max_uids": 256,
+        "burn": 500_000,
+        "difficulty": 10_000_000,
+        "registration_allowed": True,
+        "pow_registration_allowed": False,
+        "immunity_period": 5000,
+        "min_difficulty": 10_000_000,
+        "max_difficulty": 10**18,
+        "min_burn": 500_000,
+        "max_burn": 100_000_000_000,
+        "adjustment_alpha": 0,
+        "adjustment_interval": 112,
+        "target_regs_per_interval": 2,
+        "max_regs_per_block": 1,
+        "serving_rate_limit": 10,
+        "commit_reveal_weights_enabled": sn.commit_reveal,
+        "commit_reveal_period": sn.reveal_period,
+        "liquid_alpha_enabled": sn.liquid_alpha,
+        "alpha_high": sn.alpha_high,
+        "alpha_low": sn.alpha_low,
+        "bonds_moving_avg": sn.bonds_moving_avg,
+        "hotkeys": list(sn.hotkeys),
+        "coldkeys": list(sn.coldkeys),
+        "identities": [None] * n,
+        "axons": [
+            {
+                "block": 0,
+                "version": 0,
+                "ip": 0,
+                "port": 0,
+                "ip_type": 4,
+                "protocol": 4,
+                "placeholder1": 0,
+                "placeholder2": 0,
+            }
+        ]
+        * n,
+        "active": sn.active.tolist(),
+        "validator_permit": sn.validator_permit.tolist(),
+        "pruning_score": [],
+        "last_update": mech.last_update.tolist(),
+        "emission": sn.emission.tolist(),
+        "dividends": sn.dividends.tolist(),
+        "incentives": mech.incentive.tolist(),
+        "consensus": sn.consensus.tolist(),
+        "trust": [],
+        "rank": [],
+        "block_at_registration": sn.block_at_registration.tolist(),
+        "alpha_stake": sn.alpha_stake.tolist(),
+        "tao_stake": sn.tao_stake.tolist(),
+        "total_stake": sn.total_stake.tolist(),
+        "tao_dividends_per_hotkey": [(hk, 0) for hk in sn.hotkeys],
+        "alpha_dividends_per_hotkey": [(hk, z) for hk, z in zip(sn.hotkeys, zeros, strict=True)],
+    }
+
+
+def hyperparams_record(sn: Subnet) -> list[dict]:
+    """``Option<SubnetHyperparamsV3>``: a list of ``{"name", "value": {tag: payload}}`` entries."""
+    entries = [
+        ("kappa", "U16", sn.kappa),
+        ("immunity_period", "U16", 5000),
+        ("min_allowed_weights", "U16", 1),
+        ("max_weights_limit", "U16", 65535),
+        ("tempo", "U16", sn.tempo),
+        ("weights_version", "U64", 0),
+        ("weights_rate_limit", "U64", 100),
+        ("activity_cutoff", "U64", max(1, sn.activity_cutoff_factor_milli * sn.tempo // 1000)),
+        ("activity_cutoff_factor", "U32", sn.activity_cutoff_factor_milli),
+        ("registration_allowed", "Bool", True),
+        ("target_regs_per_interval", "U16", 2),
+        ("min_burn", "TaoBalance", 500_000),
+        ("max_burn", "TaoBalance", 100_000_000_000),
+        ("burn_half_life", "U16", 0),
+        ("burn_increase_mult", "U64F64", {"bits": 2**64}),
+        ("bonds_moving_avg", "U64", sn.bonds_moving_avg),
+        ("max_regs_per_block", "U16", 1),
+        ("serving_rate_limit", "U64", 10),
+        ("max_validators", "U16", sn.max_validators),
+        ("commit_reveal_period", "U64", sn.reveal_period),
+        ("commit_reveal_weights_enabled", "Bool", sn.commit_reveal),
+        ("alpha_high", "U16", sn.alpha_high),
+        ("alpha_low", "U16", sn.alpha_low),
+        ("liquid_alpha_enabled", "Bool", sn.liquid_alpha),
+        ("alpha_sigmoid_steepness", "I32F32", {"bits": sn.alpha_sigmoid_steepness * 2**32}),
+        ("yuma_version", "U16", 3 if sn.yuma3 else 2),
+        ("subnet_is_active", "Bool", True),
+        ("transfers_enabled", "Bool", True),
+        ("bonds_reset_enabled", "Bool", False),
+        ("user_liquidity_enabled", "Bool", False),
+        ("owner_cut_enabled", "Bool", True),
+    ]
+    return [{"name": name, "value": {tag: value}} for name, tag, value in entries]
+
+
+# --------------------------------------------------------------------------------------------------
+# Builders
+
+
+def _max_upscaled(rng: np.random.Generator, k: int) -> np.ndarray:
+    """k weights as ``set_weights`` stores them: the largest is 65535."""
+    raw = rng.integers(1, 1000, size=k).astype(np.float64)
+    return np.floor(raw / raw.max() * 65535).astype(np.int64)
+
+
+def random_matrix(
+    rng: np.random.Generator, n: int, rows: np.ndarray, *, density: float = 1.0, zeros: float = 0.0
+) -> Matrix:
+    """A stored u16 matrix: ``rows`` set entries on ~density of the columns, ~zeros of them explicit 0."""
+    dense = np.zeros((n, n), dtype=np.int64)
+    present = np.zeros((n, n), dtype=bool)
+    for i in rows:
+        cols = np.flatnonzero(rng.random(n) < density)
+        if len(cols) == 0:
+            cols = np.array([int(rng.integers(n))])
+        present[i, cols] = True
+        dense[i, cols] = _max_upscaled(rng, len(cols))
+        dense[i, cols[rng.random(len(cols)) < zeros]] = 0
+    return Matrix.from_dense(dense, present)
+
+
+def random_subnet(
+    netuid: int,
+    *,
+    n: int = 256,
+    validators: int = 64,
+    mechanisms: int = 1,
+    split: list[int] | None = None,
+    seed: int = 0,
+    block: int = 10_000,
+    commit_reveal: bool = False,
+    with_weights: bool = True,
+    zeros: float = 0.05,
+    density: float = 1.0,
+) -> Subnet:
+    """A subnet with arbitrary (not Yuma-consistent) raw values; validators are uids 0..validators-1."""
+    rng = np.random.default_rng([netuid, seed])
+    vals = np.arange(validators)
+    hotkeys = [account(f"hotkey-{netuid}-{uid}-{seed}") for uid in range(n)]
+    coldkeys = [account(f"coldkey-{netuid}-{uid % 7}") for uid in range(n)]
+    alpha = rng.integers(10**9, 10**12, size=n, dtype=np.int64).astype(np.uint64)
+    alpha[vals] = rng.integers(10**13, 10**15, size=validators, dtype=np.int64).astype(np.uint64)
+    tao = np.zeros(n, dtype=np.uint64)
+    tao[vals] = rng.integers(0, 10**13, size=validators, dtype=np.int64).astype(np.uint64)
+    permit = np.zeros(n, dtype=bool)
+    permit[vals] = True
+    mechs = []
+    for _ in range(mechanisms):
+        mechs.append(
+            Mechanism(
+                weights=random_matrix(rng, n, vals, density=density, zeros=zeros)
+                if with_weights
+                else Matrix(),
+                bonds=random_matrix(rng, n, vals, density=density / 2, zeros=0.0),
+                incentive=rng.integers(0, 65536, size=n).astype(np.uint16),
+                last_update=rng.integers(block - 2000, block, size=n).astype(np.int64),
+            )
+        )
+    return Subnet(
+        netuid=netuid,
+        name=f"subnet {netuid}",
+        symbol="α",
+        owner_hotkey=hotkeys[0],
+        owner_coldkey=coldkeys[0],
+        hotkeys=hotkeys,
+        coldkeys=coldkeys,
+        block_at_registration=rng.integers(0, block - 3000, size=n).astype(np.int64),
+        alpha_stake=alpha,
+        tao_stake=tao,
+        total_stake=alpha + tao // np.uint64(5),
+        active=rng.random(n) < 0.9,
+        validator_permit=permit,
+        consensus=rng.integers(0, 65536, size=n).astype(np.uint16),
+        dividends=rng.integers(0, 65536, size=n).astype(np.uint16),
+        validator_trust=rng.integers(0, 65536, size=n).astype(np.uint16),
+        stake_weight=rng.integers(0, 65536, size=n).astype(np.uint16),
+        emission=rng.integers(0, 10**9, size=n, dtype=np.int64).astype(np.uint64),
+        mechanisms=mechs,
+        commit_reveal=commit_reveal,
+        emission_split=split,
+        tempo=360,
+    )
+
+
+def perturbed(sn: Subnet, seed: int, *, weights: bool = True, outputs: bool = True) -> Subnet:
+    """A copy of ``sn`` with new outputs (and weights, bonds): the same subnet some blocks later."""
+    out = copy.deepcopy(sn)
+    rng = np.random.default_rng([sn.netuid, seed, 99])
+    n = out.n
+    if outputs:
+        for name in ("consensus", "dividends", "validator_trust", "stake_weight"):
+            setattr(out, name, rng.integers(0, 65536, size=n).astype(np.uint16))
+        out.emission = rng.integers(0, 10**9, size=n, dtype=np.int64).astype(np.uint64)
+        out.active = rng.random(n) < 0.8
+        out.validator_permit = rng.random(n) < 0.3
+    for mech in out.mechanisms:
+        if outputs:
+            mech.incentive = rng.integers(0, 65536, size=n).astype(np.uint16)
+            rows = np.array(sorted(mech.bonds.rows), dtype=np.int64)
+            mech.bonds = random_matrix(rng, n, rows, density=0.5) if len(rows) else Matrix()
+        if weights and mech.weights.rows:
+            rows = np.array(sorted(mech.weights.rows), dtype=np.int64)
+            mech.weights = random_matrix(rng, n, rows, density=0.8, zeros=0.05)
+    return out
+
+
+def epoch_timeline(
+    chain: FakeChain, before: Subnet, *, epoch_block: int, after: Subnet | None = None, head_seed: int = 7
+) -> tuple[Subnet, Subnet, Subnet]:
+    """Lay out a subnet's epoch at ``epoch_block`` e: ``before`` from 0 to e - 1, its epoch outputs
+    (``after``, default a perturbed copy) from e, and moved-on state from e + 1 (weights and stake
+    changed, no new epoch), so a read pinned to the wrong block shows. Returns (before, at e, head)."""
+    before.last_mechanism_step_block = epoch_block - before.tempo
+    if (
+        after is None
+    ):  # new outputs; new weights too (reveals on CR subnets, set_weights after the epoch else)
+        after = perturbed(before, epoch_block)
+        after.alpha_stake = after.alpha_stake + np.uint64(777)  # the epoch's emission, staked
+    at_e = after
+    at_e.last_mechanism_step_block = epoch_block
+    at_e.epoch_index = before.epoch_index + 1
+    later = perturbed(at_e, epoch_block + 1, outputs=False)
+    later.alpha_stake = later.alpha_stake + np.uint64(12345)
+    chain.set_subnet(0, before)
+    chain.set_subnet(epoch_block, at_e)
+    chain.set_subnet(epoch_block + 1, later)
+    return before, at_e, later
+
+
+@dataclass
+class Epoch:
+    """A subnet laid out around its last epoch e: state at e - 1, at e, and after e."""
+
+    before: Subnet
+    at_e: Subnet
+    later: Subnet
+    e: int | None  # None: the subnet has run no epoch (collected at the head, not aligned)
+    commit_blocks: dict[int, int] = field(default_factory=dict)  # uid -> expected commit block (mech 0)
+
+
+def sample_network(head: int = 50_000) -> tuple[FakeChain, dict[int, Epoch]]:
+    """The network the collector tests run on (subnet -> what it holds):
+
+    0: root (skipped by --netuid all); 1: 256 uids, 64 validators, 2 mechanisms with an uneven split,
+    explicit zero weights, uid 200 re-registered before the epoch (weights to it zeroed) and again in
+    block e after the epoch; 2: commit-reveal, block-e weights differ from block e - 1, with v2 and
+    v4 commits (expired, active, made in block e); 3: no weights at all; 5: no epoch run yet.
+    """
+    chain = FakeChain(head)
+    chain.set_globals(0, Globals(tao_weight=3_320_413_933_267_719_290, stake_threshold=1_000))
+    chain.set_globals(head - 10, Globals(tao_weight=1_844_674_407_370_955_161, stake_threshold=5_000))
+    epochs: dict[int, Epoch] = {}
+
+    root = random_subnet(0, n=8, validators=4)
+    chain.set_subnet(0, root)
+
+    e1 = head - 70
+    sn1 = random_subnet(1, mechanisms=2, split=[16384, 49151], zeros=0.05)
+    sn1.block_at_registration[200] = e1 - 50
+    for mech in sn1.mechanisms:
+        for i, (cols, vals) in mech.weights.rows.items():
+            if i != 200:
+                keep = np.union1d(cols, [200]).astype(np.uint16)
+                new_vals = np.zeros(len(keep), dtype=np.uint16)
+                new_vals[np.searchsorted(keep, cols)] = vals
+                new_vals[np.searchsorted(keep, 200)] = 0  # clear_neuron keeps the entry as 0
+                mech.weights.rows[i] = (keep, new_vals)
+    before, at_e, later = epoch_timeline(chain, sn1, epoch_block=e1)
+    at_e.hotkeys[200] = account("re-registered-in-block-e")
+    at_e.block_at_registration[200] = e1
+    epochs[1] = Epoch(before, at_e, later, e1)
+
+    e2 = head - 130
+    sn2 = random_subnet(2, commit_reveal=True, n=128, validators=32)
+    sn2.epoch_index = 10
+    hk = sn2.hotkeys
+    sn2.mechanisms[0].weight_commits = {
+        hk[9]: [("0x" + "11" * 32, 9, e2 - 500, e2 - 400), ("0x" + "22" * 32, 10, e2 - 100, e2)],
+        account("not-registered-here"): [("0x" + "33" * 32, 10, e2 - 90, e2)],
+    }
+    before, at_e, later = epoch_timeline(chain, sn2, epoch_block=e2)
+    at_e.mechanisms[0].weight_commits = {}  # hk[9] revealed by an extrinsic in block e
+    at_e.mechanisms[0].timelocked_commits = {
+        9: [(hk[5], e2 - 400, "0xff01", 1)],  # expired
+        10: [(hk[6], e2 - 200, "0xff02", 2), (hk[6], e2 - 150, "0xff03", 3)],
+        11: [(hk[7], e2, "0xff04", 4)],  # committed in block e, after the epoch
+    }
+    epochs[2] = Epoch(before, at_e, later, e2, commit_blocks={6: e2 - 200, 9: e2 - 100})
+
+    e3 = head - 200
+    sn3 = random_subnet(3, with_weights=False, n=64, validators=8)
+    before, at_e, later = epoch_timeline(chain, sn3, epoch_block=e3)
+    epochs[3] = Epoch(before, at_e, later, e3)
+
+    sn5 = random_subnet(5, n=16, validators=4)
+    chain.set_subnet(0, sn5)
+    epochs[5] = Epoch(sn5, sn5, sn5, None)
+    return chain, epochs
+
+
+def expected_rows(chain: FakeChain, epochs: dict[int, Epoch], block: int | None = None) -> dict[str, list]:
+    """The rows each table must hold for ``epochs`` (aligned, or everything at ``block``)."""
+    out: dict[str, list] = {t: [] for t in ("subnets", "neurons", "mechanism_neurons", "weights", "bonds")}
+    out["bonds_after"] = []
+    for netuid, ep in sorted(epochs.items()):
+        if block is not None:
+            src_in = src_out = chain.subnet_at(netuid, block)
+            ib = ob = wb = block
+            e = None
+        elif ep.e is None:
+            src_in = src_out = ep.before
+            ib = ob = wb = chain.head
+            e = None
+        else:
+            src_in, src_out, e = ep.before, ep.at_e, ep.e
+            ib, ob = e - 1, e
+            wb = e if src_in.commit_reveal else e - 1
+        src_w = src_out if wb == ob else src_in
+        g = chain.globals_at(ib)
+        n = src_in.n
+        out["subnets"].append(
+            {
+                "netuid": netuid,
+                "name": src_in.name,
+                "symbol": src_in.symbol,
+                "owner_hotkey": src_in.owner_hotkey,
+                "owner_coldkey": src_in.owner_coldkey,
+                "n": n,
+                "tempo": src_in.tempo,
+                "kappa": src_in.kappa,
+                "bonds_moving_avg": src_in.bonds_moving_avg,
+                "bonds_penalty": src_in.bonds_penalty,
+                "activity_cutoff_factor_milli": src_in.activity_cutoff_factor_milli,
+                "yuma3": src_in.yuma3,
+                "liquid_alpha": src_in.liquid_alpha,
+                "alpha_low": src_in.alpha_low,
+                "alpha_high": src_in.alpha_high,
+                "alpha_sigmoid_steepness": src_in.alpha_sigmoid_steepness,
+                "max_validators": src_in.max_validators,
+                "commit_reveal": src_in.commit_reveal,
+                "tao_weight": g.tao_weight,
+                "stake_threshold": g.stake_threshold,
+                "mechanism_count": len(src_in.mechanisms),
+                "emission_split": src_in.emission_split,
+                "epoch_emission": None,
+                "aligned": e is not None,
+                "epoch_block": e,
+                "inputs_block": ib,
+                "weights_block": wb,
+                "outputs_block": ob,
+                "last_mechanism_step_block": src_in.last_mechanism_step_block,
+            }
+        )
+        for uid in range(n):
+            out["neurons"].append(
+                {
+                    "netuid": netuid,
+                    "uid": uid,
+                    "hotkey": src_in.hotkeys[uid],
+                    "coldkey": src_in.coldkeys[uid],
+                    "is_owner": src_in.hotkeys[uid] == src_in.owner_hotkey,
+                    "block_at_registration": int(src_in.block_at_registration[uid]),
+                    "alpha_stake": int(src_in.alpha_stake[uid]),
+                    "tao_stake": int(src_in.tao_stake[uid]),
+                    "total_stake": int(src_in.total_stake[uid]),
+                    "validator_permit_prev": bool(src_in.validator_permit[uid]),
+                    "prev_consensus": int(src_in.consensus[uid]),
+                    "active": bool(src_out.active[uid]),
+                    "validator_permit": bool(src_out.validator_permit[uid]),
+                    "stake_weight": int(src_out.stake_weight[uid]),
+                    "consensus": int(src_out.consensus[uid]),
+                    "validator_trust": int(src_out.validator_trust[uid]),
+                    "dividends": int(src_out.dividends[uid]),
+                    "emission": int(src_out.emission[uid]),
+                }
+            )
+        for m, mech in enumerate(src_in.mechanisms):
+            for uid in range(n):
+                commit = ep.commit_blocks.get(uid) if (m == 0 and src_in.commit_reveal) else None
+                out["mechanism_neurons"].append(
+                    {
+                        "netuid": netuid,
+                        "mechid": m,
+                        "uid": uid,
+                        "last_update": int(mech.last_update[uid]),
+                        "commit_block": commit,
+                        "prev_incentive": int(mech.incentive[uid]),
+                        "incentive": int(src_out.mechanisms[m].incentive[uid]),
+                    }
+                )
+            for table, matrix, value in (
+                ("weights", src_w.mechanisms[m].weights, "weight"),
+                ("bonds", mech.bonds, "bond"),
+                ("bonds_after", src_out.mechanisms[m].bonds, "bond"),
+            ):
+                out[table].extend(
+                    {"netuid": netuid, "mechid": m, "validator_uid": i, "miner_uid": j, value: v}
+                    for i, j, v in matrix.entries()
+                )
+    return out
