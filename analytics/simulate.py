@@ -2,7 +2,7 @@
 
 Start from one mechanism's :class:`~analytics.yuma.EpochInputs` (as ``load_subnet(...).epoch_inputs(mechid)``
 builds them from a stored snapshot) and run ``epochs`` epochs of :func:`analytics.yuma.epoch`, carrying the
-state the chain carries from one epoch to the next:
+state the chain carries from one epoch to the next (the engine's :func:`~analytics.yuma.carry_forward`):
 
 * bonds: the bonds an epoch stores are the next epoch's input bonds (§4.9.5 of the design notes);
 * validator permits: the permits an epoch computes mask the next epoch's rows and stake (§4.3);
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.yuma import EpochInputs, EpochResult, activity_cutoff_blocks, epoch
+from analytics.yuma import EpochInputs, EpochResult, activity_cutoff_blocks, carry_forward, epoch
 
 MAX_EPOCHS = 200
 U16_MAX = 65535
@@ -823,7 +823,7 @@ def _replay(
     stored = np.asarray(start.weights, dtype=np.int64)
     stored_set = None if start.weights_set is None else np.asarray(start.weights_set, dtype=bool)
     rec = _Recorder(epochs, n)
-    bonds, permit, step_block = start.bonds, start.validator_permit, start.last_mechanism_step_block
+    out: EpochResult | None = None
     dynamic = bool(plan.follow or plan.lag or plan.copies or plan.late)
     late = set(plan.late)
 
@@ -868,17 +868,11 @@ def _replay(
             moves = (plan.refresh | plan.fresh) & (commit0 >= 0) & (commit0 <= block0)
             commit = np.where(moves, commit0 + k * tempo, commit0)
         weights, mask, intended = (plan.weights, plan.weights_set, {}) if not dynamic else resolve()
-        inputs = dataclasses.replace(
-            start,
-            weights=weights,
-            weights_set=mask,
-            bonds=bonds,
-            validator_permit=permit,
-            current_block=block,
-            last_update=last_update,
-            commit_block=commit,
-            last_mechanism_step_block=step_block,
-        )
+        this_epoch = dict(weights=weights, weights_set=mask, current_block=block, last_update=last_update)
+        if out is None:
+            inputs = dataclasses.replace(start, commit_block=commit, **this_epoch)
+        else:  # bonds, permits and the last epoch's block as storage holds them after the previous epoch
+            inputs = carry_forward(inputs, out, commit_block=commit, **this_epoch)
         if plan.follow:
             # A follower knows everybody else's weights this epoch and sets exactly the consensus they give
             # (computed with its own previous row in place, which moves the median little).
@@ -889,7 +883,6 @@ def _replay(
         out = epoch(inputs)
         rec.record(k, block, out)
         previous = {u: intended[u] for u in plan.late}
-        bonds, permit, step_block = out.bonds, out.new_validator_permit, block
         prev_c = np.asarray(out.consensus, dtype=np.float64)
         if progress is not None:
             progress(k + 1, epochs)  # type: ignore[operator]
