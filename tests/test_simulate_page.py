@@ -7,8 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
-
-pytest.importorskip("analytics.ui", reason="analytics/ui.py (the pages branch) is not merged yet")
+from streamlit.testing.v1 import app_test as app_test_module
 
 from analytics import simulate
 from analytics.cli.simulate import mechanism_inputs, winners_frame
@@ -16,13 +15,36 @@ from analytics.demo import DEMO_CASES
 from analytics.snapshot import load_subnet
 from analytics.store import latest_snapshot_id
 
+pytest.importorskip("analytics.ui", reason="analytics/ui.py (the pages branch) is not merged yet")
+export = pytest.importorskip(
+    "analytics.export", reason="analytics/export.py (the pages branch) is not merged yet"
+)
+
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "7_What_if.py")
 FAR = DEMO_CASES[1]["far_from_consensus"]
+
+
+class RecordingStorage(app_test_module.MemoryMediaFileStorage):
+    """AppTest's media storage, remembered so a test can read what a download button holds."""
+
+    latest: RecordingStorage | None = None
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__(endpoint)
+        RecordingStorage.latest = self
+
+
+def download_bytes(at: AppTest, key: str) -> bytes:
+    """The bytes behind the button made by ui.csv_download(..., key=key)."""
+    buttons = [b for b in at.get("download_button") if b.proto.id.endswith(f"csv_{key}")]
+    assert buttons and RecordingStorage.latest is not None, f"no download button csv_{key}"
+    return RecordingStorage.latest.get_file(buttons[0].proto.url.rsplit("/", 1)[1]).content
 
 
 @pytest.fixture
 def page(demo_db: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("METAGRAPH_LENS_DB", str(demo_db))
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
 
     def open_page(**params: str | list[str]) -> AppTest:
         at = AppTest.from_file(PAGE, default_timeout=60)
@@ -68,6 +90,12 @@ def test_a_deep_link_reproduces_the_what_if(page, demo_db: Path) -> None:
     ]
     pd.testing.assert_frame_equal(shown.reset_index(drop=True), winners_frame(snap, sim), check_dtype=False)
     assert shown["uid"].iloc[0] == FAR
+    assert download_bytes(at, "whatif_winners") == export.csv_bytes(winners_frame(snap, sim))
+    epochs_csv = download_bytes(at, "whatif_epochs_csv").decode().splitlines()
+    assert epochs_csv[0].startswith("epoch,block,uid,hotkey,consensus,consensus_baseline,consensus_delta,")
+    assert len(epochs_csv) == 1 + 8 * len(
+        at.multiselect(key="whatif_validators").value + at.multiselect(key="whatif_miners").value
+    )
     assert at.multiselect(key="whatif_validators").value[0] == FAR
     assert at.metric[0].label == f"uid {FAR}: paid over 8 epochs (α)"
     paid = sim.scenario.server_emission.sum(0) + sim.scenario.validator_emission.sum(0)
