@@ -43,9 +43,22 @@ BLOCKS_PER_WEEK = 7 * 24 * 3600 // 12
 FIRST_ANCHOR_BLOCK = 7_200_000
 FIRST_TAKEN_AT = datetime(2026, 1, 5, 6, 0)  # a Monday, 06:00 UTC (naive = UTC, as the store keeps it)
 RAO = 10**9
+QUALITY_DRIFT = 0.05  # per epoch: consensus moves, so copying the previous one is detectable
 TAO_WEIGHT = int(0.18 * 2**64)  # raw u64 TaoWeight
 DEMO_DB_PATH = store.DEMO_DB_PATH
-NOTE = f"deterministic demo network (seed {SEED}); not chain data"
+
+
+def _generator_fingerprint() -> str:
+    """A hash of the code that decides the demo's contents (this module and the engine)."""
+    digest = hashlib.sha256()
+    for module in ("demo.py", "yuma.py"):
+        digest.update((Path(__file__).resolve().parent / module).read_bytes())
+    return digest.hexdigest()[:12]
+
+
+# Stored in every demo snapshot's `note`: a demo built by other code is rebuilt by ensure_demo_db, so
+# the app's "recomputed = stored" always holds for the demo, even after the engine changed.
+NOTE = f"deterministic demo network (seed {SEED}, generator {_generator_fingerprint()}); not chain data"
 
 
 @dataclass(frozen=True)
@@ -57,7 +70,7 @@ class SubnetSpec:
     symbol: str
     n: int = 256
     validators: int = 40  # weight-setting validators with stake (the owner uid 0 among them)
-    stakers: int = 26  # miners that also hold a little stake (so permits are contested)
+    stakers: int = 3  # miners holding a little stake: a permit without weights, or none when permits run out
     max_validators: int = 64
     tempo: int = 360
     yuma3: bool = True
@@ -78,9 +91,10 @@ class SubnetSpec:
 
 
 SUBNETS: tuple[SubnetSpec, ...] = (
-    SubnetSpec(1, "demo inference", "α", validators=44, cases=True, emission_alpha=310.0),
+    # 62 + 5 stake holders for 64 permits: the no-permit case and the two smallest stakers miss out
+    SubnetSpec(1, "demo inference", "α", validators=62, stakers=5, cases=True, emission_alpha=310.0),
     SubnetSpec(
-        2, "demo storage", "β", yuma3=False, validators=38, stakers=32, cases=True, emission_alpha=180.0
+        2, "demo storage", "β", yuma3=False, validators=61, stakers=6, cases=True, emission_alpha=180.0
     ),
     SubnetSpec(3, "demo forecasting", "γ", liquid_alpha=True, bonds_moving_avg=975_000, emission_alpha=95.0),
     SubnetSpec(
@@ -89,7 +103,6 @@ SUBNETS: tuple[SubnetSpec, ...] = (
         "δ",
         n=128,
         validators=22,
-        stakers=12,
         split=(45875, 19660),
         emission_alpha=120.0,
     ),
@@ -198,8 +211,8 @@ class _SubnetSim:
             self.alpha[roles["no_permit"]] = 30 * RAO  # below every staker: no permit
             self.tao[roles["no_permit"]] = 0
         # per-validator habits: how many miners they score, how noisy they are
-        self.top_k = rng.integers(64, 110, n)
-        self.noise = rng.uniform(0.03, 0.10, n)
+        self.top_k = rng.integers(100, 140, n)
+        self.noise = rng.uniform(0.003, 0.05, n)
         self.noise[rng.choice(v[1:], size=2, replace=False)] *= 3.0  # two sloppy validators
         self.quality = [self._new_quality(len(self.miners)) for _ in range(m)]  # per mechanism, per miner
         # the far-from-consensus validator favours three weak miners (its own, say)
@@ -267,7 +280,7 @@ class _SubnetSim:
             setters = np.concatenate([setters, [roles["no_permit"]]])
         blocks = epoch - 1 - rng.integers(0, spec.tempo - 1, len(setters))
         for m in range(spec.mechanism_count):
-            q = self.quality[m] * np.exp(rng.normal(0.0, 0.03, len(self.miners)))
+            q = self.quality[m] * np.exp(rng.normal(0.0, QUALITY_DRIFT, len(self.miners)))
             self.quality[m] = q
             noisy = q[None, :] * np.exp(
                 rng.normal(0.0, 1.0, (len(setters), len(self.miners))) * self.noise[setters, None]
@@ -275,7 +288,7 @@ class _SubnetSim:
             rows = np.zeros((len(setters), n), dtype=np.float64)
             present = np.zeros((len(setters), n), dtype=bool)
             for r, uid in enumerate(setters):
-                k = int(self.top_k[uid])
+                k = min(int(self.top_k[uid]), len(self.miners))
                 top = np.argsort(-noisy[r], kind="stable")[:k]
                 rows[r, self.miners[top]] = noisy[r, top] ** 2
                 present[r, self.miners[top]] = True
@@ -356,7 +369,6 @@ class _SubnetSim:
             self.prev_incentive[k] = mech.incentive.astype(np.int64)
         self.permit = result.new_validator_permit.astype(bool)
         self.prev_consensus = result.consensus.astype(np.int64)
-        self.last_epoch = epoch
         return args, result
 
 
@@ -472,9 +484,9 @@ def _snapshot_rows(spec: SubnetSpec, sim: _SubnetSim, args: dict, result: EpochR
 
 
 def _to_arrow(table: str, parts: list) -> pa.Table:
+    """One table of a snapshot from its per-subnet parts (dict rows for `subnets`, column dicts otherwise)."""
     if table == "subnets":
-        rows = [row for row in parts]
-        columns = {key: [r[key] for r in rows] for key in rows[0]}
+        columns = {key: [row[key] for row in parts] for key in parts[0]}
         types = {
             "tao_weight": pa.uint64(),
             "stake_threshold": pa.uint64(),
@@ -589,14 +601,32 @@ def _remove(path: Path) -> None:
             p.unlink()
 
 
-def ensure_demo_db(db_path: str | os.PathLike[str] = DEMO_DB_PATH) -> Path:
-    """Return db_path, building the demo there first if it does not exist (what app.py calls).
+def demo_state(db_path: str | os.PathLike[str]) -> str:
+    """'current' (a demo built by this code), 'stale' (a demo built by other code) or 'other'.
 
-    Concurrent callers (several app sessions starting at once) serialise on a lock file, so the demo
-    is built once; readers never see a half-written file because it is renamed into place.
+    'other' covers a missing, unreadable, locked or empty file and any database with a non-demo
+    snapshot: ensure_demo_db never replaces those.
+    """
+    try:
+        snaps = store.list_snapshots(db_path)
+    except store.StoreError:
+        return "other"
+    if snaps.empty or (snaps["source"] != "demo").any():
+        return "other"
+    return "current" if (snaps["note"] == NOTE).all() else "stale"
+
+
+def ensure_demo_db(db_path: str | os.PathLike[str] = DEMO_DB_PATH) -> Path:
+    """Return db_path after making sure it holds the demo built by this code (what app.py calls).
+
+    Builds the demo when the file is missing, and rebuilds it when it holds a demo from an older
+    generator or engine. Any other existing file (corrupt, locked, chain data) is left untouched for
+    the caller to report. Concurrent callers (several app sessions starting at once) serialise on a
+    lock file, so the demo is built once; readers never see a half-written file because it is
+    written to a temporary file and renamed into place.
     """
     path = Path(db_path)
-    if path.exists():
+    if path.exists() and demo_state(path) != "stale":
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     lock_path = path.with_name(path.name + ".lock")
@@ -605,6 +635,8 @@ def ensure_demo_db(db_path: str | os.PathLike[str] = DEMO_DB_PATH) -> Path:
         try:
             if not path.exists():
                 build_demo(path)
+            elif demo_state(path) == "stale":
+                build_demo(path, force=True)
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return path

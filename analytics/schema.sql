@@ -1,4 +1,6 @@
--- metagraph-lens schema, version 1. Applied by analytics/store.py (the only module that runs SQL).
+-- metagraph-lens schema, version 1. Applied by analytics/store.py (the only module that runs SQL) as
+-- migration 1; store.py records applied migrations in `schema_version (version, applied_at)` and
+-- applies later ones (store.MIGRATIONS) forward, never editing this file's tables in place.
 -- Raw integers as the chain stores them: u16 proportions (USMALLINT), rao amounts (UBIGINT).
 -- A UID is a slot, not an identity: history follows hotkeys.
 --

@@ -41,7 +41,7 @@ Additions beyond the original contract (same rules):
     table_contents(db_path, table) -> DataFrame             a whole table in a canonical order (tests, audits)
     schema_version(db_path) -> int
     initialise(db_path) -> None                             create / migrate the schema, no data
-    default_db_path() -> Path                               $METAGRAPH_LENS_DB, else DEMO_DB_PATH
+    default_db_path() -> Path                               $METAGRAPH_LENS_DB, else CHAIN_DB_PATH if it exists, else DEMO_DB_PATH
     SCHEMA_VERSION, TABLES, DEMO_DB_PATH, LOCK_WAIT_SECONDS (seconds a call waits for another
     process's lock; env METAGRAPH_LENS_LOCK_WAIT)
 
@@ -81,10 +81,20 @@ TABLES: tuple[str, ...] = ("subnets", "neurons", "mechanism_neurons", "weights",
 
 # The embedded demo database, and the environment variable naming the database to open instead.
 DEMO_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
+CHAIN_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "lens.duckdb"
 DB_ENV_VAR = "METAGRAPH_LENS_DB"
 
+
+def _lock_wait_from_env(default: float = 10.0) -> float:
+    try:
+        value = float(os.environ.get("METAGRAPH_LENS_LOCK_WAIT", default))
+    except ValueError:
+        return default
+    return value if value >= 0 else default
+
+
 # Seconds a read or write waits, retrying with backoff, while another process holds the file's lock.
-LOCK_WAIT_SECONDS = float(os.environ.get("METAGRAPH_LENS_LOCK_WAIT", "10"))
+LOCK_WAIT_SECONDS = _lock_wait_from_env()
 
 SNAPSHOT_META_COLUMNS = (
     "network",
@@ -133,9 +143,12 @@ class SnapshotData:
 
 
 def default_db_path() -> Path:
-    """The database to open when none is given: $METAGRAPH_LENS_DB, else data/demo.duckdb."""
+    """The database to open when none is given: $METAGRAPH_LENS_DB, else data/lens.duckdb once the
+    collector has written it (so `collect` then `streamlit run app.py` shows the chain), else the demo."""
     configured = os.environ.get(DB_ENV_VAR, "").strip()
-    return Path(configured).expanduser() if configured else DEMO_DB_PATH
+    if configured:
+        return Path(configured).expanduser()
+    return CHAIN_DB_PATH if CHAIN_DB_PATH.exists() else DEMO_DB_PATH
 
 
 # --------------------------------------------------------------------------------------------------

@@ -15,6 +15,11 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests judge behaviour, not speed: no per-example deadline (CI has 2 loaded cores).
+settings.register_profile("lens", deadline=None)
+settings.load_profile("lens")
 
 ROOT = Path(__file__).resolve().parent.parent
 REALDATA = ROOT.parent / "shared" / "realdata"
@@ -39,12 +44,16 @@ def browser_missing_reason() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
-def chromium_path() -> str:
-    """Debian's chromium for Playwright; skip (or fail in CI) when it is unavailable."""
-    reason = browser_missing_reason()
+def require_browser(reason: str | None, required: bool) -> str:
+    """The chromium path, or skip the test (fail it when the browser is required) saying why."""
     if reason is not None:
-        if os.environ.get(REQUIRE_BROWSER_ENV) == "1":
+        if required:
             pytest.fail(f"browser tests are required ({REQUIRE_BROWSER_ENV}=1) but {reason}")
         pytest.skip(f"browser test skipped: {reason}")
     return str(CHROMIUM)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """Debian's chromium for Playwright; skip (or fail in CI) when it is unavailable."""
+    return require_browser(browser_missing_reason(), os.environ.get(REQUIRE_BROWSER_ENV) == "1")

@@ -127,3 +127,10 @@ def test_the_real_command_line_and_the_env_default(demo_db: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "subnet   4: ok" in done.stdout
+
+
+def test_all_snapshots(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["check", "--db", str(demo_db), "--all"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("snapshot ") == 12
+    assert out.strip().endswith("96 subnet epochs recomputed, 0 differ from the stored values")

@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pytest
 
 from analytics import demo, snapshot, store
 from analytics.cli import main
+from analytics.consensus import explain_validators
 from tests.test_store import tiny_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -179,6 +181,29 @@ def test_the_staker_cases_are_visible(demo_db: Path) -> None:
         assert similarity[copier] > 0.99
 
 
+def test_the_consensus_explanations_flag_each_case(demo_db: Path) -> None:
+    """What the validators page will say: every planted case is flagged, and nothing else is a copier."""
+    latest = store.latest_snapshot_id(demo_db)
+    for netuid, sub in snapshot.load_snapshot(demo_db, latest).items():
+        explained = {
+            e.uid: e
+            for e in explain_validators(
+                sub.epoch_inputs(0), sub.recompute(), previous_consensus=sub.prev_consensus
+            )
+        }
+        copiers = [u for u, e in explained.items() if e.copier is not None and e.copier.likely_copier]
+        roles = demo.DEMO_CASES.get(netuid)
+        if roles is None:
+            assert copiers == [], f"subnet {netuid}"
+            continue
+        assert copiers == [roles["copier"]]
+        far = explained[roles["far_from_consensus"]]
+        assert far.severity == "critical" and "above_consensus" in far.reasons
+        assert "inactive" in explained[roles["stale_weights"]].reasons
+        assert "no_permit" in explained[roles["no_permit"]].reasons
+        assert sum(e.severity == "ok" for e in explained.values()) >= 3  # some validators are spot on
+
+
 def test_ensure_demo_db_builds_once_and_never_touches_an_existing_file(
     tmp_path: Path, small_demo: None
 ) -> None:
@@ -195,6 +220,25 @@ def test_ensure_demo_db_builds_once_and_never_touches_an_existing_file(
     junk.write_bytes(b"not a database")
     assert demo.ensure_demo_db(junk) == junk
     assert junk.read_bytes() == b"not a database"
+
+    chain = tmp_path / "lens.duckdb"
+    store.ingest_snapshot(chain, tiny_snapshot(100))
+    before = chain.read_bytes()
+    assert demo.ensure_demo_db(chain) == chain and chain.read_bytes() == before
+
+
+def test_a_demo_from_an_older_generator_is_rebuilt(tmp_path: Path, small_demo: None) -> None:
+    """After an engine change the app must not show a demo whose stored outputs the engine disowns."""
+    target = tmp_path / "demo.duckdb"
+    demo.ensure_demo_db(target)
+    assert demo.demo_state(target) == "current"
+    con = duckdb.connect(str(target))
+    con.execute("UPDATE snapshots SET note = 'deterministic demo network (generator 0123456789ab)'")
+    con.close()
+    assert demo.demo_state(target) == "stale"
+    assert demo.ensure_demo_db(target) == target
+    assert demo.demo_state(target) == "current"
+    assert set(store.list_snapshots(target)["note"]) == {demo.NOTE}
 
 
 def test_force_never_replaces_a_database_with_chain_snapshots(tmp_path: Path) -> None:

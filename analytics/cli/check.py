@@ -33,7 +33,10 @@ SHORT = {
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--db", type=Path, default=None, help="database (default: $METAGRAPH_LENS_DB or data/demo.duckdb)"
+        "--db",
+        type=Path,
+        default=None,
+        help="database (default: $METAGRAPH_LENS_DB, else data/lens.duckdb if collected, else data/demo.duckdb)",
     )
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--snapshot", type=int, default=None, help="snapshot id (default: the latest)")

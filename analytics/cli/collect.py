@@ -22,14 +22,13 @@ log = logging.getLogger("analytics.cli.collect")
 
 HELP = "Snapshot subnets from the chain into a DuckDB file (epoch-aligned by default; fit for cron)."
 
-ROOT = Path(__file__).resolve().parents[2]
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
 
 
 def default_db_path() -> Path:
     """The app's database ($METAGRAPH_LENS_DB) when set, else data/lens.duckdb: never the demo file,
     which `demo --force` rebuilds (store.default_db_path() falls back to it)."""
-    return Path(os.environ.get(store.DB_ENV_VAR) or ROOT / "data" / "lens.duckdb")
+    return Path(os.environ.get(store.DB_ENV_VAR) or store.CHAIN_DB_PATH)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
