@@ -41,7 +41,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mechid", type=int, default=0, help="the incentive mechanism (default 0)")
     parser.add_argument("--snapshot", type=int, default=None, help="snapshot id (default: the newest)")
     parser.add_argument(
-        "--db", default=None, help=f"DuckDB file (default: ${store.DB_ENV_VAR}, else data/demo.duckdb)"
+        "--db",
+        default=None,
+        help=f"database (default: ${store.DB_ENV_VAR}, else data/lens.duckdb if collected, else data/demo.duckdb)",
     )
     parser.add_argument(
         "--epochs", type=int, default=20, help=f"epochs to replay, 1-{simulate.MAX_EPOCHS} (default 20)"
