@@ -637,3 +637,23 @@ def table_contents(db_path: str | os.PathLike[str], table: str) -> pd.DataFrame:
     if table not in _ORDER:
         raise StoreError(f"unknown table {table!r}; known: {', '.join(_ORDER)}")
     return _read_df(db_path, f"SELECT * FROM {table} ORDER BY {_ORDER[table]}")
+
+
+# --------------------------------------------------------------------------------------------------
+# Added by the pages helper (issue 6) for the Overview: one query instead of one per subnet, so a
+# snapshot of 128 subnets stays well under a second. Same rules as the reads above.
+
+
+def snapshot_validators(db_path: str | os.PathLike[str], snapshot_id: int) -> pd.DataFrame:
+    """Every validator-permit holder of every subnet in one snapshot: netuid, uid, validator_trust
+    (u16), total_stake (rao); ordered by netuid, uid."""
+    return _read_df(
+        db_path,
+        """
+        SELECT netuid, uid, validator_permit, validator_trust, total_stake
+        FROM neurons
+        WHERE snapshot_id = ? AND validator_permit
+        ORDER BY netuid, uid
+        """,
+        [int(snapshot_id)],
+    )

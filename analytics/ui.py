@@ -1,0 +1,496 @@
+"""Streamlit glue shared by app.py and every page (ours and the emission / what-if / lab pages).
+
+A page is written as::
+
+    from analytics import ui
+
+    db = ui.page_setup("Validators")                  # config, DB checks, demo banner; st.stop() on error
+    snapshot_id = ui.snapshot_picker(db)              # ?snapshot=ID
+    netuid = ui.subnet_picker(db, snapshot_id)        # ?netuid=N
+    mechid = ui.mechanism_picker(db, snapshot_id, netuid)   # ?mechid=M
+    df = ui.cached(some_loader, db, snapshot_id, netuid)    # st.cache_data, keyed by the DB file
+    st.dataframe(df)
+    ui.csv_download(df, "validators.csv", key="validators")
+
+API (stable; other pages rely on it):
+
+* ``page_setup(title, *, icon=None, intro=None) -> db path`` — set_page_config, database checks, title,
+  demo banner; stops the page with a clear message when there is nothing to show.
+* ``snapshot_picker(db) -> snapshot_id``, ``subnet_picker(db, snapshot_id) -> netuid | None`` (None:
+  the snapshot has no subnet, an info box is shown), ``mechanism_picker(db, snapshot_id, netuid) ->
+  mechid``, ``miner_picker(uids, labels=None, default=None) -> uid``, ``validator_picker(hotkeys_by_uid,
+  default=None) -> hotkey``; ``bound_select(label, options, param, ...)`` for a page's own choices.
+  Each accepts ``where=`` (default the sidebar).
+* ``cached(fn, db, *args, **kwargs)`` — any module-level ``fn(db, ...)`` through st.cache_data;
+  ``snapshots(db)``, ``subnets(db, snapshot_id)``, ``neurons(db, snapshot_id, netuid)``,
+  ``table(name, db, snapshot_id, netuid, mechid)`` (the export tables) are ready-made.
+* ``provenance(db, snapshot_id) -> DataFrame`` — where a snapshot comes from (one row).
+* ``csv_download(df, filename, key, *, label=...)`` — the CSV button under a table or chart.
+* ``plot_text(values)`` — chain strings escaped for Plotly text and hover; ``code(value)`` — a value
+  quoted literally inside st.warning/st.error text; ``stop_with_error(message, hint)``.
+
+Rules this module keeps for every page:
+
+* **Database.** ``--db PATH`` (``streamlit run app.py -- --db PATH``), else ``METAGRAPH_LENS_DB``,
+  else ``data/demo.duckdb``, which is created from the embedded demo on first start. A missing,
+  empty, corrupt or locked file shows what happened and what to run, then stops the page.
+* **Demo banner.** When the data shown is the demo network, every page says so at the top.
+* **Deep links.** Every picker reads and writes one ``st.query_params`` entry. A value in the link
+  wins, then the value chosen earlier in the session (so a subnet picked on one page stays picked on
+  the next), then the default. A bad value (``netuid=abc``, an unknown UID, a missing snapshot) gives
+  an ``st.warning`` naming it and the default used instead: never a traceback.
+* **Caching.** :func:`cached` wraps ``st.cache_data``; its key includes the DB file's size and
+  modification time, so a new snapshot written by the cron job is seen on the next run. Connections
+  are never cached (the store opens one per query).
+* **Untrusted strings.** Names and hotkeys come from the chain: show them only through
+  ``st.dataframe``, ``st.text``, widget options or Plotly, never ``st.markdown``. :func:`code` wraps a
+  value in an inline code span (rendered literally) for the few messages that must quote one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import importlib
+import os
+import sys
+from collections.abc import Callable, Hashable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from analytics import export, store
+
+APP_NAME = "metagraph-lens"
+
+# The query parameter each picker owns.
+PARAM_SNAPSHOT = "snapshot"
+PARAM_NETUID = "netuid"
+PARAM_MECHID = "mechid"
+PARAM_MINER = "miner"
+PARAM_VALIDATOR = "validator"
+
+T = TypeVar("T", bound=Hashable)
+_UNSET = object()
+
+
+# --------------------------------------------------------------------------------------------------
+# Small helpers
+
+
+def code(value: object, limit: int = 60) -> str:
+    """``value`` as an inline code span for st.warning/st.error text: shown literally, never as markup."""
+    text = str(value).replace("`", "'").replace("\n", " ").replace("\r", " ")
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return f"`{text}`"
+
+
+def plot_text(values: Any) -> Any:
+    """Chain strings made literal for Plotly, which renders a few HTML tags (<b>, <a href>...) in text
+    and hover labels: ``<``, ``>`` and ``&`` become entities, so a name shows as typed. Accepts a
+    string, a list or a pandas Series."""
+    if isinstance(values, pd.Series):
+        return values.astype(str).map(html.escape)
+    if isinstance(values, list | tuple):
+        return [html.escape(str(v)) for v in values]
+    return html.escape(str(values))
+
+
+def configured_db(argv: Sequence[str] | None = None) -> Path:
+    """The database to open: ``--db PATH`` in the script arguments, else the store's default
+    ($METAGRAPH_LENS_DB, else data/demo.duckdb)."""
+    parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    parser.add_argument("--db")
+    args, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
+    return Path(args.db).expanduser() if args.db else store.default_db_path()
+
+
+def _db_token(db: str) -> str:
+    """Identity of the DB file's current contents for cache keys (size + mtime of file and WAL)."""
+    parts = []
+    for path in (db, db + ".wal"):
+        try:
+            st_ = os.stat(path)
+            parts.append(f"{st_.st_size}:{st_.st_mtime_ns}")
+        except OSError:
+            parts.append("-")
+    return "/".join(parts)
+
+
+def stop_with_error(message: str, hint: str | None = None) -> None:
+    """Show a database/usage problem with what to run about it, then stop the page."""
+    st.error(message if hint is None else f"{message}\n\n{hint}")
+    st.stop()
+
+
+# --------------------------------------------------------------------------------------------------
+# Caching
+
+
+@st.cache_data(show_spinner=False, max_entries=128)  # a weights table is ~2 MB: bounded memory
+def _cached_call(
+    module: str,
+    qualname: str,
+    db: str,
+    token: str,
+    args: tuple[Any, ...],
+    kwargs: tuple[tuple[str, Any], ...],
+) -> Any:
+    target: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target(db, *args, **dict(kwargs))
+
+
+def cached(fn: Callable[..., Any], db: str, *args: Hashable, **kwargs: Hashable) -> Any:
+    """``fn(db, *args, **kwargs)`` through st.cache_data (module-level functions; hashable arguments).
+
+    The cache is keyed by the function, the arguments and the DB file's size and mtime. A
+    :class:`analytics.store.StoreError` (locked or corrupt file) is shown with :func:`stop_with_error`.
+    """
+    if fn.__module__ in ("__main__", "") or "<locals>" in fn.__qualname__:
+        raise TypeError(
+            f"ui.cached needs a function importable from a module (e.g. analytics.*), not {fn.__qualname__} "
+            "defined in a page script; move it into analytics/ or use st.cache_data directly"
+        )
+    try:
+        return _cached_call(
+            fn.__module__,
+            fn.__qualname__,
+            str(db),
+            _db_token(str(db)),
+            tuple(args),
+            tuple(sorted(kwargs.items())),
+        )
+    except store.StoreError as exc:
+        stop_with_error(f"The database cannot be read: {exc}", _DB_HINT)
+        raise  # unreachable: st.stop() raises
+
+
+def snapshots(db: str) -> pd.DataFrame:
+    """Every snapshot, newest first (cached)."""
+    return cached(store.list_snapshots, db)
+
+
+def subnets(db: str, snapshot_id: int) -> pd.DataFrame:
+    """The subnets of a snapshot, ordered by netuid (cached)."""
+    return cached(store.subnets, db, int(snapshot_id))
+
+
+def neurons(db: str, snapshot_id: int, netuid: int) -> pd.DataFrame:
+    """One subnet's neurons in a snapshot, ordered by uid (cached)."""
+    return cached(store.neurons, db, int(snapshot_id), int(netuid))
+
+
+def table(name: str, db: str, snapshot_id: int, netuid: int | None, mechid: int = 0) -> pd.DataFrame:
+    """An export table (a key of ``analytics.export.TABLES``) exactly as the CLI writes it (cached)."""
+    return cached(
+        export.build_table, db, name, int(snapshot_id), None if netuid is None else int(netuid), int(mechid)
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Page setup
+
+_DB_HINT = (
+    "Create the demo with `python -m analytics demo --db PATH`, or collect from the chain with "
+    "`python -m analytics collect --db PATH`; then start the app with `streamlit run app.py -- --db PATH` "
+    "(or set METAGRAPH_LENS_DB)."
+)
+DEMO_BANNER = (
+    "**Demo data** — a synthetic network generated by metagraph-lens (`python -m analytics demo`), "
+    "not read from the Bittensor chain. Start the app with `--db PATH` on a collected database to see "
+    "the real network."
+)
+
+
+def resolve_db() -> str:
+    """The database path for this run; creates the default demo database on first start."""
+    path = configured_db()
+    if path.resolve() == store.DEMO_DB_PATH.resolve() and not path.exists():
+        from analytics import demo  # imported here: only the first start needs it
+
+        try:
+            with st.spinner("First start: creating the demo database (a few seconds)…"):
+                demo.ensure_demo_db(path)
+        except (store.StoreError, OSError) as exc:
+            stop_with_error(f"The demo database could not be created: {exc}", _DB_HINT)
+    elif not path.exists():
+        stop_with_error(f"Database {code(path, 200)} does not exist.", _DB_HINT)
+    return str(path)
+
+
+def page_setup(title: str, *, icon: str | None = None, intro: str | None = None) -> str:
+    """Configure the page, check the database and show the demo banner; return the DB path.
+
+    Stops the page (st.stop) with a clear message when the database is missing, empty, corrupt or
+    locked, or holds no snapshot yet. ``intro`` is an optional caption under the title (our own text).
+    """
+    st.set_page_config(
+        page_title=f"{title} · {APP_NAME}", page_icon=icon or ":material/insights:", layout="wide"
+    )
+    db = resolve_db()
+    snaps = snapshots(db)
+    st.title(title)
+    if snaps.empty:
+        st.info(
+            "The database holds no snapshot yet, so there is nothing to show.\n\n"
+            "Run `python -m analytics collect --db PATH` to snapshot the chain, or "
+            "`python -m analytics demo --db PATH` for the demo network."
+        )
+        st.stop()
+    if (snaps["source"] == "demo").all():
+        st.warning(DEMO_BANNER, icon=":material/science:")
+    if intro:
+        st.caption(intro)
+    st.sidebar.caption("Database")
+    st.sidebar.text(db)
+    return db
+
+
+# --------------------------------------------------------------------------------------------------
+# Pickers bound to st.query_params
+
+
+def _write_param(param: str, value: str) -> None:
+    """Put a choice in the URL and remember that this session wrote it (see :func:`_from_link`)."""
+    st.query_params[param] = value
+    st.session_state[f"_url_{param}"] = value
+
+
+def _from_link(param: str, raw: str) -> bool:
+    """Whether a URL value came from a link rather than from this session's own earlier choice.
+
+    A value the session wrote itself can go stale when a parent choice changes (a miner UID after
+    switching subnet): that falls back silently; only a value from a link deserves a warning."""
+    return st.session_state.get(f"_url_{param}") != raw
+
+
+def _sync_param(param: str, widget_key: str, memo_key: str, serialise: Callable[[Any], str]) -> None:
+    value = st.session_state[widget_key]
+    st.session_state[memo_key] = value
+    _write_param(param, serialise(value))
+
+
+def bound_select(
+    label: str,
+    options: Sequence[T],
+    param: str,
+    *,
+    parse: Callable[[str], Any] = int,
+    format_func: Callable[[T], str] = str,
+    default: T | None = None,
+    serialise: Callable[[T], str] = str,
+    where: Any = None,
+    what: str = "this view",
+    help: str | None = None,
+) -> T | None:
+    """A selectbox bound to ``st.query_params[param]``; returns the chosen option (None if no options).
+
+    Precedence: a valid value in the URL, then the session's earlier choice, then ``default`` (or the
+    first option). An invalid URL value gives a warning naming it and the value used instead. The
+    chosen value is written back to the URL so the link reproduces the view. The widget key is
+    ``pick_<param>`` (use it in AppTest: ``at.selectbox(key="pick_netuid")``).
+    """
+    opts = list(options)
+    if not opts:
+        return None
+    widget_key, memo_key = f"pick_{param}", f"_memo_{param}"
+    chosen: Any = _UNSET
+    raw = st.query_params.get(param)
+    if raw is not None:
+        try:
+            value = parse(raw)
+        except (TypeError, ValueError, KeyError):
+            value = _UNSET
+        if value is not _UNSET and value in opts:
+            chosen = value
+    if chosen is _UNSET:
+        memo = st.session_state.get(memo_key, _UNSET)
+        chosen = memo if memo in opts else (default if default in opts else opts[0])
+        if raw is not None and raw != serialise(chosen) and _from_link(param, raw):
+            st.warning(
+                f"The link asks for {label.lower()} {code(raw)}, which {what} does not have; "
+                f"showing {code(format_func(chosen))} instead."
+            )
+    st.session_state[widget_key] = chosen
+    container = st.sidebar if where is None else where
+    container.selectbox(
+        label,
+        opts,
+        key=widget_key,
+        format_func=format_func,
+        on_change=_sync_param,
+        args=(param, widget_key, memo_key, serialise),
+        help=help,
+    )
+    st.session_state[memo_key] = chosen
+    if st.query_params.get(param) != serialise(chosen) or st.session_state.get(f"_url_{param}") is None:
+        _write_param(param, serialise(chosen))
+    return chosen
+
+
+def _snapshot_label(row: pd.Series) -> str:
+    when = pd.Timestamp(row["taken_at"]).strftime("%Y-%m-%d")
+    return f"{when} · block {int(row['block']):,}"
+
+
+def snapshot_picker(db: str, *, where: Any = None) -> int:
+    """Pick a snapshot (``?snapshot=ID``; default: the newest). Shows its provenance under the picker."""
+    snaps = snapshots(db)
+    labels = {int(row["snapshot_id"]): _snapshot_label(row) for _, row in snaps.iterrows()}
+    snapshot_id = bound_select(
+        "Snapshot",
+        list(labels),
+        PARAM_SNAPSHOT,
+        format_func=lambda s: labels[s],
+        what="the database",
+        where=where,
+        help="Each snapshot is one read of the network at a pinned block (date in UTC). Newest first.",
+    )
+    picked = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
+    (st.sidebar if where is None else where).caption(
+        f"Snapshot #{int(snapshot_id)} · {pd.Timestamp(picked['taken_at']):%H:%M} UTC · source: {code(picked['source'])}"
+    )
+    assert snapshot_id is not None  # page_setup stopped on an empty database
+    row = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
+    if row["source"] == "demo" and not (snaps["source"] == "demo").all():
+        st.warning(DEMO_BANNER, icon=":material/science:")
+    return int(snapshot_id)
+
+
+def provenance(db: str, snapshot_id: int) -> pd.DataFrame:
+    """One-row table of where a snapshot comes from (network, block, hash, time, spec, SDK, source)."""
+    snaps = snapshots(db)
+    row = snaps.loc[snaps["snapshot_id"] == snapshot_id]
+    cols = [c for c in export.PROVENANCE_COLUMNS if c in row.columns]
+    return row[cols].reset_index(drop=True)
+
+
+def subnet_picker(db: str, snapshot_id: int, *, where: Any = None) -> int | None:
+    """Pick a subnet of the snapshot (``?netuid=N``); None (with an empty state) when it has none."""
+    subs = subnets(db, snapshot_id)
+    if subs.empty:
+        st.info(
+            f"Snapshot {snapshot_id} holds no subnet. Collect a new one with `python -m analytics collect`."
+        )
+        return None
+    names = {
+        int(n): (str(name) if isinstance(name, str) else "")
+        for n, name in zip(subs["netuid"], subs["name"], strict=True)
+    }
+    non_root = [n for n in names if n != 0]
+    return bound_select(
+        "Subnet",
+        list(names),
+        PARAM_NETUID,
+        format_func=lambda n: f"{n} · {names[n]}" if names[n] else str(n),
+        default=non_root[0] if non_root else None,
+        what=f"snapshot {snapshot_id}",
+        where=where,
+    )
+
+
+def mechanism_picker(db: str, snapshot_id: int, netuid: int, *, where: Any = None) -> int:
+    """Pick an incentive mechanism of the subnet (``?mechid=M``; default 0).
+
+    With a single mechanism no widget is drawn, but a bad ``mechid`` in the link is still reported.
+    """
+    subs = subnets(db, snapshot_id)
+    row = subs.loc[subs["netuid"] == netuid]
+    count = int(row["mechanism_count"].iloc[0]) if not row.empty else 1
+    options = list(range(max(count, 1)))
+    if len(options) == 1:
+        raw = st.query_params.get(PARAM_MECHID)
+        if raw is not None and raw != "0" and _from_link(PARAM_MECHID, raw):
+            st.warning(
+                f"The link asks for mechanism {code(raw)}, but subnet {netuid} runs only mechanism 0; "
+                "showing mechanism 0."
+            )
+        st.session_state[f"_memo_{PARAM_MECHID}"] = 0
+        if raw is not None:
+            _write_param(PARAM_MECHID, "0")
+        return 0
+    return int(
+        bound_select(
+            "Mechanism",
+            options,
+            PARAM_MECHID,
+            format_func=lambda m: f"mechanism {m}",
+            what=f"subnet {netuid}",
+            where=where,
+            help="A subnet may run several incentive mechanisms, each with its own weights and Yuma run.",
+        )
+    )
+
+
+def miner_picker(
+    uids: Sequence[int],
+    *,
+    labels: dict[int, str] | None = None,
+    default: int | None = None,
+    where: Any = None,
+) -> int | None:
+    """Pick a miner UID among ``uids`` (``?miner=UID``). ``labels`` maps uid -> text shown (plain)."""
+    names = labels or {}
+    return bound_select(
+        "Miner UID",
+        [int(u) for u in uids],
+        PARAM_MINER,
+        format_func=lambda u: f"{u} · {names[u]}" if names.get(u) else str(u),
+        default=default,
+        what="this subnet",
+        where=where,
+    )
+
+
+def validator_picker(
+    hotkeys_by_uid: dict[int, str], *, default: str | None = None, where: Any = None, label: str = "Validator"
+) -> str | None:
+    """Pick a validator by hotkey (``?validator=HOTKEY``; a UID in the link is accepted and mapped).
+
+    UIDs are recycled between snapshots, so the hotkey is what the URL keeps.
+    """
+    uid_of = {hk: uid for uid, hk in hotkeys_by_uid.items()}
+
+    def parse(raw: str) -> str:
+        raw = raw.strip()
+        return hotkeys_by_uid[int(raw)] if raw.isdigit() else raw
+
+    return bound_select(
+        label,
+        list(hotkeys_by_uid.values()),
+        PARAM_VALIDATOR,
+        parse=parse,
+        format_func=lambda hk: f"uid {uid_of[hk]} · {hk}",
+        serialise=str,
+        default=default,
+        what="this subnet and mechanism",
+        where=where,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# CSV
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _csv_bytes(df: pd.DataFrame) -> bytes:
+    return export.csv_bytes(df)
+
+
+def csv_download(df: pd.DataFrame, filename: str, key: str, *, label: str = "Download CSV") -> None:
+    """A download button holding exactly ``df`` as written by :func:`analytics.export.csv_bytes`
+    (the bytes `python -m analytics export` writes for the same table). Cached per table content."""
+    st.download_button(
+        label,
+        data=_csv_bytes(df),
+        file_name=filename,
+        mime="text/csv",
+        key=f"csv_{key}",
+        on_click="ignore",
+        icon=":material/download:",
+    )

@@ -1,0 +1,264 @@
+"""Generate a year of history for the page benchmarks: 52 weekly snapshots x 128 subnets.
+
+Each subnet has 256 UIDs, 64 validator permits and sparse weights (every validator weights about 90%
+of the miners around a shared quality vector, a few far from it); UIDs are recycled between
+weeks (new hotkeys). Outputs (C, I, Tv, D, stake weight, permits, bonds, emission) come from the
+project's own engine, `analytics.yuma.epoch`, so the pages read data shaped like the chain's.
+
+    python bench/history.py [--db bench/out/history.duckdb] [--weeks 52] [--subnets 128] [--force]
+
+Prints the rows written and the time taken; `bench/pages.py` then times every page on it. On the
+2-core dev machine: about 230 M rows (weights, bonds in and out, neurons) in ~7 minutes, ~0.9 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analytics import store  # noqa: E402
+from analytics.yuma import EpochInputs, epoch  # noqa: E402
+
+N_UIDS = 256
+N_VALIDATORS = 64
+TEMPO = 360
+BLOCKS_PER_WEEK = 7 * 7200
+START = datetime(2025, 11, 24, 0, 0, 0)
+START_BLOCK = 6_800_000
+RECYCLED_PER_WEEK = 4  # UIDs per subnet that get a new hotkey each week
+
+
+class SubnetState:
+    """What carries over from one week to the next on one subnet: hotkeys, bonds, permits, C."""
+
+    def __init__(self, netuid: int, rng: np.random.Generator) -> None:
+        self.netuid = netuid
+        self.generation = np.zeros(N_UIDS, dtype=np.int64)
+        self.registered = np.full(N_UIDS, START_BLOCK - 100_000, dtype=np.int64)
+        self.stake = np.zeros(N_UIDS, dtype=np.int64)
+        self.stake[:N_VALIDATORS] = (rng.lognormal(9.5, 1.2, N_VALIDATORS) * 1e9).astype(np.int64)
+        self.stake[N_VALIDATORS:] = (rng.lognormal(2.0, 1.0, N_UIDS - N_VALIDATORS) * 1e9).astype(np.int64)
+        self.quality = rng.random(N_UIDS) ** 3
+        self.bonds = np.zeros((N_UIDS, N_UIDS), dtype=np.int64)
+        self.permit = np.zeros(N_UIDS, dtype=bool)
+        self.permit[:N_VALIDATORS] = True
+        self.prev_consensus = np.zeros(N_UIDS, dtype=np.int64)
+        self.outliers = rng.choice(N_VALIDATORS, size=3, replace=False)
+        self.stale = int(rng.integers(0, N_VALIDATORS))
+
+    def hotkeys(self) -> list[str]:
+        return [f"5Hist{self.netuid:03d}u{uid:03d}g{g:03d}" for uid, g in enumerate(self.generation)]
+
+
+def week_of_subnet(
+    state: SubnetState, week: int, block: int, rng: np.random.Generator
+) -> dict[str, pa.Table]:
+    """One subnet's rows for one week, outputs from the engine."""
+    n, netuid = N_UIDS, state.netuid
+    # recycle a few miner UIDs: new hotkey, registration now, its bonds and old weights gone
+    recycled = rng.choice(np.arange(N_VALIDATORS, n), size=RECYCLED_PER_WEEK, replace=False)
+    state.generation[recycled] += 1
+    state.registered[recycled] = block - int(rng.integers(1, 3000))
+    state.bonds[:, recycled] = 0
+    state.quality[recycled] = rng.random(RECYCLED_PER_WEEK) ** 3
+    state.stake = (state.stake * rng.lognormal(0.0, 0.05, n)).astype(np.int64)
+    state.quality = np.clip(state.quality + rng.normal(0, 0.02, n), 0, 1)
+
+    # sparse weights: each validator scores ~90% of the miners around the shared quality
+    scores = state.quality[None, :] * rng.lognormal(0.0, 0.15, (N_VALIDATORS, n))
+    scores[state.outliers] = rng.random((len(state.outliers), n)) ** 2
+    mask = rng.random((N_VALIDATORS, n)) < 0.9
+    mask[:, :N_VALIDATORS] = False
+    scores = np.where(mask, scores, 0.0)
+    row_max = scores.max(axis=1, keepdims=True)
+    row_max[row_max == 0] = 1.0
+    w_u16 = np.rint(scores / row_max * 65535).astype(np.int64)
+    weights = np.zeros((n, n), dtype=np.int64)
+    weights[:N_VALIDATORS] = w_u16
+    weights_set = np.zeros((n, n), dtype=bool)
+    weights_set[:N_VALIDATORS] = mask
+
+    last_update = np.full(n, block - 50, dtype=np.int64)
+    last_update[:N_VALIDATORS] = block - rng.integers(1, 400, N_VALIDATORS)
+    last_update[state.stale] = block - 9000  # beyond the activity cutoff: inactive
+    last_update = np.maximum(last_update, state.registered)
+
+    inputs = EpochInputs(
+        weights=weights,
+        weights_set=weights_set,
+        bonds=state.bonds,
+        alpha_stake=state.stake,
+        last_update=last_update,
+        block_at_registration=state.registered,
+        validator_permit=state.permit,
+        current_block=block,
+        tempo=TEMPO,
+        max_allowed_validators=N_VALIDATORS,
+        emission=int(2e9 * TEMPO * 0.41 / 0.5),
+    )
+    out = epoch(inputs)
+
+    hotkeys = state.hotkeys()
+    uid = np.arange(n, dtype=np.int32)
+    neurons = pa.table(
+        {
+            "netuid": np.full(n, netuid, dtype=np.int32),
+            "uid": uid,
+            "hotkey": hotkeys,
+            "coldkey": [f"5Cold{netuid:03d}{u % 97:03d}" for u in range(n)],
+            "is_owner": np.zeros(n, dtype=bool),
+            "block_at_registration": state.registered,
+            "alpha_stake": state.stake.astype(np.uint64),
+            "tao_stake": np.zeros(n, dtype=np.uint64),
+            "total_stake": state.stake.astype(np.uint64),
+            "validator_permit_prev": state.permit,
+            "prev_consensus": state.prev_consensus.astype(np.uint16),
+            "active": out.active.astype(bool),
+            "validator_permit": out.new_validator_permit.astype(bool),
+            "stake_weight": out.stake_weight.astype(np.uint16),
+            "consensus": out.consensus.astype(np.uint16),
+            "validator_trust": out.validator_trust.astype(np.uint16),
+            "dividends": out.dividends.astype(np.uint16),
+            "emission": out.emission.astype(np.uint64),
+        }
+    )
+    mechanism_neurons = pa.table(
+        {
+            "netuid": np.full(n, netuid, dtype=np.int32),
+            "mechid": np.zeros(n, dtype=np.int32),
+            "uid": uid,
+            "last_update": last_update,
+            "commit_block": pa.nulls(n, pa.int64()),
+            "prev_incentive": np.zeros(n, dtype=np.uint16),
+            "incentive": out.incentive.astype(np.uint16),
+        }
+    )
+
+    def long(matrix: np.ndarray, present: np.ndarray, column: str, dtype: type) -> pa.Table:
+        i, j = np.nonzero(present)
+        return pa.table(
+            {
+                "netuid": np.full(len(i), netuid, dtype=np.int32),
+                "mechid": np.zeros(len(i), dtype=np.int32),
+                "validator_uid": i.astype(np.int32),
+                "miner_uid": j.astype(np.int32),
+                column: matrix[i, j].astype(dtype),
+            }
+        )
+
+    tables = {
+        "neurons": neurons,
+        "mechanism_neurons": mechanism_neurons,
+        "weights": long(weights, weights_set, "weight", np.uint16),
+        "bonds": long(state.bonds, state.bonds > 0, "bond", np.uint16),
+        "bonds_after": long(out.bonds, out.bonds > 0, "bond", np.uint16),
+    }
+    state.bonds = out.bonds.astype(np.int64)
+    state.permit = out.new_validator_permit.astype(bool)
+    state.prev_consensus = out.consensus.astype(np.int64)
+    return tables
+
+
+def subnet_row(netuid: int, block: int) -> dict[str, object]:
+    return {
+        "netuid": netuid,
+        "name": f"history-{netuid}",
+        "symbol": "α",
+        "owner_hotkey": f"5Owner{netuid:03d}",
+        "owner_coldkey": f"5OwnerCold{netuid:03d}",
+        "n": N_UIDS,
+        "tempo": TEMPO,
+        "kappa": 32767,
+        "bonds_moving_avg": 900_000,
+        "bonds_penalty": 65535,
+        "activity_cutoff_factor_milli": 13889,
+        "yuma3": False,
+        "liquid_alpha": False,
+        "alpha_low": 45875,
+        "alpha_high": 58982,
+        "alpha_sigmoid_steepness": 1000,
+        "max_validators": N_VALIDATORS,
+        "commit_reveal": False,
+        "tao_weight": 0,
+        "stake_threshold": 0,
+        "mechanism_count": 1,
+        "emission_split": None,
+        "epoch_emission": int(2e9 * TEMPO * 0.41 / 0.5),
+        "aligned": True,
+        "epoch_block": block,
+        "inputs_block": block - 1,
+        "weights_block": block - 1,
+        "outputs_block": block,
+        "last_mechanism_step_block": block - TEMPO - 1,
+    }
+
+
+def generate(db: Path, weeks: int, subnet_count: int, seed: int = 52) -> int:
+    """Write `weeks` snapshots of `subnet_count` subnets; return the number of rows written."""
+    rng = np.random.default_rng(seed)
+    states = [SubnetState(netuid, rng) for netuid in range(1, subnet_count + 1)]
+    rows = 0
+    for week in range(weeks):
+        t0 = time.perf_counter()
+        block = START_BLOCK + week * BLOCKS_PER_WEEK
+        parts: dict[str, list[pa.Table]] = {}
+        for state in states:
+            for name, tbl in week_of_subnet(state, week, block, rng).items():
+                parts.setdefault(name, []).append(tbl)
+        tables = {name: pa.concat_tables(tbls) for name, tbls in parts.items()}
+        tables["subnets"] = pa.Table.from_pylist([subnet_row(s.netuid, block) for s in states])
+        meta = {
+            "network": "history-bench",
+            "block": block,
+            "block_hash": f"0x{block:064x}",
+            "taken_at": START + timedelta(weeks=week),
+            "spec_version": 425,
+            "sdk_version": "bench",
+            "source": "import",
+            "note": "bench/history.py: synthetic year of history",
+        }
+        t1 = time.perf_counter()
+        store.ingest_snapshot(db, store.SnapshotData(meta=meta, tables=tables))
+        written = sum(t.num_rows for t in tables.values())
+        rows += written
+        print(
+            f"week {week + 1:2d}/{weeks}: {written:,} rows, generated in {t1 - t0:.1f} s, "
+            f"ingested in {time.perf_counter() - t1:.2f} s",
+            flush=True,
+        )
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "history.duckdb")
+    parser.add_argument("--weeks", type=int, default=52)
+    parser.add_argument("--subnets", type=int, default=128)
+    parser.add_argument("--force", action="store_true", help="replace an existing file")
+    args = parser.parse_args(argv)
+    if args.db.exists():
+        if not args.force:
+            print(f"{args.db} exists; pass --force to replace it", file=sys.stderr)
+            return 2
+        args.db.unlink()
+        Path(str(args.db) + ".wal").unlink(missing_ok=True)
+    args.db.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    rows = generate(args.db, args.weeks, args.subnets)
+    elapsed = time.perf_counter() - t0
+    size = args.db.stat().st_size / 1e6
+    print(f"{args.weeks} snapshots x {args.subnets} subnets: {rows:,} rows in {elapsed:.0f} s, {size:.0f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""analytics/ui.py on its own: DB resolution, query-parameter pickers, text escaping, caching rules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from analytics import store, ui
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_db_from_argument_then_environment_then_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("METAGRAPH_LENS_DB", "/data/env.duckdb")
+    assert ui.configured_db(["--db", "/data/arg.duckdb"]) == Path("/data/arg.duckdb")
+    assert ui.configured_db(["--other", "x"]) == Path("/data/env.duckdb")
+    monkeypatch.delenv("METAGRAPH_LENS_DB")
+    assert ui.configured_db([]) == store.DEMO_DB_PATH
+
+
+def test_text_helpers_never_let_markup_through() -> None:
+    assert ui.plot_text("<b>x</b> & co") == "&lt;b&gt;x&lt;/b&gt; &amp; co"
+    assert ui.plot_text(["<a href='x'>"]) == ["&lt;a href=&#x27;x&#x27;&gt;"]
+    quoted = ui.code("a`b\n[link](http://evil)")
+    assert quoted.startswith("`") and quoted.endswith("`") and quoted.count("`") == 2 and "\n" not in quoted
+
+
+def test_cached_refuses_functions_it_cannot_import_again() -> None:
+    def inner(db: str) -> int:
+        return 1
+
+    with pytest.raises(TypeError, match="importable"):
+        ui.cached(inner, "x.duckdb")
+
+
+def picker_app() -> None:
+    import streamlit as st
+
+    from analytics import ui
+
+    value = ui.bound_select("Colour", ["red", "green", "blue"], "colour", parse=str, default="green")
+    st.text(f"chosen={value}")
+
+
+def chosen(at: AppTest) -> str:
+    return at.text[0].value.split("=", 1)[1]
+
+
+def test_bound_select_precedence_and_bad_values() -> None:
+    at = AppTest.from_function(picker_app).run()
+    assert chosen(at) == "green" and at.query_params["colour"] == "green"  # default, written to the URL
+
+    at.selectbox(key="pick_colour").set_value("blue").run()
+    assert chosen(at) == "blue" and at.query_params["colour"] == "blue"  # the user's choice
+
+    at.query_params = {}
+    at.run()
+    assert chosen(at) == "blue", "the session remembers the choice when the URL has none"
+
+    at.query_params = {"colour": "red"}
+    at.run()
+    assert chosen(at) == "red", "a link wins"
+
+    at.query_params = {"colour": "<script>"}
+    at.run()
+    assert chosen(at) == "red" and not at.exception
+    assert "`<script>`" in at.warning[0].value and "red" in at.warning[0].value
+
+
+def test_first_start_builds_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "data" / "demo.duckdb"
+    target.parent.mkdir()
+    monkeypatch.delenv("METAGRAPH_LENS_DB", raising=False)
+    monkeypatch.setattr(store, "DEMO_DB_PATH", target)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception and not at.error
+    assert target.exists()
+    assert any("Demo data" in w.value for w in at.warning)
