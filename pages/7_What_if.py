@@ -338,7 +338,6 @@ def _bonds_chart(sim: sm.Simulation, uid: int, view: str, top: int = BONDS_SHOWN
 
 db = ui.page_setup(
     "What-if",
-    icon="🧮",
     intro="Replay a subnet's next epochs with the exact Yuma engine, changing weights, stake or hyperparameters, "
     "and compare with the same replay unchanged. Bonds and validator permits carry from epoch to epoch as on "
     "chain; weights are held fixed and re-set every epoch by everyone who set them.",
@@ -435,7 +434,7 @@ for note in sim.notes:
     st.warning(ui.code(note, 300))
 changed_params = _changed_hyperparameters(mechanism_inputs(snap, mechid), sim.inputs)
 if not changed_params.empty:
-    st.dataframe(changed_params, hide_index=True)
+    st.dataframe(changed_params, hide_index=True, width="stretch")
 
 # Headline: what each named uid is paid over the replay, what-if against baseline.
 paid_base = sim.baseline.server_emission.sum(0) + sim.baseline.validator_emission.sum(0)
@@ -500,7 +499,7 @@ winners = winners_frame(snap, sim)
 if winners.empty:
     st.info("No uid's emission changed.")
 else:
-    st.dataframe(winners, hide_index=True)
+    st.dataframe(winners, hide_index=True, width="stretch")
 ui.csv_download(winners, f"whatif-winners-sn{netuid}-m{mechid}-s{snapshot_id}.csv", key="whatif_winners")
 
 st.subheader("Bonds of a validator")
@@ -520,7 +519,7 @@ if chosen_hotkey is not None:
         held = bonds["miner_uid"].nunique()
         if held > BONDS_SHOWN:
             st.caption(f"Its {BONDS_SHOWN} largest bonds of {held}; the CSV holds them all.")
-        st.plotly_chart(_bonds_chart(sim, chosen, view))
+        st.plotly_chart(_bonds_chart(sim, chosen, view), width="stretch", key="whatif_bonds_chart")
     ui.csv_download(
         bonds, f"whatif-bonds-sn{netuid}-m{mechid}-s{snapshot_id}-uid{chosen}.csv", key="whatif_bonds"
     )
@@ -531,5 +530,5 @@ st.caption(
 )
 table = epochs_frame(snap, sim)
 table = table[table["uid"].isin(chart_validators + chart_miners)].reset_index(drop=True)
-st.dataframe(table, hide_index=True)
+st.dataframe(table, hide_index=True, width="stretch")
 ui.csv_download(table, f"whatif-epochs-sn{netuid}-m{mechid}-s{snapshot_id}.csv", key="whatif_epochs_csv")
