@@ -472,22 +472,18 @@ chart_miners = right.multiselect(
     key="whatif_miners",
     help="By default: the miners the scenarios name, then those whose incentive moved most.",
 )
-if chart_validators:
-    st.plotly_chart(
-        _line_chart(
-            sim,
-            "validator_trust",
-            chart_validators,
-            "Validator trust (Tv): what-if (solid) vs baseline (dotted)",
+LINE_CHARTS = (
+    ("validator_trust", "Validator trust (Tv)", chart_validators),
+    ("dividends", "Dividends", chart_validators),
+    ("incentive", "Incentive", chart_miners),
+)
+for field, title, uids in LINE_CHARTS:
+    if uids:
+        st.plotly_chart(
+            _line_chart(sim, field, uids, f"{title}: what-if (solid) vs baseline (dotted)"),
+            width="stretch",
+            key=f"whatif_{field}_chart",
         )
-    )
-    st.plotly_chart(
-        _line_chart(sim, "dividends", chart_validators, "Dividends: what-if (solid) vs baseline (dotted)")
-    )
-if chart_miners:
-    st.plotly_chart(
-        _line_chart(sim, "incentive", chart_miners, "Incentive: what-if (solid) vs baseline (dotted)")
-    )
 if not chart_validators and not chart_miners:
     st.info("Pick validators or miners to chart.")
 
