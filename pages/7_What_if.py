@@ -15,8 +15,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from analytics import export, ui
 from analytics import simulate as sm
-from analytics import ui
 from analytics.cli.simulate import epochs_frame, mechanism_inputs, winners_frame
 from analytics.snapshot import SubnetSnapshot, load_subnet
 from analytics.yuma import EpochInputs
@@ -496,7 +496,11 @@ if winners.empty:
     st.info("No uid's emission changed.")
 else:
     st.dataframe(winners, hide_index=True, width="stretch")
-ui.csv_download(winners, f"whatif-winners-sn{netuid}-m{mechid}-s{snapshot_id}.csv", key="whatif_winners")
+ui.csv_download(
+    winners,
+    export.csv_filename("whatif_winners", netuid, mechid, snapshot_id, epochs=epochs),
+    key="whatif_winners",
+)
 
 st.subheader("Bonds of a validator")
 bond_holders = sorted(set(np.flatnonzero(was_validator).tolist()) | set(sim.target_uids()) & set(permits))
@@ -516,9 +520,8 @@ if chosen_hotkey is not None:
         if held > BONDS_SHOWN:
             st.caption(f"Its {BONDS_SHOWN} largest bonds of {held}; the CSV holds them all.")
         st.plotly_chart(_bonds_chart(sim, chosen, view), width="stretch", key="whatif_bonds_chart")
-    ui.csv_download(
-        bonds, f"whatif-bonds-sn{netuid}-m{mechid}-s{snapshot_id}-uid{chosen}.csv", key="whatif_bonds"
-    )
+    name = export.csv_filename("whatif_bonds", netuid, mechid, snapshot_id, epochs=epochs, uid=chosen)
+    ui.csv_download(bonds, name, key="whatif_bonds")
 
 st.subheader("Per epoch")
 st.caption(
@@ -527,4 +530,8 @@ st.caption(
 table = epochs_frame(snap, sim)
 table = table[table["uid"].isin(chart_validators + chart_miners)].reset_index(drop=True)
 st.dataframe(table, hide_index=True, width="stretch")
-ui.csv_download(table, f"whatif-epochs-sn{netuid}-m{mechid}-s{snapshot_id}.csv", key="whatif_epochs_csv")
+ui.csv_download(
+    table,
+    export.csv_filename("whatif_epochs", netuid, mechid, snapshot_id, epochs=epochs),
+    key="whatif_epochs_csv",
+)

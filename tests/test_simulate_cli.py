@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics import simulate
+from analytics import export, simulate
 from analytics.cli import main
 from analytics.cli.simulate import epochs_frame, mechanism_inputs
 from analytics.demo import DEMO_CASES
@@ -118,9 +118,6 @@ def test_json_holds_every_epoch_and_uid_and_the_winners(demo_db: Path, capsys) -
 
 
 def test_csv_is_the_epochs_table_byte_for_byte(demo_db: Path, capsys, tmp_path: Path) -> None:
-    export = pytest.importorskip(
-        "analytics.export", reason="analytics/export.py (the pages branch) is not merged yet"
-    )
     target = tmp_path / "whatif.csv"
     code, _, err = run_cli(
         capsys, demo_db, "--netuid", "6", "--epochs", "4", "--scenario", "stake:1*3", "--csv", str(target)

@@ -9,16 +9,11 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from analytics import simulate
+from analytics import export, simulate
 from analytics.cli.simulate import mechanism_inputs, winners_frame
 from analytics.demo import DEMO_CASES
 from analytics.snapshot import load_subnet
 from analytics.store import latest_snapshot_id
-
-pytest.importorskip("analytics.ui", reason="analytics/ui.py (the pages branch) is not merged yet")
-export = pytest.importorskip(
-    "analytics.export", reason="analytics/export.py (the pages branch) is not merged yet"
-)
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "7_What_if.py")
 FAR = DEMO_CASES[1]["far_from_consensus"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics import simulate, store
+from analytics import export, simulate, store
 from analytics.cli import CliError
 from analytics.snapshot import SubnetSnapshot, load_subnet
 from analytics.yuma import EpochInputs, split_emissions
@@ -207,8 +207,6 @@ def run(args: argparse.Namespace) -> int:
         _check_folder(args.csv)  # before minutes of work, not after
     snap, sim = run_simulation(args)
     if args.csv:
-        from analytics import export  # the shared CSV writer (formula-neutralised, deterministic)
-
         data = export.csv_bytes(epochs_frame(snap, sim))
         if args.csv == "-":
             sys.stdout.buffer.write(data)
