@@ -267,16 +267,24 @@ def _builder(snap: SubnetSnapshot, current: list[str], validators: list[int]) ->
 # Charts
 
 
-def _line_chart(sim: sm.Simulation, field: str, uids: list[int], title: str) -> go.Figure:
+def _line_chart(sim: sm.Simulation, field: str, uids: list[int], title: str, difference: bool) -> go.Figure:
+    """One line per uid and replay (what-if solid, baseline dotted), or one line per uid of the difference."""
     fig = go.Figure()
     x = np.arange(sim.epochs)
     for k, uid in enumerate(uids):
         color = COLORS[k % len(COLORS)]
-        for replay, dash, name in ((sim.scenario, "solid", "what-if"), (sim.baseline, "dot", "baseline")):
+        if difference:
+            lines = [(sim.delta(field)[:, uid], "solid", "what-if − baseline")]
+        else:
+            lines = [
+                (getattr(sim.scenario, field)[:, uid], "solid", "what-if"),
+                (getattr(sim.baseline, field)[:, uid], "dot", "baseline"),
+            ]
+        for values, dash, name in lines:
             fig.add_trace(
                 go.Scatter(
                     x=x,
-                    y=getattr(replay, field)[:, uid] / 65535,
+                    y=values / 65535,
                     mode="lines",
                     line={"color": color, "dash": dash},
                     name=f"uid {uid} · {name}",
@@ -477,10 +485,21 @@ LINE_CHARTS = (
     ("dividends", "Dividends", chart_validators),
     ("incentive", "Incentive", chart_miners),
 )
+difference = (
+    st.radio(
+        "Plot",
+        ["values", "difference from baseline"],
+        horizontal=True,
+        key="whatif_plot",
+        help="The difference shows small changes that the values' scale hides.",
+    )
+    == "difference from baseline"
+)
 for field, title, uids in LINE_CHARTS:
     if uids:
+        caption = "what-if − baseline" if difference else "what-if (solid) vs baseline (dotted)"
         st.plotly_chart(
-            _line_chart(sim, field, uids, f"{title}: what-if (solid) vs baseline (dotted)"),
+            _line_chart(sim, field, uids, f"{title}: {caption}", difference),
             width="stretch",
             key=f"whatif_{field}_chart",
         )

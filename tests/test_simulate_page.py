@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -48,6 +51,13 @@ def page(demo_db: Path, monkeypatch: pytest.MonkeyPatch):
         return at.run()
 
     return open_page
+
+
+def _plotly_values(y: object) -> np.ndarray:
+    """Plotly JSON holds arrays as lists or as typed arrays ({"dtype": ..., "bdata": base64})."""
+    if isinstance(y, dict):
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"]))
+    return np.asarray(y, dtype=float)
 
 
 def scenarios_in_url(at: AppTest) -> list[str]:
@@ -96,6 +106,13 @@ def test_a_deep_link_reproduces_the_what_if(page, demo_db: Path) -> None:
     paid = sim.scenario.server_emission.sum(0) + sim.scenario.validator_emission.sum(0)
     assert at.metric[0].value == f"{paid[FAR] / 1e9:,.3f}"
     assert at.query_params["validator"] == snap.hotkeys[FAR]  # the bonds chart shows the changed validator
+
+    at = at.radio(key="whatif_plot").set_value("difference from baseline").run()
+    dividends = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert dividends["data"][0]["name"] == f"uid {FAR} · what-if − baseline"
+    charted = at.multiselect(key="whatif_validators").value
+    assert len(dividends["data"]) == len(charted)
+    assert np.allclose(_plotly_values(dividends["data"][0]["y"]), sim.delta("dividends")[:, FAR] / 65535)
 
 
 def test_bad_links_say_what_was_left_out_and_keep_the_rest(page) -> None:
