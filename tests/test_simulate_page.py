@@ -219,5 +219,8 @@ def test_a_fresh_subnet_without_weights_or_validators_explains_itself(bare_db: P
         "`consensus:1: uid 1 holds no validator permit, so its weights count only once it earns one`"
     ]
     # With no weights anywhere the epoch falls back to paying by stake: the new stake-holder is paid, holds no bonds.
-    assert at.metric[0].label == "uid 1: paid over 20 epochs (α)" and float(at.metric[0].value) > 0
+    assert (
+        at.metric[0].label == "uid 1: paid over 20 epochs (α)"
+        and float(at.metric[0].value.replace(",", "")) > 0
+    )
     assert [i.value for i in at.info] == ["Validator 1 holds no bonds in either replay."]
