@@ -1,0 +1,951 @@
+"""What-if simulator: replay a subnet mechanism's epochs with the exact engine, with and without a scenario.
+
+Start from one mechanism's :class:`~analytics.yuma.EpochInputs` (as ``load_subnet(...).epoch_inputs(mechid)``
+builds them from a stored snapshot) and run ``epochs`` epochs of :func:`analytics.yuma.epoch`, carrying the
+state the chain carries from one epoch to the next (the engine's :func:`~analytics.yuma.carry_forward`):
+
+* bonds: the bonds an epoch stores are the next epoch's input bonds (§4.9.5 of the design notes);
+* validator permits: the permits an epoch computes mask the next epoch's rows and stake (§4.3);
+* the clock: ``current_block`` advances by ``tempo``; ``last_mechanism_step_block`` becomes the previous
+  epoch's block, so only the first epoch masks bonds to freshly registered miners (§4.9.2);
+* who sets weights: weights are held fixed and re-set every epoch by every uid that was active in the
+  first epoch, at the same phase of the tempo (``last_update`` and ``commit_block`` advance by ``tempo``
+  each epoch), so nobody goes stale; uids already inactive in the snapshot stay inactive. A scenario
+  changes this: a uid whose row a scenario rewrites sets it right before each epoch
+  (``last_update = current_block - 1``); ``zero:U`` and ``stop:U`` freeze ``last_update``.
+
+Stake, registrations and hyperparameters are held fixed (scenarios may change them once, for the whole
+replay). The same replay without any scenario is the *baseline*; every figure is reported for both and
+as a difference.
+
+Scenarios are small frozen dataclasses; each has a one-token text form (its ``spec``) used by the CLI
+and by the What-if page's URL, parsed by :func:`parse_scenario`. ``SCENARIO_GRAMMAR`` documents it.
+
+Pure: numpy and :mod:`analytics.yuma` only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from analytics.yuma import EpochInputs, EpochResult, activity_cutoff_blocks, carry_forward, epoch
+
+MAX_EPOCHS = 200
+U16_MAX = 65535
+U64_LIMIT = 2**63 - 1  # stake stays within the signed 64-bit range numpy holds
+
+SCENARIO_GRAMMAR = """\
+Scenarios (repeat --scenario; they combine; U = validator uid, J = miner uid):
+  consensus:U        U sets its weights to this epoch's consensus (knowing the others' weights)
+  lagcopy:U          U copies the previous epoch's consensus (a weight copier that lags one epoch)
+  copy:U=V           U copies validator V's weight row every epoch
+  weights:U=J:x,...  U sets an edited vector, e.g. weights:5=17:1,18:0.5 (relative, >= 0)
+  zero:U             U stops: its weight row is emptied from the first epoch
+  stop:U             U stops re-setting weights: they go stale after the activity cutoff
+  late:U             U's weights arrive one epoch late (it uses what it set the epoch before)
+  stake:U*F          scale U's stake by F          stake:U=RAO   set U's stake in rao
+  miner:J*F          scale every validator's weight on miner J by F (a better or worse miner)
+  kappa=X            consensus quantile, 0..1 (chain default 0.5)
+  bma=X              bonds moving average, 0..1 (chain default 0.9)
+  penalty=X          bonds penalty, 0..1 (chain default 1)
+  yuma3=on|off       Yuma3 bonds instead of the original Yuma
+  liquid=on|off      liquid alpha (used with Yuma3 only)
+  alpha=LOW,HIGH     liquid alpha bounds, 0..1 (chain default 0.7,0.9)
+  maxval=K           maximum number of validator permits"""
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be applied; the message is one line meant for the user."""
+
+
+# --------------------------------------------------------------------------------------------------------
+# Scenarios
+
+
+def _num(value: float) -> str:
+    """Shortest text for a number that parses back to the same float (2.0 -> '2')."""
+    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
+
+
+def _unit(name: str, value: float) -> None:
+    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+        raise ScenarioError(f"{name} must be between 0 and 1, got {_num(value)}")
+
+
+def _factor(spec: str, value: float) -> None:
+    if not (math.isfinite(value) and value >= 0.0):
+        raise ScenarioError(f"scenario {spec!r}: the factor must be a finite number >= 0")
+
+
+def _uid(value: int) -> None:
+    if value < 0:
+        raise ScenarioError(f"uid {value} is not a uid (uids start at 0)")
+
+
+@dataclass(frozen=True)
+class FollowConsensus:
+    """``uid`` sets its weights to this epoch's consensus, as if it knew everybody else's weights."""
+
+    uid: int
+
+    def __post_init__(self) -> None:
+        _uid(self.uid)
+
+    @property
+    def spec(self) -> str:
+        return f"consensus:{self.uid}"
+
+
+@dataclass(frozen=True)
+class LagConsensus:
+    """``uid`` copies the previous epoch's consensus, which the chain shows until the next epoch."""
+
+    uid: int
+
+    def __post_init__(self) -> None:
+        _uid(self.uid)
+
+    @property
+    def spec(self) -> str:
+        return f"lagcopy:{self.uid}"
+
+
+@dataclass(frozen=True)
+class CopyValidator:
+    """``uid`` copies validator ``source``'s weight row (as it stands on chain that epoch)."""
+
+    uid: int
+    source: int
+
+    def __post_init__(self) -> None:
+        _uid(self.uid)
+        _uid(self.source)
+        if self.uid == self.source:
+            raise ScenarioError(f"scenario {self.spec!r}: a validator cannot copy itself")
+
+    @property
+    def spec(self) -> str:
+        return f"copy:{self.uid}={self.source}"
+
+
+@dataclass(frozen=True)
+class EditWeights:
+    """``uid`` sets an edited weight vector: ``weights`` = ((miner, relative weight), ...)."""
+
+    uid: int
+    weights: tuple[tuple[int, float], ...]
+
+    def __post_init__(self) -> None:
+        _uid(self.uid)
+        miners = [j for j, _ in self.weights]
+        values = [w for _, w in self.weights]
+        if not self.weights or not all(math.isfinite(w) and w >= 0 for w in values) or max(values) <= 0:
+            raise ScenarioError(
+                f"scenario {self.spec!r}: not a weight vector (weights must be finite, >= 0, one of them > 0)"
+            )
+        if len(set(miners)) != len(miners):
+            raise ScenarioError(f"scenario {self.spec!r}: not a weight vector (a miner appears twice)")
+        for j in miners:
+            _uid(j)
+
+    @property
+    def spec(self) -> str:
+        return f"weights:{self.uid}=" + ",".join(f"{j}:{_num(w)}" for j, w in self.weights)
+
+
+@dataclass(frozen=True)
+class ZeroWeights:
+    """``uid`` stops: its weight row is emptied from the first epoch (Tv 0 at once)."""
+
+    uid: int
+
+    def __post_init__(self) -> None:
+        _uid(self.uid)
+
+    @property
+    def spec(self) -> str:
+        return f"zero:{self.uid}"
+
+
+@dataclass(frozen=True)
+class StopSettingWeights:
+    """``uid`` stops re-setting weights: its row stays, its last_update freezes, it goes inactive."""
+
+    uid: int
+
+    def __post_init__(self) -> None:
+        _uid(self.uid)
+
+    @property
+    def spec(self) -> str:
+        return f"stop:{self.uid}"
+
+
+@dataclass(frozen=True)
+class LateWeights:
+    """``uid``'s weights arrive one epoch late: each epoch it uses the row it would have set the epoch before."""
+
+    uid: int
+
+    def __post_init__(self) -> None:
+        _uid(self.uid)
+
+    @property
+    def spec(self) -> str:
+        return f"late:{self.uid}"
+
+
+@dataclass(frozen=True)
+class ScaleStake:
+    """``uid``'s stake (alpha and root) multiplied by ``factor``."""
+
+    uid: int
+    factor: float
+
+    def __post_init__(self) -> None:
+        _uid(self.uid)
+        _factor(self.spec, self.factor)
+
+    @property
+    def spec(self) -> str:
+        return f"stake:{self.uid}*{_num(self.factor)}"
+
+
+@dataclass(frozen=True)
+class SetStake:
+    """``uid``'s stake set to ``rao`` of alpha (and no root stake)."""
+
+    uid: int
+    rao: int
+
+    def __post_init__(self) -> None:
+        _uid(self.uid)
+        if not 0 <= self.rao <= U64_LIMIT:
+            raise ScenarioError(f"scenario {self.spec!r}: stake must be between 0 and {U64_LIMIT} rao")
+
+    @property
+    def spec(self) -> str:
+        return f"stake:{self.uid}={self.rao}"
+
+
+@dataclass(frozen=True)
+class ScaleMiner:
+    """Every validator's weight on miner ``uid`` multiplied by ``factor`` (rows re-upscaled as the chain stores them)."""
+
+    uid: int
+    factor: float
+
+    def __post_init__(self) -> None:
+        _uid(self.uid)
+        _factor(self.spec, self.factor)
+
+    @property
+    def spec(self) -> str:
+        return f"miner:{self.uid}*{_num(self.factor)}"
+
+
+@dataclass(frozen=True)
+class Kappa:
+    """Consensus quantile kappa in [0, 1]; stored as round(value * 65535)."""
+
+    value: float
+
+    def __post_init__(self) -> None:
+        _unit("kappa", self.value)
+
+    @property
+    def spec(self) -> str:
+        return f"kappa={_num(self.value)}"
+
+    def params(self) -> dict[str, object]:
+        return {"kappa": round(self.value * U16_MAX)}
+
+
+@dataclass(frozen=True)
+class BondsMovingAverage:
+    """Bonds moving average in [0, 1] (0.9 = the chain's 900_000: bonds move 10 % per epoch)."""
+
+    value: float
+
+    def __post_init__(self) -> None:
+        _unit("bma", self.value)
+
+    @property
+    def spec(self) -> str:
+        return f"bma={_num(self.value)}"
+
+    def params(self) -> dict[str, object]:
+        return {"bonds_moving_average": round(self.value * 1_000_000)}
+
+
+@dataclass(frozen=True)
+class BondsPenalty:
+    """Bonds penalty in [0, 1]: 1 builds bonds on clipped weights, 0 on raw weights."""
+
+    value: float
+
+    def __post_init__(self) -> None:
+        _unit("penalty", self.value)
+
+    @property
+    def spec(self) -> str:
+        return f"penalty={_num(self.value)}"
+
+    def params(self) -> dict[str, object]:
+        return {"bonds_penalty": round(self.value * U16_MAX)}
+
+
+@dataclass(frozen=True)
+class Yuma3:
+    """Yuma3 bonds on or off (off = the original Yuma)."""
+
+    on: bool
+
+    @property
+    def spec(self) -> str:
+        return f"yuma3={'on' if self.on else 'off'}"
+
+    def params(self) -> dict[str, object]:
+        return {"yuma3": self.on}
+
+
+@dataclass(frozen=True)
+class LiquidAlpha:
+    """Liquid alpha on or off (the chain uses it with Yuma3 only)."""
+
+    on: bool
+
+    @property
+    def spec(self) -> str:
+        return f"liquid={'on' if self.on else 'off'}"
+
+    def params(self) -> dict[str, object]:
+        return {"liquid_alpha": self.on}
+
+
+@dataclass(frozen=True)
+class AlphaRange:
+    """Liquid alpha bounds (alpha low, alpha high) in [0, 1], low <= high."""
+
+    low: float
+    high: float
+
+    def __post_init__(self) -> None:
+        _unit("alpha low", self.low)
+        _unit("alpha high", self.high)
+        if self.low > self.high:
+            raise ScenarioError(f"scenario {self.spec!r}: alpha low must not exceed alpha high")
+
+    @property
+    def spec(self) -> str:
+        return f"alpha={_num(self.low)},{_num(self.high)}"
+
+    def params(self) -> dict[str, object]:
+        return {"alpha_low": round(self.low * U16_MAX), "alpha_high": round(self.high * U16_MAX)}
+
+
+@dataclass(frozen=True)
+class MaxValidators:
+    """Maximum number of validator permits (top-K stake)."""
+
+    count: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.count <= U16_MAX:
+            raise ScenarioError(f"maxval must be between 1 and {U16_MAX}, got {self.count}")
+
+    @property
+    def spec(self) -> str:
+        return f"maxval={self.count}"
+
+    def params(self) -> dict[str, object]:
+        return {"max_allowed_validators": self.count}
+
+
+WeightScenario = FollowConsensus | LagConsensus | CopyValidator | EditWeights | ZeroWeights
+ParamScenario = Kappa | BondsMovingAverage | BondsPenalty | Yuma3 | LiquidAlpha | AlphaRange | MaxValidators
+Scenario = (
+    WeightScenario | StopSettingWeights | LateWeights | ScaleStake | SetStake | ScaleMiner | ParamScenario
+)
+
+WEIGHT_SCENARIOS = (FollowConsensus, LagConsensus, CopyValidator, EditWeights, ZeroWeights)
+PARAM_SCENARIOS = (Kappa, BondsMovingAverage, BondsPenalty, Yuma3, LiquidAlpha, AlphaRange, MaxValidators)
+
+_INT = r"(\d+)"
+_FLOAT = r"([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)"
+_SWITCH = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False}
+
+
+def _switch(spec: str, text: str) -> bool:
+    if text.lower() not in _SWITCH:
+        raise ScenarioError(f"scenario {spec!r}: expected on or off")
+    return _SWITCH[text.lower()]
+
+
+def _parse_edit(spec: str, uid: str, body: str) -> EditWeights:
+    pairs: list[tuple[int, float]] = []
+    for item in body.split(","):
+        m = re.fullmatch(rf"\s*{_INT}\s*:\s*{_FLOAT}\s*", item)
+        if not m:
+            raise ScenarioError(
+                f"scenario {spec!r}: not a weight vector (expected MINER:WEIGHT,... e.g. 17:1,18:0.5)"
+            )
+        pairs.append((int(m[1]), float(m[2])))
+    return EditWeights(int(uid), tuple(pairs))
+
+
+_PARSERS: list[tuple[re.Pattern[str], object]] = [
+    (re.compile(rf"consensus:{_INT}"), lambda s, m: FollowConsensus(int(m[1]))),
+    (re.compile(rf"lagcopy:{_INT}"), lambda s, m: LagConsensus(int(m[1]))),
+    (re.compile(rf"copy:{_INT}={_INT}"), lambda s, m: CopyValidator(int(m[1]), int(m[2]))),
+    (re.compile(rf"weights:{_INT}=(.+)"), lambda s, m: _parse_edit(s, m[1], m[2])),
+    (re.compile(rf"zero:{_INT}"), lambda s, m: ZeroWeights(int(m[1]))),
+    (re.compile(rf"stop:{_INT}"), lambda s, m: StopSettingWeights(int(m[1]))),
+    (re.compile(rf"late:{_INT}"), lambda s, m: LateWeights(int(m[1]))),
+    (re.compile(rf"stake:{_INT}\*{_FLOAT}"), lambda s, m: ScaleStake(int(m[1]), float(m[2]))),
+    (re.compile(rf"stake:{_INT}={_INT}"), lambda s, m: SetStake(int(m[1]), int(m[2]))),
+    (re.compile(rf"miner:{_INT}\*{_FLOAT}"), lambda s, m: ScaleMiner(int(m[1]), float(m[2]))),
+    (re.compile(rf"kappa=(-?{_FLOAT})"), lambda s, m: Kappa(float(m[1]))),
+    (re.compile(rf"bma=(-?{_FLOAT})"), lambda s, m: BondsMovingAverage(float(m[1]))),
+    (re.compile(rf"penalty=(-?{_FLOAT})"), lambda s, m: BondsPenalty(float(m[1]))),
+    (re.compile(r"yuma3=(\w+)"), lambda s, m: Yuma3(_switch(s, m[1]))),
+    (re.compile(r"liquid=(\w+)"), lambda s, m: LiquidAlpha(_switch(s, m[1]))),
+    (re.compile(rf"alpha=(-?{_FLOAT}),(-?{_FLOAT})"), lambda s, m: AlphaRange(float(m[1]), float(m[3]))),
+    (re.compile(r"maxval=(-?\d+)"), lambda s, m: MaxValidators(int(m[1]))),
+]
+
+
+# The form of each scenario, for the message about a malformed one (same words as SCENARIO_GRAMMAR).
+USAGE = {
+    "consensus": "consensus:U",
+    "lagcopy": "lagcopy:U",
+    "copy": "copy:U=V",
+    "weights": "weights:U=J:x,J:x,... (e.g. weights:5=17:1,18:0.5)",
+    "zero": "zero:U",
+    "stop": "stop:U",
+    "late": "late:U",
+    "stake": "stake:U*F or stake:U=RAO",
+    "miner": "miner:J*F",
+    "kappa": "kappa=X with X between 0 and 1",
+    "bma": "bma=X with X between 0 and 1",
+    "penalty": "penalty=X with X between 0 and 1",
+    "yuma3": "yuma3=on or yuma3=off",
+    "liquid": "liquid=on or liquid=off",
+    "alpha": "alpha=LOW,HIGH (e.g. alpha=0.7,0.9)",
+    "maxval": "maxval=K",
+}
+
+
+def parse_scenario(text: str) -> Scenario:
+    """Parse one scenario token (see ``SCENARIO_GRAMMAR``); raise :class:`ScenarioError` with a user message."""
+    spec = text.strip().replace(" ", "")
+    for pattern, build in _PARSERS:
+        m = pattern.fullmatch(spec)
+        if m:
+            try:
+                return build(spec, m)  # type: ignore[operator]
+            except ScenarioError as exc:
+                msg = str(exc)
+                raise ScenarioError(
+                    msg if msg.startswith("scenario ") else f"scenario {spec!r}: {msg}"
+                ) from None
+    head = re.split(r"[:=]", spec, maxsplit=1)[0]
+    if head in USAGE:
+        raise ScenarioError(f"scenario {text.strip()!r} is malformed; expected {USAGE[head]}")
+    raise ScenarioError(f"unknown scenario {text.strip()!r}; expected one of: {', '.join(sorted(USAGE))}")
+
+
+def parse_scenarios(texts: Iterable[str]) -> tuple[Scenario, ...]:
+    """Parse several tokens and check they combine (see :func:`check_combination`)."""
+    scenarios = tuple(parse_scenario(t) for t in texts if t.strip())
+    check_combination(scenarios)
+    return scenarios
+
+
+def scenario_uids(scenario: Scenario) -> tuple[int, ...]:
+    """The uids a scenario names (target first, then a copied source)."""
+    if isinstance(scenario, CopyValidator):
+        return (scenario.uid, scenario.source)
+    if isinstance(scenario, EditWeights):
+        return (scenario.uid, *(j for j, _ in scenario.weights))
+    uid = getattr(scenario, "uid", None)
+    return () if uid is None else (uid,)
+
+
+def check_combination(scenarios: Sequence[Scenario]) -> None:
+    """Reject combinations that contradict each other: two rows for one uid, one setting given twice, copy cycles."""
+    seen_rows: dict[int, str] = {}
+    seen_kind: dict[tuple[type, int | None], str] = {}
+    for s in scenarios:
+        if isinstance(s, WEIGHT_SCENARIOS):
+            if s.uid in seen_rows:
+                raise ScenarioError(
+                    f"scenarios {seen_rows[s.uid]!r} and {s.spec!r} both set uid {s.uid}'s weights; keep one"
+                )
+            seen_rows[s.uid] = s.spec
+        key_uid = None if isinstance(s, PARAM_SCENARIOS) else getattr(s, "uid", None)
+        kind = SetStake if isinstance(s, ScaleStake) else type(s)
+        key = (kind, key_uid)
+        if key in seen_kind:
+            raise ScenarioError(f"scenarios {seen_kind[key]!r} and {s.spec!r} set the same thing; keep one")
+        seen_kind[key] = s.spec
+        if (
+            isinstance(s, StopSettingWeights)
+            and s.uid in seen_rows
+            or (isinstance(s, WEIGHT_SCENARIOS) and (StopSettingWeights, s.uid) in seen_kind)
+        ):
+            raise ScenarioError(f"uid {s.uid} cannot both stop setting weights and set new ones; keep one")
+    copies = {s.uid: s.source for s in scenarios if isinstance(s, CopyValidator)}
+    for start in copies:
+        uid, path = start, [start]
+        while uid in copies:
+            uid = copies[uid]
+            if uid == start:
+                chain = " -> ".join(str(u) for u in path + [uid])
+                raise ScenarioError(f"copy scenarios form a cycle ({chain}); nobody would set weights")
+            path.append(uid)
+
+
+def validate(scenarios: Sequence[Scenario], inputs: EpochInputs) -> list[str]:
+    """Check scenarios against a subnet: raise :class:`ScenarioError` for unknown uids; return warnings."""
+    check_combination(scenarios)
+    n = len(inputs.alpha_stake)
+    for s in scenarios:
+        for uid in scenario_uids(s):
+            if uid >= n:
+                raise ScenarioError(f"scenario {s.spec!r}: uid {uid} is not on this subnet (uids 0-{n - 1})")
+    notes: list[str] = []
+    permits = np.asarray(inputs.validator_permit, dtype=bool)
+    for s in scenarios:
+        if isinstance(s, CopyValidator) and not np.asarray(inputs.weights)[s.source].any():
+            notes.append(f"{s.spec}: uid {s.source} has no weights to copy; uid {s.uid} will set none")
+        if isinstance(s, WEIGHT_SCENARIOS) and not permits[s.uid]:
+            notes.append(
+                f"{s.spec}: uid {s.uid} holds no validator permit, so its weights count only once it earns one"
+            )
+    return notes
+
+
+# --------------------------------------------------------------------------------------------------------
+# Replay
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Outputs of consecutive epochs; arrays are (epochs, n) unless noted, values as the chain stores them."""
+
+    blocks: np.ndarray  # (epochs,) current_block of each epoch
+    consensus: np.ndarray  # u16
+    incentive: np.ndarray  # u16
+    validator_trust: np.ndarray  # u16
+    dividends: np.ndarray  # u16
+    stake_weight: np.ndarray  # u16
+    active: np.ndarray  # bool
+    validator_permit: np.ndarray  # bool, the new permits each epoch wrote
+    server_emission: np.ndarray  # rao
+    validator_emission: np.ndarray  # rao
+    emission: np.ndarray  # rao (combined, what the chain stores as Emission)
+    emission_share: np.ndarray  # float: (server + validator emission) / the mechanism's epoch emission
+    bonds: np.ndarray  # (epochs, n, n) u16, the bonds each epoch stored
+
+    @property
+    def epochs(self) -> int:
+        return len(self.blocks)
+
+
+FIELDS = (
+    "consensus",
+    "incentive",
+    "validator_trust",
+    "dividends",
+    "stake_weight",
+    "emission_share",
+    "server_emission",
+    "validator_emission",
+    "emission",
+)
+U16_FIELDS = ("consensus", "incentive", "validator_trust", "dividends", "stake_weight")
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """A baseline replay and the scenario replay of the same start, with the scenarios that made the difference."""
+
+    scenarios: tuple[Scenario, ...]
+    baseline: Replay
+    scenario: Replay
+    notes: tuple[str, ...] = ()
+    # The starting inputs with the scenarios' stake, hyperparameters and fixed rows (edits, zeros, miners).
+    inputs: EpochInputs | None = None
+
+    @property
+    def epochs(self) -> int:
+        return self.baseline.epochs
+
+    def delta(self, field: str) -> np.ndarray:
+        """Scenario minus baseline for a per-epoch per-uid field (signed integers for u16 and rao fields)."""
+        a, b = getattr(self.scenario, field), getattr(self.baseline, field)
+        if a.dtype.kind in "iub":
+            return a.astype(np.int64) - b.astype(np.int64)
+        return a - b
+
+    def target_uids(self) -> list[int]:
+        """Uids the scenarios name directly (the validators and miners being changed), in order."""
+        out: list[int] = []
+        for s in self.scenarios:
+            for uid in scenario_uids(s)[:1]:
+                if uid not in out:
+                    out.append(uid)
+        return out
+
+    def affected_uids(self, limit: int = 8) -> list[int]:
+        """The scenarios' own uids, then those whose total emission share moved most, up to ``limit``."""
+        out = self.target_uids()[:limit]
+        moved = np.abs(self.delta("emission_share")).sum(axis=0)
+        for uid in np.argsort(-moved, kind="stable"):
+            if len(out) >= limit or moved[uid] <= 1e-12:
+                break
+            if int(uid) not in out:
+                out.append(int(uid))
+        return out
+
+    def winners_losers(self) -> dict[str, np.ndarray]:
+        """Per uid, summed over the epochs: emission (rao) and share, baseline vs scenario, sorted by the change."""
+        base = self.baseline.server_emission.sum(0) + self.baseline.validator_emission.sum(0)
+        scen = self.scenario.server_emission.sum(0) + self.scenario.validator_emission.sum(0)
+        change = scen.astype(np.int64) - base.astype(np.int64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(base > 0, 100.0 * change / np.maximum(base, 1), np.nan)
+        order = np.lexsort((np.arange(len(change)), -change))
+        changed = order[change[order] != 0]
+        return {
+            "uid": changed,
+            "baseline_rao": base[changed],
+            "scenario_rao": scen[changed],
+            "change_rao": change[changed],
+            "change_pct": pct[changed],
+            "baseline_share": self.baseline.emission_share.mean(0)[changed],
+            "scenario_share": self.scenario.emission_share.mean(0)[changed],
+            "final_tv_baseline": self.baseline.validator_trust[-1][changed],
+            "final_tv_scenario": self.scenario.validator_trust[-1][changed],
+        }
+
+    def per_epoch_columns(self, uids: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+        """Long-format columns (epoch, block, uid, then each field for scenario, baseline and delta) for tables."""
+        n = self.baseline.consensus.shape[1]
+        uid_index = np.arange(n) if uids is None else np.asarray(list(uids), dtype=np.int64)
+        e = self.epochs
+        cols: dict[str, np.ndarray] = {
+            "epoch": np.repeat(np.arange(e), len(uid_index)),
+            "block": np.repeat(self.baseline.blocks, len(uid_index)),
+            "uid": np.tile(uid_index, e),
+        }
+        for field in FIELDS:
+            cols[field] = getattr(self.scenario, field)[:, uid_index].reshape(-1)
+            cols[f"{field}_baseline"] = getattr(self.baseline, field)[:, uid_index].reshape(-1)
+            cols[f"{field}_delta"] = self.delta(field)[:, uid_index].reshape(-1)
+        return cols
+
+
+def _max_upscale(rows: np.ndarray) -> np.ndarray:
+    """Non-negative weights (a row, or rows along the last axis) as set_weights stores them: each row's largest
+    entry becomes 65535, the others round(w * 65535 / max); an all-zero row stays zero."""
+    rows = np.asarray(rows, dtype=np.float64)
+    top = rows.max(axis=-1, keepdims=True, initial=0.0)
+    scale = np.divide(U16_MAX, top, out=np.zeros_like(top), where=top > 0)
+    return np.floor(rows * scale + 0.5).astype(np.int64).clip(0, U16_MAX)
+
+
+@dataclass
+class _Plan:
+    """Scenarios compiled against one start: what is static, and what each epoch must recompute."""
+
+    start: EpochInputs  # stake and hyperparameters changed; weights as stored
+    weights: np.ndarray  # (n, n) int64: stored weights with miner scaling and static rows applied
+    weights_set: np.ndarray | None
+    refresh: np.ndarray  # bool: last_update advances by tempo each epoch
+    fresh: np.ndarray  # bool: sets weights right before each epoch (scenario rows)
+    follow: list[int]
+    lag: list[int]
+    copies: list[tuple[int, int]]  # in dependency order
+    late: list[int]
+
+
+def _apply_start(inputs: EpochInputs, scenarios: Sequence[Scenario]) -> EpochInputs:
+    changes: dict[str, object] = {}
+    alpha = np.array(inputs.alpha_stake, dtype=np.int64, copy=True)
+    tao = None if inputs.tao_stake is None else np.array(inputs.tao_stake, dtype=np.int64, copy=True)
+    stake_changed = False
+    for s in scenarios:
+        if isinstance(s, PARAM_SCENARIOS):
+            changes.update(s.params())
+        elif isinstance(s, ScaleStake):
+            stake_changed = True
+            alpha[s.uid] = _scaled_rao(s, alpha[s.uid])
+            if tao is not None:
+                tao[s.uid] = _scaled_rao(s, tao[s.uid])
+        elif isinstance(s, SetStake):
+            stake_changed = True
+            alpha[s.uid] = s.rao
+            if tao is not None:
+                tao[s.uid] = 0
+    if stake_changed:
+        changes["alpha_stake"] = alpha
+        if tao is not None:
+            changes["tao_stake"] = tao
+    return dataclasses.replace(inputs, **changes) if changes else inputs
+
+
+def _scaled_rao(s: ScaleStake, rao: int) -> int:
+    value = math.floor(int(rao) * s.factor)
+    if value > U64_LIMIT:
+        raise ScenarioError(f"scenario {s.spec!r}: the scaled stake exceeds {U64_LIMIT} rao")
+    return value
+
+
+def _compile(inputs: EpochInputs, scenarios: Sequence[Scenario], active0: np.ndarray) -> _Plan:
+    start = _apply_start(inputs, scenarios)
+    stored = np.asarray(inputs.weights, dtype=np.int64)
+    weights = stored
+    weights_set = None if inputs.weights_set is None else np.asarray(inputs.weights_set, dtype=bool)
+    scale = [s for s in scenarios if isinstance(s, ScaleMiner)]
+    if scale:
+        col = np.ones(stored.shape[1])
+        for s in scale:
+            col[s.uid] *= s.factor
+        scaled = stored * col[None, :]
+        # Validators re-set the changed rows; the chain stores them max-upscaled (largest entry 65535).
+        changed = (stored[:, col != 1] > 0).any(axis=1)
+        weights = stored.copy()
+        weights[changed] = _max_upscale(scaled[changed])
+    refresh = np.asarray(active0, dtype=bool).copy()
+    fresh = np.zeros(len(refresh), dtype=bool)
+    rows_set = weights_set.copy() if weights_set is not None else None
+    weights = weights.copy() if weights is stored else weights
+    for s in scenarios:
+        if isinstance(s, EditWeights):
+            row = np.zeros(weights.shape[1])
+            for j, w in s.weights:
+                row[j] = w
+            weights[s.uid] = _max_upscale(row)
+            fresh[s.uid] = True
+        elif isinstance(s, ZeroWeights):
+            weights[s.uid] = 0
+            refresh[s.uid] = False
+        elif isinstance(s, StopSettingWeights):
+            refresh[s.uid] = False
+        elif isinstance(s, FollowConsensus | LagConsensus | CopyValidator):
+            fresh[s.uid] = True
+    if rows_set is not None:
+        for s in scenarios:
+            if isinstance(s, EditWeights | ZeroWeights):
+                rows_set[s.uid] = weights[s.uid] > 0
+    copies = {s.uid: s.source for s in scenarios if isinstance(s, CopyValidator)}
+    ordered: list[tuple[int, int]] = []
+    done: set[int] = set()
+    while len(ordered) < len(copies):  # sources before their copiers (cycles were rejected earlier)
+        for uid, src in copies.items():
+            if uid not in done and (src not in copies or src in done):
+                ordered.append((uid, src))
+                done.add(uid)
+    return _Plan(
+        start=start,
+        weights=weights,
+        weights_set=rows_set,
+        refresh=refresh & ~fresh,
+        fresh=fresh,
+        follow=[s.uid for s in scenarios if isinstance(s, FollowConsensus)],
+        lag=[s.uid for s in scenarios if isinstance(s, LagConsensus)],
+        copies=ordered,
+        late=[s.uid for s in scenarios if isinstance(s, LateWeights)],
+    )
+
+
+class _Recorder:
+    """Preallocated per-epoch arrays, filled as the replay runs."""
+
+    def __init__(self, epochs: int, n: int) -> None:
+        self.blocks = np.zeros(epochs, dtype=np.int64)
+        self.u16 = {f: np.zeros((epochs, n), dtype=np.int64) for f in U16_FIELDS}
+        self.active = np.zeros((epochs, n), dtype=bool)
+        self.permit = np.zeros((epochs, n), dtype=bool)
+        self.rao = {
+            f: np.zeros((epochs, n), dtype=np.int64)
+            for f in ("server_emission", "validator_emission", "emission")
+        }
+        self.bonds = np.zeros((epochs, n, n), dtype=np.uint16)
+
+    def record(self, k: int, block: int, out: EpochResult) -> None:
+        self.blocks[k] = block
+        for f in U16_FIELDS:
+            self.u16[f][k] = out.__getattribute__(f)
+        self.active[k] = out.active
+        self.permit[k] = out.new_validator_permit
+        for f in self.rao:
+            self.rao[f][k] = getattr(out, f)
+        self.bonds[k] = out.bonds
+
+    def replay(self, emission: int) -> Replay:
+        paid = (self.rao["server_emission"] + self.rao["validator_emission"]).astype(np.float64)
+        share = paid / emission if emission else np.zeros_like(paid)
+        return Replay(
+            blocks=self.blocks,
+            active=self.active,
+            validator_permit=self.permit,
+            emission_share=share,
+            bonds=self.bonds,
+            **self.u16,
+            **self.rao,
+        )
+
+
+Row = tuple[np.ndarray, "np.ndarray | None"]  # weight values and which entries are stored (None: > 0)
+
+
+def _replay(
+    plan: _Plan,
+    epochs: int,
+    previous_consensus: np.ndarray | None,
+    progress: object = None,
+) -> Replay:
+    start = plan.start
+    n = len(start.alpha_stake)
+    tempo = int(start.tempo)
+    block0 = int(start.current_block)
+    lu0 = np.asarray(start.last_update, dtype=np.int64)
+    commit0 = None if start.commit_block is None else np.asarray(start.commit_block)
+    stored = np.asarray(start.weights, dtype=np.int64)
+    stored_set = None if start.weights_set is None else np.asarray(start.weights_set, dtype=bool)
+    rec = _Recorder(epochs, n)
+    out: EpochResult | None = None
+    dynamic = bool(plan.follow or plan.lag or plan.copies or plan.late)
+    late = set(plan.late)
+
+    def static_row(u: int) -> Row:
+        return plan.weights[u], None if plan.weights_set is None else plan.weights_set[u]
+
+    def stored_row(u: int) -> Row:
+        return stored[u], None if stored_set is None else stored_set[u]
+
+    # What each late uid set for the previous epoch (before the first epoch: what is stored).
+    previous: dict[int, Row] = {u: stored_row(u) for u in plan.late}
+    followed: dict[int, Row] = {u: static_row(u) for u in plan.follow}
+    prev_c = None if previous_consensus is None else np.asarray(previous_consensus, dtype=np.float64)
+
+    def resolve() -> tuple[np.ndarray, np.ndarray | None, dict[int, Row]]:
+        """This epoch's on-chain weights and, per dynamic uid, the row it means to set."""
+        intended: dict[int, Row] = {u: static_row(u) for u in plan.late}
+        for u in plan.lag:
+            intended[u] = (_max_upscale(prev_c), None) if prev_c is not None else static_row(u)
+        intended.update(followed)
+        weights = plan.weights.copy()
+        mask = None if plan.weights_set is None else plan.weights_set.copy()
+
+        def put(u: int, row: Row) -> None:
+            weights[u] = row[0]
+            if mask is not None:
+                mask[u] = row[0] > 0 if row[1] is None else row[1]
+
+        for u, row in intended.items():
+            put(u, previous[u] if u in late else row)
+        for u, src in plan.copies:  # sources before copiers; a copier copies what is on chain
+            intended[u] = (weights[src].copy(), None if mask is None else mask[src].copy())
+            put(u, previous[u] if u in late else intended[u])
+        return weights, mask, intended
+
+    for k in range(epochs):
+        block = block0 + k * tempo
+        last_update = np.where(plan.refresh, lu0 + k * tempo, lu0)
+        last_update = np.where(plan.fresh, block - 1, last_update)
+        commit = commit0
+        if commit0 is not None and k:  # a real commit block (not a "none" sentinel) moves with its setter
+            moves = (plan.refresh | plan.fresh) & (commit0 >= 0) & (commit0 <= block0)
+            commit = np.where(moves, commit0 + k * tempo, commit0)
+        weights, mask, intended = (plan.weights, plan.weights_set, {}) if not dynamic else resolve()
+        this_epoch = dict(weights=weights, weights_set=mask, current_block=block, last_update=last_update)
+        if out is None:
+            inputs = dataclasses.replace(start, commit_block=commit, **this_epoch)
+        else:  # bonds, permits and the last epoch's block as storage holds them after the previous epoch
+            inputs = carry_forward(inputs, out, commit_block=commit, **this_epoch)
+        if plan.follow:
+            # A follower knows everybody else's weights this epoch and sets exactly the consensus they give
+            # (computed with its own previous row in place, which moves the median little).
+            consensus = np.asarray(epoch(inputs).consensus, dtype=np.float64)
+            followed = {u: (_max_upscale(consensus), None) for u in plan.follow}
+            weights, mask, intended = resolve()
+            inputs = dataclasses.replace(inputs, weights=weights, weights_set=mask)
+        out = epoch(inputs)
+        rec.record(k, block, out)
+        previous = {u: intended[u] for u in plan.late}
+        prev_c = np.asarray(out.consensus, dtype=np.float64)
+        if progress is not None:
+            progress(k + 1, epochs)  # type: ignore[operator]
+    return rec.replay(int(start.emission))
+
+
+def simulate(
+    inputs: EpochInputs,
+    scenarios: Sequence[Scenario] = (),
+    epochs: int = 20,
+    *,
+    previous_consensus: np.ndarray | None = None,
+    baseline: Replay | None = None,
+    progress: object = None,
+) -> Simulation:
+    """Replay ``epochs`` epochs from ``inputs`` without and with ``scenarios``.
+
+    ``previous_consensus`` (u16 per uid, the consensus stored before the first epoch) feeds ``lagcopy`` in
+    the first epoch; without it a lagging copier keeps its stored row for that epoch.
+    ``baseline``: a replay :func:`replay_baseline` made earlier from the same inputs and epochs (a page
+    caches it), so only the scenario replay runs.
+    ``progress(done, total)`` is called after each epoch replayed.
+    Raises :class:`ScenarioError` for a scenario that does not fit this subnet.
+    """
+    _check_epochs(epochs)
+    if len(inputs.alpha_stake) == 0:
+        raise ScenarioError("the subnet has no neurons: there is nothing to replay")
+    scenarios = tuple(scenarios)
+    notes = validate(scenarios, inputs)
+    if baseline is not None and baseline.epochs != epochs:
+        raise ValueError(f"the baseline given has {baseline.epochs} epochs, not {epochs}")
+    todo = (0 if baseline is not None else epochs) + (epochs if scenarios else 0)
+
+    def tick(offset: int):
+        if progress is None:
+            return None
+        return lambda done, _total: progress(offset + done, todo)  # type: ignore[operator]
+
+    active0 = _active(inputs)
+    if baseline is None:
+        baseline = _replay(_compile(inputs, (), active0), epochs, previous_consensus, tick(0))
+    if not scenarios:
+        return Simulation(scenarios, baseline, baseline, tuple(notes), inputs)
+    plan = _compile(inputs, scenarios, active0)
+    scenario = _replay(plan, epochs, previous_consensus, tick(todo - epochs))
+    first = dataclasses.replace(plan.start, weights=plan.weights, weights_set=plan.weights_set)
+    return Simulation(scenarios, baseline, scenario, tuple(notes), first)
+
+
+def replay_baseline(
+    inputs: EpochInputs, epochs: int = 20, *, previous_consensus: np.ndarray | None = None
+) -> Replay:
+    """The replay without any scenario (what :func:`simulate` compares against)."""
+    _check_epochs(epochs)
+    return _replay(_compile(inputs, (), _active(inputs)), epochs, previous_consensus)
+
+
+def _check_epochs(epochs: int) -> None:
+    if not 1 <= epochs <= MAX_EPOCHS:
+        raise ScenarioError(f"epochs must be between 1 and {MAX_EPOCHS}, got {epochs}")
+
+
+def _active(inputs: EpochInputs) -> np.ndarray:
+    """Who counts as active in the first epoch (the engine's rule: last_update + cutoff >= current_block)."""
+    cutoff = activity_cutoff_blocks(inputs.activity_cutoff_factor_milli, inputs.tempo)
+    return np.asarray(inputs.last_update, dtype=np.int64) + cutoff >= int(inputs.current_block)

@@ -1,0 +1,226 @@
+"""The What-if page in Streamlit's AppTest: the empty state, a deep-linked what-if, bad links, the builder."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
+
+from analytics import export, simulate
+from analytics.cli.simulate import mechanism_inputs, winners_frame
+from analytics.demo import DEMO_CASES
+from analytics.snapshot import load_subnet
+from analytics.store import latest_snapshot_id
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "7_What_if.py")
+FAR = DEMO_CASES[1]["far_from_consensus"]
+
+
+class RecordingStorage(app_test_module.MemoryMediaFileStorage):
+    """AppTest's media storage, remembered so a test can read what a download button holds."""
+
+    latest: RecordingStorage | None = None
+
+    def __init__(self, endpoint: str) -> None:
+        super().__init__(endpoint)
+        RecordingStorage.latest = self
+
+
+def download_bytes(at: AppTest, key: str) -> bytes:
+    """The bytes behind the button made by ui.csv_download(..., key=key)."""
+    buttons = [b for b in at.get("download_button") if b.proto.id.endswith(f"csv_{key}")]
+    assert buttons and RecordingStorage.latest is not None, f"no download button csv_{key}"
+    return RecordingStorage.latest.get_file(buttons[0].proto.url.rsplit("/", 1)[1]).content
+
+
+@pytest.fixture
+def page(demo_db: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("METAGRAPH_LENS_DB", str(demo_db))
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+
+    def open_page(**params: str | list[str]) -> AppTest:
+        at = AppTest.from_file(PAGE, default_timeout=60)
+        for key, value in params.items():
+            at.query_params[key] = value
+        return at.run()
+
+    return open_page
+
+
+def _plotly_values(y: object) -> np.ndarray:
+    """Plotly JSON holds arrays as lists or as typed arrays ({"dtype": ..., "bdata": base64})."""
+    if isinstance(y, dict):
+        return np.frombuffer(base64.b64decode(y["bdata"]), dtype=np.dtype(y["dtype"]))
+    return np.asarray(y, dtype=float)
+
+
+def scenarios_in_url(at: AppTest) -> list[str]:
+    value = at.query_params.get("scenario", [])
+    return [value] if isinstance(value, str) else list(value)
+
+
+def test_without_a_scenario_the_page_offers_one_and_runs_it(page) -> None:
+    at = page(netuid="1")
+    assert not at.exception
+    assert any("Add a scenario" in info.value for info in at.info)
+    try_it = next(b for b in at.button if b.label.startswith("Try: validator"))
+    uid = int(try_it.label.split()[2])
+    at = try_it.click().run()
+    assert not at.exception
+    assert scenarios_in_url(at) == [f"consensus:{uid}"]
+    assert len(at.get("plotly_chart")) == 4  # Tv, dividends, incentive, the validator's bonds
+
+
+def test_a_deep_link_reproduces_the_what_if(page, demo_db: Path) -> None:
+    at = page(netuid="1", scenario=[f"consensus:{FAR}", "kappa=0.6"], epochs="8")
+    assert not at.exception and not at.error
+    assert scenarios_in_url(at) == [f"consensus:{FAR}", "kappa=0.6"] and at.query_params["epochs"] == "8"
+    assert at.multiselect[0].value == [f"consensus:{FAR}", "kappa=0.6"]  # the scenarios, shown and removable
+    snap = load_subnet(demo_db, latest_snapshot_id(demo_db), 1)
+    sim = simulate.simulate(
+        mechanism_inputs(snap, 0),
+        simulate.parse_scenarios([f"consensus:{FAR}", "kappa=0.6"]),
+        8,
+        previous_consensus=snap.prev_consensus,
+    )
+    params, shown = (d.value for d in at.dataframe[:2])
+    assert params.to_dict("records") == [
+        {"hyperparameter": "kappa", "snapshot": "0.5000 (32767)", "what-if": "0.6000 (39321)"}
+    ]
+    pd.testing.assert_frame_equal(shown.reset_index(drop=True), winners_frame(snap, sim), check_dtype=False)
+    assert shown["uid"].iloc[0] == FAR
+    assert download_bytes(at, "whatif_winners") == export.csv_bytes(winners_frame(snap, sim))
+    epochs_csv = download_bytes(at, "whatif_epochs_csv").decode().splitlines()
+    assert epochs_csv[0].startswith("epoch,block,uid,hotkey,consensus,consensus_baseline,consensus_delta,")
+    assert len(epochs_csv) == 1 + 8 * len(
+        at.multiselect(key="whatif_validators").value + at.multiselect(key="whatif_miners").value
+    )
+    assert at.multiselect(key="whatif_validators").value[0] == FAR
+    assert at.metric[0].label == f"uid {FAR}: paid over 8 epochs (α)"
+    paid = sim.scenario.server_emission.sum(0) + sim.scenario.validator_emission.sum(0)
+    assert at.metric[0].value == f"{paid[FAR] / 1e9:,.3f}"
+    assert at.query_params["validator"] == snap.hotkeys[FAR]  # the bonds chart shows the changed validator
+
+    at = at.radio(key="whatif_plot").set_value("difference from baseline").run()
+    dividends = json.loads(at.get("plotly_chart")[1].proto.spec)
+    assert dividends["data"][0]["name"] == f"uid {FAR} · what-if − baseline"
+    charted = at.multiselect(key="whatif_validators").value
+    assert len(dividends["data"]) == len(charted)
+    assert np.allclose(_plotly_values(dividends["data"][0]["y"]), sim.delta("dividends")[:, FAR] / 65535)
+
+
+def test_bad_links_say_what_was_left_out_and_keep_the_rest(page) -> None:
+    at = page(netuid="1", scenario=["kappa=7", "copy:1=999", f"consensus:{FAR}", f"zero:{FAR}"], epochs="abc")
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Scenario left out: `scenario 'kappa=7': kappa must be between 0 and 1, got 7`",
+        "Scenario left out: `scenario 'copy:1=999': uid 999 is not on this subnet (uids 0-255)`",
+        f"Scenario left out: `scenarios 'consensus:{FAR}' and 'zero:{FAR}' both set uid {FAR}'s weights; keep one`",
+    ]
+    assert any("`abc` epochs" in w.value for w in at.warning)
+    assert scenarios_in_url(at) == [f"consensus:{FAR}"] and at.query_params["epochs"] == "20"
+    assert len(at.get("plotly_chart")) == 4
+
+
+def test_the_builder_and_the_text_box_add_scenarios_to_the_link(page) -> None:
+    at = page(netuid="2")
+    at.selectbox(key="whatif_kind").select("Validator copies another validator").run()
+    validators = at.selectbox(key="whatif_uid").options
+    at.selectbox(key="whatif_uid").select_index(2).run()
+    at.selectbox(key="whatif_src").select_index(3).run()
+    at = at.button(key="whatif_add").click().run()
+    copier, source = (int(v.split(" · ")[0]) for v in (validators[2], validators[3]))
+    assert scenarios_in_url(at) == [f"copy:{copier}={source}"]
+    at.text_input(key="whatif_text").input("kappa=0.6 yuma3=on").run()
+    assert scenarios_in_url(at) == [f"copy:{copier}={source}", "kappa=0.6", "yuma3=on"]
+    at.text_input(key="whatif_text").input("kappa=0.7").run()  # kappa is already set: refused, URL unchanged
+    assert [e.value for e in at.error] == [
+        "Not added: `scenarios 'kappa=0.6' and 'kappa=0.7' set the same thing; keep one`"
+    ]
+    assert scenarios_in_url(at) == [f"copy:{copier}={source}", "kappa=0.6", "yuma3=on"]
+    at = at.multiselect[0].unselect("kappa=0.6").run()
+    assert scenarios_in_url(at) == [f"copy:{copier}={source}", "yuma3=on"]
+    assert not at.exception
+
+
+def test_a_hyperparameter_what_if_headlines_its_biggest_winner_and_loser(page) -> None:
+    at = page(netuid="2", scenario=["yuma3=on"])
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert (
+        len(labels) == 2
+        and labels[0].startswith("biggest winner, uid ")
+        and labels[1].startswith("biggest loser")
+    )
+    assert at.metric[0].delta.startswith("+") and at.metric[1].delta.startswith("-")
+
+
+@pytest.fixture
+def bare_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """One snapshot of a fresh subnet: 4 neurons, no stake, no weights, no permits."""
+    import pyarrow as pa
+
+    from analytics import store
+
+    n = 4
+    subnet = {
+        "netuid": 1, "name": "fresh", "symbol": "a", "owner_hotkey": "5Owner", "owner_coldkey": "5OwnerC",
+        "n": n, "tempo": 360, "kappa": 32767, "bonds_moving_avg": 900_000, "bonds_penalty": 65535,
+        "activity_cutoff_factor_milli": 13889, "yuma3": True, "liquid_alpha": False, "alpha_low": 45875,
+        "alpha_high": 58982, "alpha_sigmoid_steepness": 1000, "max_validators": 64, "commit_reveal": False,
+        "tao_weight": 0, "stake_threshold": 0, "mechanism_count": 1, "emission_split": None,
+        "epoch_emission": 10**9, "aligned": True, "epoch_block": 1000, "inputs_block": 999,
+        "weights_block": 999, "outputs_block": 1000, "last_mechanism_step_block": 639,
+    }  # fmt: skip
+    zeros = [0] * n
+    neurons = {
+        "netuid": [1] * n, "uid": list(range(n)), "hotkey": [f"5Hot{i}" for i in range(n)],
+        "coldkey": [f"5Cold{i}" for i in range(n)], "is_owner": [False] * n,
+        "block_at_registration": [900] * n, "alpha_stake": zeros, "tao_stake": zeros, "total_stake": zeros,
+        "validator_permit_prev": [False] * n, "prev_consensus": zeros, "active": [True] * n,
+        "validator_permit": [False] * n, "stake_weight": zeros, "consensus": zeros, "validator_trust": zeros,
+        "dividends": zeros, "emission": zeros,
+    }  # fmt: skip
+    mech = {
+        "netuid": [1] * n, "mechid": [0] * n, "uid": list(range(n)), "last_update": [900] * n,
+        "commit_block": [None] * n, "prev_incentive": zeros, "incentive": zeros,
+    }  # fmt: skip
+    meta = {
+        "network": "test", "block": 1000, "block_hash": "0x00", "taken_at": pd.Timestamp("2026-01-01"),
+        "spec_version": 425, "sdk_version": "11.3.0", "source": "chain", "note": None,
+    }  # fmt: skip
+    tables = {
+        "subnets": pa.Table.from_pylist([subnet]),
+        "neurons": pa.table(neurons),
+        "mechanism_neurons": pa.table(mech),
+    }
+    db = tmp_path / "bare.duckdb"
+    assert store.ingest_snapshot(db, store.SnapshotData(meta=meta, tables=tables)) is not None
+    monkeypatch.setenv("METAGRAPH_LENS_DB", str(db))
+    return db
+
+
+def test_a_fresh_subnet_without_weights_or_validators_explains_itself(bare_db: Path) -> None:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception
+    assert any("Add a scenario" in i.value for i in at.info)
+    assert not [b for b in at.button if b.label.startswith("Try:")]  # nobody to suggest
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.query_params["scenario"] = ["consensus:1", "stake:1=1000000000000"]
+    at = at.run()
+    assert not at.exception
+    assert [w.value for w in at.warning] == [
+        "`consensus:1: uid 1 holds no validator permit, so its weights count only once it earns one`"
+    ]
+    # With no weights anywhere the epoch falls back to paying by stake: the new stake-holder is paid, holds no bonds.
+    assert (
+        at.metric[0].label == "uid 1: paid over 20 epochs (α)"
+        and float(at.metric[0].value.replace(",", "")) > 0
+    )
+    assert [i.value for i in at.info] == ["Validator 1 holds no bonds in either replay."]
