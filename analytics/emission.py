@@ -27,6 +27,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from analytics.yuma import split_emissions
+
 U16_MAX = 65535
 RAO_PER_ALPHA = 10**9
 DEFAULT_OWNER_CUT = 11796  # SubtensorInitialSubnetOwnerCut: 18 % of 65535, rounded down
@@ -231,19 +233,14 @@ def shares(split: Sequence[int] | None, mechanism_count: int) -> np.ndarray:
 
 
 def split_amounts(total: int, split: Sequence[int] | None, mechanism_count: int) -> np.ndarray:
-    """E_m per mechanism exactly as ``split_emissions``: floor(E·s_m/65535) or floor(E/M), remainder to 0.
+    """E_m per mechanism exactly as the chain's ``split_emissions``: floor(E·s_m/65535) or floor(E/M),
+    remainder to mechanism 0. An empty split means even here (the chain's storage cannot hold one).
 
     ``total`` is a non-negative integer amount (rao). Returns int64, length M, summing to ``total``.
     """
     _check_mechanism_count(mechanism_count)
     total = _rao(total, "emission")
-    if split:
-        amounts = [total * int(s) // U16_MAX for s in split[:mechanism_count]]
-        amounts += [0] * (mechanism_count - len(amounts))
-    else:
-        amounts = [total // mechanism_count] * mechanism_count
-    amounts[0] += total - sum(amounts)
-    return np.array(amounts, dtype=np.int64)
+    return np.array(split_emissions(total, mechanism_count, list(split) if split else None), dtype=np.int64)
 
 
 def _rao(value: object, what: str) -> int:
