@@ -784,7 +784,7 @@ class _Recorder:
     def record(self, k: int, block: int, out: EpochResult) -> None:
         self.blocks[k] = block
         for f in U16_FIELDS:
-            self.u16[f][k] = out.__getattribute__(f)
+            self.u16[f][k] = getattr(out, f)
         self.active[k] = out.active
         self.permit[k] = out.new_validator_permit
         for f in self.rao:
