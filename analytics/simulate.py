@@ -784,7 +784,7 @@ class _Recorder:
     def record(self, k: int, block: int, out: EpochResult) -> None:
         self.blocks[k] = block
         for f in U16_FIELDS:
-            self.u16[f][k] = out.__getattribute__(f)
+            self.u16[f][k] = getattr(out, f)
         self.active[k] = out.active
         self.permit[k] = out.new_validator_permit
         for f in self.rao:
@@ -875,8 +875,9 @@ def _replay(
             inputs = carry_forward(inputs, out, commit_block=commit, **this_epoch)
         if plan.follow:
             # A follower knows everybody else's weights this epoch and sets exactly the consensus they give
-            # (computed with its own previous row in place, which moves the median little).
-            consensus = np.asarray(epoch(inputs).consensus, dtype=np.float64)
+            # (computed with its own previous row in place, which moves the median little), at full I32F32
+            # precision: it sets weights, it does not read the u16 the chain stores.
+            consensus = np.asarray(epoch(inputs).consensus_bits, dtype=np.float64)
             followed = {u: (_max_upscale(consensus), None) for u in plan.follow}
             weights, mask, intended = resolve()
             inputs = dataclasses.replace(inputs, weights=weights, weights_set=mask)

@@ -24,6 +24,8 @@ from analytics.yuma import EpochInputs
 PARAM_SCENARIO = "scenario"
 PARAM_EPOCHS = "epochs"
 DEFAULT_EPOCHS = 20
+# Replays hold every epoch's (n, n) bonds (13 MB for 100 epochs of 256 UIDs): keep a few per server.
+CACHED_WHAT_IFS = 8
 BONDS_SHOWN = 40  # miners in the bonds heatmap (the validator's largest bonds)
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
@@ -59,7 +61,7 @@ def _db_stamp(db: str) -> int:
         return 0
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
+@st.cache_resource(show_spinner=False, max_entries=6)
 def _baseline(db: str, stamp: int, snapshot_id: int, netuid: int, mechid: int, epochs: int) -> sm.Replay:
     snap = load_subnet(db, snapshot_id, netuid)
     return sm.replay_baseline(mechanism_inputs(snap, mechid), epochs, previous_consensus=snap.prev_consensus)
@@ -94,7 +96,7 @@ def _simulation(
     )
     bar.empty()
     cache[key] = sim
-    while len(cache) > 32:
+    while len(cache) > CACHED_WHAT_IFS:
         cache.pop(next(iter(cache)))
     return sim
 
