@@ -15,7 +15,6 @@ import streamlit as st
 from analytics import export, ui
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
-BAND_COLOURS = {"critical": "#c62828", "major": "#ef6c00", "minor": "#f9a825", "ok": "#2e7d32"}
 
 
 def overview() -> None:
@@ -109,7 +108,7 @@ def overview() -> None:
                 x=chart["subnet"],
                 y=chart[f"tv_{band}"],
                 name=f"{band} ({export.band_label(band)})",
-                marker_color=BAND_COLOURS[band],
+                marker_color=ui.TV_BAND_COLOURS[band],
             )
         )
     fig.update_layout(

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analytics import consensus
-from analytics.store import StoreError
+from analytics.store import SNAPSHOT_META_COLUMNS, StoreError
 
 if TYPE_CHECKING:
     from analytics.snapshot import SubnetSnapshot
@@ -126,17 +126,7 @@ def csv_filename(table: str, netuid: int | None, mechid: int | None, snapshot_id
 RAO_PER_UNIT = 1_000_000_000
 BLOCKS_PER_DAY = 7200  # 12 s blocks
 U16_MAX = 65535
-PROVENANCE_COLUMNS = (
-    "snapshot_id",
-    "network",
-    "block",
-    "block_hash",
-    "taken_at",
-    "spec_version",
-    "sdk_version",
-    "source",
-    "note",
-)
+PROVENANCE_COLUMNS = ("snapshot_id", *SNAPSHOT_META_COLUMNS)
 
 
 def epochs_per_day(tempo: int) -> float:

@@ -39,7 +39,6 @@ c2.metric(
 c3.metric("Effective miners now", f"{last['effective_miners']:.1f}")
 
 st.subheader("Validator trust distribution")
-BAND_COLOURS = {"critical": "#c62828", "major": "#ef6c00", "minor": "#f9a825", "ok": "#2e7d32"}
 BAND_LABELS = {band: export.band_label(band) for band, _, _ in export.TV_BANDS}
 fig = go.Figure()
 for band, _, _ in reversed(export.TV_BANDS):
@@ -48,7 +47,7 @@ for band, _, _ in reversed(export.TV_BANDS):
             x=summary["taken_at"],
             y=summary[f"tv_{band}"],
             name=f"{BAND_LABELS[band]} ({band})",
-            marker_color=BAND_COLOURS[band],
+            marker_color=ui.TV_BAND_COLOURS[band],
         )
     )
 fig.update_layout(
