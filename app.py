@@ -68,7 +68,7 @@ def overview() -> None:
                 "Emission/epoch (α)", format="%.2f", help="alpha distributed by one epoch"
             ),
             "tempo": st.column_config.NumberColumn(
-                "Tempo", width="small", help="an epoch runs every tempo + 1 blocks"
+                "Tempo", width="small", help="an epoch runs every tempo blocks"
             ),
             "stake_weighted_tv": st.column_config.ProgressColumn(
                 "Stake-weighted Tv", min_value=0.0, max_value=1.0, format="%.3f"

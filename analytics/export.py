@@ -130,8 +130,9 @@ PROVENANCE_COLUMNS = ("snapshot_id", *SNAPSHOT_META_COLUMNS)
 
 
 def epochs_per_day(tempo: int) -> float:
-    """A subnet runs its epoch every tempo + 1 blocks; 7200 blocks of 12 s make a day."""
-    return BLOCKS_PER_DAY / (int(tempo) + 1)
+    """Since runtime spec 423 an epoch runs every `tempo` blocks (LastEpochBlock + tempo; before, the
+    rule was every tempo + 1); 7200 blocks of 12 s make a day."""
+    return BLOCKS_PER_DAY / max(int(tempo), 1)
 
 
 def earnings_per_1000_per_day(
@@ -140,7 +141,7 @@ def earnings_per_1000_per_day(
     """What 1000 units staked on each validator earn per day, before the validator's take.
 
     validator emission per epoch (rao) / the validator's stake (rao) x 1000 x epochs per day, where
-    epochs per day = 7200 / (tempo + 1). NaN where the validator has no stake.
+    epochs per day = 7200 / tempo. NaN where the validator has no stake.
     """
     emission = np.asarray(validator_emission_rao, dtype=np.float64)
     stake = np.asarray(stake_rao, dtype=np.float64)

@@ -116,7 +116,7 @@ st.dataframe(
 ui.csv_download(table, export.csv_filename("validators", netuid, mechid, snapshot_id), key="validators")
 st.caption(
     "**Earns /1000/day** = validator emission per epoch ÷ the validator's stake × 1000 × epochs per day, "
-    "with epochs per day = 7200 ÷ (tempo + 1): what 1000 α staked on it earned per day at this epoch's "
+    "with epochs per day = 7200 ÷ tempo: what 1000 α staked on it earned per day at this epoch's "
     "emission, before the validator's take, over all the subnet's mechanisms. **Clipped**: the share of the "
     "validator's normalised weight that lies above consensus and is cut off (= 1 − Tv)."
 )

@@ -177,14 +177,14 @@ def test_validators_page_puts_the_out_of_consensus_first_with_reasons(db: Path) 
 
 
 def test_earnings_follow_the_documented_formula(db: Path) -> None:
-    """Subnet 8 runs at tempo 720: 7200 / 721 epochs a day."""
+    """Subnet 8 runs at tempo 720: an epoch every 720 blocks, 7200 / 720 = 10 epochs a day."""
     table = export.validators_table(str(db), latest(db), 8, 0)
     a = export.subnet_analysis(str(db), latest(db), 8)
     row = table[(table["stake_alpha"] > 0) & (table["dividend_share"] > 0)].iloc[0]
     per_epoch = a.aggregate.validator_emission[int(row["uid"])]
     stake_rao = row["stake_alpha"] * 1e9
     assert per_epoch > 0
-    assert row["earn_per_1000_per_day"] == pytest.approx(per_epoch / stake_rao * 1000 * 7200 / 721)
+    assert row["earn_per_1000_per_day"] == pytest.approx(per_epoch / stake_rao * 1000 * 7200 / 720)
 
 
 # --------------------------------------------------------------------------------------------------
