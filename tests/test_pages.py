@@ -383,6 +383,9 @@ def test_locked_database_gives_a_clear_error(
         at = open_page("overview")
         assert not at.exception
         assert at.error and "locked" in at.error[0].value
+        # The file is fine, only busy: say to retry, not to create a database.
+        assert "reload the page" in at.error[0].value
+        assert "python -m analytics demo" not in at.error[0].value
         assert time.monotonic() - start < 30
     finally:
         holder.kill()
