@@ -34,8 +34,15 @@ st.caption(
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
 
+_WORD_JOINER = "\u2060"
+
+
 def plain(text: str) -> str:
-    """Backslash-escape Markdown so a message quoting user input is shown as typed, never as markup."""
+    """Backslash-escape Markdown so a message quoting user input is shown as typed, never as markup.
+
+    The renderer turns a bare URL into a link even when its characters are escaped, so ``://`` and
+    ``www.`` get an invisible word joiner: a crafted link's text cannot become a clickable link."""
+    text = text.replace("://", f":{_WORD_JOINER}//").replace("www.", f"www{_WORD_JOINER}.")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
