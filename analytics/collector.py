@@ -660,7 +660,28 @@ def check_db_path(db_path: str | os.PathLike[str]) -> Path:
                 pass
     except OSError as exc:
         raise CollectorError(f"cannot write database {path}: {exc.strerror or exc}") from None
+    if path.exists():
+        _check_existing_db(path)
     return path
+
+
+def _check_existing_db(path: Path) -> None:
+    """An existing file must be a usable database that is not the demo's, found out before the chain is
+    asked (minutes of retries) and before anything is written. A file locked by another writer is left
+    to the run lock and the writer's own retries."""
+    try:
+        if store.schema_version(path) == 0:
+            return
+        sources = set(store.list_snapshots(path)["source"])
+    except store.StoreError as exc:
+        if "locked" in str(exc):
+            return
+        raise CollectorError(str(exc)) from None
+    if "demo" in sources:
+        raise CollectorError(
+            f"database {path} holds the demo network: collect into another file "
+            "(default data/lens.duckdb, or --db PATH) so chain and demo snapshots never mix"
+        )
 
 
 @contextlib.contextmanager

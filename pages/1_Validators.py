@@ -6,7 +6,7 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from analytics import export, ui
+from analytics import emission, export, ui
 
 db = ui.page_setup(
     "Validators",
@@ -143,5 +143,8 @@ ui.csv_download(table, export.csv_filename("validators", netuid, mechid, snapsho
 
 with st.expander("All neurons of this subnet (raw values as stored)"):
     neurons = ui.table("neurons", db, snapshot_id, netuid, mechid)
+    mechanism_count = int(ui.subnets(db, snapshot_id).set_index("netuid").at[netuid, "mechanism_count"])
+    if note := emission.stored_emission_note(mechanism_count):
+        st.caption(note)
     st.dataframe(neurons, hide_index=True, width="stretch")
     ui.csv_download(neurons, export.csv_filename("neurons", netuid, mechid, snapshot_id), key="neurons")

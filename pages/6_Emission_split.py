@@ -91,7 +91,8 @@ def initial_split(count: int, current: tuple[int, ...] | None, netuid: int) -> t
             parsed = emission.parse_split(raw, count)
         except emission.SplitError as exc:
             st.warning(
-                f"The link's split {ui.code(raw)} is not valid for subnet {netuid}: {exc}. Starting from the current split."
+                f"The link's split {ui.code(raw)} is not valid for subnet {netuid}: {ui.code(exc, 300)}. "
+                "Starting from the current split."
             )
         else:
             if parsed:

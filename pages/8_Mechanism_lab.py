@@ -34,8 +34,15 @@ st.caption(
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&])")
 
 
+_WORD_JOINER = "\u2060"
+
+
 def plain(text: str) -> str:
-    """Backslash-escape Markdown so a message quoting user input is shown as typed, never as markup."""
+    """Backslash-escape Markdown so a message quoting user input is shown as typed, never as markup.
+
+    The renderer turns a bare URL into a link even when its characters are escaped, so ``://`` and
+    ``www.`` get an invisible word joiner: a crafted link's text cannot become a clickable link."""
+    text = text.replace("://", f":{_WORD_JOINER}//").replace("www.", f"www{_WORD_JOINER}.")
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
@@ -399,6 +406,21 @@ def sn9_decay_section(b_min: float) -> None:
         table(over_time, "sn9_incentive_over_time.csv", "sn9_series")
 
 
+def link_binding_for_whole_number(key: str) -> str | None:
+    """``"query-params"``, unless the link's value reads as an infinite number (``1e400``, ``inf``):
+    Streamlit 1.67 turns a URL value into an int before its range check and raises on those. Such a
+    value is dropped and the input starts unbound at its default, like any other unreadable setting."""
+    raw = st.query_params.get(key)
+    try:
+        infinite = raw is not None and not np.isfinite(float(raw))
+    except ValueError:
+        infinite = False
+    if infinite:
+        del st.query_params[key]
+        return None
+    return "query-params"
+
+
 def subnet_9_tab() -> None:
     with st.expander("Rules and where they come from"):
         st.markdown(
@@ -413,7 +435,11 @@ def subnet_9_tab() -> None:
         )
     c1, c2 = st.columns(2)
     b_min = c1.number_input(
-        "B_min (backward passes)", value=sn9.DEFAULT_B_MIN, step=1, key="sn9_bmin", bind="query-params"
+        "B_min (backward passes)",
+        value=sn9.DEFAULT_B_MIN,
+        step=1,
+        key="sn9_bmin",
+        bind=link_binding_for_whole_number("sn9_bmin"),
     )
     fraction = c2.number_input(
         "Merge fraction (share of miners at B_min)",

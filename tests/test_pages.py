@@ -383,6 +383,9 @@ def test_locked_database_gives_a_clear_error(
         at = open_page("overview")
         assert not at.exception
         assert at.error and "locked" in at.error[0].value
+        # The file is fine, only busy: say to retry, not to create a database.
+        assert "reload the page" in at.error[0].value
+        assert "python -m analytics demo" not in at.error[0].value
         assert time.monotonic() - start < 30
     finally:
         holder.kill()
@@ -502,3 +505,14 @@ def test_overview_and_history_of_a_bare_subnet(bare_db: Path) -> None:
     for page in ("overview", "history"):
         at = open_page(page)
         assert_clean(at)
+
+
+def test_raw_neurons_of_a_multi_mechanism_subnet_say_the_stored_emission_is_not_the_payout(db: Path) -> None:
+    from analytics.emission import STORED_EMISSION_NOTE
+
+    two = open_page("validators", netuid=TWO_MECHANISMS)
+    assert_clean(two)
+    assert STORED_EMISSION_NOTE in [c.value for c in two.caption]
+    one = open_page("validators", netuid=1)
+    assert_clean(one)
+    assert STORED_EMISSION_NOTE not in [c.value for c in one.caption]
