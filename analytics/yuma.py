@@ -63,6 +63,8 @@ _LO16 = 0xFFFF
 _LO32 = 0xFFFFFFFF
 _U32 = np.uint64(32)
 _U64_MAX = (1 << 64) - 1
+_TWO52 = float(1 << 52)
+_TWO52_BITS = np.int64(0x4330000000000000)  # the float64 bits of 2^52
 # substrate_fixed's `e` constant as I9F23 (used by its exp(1) special case), widened to I32F32 bits.
 _E_I32F32 = (0xADF85458A2BB4A9AAFDC5620273D3CF1 >> 103) << 9
 
@@ -421,9 +423,18 @@ def _div_u16_sum(u: np.ndarray, total: np.ndarray) -> np.ndarray:
     Normalising stored u16 rows or columns: the I32F32 bits are u << 32, and (u<<32)<<32 / (S<<32)
     equals u * 2^32 / S. A float64 division is exact here: u * 2^32 < 2^53, and its rounding error
     (< x * 2^-53 < 1/S) is smaller than the distance of a non-integer quotient from the next integer.
+    Dividing u by S * 2^-32 (an exact power-of-two scaling) rounds the same real quotient once.
+    int64 <-> float64 go through the bits of 2^52 + v (exact for 0 <= v < 2^52): numpy has no
+    vector instruction for those conversions on AVX2, so this is ~2x faster than astype.
     """
-    safe = np.maximum(total, 1).astype(np.float64)
-    return (u * float(ONE) / safe).astype(np.int64)
+    f = (u | _TWO52_BITS).view(np.float64)
+    f -= _TWO52
+    f /= np.maximum(total, 1) * (1.0 / ONE)
+    np.floor(f, out=f)
+    f += _TWO52
+    q = f.view(np.int64)
+    q -= _TWO52_BITS
+    return q
 
 
 def _u16_proportion(u: np.ndarray) -> np.ndarray:
@@ -547,17 +558,18 @@ def _stake_bits(alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: 
             if owner is not None:
                 below[owner] = False
             kept = np.where(below, 0, whole)
-        total = sum(kept.tolist())
+        fits = n == 0 or int(kept.max()) < (1 << 62) // n  # then the int64 sum cannot overflow
+        total = int(kept.sum()) if fits else sum(kept.tolist())
         if total == 0:
             return np.zeros(n, dtype=np.int64), whole
         if total < 1 << 62:
             # float estimate (off by at most 1), corrected by the exact remainder kept*2^32 - q*total,
-            # which lies in (-total, 2*total) and so is exact in wrapped int64 arithmetic.
+            # which lies in (-total, 2*total) and so is exact in wrapped int64 arithmetic (array
+            # arithmetic wraps silently). r >= total adds one, r < 0 takes one: via the sign bits.
             q = np.floor(kept * (float(1 << 32) / total)).astype(np.int64)
-            with np.errstate(over="ignore"):
-                r = (kept << 32) - q * np.int64(total)
-            q += r >= total
-            q -= r < 0
+            r = (kept << 32) - q * np.int64(total)
+            q -= (total - 1 - r) >> 63
+            q += r >> 63
             return q, whole
         return np.array([(int(v) << 32) // total for v in kept.tolist()], dtype=np.int64), whole
     scaled = [(int(a) << 32) + int(t) * tw_bits for a, t in zip(alpha.tolist(), tao.tolist(), strict=True)]
@@ -631,9 +643,9 @@ def _weighted_median_cols(stake: np.ndarray, scores: np.ndarray, minority: int) 
         scores = scores[:, cols]
         k = count
     shift = max(1, int(m - 1).bit_length())
-    packed = scores << shift
-    packed |= np.arange(m, dtype=np.int64)[:, None]
-    keys = _transposed(packed)
+    keys = _transposed(scores)
+    keys <<= shift
+    keys |= np.arange(m, dtype=np.int64)
     keys.sort(axis=1)
     row_of = keys & ((1 << shift) - 1)
     if int(stake.min()) >= 0 and int(stake.max()) * m * k < 1 << 62:
@@ -1036,7 +1048,10 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     bonds_out = np.zeros((n, n), dtype=np.int64)
     persist = new_permit[rows]
     if persist.all():
-        bonds_out[rows] = stored_bonds_r
+        if r_count and int(rows[-1]) - int(rows[0]) == r_count - 1:  # a block of rows: a slice copy
+            bonds_out[int(rows[0]) : int(rows[-1]) + 1] = stored_bonds_r
+        else:
+            bonds_out[rows] = stored_bonds_r
     else:
         bonds_out[rows[persist]] = stored_bonds_r[persist]
 
