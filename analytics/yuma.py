@@ -1063,12 +1063,12 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     # one stacked array each (rows handed out as the fields): fewer calls on small vectors.
     if fallback:
         validator_share = active_stake if active_stake.any() else stake
-        shares = np.stack([incentive, validator_share, validator_share])
+        shares = np.array([incentive, validator_share, validator_share])
     else:
-        shares = _div_scalar(np.stack([incentive, dividends, combined]), total)
+        shares = _div_scalar(np.array([incentive, dividends, combined]), total)
     server_emission, validator_emission, combined_emission = _amount(shares, emission_rao)
     consensus_u16, incentive_u16, trust_u16, dividends_u16, stake_u16 = _to_u16(
-        np.stack([consensus, incentive, validator_trust, dividends, stake])
+        np.array([consensus, incentive, validator_trust, dividends, stake])
     )
 
     return EpochResult(
