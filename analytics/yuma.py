@@ -623,9 +623,11 @@ def _weighted_median_cols(stake: np.ndarray, scores: np.ndarray, minority: int) 
     """weighted_median per column of scores (m, k) with stake (m,): one row sort per column.
 
     (score, row) pairs are packed in one int64 key and sorted per column (contiguous rows of a
-    (k, m) array). For non-negative stake, the stake gathered in that order and summed cumulatively
-    over the whole flattened array is non-decreasing, so one searchsorted finds, for every column at
-    once, the first key whose cumulative stake within its column passes the minority.
+    (k, m) array). Every column holds every row once, so with non-negative stake summing to T the
+    cumulative stake over the whole flattened array is non-decreasing and reaches j*T at the end of
+    column j - 1: for 0 <= minority < T one searchsorted of j*T + minority finds, for every column at
+    once, the first key whose cumulative stake within its column passes the minority (and it lies in
+    that column). minority < 0 gives each column's smallest score, minority >= T its largest.
     """
     m, k = scores.shape
     if m <= 1 or k == 0:
@@ -647,17 +649,18 @@ def _weighted_median_cols(stake: np.ndarray, scores: np.ndarray, minority: int) 
     keys <<= shift
     keys |= np.arange(m, dtype=np.int64)
     keys.sort(axis=1)
-    row_of = keys & ((1 << shift) - 1)
-    if int(stake.min()) >= 0 and int(stake.max()) * m * k < 1 << 62:
-        cum = np.cumsum(stake.take(row_of).ravel())
-        starts = np.arange(0, k * m, m)
-        before = np.zeros(k, dtype=np.int64)
-        before[1:] = cum[m - 1 : -1 : m]  # stake of all earlier columns
-        first = np.searchsorted(cum, before + minority, side="right")
-        np.clip(first, starts, starts + (m - 1), out=first)
+    low, high = int(stake.min()), int(stake.max())
+    total = int(stake.sum()) if low >= 0 and high * m * k < 1 << 62 else None
+    if total is not None and minority < 0:
+        med = keys[:, 0] >> shift
+    elif total is not None and minority >= total:
+        med = keys[:, -1] >> shift
+    elif total is not None:
+        cum = np.cumsum(stake.take(keys & ((1 << shift) - 1)).ravel())
+        first = np.searchsorted(cum, np.arange(minority, minority + k * total, total), side="right")
         med = keys.ravel().take(first) >> shift
     else:  # negative or huge stakes: per column
-        cum = np.cumsum(stake.take(row_of), axis=1)
+        cum = np.cumsum(stake.take(keys & ((1 << shift) - 1)), axis=1)
         above = cum > minority
         first = np.argmax(above, axis=1)
         first[~above[:, -1]] = m - 1
