@@ -743,6 +743,23 @@ def _alpha_sigmoid(
     buy = np.clip(weight - consensus, 0, ONE)
     sell = np.clip(bond - weight, 0, ONE)
     diff = np.where(weight >= bond, buy, sell)
+    # Entries with nothing to buy or sell (weight between bond and consensus) share one alpha; with
+    # the full bonds penalty every clipped weight is at or below consensus, so in a settled subnet
+    # that is most entries: compute the (bit-exact, 30-term) exp once for them.
+    still = diff == 0
+    resting = int(np.count_nonzero(still))
+    if resting > 1:
+        alpha = np.empty(diff.shape, dtype=np.int64)
+        alpha[still] = _alpha_of_diff(np.zeros(1, dtype=np.int64), low, high, inp)[0]
+        if resting < diff.size:
+            moving = ~still
+            alpha[moving] = _alpha_of_diff(diff[moving], low, high, inp)
+        return alpha
+    return _alpha_of_diff(diff, low, high, inp)
+
+
+def _alpha_of_diff(diff: np.ndarray, low: int, high: int, inp: EpochInputs) -> np.ndarray:
+    """alpha_sigmoid's value for each distance `diff` (I32F32 bits), entry by entry."""
     # steepness / -100 (I32F32 division, truncating toward zero), then a floor multiply.
     k = int(inp.alpha_sigmoid_steepness)
     slope = -((abs(k) << 32) // 100) if k > 0 else ((abs(k) << 32) // 100)

@@ -201,3 +201,23 @@ def test_weighted_median_matches_its_definition_column_by_column() -> None:
             got = weighted_median(stake, scores, minority).tolist()
             col = [_median_by_definition(stake.tolist(), scores[:, j].tolist(), minority) for j in range(k)]
             assert got == col, (stake, scores, minority)
+
+
+def test_alpha_sigmoid_shares_one_value_for_resting_entries_exactly() -> None:
+    """Entries with nothing to buy or sell get one shared alpha; the result equals entry-by-entry."""
+    rng = np.random.default_rng(6)
+    inp = SimpleNamespace(alpha_low=45875, alpha_high=58982, alpha_sigmoid_steepness=1000)
+    count = 600
+    consensus = rng.integers(0, ONE + 1, count)
+    weight = np.minimum(rng.integers(0, ONE + 1, count), consensus)  # clipped: nothing to buy
+    bond = rng.integers(0, ONE + 1, count)
+    bond[: count // 2] = weight[: count // 2] - rng.integers(0, 3, count // 2).clip(0, weight[: count // 2])
+    for k in (1000, -300, 0):
+        inp.alpha_sigmoid_steepness = k
+        together = _alpha_sigmoid(weight, bond, consensus, inp)
+        one_by_one = [
+            int(_alpha_sigmoid(weight[i : i + 1], bond[i : i + 1], consensus[i : i + 1], inp)[0])
+            for i in range(count)
+        ]
+        assert together.tolist() == one_by_one
+        assert len(set(together[: count // 2].tolist())) == 1  # all resting
