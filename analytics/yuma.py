@@ -43,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -748,20 +749,27 @@ def _alpha_sigmoid(
     # that is most entries: compute the (bit-exact, 30-term) exp once for them.
     still = diff == 0
     resting = int(np.count_nonzero(still))
+    k = int(inp.alpha_sigmoid_steepness)
     if resting > 1:
         alpha = np.empty(diff.shape, dtype=np.int64)
-        alpha[still] = _alpha_of_diff(np.zeros(1, dtype=np.int64), low, high, inp)[0]
+        alpha[still] = _resting_alpha(low, high, k)
         if resting < diff.size:
             moving = ~still
-            alpha[moving] = _alpha_of_diff(diff[moving], low, high, inp)
+            alpha[moving] = _alpha_of_diff(diff[moving], low, high, k)
         return alpha
-    return _alpha_of_diff(diff, low, high, inp)
+    return _alpha_of_diff(diff, low, high, k)
 
 
-def _alpha_of_diff(diff: np.ndarray, low: int, high: int, inp: EpochInputs) -> np.ndarray:
-    """alpha_sigmoid's value for each distance `diff` (I32F32 bits), entry by entry."""
+@lru_cache(maxsize=64)
+def _resting_alpha(low: int, high: int, steepness: int) -> int:
+    """alpha_sigmoid at distance 0 for these hyperparameters (one value; numpy's per-call cost makes
+    the exp series on a single entry ~0.3 ms, so it is computed once per setting)."""
+    return int(_alpha_of_diff(np.zeros(1, dtype=np.int64), low, high, steepness)[0])
+
+
+def _alpha_of_diff(diff: np.ndarray, low: int, high: int, k: int) -> np.ndarray:
+    """alpha_sigmoid's value for each distance `diff` (I32F32 bits), entry by entry; k = steepness."""
     # steepness / -100 (I32F32 division, truncating toward zero), then a floor multiply.
-    k = int(inp.alpha_sigmoid_steepness)
     slope = -((abs(k) << 32) // 100) if k > 0 else ((abs(k) << 32) // 100)
     if slope >= 0:
         arg = _mul(diff - (ONE >> 1), np.int64(slope))
@@ -1034,12 +1042,21 @@ def epoch(inputs: EpochInputs) -> EpochResult:
             else:  # interpolate_sparse keeps positive entries only
                 wb_support = wb > 0
             # mat_ema_alpha_sparse: entries only where W^b has one; alpha per entry (alpha_sigmoid)
-            ri, cj = np.nonzero(wb_support)
-            w_s, b_s = wb[ri, cj], b_prev[ri, cj]
-            alphas = _alpha_sigmoid(w_s, b_s, consensus[cj], inp)
-            value = _mul_unit(ONE - alphas, b_s) + _mul_unit(alphas, w_s)
-            ema = np.zeros_like(wb)
-            ema[ri, cj] = np.minimum(value, ONE)
+            if 2 * int(np.count_nonzero(wb_support)) >= wb_support.size:
+                # mostly entries: the same maths on the whole block (no gather/scatter), then the
+                # entries W^b does not hold are zeroed
+                alphas = _alpha_sigmoid(wb, b_prev, consensus, inp)
+                ema = _mul_unit(ONE - alphas, b_prev)
+                ema += _mul_unit(alphas, wb)
+                np.minimum(ema, ONE, out=ema)
+                ema[~wb_support] = 0
+            else:
+                ri, cj = np.nonzero(wb_support)
+                w_s, b_s = wb[ri, cj], b_prev[ri, cj]
+                alphas = _alpha_sigmoid(w_s, b_s, consensus[cj], inp)
+                value = _mul_unit(ONE - alphas, b_s) + _mul_unit(alphas, w_s)
+                ema = np.zeros_like(wb)
+                ema[ri, cj] = np.minimum(value, ONE)
         else:
             ema = _mul_unit(wb, rate)
             ema += _mul_unit(b_prev, ONE - rate)
