@@ -13,15 +13,15 @@ line reports the median and the minimum, and the load average is printed before 
 trust figures taken with a load average near or above the core count less.
 
 Measured on the 2-core dev VM (2026-11-22), median / min ms per epoch:
-                                              before the rework    after (load avg 0.6)
-  original Yuma, 64 validators x 256 UIDs         1.049 / 1.014         0.810 / 0.756
-  Yuma3 + liquid alpha, 64 x 256                  3.711 / 3.274         3.691 / 3.173
-  original Yuma, n=320                            1.184 / 1.152         0.898 / 0.867
-  Yuma3 + liquid alpha, n=320                     3.983 / 3.820         3.887 / 3.712
-  real subnet 15, original / Yuma3 + LA           0.783 / 1.131         0.586 / 1.039 (medians)
-  full network, 128 x 256, original / Yuma3 + LA  0.133 s / 0.425 s     0.103 s / 0.435 s
-("before" at load average 1.2.) With the other core busy (load 2-3) the same code reads 0.85-0.95 ms
-median for the first line: thread CPU time still grows when the cores' shared caches are contended.
+                                              before the rework    after (load avg 1.4)
+  original Yuma, 64 validators x 256 UIDs         1.049 / 1.014         0.815 / 0.769
+  Yuma3 + liquid alpha, 64 x 256                  3.711 / 3.274         0.921 / 0.856
+  original Yuma, n=320                            1.184 / 1.152         0.935 / 0.888
+  Yuma3 + liquid alpha, n=320                     3.983 / 3.820         1.076 / 1.019
+  real subnet 15, original / Yuma3 + LA           0.783 / 1.131         0.595 / 0.716 (medians)
+  full network, 128 x 256, original / Yuma3 + LA  0.133 s / 0.425 s     0.104 s / 0.121 s
+("before" at load average 1.2.) With the other core busy (load 2-4) the first line reads up to
+~0.95 ms median: thread CPU time still grows when the cores' shared caches are contended.
 
 Run: /work/venv/bin/python bench/yuma.py [--epochs 200]
 """
