@@ -18,6 +18,14 @@ row is masked out by the chain) plus rows that still hold bonds (they decay and 
 column normalisations). The liquid-alpha sigmoid emulates substrate_fixed's Taylor-series exp bit
 for bit, so liquid-alpha bonds match exactly too (the contract allows 1 u16).
 
+Speed (bench/yuma.py) comes from shortcuts that are exact, never approximate: u16 normalisations
+divide in float64 where the quotient provably floors right (_div_u16_sum); column divisions run in
+uint64 once the (n,) divisors prove nothing overflows (_div_cols); the median sorts packed
+(score, row) keys per column and finds every column's crossing with one searchsorted; the masks are
+skipped when an O(n) bound shows they drop nothing; the ranks' product doubles as the bond delta's
+numerator. At 64 x 256 about 40% of an epoch is numpy's per-call cost, so fewer calls matter as
+much as fewer passes. tests/test_yuma_fixed.py checks the shortcuts against exact integers.
+
 How it is checked (tests/): subtensor's own test cases as vectors, random epochs replayed through
 subtensor's epoch maths, exp/sigmoid tables from substrate_fixed, hypothesis properties, mainnet data.
 
@@ -35,6 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -63,6 +72,8 @@ _LO16 = 0xFFFF
 _LO32 = 0xFFFFFFFF
 _U32 = np.uint64(32)
 _U64_MAX = (1 << 64) - 1
+_TWO52 = float(1 << 52)
+_TWO52_BITS = np.int64(0x4330000000000000)  # the float64 bits of 2^52
 # substrate_fixed's `e` constant as I9F23 (used by its exp(1) special case), widened to I32F32 bits.
 _E_I32F32 = (0xADF85458A2BB4A9AAFDC5620273D3CF1 >> 103) << 9
 
@@ -322,11 +333,15 @@ def _mul_unit(m: np.ndarray, v: np.ndarray | int) -> np.ndarray:
     if isinstance(v, np.ndarray) and v.ndim:
         small = v.size == 0 or (int(v.min()) >= 0 and int(v.max()) < 1 << 32)
         if small and m.size:
-            return ((m.view(np.uint64) * v.view(np.uint64)) >> _U32).view(np.int64)
+            product = m.view(np.uint64) * v.view(np.uint64)
+            product >>= _U32
+            return product.view(np.int64)
         return _mul(m, v)
     v = int(v)
     if 0 <= v < 1 << 32 and m.size:
-        return ((m.view(np.uint64) * np.uint64(v)) >> _U32).view(np.int64)
+        product = m.view(np.uint64) * np.uint64(v)
+        product >>= _U32
+        return product.view(np.int64)
     return _mul_split(m, np.int64(v))
 
 
@@ -370,6 +385,28 @@ def _div_long(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.where(b == 0, 0, (q1 << 16) + q2)
 
 
+def _div_cols(x: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """floor(x * 2^32 / sums) per column (0 where the sum is 0), for 0 <= x <= sums column-wise.
+
+    The divisors bound the numerators, so checking the (n,) divisors for < 2^32 proves the uint64
+    fast path safe without a pass over x; a zero column has only zero entries, which divide by 1 to 0.
+    """
+    if x.size and int(sums.max()) < 1 << 32:
+        q = x.view(np.uint64) << _U32
+        q //= np.maximum(sums, 1).view(np.uint64)
+        return q.view(np.int64)
+    return _div(x, sums)
+
+
+def _div_scalar(x: np.ndarray, total: int) -> np.ndarray:
+    """floor(x * 2^32 / total) for an array 0 <= x (shares of a positive total)."""
+    if x.size and 0 < total < 1 << 63 and int(x.max()) < 1 << 32:
+        q = x.view(np.uint64) << _U32
+        q //= np.uint64(total)
+        return q.view(np.int64)
+    return _div(x, np.int64(total))
+
+
 def _normalize(x: np.ndarray) -> np.ndarray:
     """inplace_normalize: divide by the exact sum; a zero sum leaves x unchanged."""
     total = int(x.sum())
@@ -395,9 +432,18 @@ def _div_u16_sum(u: np.ndarray, total: np.ndarray) -> np.ndarray:
     Normalising stored u16 rows or columns: the I32F32 bits are u << 32, and (u<<32)<<32 / (S<<32)
     equals u * 2^32 / S. A float64 division is exact here: u * 2^32 < 2^53, and its rounding error
     (< x * 2^-53 < 1/S) is smaller than the distance of a non-integer quotient from the next integer.
+    Dividing u by S * 2^-32 (an exact power-of-two scaling) rounds the same real quotient once.
+    int64 <-> float64 go through the bits of 2^52 + v (exact for 0 <= v < 2^52): numpy has no
+    vector instruction for those conversions on AVX2, so this is ~2x faster than astype.
     """
-    safe = np.maximum(total, 1).astype(np.float64)
-    return (u * float(ONE) / safe).astype(np.int64)
+    f = (u | _TWO52_BITS).view(np.float64)
+    f -= _TWO52
+    f /= np.maximum(total, 1) * (1.0 / ONE)
+    np.floor(f, out=f)
+    f += _TWO52
+    q = f.view(np.int64)
+    q -= _TWO52_BITS
+    return q
 
 
 def _u16_proportion(u: np.ndarray) -> np.ndarray:
@@ -521,17 +567,18 @@ def _stake_bits(alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: 
             if owner is not None:
                 below[owner] = False
             kept = np.where(below, 0, whole)
-        total = sum(kept.tolist())
+        fits = n == 0 or int(kept.max()) < (1 << 62) // n  # then the int64 sum cannot overflow
+        total = int(kept.sum()) if fits else sum(kept.tolist())
         if total == 0:
             return np.zeros(n, dtype=np.int64), whole
         if total < 1 << 62:
             # float estimate (off by at most 1), corrected by the exact remainder kept*2^32 - q*total,
-            # which lies in (-total, 2*total) and so is exact in wrapped int64 arithmetic.
+            # which lies in (-total, 2*total) and so is exact in wrapped int64 arithmetic (array
+            # arithmetic wraps silently). r >= total adds one, r < 0 takes one: via the sign bits.
             q = np.floor(kept * (float(1 << 32) / total)).astype(np.int64)
-            with np.errstate(over="ignore"):
-                r = (kept << 32) - q * np.int64(total)
-            q += r >= total
-            q -= r < 0
+            r = (kept << 32) - q * np.int64(total)
+            q -= (total - 1 - r) >> 63
+            q += r >> 63
             return q, whole
         return np.array([(int(v) << 32) // total for v in kept.tolist()], dtype=np.int64), whole
     scaled = [(int(a) << 32) + int(t) * tw_bits for a, t in zip(alpha.tolist(), tao.tolist(), strict=True)]
@@ -577,24 +624,78 @@ def weighted_median(stake_bits: np.ndarray, score_bits: np.ndarray, minority_bit
     single = scores.ndim == 1
     if single:
         scores = scores[:, None]
+    out = _weighted_median_cols(stake, scores, int(minority_bits))
+    return out[0] if single else out
+
+
+def _weighted_median_cols(stake: np.ndarray, scores: np.ndarray, minority: int) -> np.ndarray:
+    """weighted_median per column of scores (m, k) with stake (m,): one row sort per column.
+
+    (score, row) pairs are packed in one int64 key and sorted per column (contiguous rows of a
+    (k, m) array). Every column holds every row once, so with non-negative stake summing to T the
+    cumulative stake over the whole flattened array is non-decreasing and reaches j*T at the end of
+    column j - 1: for 0 <= minority < T one searchsorted of j*T + minority finds, for every column at
+    once, the first key whose cumulative stake within its column passes the minority (and it lies in
+    that column). minority < 0 gives each column's smallest score, minority >= T its largest.
+    """
     m, k = scores.shape
+    if m <= 1 or k == 0:
+        return scores[0].copy() if m == 1 else np.zeros(k, dtype=np.int64)
     out = np.zeros(k, dtype=np.int64)
-    if m == 1:
-        out = scores[0].copy()
-    # Columns where every score is 0 have median 0 whatever the stake; sort only the others.
-    cols = np.flatnonzero(scores.any(axis=0)) if m > 1 else np.zeros(0, dtype=np.int64)
-    if len(cols):
-        # Sort (score, row) pairs packed in one int64 key along a contiguous axis.
-        shift = max(1, int(m - 1).bit_length())
-        keys = np.ascontiguousarray(scores[:, cols].T) << shift
-        keys |= np.arange(m, dtype=np.int64)[None, :]
-        keys.sort(axis=1)
-        cum = np.cumsum(stake[keys & ((1 << shift) - 1)], axis=1)
-        above = cum > minority_bits
+    # Columns where every score is 0 have median 0 whatever the stake; sort only the others when
+    # that saves a good share of the sorting.
+    nonzero = scores.any(axis=0)
+    cols = None
+    count = int(np.count_nonzero(nonzero))
+    if count == 0:
+        return out
+    if count < k - k // 4:
+        cols = np.flatnonzero(nonzero)
+        scores = scores[:, cols]
+        k = count
+    shift = max(1, int(m - 1).bit_length())
+    keys = _transposed(scores)
+    keys <<= shift
+    keys |= np.arange(m, dtype=np.int64)
+    keys.sort(axis=1)
+    low, high = int(stake.min()), int(stake.max())
+    total = int(stake.sum()) if low >= 0 and high * m * k < 1 << 62 else None
+    if total is not None and minority < 0:
+        med = keys[:, 0] >> shift
+    elif total is not None and minority >= total:
+        med = keys[:, -1] >> shift
+    elif total is not None:
+        cum = np.cumsum(stake.take(keys & ((1 << shift) - 1)).ravel())
+        first = np.searchsorted(cum, np.arange(minority, minority + k * total, total), side="right")
+        med = keys.ravel().take(first) >> shift
+    else:  # negative or huge stakes: per column
+        cum = np.cumsum(stake.take(keys & ((1 << shift) - 1)), axis=1)
+        above = cum > minority
         first = np.argmax(above, axis=1)
         first[~above[:, -1]] = m - 1
-        out[cols] = keys[np.arange(len(cols)), first] >> shift
-    return out[0] if single else out
+        med = keys[np.arange(k), first] >> shift
+    if cols is None:
+        return med
+    out[cols] = med
+    return out
+
+
+def _transposed(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of a.T (a 2-d int64 array), copied in bands of rows.
+
+    With a row length that is a multiple of 128 (a 2 KiB stride, e.g. 256 UIDs), a plain transposing
+    copy reads every element of a column from the same few cache sets and runs ~3x slower than a copy
+    of 8 or 16 rows at a time, which stays within the cache's associativity.
+    """
+    m, k = a.shape
+    out = np.empty((k, m), dtype=a.dtype)
+    if m <= 16 or k % 128:
+        np.copyto(out, a.T)
+        return out
+    band = 8 if k % 512 == 0 else 16
+    for i in range(0, m, band):
+        np.copyto(out[:, i : i + band], a[i : i + band].T)
+    return out
 
 
 def weighted_median_col(stake_bits: np.ndarray, score_bits: np.ndarray, kappa_bits: int) -> np.ndarray:
@@ -603,22 +704,34 @@ def weighted_median_col(stake_bits: np.ndarray, score_bits: np.ndarray, kappa_bi
     Only rows with positive stake vote; their stakes are normalised again (I32F32) and
     minority = sum(normalised stake) - kappa.
     """
-    stake = np.asarray(stake_bits, dtype=np.int64)
-    scores = np.asarray(score_bits, dtype=np.int64)
+    return _consensus(
+        np.asarray(stake_bits, dtype=np.int64), np.asarray(score_bits, dtype=np.int64), kappa_bits
+    )
+
+
+def _consensus(
+    stake: np.ndarray, scores: np.ndarray, kappa_bits: int, has_weights: np.ndarray | None = None
+) -> np.ndarray:
+    """weighted_median_col on int64 arrays; has_weights (m,) bool, when known, says which score rows are non-zero."""
     voting = stake > 0
     if not voting.any():
         return np.zeros(scores.shape[1], dtype=np.int64)
-    u = _normalize(stake[voting])
+    if voting.all():
+        u = _normalize(stake)
+    else:
+        u = _normalize(stake[voting])
+        scores = scores[voting]
+        if has_weights is not None:
+            has_weights = has_weights[voting]
     minority = int(u.sum()) - int(kappa_bits)
-    scores = scores[voting] if not voting.all() else scores
-    empty = ~scores.any(axis=1)
-    if empty.sum() > 1:
+    empty = ~scores.any(axis=1) if has_weights is None else ~has_weights
+    if np.count_nonzero(empty) > 1:
         # Rows without weights vote 0 everywhere; the median depends only on cumulative stake per
         # score, so they can vote as one row holding their summed stake (same result, fewer rows).
         keep = ~empty
         u = np.append(u[keep], u[empty].sum())
         scores = np.vstack([scores[keep], np.zeros((1, scores.shape[1]), dtype=np.int64)])
-    return weighted_median(u, scores, minority)
+    return _weighted_median_cols(u, scores, minority)
 
 
 def _alpha_sigmoid(
@@ -631,8 +744,32 @@ def _alpha_sigmoid(
     buy = np.clip(weight - consensus, 0, ONE)
     sell = np.clip(bond - weight, 0, ONE)
     diff = np.where(weight >= bond, buy, sell)
-    # steepness / -100 (I32F32 division, truncating toward zero), then a floor multiply.
+    # Entries with nothing to buy or sell (weight between bond and consensus) share one alpha; with
+    # the full bonds penalty every clipped weight is at or below consensus, so in a settled subnet
+    # that is most entries: compute the (bit-exact, 30-term) exp once for them.
+    still = diff == 0
+    resting = int(np.count_nonzero(still))
     k = int(inp.alpha_sigmoid_steepness)
+    if resting > 1:
+        alpha = np.empty(diff.shape, dtype=np.int64)
+        alpha[still] = _resting_alpha(low, high, k)
+        if resting < diff.size:
+            moving = ~still
+            alpha[moving] = _alpha_of_diff(diff[moving], low, high, k)
+        return alpha
+    return _alpha_of_diff(diff, low, high, k)
+
+
+@lru_cache(maxsize=64)
+def _resting_alpha(low: int, high: int, steepness: int) -> int:
+    """alpha_sigmoid at distance 0 for these hyperparameters (one value; numpy's per-call cost makes
+    the exp series on a single entry ~0.3 ms, so it is computed once per setting)."""
+    return int(_alpha_of_diff(np.zeros(1, dtype=np.int64), low, high, steepness)[0])
+
+
+def _alpha_of_diff(diff: np.ndarray, low: int, high: int, k: int) -> np.ndarray:
+    """alpha_sigmoid's value for each distance `diff` (I32F32 bits), entry by entry; k = steepness."""
+    # steepness / -100 (I32F32 division, truncating toward zero), then a floor multiply.
     slope = -((abs(k) << 32) // 100) if k > 0 else ((abs(k) << 32) // 100)
     if slope >= 0:
         arg = _mul(diff - (ONE >> 1), np.int64(slope))
@@ -725,6 +862,44 @@ def _row_masks(
     return WeightMasks(rows, entries, no_permit, self_weight, outdated, commit_reveal, keep)
 
 
+def _mask_weights(
+    inp: EpochInputs,
+    n: int,
+    rows: np.ndarray,
+    w: np.ndarray,
+    permit: np.ndarray,
+    owner: int | None,
+    last_update: np.ndarray,
+    registered: np.ndarray,
+) -> np.ndarray:
+    """The weight rows `w` (non-negative u16, modified in place) with every entry the epoch's masks drop
+    set to 0: the same values as where(_row_masks(...).kept, w, 0), since an entry without storage
+    holds 0 anyway. The outdated and commit-reveal masks are skipped when an O(n) bound shows they
+    drop nothing (no registration after any of these rows' updates or commits)."""
+    if inp.weights_set is not None:
+        shape = np.shape(inp.weights_set)
+        if shape != (n, n):
+            raise ValueError(f"weights_set must have shape ({n}, {n}), got {shape}")
+    k = len(rows)
+    cb = None if inp.commit_block is None else _vector("commit_block", inp.commit_block, n)[rows]
+    if not k:
+        return w
+    permit_r = permit[rows]
+    if not permit_r.all():
+        w[~permit_r] = 0
+    diag_rows = np.flatnonzero(rows != owner) if owner is not None else np.arange(k)
+    w[diag_rows, rows[diag_rows]] = 0
+    newest = int(registered.max())
+    lu = last_update[rows]
+    if int(lu.min()) <= newest:
+        w[lu[:, None] <= registered[None, :]] = 0
+    if cb is not None:
+        committed = cb >= 0
+        if committed.any() and int(cb[committed].min()) < newest:
+            w[committed[:, None] & (cb[:, None] < registered[None, :])] = 0
+    return w
+
+
 def weight_masks(inputs: EpochInputs) -> WeightMasks:
     """The epoch's weight masks for every row (for explanations; epoch() computes them for its rows)."""
     n = len(np.asarray(inputs.alpha_stake))
@@ -778,65 +953,87 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     active_stake = _normalize(np.where(active & old_permit, stake, 0))
 
     # -- rows that matter: permitted setters, and holders of bonds (they decay and normalise) ---
-    if raw_b is None:
-        raw_b = np.zeros((n, n), dtype=np.int64)
-    bond_rows = raw_b.any(axis=1)  # rows with any entry, valid or not, are read (and checked) below
-    rows = np.flatnonzero(old_permit | bond_rows)
+    # One OR over each bond row says both "holds an entry" and, with any bit above the low 16 (negative
+    # values set them all), "holds a value outside u16"; rows with any entry are read (and checked).
+    bond_bits = None if raw_b is None else np.bitwise_or.reduce(raw_b, axis=1)
+    rows = np.flatnonzero(old_permit if bond_bits is None else old_permit | (bond_bits != 0))
+    r_count = len(rows)
 
     # -- weights: permit, diagonal (except owner), outdated, commit-reveal masks; row-normalise --
-    w_raw = _check_u16("weights", raw_w[rows])
-    masks = _row_masks(inp, n, rows, w_raw, old_permit, owner, last_update, registered, breakdown=False)
-    keep = masks.kept
-    w_int = np.where(keep, w_raw, 0)
-    w_bits = _div_u16_sum(w_int, w_int.sum(axis=1, keepdims=True))
+    w_raw = raw_w.take(rows, axis=0)
+    if r_count and int(np.bitwise_or.reduce(w_raw, axis=None)) >> 16:
+        raise ValueError("weights values must be u16 (0..65535)")
+    liquid = bool(inp.yuma3 and inp.liquid_alpha)
+    if liquid:  # liquid-alpha bonds need to know which entries survive (explicit zeros included)
+        keep = _row_masks(
+            inp, n, rows, w_raw, old_permit, owner, last_update, registered, breakdown=False
+        ).kept
+        w_int = np.where(keep, w_raw, 0)
+    else:
+        w_int = _mask_weights(inp, n, rows, w_raw, old_permit, owner, last_update, registered)
+    w_sum = w_int.sum(axis=1)
+    w_bits = _div_u16_sum(w_int, w_sum[:, None])
 
     # -- consensus, clipping, trust, ranks, incentive ---------------------------------------------
     kappa_bits = (int(inp.kappa) << 32) // U16_MAX
     a_r = active_stake[rows]
-    consensus = weighted_median_col(a_r, w_bits, kappa_bits)
-    clipped = np.minimum(w_bits, consensus[None, :])
+    has_weights = w_sum > 0  # a row's normalised weights are non-zero exactly where its sum is
+    consensus = _consensus(a_r, w_bits, kappa_bits, has_weights)
+    clipped = np.minimum(w_bits, consensus)
     trust_r = clipped.sum(axis=1)
     validator_trust = np.zeros(n, dtype=np.int64)
     validator_trust[rows] = trust_r
-    ranks = _mul_unit(clipped, a_r[:, None]).sum(axis=0) if len(rows) else np.zeros(n, dtype=np.int64)
+    # A_i * clipped W_ij: summed over validators it is the rank; with the full bonds penalty it is also
+    # the bond delta's numerator, and its column sums are then the ranks again.
+    weighted = _mul_unit(clipped, a_r[:, None])
+    ranks = weighted.sum(axis=0) if r_count else np.zeros(n, dtype=np.int64)
     incentive = _normalize(ranks)
 
     # -- weights for bonds (bonds penalty) ----------------------------------------------------------
     beta = (int(inp.bonds_penalty) << 32) // U16_MAX
     if beta == 0:
-        wb = w_bits
+        wb, wb_rows = w_bits, has_weights
     elif beta == ONE:
-        wb = clipped
+        wb, wb_rows = clipped, trust_r > 0  # clipped >= 0: a row is non-zero exactly where its sum is
     else:
         wb = w_bits + _mul(clipped - w_bits, np.int64(beta))
         wb = np.where(wb > 0, wb, 0)
+        wb_rows = wb.any(axis=1)
 
     # -- bonds ---------------------------------------------------------------------------------
     lms = int(inp.last_mechanism_step_block)
     last_tempo = max(0, current_block - int(inp.tempo)) if lms == 0 else lms + 1
     fresh = last_tempo <= registered  # columns whose miner registered since the last epoch
-    b_old = _check_u16("bonds", raw_b[rows])
-    if fresh.any():
-        b_old = np.where(fresh[None, :], 0, b_old)
+    if bond_bits is None:
+        b_old = np.zeros((r_count, n), dtype=np.int64)
+        b_rows = np.zeros(r_count, dtype=bool)
+    else:
+        if r_count and int(np.bitwise_or.reduce(bond_bits[rows])) >> 16:
+            raise ValueError("bonds values must be u16 (0..65535)")
+        b_old = raw_b.take(rows, axis=0)
+        if fresh.any():
+            b_old[:, fresh] = 0
+            b_rows = b_old.any(axis=1)
+        else:
+            b_rows = bond_bits[rows] != 0
     bma_bits = (int(inp.bonds_moving_average) << 32) // 1_000_000
     rate = ONE - bma_bits
     # Rows with neither weights for bonds nor old bonds add nothing to any column sum and get no
     # bonds, so the bond maths runs on the others only (exact; most permit holders in real subnets).
-    bonded = np.flatnonzero(wb.any(axis=1) | b_old.any(axis=1))
-    full_rows = len(bonded) == len(rows)
+    bonded = np.flatnonzero(wb_rows | b_rows)
+    full_rows = len(bonded) == r_count
+    weighted_b = weighted if beta == ONE else None
     if full_rows:
-        a_b, keep_b, w_bits_b = a_r, keep, w_bits
+        a_b, w_bits_b = a_r, w_bits
+        keep_b = keep if liquid else None
     else:
-        wb, b_old, a_b, keep_b, w_bits_b = (
-            wb[bonded],
-            b_old[bonded],
-            a_r[bonded],
-            keep[bonded],
-            w_bits[bonded],
-        )
+        wb, b_old, a_b, w_bits_b = wb[bonded], b_old[bonded], a_r[bonded], w_bits[bonded]
+        keep_b = keep[bonded] if liquid else None
+        if weighted_b is not None:
+            weighted_b = weighted_b[bonded]
     if inp.yuma3:
         b_prev = _u16_proportion(b_old)
-        if inp.liquid_alpha and consensus.any():
+        if liquid and consensus.any():
             # entries of W^b (explicit zeros included): only these keep a bond under liquid alpha
             if beta == 0:
                 wb_support = keep_b
@@ -845,65 +1042,92 @@ def epoch(inputs: EpochInputs) -> EpochResult:
             else:  # interpolate_sparse keeps positive entries only
                 wb_support = wb > 0
             # mat_ema_alpha_sparse: entries only where W^b has one; alpha per entry (alpha_sigmoid)
-            ri, cj = np.nonzero(wb_support)
-            w_s, b_s = wb[ri, cj], b_prev[ri, cj]
-            alphas = _alpha_sigmoid(w_s, b_s, consensus[cj], inp)
-            value = _mul_unit(ONE - alphas, b_s) + _mul_unit(alphas, w_s)
-            ema = np.zeros_like(wb)
-            ema[ri, cj] = np.minimum(value, ONE)
+            if 2 * int(np.count_nonzero(wb_support)) >= wb_support.size:
+                # mostly entries: the same maths on the whole block (no gather/scatter), then the
+                # entries W^b does not hold are zeroed
+                alphas = _alpha_sigmoid(wb, b_prev, consensus, inp)
+                ema = _mul_unit(ONE - alphas, b_prev)
+                ema += _mul_unit(alphas, wb)
+                np.minimum(ema, ONE, out=ema)
+                ema[~wb_support] = 0
+            else:
+                ri, cj = np.nonzero(wb_support)
+                w_s, b_s = wb[ri, cj], b_prev[ri, cj]
+                alphas = _alpha_sigmoid(w_s, b_s, consensus[cj], inp)
+                value = _mul_unit(ONE - alphas, b_s) + _mul_unit(alphas, w_s)
+                ema = np.zeros_like(wb)
+                ema[ri, cj] = np.minimum(value, ONE)
         else:
-            ema = _mul_unit(wb, rate) + _mul_unit(b_prev, ONE - rate)
-        ema_norm = _col_normalize(ema)
-        per_validator = _mul_unit(ema_norm, incentive[None, :]).sum(axis=1)
+            ema = _mul_unit(wb, rate)
+            ema += _mul_unit(b_prev, ONE - rate)
+        ema_norm = _div_cols(ema, ema.sum(axis=0))
+        per_validator = _mul_unit(ema_norm, incentive).sum(axis=1)
         div_b = _mul(per_validator, a_b)
         stored_b = _to_u16(ema)
     else:
         b_norm = _div_u16_sum(b_old, b_old.sum(axis=0))
-        delta = _col_normalize(_mul_unit(wb, a_b[:, None]))
-        ema = _mul_unit(delta, rate) + _mul_unit(b_norm, ONE - rate)
-        ema = _col_normalize(ema)
-        div_b = _mul_unit(ema, incentive[None, :]).sum(axis=1)
-        col_max = ema.max(axis=0) if len(ema) else np.zeros(n, dtype=np.int64)
-        stored_b = _to_u16(_div(ema, col_max))
+        if weighted_b is None:
+            weighted_b = _mul_unit(wb, a_b[:, None])
+            delta = _div_cols(weighted_b, weighted_b.sum(axis=0))
+        else:  # rows left out hold no weights, so the column sums are the ranks
+            delta = _div_cols(weighted_b, ranks)
+        ema = _mul_unit(delta, rate)
+        ema += _mul_unit(b_norm, ONE - rate)
+        ema = _div_cols(ema, ema.sum(axis=0))
+        div_b = _mul_unit(ema, incentive).sum(axis=1)
+        # stored as u16 after scaling each column to its maximum: ema <= its column's max, so the
+        # quotient is at most 1.0 and floor(q * 65535 / 2^32) needs no clamping
+        stored_b = _div_cols(ema, ema.max(axis=0) if len(ema) else np.zeros(n, dtype=np.int64))
+        stored_b *= U16_MAX
+        stored_b >>= FRAC_BITS
     if full_rows:
         div_r, stored_bonds_r = div_b, stored_b
     else:
-        div_r = np.zeros(len(rows), dtype=np.int64)
+        div_r = np.zeros(r_count, dtype=np.int64)
         div_r[bonded] = div_b
-        stored_bonds_r = np.zeros((len(rows), n), dtype=np.int64)
+        stored_bonds_r = np.zeros((r_count, n), dtype=np.int64)
         stored_bonds_r[bonded] = stored_b
     dividends_raw = np.zeros(n, dtype=np.int64)
     dividends_raw[rows] = div_r
     dividends = _normalize(dividends_raw)
     bonds_out = np.zeros((n, n), dtype=np.int64)
     persist = new_permit[rows]
-    bonds_out[rows[persist]] = stored_bonds_r[persist]
+    if persist.all():
+        if r_count and int(rows[-1]) - int(rows[0]) == r_count - 1:  # a block of rows: a slice copy
+            bonds_out[int(rows[0]) : int(rows[-1]) + 1] = stored_bonds_r
+        else:
+            bonds_out[rows] = stored_bonds_r
+    else:
+        bonds_out[rows[persist]] = stored_bonds_r[persist]
 
     # -- emission --------------------------------------------------------------------------------
     combined = incentive + dividends
     total = int(combined.sum())
     fallback = total == 0
+    # The three shares and their amounts, and the five u16 outputs, go through the arithmetic as
+    # one stacked array each (rows handed out as the fields): fewer calls on small vectors.
     if fallback:
-        server_share = incentive.copy()
-        validator_share = active_stake.copy() if active_stake.any() else stake.copy()
-        combined_share = validator_share
+        validator_share = active_stake if active_stake.any() else stake
+        shares = np.array([incentive, validator_share, validator_share])
     else:
-        server_share = _div(incentive, np.int64(total))
-        validator_share = _div(dividends, np.int64(total))
-        combined_share = _div(combined, np.int64(total))
+        shares = _div_scalar(np.array([incentive, dividends, combined]), total)
+    server_emission, validator_emission, combined_emission = _amount(shares, emission_rao)
+    consensus_u16, incentive_u16, trust_u16, dividends_u16, stake_u16 = _to_u16(
+        np.array([consensus, incentive, validator_trust, dividends, stake])
+    )
 
     return EpochResult(
-        consensus=_to_u16(consensus),
-        incentive=_to_u16(incentive),
-        validator_trust=_to_u16(validator_trust),
-        dividends=_to_u16(dividends),
-        stake_weight=_to_u16(stake),
+        consensus=consensus_u16,
+        incentive=incentive_u16,
+        validator_trust=trust_u16,
+        dividends=dividends_u16,
+        stake_weight=stake_u16,
         active=active,
         new_validator_permit=new_permit,
         bonds=bonds_out,
-        server_emission=_amount(server_share, emission_rao),
-        validator_emission=_amount(validator_share, emission_rao),
-        emission=_amount(combined_share, emission_rao),
+        server_emission=server_emission,
+        validator_emission=validator_emission,
+        emission=combined_emission,
         validator_permit=old_permit,
         stake_bits=stake,
         active_stake_bits=active_stake,

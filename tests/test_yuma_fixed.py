@@ -11,7 +11,20 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from analytics.yuma import ONE, _alpha_sigmoid, _amount, _div, _exp_fixed, _mul, _to_u16
+from analytics.yuma import (
+    ONE,
+    _alpha_sigmoid,
+    _amount,
+    _div,
+    _div_cols,
+    _div_scalar,
+    _div_u16_sum,
+    _exp_fixed,
+    _mul,
+    _to_u16,
+    _transposed,
+    weighted_median,
+)
 
 EXP_CASES = [
     (0, 4294967296),
@@ -105,3 +118,106 @@ def test_amounts_and_u16_quantisation() -> None:
     for rao in (1, 10**9, 21 * 10**15, 2**63 - 1):
         assert _amount(shares, rao).astype(object).tolist() == [(int(s) * rao) >> 32 for s in shares]
     assert _to_u16(np.array([ONE, ONE - 1, ONE // 2, 0, 2 * ONE])).tolist() == [65535, 65534, 32767, 0, 65535]
+
+
+def test_fast_divisions_match_exact_integers() -> None:
+    """The epoch's shortcuts (float through the bits of 2^52, divisor-bounded uint64) are exact."""
+    rng = np.random.default_rng(3)
+    # u16 normalisation: 0 <= u <= S, u < 2^21, S < 2^36, including u == S and S == 1
+    for bits in (1, 8, 17, 24, 30, 36):
+        total = rng.integers(1, 2**bits, 4000)
+        u = np.minimum((rng.random(4000) * np.minimum(total + 1, 2**21)).astype(np.int64), total)
+        u[:50] = np.minimum(total[:50], 2**21 - 1)
+        u[50:60] = 0
+        expect = [(int(a) << 32) // int(t) for a, t in zip(u, total, strict=True)]
+        assert _div_u16_sum(u, total).tolist() == expect
+    # column division by column sums, with a zero column and sums at and beyond 2^32 (general path)
+    for top in (2**20, ONE // 64, ONE):
+        mat = rng.integers(0, top + 1, size=(64, 40))
+        mat[:, 7] = 0
+        mat[:, 8] = 0
+        mat[0, 8] = top  # a column holding one entry: quotient exactly 1.0
+        col = mat.sum(axis=0)
+        expect = [
+            [0 if c == 0 else (int(v) << 32) // int(c) for v, c in zip(r, col, strict=True)] for r in mat
+        ]
+        assert _div_cols(mat, col).tolist() == expect
+        colmax = mat.max(axis=0)
+        expect = [
+            [0 if c == 0 else (int(v) << 32) // int(c) for v, c in zip(r, colmax, strict=True)] for r in mat
+        ]
+        assert _div_cols(mat, colmax).tolist() == expect
+    shares = rng.integers(0, ONE + 1, size=(3, 300))
+    for total in (1, ONE, int(shares.sum()), 2**62):
+        sub = np.minimum(shares, total)
+        assert _div_scalar(sub, total).tolist() == [[(int(v) << 32) // total for v in r] for r in sub]
+
+
+def test_banded_transpose_is_a_transpose() -> None:
+    rng = np.random.default_rng(4)
+    for m, k in (
+        (64, 256),
+        (20, 512),
+        (33, 1024),
+        (16, 256),
+        (17, 128),
+        (1, 128),
+        (0, 256),
+        (5, 0),
+        (100, 384),
+    ):
+        a = rng.integers(-(2**62), 2**62, size=(m, k))
+        t = _transposed(a)
+        assert t.flags.c_contiguous and t.tolist() == a.T.tolist()
+
+
+def _median_by_definition(stake: list[int], scores: list[int], minority: int) -> int:
+    """The score v with cumulative stake below v <= minority < cumulative stake at or below v."""
+    if not stake:
+        return 0
+    for v in sorted(set(scores)):
+        if sum(s for s, x in zip(stake, scores, strict=True) if x <= v) > minority:
+            return v
+    return max(scores)
+
+
+def test_weighted_median_matches_its_definition_column_by_column() -> None:
+    rng = np.random.default_rng(5)
+    for case in range(400):
+        m, k = int(rng.integers(1, 14)), int(rng.integers(1, 7))
+        if case % 4 == 0:
+            stake = rng.integers(0, 4, m)  # ties and zero stakes
+        elif case % 4 == 1:
+            stake = rng.integers(0, 2**59, m)  # sums past 2^62 take the per-column path
+        else:
+            stake = rng.integers(0, 2**32, m)
+        if case % 2:
+            scores = rng.choice([0, 1, 7, ONE], size=(m, k))
+        else:
+            scores = rng.integers(0, ONE + 1, size=(m, k))
+        scores[:, 0] = 0 if case % 3 == 0 else scores[:, 0]
+        total = int(sum(int(s) for s in stake))
+        for minority in (-1, 0, total // 2, total - 1, total, total + 5):
+            got = weighted_median(stake, scores, minority).tolist()
+            col = [_median_by_definition(stake.tolist(), scores[:, j].tolist(), minority) for j in range(k)]
+            assert got == col, (stake, scores, minority)
+
+
+def test_alpha_sigmoid_shares_one_value_for_resting_entries_exactly() -> None:
+    """Entries with nothing to buy or sell get one shared alpha; the result equals entry-by-entry."""
+    rng = np.random.default_rng(6)
+    inp = SimpleNamespace(alpha_low=45875, alpha_high=58982, alpha_sigmoid_steepness=1000)
+    count = 600
+    consensus = rng.integers(0, ONE + 1, count)
+    weight = np.minimum(rng.integers(0, ONE + 1, count), consensus)  # clipped: nothing to buy
+    bond = rng.integers(0, ONE + 1, count)
+    bond[: count // 2] = weight[: count // 2] - rng.integers(0, 3, count // 2).clip(0, weight[: count // 2])
+    for k in (1000, -300, 0):
+        inp.alpha_sigmoid_steepness = k
+        together = _alpha_sigmoid(weight, bond, consensus, inp)
+        one_by_one = [
+            int(_alpha_sigmoid(weight[i : i + 1], bond[i : i + 1], consensus[i : i + 1], inp)[0])
+            for i in range(count)
+        ]
+        assert together.tolist() == one_by_one
+        assert len(set(together[: count // 2].tolist())) == 1  # all resting
