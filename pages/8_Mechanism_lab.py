@@ -21,9 +21,10 @@ import streamlit as st
 from analytics.mechanisms import MechanismInputError
 from analytics.mechanisms import data_universe_sn13 as sn13
 from analytics.mechanisms import iota_sn9 as sn9
+from analytics.ui import APP_NAME
 
-# analytics/ui.py (shared page setup) is not on main yet: plain setup until it lands.
-st.set_page_config(page_title="Mechanism lab · metagraph-lens", layout="wide")
+# No database here, so not ui.page_setup (which stops a page without one): the same page config by hand.
+st.set_page_config(page_title=f"Mechanism lab · {APP_NAME}", layout="wide")
 st.title("Mechanism lab")
 st.caption(
     "How two subnets score their miners before any weight reaches the chain. Edit the tables and settings; "
