@@ -11,6 +11,7 @@ import pytest
 from analytics import collector, store
 from analytics.cli import main
 from tests.fakechain import sample_network
+from tests.test_collector_cli import one_error_line
 
 
 @pytest.fixture(autouse=True)
@@ -30,13 +31,6 @@ def chain_calls(monkeypatch):
 
     monkeypatch.setattr(collector, "subtensor_for", subtensor_for)
     return calls
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 @pytest.mark.parametrize(

@@ -161,51 +161,6 @@ def test_a_hyperparameter_what_if_headlines_its_biggest_winner_and_loser(page) -
     assert at.metric[0].delta.startswith("+") and at.metric[1].delta.startswith("-")
 
 
-@pytest.fixture
-def bare_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """One snapshot of a fresh subnet: 4 neurons, no stake, no weights, no permits."""
-    import pyarrow as pa
-
-    from analytics import store
-
-    n = 4
-    subnet = {
-        "netuid": 1, "name": "fresh", "symbol": "a", "owner_hotkey": "5Owner", "owner_coldkey": "5OwnerC",
-        "n": n, "tempo": 360, "kappa": 32767, "bonds_moving_avg": 900_000, "bonds_penalty": 65535,
-        "activity_cutoff_factor_milli": 13889, "yuma3": True, "liquid_alpha": False, "alpha_low": 45875,
-        "alpha_high": 58982, "alpha_sigmoid_steepness": 1000, "max_validators": 64, "commit_reveal": False,
-        "tao_weight": 0, "stake_threshold": 0, "mechanism_count": 1, "emission_split": None,
-        "epoch_emission": 10**9, "aligned": True, "epoch_block": 1000, "inputs_block": 999,
-        "weights_block": 999, "outputs_block": 1000, "last_mechanism_step_block": 639,
-    }  # fmt: skip
-    zeros = [0] * n
-    neurons = {
-        "netuid": [1] * n, "uid": list(range(n)), "hotkey": [f"5Hot{i}" for i in range(n)],
-        "coldkey": [f"5Cold{i}" for i in range(n)], "is_owner": [False] * n,
-        "block_at_registration": [900] * n, "alpha_stake": zeros, "tao_stake": zeros, "total_stake": zeros,
-        "validator_permit_prev": [False] * n, "prev_consensus": zeros, "active": [True] * n,
-        "validator_permit": [False] * n, "stake_weight": zeros, "consensus": zeros, "validator_trust": zeros,
-        "dividends": zeros, "emission": zeros,
-    }  # fmt: skip
-    mech = {
-        "netuid": [1] * n, "mechid": [0] * n, "uid": list(range(n)), "last_update": [900] * n,
-        "commit_block": [None] * n, "prev_incentive": zeros, "incentive": zeros,
-    }  # fmt: skip
-    meta = {
-        "network": "test", "block": 1000, "block_hash": "0x00", "taken_at": pd.Timestamp("2026-01-01"),
-        "spec_version": 425, "sdk_version": "11.3.0", "source": "chain", "note": None,
-    }  # fmt: skip
-    tables = {
-        "subnets": pa.Table.from_pylist([subnet]),
-        "neurons": pa.table(neurons),
-        "mechanism_neurons": pa.table(mech),
-    }
-    db = tmp_path / "bare.duckdb"
-    assert store.ingest_snapshot(db, store.SnapshotData(meta=meta, tables=tables)) is not None
-    monkeypatch.setenv("METAGRAPH_LENS_DB", str(db))
-    return db
-
-
 def test_a_fresh_subnet_without_weights_or_validators_explains_itself(bare_db: Path) -> None:
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
