@@ -12,7 +12,8 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import export, ui
+from analytics.app import ui
+from analytics.views import export
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 

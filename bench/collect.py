@@ -29,7 +29,7 @@ os.environ.setdefault(
 
 import duckdb  # noqa: E402
 
-from analytics import collector, store  # noqa: E402
+from analytics.data import collector, store  # noqa: E402
 from tests.fakechain import FakeChain, epoch_timeline, fake_subtensor, random_subnet  # noqa: E402
 
 

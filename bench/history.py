@@ -3,7 +3,7 @@
 Each subnet has 256 UIDs, 64 validator permits and sparse weights (every validator weights about 90%
 of the miners around a shared quality vector, a few far from it); UIDs are recycled between
 weeks (new hotkeys). Outputs (C, I, Tv, D, stake weight, permits, bonds, emission) come from the
-project's own engine, `analytics.yuma.epoch`, so the pages read data shaped like the chain's.
+project's own engine, `analytics.model.yuma.epoch`, so the pages read data shaped like the chain's.
 
     python bench/history.py [--db bench/out/history.duckdb] [--weeks 52] [--subnets 128] [--force]
 
@@ -25,8 +25,8 @@ import pyarrow as pa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from analytics import store  # noqa: E402
-from analytics.yuma import EpochInputs, epoch  # noqa: E402
+from analytics.data import store  # noqa: E402
+from analytics.model.yuma import EpochInputs, epoch  # noqa: E402
 
 N_UIDS = 256
 N_VALIDATORS = 64

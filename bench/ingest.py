@@ -23,7 +23,7 @@ import pyarrow as pa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics import store
+from analytics.data import store
 
 N = 256
 VALIDATORS = 64

@@ -24,7 +24,8 @@ sys.path.insert(0, str(ROOT))
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from analytics import demo, export, store  # noqa: E402
+from analytics.data import demo, store  # noqa: E402
+from analytics.views import export  # noqa: E402
 
 PAGES = {
     "Overview": None,

@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics import simulate as sm
-from analytics.yuma import EpochInputs
+from analytics.model import simulate as sm
+from analytics.model.yuma import EpochInputs
 
 N, VALIDATORS, BLOCK = 256, 64, 5_000_000
 

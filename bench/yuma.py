@@ -39,7 +39,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from analytics.yuma import EpochInputs, epoch
+from analytics.model.yuma import EpochInputs, epoch
 
 
 def make_subnet(rng: np.random.Generator, n: int, validators: int, **params) -> EpochInputs:

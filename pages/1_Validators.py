@@ -6,7 +6,9 @@ import numpy as np
 import plotly.express as px
 import streamlit as st
 
-from analytics import emission, export, ui
+from analytics.app import ui
+from analytics.model import emission
+from analytics.views import export
 
 db = ui.page_setup(
     "Validators",

@@ -6,7 +6,8 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import export, ui
+from analytics.app import ui
+from analytics.views import export
 
 db = ui.page_setup(
     "Miner: weights vs consensus",

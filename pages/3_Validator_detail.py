@@ -9,7 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import export, store, ui
+from analytics.app import ui
+from analytics.data import store
+from analytics.views import export
 
 db = ui.page_setup(
     "Validator detail",

@@ -5,7 +5,8 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import export, ui
+from analytics.app import ui
+from analytics.views import export
 
 db = ui.page_setup(
     "History",

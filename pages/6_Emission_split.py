@@ -1,7 +1,7 @@
 """Emission split: how a subnet's emission is divided between its incentive mechanisms, per UID, and what-if.
 
 Query, compute, draw: the subnet comes from analytics.cli.split.load_stored_subnet (through the
-store), every number from analytics.emission. The edited split lives in ``?split=`` so a link
+store), every number from analytics.model.emission. The edited split lives in ``?split=`` so a link
 reproduces the what-if.
 """
 
@@ -12,8 +12,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import emission, ui
+from analytics.app import ui
 from analytics.cli.split import load_stored_subnet, owner_burn_note, owner_uids
+from analytics.model import emission
 
 PARAM_SPLIT = "split"
 TOP = 10

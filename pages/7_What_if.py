@@ -1,6 +1,6 @@
 """What-if: replay a subnet's epochs with changed weights, stake or hyperparameters, against the baseline.
 
-Thin page: the snapshot gives the engine inputs (analytics.snapshot), analytics.simulate replays the
+Thin page: the snapshot gives the engine inputs (analytics.data.snapshot), analytics.model.simulate replays the
 epochs, the CLI module builds the tables (so the CSV here and `python -m analytics simulate --csv` agree).
 Scenarios live in the URL as repeated ``scenario`` parameters in the CLI's grammar (``?scenario=copy:5=12&scenario=kappa=0.6``),
 so a link reproduces a what-if; ``epochs`` holds the replay length.
@@ -15,11 +15,12 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics import export, ui
-from analytics import simulate as sm
+from analytics.app import ui
 from analytics.cli.simulate import epochs_frame, mechanism_inputs, winners_frame
-from analytics.snapshot import SubnetSnapshot, load_subnet
-from analytics.yuma import EpochInputs
+from analytics.data.snapshot import SubnetSnapshot, load_subnet
+from analytics.model import simulate as sm
+from analytics.model.yuma import EpochInputs
+from analytics.views import export
 
 PARAM_SCENARIO = "scenario"
 PARAM_EPOCHS = "epochs"

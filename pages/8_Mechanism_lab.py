@@ -1,6 +1,6 @@
 """Mechanism lab: play with how subnet 9 (IOTA) and subnet 13 (data universe) score miners before weights.
 
-Thin page: tables in, ``analytics.mechanisms`` computes, tables and Plotly charts out, a CSV behind every
+Thin page: tables in, ``analytics.model.mechanisms`` computes, tables and Plotly charts out, a CSV behind every
 table. Scalar settings and the open tab are bound to the URL (``bind="query-params"``) so a link reproduces
 the view; the editable tables start from examples kept in ``st.session_state`` (``<name>_base``) and can be
 loaded from a CSV. Everything a user types (miner names, labels) is shown only in dataframes and Plotly
@@ -18,10 +18,10 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
-from analytics.mechanisms import MechanismInputError
-from analytics.mechanisms import data_universe_sn13 as sn13
-from analytics.mechanisms import iota_sn9 as sn9
-from analytics.ui import APP_NAME
+from analytics.app.ui import APP_NAME
+from analytics.model.mechanisms import MechanismInputError
+from analytics.model.mechanisms import data_universe_sn13 as sn13
+from analytics.model.mechanisms import iota_sn9 as sn9
 
 # No database here, so not ui.page_setup (which stops a page without one): the same page config by hand.
 st.set_page_config(page_title=f"Mechanism lab · {APP_NAME}", layout="wide")

@@ -1,7 +1,7 @@
 """Shared fixtures: the demo database (built once per session) and the browser check.
 
 * ``demo_db``: a Path to the deterministic demo database, built once per test session into a temp
-  dir through ``analytics.demo.build_demo``. Treat it as read-only: many tests share it.
+  dir through ``analytics.data.demo.build_demo``. Treat it as read-only: many tests share it.
 * ``chromium_path``: "/usr/bin/chromium" for Playwright's ``executable_path``. Skips the test with a
   clear reason when the browser or playwright is missing, but FAILS it when the environment sets
   METAGRAPH_LENS_REQUIRE_BROWSER=1 (as .ci/run does), so CI cannot go green without browser tests.
@@ -30,7 +30,7 @@ REQUIRE_BROWSER_ENV = "METAGRAPH_LENS_REQUIRE_BROWSER"
 @pytest.fixture(scope="session")
 def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo database, built once per session (a few seconds)."""
-    from analytics.demo import build_demo
+    from analytics.data.demo import build_demo
 
     return build_demo(tmp_path_factory.mktemp("demo") / "demo.duckdb")
 
@@ -66,7 +66,7 @@ def bare_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import pandas as pd
     import pyarrow as pa
 
-    from analytics import store
+    from analytics.data import store
 
     n = 4
     subnet = {

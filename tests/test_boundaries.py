@@ -7,7 +7,10 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PURE = ["analytics/yuma.py", "analytics/consensus.py", "analytics/emission.py", "analytics/simulate.py"]
+PURE = sorted(
+    str(p.relative_to(Path(__file__).resolve().parent.parent))
+    for p in (Path(__file__).resolve().parent.parent / "analytics/model").rglob("*.py")
+)
 FORBIDDEN_IN_PURE = {"streamlit", "duckdb", "bittensor", "pandas", "pyarrow", "plotly", "sqlite3"}
 SQL = re.compile(
     r"\b(SELECT\s+.+\s+FROM|INSERT\s+INTO|CREATE\s+TABLE|DELETE\s+FROM|UPDATE\s+\w+\s+SET)\b", re.I | re.S
@@ -39,7 +42,7 @@ def string_constants(path: Path) -> list[str]:
 
 
 def test_pure_modules_import_only_numpy_and_analytics() -> None:
-    pure = [ROOT / p for p in PURE] + sorted((ROOT / "analytics/mechanisms").glob("*.py"))
+    pure = [ROOT / p for p in PURE]
     for path in pure:
         if path.exists():
             bad = imported_roots(path) & FORBIDDEN_IN_PURE
@@ -50,20 +53,21 @@ def test_only_the_collector_imports_bittensor() -> None:
     offenders = [
         str(p.relative_to(ROOT))
         for p in python_files()
-        if "bittensor" in imported_roots(p) and p.relative_to(ROOT).as_posix() != "analytics/collector.py"
+        if "bittensor" in imported_roots(p)
+        and p.relative_to(ROOT).as_posix() != "analytics/data/collector.py"
     ]
-    assert offenders == [], f"bittensor imported outside analytics/collector.py: {offenders}"
+    assert offenders == [], f"bittensor imported outside analytics/data/collector.py: {offenders}"
 
 
 def test_only_the_store_runs_sql() -> None:
     offenders = []
     for path in python_files():
         rel = path.relative_to(ROOT).as_posix()
-        if rel == "analytics/store.py" or rel.startswith("bench/"):
+        if rel == "analytics/data/store.py" or rel.startswith("bench/"):
             continue
         if "duckdb" in imported_roots(path) or any(SQL.search(s) for s in string_constants(path)):
             offenders.append(rel)
-    assert offenders == [], f"SQL or duckdb outside analytics/store.py: {offenders}"
+    assert offenders == [], f"SQL or duckdb outside analytics/data/store.py: {offenders}"
 
 
 def test_pages_do_not_import_the_chain_or_the_database() -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from analytics import store
 from analytics.cli import main as cli_main
+from analytics.data import store
 
 pytestmark = pytest.mark.browser
 

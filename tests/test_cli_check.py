@@ -12,8 +12,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from analytics import store
 from analytics.cli import main
+from analytics.data import store
 from tests.test_store import hold_lock
 
 ROOT = Path(__file__).resolve().parent.parent

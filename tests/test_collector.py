@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from analytics import collector
+from analytics.data import collector
 from tests.fakechain import Matrix, expected_rows, sample_network
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import bittensor as bt
 import pytest
 
-from analytics import collector, store
 from analytics.cli import main
+from analytics.data import collector, store
 from tests.fakechain import sample_network
 
 FAST = ["--timeout", "1", "--tries", "2", "--backoff", "0.01"]

@@ -8,8 +8,8 @@ import shutil
 import bittensor as bt
 import pytest
 
-from analytics import collector, store
 from analytics.cli import main
+from analytics.data import collector, store
 from tests.fakechain import sample_network
 from tests.test_collector_cli import one_error_line
 

@@ -12,7 +12,8 @@ import bittensor as bt
 import numpy as np
 import pytest
 
-from analytics import collector, snapshot, yuma
+from analytics.data import collector, snapshot
+from analytics.model import yuma
 from tests.fakechain import FakeChain, Globals, Matrix, epoch_timeline, perturbed, random_subnet
 
 
@@ -22,7 +23,7 @@ def _token_symbol_cache(tmp_path, monkeypatch):
 
 
 def engine_subnet(chain: FakeChain, netuid: int, e: int) -> tuple:
-    """Lay out a subnet at e - 1 and its epoch's outputs at e, as computed by analytics.yuma."""
+    """Lay out a subnet at e - 1 and its epoch's outputs at e, as computed by analytics.model.yuma."""
     g = chain.globals_at(e - 1)
     before = random_subnet(
         netuid, n=64, validators=16, mechanisms=2, split=[40000, 25535], commit_reveal=True

@@ -22,7 +22,7 @@ import pytest
 from bittensor._transport.codec import RuntimeCodec, strip_option_opaque_metadata
 from bittensor._transport.runtime_api import decode_runtime_api_result
 
-from analytics import collector
+from analytics.data import collector
 from tests.fakechain import FakeChain, hyperparams_record, metagraph_record, random_subnet, sample_network
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata" / "sdk-integration-sn1-6852690"

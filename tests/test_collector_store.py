@@ -20,7 +20,7 @@ import bittensor as bt
 import duckdb
 import pytest
 
-from analytics import collector, store
+from analytics.data import collector, store
 from tests.fakechain import FakeChain, expected_rows, sample_network
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -266,7 +266,7 @@ CRASH_SCRIPT = textwrap.dedent(
     sys.path.insert(0, {root!r})
     os.environ["BTCLI_TOKEN_SYMBOLS_CACHE"] = {cache!r}
     import bittensor as bt
-    from analytics import collector, store
+    from analytics.data import collector, store
     from tests.fakechain import sample_network
 
     mode = sys.argv[2]

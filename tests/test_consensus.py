@@ -1,11 +1,11 @@
-"""Per-validator explanations and the copier signal (analytics.consensus) on small chain situations."""
+"""Per-validator explanations and the copier signal (analytics.model.consensus) on small chain situations."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from analytics.consensus import (
+from analytics.model.consensus import (
     CLIPPED_MINOR,
     SEVERITIES,
     ValidatorExplanation,
@@ -16,7 +16,7 @@ from analytics.consensus import (
     miner_consensus,
     overlap,
 )
-from analytics.yuma import EpochInputs, epoch, epoch_with_mechanisms
+from analytics.model.yuma import EpochInputs, epoch, epoch_with_mechanisms
 
 
 def by_uid(explanations: list[ValidatorExplanation]) -> dict[int, ValidatorExplanation]:

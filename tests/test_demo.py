@@ -11,9 +11,9 @@ import duckdb
 import numpy as np
 import pytest
 
-from analytics import demo, snapshot, store
 from analytics.cli import main
-from analytics.consensus import explain_validators
+from analytics.data import demo, snapshot, store
+from analytics.model.consensus import explain_validators
 from tests.test_store import tiny_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,7 +254,7 @@ def test_force_never_replaces_a_database_with_chain_snapshots(tmp_path: Path) ->
 
 ENSURE_SMALL = """
 import sys
-from analytics import demo
+from analytics.data import demo
 demo.SUBNETS = (demo.SubnetSpec(1, "tiny", "a", n=32, validators=6, stakers=2),)
 demo.WEEKS = 2
 print(demo.ensure_demo_db(sys.argv[1]))

@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from analytics.emission import (
+from analytics.model.emission import (
     DEFAULT_OWNER_CUT,
     STORED_EMISSION_NOTE,
     SplitError,

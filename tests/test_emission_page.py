@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("analytics.ui")
-pytest.importorskip("analytics.snapshot")
+pytest.importorskip("analytics.app.ui")
+pytest.importorskip("analytics.data.snapshot")
 
 from streamlit.testing.v1 import AppTest
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.emission import (
+from analytics.model.emission import (
     SplitError,
     nearest_valid_split,
     parse_split,
@@ -126,8 +126,8 @@ def test_pools_add_up_and_payouts_fill_each_pool_within_flooring(case) -> None:
 @settings(max_examples=200, deadline=None)
 @given(total=RAO, case=valid_splits(), unset=st.booleans())
 def test_the_engine_splits_emission_the_same_way(total: int, case, unset: bool) -> None:
-    """analytics.yuma runs the mechanisms with its own split_emissions: both must follow the one rule."""
-    yuma = pytest.importorskip("analytics.yuma")
+    """analytics.model.yuma runs the mechanisms with its own split_emissions: both must follow the one rule."""
+    yuma = pytest.importorskip("analytics.model.yuma")
     count, split = case
     chosen = None if unset else split
     assert yuma.split_emissions(total, count, chosen) == split_amounts(total, chosen, count).tolist()

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics import emission
+from analytics.model import emission
 
 ROOT = Path(__file__).resolve().parent.parent
 SN1 = (

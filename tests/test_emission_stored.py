@@ -1,6 +1,6 @@
 """`split --netuid`: the split applied to a stored subnet's incentives and dividends, per UID.
 
-The database is written through the real store (analytics.store.ingest_snapshot) with a small
+The database is written through the real store (analytics.data.store.ingest_snapshot) with a small
 two-mechanism subnet modelled on subtensor's `epoch_with_mechanisms_persists_and_aggregates_all_terms`
 (vectors V14): validator 0 holds the stake and sets weights; miners 1 and 2 earn incentive.
 """
@@ -18,8 +18,8 @@ import pytest
 
 from analytics.cli import main
 
-store = pytest.importorskip("analytics.store")
-pytest.importorskip("analytics.snapshot")
+store = pytest.importorskip("analytics.data.store")
+pytest.importorskip("analytics.data.snapshot")
 
 NETUID = 7
 SPLIT = [16383, 49152]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analytics.export import csv_bytes, csv_filename, neutralise
+from analytics.views.export import csv_bytes, csv_filename, neutralise
 
 
 def parse(data: bytes) -> list[list[str]]:

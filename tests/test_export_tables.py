@@ -7,8 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics import export, store
 from analytics.cli import main as cli_main
+from analytics.data import store
+from analytics.views import export
 
 
 def latest(db: Path) -> int:

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from analytics.mechanisms import MechanismInputError
-from analytics.mechanisms import data_universe_sn13 as sn13
+from analytics.model.mechanisms import MechanismInputError
+from analytics.model.mechanisms import data_universe_sn13 as sn13
 
 
 def test_default_source_weights_sum_to_one() -> None:

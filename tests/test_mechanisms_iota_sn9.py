@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.mechanisms import MechanismInputError
-from analytics.mechanisms import iota_sn9 as sn9
+from analytics.model.mechanisms import MechanismInputError
+from analytics.model.mechanisms import iota_sn9 as sn9
 
 
 def test_effective_batch_count_sums_only_miners_at_or_above_b_min() -> None:

@@ -6,8 +6,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.mechanisms import data_universe_sn13 as sn13
-from analytics.mechanisms import iota_sn9 as sn9
+from analytics.model.mechanisms import data_universe_sn13 as sn13
+from analytics.model.mechanisms import iota_sn9 as sn9
 
 counts = st.lists(st.integers(min_value=0, max_value=200), min_size=1, max_size=30)
 unit = st.floats(min_value=0, max_value=1, allow_nan=False)

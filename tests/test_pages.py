@@ -16,8 +16,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from analytics import export, store
 from analytics.cli import main as cli_main
+from analytics.data import store
+from analytics.views import export
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
@@ -150,7 +151,7 @@ def test_overview_counts_validators_below_the_consensus_threshold(db: Path) -> N
 
 
 def test_validators_page_puts_the_out_of_consensus_first_with_reasons(db: Path) -> None:
-    from analytics.demo import DEMO_CASES
+    from analytics.data.demo import DEMO_CASES
 
     at = open_page("validators", netuid=1)
     assert_clean(at)
@@ -236,7 +237,7 @@ def test_miner_deep_link_and_selector(db: Path, tmp_path: Path) -> None:
 
 
 def test_validator_detail_follows_the_hotkey(db: Path) -> None:
-    from analytics.demo import DEMO_CASES
+    from analytics.data.demo import DEMO_CASES
 
     uid = DEMO_CASES[1]["far_from_consensus"]
     hotkey = str(store.neurons(db, latest(db), 1).set_index("uid").loc[uid, "hotkey"])
@@ -464,7 +465,7 @@ def test_overview_and_history_of_a_bare_subnet(bare_db: Path) -> None:
 
 
 def test_raw_neurons_of_a_multi_mechanism_subnet_say_the_stored_emission_is_not_the_payout(db: Path) -> None:
-    from analytics.emission import STORED_EMISSION_NOTE
+    from analytics.model.emission import STORED_EMISSION_NOTE
 
     two = open_page("validators", netuid=TWO_MECHANISMS)
     assert_clean(two)

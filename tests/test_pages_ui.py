@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from analytics import store, ui
+from analytics.app import ui
+from analytics.data import store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,7 +39,7 @@ def test_cached_refuses_functions_it_cannot_import_again() -> None:
 def picker_app() -> None:
     import streamlit as st
 
-    from analytics import ui
+    from analytics.app import ui
 
     value = ui.bound_select("Colour", ["red", "green", "blue"], "colour", parse=str, default="green")
     st.text(f"chosen={value}")

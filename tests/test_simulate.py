@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics import simulate as sm
-from analytics.yuma import EpochInputs, epoch
+from analytics.model import simulate as sm
+from analytics.model.yuma import EpochInputs, epoch
 
 BLOCK = 100_000
 N_VAL, N_MIN = 5, 10

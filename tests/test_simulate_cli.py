@@ -8,12 +8,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics import export, simulate
 from analytics.cli import main
 from analytics.cli.simulate import epochs_frame, mechanism_inputs
-from analytics.demo import DEMO_CASES
-from analytics.snapshot import load_subnet
-from analytics.store import latest_snapshot_id
+from analytics.data.demo import DEMO_CASES
+from analytics.data.snapshot import load_subnet
+from analytics.data.store import latest_snapshot_id
+from analytics.model import simulate
+from analytics.views import export
 
 STORED_U16 = ("consensus", "incentive", "validator_trust", "dividends", "stake_weight")
 

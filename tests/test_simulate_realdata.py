@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics import simulate as sm
-from analytics.yuma import EpochInputs, epoch
+from analytics.model import simulate as sm
+from analytics.model.yuma import EpochInputs, epoch
 
 ROOT = Path(__file__).resolve().parent.parent
 SN2 = ROOT.parent / "shared" / "realdata" / "btdecode-sn2-2024-08" / "neurons_sn2_decoded.json"

@@ -1,4 +1,4 @@
-"""analytics.snapshot: stored rows -> dense arrays -> engine inputs, and the recompute comparison."""
+"""analytics.data.snapshot: stored rows -> dense arrays -> engine inputs, and the recompute comparison."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from analytics import demo, snapshot, store
+from analytics.data import demo, snapshot, store
 from tests.test_store import tiny_snapshot
 
 

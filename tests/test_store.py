@@ -14,8 +14,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from analytics import store
-from analytics.store import SnapshotData, StoreError
+from analytics.data import store
+from analytics.data.store import SnapshotData, StoreError
 
 HOLD_LOCK = """
 import sys, time, duckdb

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from analytics.yuma import (
+from analytics.model.yuma import (
     ONE,
     _alpha_sigmoid,
     _amount,

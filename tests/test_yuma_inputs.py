@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.yuma import EpochInputs, epoch, epoch_with_mechanisms, split_emissions
+from analytics.model.yuma import EpochInputs, epoch, epoch_with_mechanisms, split_emissions
 
 
 def base(n: int = 3, **kw) -> EpochInputs:

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analytics.yuma import ONE, EpochInputs, epoch
+from analytics.model.yuma import ONE, EpochInputs, epoch
 
 # YUMA_EXAMPLES=400 for a deeper local run; the suite keeps it quick.
 SETTINGS = settings(max_examples=int(os.environ.get("YUMA_EXAMPLES", "40")), deadline=None)
@@ -167,7 +167,7 @@ def test_a_row_equal_to_consensus_keeps_trust(inp: EpochInputs) -> None:
 def test_mechanisms_pay_out_at_most_the_emission(
     inp: EpochInputs, count: int, emission: int, use_split: bool
 ) -> None:
-    from analytics.yuma import epoch_with_mechanisms, split_emissions
+    from analytics.model.yuma import epoch_with_mechanisms, split_emissions
 
     n = inp.n
     rng = np.random.default_rng(count + n)

@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics.consensus import explain_validators
-from analytics.yuma import EpochInputs, dividends_from_bonds, epoch
+from analytics.model.consensus import explain_validators
+from analytics.model.yuma import EpochInputs, dividends_from_bonds, epoch
 
 ROOT = Path(__file__).resolve().parent.parent
 SN2 = ROOT.parent / "shared" / "realdata" / "btdecode-sn2-2024-08" / "neurons_sn2_decoded.json"

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from analytics.yuma import EpochInputs, epoch
+from analytics.model.yuma import EpochInputs, epoch
 
 CASES = json.loads((Path(__file__).parent / "yuma_replay_cases.json").read_text())["cases"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from analytics.yuma import (
+from analytics.model.yuma import (
     ONE,
     EpochInputs,
     EpochResult,
@@ -750,7 +750,7 @@ def test_v14_three_mechanisms_separate_state() -> None:
 
 def test_dividends_from_stored_bonds_reproduce_the_epoch() -> None:
     """The dividend step alone, from what an epoch stored (used on snapshots that lack the inputs)."""
-    from analytics.yuma import dividends_from_bonds
+    from analytics.model.yuma import dividends_from_bonds
 
     n = 8
     w = np.zeros((n, n), dtype=np.int64)

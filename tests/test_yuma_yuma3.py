@@ -15,7 +15,7 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from analytics.yuma import EpochInputs, EpochResult, epoch
+from analytics.model.yuma import EpochInputs, EpochResult, epoch
 
 M = 65535
 H = 32767
@@ -288,7 +288,7 @@ def test_v11h_liquid_alpha_with_equal_bounds_matches_fixed_alpha() -> None:
 
 def test_carry_forward_runs_the_scenario_like_storage() -> None:
     """The kappa-moves-first scenario driven by carry_forward gives the same dividends as storage does."""
-    from analytics.yuma import carry_forward
+    from analytics.model.yuma import carry_forward
 
     stakes, schedule, targets = SCENARIOS["kappa_moves_first"]
     sc = Yuma3Scenario(stakes)

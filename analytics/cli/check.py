@@ -61,7 +61,7 @@ def _describe(diff: pd.DataFrame) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analytics import snapshot, store
+    from analytics.data import snapshot, store
 
     db = args.db if args.db is not None else store.default_db_path()
     try:

@@ -15,8 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-from analytics import store
 from analytics.cli import CliError
+from analytics.data import store
 
 log = logging.getLogger("analytics.cli.collect")
 
@@ -105,7 +105,7 @@ def _log_to_stderr() -> logging.Handler:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analytics import collector  # imports bittensor: only when collecting
+    from analytics.data import collector  # imports bittensor: only when collecting
 
     handler = _log_to_stderr()
     try:

@@ -13,7 +13,7 @@ HELP = "Build the deterministic demo network (12 weekly snapshots of 8 subnets) 
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from analytics.store import DEMO_DB_PATH
+    from analytics.data.store import DEMO_DB_PATH
 
     parser.add_argument(
         "--db", type=Path, default=DEMO_DB_PATH, help=f"database file to create (default: {DEMO_DB_PATH})"
@@ -26,7 +26,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analytics import demo, store
+    from analytics.data import demo, store
 
     started = time.perf_counter()
     try:

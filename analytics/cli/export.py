@@ -8,8 +8,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from analytics import export, store
 from analytics.cli import CliError
+from analytics.data import store
+from analytics.views import export
 
 HELP = "write a table the app shows (neurons, weights, validators, consensus, subnets, history) as CSV, byte for byte"
 

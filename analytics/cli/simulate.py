@@ -13,10 +13,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics import export, simulate, store
 from analytics.cli import CliError
-from analytics.snapshot import SubnetSnapshot, load_subnet
-from analytics.yuma import EpochInputs, split_emissions
+from analytics.data import store
+from analytics.data.snapshot import SubnetSnapshot, load_subnet
+from analytics.model import simulate
+from analytics.model.yuma import EpochInputs, split_emissions
+from analytics.views import export
 
 HELP = (
     "Replay a subnet's epochs with what-if scenarios (weights, stake, hyperparameters) against the baseline."

@@ -24,8 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from analytics import emission
 from analytics.cli import CliError
+from analytics.model import emission
 
 HELP = "Apply an emission split (u16 vector or percent) to an amount or to a stored subnet's UIDs."
 DEFAULT_EMISSION = "100"
@@ -47,7 +47,7 @@ class StoredPayoutInputs:
 
 
 def stored_payout_inputs(snap: Any) -> StoredPayoutInputs:
-    """Per-mechanism incentive and dividends of an ``analytics.snapshot.SubnetSnapshot``.
+    """Per-mechanism incentive and dividends of an ``analytics.data.snapshot.SubnetSnapshot``.
 
     The chain stores each mechanism's incentive but only the netuid-level dividends (a weighted sum
     over mechanisms). With one mechanism that is exact. With several, each mechanism's dividends are
@@ -93,7 +93,7 @@ def load_stored_subnet(
     db_path: str | os.PathLike[str], snapshot_id: int, netuid: int
 ) -> tuple[Any, StoredPayoutInputs]:
     """A stored subnet and its payout inputs (the page caches this; StoreError when not stored)."""
-    from analytics import snapshot
+    from analytics.data import snapshot
 
     snap = snapshot.load_subnet(db_path, int(snapshot_id), int(netuid))
     return snap, stored_payout_inputs(snap)
@@ -236,7 +236,7 @@ def _pools(raw_split: object, mechanism_count: int, amount_rao: int, owner_cut: 
 
 
 def _load(args: argparse.Namespace) -> tuple[Any, StoredPayoutInputs]:
-    from analytics import store
+    from analytics.data import store
 
     db = Path(args.db).expanduser() if args.db else store.default_db_path()
     try:

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.mechanisms import MechanismInputError, as_finite_array
+from analytics.model.mechanisms import MechanismInputError, as_finite_array
 
 DEFAULT_SOURCE_WEIGHTS: dict[str, float] = {"reddit": 0.58, "x": 0.37, "youtube": 0.05}
 DEFAULT_LABEL_SCALE_FACTOR = 0.3

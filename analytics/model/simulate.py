@@ -1,8 +1,8 @@
 """What-if simulator: replay a subnet mechanism's epochs with the exact engine, with and without a scenario.
 
-Start from one mechanism's :class:`~analytics.yuma.EpochInputs` (as ``load_subnet(...).epoch_inputs(mechid)``
-builds them from a stored snapshot) and run ``epochs`` epochs of :func:`analytics.yuma.epoch`, carrying the
-state the chain carries from one epoch to the next (the engine's :func:`~analytics.yuma.carry_forward`):
+Start from one mechanism's :class:`~analytics.model.yuma.EpochInputs` (as ``load_subnet(...).epoch_inputs(mechid)``
+builds them from a stored snapshot) and run ``epochs`` epochs of :func:`analytics.model.yuma.epoch`, carrying the
+state the chain carries from one epoch to the next (the engine's :func:`~analytics.model.yuma.carry_forward`):
 
 * bonds: the bonds an epoch stores are the next epoch's input bonds (§4.9.5 of the design notes);
 * validator permits: the permits an epoch computes mask the next epoch's rows and stake (§4.3);
@@ -21,7 +21,7 @@ as a difference.
 Scenarios are small frozen dataclasses; each has a one-token text form (its ``spec``) used by the CLI
 and by the What-if page's URL, parsed by :func:`parse_scenario`. ``SCENARIO_GRAMMAR`` documents it.
 
-Pure: numpy and :mod:`analytics.yuma` only.
+Pure: numpy and :mod:`analytics.model.yuma` only.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from analytics.yuma import EpochInputs, EpochResult, activity_cutoff_blocks, carry_forward, epoch
+from analytics.model.yuma import EpochInputs, EpochResult, activity_cutoff_blocks, carry_forward, epoch
 
 MAX_EPOCHS = 200
 U16_MAX = 65535

@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analytics import consensus
-from analytics.store import SNAPSHOT_META_COLUMNS, StoreError
+from analytics.data.store import SNAPSHOT_META_COLUMNS, StoreError
+from analytics.model import consensus
 
 if TYPE_CHECKING:
-    from analytics.snapshot import SubnetSnapshot
-    from analytics.yuma import EpochInputs, EpochResult
+    from analytics.data.snapshot import SubnetSnapshot
+    from analytics.model.yuma import EpochInputs, EpochResult
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -172,7 +172,7 @@ def _file_token(db_path: str) -> tuple[int, int]:
 
 @functools.lru_cache(maxsize=8)
 def _analysis(db_path: str, token: tuple[int, int], snapshot_id: int, netuid: int) -> SubnetAnalysis:
-    from analytics.snapshot import load_subnet  # the engine and loader only when a table is built
+    from analytics.data.snapshot import load_subnet  # the engine and loader only when a table is built
 
     snap = load_subnet(db_path, snapshot_id, netuid)
     aggregate = snap.recompute()  # netuid-level aggregate; .mechanisms[k] is mechanism k's own epoch
@@ -319,7 +319,7 @@ def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 
     """Every validator of one mechanism, the most severe consensus problem first, then by stake.
 
     Severity, reason, clipped mass, the miners clipped and the copier signal come from
-    :func:`analytics.consensus.explain_validators`. Stake is the stake weight the epoch used (alpha +
+    :func:`analytics.model.consensus.explain_validators`. Stake is the stake weight the epoch used (alpha +
     TAO x TaoWeight); Tv as recomputed for this mechanism and as the chain stored it (netuid level);
     earnings per 1000 staked per day: see :func:`earnings_per_1000_per_day` (all mechanisms together).
     The copier signal needs the previous epoch's consensus of the same mechanism, which the chain stores
@@ -476,7 +476,7 @@ def _validator_summary(neurons: pd.DataFrame) -> pd.DataFrame:
 
 def subnets_table(db_path: str, snapshot_id: int) -> pd.DataFrame:
     """The Overview's table: one row per subnet of a snapshot."""
-    from analytics import store
+    from analytics.data import store
 
     subs = store.subnets(db_path, snapshot_id)
     if subs.empty:
@@ -529,7 +529,7 @@ def history_tables(
     validators per Tv band (TV_BANDS), median and stake-weighted Tv, and consensus concentration: the share of all consensus held by the
     10 highest miners and the effective number of miners 1 / sum(c_i^2) with c = C / sum(C).
     """
-    from analytics import store
+    from analytics.data import store
 
     hist = store.subnet_history(db_path, netuid, network)
     if hist.empty:
@@ -598,7 +598,7 @@ def reason_summary(validators: pd.DataFrame) -> pd.DataFrame:
 
 def history_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 0) -> pd.DataFrame:
     """The History page's per-snapshot summary of a subnet, on the network of ``snapshot_id``."""
-    from analytics import store
+    from analytics.data import store
 
     network = store.snapshot_meta(db_path, snapshot_id)["network"]
     return history_tables(db_path, netuid, network)[0]

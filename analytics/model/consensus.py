@@ -1,6 +1,6 @@
 """Why is a validator out of consensus? Per-validator explanations and a weight-copier signal.
 
-Pure: takes the engine's inputs and result (analytics.yuma) and returns plain dataclasses and lists,
+Pure: takes the engine's inputs and result (analytics.model.yuma) and returns plain dataclasses and lists,
 so the validators page, the flags and the CSV exports share one explanation.
 
 For every validator (a uid with a permit, or with weights on anyone but itself):
@@ -44,7 +44,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from analytics.yuma import (
+from analytics.model.yuma import (
     ONE,
     EpochInputs,
     EpochResult,

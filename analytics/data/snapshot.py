@@ -4,7 +4,7 @@
 here) and returns a :class:`SubnetSnapshot` (`load_snapshot` does every subnet through one connection): arrays indexed by uid, one :class:`MechanismArrays` per
 mechanism, and the stored hyperparameters. From it:
 
-* ``.epoch_inputs(mechid)`` -> ``analytics.yuma.EpochInputs`` for that mechanism's epoch;
+* ``.epoch_inputs(mechid)`` -> ``analytics.model.yuma.EpochInputs`` for that mechanism's epoch;
 * ``.stored_outputs(mechid)`` -> :class:`StoredOutputs`, what the chain stored after that epoch;
 * ``.mechanism_arguments()`` / ``.recompute()`` -> the multi-mechanism epoch as the chain runs it.
 
@@ -23,10 +23,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analytics import store
+from analytics.data import store
 
 if TYPE_CHECKING:  # the engine is imported lazily so reading snapshots never depends on it
-    from analytics.yuma import EpochInputs, EpochResult
+    from analytics.model.yuma import EpochInputs, EpochResult
 
 # commit_block for "no unexpired commit" (the engine's convention: negative = none, never masked).
 NO_COMMIT = -1
@@ -145,7 +145,7 @@ class SubnetSnapshot:
         `emission` is the whole subnet's E when the subnet has one mechanism; for several, pass the
         subnet through :meth:`recompute`, which splits E the chain's way.
         """
-        from analytics.yuma import EpochInputs
+        from analytics.model.yuma import EpochInputs
 
         mech = self.mechanism(mechid)
         s = self.subnet
@@ -196,7 +196,7 @@ class SubnetSnapshot:
         )
 
     def mechanism_arguments(self) -> dict[str, Any]:
-        """Keyword arguments of ``analytics.yuma.epoch_with_mechanisms`` for this subnet."""
+        """Keyword arguments of ``analytics.model.yuma.epoch_with_mechanisms`` for this subnet."""
         commit_reveal = bool(self.subnet["commit_reveal"])
         return dict(
             inputs=self.epoch_inputs(self.mechanisms[0].mechid),
@@ -214,7 +214,7 @@ class SubnetSnapshot:
         The result's stored fields are the netuid-level aggregate; ``result.mechanisms[k]`` is
         mechanism ``self.mechanisms[k]``'s own epoch (its incentive and bonds).
         """
-        from analytics.yuma import epoch_with_mechanisms
+        from analytics.model.yuma import epoch_with_mechanisms
 
         return epoch_with_mechanisms(**self.mechanism_arguments())
 

@@ -2,7 +2,7 @@
 
 A page is written as::
 
-    from analytics import ui
+    from analytics.app import ui
 
     db = ui.page_setup("Validators")                  # config, DB checks, demo banner; st.stop() on error
     snapshot_id = ui.snapshot_picker(db)              # ?snapshot=ID
@@ -61,7 +61,8 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from analytics import export, store
+from analytics.data import store
+from analytics.views import export
 
 APP_NAME = "metagraph-lens"
 
@@ -152,7 +153,7 @@ def cached(fn: Callable[..., Any], db: str, *args: Hashable, **kwargs: Hashable)
     """``fn(db, *args, **kwargs)`` through st.cache_data (module-level functions; hashable arguments).
 
     The cache is keyed by the function, the arguments and the DB file's size and mtime. A
-    :class:`analytics.store.StoreError` (locked or corrupt file) is shown with :func:`stop_with_error`.
+    :class:`analytics.data.store.StoreError` (locked or corrupt file) is shown with :func:`stop_with_error`.
     """
     if fn.__module__ in ("__main__", "") or "<locals>" in fn.__qualname__:
         raise TypeError(
@@ -190,7 +191,7 @@ def neurons(db: str, snapshot_id: int, netuid: int) -> pd.DataFrame:
 
 
 def table(name: str, db: str, snapshot_id: int, netuid: int | None, mechid: int = 0) -> pd.DataFrame:
-    """An export table (a key of ``analytics.export.TABLES``) exactly as the CLI writes it (cached)."""
+    """An export table (a key of ``analytics.views.export.TABLES``) exactly as the CLI writes it (cached)."""
     return cached(
         export.build_table, db, name, int(snapshot_id), None if netuid is None else int(netuid), int(mechid)
     )
@@ -219,7 +220,7 @@ def resolve_db() -> str:
     """The database path for this run; creates the default demo database on first start."""
     path = configured_db()
     if path.resolve() == store.DEMO_DB_PATH.resolve() and not path.exists():
-        from analytics import demo  # imported here: only the first start needs it
+        from analytics.data import demo  # imported here: only the first start needs it
 
         try:
             with st.spinner("First start: creating the demo database (a few seconds)…"):
@@ -491,7 +492,7 @@ def _csv_bytes(df: pd.DataFrame) -> bytes:
 
 
 def csv_download(df: pd.DataFrame, filename: str, key: str, *, label: str = "Download CSV") -> None:
-    """A download button holding exactly ``df`` as written by :func:`analytics.export.csv_bytes`
+    """A download button holding exactly ``df`` as written by :func:`analytics.views.export.csv_bytes`
     (the bytes `python -m analytics export` writes for the same table). Cached per table content."""
     st.download_button(
         label,

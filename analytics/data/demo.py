@@ -7,7 +7,7 @@ UIDs recycled between snapshots (new hotkeys, new registration block; weights po
 zeroed and the slot's own weights and bonds removed, as `replace_neuron` does on chain).
 
 Consistency: every output (C, I, Tv, D, stake weight, bonds, emission, permits) is computed by the
-project's own engine, `analytics.yuma.epoch_with_mechanisms`, run epoch by epoch with bonds, permits
+project's own engine, `analytics.model.yuma.epoch_with_mechanisms`, run epoch by epoch with bonds, permits
 and the previous consensus carried from one epoch to the next. A snapshot stores the inputs of its
 last epoch and that epoch's outputs, so recomputing it reproduces the stored values exactly.
 
@@ -31,8 +31,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from analytics import store
-from analytics.yuma import EpochInputs, EpochResult, epoch_with_mechanisms
+from analytics.data import store
+from analytics.model.yuma import EpochInputs, EpochResult, epoch_with_mechanisms
 
 SEED = 20260105
 NETWORK = "demo"
@@ -51,8 +51,9 @@ DEMO_DB_PATH = store.DEMO_DB_PATH
 def _generator_fingerprint() -> str:
     """A hash of the code that decides the demo's contents (this module and the engine)."""
     digest = hashlib.sha256()
-    for module in ("demo.py", "yuma.py"):
-        digest.update((Path(__file__).resolve().parent / module).read_bytes())
+    package = Path(__file__).resolve().parents[1]
+    for module in ("data/demo.py", "model/yuma.py"):
+        digest.update((package / module).read_bytes())
     return digest.hexdigest()[:12]
 
 

@@ -80,8 +80,8 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 TABLES: tuple[str, ...] = ("subnets", "neurons", "mechanism_neurons", "weights", "bonds", "bonds_after")
 
 # The embedded demo database, and the environment variable naming the database to open instead.
-DEMO_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
-CHAIN_DB_PATH = Path(__file__).resolve().parent.parent / "data" / "lens.duckdb"
+DEMO_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "demo.duckdb"
+CHAIN_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "lens.duckdb"
 DB_ENV_VAR = "METAGRAPH_LENS_DB"
 
 

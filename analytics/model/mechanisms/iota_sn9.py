@@ -32,7 +32,7 @@ from typing import Literal
 
 import numpy as np
 
-from analytics.mechanisms import MechanismInputError, as_finite_array
+from analytics.model.mechanisms import MechanismInputError, as_finite_array
 
 DEFAULT_B_MIN = 10
 DEFAULT_MERGE_FRACTION = 0.8

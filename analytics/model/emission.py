@@ -27,7 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from analytics.yuma import split_emissions
+from analytics.model.yuma import split_emissions
 
 U16_MAX = 65535
 RAO_PER_ALPHA = 10**9

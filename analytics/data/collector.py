@@ -1,0 +1,977 @@
+"""Snapshot subnets and mechanisms from the chain into the store (the only module importing bittensor).
+
+One code path for tests and production: :func:`collect` takes an unopened ``bittensor.Subtensor``
+(a real network, or ``bt.Subtensor(network, substrate=fake)`` in tests), opens it in its async
+form, reads every requested subnet concurrently over that one client, builds Arrow tables in
+memory, and writes them in one short transaction through ``analytics.data.store.ingest_snapshot``.
+
+Epoch alignment (see analytics/schema.sql and ../shared/design/yuma.md §3). For a subnet whose last
+epoch ran at block e (``LastMechansimStepBlock``, sic):
+  * inputs are read at e - 1: stake, permits, bonds, last_update per mechanism,
+    block_at_registration, hyperparameters, TaoWeight, owner, previous consensus and incentive;
+  * weights at e on commit-reveal subnets (the reveals the epoch used land inside block e, before
+    it) and at e - 1 otherwise (block e's own set_weights run after the epoch);
+  * each validator's earliest unexpired weight commit as the epoch saw it (commit-reveal mask);
+  * outputs at e: consensus, incentive per mechanism, validator trust, dividends, emission, new
+    bonds and permits, stake weight.
+With ``block=B`` every read is pinned to B and the snapshot is marked as not epoch-aligned.
+
+Reliability: each attempt runs under ``asyncio.wait_for`` deadlines (the SDK can wait minutes on a
+silent node), a failed attempt is retried on a fresh client after an exponential backoff with
+jitter, a bounded number of times, and only for the subnets still missing. A subnet is stored whole
+or not at all; failures are recorded in ``collection_runs``. A lock file next to the database keeps
+two runs from overlapping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import importlib.metadata
+import itertools
+import logging
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import bittensor as bt
+import numpy as np
+import pyarrow as pa
+
+from analytics.data import store
+
+log = logging.getLogger("analytics.data.collector")
+
+ST = bt.storage.SubtensorModule
+SUBNET_API = bt.runtime_api.SubnetInfoRuntimeApi
+MECHANISM_STRIDE = 4096  # storage index of mechanism m of subnet s: m * 4096 + s
+U16_MAX = 65535
+NETWORK_NAMES = ("finney", "test", "archive", "local")
+
+
+class CollectorError(Exception):
+    """A problem the user must fix (bad input, busy lock): one clear line, nothing written."""
+
+
+class CollectorBusy(CollectorError):
+    """Another collection run holds the lock file of this database."""
+
+
+@dataclass
+class RetryPolicy:
+    """Deadlines and retry schedule; tests inject short ones."""
+
+    tries: int = 4  # attempts per subnet (and for connecting)
+    timeout: float = 180.0  # seconds: one subnet's reads, or connecting and listing subnets
+    close_timeout: float = 10.0  # seconds: closing a client (a clean close can hang forever)
+    backoff: float = 5.0  # seconds before the 2nd attempt; doubles each time, with jitter
+    backoff_max: float = 120.0
+    db_tries: int = 5  # attempts to write when another process holds the database lock
+    db_backoff: float = 2.0
+    concurrency: int = 8  # subnets read at once over the one client
+
+    def delay(self, attempt: int, base: float | None = None) -> float:
+        """Exponential backoff with full jitter in [0.5, 1] of the nominal delay."""
+        nominal = min((self.backoff if base is None else base) * 2 ** (attempt - 1), self.backoff_max)
+        return nominal * random.uniform(0.5, 1.0)
+
+
+@dataclass
+class CollectionSummary:
+    """What a run stored and what failed; ``ok`` is True only if every requested subnet is stored."""
+
+    network: str
+    block: int | None = None
+    snapshot_id: int | None = None
+    stored: list[int] = field(default_factory=list)
+    failed: dict[int, str] = field(default_factory=dict)
+    already_stored: bool = False
+    run_id: int | None = None
+    aligned: dict[int, bool] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and (self.snapshot_id is not None or self.already_stored)
+
+    @property
+    def status(self) -> str:
+        if self.ok:
+            return "ok"
+        return "partial" if self.stored else "failed"
+
+
+@dataclass(repr=False)
+class SubnetRows:
+    """One subnet's rows for every table, as numpy columns (ready to concatenate).
+
+    The repr is kept short on purpose: asyncio.run formats the repr of its main task's result when it
+    tears down (the SIGINT handler check), which with numpy's full array repr cost seconds of CPU.
+    """
+
+    netuid: int
+    subnet: dict[str, Any]
+    neurons: dict[str, Any]
+    mechanism_neurons: list[dict[str, Any]]
+    weights: list[tuple[int, np.ndarray]]  # (mechid, (k, 3) int64 array of validator, miner, value)
+    bonds: list[tuple[int, np.ndarray]]
+    bonds_after: list[tuple[int, np.ndarray]]
+
+    def __repr__(self) -> str:
+        rows = sum(len(a) for _, a in self.weights)
+        return f"SubnetRows(netuid={self.netuid}, n={len(self.neurons['uid'])}, weights={rows})"
+
+
+# --------------------------------------------------------------------------------------------------
+# Arrow schemas: the columns of analytics/schema.sql without snapshot_id.
+
+SCHEMAS: dict[str, pa.Schema] = {
+    "subnets": pa.schema(
+        [
+            ("netuid", pa.int32()),
+            ("name", pa.string()),
+            ("symbol", pa.string()),
+            ("owner_hotkey", pa.string()),
+            ("owner_coldkey", pa.string()),
+            ("n", pa.int32()),
+            ("tempo", pa.int32()),
+            ("kappa", pa.int32()),
+            ("bonds_moving_avg", pa.int64()),
+            ("bonds_penalty", pa.int32()),
+            ("activity_cutoff_factor_milli", pa.int32()),
+            ("yuma3", pa.bool_()),
+            ("liquid_alpha", pa.bool_()),
+            ("alpha_low", pa.int32()),
+            ("alpha_high", pa.int32()),
+            ("alpha_sigmoid_steepness", pa.int32()),
+            ("max_validators", pa.int32()),
+            ("commit_reveal", pa.bool_()),
+            ("tao_weight", pa.uint64()),
+            ("stake_threshold", pa.uint64()),
+            ("mechanism_count", pa.int32()),
+            ("emission_split", pa.list_(pa.uint16())),
+            ("epoch_emission", pa.uint64()),
+            ("aligned", pa.bool_()),
+            ("epoch_block", pa.int64()),
+            ("inputs_block", pa.int64()),
+            ("weights_block", pa.int64()),
+            ("outputs_block", pa.int64()),
+            ("last_mechanism_step_block", pa.int64()),
+        ]
+    ),
+    "neurons": pa.schema(
+        [
+            ("netuid", pa.int32()),
+            ("uid", pa.int32()),
+            ("hotkey", pa.string()),
+            ("coldkey", pa.string()),
+            ("is_owner", pa.bool_()),
+            ("block_at_registration", pa.int64()),
+            ("alpha_stake", pa.uint64()),
+            ("tao_stake", pa.uint64()),
+            ("total_stake", pa.uint64()),
+            ("validator_permit_prev", pa.bool_()),
+            ("prev_consensus", pa.uint16()),
+            ("active", pa.bool_()),
+            ("validator_permit", pa.bool_()),
+            ("stake_weight", pa.uint16()),
+            ("consensus", pa.uint16()),
+            ("validator_trust", pa.uint16()),
+            ("dividends", pa.uint16()),
+            ("emission", pa.uint64()),
+        ]
+    ),
+    "mechanism_neurons": pa.schema(
+        [
+            ("netuid", pa.int32()),
+            ("mechid", pa.int32()),
+            ("uid", pa.int32()),
+            ("last_update", pa.int64()),
+            ("commit_block", pa.int64()),
+            ("prev_incentive", pa.uint16()),
+            ("incentive", pa.uint16()),
+        ]
+    ),
+    **{
+        table: pa.schema(
+            [
+                ("netuid", pa.int32()),
+                ("mechid", pa.int32()),
+                ("validator_uid", pa.int32()),
+                ("miner_uid", pa.int32()),
+                (value, pa.uint16()),
+            ]
+        )
+        for table, value in (("weights", "weight"), ("bonds", "bond"), ("bonds_after", "bond"))
+    },
+}
+
+
+# --------------------------------------------------------------------------------------------------
+# Decoding helpers: SDK values -> numpy columns
+
+
+def _u16_from_fraction(values: Iterable[float]) -> np.ndarray:
+    """The exact stored u16 from the SDK's ``raw / 65535`` floats."""
+    return np.rint(np.fromiter(values, dtype=np.float64) * U16_MAX).astype(np.uint16)
+
+
+def _column(values: Sequence[Any] | None, n: int, dtype: Any) -> np.ndarray:
+    """A storage vector as a length-n array: padded with zeros, truncated beyond n."""
+    out = np.zeros(n, dtype=dtype)
+    if values:
+        data = np.asarray([int(v) for v in values[:n]], dtype=dtype)
+        out[: len(data)] = data
+    return out
+
+
+def _sparse(rows: list[tuple[Any, Any]]) -> np.ndarray:
+    """``query_map`` rows ``[(row, [(col, value), ...]), ...]`` -> (k, 3) int64 array, zeros kept."""
+    rows = sorted(((int(uid), entries or []) for uid, entries in rows), key=lambda r: r[0])
+    counts = np.fromiter((len(entries) for _, entries in rows), dtype=np.int64, count=len(rows))
+    total = int(counts.sum())
+    out = np.empty((total, 3), dtype=np.int64)
+    if total == 0:
+        return out
+    out[:, 0] = np.repeat(np.fromiter((uid for uid, _ in rows), dtype=np.int64, count=len(rows)), counts)
+    flat = np.fromiter(
+        itertools.chain.from_iterable(itertools.chain.from_iterable(e for _, e in rows)),
+        dtype=np.int64,
+        count=2 * total,
+    )
+    out[:, 1:] = flat.reshape(total, 2)
+    return out
+
+
+def _commit_blocks(
+    n: int,
+    uid_of: dict[str, int],
+    *,
+    epoch_block: int | None,
+    current_epoch: int,
+    reveal_period: int,
+    v2_reads: Sequence[list[tuple[Any, Any]]],
+    v4_read: list[tuple[Any, Any]],
+) -> np.ndarray:
+    """Each validator's earliest unexpired commit block as the epoch saw it; -1 = no active commit.
+
+    A commit is expired when current_epoch > commit_epoch + reveal_period. Commits made in block e
+    itself came after the epoch (extrinsics run after ``on_initialize``) and are left out.
+    """
+    blocks = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+
+    def seen(commit_block: int) -> bool:
+        return epoch_block is None or commit_block < epoch_block
+
+    for read in v2_reads:  # WeightCommits: hotkey -> [(hash, commit_epoch, commit_block, reveal_block)]
+        for hotkey, queue in read:
+            uid = uid_of.get(str(hotkey))
+            if uid is None:
+                continue
+            for _hash, commit_epoch, commit_block, *_ in queue or []:
+                if current_epoch <= int(commit_epoch) + reveal_period and seen(int(commit_block)):
+                    blocks[uid] = min(blocks[uid], int(commit_block))
+                    break
+    for commit_epoch, queue in v4_read:  # TimelockedWeightCommits: epoch -> [(hotkey, block, ...)]
+        if current_epoch > int(commit_epoch) + reveal_period:
+            continue
+        for hotkey, commit_block, *_ in queue or []:
+            uid = uid_of.get(str(hotkey))
+            if uid is not None and seen(int(commit_block)):
+                blocks[uid] = min(blocks[uid], int(commit_block))
+    blocks[blocks == np.iinfo(np.int64).max] = -1
+    return blocks
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading one subnet
+
+
+async def _gather(*aws: Any) -> list[Any]:
+    return list(await asyncio.gather(*aws))
+
+
+async def _value(value: Any) -> Any:
+    """An already-known value where a read would otherwise go (inputs and outputs at one block)."""
+    return value
+
+
+_NO_V3 = object()  # the runtime predates get_subnet_hyperparams_v3
+
+
+async def _hyperparameters_v3(view: Any, netuid: int) -> Any:
+    try:
+        return await view.subnets.subnet_hyperparameters(netuid)
+    except (bt.ChainError, ValueError) as exc:  # the SDK raises ValueError for an API the runtime lacks
+        log.info("subnet %d: no get_subnet_hyperparams_v3 at block %s (%s)", netuid, view.block, exc)
+        return _NO_V3
+
+
+async def _legacy_hyperparameters(view: Any, netuid: int, graph: Any) -> dict[str, Any]:
+    """Hyperparameters on runtimes before v3: the metagraph record plus a few storage items."""
+
+    async def storage(item: Any, default: Any) -> Any:
+        try:
+            value = await view.query(item, [netuid])
+        except (bt.ChainError, ValueError):
+            return default
+        return default if value is None else value
+
+    raw = graph.raw
+    yuma3, steepness = await _gather(storage(ST.Yuma3On, False), storage(ST.AlphaSigmoidSteepness, 1000))
+    tempo = max(1, int(raw["tempo"]))
+    cutoff_blocks = int(raw.get("activity_cutoff") or 5000)
+    return {
+        "kappa": int(raw["kappa"]),
+        "tempo": tempo,
+        "bonds_moving_avg": int(raw["bonds_moving_avg"]),
+        "max_validators": int(raw["max_validators"]),
+        "commit_reveal_weights_enabled": bool(raw.get("commit_reveal_weights_enabled", False)),
+        "commit_reveal_period": int(raw.get("commit_reveal_period") or 1),
+        "liquid_alpha_enabled": bool(raw.get("liquid_alpha_enabled", False)),
+        "alpha_low": int(raw.get("alpha_low", 45875)),
+        "alpha_high": int(raw.get("alpha_high", 58982)),
+        "alpha_sigmoid_steepness": int(steepness),
+        "yuma_version": 3 if yuma3 else 2,
+        # The factor whose cutoff (floor(factor * tempo / 1000)) is the legacy ActivityCutoff blocks.
+        "activity_cutoff_factor": -(-cutoff_blocks * 1000 // tempo),
+    }
+
+
+async def _epoch_index(view: Any, netuid: int, tempo: int) -> int:
+    """``SubnetEpochIndex`` at the view's block; on runtimes before it (spec < 423) the legacy
+    epoch number (block + netuid + 1) // (tempo + 1) that commits were keyed by then."""
+    try:
+        return int(await view.query(ST.SubnetEpochIndex, [netuid]) or 0)
+    except (bt.ChainError, ValueError):
+        return (int(view.block) + netuid + 1) // (tempo + 1)
+
+
+async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None) -> SubnetRows:
+    """Read one subnet (every mechanism) at its epoch blocks, or all at ``pinned``."""
+    head_view = await client.at(head)
+    if pinned is not None:
+        epoch_block = None
+        inputs_block = outputs_block = pinned
+    else:
+        last_step = int(await head_view.query(ST.LastMechansimStepBlock, [netuid]) or 0)
+        if last_step <= 0:  # no epoch has run yet: nothing to align to
+            log.warning(
+                "subnet %d has run no epoch yet: snapshot at head block %d, not aligned", netuid, head
+            )
+            epoch_block, inputs_block, outputs_block = None, head, head
+        else:
+            epoch_block, inputs_block, outputs_block = last_step, last_step - 1, last_step
+    aligned = epoch_block is not None
+    vin = await client.at(inputs_block)
+    vout = await client.at(outputs_block)
+
+    graph_in, hyper, bonds_penalty, tao_weight, stake_threshold, prev_step, mech_count, split = await _gather(
+        vin.subnets.metagraph(netuid, commitments=False),
+        _hyperparameters_v3(vin, netuid),
+        vin.query(ST.BondsPenalty, [netuid]),
+        vin.query(ST.TaoWeight),
+        vin.query(ST.StakeThreshold),
+        vin.query(ST.LastMechansimStepBlock, [netuid]),
+        vin.subnets.mechanism_count(netuid),
+        vin.subnets.mechanism_emission_split(netuid),
+    )
+    if graph_in is None or hyper is None:
+        raise bt.ChainError(f"subnet {netuid} does not exist at block {inputs_block}")
+    if hyper is _NO_V3:
+        hyper = await _legacy_hyperparameters(vin, netuid, graph_in)
+    commit_reveal = bool(hyper.get("commit_reveal_weights_enabled", False))
+    weights_block = outputs_block if (aligned and commit_reveal) else inputs_block
+    vw = await client.at(weights_block)
+    mechanisms = range(max(1, int(mech_count)))
+    index = [m * MECHANISM_STRIDE + netuid for m in mechanisms]
+
+    same = inputs_block == outputs_block
+    graph_out, trust, stake_weight = await _gather(
+        _value(graph_in) if same else vout.subnets.metagraph(netuid, commitments=False),
+        vout.query(ST.ValidatorTrust, [netuid]),
+        vout.query(ST.StakeWeight, [netuid]),
+    )
+    if graph_out is None:
+        raise bt.ChainError(f"subnet {netuid} does not exist at block {outputs_block}")
+
+    async def mechagraph(view: Any, graph: Any, m: int) -> dict:
+        if m == 0:
+            return {"incentives": _u16_from_fraction(x.incentive for x in graph.neurons), "last_update": None}
+        record = await view.runtime(SUBNET_API.get_mechagraph, [netuid, m])
+        if not isinstance(record, dict):
+            raise bt.ChainError(f"mechanism {m} of subnet {netuid} missing at block {view.block}")
+        return record
+
+    # Everything else of every mechanism in one round of concurrent reads.
+    per_mech_in, per_mech_out, weights, bonds, bonds_after = await _gather(
+        _gather(*(mechagraph(vin, graph_in, m) for m in mechanisms)),
+        _value(None) if same else _gather(*(mechagraph(vout, graph_out, m) for m in mechanisms)),
+        _gather(*(vw.query_map(ST.Weights, [i]) for i in index)),
+        _gather(*(vin.query_map(ST.Bonds, [i]) for i in index)),
+        _value(None) if same else _gather(*(vout.query_map(ST.Bonds, [i]) for i in index)),
+    )
+    if same:
+        per_mech_out, bonds_after = per_mech_in, bonds
+
+    n = len(graph_in.neurons)
+    hotkeys = [x.hotkey for x in graph_in.neurons]
+    uid_of = {hk: uid for uid, hk in enumerate(hotkeys)}
+    tempo = int(hyper.get("tempo", graph_in.tempo))
+    commit_blocks: list[np.ndarray | None] = [None for _ in mechanisms]
+    if commit_reveal:
+        reveal_period = int(hyper.get("commit_reveal_period", 1))
+        epoch_index = await _epoch_index(vout, netuid, tempo)
+        # At e the counter already holds the epoch that ran; a non-aligned snapshot shows the next one.
+        current_epoch = epoch_index if aligned else epoch_index + 1
+        views = [vin] if same else [vin, vout]
+        reads = await _gather(
+            *(
+                _gather(
+                    vout.query_map(ST.TimelockedWeightCommits, [i]),
+                    *(v.query_map(ST.WeightCommits, [i]) for v in views),
+                )
+                for i in index
+            )
+        )
+        for k, (v4_read, *v2_reads) in enumerate(reads):
+            commit_blocks[k] = _commit_blocks(
+                n,
+                uid_of,
+                epoch_block=epoch_block,
+                current_epoch=current_epoch,
+                reveal_period=reveal_period,
+                v2_reads=v2_reads,
+                v4_read=v4_read,
+            )
+
+    owner = graph_in.owner_hotkey
+    yuma_version = int(hyper.get("yuma_version", 2))
+    subnet = {
+        "netuid": netuid,
+        "name": graph_in.name,
+        "symbol": graph_in.symbol,
+        "owner_hotkey": owner,
+        "owner_coldkey": graph_in.owner_coldkey,
+        "n": n,
+        "tempo": tempo,
+        "kappa": int(hyper["kappa"]),
+        "bonds_moving_avg": int(hyper["bonds_moving_avg"]),
+        "bonds_penalty": int(bonds_penalty),
+        "activity_cutoff_factor_milli": int(hyper.get("activity_cutoff_factor", 13_889)),
+        "yuma3": yuma_version >= 3,
+        "liquid_alpha": bool(hyper.get("liquid_alpha_enabled", False)),
+        "alpha_low": int(hyper.get("alpha_low", 45875)),
+        "alpha_high": int(hyper.get("alpha_high", 58982)),
+        "alpha_sigmoid_steepness": int(hyper.get("alpha_sigmoid_steepness", 1000)),
+        "max_validators": int(hyper["max_validators"]),
+        "commit_reveal": commit_reveal,
+        "tao_weight": int(tao_weight),
+        "stake_threshold": int(stake_threshold or 0),
+        "mechanism_count": len(mechanisms),
+        "emission_split": [int(s) for s in split] if split else None,
+        "epoch_emission": None,  # pending emission drained at e is not in state at e - 1 or e
+        "aligned": aligned,
+        "epoch_block": epoch_block,
+        "inputs_block": inputs_block,
+        "weights_block": weights_block,
+        "outputs_block": outputs_block,
+        "last_mechanism_step_block": int(prev_step or 0),
+    }
+
+    neurons_in, neurons_out = graph_in.neurons, graph_out.neurons[:n]
+    replaced = [
+        uid for uid, (a, b) in enumerate(zip(neurons_in, neurons_out, strict=False)) if a.hotkey != b.hotkey
+    ]
+    if replaced:
+        log.info(
+            "subnet %d: uid(s) %s re-registered in block %d after the epoch; hotkeys are kept as the epoch saw them",
+            netuid,
+            replaced[:10],
+            outputs_block,
+        )
+
+    def out_column(values: np.ndarray, dtype: Any) -> np.ndarray:
+        column = np.zeros(n, dtype=dtype)
+        column[: len(values)] = values[:n]
+        return column
+
+    neurons = {
+        "netuid": np.full(n, netuid, dtype=np.int32),
+        "uid": np.arange(n, dtype=np.int32),
+        "hotkey": hotkeys,
+        "coldkey": [x.coldkey for x in neurons_in],
+        "is_owner": np.array([hk == owner for hk in hotkeys], dtype=bool),
+        "block_at_registration": np.array([x.block_at_registration for x in neurons_in], dtype=np.int64),
+        "alpha_stake": np.array([x.alpha_stake.rao for x in neurons_in], dtype=np.uint64),
+        "tao_stake": np.array([x.tao_stake.rao for x in neurons_in], dtype=np.uint64),
+        "total_stake": np.array([x.total_stake.rao for x in neurons_in], dtype=np.uint64),
+        "validator_permit_prev": np.array([x.validator_permit for x in neurons_in], dtype=bool),
+        "prev_consensus": _u16_from_fraction(x.consensus for x in neurons_in),
+        "active": out_column(np.array([x.active for x in neurons_out], dtype=bool), bool),
+        "validator_permit": out_column(np.array([x.validator_permit for x in neurons_out], dtype=bool), bool),
+        "stake_weight": _column(stake_weight, n, np.uint16),
+        "consensus": out_column(_u16_from_fraction(x.consensus for x in neurons_out), np.uint16),
+        "validator_trust": _column(trust, n, np.uint16),
+        "dividends": out_column(_u16_from_fraction(x.dividends for x in neurons_out), np.uint16),
+        "emission": out_column(np.array([x.emission.rao for x in neurons_out], dtype=np.uint64), np.uint64),
+    }
+
+    mechanism_rows = []
+    for k, m in enumerate(mechanisms):
+        rec_in, rec_out = per_mech_in[k], per_mech_out[k]
+        if m == 0:
+            last_update = np.array([x.last_update for x in neurons_in], dtype=np.int64)
+        else:
+            last_update = _column(rec_in.get("last_update"), n, np.int64)
+        commit = commit_blocks[k]
+        mechanism_rows.append(
+            {
+                "netuid": np.full(n, netuid, dtype=np.int32),
+                "mechid": np.full(n, m, dtype=np.int32),
+                "uid": np.arange(n, dtype=np.int32),
+                "last_update": last_update,
+                "commit_block": commit if commit is not None else np.full(n, -1, dtype=np.int64),
+                "prev_incentive": _column(list(rec_in["incentives"]), n, np.uint16),
+                "incentive": _column(list(rec_out["incentives"]), n, np.uint16),
+            }
+        )
+
+    return SubnetRows(
+        netuid=netuid,
+        subnet=subnet,
+        neurons=neurons,
+        mechanism_neurons=mechanism_rows,
+        weights=[(m, _sparse(rows)) for m, rows in zip(mechanisms, weights, strict=True)],
+        bonds=[(m, _sparse(rows)) for m, rows in zip(mechanisms, bonds, strict=True)],
+        bonds_after=[(m, _sparse(rows)) for m, rows in zip(mechanisms, bonds_after, strict=True)],
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Rows -> Arrow tables
+
+
+def _long_table(name: str, parts: list[tuple[int, int, np.ndarray]]) -> pa.Table:
+    schema = SCHEMAS[name]
+    sizes = [len(a) for _, _, a in parts]
+    total = sum(sizes)
+    if total == 0:
+        return schema.empty_table()
+    stacked = np.concatenate([a for _, _, a in parts]) if parts else np.empty((0, 3), dtype=np.int64)
+    netuid = np.repeat(np.array([s for s, _, _ in parts], dtype=np.int32), sizes)
+    mechid = np.repeat(np.array([m for _, m, _ in parts], dtype=np.int32), sizes)
+    columns = [
+        pa.array(netuid, pa.int32()),
+        pa.array(mechid, pa.int32()),
+        pa.array(stacked[:, 0].astype(np.int32), pa.int32()),
+        pa.array(stacked[:, 1].astype(np.int32), pa.int32()),
+        pa.array(stacked[:, 2].astype(np.uint16), pa.uint16()),
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _columns_table(name: str, blocks: list[dict[str, Any]]) -> pa.Table:
+    schema = SCHEMAS[name]
+    if not blocks:
+        return schema.empty_table()
+    arrays = []
+    for fld in schema:
+        values = [b[fld.name] for b in blocks]
+        if isinstance(values[0], np.ndarray):
+            data = np.concatenate(values)
+            mask = data < 0 if fld.name == "commit_block" else None
+            arrays.append(pa.array(data, fld.type, mask=mask))
+        else:
+            arrays.append(pa.array(list(itertools.chain.from_iterable(values)), fld.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def build_tables(rows: Sequence[SubnetRows]) -> dict[str, pa.Table]:
+    """Arrow tables with exactly the columns of schema.sql (minus snapshot_id), ordered by key."""
+    rows = sorted(rows, key=lambda r: r.netuid)
+    return {
+        "subnets": pa.Table.from_pylist([r.subnet for r in rows], schema=SCHEMAS["subnets"]),
+        "neurons": _columns_table("neurons", [r.neurons for r in rows]),
+        "mechanism_neurons": _columns_table(
+            "mechanism_neurons", [m for r in rows for m in r.mechanism_neurons]
+        ),
+        "weights": _long_table("weights", [(r.netuid, m, a) for r in rows for m, a in r.weights]),
+        "bonds": _long_table("bonds", [(r.netuid, m, a) for r in rows for m, a in r.bonds]),
+        "bonds_after": _long_table("bonds_after", [(r.netuid, m, a) for r in rows for m, a in r.bonds_after]),
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Input checks, lock file, clients
+
+
+def parse_netuids(text: str) -> list[int] | None:
+    """``"all"`` -> None (every subnet); ``"1,3,5"`` -> [1, 3, 5]; anything else -> CollectorError."""
+    text = (text or "").strip()
+    if text.lower() == "all":
+        return None
+    netuids: list[int] = []
+    for part in text.split(","):
+        part = part.strip()
+        if not part.isdigit() or int(part) > 65535:
+            raise CollectorError(
+                f"malformed netuid list {text!r}: use 'all' or comma-separated integers like 1,3,5"
+            )
+        if int(part) not in netuids:
+            netuids.append(int(part))
+    return netuids
+
+
+def check_network(network: str) -> str:
+    """A known network name or a ws:// / wss:// URL, else CollectorError."""
+    if network in NETWORK_NAMES or (
+        network.startswith(("ws://", "wss://")) and len(network.split("://", 1)[1]) > 0
+    ):
+        return network
+    raise CollectorError(
+        f"unknown network {network!r}: use one of {', '.join(NETWORK_NAMES)} or a ws(s):// URL"
+    )
+
+
+def check_db_path(db_path: str | os.PathLike[str]) -> Path:
+    """The database path must be a file we can create or write; checked before touching the chain.
+
+    Probes by creating (and removing) a file next to it: permission bits alone mislead for root and
+    on read-only or virtual file systems.
+    """
+    path = Path(db_path)
+    if path.is_dir():
+        raise CollectorError(f"database path {path} is a directory, not a file")
+    parent = path.parent
+    if not parent.is_dir():
+        raise CollectorError(f"cannot write database {path}: directory {parent} does not exist")
+    try:
+        with tempfile.NamedTemporaryFile(dir=parent, prefix=".lens-write-probe-"):
+            pass
+        if path.exists():
+            with open(path, "r+b"):
+                pass
+    except OSError as exc:
+        raise CollectorError(f"cannot write database {path}: {exc.strerror or exc}") from None
+    if path.exists():
+        _check_existing_db(path)
+    return path
+
+
+def _check_existing_db(path: Path) -> None:
+    """An existing file must be a usable database that is not the demo's, found out before the chain is
+    asked (minutes of retries) and before anything is written. A file locked by another writer is left
+    to the run lock and the writer's own retries."""
+    try:
+        if store.schema_version(path) == 0:
+            return
+        sources = set(store.list_snapshots(path)["source"])
+    except store.StoreError as exc:
+        if "locked" in str(exc):
+            return
+        raise CollectorError(str(exc)) from None
+    if "demo" in sources:
+        raise CollectorError(
+            f"database {path} holds the demo network: collect into another file "
+            "(default data/lens.duckdb, or --db PATH) so chain and demo snapshots never mix"
+        )
+
+
+@contextlib.contextmanager
+def run_lock(db_path: Path) -> Iterator[Path]:
+    """Hold ``<db>.lock`` for the whole run; CollectorBusy if another run holds it."""
+    lock_path = db_path.with_name(db_path.name + ".lock")
+    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole run
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise CollectorBusy(
+                f"another collection run ({holder}) holds {lock_path}; not starting a second one"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
+        handle.flush()
+        yield lock_path
+    finally:
+        handle.close()  # closing releases the flock
+
+
+def subtensor_for(network: str) -> Any:
+    """An unopened client for a network name or ws(s):// URL (checked with :func:`check_network`)."""
+    return bt.Subtensor(check_network(network))
+
+
+def fresh_subtensor(like: Any) -> Any:
+    """A new unopened client to the same chain: a new connection for RPC, the same backend for fakes."""
+    substrate = getattr(getattr(like, "_client", None), "_substrate", None)
+    if substrate is None or isinstance(substrate, bt.RpcSubstrate):
+        return bt.Subtensor(like.network if like.network in NETWORK_NAMES else like.endpoint)
+    return bt.Subtensor(like.network, substrate=substrate)
+
+
+@contextlib.asynccontextmanager
+async def _opened(subtensor: Any, policy: RetryPolicy):
+    """``async with subtensor`` with deadlines on opening and closing."""
+    client = await asyncio.wait_for(subtensor.__aenter__(), policy.timeout)
+    try:
+        yield client
+    finally:
+        try:
+            await asyncio.wait_for(subtensor.__aexit__(None, None, None), policy.close_timeout)
+        except Exception as exc:  # a close that fails or hangs must not hide the result
+            log.debug("closing the client failed: %s", _describe(exc))
+
+
+def _ranges(values: Sequence[int]) -> str:
+    """1,2,3,5 -> '1-3, 5'."""
+    out: list[str] = []
+    for _, group in itertools.groupby(enumerate(sorted(values)), key=lambda p: p[1] - p[0]):
+        run = [v for _, v in group]
+        out.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+    return ", ".join(out)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | asyncio.TimeoutError):
+        return "timed out (no answer from the node within the deadline)"
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+# --------------------------------------------------------------------------------------------------
+# The run
+
+
+ProgressFn = Callable[[int, int, int, bool], None]
+
+
+async def _collect_async(
+    subtensor: Any,
+    netuids: list[int] | None,
+    block: int | None,
+    policy: RetryPolicy,
+    progress: ProgressFn | None,
+    summary: CollectionSummary,
+    already_stored: Callable[[int], bool],
+) -> tuple[list[SubnetRows], dict[str, Any] | None]:
+    """Fetch every requested subnet, retrying failures on fresh clients. Returns rows and meta."""
+    pending: list[int] | None = None
+    fetched: dict[int, SubnetRows] = {}
+    meta: dict[str, Any] | None = None
+    head: int | None = None
+    total = 0
+    client_source = subtensor
+    for attempt in range(1, policy.tries + 1):
+        if attempt > 1:
+            wait = policy.delay(attempt - 1)
+            log.info("attempt %d of %d in %.1f s on a fresh client", attempt, policy.tries, wait)
+            await asyncio.sleep(wait)
+            client_source = fresh_subtensor(subtensor)
+        try:
+            async with _opened(client_source, policy) as client:
+                if meta is None:
+                    head, meta, pending = await asyncio.wait_for(
+                        _anchor(client, netuids, block, summary.network), policy.timeout
+                    )
+                    summary.block = head
+                    summary.failed.pop(-1, None)
+                    total = len(pending)
+                    log.info(
+                        "%s: reading %d subnet(s) (%s) anchored at block %d, %s",
+                        summary.network,
+                        total,
+                        _ranges(pending),
+                        head,
+                        "each at its last epoch" if block is None else "everything at that block",
+                    )
+                    if already_stored(head):
+                        summary.already_stored = True
+                        return [], meta
+                sem = asyncio.Semaphore(policy.concurrency)
+
+                async def one(
+                    netuid: int, sem: asyncio.Semaphore = sem, client: Any = client, head: int = head
+                ) -> tuple[int, SubnetRows | BaseException]:
+                    async with sem:
+                        try:
+                            return netuid, await asyncio.wait_for(
+                                _fetch_subnet(client, netuid, head, block), policy.timeout
+                            )
+                        except Exception as exc:
+                            return netuid, exc
+
+                for future in asyncio.as_completed([one(s) for s in pending]):
+                    netuid, result = await future
+                    if isinstance(result, BaseException):
+                        summary.failed[netuid] = _describe(result)
+                        log.warning(
+                            "subnet %d: attempt %d failed: %s", netuid, attempt, summary.failed[netuid]
+                        )
+                    else:
+                        fetched[netuid] = result
+                        summary.failed.pop(netuid, None)
+                        summary.aligned[netuid] = bool(result.subnet["aligned"])
+                    if progress:
+                        progress(len(fetched), total, netuid, netuid in fetched)
+        except CollectorError:
+            raise
+        except Exception as exc:
+            reason = _describe(exc)
+            log.warning("attempt %d failed: %s", attempt, reason)
+            for netuid in pending if pending is not None else (netuids or []):
+                summary.failed[netuid] = reason
+            if pending is None and not netuids:
+                summary.failed[-1] = reason  # nothing listed yet: the whole run failed
+        if pending is not None:
+            pending = [s for s in pending if s not in fetched]
+            if not pending:
+                summary.failed.pop(-1, None)
+                break
+    return [fetched[s] for s in sorted(fetched)], meta
+
+
+async def _anchor(
+    client: Any, netuids: list[int] | None, block: int | None, network: str
+) -> tuple[int, dict[str, Any], list[int]]:
+    """The anchor block, snapshot metadata and the netuids to read (checked against the chain)."""
+    head = await client.block()
+    anchor = head if block is None else int(block)
+    if anchor > head:
+        raise CollectorError(f"block {anchor} is beyond the chain head ({head}) on {network}")
+    view = await client.at(anchor)
+    added = await view.query_map(ST.NetworksAdded)
+    on_chain = sorted(int(k) for k, v in added if v)
+    if netuids is None:
+        chosen = [s for s in on_chain if s != 0]  # the root network runs no Yuma epoch
+    else:
+        missing = [s for s in netuids if s not in on_chain]
+        if missing:
+            raise CollectorError(
+                f"netuid {', '.join(map(str, missing))} does not exist on {network} at block {anchor} "
+                f"(subnets there: {_ranges(on_chain) or 'none'})"
+            )
+        chosen = list(netuids)
+    meta = {
+        "network": network,
+        "block": anchor,
+        "block_hash": await client._substrate.block_hash(anchor),
+        "taken_at": datetime.now(UTC).replace(tzinfo=None),
+        "spec_version": int(await client.spec_version()),
+        "sdk_version": f"bittensor {importlib.metadata.version('bittensor')}",
+        "source": "chain",
+        "note": "epoch-aligned" if block is None else f"pinned at block {anchor} (not epoch-aligned)",
+    }
+    return anchor, meta, chosen
+
+
+def _with_db_retries(action: Callable[[], Any], policy: RetryPolicy, what: str) -> Any:
+    """Run a store write, retrying while another process holds the database lock."""
+    for attempt in range(1, policy.db_tries + 1):
+        try:
+            return action()
+        except store.StoreError as exc:
+            if "lock" not in str(exc).lower() or attempt == policy.db_tries:
+                raise
+            wait = policy.delay(attempt, policy.db_backoff)
+            log.warning("%s: database locked (%s); retrying in %.1f s", what, exc, wait)
+            time.sleep(wait)
+    raise AssertionError("unreachable")
+
+
+def collect(
+    subtensor: Any,
+    db_path: str | os.PathLike[str],
+    *,
+    netuids: Sequence[int] | None = None,
+    block: int | None = None,
+    policy: RetryPolicy | None = None,
+    progress: ProgressFn | None = None,
+) -> CollectionSummary:
+    """Snapshot ``netuids`` (None = every subnet but root) into ``db_path``; see the module docstring.
+
+    Raises CollectorError for bad input (nothing written) and CollectorBusy if another run holds the
+    lock. Chain and database failures do not raise: they are in the summary and ``collection_runs``.
+    """
+    policy = policy or RetryPolicy()
+    path = check_db_path(db_path)
+    requested = list(dict.fromkeys(int(s) for s in netuids)) if netuids is not None else None
+    summary = CollectionSummary(network=subtensor.network)
+    started = datetime.now(UTC).replace(tzinfo=None)
+
+    def already_stored(anchor: int) -> bool:
+        if not path.exists() or path.stat().st_size == 0:
+            return False
+        try:
+            listed = store.list_snapshots(path)
+        except store.StoreError:
+            return False  # ingest_snapshot is the authority; this only saves the fetch
+        hit = listed[(listed["network"] == summary.network) & (listed["block"] == anchor)]
+        if len(hit):
+            summary.snapshot_id = None
+            log.info(
+                "%s block %d is already stored (snapshot %s): nothing to do",
+                summary.network,
+                anchor,
+                int(hit["snapshot_id"].iloc[0]),
+            )
+            return True
+        return False
+
+    with run_lock(path):
+        rows, meta = asyncio.run(
+            _collect_async(subtensor, requested, block, policy, progress, summary, already_stored)
+        )
+        if summary.already_stored:
+            return summary
+        summary.stored = []
+        if rows and meta is not None:
+            tables = build_tables(rows)
+            failed = {s: m for s, m in summary.failed.items() if s >= 0}
+            if failed:
+                meta["note"] += f"; failed subnets: {', '.join(map(str, sorted(failed)))}"
+            try:
+                snapshot_id = _with_db_retries(
+                    lambda: store.ingest_snapshot(path, store.SnapshotData(meta=meta, tables=tables)),
+                    policy,
+                    "writing the snapshot",
+                )
+            except Exception as exc:  # nothing was committed: the transaction rolled back
+                log.debug("database write failed", exc_info=True)
+                for r in rows:
+                    summary.failed[r.netuid] = f"database write failed: {_describe(exc)}"
+            else:
+                if snapshot_id is None:
+                    summary.already_stored = True
+                    log.info(
+                        "%s block %s was stored meanwhile: nothing written", summary.network, meta["block"]
+                    )
+                else:
+                    summary.snapshot_id = snapshot_id
+                    summary.stored = [r.netuid for r in rows]
+        run = {
+            "started_at": started,
+            "finished_at": datetime.now(UTC).replace(tzinfo=None),
+            "network": summary.network,
+            "status": summary.status,
+            "snapshot_id": summary.snapshot_id,
+            "subnets_ok": summary.stored,
+            "subnets_failed": {("all" if s < 0 else s): m for s, m in sorted(summary.failed.items())} or None,
+        }
+        try:
+            summary.run_id = _with_db_retries(
+                lambda: store.record_run(path, run), policy, "recording the run"
+            )
+        except store.StoreError as exc:
+            log.error("could not record the run in %s: %s", path, exc)
+    return summary

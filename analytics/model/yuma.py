@@ -1,0 +1,1294 @@
+"""Exact recomputation of subtensor's Yuma Consensus epoch (runtime spec 425, sparse production path).
+
+From the weights W and stakes S we store, compute what the chain computes and stores: consensus C,
+incentive I, validator trust Tv, dividends D, stake weight, bonds and emission, bit for bit.
+
+Why integers: the chain works in fixed point (I32F32: int64 bits with 32 fractional bits; I64F64 for
+stake normalisation; U64F64 for the mechanism aggregation) and stores floor(x * 65535) as u16. A
+float64 recompute lands one u16 off wherever a value sits on a floor boundary, and flips consensus
+ties that depend on exact stake sums. So every step below is done on integer numpy arrays holding
+I32F32 bits, with the chain's rounding: multiply = floor(a*b / 2^32), divide = floor(a * 2^32 / b)
+(0 for a zero divisor). Two proportions multiply to at most 2^64, so products and quotients run in
+uint64 where they provably fit and fall back to hi/lo splits where they do not (1.0 * 1.0, signed
+values). Python ints are used only for O(n) work (the I64F64 stake when TAO weight applies, the
+U64F64 mechanism weights).
+
+n x n work is restricted to the rows that can matter: rows holding a validator permit (every other
+row is masked out by the chain) plus rows that still hold bonds (they decay and take part in the
+column normalisations). The liquid-alpha sigmoid emulates substrate_fixed's Taylor-series exp bit
+for bit, so liquid-alpha bonds match exactly too (the contract allows 1 u16).
+
+Speed (bench/yuma.py) comes from shortcuts that are exact, never approximate: u16 normalisations
+divide in float64 where the quotient provably floors right (_div_u16_sum); column divisions run in
+uint64 once the (n,) divisors prove nothing overflows (_div_cols); the median sorts packed
+(score, row) keys per column and finds every column's crossing with one searchsorted; the masks are
+skipped when an O(n) bound shows they drop nothing; the ranks' product doubles as the bond delta's
+numerator. At 64 x 256 about 40% of an epoch is numpy's per-call cost, so fewer calls matter as
+much as fewer passes. tests/test_yuma_fixed.py checks the shortcuts against exact integers.
+
+How it is checked (tests/): subtensor's own test cases as vectors, random epochs replayed through
+subtensor's epoch maths, exp/sigmoid tables from substrate_fixed, hypothesis properties, mainnet data.
+
+Public API (stable; other modules and external checks call exactly this):
+    EpochInputs, EpochResult, epoch(inputs) -> EpochResult,
+    epoch_with_mechanisms(inputs, mechanism_weights, mechanism_bonds, mechanism_last_update, split,
+                          *, mechanism_weights_set=None, mechanism_commit_block=None) -> EpochResult
+    split_emissions(emission, mechanism_count, split) -> list[int]
+Helpers: carry_forward(inputs, result, **changes) (the next epoch's inputs), weight_masks(inputs)
+(why entries were dropped), dividends_from_bonds(...) (the dividend step alone), weighted_median /
+weighted_median_col, activity_cutoff_blocks, effective_activity_cutoff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+import numpy as np
+
+__all__ = [
+    "ONE",
+    "U16_MAX",
+    "EpochInputs",
+    "EpochResult",
+    "activity_cutoff_blocks",
+    "carry_forward",
+    "effective_activity_cutoff",
+    "dividends_from_bonds",
+    "epoch",
+    "epoch_with_mechanisms",
+    "split_emissions",
+    "weight_masks",
+    "WeightMasks",
+    "weighted_median",
+    "weighted_median_col",
+]
+
+FRAC_BITS = 32
+ONE = 1 << FRAC_BITS  # 1.0 as I32F32 bits
+U16_MAX = 65535
+_LO16 = 0xFFFF
+_LO32 = 0xFFFFFFFF
+_U32 = np.uint64(32)
+_U64_MAX = (1 << 64) - 1
+_TWO52 = float(1 << 52)
+_TWO52_BITS = np.int64(0x4330000000000000)  # the float64 bits of 2^52
+# substrate_fixed's `e` constant as I9F23 (used by its exp(1) special case), widened to I32F32 bits.
+_E_I32F32 = (0xADF85458A2BB4A9AAFDC5620273D3CF1 >> 103) << 9
+
+
+# ----------------------------------------------------------------------------------------------
+# Inputs and outputs
+# ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class EpochInputs:
+    """Everything one mechanism's epoch reads, as stored on chain (arrays indexed by uid, n = len(alpha_stake)).
+
+    weights: (n, n) raw stored u16, row = the setter (max-upscaled as stored by set_weights).
+    weights_set: (n, n) bool, True where storage holds an entry (explicit zeros included); None means
+        "entries are the weights > 0". Explicit zeros only matter for Yuma3 + liquid-alpha bonds.
+    bonds: (n, n) previous stored u16 bonds (Yuma3: absolute; original Yuma: column-max-upscaled).
+    alpha_stake, tao_stake: inherited stake in rao (tao = root stake, weighted by tao_weight).
+    tao_weight: raw u64 TaoWeight (the value / 2^64-1 is the weight of root TAO).
+    last_update, block_at_registration: block numbers per uid (0 for an empty uid).
+    validator_permit: the permits written by the previous epoch (they mask rows in this one).
+    commit_block: per uid, the block of the earliest unexpired weight commit, or a negative value for
+        "no active commit"; None when commit-reveal is off or nothing is pending.
+    """
+
+    weights: np.ndarray
+    alpha_stake: np.ndarray
+    last_update: np.ndarray
+    block_at_registration: np.ndarray
+    validator_permit: np.ndarray
+    current_block: int
+    weights_set: np.ndarray | None = None
+    bonds: np.ndarray | None = None
+    tao_stake: np.ndarray | None = None
+    tao_weight: int = 0
+    commit_block: np.ndarray | None = None
+    tempo: int = 360
+    activity_cutoff_factor_milli: int = 13889
+    kappa: int = 32767
+    bonds_moving_average: int = 900_000
+    bonds_penalty: int = 65535
+    yuma3: bool = False
+    liquid_alpha: bool = False
+    alpha_low: int = 45875
+    alpha_high: int = 58982
+    alpha_sigmoid_steepness: int = 1000
+    max_allowed_validators: int = 128
+    stake_threshold: int = 0
+    owner_uid: int | None = None
+    last_mechanism_step_block: int = 0
+    emission: int = 1_000_000_000
+    # Historical runtimes (before spec 423) used the ActivityCutoff storage (blocks) instead of
+    # factor x tempo; set it here to analyse such snapshots. None = the current rule.
+    activity_cutoff: int | None = None
+
+    @property
+    def n(self) -> int:
+        return len(self.alpha_stake)
+
+
+def _bits_to_float(bits: np.ndarray) -> np.ndarray:
+    return np.asarray(bits, dtype=np.float64) / ONE
+
+
+@dataclass
+class EpochResult:
+    """What one epoch (or the mechanism aggregate) stores, plus the intermediates worth showing.
+
+    Stored values (exactly as on chain): consensus, incentive, validator_trust, dividends, stake_weight
+    (u16 int64 arrays), active, new_validator_permit (bool), bonds ((n, n) u16 int64, rows without a
+    new permit are zero), server_emission, validator_emission, emission (rao, int64; `emission` is the
+    combined amount the chain stores in `Emission`).
+
+    Intermediates (I32F32 bits, int64): stake_bits (normalised S), active_stake_bits (A),
+    consensus_bits, validator_trust_bits, ranks_bits (R before normalisation), incentive_bits,
+    dividends_bits; (n, n) views expanded on demand from the computed rows: weights_bits (W after
+    every mask and row normalisation), clipped_weights_bits (W clipped at C). Float views (value =
+    bits / 2^32, or u16 / 65535) are the *_float properties.
+
+    For epoch_with_mechanisms the stored fields are the aggregate (see that function); `mechanisms`
+    then holds each mechanism's own EpochResult, `mechanism_emission` the split E_m and
+    `mechanism_weight_bits` the U64F64 weights w_m = E_m / E (bits / 2^64).
+    """
+
+    consensus: np.ndarray
+    incentive: np.ndarray
+    validator_trust: np.ndarray
+    dividends: np.ndarray
+    stake_weight: np.ndarray
+    active: np.ndarray
+    new_validator_permit: np.ndarray
+    bonds: np.ndarray
+    server_emission: np.ndarray
+    validator_emission: np.ndarray
+    emission: np.ndarray
+    # intermediates
+    validator_permit: np.ndarray  # the previous-epoch permits actually used (owner forced True)
+    stake_bits: np.ndarray
+    active_stake_bits: np.ndarray
+    consensus_bits: np.ndarray
+    validator_trust_bits: np.ndarray
+    ranks_bits: np.ndarray
+    incentive_bits: np.ndarray
+    dividends_bits: np.ndarray
+    row_index: np.ndarray  # uids of the rows that were computed (permits and bond holders)
+    weights_rows_bits: np.ndarray  # (len(row_index), n) W after masks + row normalisation
+    clipped_rows_bits: np.ndarray  # (len(row_index), n) W clipped at consensus
+    fallback: bool  # True when sum(I + D) was 0 and emission followed (active) stake
+    total_stake: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # floor(S) rao
+    mechanisms: list[EpochResult] = field(default_factory=list)
+    mechanism_emission: list[int] = field(default_factory=list)
+    mechanism_weight_bits: list[int] = field(default_factory=list)
+    mechanism_inputs: list[EpochInputs] = field(default_factory=list)  # what each mechanism's epoch read
+
+    @property
+    def n(self) -> int:
+        return len(self.consensus)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Per-uid columns (stored u16 and rao values plus float views), ready for a table or CSV."""
+        return {
+            "uid": np.arange(self.n),
+            "stake_weight": self.stake_weight,
+            "consensus": self.consensus,
+            "incentive": self.incentive,
+            "validator_trust": self.validator_trust,
+            "dividends": self.dividends,
+            "emission": self.emission,
+            "server_emission": self.server_emission,
+            "validator_emission": self.validator_emission,
+            "active": self.active,
+            "validator_permit": self.validator_permit,
+            "new_validator_permit": self.new_validator_permit,
+            "stake_float": self.stake_float,
+            "active_stake_float": self.active_stake_float,
+            "consensus_float": self.consensus_float,
+            "incentive_float": self.incentive_float,
+            "validator_trust_float": self.validator_trust_float,
+            "dividends_float": self.dividends_float,
+            "ranks_float": self.ranks_float,
+        }
+
+    def _expand(self, rows: np.ndarray) -> np.ndarray:
+        full = np.zeros((self.n, self.n), dtype=np.int64)
+        if len(self.row_index):
+            full[self.row_index] = rows
+        return full
+
+    @property
+    def preranks_bits(self) -> np.ndarray:
+        """P_j = sum_i A_i W_ij before clipping (historic; I32F32 bits)."""
+        if not len(self.row_index):
+            return np.zeros(self.n, dtype=np.int64)
+        return _mul(self.weights_rows_bits, self.active_stake_bits[self.row_index][:, None]).sum(axis=0)
+
+    @property
+    def trust(self) -> np.ndarray:
+        """Historic miner trust T_j = R_j / P_j as stored (u16) by runtimes before spec 365.
+
+        Current runtimes no longer compute or store it; Rank was identical to incentive.
+        """
+        return _to_u16(_div(self.ranks_bits, self.preranks_bits))
+
+    @property
+    def weights_bits(self) -> np.ndarray:
+        """(n, n) normalised weights W as I32F32 bits (masked rows are zero)."""
+        return self._expand(self.weights_rows_bits)
+
+    @property
+    def clipped_weights_bits(self) -> np.ndarray:
+        """(n, n) weights clipped at consensus, I32F32 bits."""
+        return self._expand(self.clipped_rows_bits)
+
+    # float views for charts and tables --------------------------------------------------------
+    @property
+    def consensus_float(self) -> np.ndarray:
+        return self.consensus / U16_MAX
+
+    @property
+    def incentive_float(self) -> np.ndarray:
+        return self.incentive / U16_MAX
+
+    @property
+    def validator_trust_float(self) -> np.ndarray:
+        return self.validator_trust / U16_MAX
+
+    @property
+    def dividends_float(self) -> np.ndarray:
+        return self.dividends / U16_MAX
+
+    @property
+    def stake_weight_float(self) -> np.ndarray:
+        return self.stake_weight / U16_MAX
+
+    @property
+    def bonds_float(self) -> np.ndarray:
+        return self.bonds / U16_MAX
+
+    @property
+    def stake_float(self) -> np.ndarray:
+        return _bits_to_float(self.stake_bits)
+
+    @property
+    def active_stake_float(self) -> np.ndarray:
+        return _bits_to_float(self.active_stake_bits)
+
+    @property
+    def ranks_float(self) -> np.ndarray:
+        return _bits_to_float(self.ranks_bits)
+
+    @property
+    def weights_float(self) -> np.ndarray:
+        return _bits_to_float(self.weights_bits)
+
+    @property
+    def clipped_weights_float(self) -> np.ndarray:
+        return _bits_to_float(self.clipped_weights_bits)
+
+    @property
+    def emission_float(self) -> np.ndarray:
+        """Combined emission in alpha (rao / 1e9)."""
+        return self.emission / 1e9
+
+
+# ----------------------------------------------------------------------------------------------
+# Fixed-point primitives on int64 arrays of I32F32 bits (non-negative unless stated)
+# ----------------------------------------------------------------------------------------------
+
+
+def _mul_split(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """floor(a * b / 2^32) with `a` split into 16-bit halves: any sign of a, b; |a|, |b| < 2^46."""
+    hi = (a >> 16) * b
+    lo = ((a & _LO16) * b) >> 16
+    return (hi + lo) >> 16
+
+
+def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """I32F32 multiply: floor(a * b / 2^32) (floor toward -inf, as substrate_fixed does).
+
+    Fast path: non-negative operands whose product stays below 2^64 multiply in uint64 (two passes).
+    Otherwise (negatives, or 1.0 * 1.0 = 2^64) the split form keeps every intermediate below 2^63.
+    """
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    if a.ndim == 0 or b.ndim == 0 or a.size == 0 or b.size == 0:
+        return _mul_split(a, b)
+    if int(a.min()) >= 0 and int(b.min()) >= 0 and int(a.max()) * int(b.max()) < 1 << 64:
+        return ((a.view(np.uint64) * b.view(np.uint64)) >> _U32).view(np.int64)
+    return _mul_split(a, b)
+
+
+def _mul_unit(m: np.ndarray, v: np.ndarray | int) -> np.ndarray:
+    """floor(m * v / 2^32) for a matrix m of proportions in [0, 1.0] (bits in [0, 2^32]) and v >= 0.
+
+    Checks only the (small) second operand: below 1.0 the uint64 product cannot overflow.
+    """
+    if isinstance(v, np.ndarray) and v.ndim:
+        small = v.size == 0 or (int(v.min()) >= 0 and int(v.max()) < 1 << 32)
+        if small and m.size:
+            product = m.view(np.uint64) * v.view(np.uint64)
+            product >>= _U32
+            return product.view(np.int64)
+        return _mul(m, v)
+    v = int(v)
+    if 0 <= v < 1 << 32 and m.size:
+        product = m.view(np.uint64) * np.uint64(v)
+        product >>= _U32
+        return product.view(np.int64)
+    return _mul_split(m, np.int64(v))
+
+
+def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """I32F32 safe_div of non-negative values: floor(a * 2^32 / b), 0 where b == 0.
+
+    Fast path in uint64 (a << 32 fits while a < 2^32, which covers every proportion below 1.0);
+    entries with a >= 2^32 use two 16-bit long-division steps (requires b < 2^46).
+    """
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    if a.ndim == 0 or b.ndim == 0 or a.size == 0:
+        a, b = np.atleast_1d(a), np.atleast_1d(b)
+    zero = b == 0
+    has_zero = bool(zero.any())
+    safe_b = np.where(zero, 1, b) if has_zero else b
+    top = int(a.max()) if a.size else 0
+    au, bu = a.view(np.uint64), safe_b.view(np.uint64)
+    if top < 1 << 32:
+        q = ((au << _U32) // bu).view(np.int64)
+    elif top < 1 << 33 and int(safe_b.max()) < 1 << 62:
+        # a * 2^31 still fits: q = 2 * floor(a 2^31 / b) + (2 r >= b), r the remainder of that step
+        half = (au << np.uint64(31)) // bu
+        rem = (au << np.uint64(31)) - half * bu
+        q = ((half << np.uint64(1)) + ((rem << np.uint64(1)) >= bu)).view(np.int64)
+    else:
+        q = ((au << _U32) // bu).view(np.int64)
+        a_full, b_full = np.broadcast_arrays(a, b)
+        big = a_full >= 1 << 32
+        q[big] = _div_long(a_full[big], b_full[big])
+    if has_zero:
+        q = np.where(zero, 0, q)
+    return q
+
+
+def _div_long(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """floor(a * 2^32 / b) in two 16-bit long-division steps (0 <= a < 2^47, 0 <= b < 2^46); 0 if b == 0."""
+    safe_b = np.where(b == 0, 1, b)
+    q1, r1 = np.divmod(a << 16, safe_b)
+    q2 = (r1 << 16) // safe_b
+    return np.where(b == 0, 0, (q1 << 16) + q2)
+
+
+def _div_cols(x: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """floor(x * 2^32 / sums) per column (0 where the sum is 0), for 0 <= x <= sums column-wise.
+
+    The divisors bound the numerators, so checking the (n,) divisors for < 2^32 proves the uint64
+    fast path safe without a pass over x; a zero column has only zero entries, which divide by 1 to 0.
+    """
+    if x.size and int(sums.max()) < 1 << 32:
+        q = x.view(np.uint64) << _U32
+        q //= np.maximum(sums, 1).view(np.uint64)
+        return q.view(np.int64)
+    return _div(x, sums)
+
+
+def _div_scalar(x: np.ndarray, total: int) -> np.ndarray:
+    """floor(x * 2^32 / total) for an array 0 <= x (shares of a positive total)."""
+    if x.size and 0 < total < 1 << 63 and int(x.max()) < 1 << 32:
+        q = x.view(np.uint64) << _U32
+        q //= np.uint64(total)
+        return q.view(np.int64)
+    return _div(x, np.int64(total))
+
+
+def _normalize(x: np.ndarray) -> np.ndarray:
+    """inplace_normalize: divide by the exact sum; a zero sum leaves x unchanged."""
+    total = int(x.sum())
+    if total == 0:
+        return x.copy()
+    if total < 1 << 62 and int(x.max()) < 1 << 32:  # non-negative proportions: one uint64 division
+        return ((x.view(np.uint64) << _U32) // np.uint64(total)).view(np.int64)
+    return _div(x, np.int64(total))
+
+
+def _to_u16(bits: np.ndarray) -> np.ndarray:
+    """fixed_proportion_to_u16: floor(x * 65535), saturated to [0, 65535]."""
+    bits = np.asarray(bits, dtype=np.int64)
+    out = (bits * U16_MAX) >> FRAC_BITS
+    np.minimum(out, U16_MAX, out=out)
+    np.maximum(out, 0, out=out)
+    return out
+
+
+def _div_u16_sum(u: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """floor(u * 2^32 / total) for integers 0 <= u <= total < 2^36 with u < 2^21 (u16 values and sums).
+
+    Normalising stored u16 rows or columns: the I32F32 bits are u << 32, and (u<<32)<<32 / (S<<32)
+    equals u * 2^32 / S. A float64 division is exact here: u * 2^32 < 2^53, and its rounding error
+    (< x * 2^-53 < 1/S) is smaller than the distance of a non-integer quotient from the next integer.
+    Dividing u by S * 2^-32 (an exact power-of-two scaling) rounds the same real quotient once.
+    int64 <-> float64 go through the bits of 2^52 + v (exact for 0 <= v < 2^52): numpy has no
+    vector instruction for those conversions on AVX2, so this is ~2x faster than astype.
+    """
+    f = (u | _TWO52_BITS).view(np.float64)
+    f -= _TWO52
+    f /= np.maximum(total, 1) * (1.0 / ONE)
+    np.floor(f, out=f)
+    f += _TWO52
+    q = f.view(np.int64)
+    q -= _TWO52_BITS
+    return q
+
+
+def _u16_proportion(u: np.ndarray) -> np.ndarray:
+    """u16_proportion_to_fixed: I32F32(u) / I32F32(65535) = floor(u * 2^32 / 65535)."""
+    return (np.asarray(u, dtype=np.int64) << FRAC_BITS) // U16_MAX
+
+
+def _amount(share_bits: np.ndarray, rao: int) -> np.ndarray:
+    """floor(share * rao) as the chain's I96F32 product, for 0 <= share_bits <= 2^32 and rao < 2^63."""
+    s = np.asarray(share_bits, dtype=np.uint64)
+    rao_hi, rao_lo = np.uint64(rao >> 32), np.uint64(rao & _LO32)
+    out = s * rao_hi + ((s * rao_lo) >> np.uint64(32))
+    return out.astype(np.int64)
+
+
+def _exp_fixed(x: np.ndarray) -> np.ndarray:
+    """substrate_fixed::transcendental::exp for I32F32 bits, as exp_safe calls it (input in [-20, 20]).
+
+    It is a 32-term Taylor series in fixed point (floor multiply, truncating divide by the term
+    index), inverted for negative input; exp(0) = 1 and exp(1) = the I9F23 constant e.
+    """
+    x = np.clip(np.asarray(x, dtype=np.int64), -20 * ONE, 20 * ONE)
+    op = np.abs(x).astype(np.uint64)
+    # term * op / 2^32 with term < 2^58 and op < 2^37 passes 2^64: split both into 32-bit halves.
+    o_hi, o_lo = op >> _U32, op & np.uint64(_LO32)
+    wide = bool(o_hi.any())
+    result = op + np.uint64(ONE)
+    term = op.copy()
+    for i in range(2, FRAC_BITS):
+        t_hi, t_lo = term >> _U32, term & np.uint64(_LO32)
+        nxt = t_hi * op
+        nxt += (t_lo * o_lo) >> _U32
+        if wide:
+            nxt += t_lo * o_hi
+        term = nxt // np.uint64(i)
+        result += term
+        if i % 8 == 0 and not term.any():
+            break  # every later term is zero too
+    result = result.view(np.int64)
+    neg = x < 0
+    if neg.any():
+        result[neg] = _div_one_by(result[neg])  # exp(-x) = 1 / exp(x)
+    result = np.where(x == 0, ONE, result)
+    return np.where(x == ONE, _E_I32F32, result)
+
+
+def activity_cutoff_blocks(factor_milli: int, tempo: int) -> int:
+    """get_activity_cutoff_blocks: max(1, floor(factor * tempo / 1000))."""
+    return max(1, (int(factor_milli) * int(tempo)) // 1000)
+
+
+def effective_activity_cutoff(inputs: EpochInputs) -> int:
+    """The cutoff the epoch uses: the explicit legacy `activity_cutoff` if given, else factor x tempo."""
+    if inputs.activity_cutoff is not None:
+        return int(inputs.activity_cutoff)
+    return activity_cutoff_blocks(inputs.activity_cutoff_factor_milli, inputs.tempo)
+
+
+# ----------------------------------------------------------------------------------------------
+# Input checking
+# ----------------------------------------------------------------------------------------------
+
+
+def _vector(name: str, value: object, n: int, dtype: type = np.int64) -> np.ndarray:
+    arr = np.asarray(value)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
+    if dtype is bool:
+        return arr.astype(bool)
+    if arr.dtype.kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if np.any(arr != np.floor(arr)):
+            raise ValueError(f"{name} must hold integers")
+    if arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    return arr.astype(np.int64)
+
+
+def _check_u16(name: str, arr: np.ndarray) -> np.ndarray:
+    if arr.size and (arr.view(np.uint64) > U16_MAX).any():  # negatives wrap to huge values
+        raise ValueError(f"{name} values must be u16 (0..65535)")
+    return arr
+
+
+def _matrix_u16(name: str, value: object, n: int, check_range: bool = True) -> np.ndarray:
+    """An (n, n) int64 matrix of u16 values; check_range=False leaves the range check to the caller
+    (the epoch checks only the rows it reads: no other row can change its result)."""
+    arr = np.asarray(value)
+    if arr.shape != (n, n):
+        raise ValueError(f"{name} must have shape ({n}, {n}), got {arr.shape}")
+    kind = arr.dtype.kind
+    if kind not in "biuf":
+        raise ValueError(f"{name} must be numeric, got dtype {arr.dtype}")
+    if kind == "f":
+        if not np.all(np.isfinite(arr)):
+            raise ValueError(f"{name} contains NaN or infinite values")
+        if np.any(arr != np.floor(arr)):
+            raise ValueError(f"{name} must hold integers")
+    if arr.dtype in (np.uint16, np.bool_, np.uint8):
+        return arr.astype(np.int64)
+    arr = arr.astype(np.int64, copy=False)
+    return _check_u16(name, arr) if check_range else arr
+
+
+def _stake_bits(alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None):
+    """I64F64 total stake, threshold filter and normalisation, truncated to I32F32 (exact).
+
+    T_i = alpha_i + tao_i * tw with tw bits = floor(TaoWeight * 2^32 / (2^64 - 1)); scaled by 2^32 so
+    it stays integral: V_i = alpha_i * 2^32 + tao_i * tw_bits, and S_i = floor(V_i * 2^32 / sum V).
+    Returns (S bits, floor(T) rao per uid). Without TAO weight this is vectorised; with it, O(n)
+    Python integers (the I64F64 values pass 2^64).
+    """
+    tw_bits = (int(tao_weight) << 32) // _U64_MAX
+    n = len(alpha)
+    if not (tw_bits and np.any(tao)):
+        whole = alpha.copy()
+        kept = whole
+        if threshold > 0:
+            below = whole < threshold
+            if owner is not None:
+                below[owner] = False
+            kept = np.where(below, 0, whole)
+        fits = n == 0 or int(kept.max()) < (1 << 62) // n  # then the int64 sum cannot overflow
+        total = int(kept.sum()) if fits else sum(kept.tolist())
+        if total == 0:
+            return np.zeros(n, dtype=np.int64), whole
+        if total < 1 << 62:
+            # float estimate (off by at most 1), corrected by the exact remainder kept*2^32 - q*total,
+            # which lies in (-total, 2*total) and so is exact in wrapped int64 arithmetic (array
+            # arithmetic wraps silently). r >= total adds one, r < 0 takes one: via the sign bits.
+            q = np.floor(kept * (float(1 << 32) / total)).astype(np.int64)
+            r = (kept << 32) - q * np.int64(total)
+            q -= (total - 1 - r) >> 63
+            q += r >> 63
+            return q, whole
+        return np.array([(int(v) << 32) // total for v in kept.tolist()], dtype=np.int64), whole
+    scaled = [(int(a) << 32) + int(t) * tw_bits for a, t in zip(alpha.tolist(), tao.tolist(), strict=True)]
+    whole_l = [v >> 32 for v in scaled]
+    if threshold > 0:
+        scaled = [
+            0 if (uid != owner and w < threshold) else v
+            for uid, (v, w) in enumerate(zip(scaled, whole_l, strict=True))
+        ]
+    whole = np.array([min(w, (1 << 63) - 1) for w in whole_l], dtype=np.int64)
+    total = sum(scaled)
+    if total == 0:
+        return np.zeros(n, dtype=np.int64), whole
+    return np.array([(v << 32) // total for v in scaled], dtype=np.int64), whole
+
+
+def _topk_nonzero(stake: np.ndarray, k: int) -> np.ndarray:
+    """is_topk_nonzero: non-zero stake, and (when n >= k) not among the n - k smallest (stable sort)."""
+    keep = stake != 0
+    n = len(stake)
+    if n < k:
+        return keep
+    order = np.argsort(stake, kind="stable")
+    keep[order[: n - k]] = False
+    return keep
+
+
+# ----------------------------------------------------------------------------------------------
+# The epoch
+# ----------------------------------------------------------------------------------------------
+
+
+def weighted_median(stake_bits: np.ndarray, score_bits: np.ndarray, minority_bits: int) -> np.ndarray:
+    """math.rs `weighted_median`, vectorised over columns (exact, I32F32 bits).
+
+    stake_bits (m,), score_bits (m,) or (m, k). Returns, per column, the score v with
+    cumulative stake strictly below v <= minority < cumulative stake at or below v. That is exactly what
+    the chain's partition search returns (its sums are exact), including ties and kappa boundaries:
+    minority < 0 gives the smallest score, minority >= sum(stake) the largest, m == 0 gives 0.
+    """
+    stake = np.asarray(stake_bits, dtype=np.int64)
+    scores = np.asarray(score_bits, dtype=np.int64)
+    single = scores.ndim == 1
+    if single:
+        scores = scores[:, None]
+    out = _weighted_median_cols(stake, scores, int(minority_bits))
+    return out[0] if single else out
+
+
+def _weighted_median_cols(stake: np.ndarray, scores: np.ndarray, minority: int) -> np.ndarray:
+    """weighted_median per column of scores (m, k) with stake (m,): one row sort per column.
+
+    (score, row) pairs are packed in one int64 key and sorted per column (contiguous rows of a
+    (k, m) array). Every column holds every row once, so with non-negative stake summing to T the
+    cumulative stake over the whole flattened array is non-decreasing and reaches j*T at the end of
+    column j - 1: for 0 <= minority < T one searchsorted of j*T + minority finds, for every column at
+    once, the first key whose cumulative stake within its column passes the minority (and it lies in
+    that column). minority < 0 gives each column's smallest score, minority >= T its largest.
+    """
+    m, k = scores.shape
+    if m <= 1 or k == 0:
+        return scores[0].copy() if m == 1 else np.zeros(k, dtype=np.int64)
+    out = np.zeros(k, dtype=np.int64)
+    # Columns where every score is 0 have median 0 whatever the stake; sort only the others when
+    # that saves a good share of the sorting.
+    nonzero = scores.any(axis=0)
+    cols = None
+    count = int(np.count_nonzero(nonzero))
+    if count == 0:
+        return out
+    if count < k - k // 4:
+        cols = np.flatnonzero(nonzero)
+        scores = scores[:, cols]
+        k = count
+    shift = max(1, int(m - 1).bit_length())
+    keys = _transposed(scores)
+    keys <<= shift
+    keys |= np.arange(m, dtype=np.int64)
+    keys.sort(axis=1)
+    low, high = int(stake.min()), int(stake.max())
+    total = int(stake.sum()) if low >= 0 and high * m * k < 1 << 62 else None
+    if total is not None and minority < 0:
+        med = keys[:, 0] >> shift
+    elif total is not None and minority >= total:
+        med = keys[:, -1] >> shift
+    elif total is not None:
+        cum = np.cumsum(stake.take(keys & ((1 << shift) - 1)).ravel())
+        first = np.searchsorted(cum, np.arange(minority, minority + k * total, total), side="right")
+        med = keys.ravel().take(first) >> shift
+    else:  # negative or huge stakes: per column
+        cum = np.cumsum(stake.take(keys & ((1 << shift) - 1)), axis=1)
+        above = cum > minority
+        first = np.argmax(above, axis=1)
+        first[~above[:, -1]] = m - 1
+        med = keys[np.arange(k), first] >> shift
+    if cols is None:
+        return med
+    out[cols] = med
+    return out
+
+
+def _transposed(a: np.ndarray) -> np.ndarray:
+    """A C-contiguous copy of a.T (a 2-d int64 array), copied in bands of rows.
+
+    With a row length that is a multiple of 128 (a 2 KiB stride, e.g. 256 UIDs), a plain transposing
+    copy reads every element of a column from the same few cache sets and runs ~3x slower than a copy
+    of 8 or 16 rows at a time, which stays within the cache's associativity.
+    """
+    m, k = a.shape
+    out = np.empty((k, m), dtype=a.dtype)
+    if m <= 16 or k % 128:
+        np.copyto(out, a.T)
+        return out
+    band = 8 if k % 512 == 0 else 16
+    for i in range(0, m, band):
+        np.copyto(out[:, i : i + band], a[i : i + band].T)
+    return out
+
+
+def weighted_median_col(stake_bits: np.ndarray, score_bits: np.ndarray, kappa_bits: int) -> np.ndarray:
+    """math.rs `weighted_median_col(_sparse)`: consensus per column of score_bits (m, k).
+
+    Only rows with positive stake vote; their stakes are normalised again (I32F32) and
+    minority = sum(normalised stake) - kappa.
+    """
+    return _consensus(
+        np.asarray(stake_bits, dtype=np.int64), np.asarray(score_bits, dtype=np.int64), kappa_bits
+    )
+
+
+def _consensus(
+    stake: np.ndarray, scores: np.ndarray, kappa_bits: int, has_weights: np.ndarray | None = None
+) -> np.ndarray:
+    """weighted_median_col on int64 arrays; has_weights (m,) bool, when known, says which score rows are non-zero."""
+    voting = stake > 0
+    if not voting.any():
+        return np.zeros(scores.shape[1], dtype=np.int64)
+    if voting.all():
+        u = _normalize(stake)
+    else:
+        u = _normalize(stake[voting])
+        scores = scores[voting]
+        if has_weights is not None:
+            has_weights = has_weights[voting]
+    minority = int(u.sum()) - int(kappa_bits)
+    empty = ~scores.any(axis=1) if has_weights is None else ~has_weights
+    if np.count_nonzero(empty) > 1:
+        # Rows without weights vote 0 everywhere; the median depends only on cumulative stake per
+        # score, so they can vote as one row holding their summed stake (same result, fewer rows).
+        keep = ~empty
+        u = np.append(u[keep], u[empty].sum())
+        scores = np.vstack([scores[keep], np.zeros((1, scores.shape[1]), dtype=np.int64)])
+    return _weighted_median_cols(u, scores, minority)
+
+
+def _alpha_sigmoid(
+    weight: np.ndarray, bond: np.ndarray, consensus: np.ndarray, inp: EpochInputs
+) -> np.ndarray:
+    """alpha_sigmoid per entry (I32F32 bits): rate between alpha_low and alpha_high, faster the further
+    the weight is from consensus (buying) or below the bond (selling)."""
+    low = (int(inp.alpha_low) << 32) // U16_MAX
+    high = (int(inp.alpha_high) << 32) // U16_MAX
+    buy = np.clip(weight - consensus, 0, ONE)
+    sell = np.clip(bond - weight, 0, ONE)
+    diff = np.where(weight >= bond, buy, sell)
+    # Entries with nothing to buy or sell (weight between bond and consensus) share one alpha; with
+    # the full bonds penalty every clipped weight is at or below consensus, so in a settled subnet
+    # that is most entries: compute the (bit-exact, 30-term) exp once for them.
+    still = diff == 0
+    resting = int(np.count_nonzero(still))
+    k = int(inp.alpha_sigmoid_steepness)
+    if resting > 1:
+        alpha = np.empty(diff.shape, dtype=np.int64)
+        alpha[still] = _resting_alpha(low, high, k)
+        if resting < diff.size:
+            moving = ~still
+            alpha[moving] = _alpha_of_diff(diff[moving], low, high, k)
+        return alpha
+    return _alpha_of_diff(diff, low, high, k)
+
+
+@lru_cache(maxsize=64)
+def _resting_alpha(low: int, high: int, steepness: int) -> int:
+    """alpha_sigmoid at distance 0 for these hyperparameters (one value; numpy's per-call cost makes
+    the exp series on a single entry ~0.3 ms, so it is computed once per setting)."""
+    return int(_alpha_of_diff(np.zeros(1, dtype=np.int64), low, high, steepness)[0])
+
+
+def _alpha_of_diff(diff: np.ndarray, low: int, high: int, k: int) -> np.ndarray:
+    """alpha_sigmoid's value for each distance `diff` (I32F32 bits), entry by entry; k = steepness."""
+    # steepness / -100 (I32F32 division, truncating toward zero), then a floor multiply.
+    slope = -((abs(k) << 32) // 100) if k > 0 else ((abs(k) << 32) // 100)
+    if slope >= 0:
+        arg = _mul(diff - (ONE >> 1), np.int64(slope))
+    else:  # floor(a * slope) with slope < 0 == -ceil(a * |slope|) == floor(-a * |slope|)
+        arg = _mul((ONE >> 1) - diff, np.int64(-slope))
+    e = _exp_fixed(arg)
+    sigmoid = _div_one_by(ONE + e)
+    alpha = low + _mul(sigmoid, np.int64(high - low))
+    return np.maximum(np.minimum(alpha, high), low)
+
+
+def _div_one_by(d: np.ndarray) -> np.ndarray:
+    """floor(2^64 / d) for d >= 2^32 (I32F32 1 / d), via uint64."""
+    r = d.astype(np.uint64)
+    q = np.uint64(_U64_MAX) // r
+    rem = np.uint64(_U64_MAX) - q * r
+    return (q + (rem == r - np.uint64(1)).astype(np.uint64)).astype(np.int64)
+
+
+def _col_normalize(x: np.ndarray) -> np.ndarray:
+    """inplace_col_normalize_sparse: divide each column by its sum where the sum is non-zero."""
+    return _div(x, x.sum(axis=0))
+
+
+@dataclass
+class WeightMasks:
+    """Which stored weight entries of the given rows survive the epoch's masks, and why not.
+
+    All (len(rows), n) bool: `entries` (storage holds an entry), `no_permit` (row masked: the setter
+    had no validator permit), `self_weight` (the diagonal, kept only for the owner), `outdated`
+    (set at or before the miner's re-registration), `commit_reveal` (committed before the miner
+    registered), `kept` (what enters row normalisation). A dropped entry is attributed to the first
+    mask that removes it, in the chain's order.
+    """
+
+    rows: np.ndarray
+    entries: np.ndarray
+    no_permit: np.ndarray
+    self_weight: np.ndarray
+    outdated: np.ndarray
+    commit_reveal: np.ndarray
+    kept: np.ndarray
+
+
+def _row_masks(
+    inp: EpochInputs,
+    n: int,
+    rows: np.ndarray,
+    w_raw: np.ndarray,
+    permit: np.ndarray,
+    owner: int | None,
+    last_update: np.ndarray,
+    registered: np.ndarray,
+    breakdown: bool = True,
+) -> WeightMasks:
+    """Masks of rows `rows`; with breakdown=False only `kept` is meaningful (the others are placeholders)."""
+    if inp.weights_set is None:
+        entries = w_raw > 0
+    else:
+        ws = np.asarray(inp.weights_set)
+        if ws.shape != (n, n):
+            raise ValueError(f"weights_set must have shape ({n}, {n}), got {ws.shape}")
+        entries = ws[rows].astype(bool) | (w_raw > 0)
+    k = len(rows)
+    diag_rows = np.flatnonzero(rows != owner) if owner is not None else np.arange(k)
+    stale = last_update[rows][:, None] <= registered[None, :]
+    cr = None
+    if inp.commit_block is not None:
+        cb = _vector("commit_block", inp.commit_block, n)[rows]
+        cr = (cb >= 0)[:, None] & (cb[:, None] < registered[None, :])
+    if not breakdown:  # the epoch needs only what survives
+        keep = entries & permit[rows][:, None]
+        keep[diag_rows, rows[diag_rows]] = False
+        keep &= ~stale
+        if cr is not None:
+            keep &= ~cr
+        return WeightMasks(rows, entries, entries, entries, entries, entries, keep)
+    no_permit = entries & ~permit[rows][:, None]
+    keep = entries & ~no_permit
+    diag = np.zeros_like(keep)
+    diag[diag_rows, rows[diag_rows]] = True
+    self_weight = keep & diag
+    keep &= ~diag
+    outdated = keep & stale
+    keep &= ~outdated
+    commit_reveal = np.zeros_like(keep)
+    if cr is not None:
+        commit_reveal = keep & cr
+        keep &= ~commit_reveal
+    return WeightMasks(rows, entries, no_permit, self_weight, outdated, commit_reveal, keep)
+
+
+def _mask_weights(
+    inp: EpochInputs,
+    n: int,
+    rows: np.ndarray,
+    w: np.ndarray,
+    permit: np.ndarray,
+    owner: int | None,
+    last_update: np.ndarray,
+    registered: np.ndarray,
+) -> np.ndarray:
+    """The weight rows `w` (non-negative u16, modified in place) with every entry the epoch's masks drop
+    set to 0: the same values as where(_row_masks(...).kept, w, 0), since an entry without storage
+    holds 0 anyway. The outdated and commit-reveal masks are skipped when an O(n) bound shows they
+    drop nothing (no registration after any of these rows' updates or commits)."""
+    if inp.weights_set is not None:
+        shape = np.shape(inp.weights_set)
+        if shape != (n, n):
+            raise ValueError(f"weights_set must have shape ({n}, {n}), got {shape}")
+    k = len(rows)
+    cb = None if inp.commit_block is None else _vector("commit_block", inp.commit_block, n)[rows]
+    if not k:
+        return w
+    permit_r = permit[rows]
+    if not permit_r.all():
+        w[~permit_r] = 0
+    diag_rows = np.flatnonzero(rows != owner) if owner is not None else np.arange(k)
+    w[diag_rows, rows[diag_rows]] = 0
+    newest = int(registered.max())
+    lu = last_update[rows]
+    if int(lu.min()) <= newest:
+        w[lu[:, None] <= registered[None, :]] = 0
+    if cb is not None:
+        committed = cb >= 0
+        if committed.any() and int(cb[committed].min()) < newest:
+            w[committed[:, None] & (cb[:, None] < registered[None, :])] = 0
+    return w
+
+
+def weight_masks(inputs: EpochInputs) -> WeightMasks:
+    """The epoch's weight masks for every row (for explanations; epoch() computes them for its rows)."""
+    n = len(np.asarray(inputs.alpha_stake))
+    permit = _vector("validator_permit", inputs.validator_permit, n, bool).copy()
+    owner = inputs.owner_uid if inputs.owner_uid is not None and 0 <= inputs.owner_uid < n else None
+    if owner is not None:
+        permit[owner] = True
+    rows = np.arange(n)
+    return _row_masks(
+        inputs,
+        n,
+        rows,
+        _matrix_u16("weights", inputs.weights, n, check_range=False),
+        permit,
+        owner,
+        _vector("last_update", inputs.last_update, n),
+        _vector("block_at_registration", inputs.block_at_registration, n),
+    )
+
+
+def epoch(inputs: EpochInputs) -> EpochResult:
+    """One mechanism's epoch (`epoch_mechanism`), returning what the chain stores and the intermediates."""
+    inp = inputs
+    n = len(np.asarray(inp.alpha_stake))
+    alpha = _vector("alpha_stake", inp.alpha_stake, n)
+    if alpha.size and alpha.min() < 0:
+        raise ValueError("alpha_stake must be non-negative rao")
+    tao = np.zeros(n, dtype=np.int64) if inp.tao_stake is None else _vector("tao_stake", inp.tao_stake, n)
+    last_update = _vector("last_update", inp.last_update, n)
+    registered = _vector("block_at_registration", inp.block_at_registration, n)
+    old_permit = _vector("validator_permit", inp.validator_permit, n, bool).copy()
+    raw_w = _matrix_u16("weights", inp.weights, n, check_range=False)
+    raw_b = None if inp.bonds is None else _matrix_u16("bonds", inp.bonds, n, check_range=False)
+    owner = inp.owner_uid if inp.owner_uid is not None and 0 <= inp.owner_uid < n else None
+    current_block = int(inp.current_block)
+    emission_rao = int(inp.emission)
+    if emission_rao < 0 or emission_rao >= 1 << 63:
+        raise ValueError("emission must be a non-negative amount of rao below 2^63")
+
+    # -- activity ------------------------------------------------------------------------------
+    cutoff = effective_activity_cutoff(inp)
+    active = ~(last_update + cutoff < current_block)
+
+    # -- stake and permits --------------------------------------------------------------------
+    stake, total_stake = _stake_bits(alpha, tao, inp.tao_weight, int(inp.stake_threshold), owner)
+    if owner is not None:
+        old_permit[owner] = True
+    new_permit = _topk_nonzero(stake, int(inp.max_allowed_validators))
+    if owner is not None:
+        new_permit[owner] = True
+    active_stake = _normalize(np.where(active & old_permit, stake, 0))
+
+    # -- rows that matter: permitted setters, and holders of bonds (they decay and normalise) ---
+    # One OR over each bond row says both "holds an entry" and, with any bit above the low 16 (negative
+    # values set them all), "holds a value outside u16"; rows with any entry are read (and checked).
+    bond_bits = None if raw_b is None else np.bitwise_or.reduce(raw_b, axis=1)
+    rows = np.flatnonzero(old_permit if bond_bits is None else old_permit | (bond_bits != 0))
+    r_count = len(rows)
+
+    # -- weights: permit, diagonal (except owner), outdated, commit-reveal masks; row-normalise --
+    w_raw = raw_w.take(rows, axis=0)
+    if r_count and int(np.bitwise_or.reduce(w_raw, axis=None)) >> 16:
+        raise ValueError("weights values must be u16 (0..65535)")
+    liquid = bool(inp.yuma3 and inp.liquid_alpha)
+    if liquid:  # liquid-alpha bonds need to know which entries survive (explicit zeros included)
+        keep = _row_masks(
+            inp, n, rows, w_raw, old_permit, owner, last_update, registered, breakdown=False
+        ).kept
+        w_int = np.where(keep, w_raw, 0)
+    else:
+        w_int = _mask_weights(inp, n, rows, w_raw, old_permit, owner, last_update, registered)
+    w_sum = w_int.sum(axis=1)
+    w_bits = _div_u16_sum(w_int, w_sum[:, None])
+
+    # -- consensus, clipping, trust, ranks, incentive ---------------------------------------------
+    kappa_bits = (int(inp.kappa) << 32) // U16_MAX
+    a_r = active_stake[rows]
+    has_weights = w_sum > 0  # a row's normalised weights are non-zero exactly where its sum is
+    consensus = _consensus(a_r, w_bits, kappa_bits, has_weights)
+    clipped = np.minimum(w_bits, consensus)
+    trust_r = clipped.sum(axis=1)
+    validator_trust = np.zeros(n, dtype=np.int64)
+    validator_trust[rows] = trust_r
+    # A_i * clipped W_ij: summed over validators it is the rank; with the full bonds penalty it is also
+    # the bond delta's numerator, and its column sums are then the ranks again.
+    weighted = _mul_unit(clipped, a_r[:, None])
+    ranks = weighted.sum(axis=0) if r_count else np.zeros(n, dtype=np.int64)
+    incentive = _normalize(ranks)
+
+    # -- weights for bonds (bonds penalty) ----------------------------------------------------------
+    beta = (int(inp.bonds_penalty) << 32) // U16_MAX
+    if beta == 0:
+        wb, wb_rows = w_bits, has_weights
+    elif beta == ONE:
+        wb, wb_rows = clipped, trust_r > 0  # clipped >= 0: a row is non-zero exactly where its sum is
+    else:
+        wb = w_bits + _mul(clipped - w_bits, np.int64(beta))
+        wb = np.where(wb > 0, wb, 0)
+        wb_rows = wb.any(axis=1)
+
+    # -- bonds ---------------------------------------------------------------------------------
+    lms = int(inp.last_mechanism_step_block)
+    last_tempo = max(0, current_block - int(inp.tempo)) if lms == 0 else lms + 1
+    fresh = last_tempo <= registered  # columns whose miner registered since the last epoch
+    if bond_bits is None:
+        b_old = np.zeros((r_count, n), dtype=np.int64)
+        b_rows = np.zeros(r_count, dtype=bool)
+    else:
+        if r_count and int(np.bitwise_or.reduce(bond_bits[rows])) >> 16:
+            raise ValueError("bonds values must be u16 (0..65535)")
+        b_old = raw_b.take(rows, axis=0)
+        if fresh.any():
+            b_old[:, fresh] = 0
+            b_rows = b_old.any(axis=1)
+        else:
+            b_rows = bond_bits[rows] != 0
+    bma_bits = (int(inp.bonds_moving_average) << 32) // 1_000_000
+    rate = ONE - bma_bits
+    # Rows with neither weights for bonds nor old bonds add nothing to any column sum and get no
+    # bonds, so the bond maths runs on the others only (exact; most permit holders in real subnets).
+    bonded = np.flatnonzero(wb_rows | b_rows)
+    full_rows = len(bonded) == r_count
+    weighted_b = weighted if beta == ONE else None
+    if full_rows:
+        a_b, w_bits_b = a_r, w_bits
+        keep_b = keep if liquid else None
+    else:
+        wb, b_old, a_b, w_bits_b = wb[bonded], b_old[bonded], a_r[bonded], w_bits[bonded]
+        keep_b = keep[bonded] if liquid else None
+        if weighted_b is not None:
+            weighted_b = weighted_b[bonded]
+    if inp.yuma3:
+        b_prev = _u16_proportion(b_old)
+        if liquid and consensus.any():
+            # entries of W^b (explicit zeros included): only these keep a bond under liquid alpha
+            if beta == 0:
+                wb_support = keep_b
+            elif beta == ONE:  # col_clip_sparse drops entries clipped by a zero consensus
+                wb_support = keep_b & ~((w_bits_b > 0) & (consensus[None, :] == 0))
+            else:  # interpolate_sparse keeps positive entries only
+                wb_support = wb > 0
+            # mat_ema_alpha_sparse: entries only where W^b has one; alpha per entry (alpha_sigmoid)
+            if 2 * int(np.count_nonzero(wb_support)) >= wb_support.size:
+                # mostly entries: the same maths on the whole block (no gather/scatter), then the
+                # entries W^b does not hold are zeroed
+                alphas = _alpha_sigmoid(wb, b_prev, consensus, inp)
+                ema = _mul_unit(ONE - alphas, b_prev)
+                ema += _mul_unit(alphas, wb)
+                np.minimum(ema, ONE, out=ema)
+                ema[~wb_support] = 0
+            else:
+                ri, cj = np.nonzero(wb_support)
+                w_s, b_s = wb[ri, cj], b_prev[ri, cj]
+                alphas = _alpha_sigmoid(w_s, b_s, consensus[cj], inp)
+                value = _mul_unit(ONE - alphas, b_s) + _mul_unit(alphas, w_s)
+                ema = np.zeros_like(wb)
+                ema[ri, cj] = np.minimum(value, ONE)
+        else:
+            ema = _mul_unit(wb, rate)
+            ema += _mul_unit(b_prev, ONE - rate)
+        ema_norm = _div_cols(ema, ema.sum(axis=0))
+        per_validator = _mul_unit(ema_norm, incentive).sum(axis=1)
+        div_b = _mul(per_validator, a_b)
+        stored_b = _to_u16(ema)
+    else:
+        b_norm = _div_u16_sum(b_old, b_old.sum(axis=0))
+        if weighted_b is None:
+            weighted_b = _mul_unit(wb, a_b[:, None])
+            delta = _div_cols(weighted_b, weighted_b.sum(axis=0))
+        else:  # rows left out hold no weights, so the column sums are the ranks
+            delta = _div_cols(weighted_b, ranks)
+        ema = _mul_unit(delta, rate)
+        ema += _mul_unit(b_norm, ONE - rate)
+        ema = _div_cols(ema, ema.sum(axis=0))
+        div_b = _mul_unit(ema, incentive).sum(axis=1)
+        # stored as u16 after scaling each column to its maximum: ema <= its column's max, so the
+        # quotient is at most 1.0 and floor(q * 65535 / 2^32) needs no clamping
+        stored_b = _div_cols(ema, ema.max(axis=0) if len(ema) else np.zeros(n, dtype=np.int64))
+        stored_b *= U16_MAX
+        stored_b >>= FRAC_BITS
+    if full_rows:
+        div_r, stored_bonds_r = div_b, stored_b
+    else:
+        div_r = np.zeros(r_count, dtype=np.int64)
+        div_r[bonded] = div_b
+        stored_bonds_r = np.zeros((r_count, n), dtype=np.int64)
+        stored_bonds_r[bonded] = stored_b
+    dividends_raw = np.zeros(n, dtype=np.int64)
+    dividends_raw[rows] = div_r
+    dividends = _normalize(dividends_raw)
+    bonds_out = np.zeros((n, n), dtype=np.int64)
+    persist = new_permit[rows]
+    if persist.all():
+        if r_count and int(rows[-1]) - int(rows[0]) == r_count - 1:  # a block of rows: a slice copy
+            bonds_out[int(rows[0]) : int(rows[-1]) + 1] = stored_bonds_r
+        else:
+            bonds_out[rows] = stored_bonds_r
+    else:
+        bonds_out[rows[persist]] = stored_bonds_r[persist]
+
+    # -- emission --------------------------------------------------------------------------------
+    combined = incentive + dividends
+    total = int(combined.sum())
+    fallback = total == 0
+    # The three shares and their amounts, and the five u16 outputs, go through the arithmetic as
+    # one stacked array each (rows handed out as the fields): fewer calls on small vectors.
+    if fallback:
+        validator_share = active_stake if active_stake.any() else stake
+        shares = np.array([incentive, validator_share, validator_share])
+    else:
+        shares = _div_scalar(np.array([incentive, dividends, combined]), total)
+    server_emission, validator_emission, combined_emission = _amount(shares, emission_rao)
+    consensus_u16, incentive_u16, trust_u16, dividends_u16, stake_u16 = _to_u16(
+        np.array([consensus, incentive, validator_trust, dividends, stake])
+    )
+
+    return EpochResult(
+        consensus=consensus_u16,
+        incentive=incentive_u16,
+        validator_trust=trust_u16,
+        dividends=dividends_u16,
+        stake_weight=stake_u16,
+        active=active,
+        new_validator_permit=new_permit,
+        bonds=bonds_out,
+        server_emission=server_emission,
+        validator_emission=validator_emission,
+        emission=combined_emission,
+        validator_permit=old_permit,
+        stake_bits=stake,
+        active_stake_bits=active_stake,
+        consensus_bits=consensus,
+        validator_trust_bits=validator_trust,
+        ranks_bits=ranks,
+        incentive_bits=incentive,
+        dividends_bits=dividends,
+        row_index=rows,
+        weights_rows_bits=w_bits,
+        clipped_rows_bits=clipped,
+        fallback=fallback,
+        total_stake=total_stake,
+    )
+
+
+def dividends_from_bonds(
+    bonds: np.ndarray,
+    incentive: np.ndarray,
+    *,
+    yuma3: bool = False,
+    active_stake_bits: np.ndarray | None = None,
+) -> np.ndarray:
+    """The epoch's dividend step alone: stored u16 bonds and stored u16 incentive -> u16 dividends.
+
+    Original Yuma: D = normalise(column-normalised bonds . I). Yuma3: bonds are absolute (u16/65535);
+    D = normalise((column-normalised bonds . I) * A), with A the active stake (I32F32 bits, required).
+    Useful to check a snapshot's stored dividends against its stored bonds.
+    """
+    b = np.asarray(bonds, dtype=np.int64)
+    i_bits = _u16_proportion(np.asarray(incentive, dtype=np.int64))
+    if yuma3:
+        if active_stake_bits is None:
+            raise ValueError("Yuma3 dividends need the active stake")
+        bn = _col_normalize(_u16_proportion(b))
+        raw = _mul(_mul(bn, i_bits[None, :]).sum(axis=1), np.asarray(active_stake_bits, dtype=np.int64))
+    else:
+        bn = _div(b, b.sum(axis=0))
+        raw = _mul(bn, i_bits[None, :]).sum(axis=1)
+    return _to_u16(_normalize(raw))
+
+
+def carry_forward(inputs: EpochInputs, result: EpochResult, **changes: object) -> EpochInputs:
+    """The inputs of the next epoch as storage will hold them after `result` is persisted.
+
+    Bonds and validator permits become the ones this epoch wrote, and the last successful epoch
+    block becomes this one (for the bond mask of newly registered miners); `changes` overrides
+    anything else (new weights, stake, current_block, ...). For what-if runs over several epochs.
+    """
+    carried: dict[str, object] = {
+        "bonds": result.bonds,
+        "validator_permit": result.new_validator_permit,
+        "last_mechanism_step_block": int(inputs.current_block),
+    }
+    carried.update(changes)
+    return replace(inputs, **carried)
+
+
+# ----------------------------------------------------------------------------------------------
+# Mechanisms (sub-subnets)
+# ----------------------------------------------------------------------------------------------
+
+
+def split_emissions(emission: int, mechanism_count: int, split: Sequence[int] | None = None) -> list[int]:
+    """split_emissions: E_m = floor(E * s_m / 65535) (or floor(E / M) without a split); the rounding
+    remainder goes to mechanism 0; a split shorter than M pads with zeros."""
+    emission, count = int(emission), int(mechanism_count)
+    if count <= 0:
+        raise ValueError("mechanism_count must be at least 1")
+    if split is not None:
+        parts = [(emission * int(s)) // U16_MAX for s in split][:count]
+        parts += [0] * (count - len(parts))
+    else:
+        parts = [emission // count] * count
+    parts[0] += max(0, emission - sum(parts))
+    return parts
+
+
+def _weighted_acc(values: list[np.ndarray], weights: list[int]) -> np.ndarray:
+    """Fold acc := floor(acc + w_m * v_m) over mechanisms in order (U64F64 weights, bits / 2^64)."""
+    acc = [0] * len(values[0])
+    for v, w in zip(values, weights, strict=True):
+        acc = [a + ((int(x) * w) >> 64) for a, x in zip(acc, v.tolist(), strict=True)]
+    return np.array(acc, dtype=np.int64)
+
+
+def epoch_with_mechanisms(
+    inputs: EpochInputs,
+    mechanism_weights: Sequence[np.ndarray],
+    mechanism_bonds: Sequence[np.ndarray | None],
+    mechanism_last_update: Sequence[np.ndarray],
+    split: Sequence[int] | None = None,
+    *,
+    mechanism_weights_set: Sequence[np.ndarray | None] | None = None,
+    mechanism_commit_block: Sequence[np.ndarray | None] | None = None,
+) -> EpochResult:
+    """The chain's `epoch_with_mechanisms` for M = len(mechanism_weights) mechanisms.
+
+    Stake, registration, permits and every hyperparameter come from `inputs` (its weights, bonds,
+    last_update, weights_set and commit_block are ignored); mechanism m uses mechanism_weights[m],
+    mechanism_bonds[m] (None = no bonds), mechanism_last_update[m] and optionally
+    mechanism_weights_set[m] / mechanism_commit_block[m]. `split` is MechanismEmissionSplit (u16
+    values summing to 65535) or None for an even split.
+
+    Aggregation exactly as stored at netuid level:
+    * server_emission, validator_emission: plain sums over mechanisms (the payouts);
+    * consensus, dividends, validator_trust, stake_weight (u16) and emission (rao):
+      acc := floor(acc + w_m * value_m) with w_m = E_m / E in U64F64. For M > 1 the stored Emission is
+      therefore sum_m w_m^2 E sigma_m (a chain quirk: it does not add up to the distributed amount);
+    * active, new_validator_permit: OR;
+    * incentive and bonds: mechanism 0's (the netuid-level Incentive key is mechanism 0's key).
+    `mechanisms` holds each mechanism's own result (its incentive and bonds are what the chain stores
+    under that mechanism's index) and `mechanism_inputs` the EpochInputs it ran on, so
+    `consensus.explain_validators(out.mechanism_inputs[m], out.mechanisms[m])` explains mechanism m.
+    """
+    count = len(mechanism_weights)
+    if count == 0:
+        raise ValueError("at least one mechanism is needed")
+    for name, seq in (("mechanism_bonds", mechanism_bonds), ("mechanism_last_update", mechanism_last_update)):
+        if len(seq) != count:
+            raise ValueError(f"{name} has {len(seq)} entries for {count} mechanisms")
+    emission = int(inputs.emission)
+    parts = split_emissions(emission, count, split)
+    results: list[EpochResult] = []
+    weights_bits: list[int] = []
+    per_inputs: list[EpochInputs] = []
+    for m in range(count):
+        per = replace(
+            inputs,
+            weights=mechanism_weights[m],
+            bonds=mechanism_bonds[m],
+            last_update=mechanism_last_update[m],
+            weights_set=None if mechanism_weights_set is None else mechanism_weights_set[m],
+            commit_block=None if mechanism_commit_block is None else mechanism_commit_block[m],
+            emission=parts[m],
+        )
+        per_inputs.append(per)
+        results.append(epoch(per))
+        if emission == 0:
+            weights_bits.append((1 << 64) if m == 0 else 0)
+        else:
+            weights_bits.append((parts[m] << 64) // emission)
+
+    first = results[0]
+
+    def acc(attr: str, cap: int = U16_MAX) -> np.ndarray:
+        return np.minimum(_weighted_acc([getattr(r, attr) for r in results], weights_bits), cap)
+
+    return replace(
+        first,
+        consensus=acc("consensus"),
+        dividends=acc("dividends"),
+        validator_trust=acc("validator_trust"),
+        stake_weight=acc("stake_weight"),
+        emission=acc("emission", (1 << 63) - 1),
+        server_emission=np.sum([r.server_emission for r in results], axis=0).astype(np.int64),
+        validator_emission=np.sum([r.validator_emission for r in results], axis=0).astype(np.int64),
+        active=np.logical_or.reduce([r.active for r in results]),
+        new_validator_permit=np.logical_or.reduce([r.new_validator_permit for r in results]),
+        mechanisms=results,
+        mechanism_emission=parts,
+        mechanism_weight_bits=weights_bits,
+        mechanism_inputs=per_inputs,
+    )
