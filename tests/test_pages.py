@@ -165,7 +165,7 @@ def test_validators_page_puts_the_out_of_consensus_first_with_reasons(db: Path) 
     assert by_uid.loc[cases["far_from_consensus"], "severity"] in ("major", "critical")
     assert "clipped" in by_uid.loc[cases["far_from_consensus"], "reason"]
     assert "stale" in by_uid.loc[cases["stale_weights"], "reason"]
-    assert by_uid.loc[cases["no_permit"], "severity"] == "info"
+    assert by_uid.loc[cases["no_permit"], "severity"] == "no permit"
     summary = frame_with(at, "reasons")
     assert summary["severity"].map(export.SEVERITY_ORDER.index).is_monotonic_increasing
     assert summary["validators"].sum() == len(table)

@@ -25,6 +25,10 @@ API (stable; other pages rely on it):
   ``snapshots(db)``, ``subnets(db, snapshot_id)``, ``neurons(db, snapshot_id, netuid)``,
   ``table(name, db, snapshot_id, netuid, mechid)`` (the export tables) are ready-made.
 * ``provenance(db, snapshot_id) -> DataFrame`` — where a snapshot comes from (one row).
+* ``freshness(db, snapshot_id)`` — "block 7,754,400 · 3 days ago" under the title, and a warning when
+  the newest snapshot is older than a week and a day (``snapshot_picker`` calls it: every data page).
+* ``set_heading(text)`` — replace the page's title (``subnet_picker`` adds "· subnet N name" to it, so
+  each page names its subnet in its own heading, not only in the sidebar).
 * ``csv_download(df, filename, key, *, label=...)`` — the CSV button under a table or chart.
 * ``plot_text(values)`` — chain strings escaped for Plotly text and hover; ``code(value)`` — a value
   quoted literally inside st.warning/st.error text; ``stop_with_error(message, hint)``.
@@ -53,7 +57,9 @@ import argparse
 import html
 import importlib
 import os
+import string
 import sys
+import threading
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -62,7 +68,8 @@ import pandas as pd
 import streamlit as st
 
 from analytics.data import store
-from analytics.views import export
+from analytics.views import export, health
+from analytics.views import freshness as fresh
 
 APP_NAME = "metagraph-lens"
 
@@ -73,8 +80,8 @@ PARAM_MECHID = "mechid"
 PARAM_MINER = "miner"
 PARAM_VALIDATOR = "validator"
 
-# One colour per validator-trust band (export.TV_BANDS), shared by every chart that shows the bands.
-TV_BAND_COLOURS = {"critical": "#c62828", "major": "#ef6c00", "minor": "#f9a825", "ok": "#2e7d32"}
+# One colour per health level (analytics/views/health.py), shared by every chart that shows the levels.
+TV_BAND_COLOURS = health.COLOURS
 
 T = TypeVar("T", bound=Hashable)
 _UNSET = object()
@@ -232,6 +239,33 @@ def resolve_db() -> str:
     return str(path)
 
 
+# The current script run's title placeholder and text (a script run is one thread).
+_heading = threading.local()
+_HEADING_SAFE = set(string.ascii_letters + string.digits + " -_.()/,'+#")
+
+
+def _markdown_literal(text: str) -> str | None:
+    """``text`` escaped for a markdown heading, or None when it holds anything but letters, digits,
+    spaces and a few punctuation marks (a chain string with markup, emoji codes or control characters
+    stays out of headings; pickers and tables show it as plain text)."""
+    if not text or not all(ch.isalnum() or ch in _HEADING_SAFE for ch in text):
+        return None
+    return "".join("\\" + ch if ch in string.punctuation else ch for ch in text)
+
+
+def set_heading(text: str) -> None:
+    """Replace the page title written by :func:`page_setup` (our own text: it is rendered as markdown)."""
+    slot = getattr(_heading, "slot", None)
+    if slot is not None:
+        slot.title(text)
+
+
+def subnet_heading(netuid: int, name: object = None) -> str:
+    """'subnet 1 · demo inference' (the name only when it is plain text: see :func:`_markdown_literal`)."""
+    literal = _markdown_literal(name.strip()) if isinstance(name, str) else None
+    return f"subnet {int(netuid)}" + (f" · {literal}" if literal else "")
+
+
 def page_setup(title: str, *, icon: str | None = None, intro: str | None = None) -> str:
     """Configure the page, check the database and show the demo banner; return the DB path.
 
@@ -243,7 +277,9 @@ def page_setup(title: str, *, icon: str | None = None, intro: str | None = None)
     )
     db = resolve_db()
     snaps = snapshots(db)
-    st.title(title)
+    _heading.slot = st.empty()
+    _heading.title = title
+    _heading.slot.title(title)
     if snaps.empty:
         st.info(
             "The database holds no snapshot yet, so there is nothing to show.\n\n"
@@ -368,7 +404,29 @@ def snapshot_picker(db: str, *, where: Any = None) -> int:
     row = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
     if row["source"] == "demo" and not (snaps["source"] == "demo").all():
         st.warning(DEMO_BANNER, icon=":material/science:")
+    freshness(db, int(snapshot_id))
     return int(snapshot_id)
+
+
+def freshness(db: str, snapshot_id: int, *, now: object = None) -> None:
+    """Say how old the shown snapshot is, and warn when the newest one is older than
+    :data:`analytics.views.freshness.STALE_AFTER_DAYS` (a missed weekly collection; never for the
+    demo, whose dates are made up)."""
+    snaps = snapshots(db)
+    row = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
+    newest = snaps.iloc[0]  # list_snapshots: newest first
+    text = fresh.freshness_text(int(row["block"]), row["taken_at"], now)
+    when = f"{pd.Timestamp(row['taken_at']):%Y-%m-%d %H:%M} UTC"
+    older = int(row["snapshot_id"]) != int(newest["snapshot_id"])
+    st.caption(f"Snapshot: {text} ({when})" + (" · an older snapshot, not the newest" if older else ""))
+    if newest["source"] != "demo" and fresh.is_stale(newest["taken_at"], now):
+        st.warning(
+            f"The newest snapshot is {fresh.age_text(newest['taken_at'], now).removesuffix(' ago')} old "
+            f"(block {int(newest['block']):,}): the weekly collection seems to have stopped. Check the "
+            "collection log (`data/collect.log` or `journalctl -u metagraph-lens-collect`) and run "
+            "`python -m analytics collect`.",
+            icon=":material/schedule:",
+        )
 
 
 def provenance(db: str, snapshot_id: int) -> pd.DataFrame:
@@ -392,7 +450,7 @@ def subnet_picker(db: str, snapshot_id: int, *, where: Any = None) -> int | None
         for n, name in zip(subs["netuid"], subs["name"], strict=True)
     }
     non_root = [n for n in names if n != 0]
-    return bound_select(
+    netuid = bound_select(
         "Subnet",
         list(names),
         PARAM_NETUID,
@@ -401,6 +459,10 @@ def subnet_picker(db: str, snapshot_id: int, *, where: Any = None) -> int | None
         what=f"snapshot {snapshot_id}",
         where=where,
     )
+    title = getattr(_heading, "title", None)
+    if netuid is not None and title:
+        set_heading(f"{title} · {subnet_heading(netuid, names[netuid])}")
+    return netuid
 
 
 def mechanism_picker(db: str, snapshot_id: int, netuid: int, *, where: Any = None) -> int:

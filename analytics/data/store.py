@@ -645,12 +645,12 @@ def table_contents(db_path: str | os.PathLike[str], table: str) -> pd.DataFrame:
 
 
 def snapshot_validators(db_path: str | os.PathLike[str], snapshot_id: int) -> pd.DataFrame:
-    """Every validator-permit holder of every subnet in one snapshot: netuid, uid, validator_trust
-    (u16), total_stake (rao); ordered by netuid, uid."""
+    """Every validator-permit holder of every subnet in one snapshot: netuid, uid, validator_permit,
+    active, validator_trust (u16), total_stake (rao); ordered by netuid, uid."""
     return _read_df(
         db_path,
         """
-        SELECT netuid, uid, validator_permit, validator_trust, total_stake
+        SELECT netuid, uid, validator_permit, active, validator_trust, total_stake
         FROM neurons
         WHERE snapshot_id = ? AND validator_permit
         ORDER BY netuid, uid

@@ -27,6 +27,7 @@ import pandas as pd
 
 from analytics.data.store import SNAPSHOT_META_COLUMNS, StoreError
 from analytics.model import consensus
+from analytics.views import health
 
 if TYPE_CHECKING:
     from analytics.data.snapshot import SubnetSnapshot
@@ -308,17 +309,18 @@ def consensus_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 0
     )
 
 
-# Severity order of analytics/consensus.py, worst first (for sorting), and which levels count as
-# "out of consensus" in the headline figures (more than CLIPPED_MAJOR of the weight clipped, inactive,
-# or no usable weights).
-SEVERITY_ORDER = tuple(reversed(consensus.SEVERITIES))  # ("critical", "major", "minor", "info", "ok")
-OUT_OF_CONSENSUS = ("critical", "major")
+# The health levels of analytics/views/health.py (one vocabulary for every page), worst first, and
+# which count as "out of consensus". Kept under these names for the pages and tests that use them.
+SEVERITY_ORDER = health.ORDER  # ("critical", "major", "minor", "ok", "no permit")
+OUT_OF_CONSENSUS = health.OUT_OF_CONSENSUS
 
 
 def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 0) -> pd.DataFrame:
     """Every validator of one mechanism, the most severe consensus problem first, then by stake.
 
-    Severity, reason, clipped mass, the miners clipped and the copier signal come from
+    ``severity`` is the health level of :mod:`analytics.views.health` (stored Tv, permit, active: the
+    level every page counts); UIDs without a permit that set weights are listed last as "no permit".
+    Reason, clipped mass, the miners clipped and the copier signal come from
     :func:`analytics.model.consensus.explain_validators`. Stake is the stake weight the epoch used (alpha +
     TAO x TaoWeight); Tv as recomputed for this mechanism and as the chain stored it (netuid level);
     earnings per 1000 staked per day: see :func:`earnings_per_1000_per_day` (all mechanisms together).
@@ -350,7 +352,9 @@ def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 
             "uid": uids,
             "hotkey": s.hotkeys[uids],
             "stake_alpha": stake_rao / RAO_PER_UNIT,
-            "severity": rows["severity"],
+            "severity": health.health_levels(
+                s.validator_trust[uids], s.validator_permit[uids], s.active[uids]
+            ),
             "reason": rows["explanation"],
             "reason_codes": rows["reasons"],
             "stake_share": rows["stake_share"],
@@ -371,8 +375,9 @@ def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 
             "copier_overlap_best_peer": rows["copier_overlap_best_peer"].astype(np.float64),
         }
     )
-    rank = df["severity"].map({sev: i for i, sev in enumerate(SEVERITY_ORDER)}).fillna(len(SEVERITY_ORDER))
-    df = df.assign(_rank=rank).sort_values(["_rank", "stake_alpha", "uid"], ascending=[True, False, True])
+    df = df.assign(_rank=health.level_rank(df["severity"])).sort_values(
+        ["_rank", "stake_alpha", "uid"], ascending=[True, False, True]
+    )
     return df.drop(columns="_rank").reset_index(drop=True)
 
 
@@ -405,13 +410,12 @@ VALIDATOR_COLUMNS = (
 # --------------------------------------------------------------------------------------------------
 # Snapshot-wide tables (Overview, History): stored values only, so 128 subnets stay fast.
 
-# The thresholds come from analytics/consensus.py (one definition): clipped mass = 1 - Tv.
-# A validator counts as out of consensus on the Overview and History pages when its stored validator
-# trust is below OUT_OF_CONSENSUS_TV, i.e. more than consensus.CLIPPED_MAJOR of its weight is clipped
-# away: the "major" level, whose full explanation the Validators page shows.
+# Validators, out of consensus and the per-level counts (tv_critical ... tv_ok) are the health levels
+# of analytics/views/health.py: the same definition as the Validators page. OUT_OF_CONSENSUS_TV and
+# TV_BANDS are the Tv thresholds of those levels for an active validator (kept for older callers).
 OUT_OF_CONSENSUS_TV = 1.0 - consensus.CLIPPED_MAJOR
 
-# Validator trust bands matching consensus.py's clipped-mass severities, (band, low Tv, high Tv).
+# Validator trust thresholds of consensus.py's clipped-mass levels, (level, low Tv, high Tv).
 TV_BANDS = (
     ("critical", 0.0, 1.0 - consensus.CLIPPED_CRITICAL),
     ("major", 1.0 - consensus.CLIPPED_CRITICAL, OUT_OF_CONSENSUS_TV),
@@ -431,12 +435,8 @@ def band_label(band: str) -> str:
 
 
 def severity_rules() -> str:
-    """The clipped-mass severity rule in words, from consensus.py's thresholds."""
-    c = consensus
-    return (
-        f"clipped share of the weight ≤ {c.CLIPPED_MINOR:.0%} ok, ≤ {c.CLIPPED_MAJOR:.0%} minor, "
-        f"≤ {c.CLIPPED_CRITICAL:.0%} major, more critical"
-    )
+    """The health-level rule in words (:func:`analytics.views.health.rules`)."""
+    return health.rules()
 
 
 def split_text(split: Any, mechanism_count: int) -> str:
@@ -452,25 +452,32 @@ def split_text(split: Any, mechanism_count: int) -> str:
     return " / ".join(f"{int(v) / U16_MAX:.0%}" for v in split)
 
 
-def _validator_summary(neurons: pd.DataFrame) -> pd.DataFrame:
-    """Per netuid: validators, stake-weighted mean Tv and validators out of consensus (stored values)."""
-    v = neurons[neurons["validator_permit"].astype(bool)].copy()
+def _with_levels(neurons: pd.DataFrame) -> pd.DataFrame:
+    """The validators (permit holders) of stored neuron rows, with tv, stake and their health level."""
+    v = neurons[health.is_validator(neurons["validator_permit"])].copy()
     v["tv"] = v["validator_trust"].astype(np.float64) / U16_MAX
     v["stake"] = v["total_stake"].astype(np.float64)
+    v["level"] = health.health_levels(v["validator_trust"], v["validator_permit"], v["active"])
+    return v
+
+
+def _level_counts(v: pd.DataFrame, key: str) -> pd.DataFrame:
+    """Per ``key``: validators, out of consensus and validators per health level (tv_<level>)."""
+    per = pd.crosstab(v[key], v["level"]).reindex(columns=list(health.LEVELS), fill_value=0)
+    out = pd.DataFrame({"validators": per.sum(axis=1)})
+    out["out_of_consensus"] = per[list(health.OUT_OF_CONSENSUS)].sum(axis=1)
+    for level in health.LEVELS:
+        out[f"tv_{level}"] = per[level]
+    return out
+
+
+def _validator_summary(neurons: pd.DataFrame) -> pd.DataFrame:
+    """Per netuid: validators, stake-weighted mean Tv and validators per health level (stored values)."""
+    v = _with_levels(neurons)
     v["tv_x_stake"] = v["tv"] * v["stake"]
-    v["out"] = v["tv"] < OUT_OF_CONSENSUS_TV
     g = v.groupby("netuid")
-    out = pd.DataFrame(
-        {
-            "validators": g.size(),
-            "stake_weighted_tv": g["tv_x_stake"].sum() / g["stake"].sum().replace(0, np.nan),
-            "out_of_consensus": g["out"].sum(),
-            **{
-                f"tv_{band}": g["tv"].apply(lambda s, lo=lo, hi=hi: int(((s >= lo) & (s < hi)).sum()))
-                for band, lo, hi in TV_BANDS
-            },
-        }
-    )
+    out = _level_counts(v, "netuid")
+    out.insert(1, "stake_weighted_tv", g["tv_x_stake"].sum() / g["stake"].sum().replace(0, np.nan))
     return out
 
 
@@ -498,7 +505,7 @@ def subnets_table(db_path: str, snapshot_id: int) -> pd.DataFrame:
         }
     )
     df = df.join(summary, on="netuid")
-    bands = [f"tv_{band}" for band, _, _ in TV_BANDS]
+    bands = [f"tv_{level}" for level in health.LEVELS]
     for col in ["validators", "out_of_consensus", *bands]:
         df[col] = df[col].fillna(0).astype(int) if col in df else 0
     if "stake_weighted_tv" not in df:  # a snapshot where no subnet has a validator permit yet
@@ -520,14 +527,17 @@ def subnets_table(db_path: str, snapshot_id: int) -> pd.DataFrame:
     ]
 
 
+_LEVEL_COLUMNS = ("validators", "out_of_consensus", *(f"tv_{level}" for level in health.LEVELS))
+
+
 def history_tables(
     db_path: str, netuid: int, network: str | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """A subnet across snapshots: (per-snapshot summary, per-validator Tv rows), stored values.
 
-    Summary per snapshot: validators (permit holders), out of consensus (Tv < OUT_OF_CONSENSUS_TV),
-    validators per Tv band (TV_BANDS), median and stake-weighted Tv, and consensus concentration: the share of all consensus held by the
-    10 highest miners and the effective number of miners 1 / sum(c_i^2) with c = C / sum(C).
+    Summary per snapshot: validators (permit holders), out of consensus and validators per health
+    level (tv_<level>, :mod:`analytics.views.health`), median and stake-weighted Tv, and consensus
+    concentration: the share of all consensus held by the 10 highest miners and the effective number of miners 1 / sum(c_i^2) with c = C / sum(C).
     """
     from analytics.data import store
 
@@ -539,7 +549,7 @@ def history_tables(
         stake=hist["total_stake"].astype(np.float64),
         c=hist["consensus"].astype(np.float64),
     )
-    val = hist[hist["validator_permit"].astype(bool)]
+    val = _with_levels(hist)
     keys = ["snapshot_id", "taken_at", "block"]
     snaps = hist[keys].drop_duplicates("snapshot_id").set_index("snapshot_id")
     g = val.groupby("snapshot_id")
@@ -552,27 +562,22 @@ def history_tables(
         .apply(lambda s: s.head(10).sum())
     )
     hhi = (conc["share"] ** 2).groupby(conc["snapshot_id"]).sum()
+    levels = _level_counts(val, "snapshot_id") if len(val) else pd.DataFrame()
     summary = pd.DataFrame(
         {
             "taken_at": snaps["taken_at"],
             "block": snaps["block"],
-            "validators": g.size(),
-            "out_of_consensus": g["tv"].apply(lambda s: int((s < OUT_OF_CONSENSUS_TV).sum())),
-            **{
-                f"tv_{band}": g["tv"].apply(lambda s, lo=lo, hi=hi: int(((s >= lo) & (s < hi)).sum()))
-                for band, lo, hi in TV_BANDS
-            },
+            **{col: levels.get(col, 0) for col in _LEVEL_COLUMNS},
             "tv_median": g["tv"].median(),
             "tv_stake_weighted": tv_x_stake / g["stake"].sum().replace(0, np.nan),
             "consensus_top10_share": top10,
             "effective_miners": 1.0 / hhi.replace(0, np.nan),
         }
     )
-    counts = ["validators", "out_of_consensus", *(f"tv_{band}" for band, _, _ in TV_BANDS)]
-    summary[counts] = summary[counts].fillna(0).astype(int)
+    summary[list(_LEVEL_COLUMNS)] = summary[list(_LEVEL_COLUMNS)].fillna(0).astype(int)
     summary = summary.reset_index().rename(columns={"index": "snapshot_id"})
-    tv_rows = val[["snapshot_id", "taken_at", "uid", "hotkey", "tv", "stake"]].rename(
-        columns={"tv": "validator_trust", "stake": "stake_rao"}
+    tv_rows = val[["snapshot_id", "taken_at", "uid", "hotkey", "level", "tv", "stake"]].rename(
+        columns={"level": "health", "tv": "validator_trust", "stake": "stake_rao"}
     )
     tv_rows = tv_rows.assign(stake_alpha=tv_rows.pop("stake_rao") / RAO_PER_UNIT).reset_index(drop=True)
     return summary, tv_rows
