@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.app import ui
-from analytics.views import export
+from analytics.views import export, health
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
 
@@ -33,7 +33,11 @@ def overview() -> None:
     c1.metric("Subnets", len(table))
     c2.metric("Block", f"{int(row['block']):,}")
     c3.metric("Taken", f"{row['taken_at']:%Y-%m-%d}", help=f"{row['taken_at']:%Y-%m-%d %H:%M} UTC")
-    c4.metric("Validators out of consensus", int(table["out_of_consensus"].sum()) if len(table) else 0)
+    c4.metric(
+        "Validators out of consensus",
+        f"{int(table['out_of_consensus'].sum()) if len(table) else 0:,}",
+        help=f"critical or major. {health.rules()}",
+    )
 
     if table.empty:
         st.info(
@@ -44,9 +48,7 @@ def overview() -> None:
     st.subheader("Subnets")
     st.caption(
         "Stake-weighted Tv: the validators' validator trust weighted by their stake (1 = nobody clipped). "
-        f"Out of consensus: validators whose stored Tv is below {export.OUT_OF_CONSENSUS_TV:.2g}, i.e. more "
-        f"than {1 - export.OUT_OF_CONSENSUS_TV:.0%} of their weight lies above consensus and is clipped away. "
-        "Select a row to open the subnet."
+        f"Health, the same on every page: {health.rules()} Select a row to open the subnet."
     )
     event = st.dataframe(
         table,
@@ -66,7 +68,7 @@ def overview() -> None:
             "mechanisms": st.column_config.NumberColumn("Mech.", width="small", help="incentive mechanisms"),
             "split": st.column_config.TextColumn("Emission split", help="share of each mechanism"),
             "epoch_emission_alpha": st.column_config.NumberColumn(
-                "Emission/epoch (α)", format="%.2f", help="alpha distributed by one epoch"
+                "Emission per epoch (α)", format="localized", step=0.01, help="alpha distributed by one epoch"
             ),
             "tempo": st.column_config.NumberColumn(
                 "Tempo", width="small", help="an epoch runs every tempo blocks"
@@ -75,7 +77,7 @@ def overview() -> None:
                 "Stake-weighted Tv", min_value=0.0, max_value=1.0, format="%.3f"
             ),
             "out_of_consensus": st.column_config.NumberColumn(
-                "Out of consensus", help=f"validators with Tv < {export.OUT_OF_CONSENSUS_TV:.2g}"
+                "Out of consensus", help="validators whose health is critical or major"
             ),
         },
     )
@@ -103,13 +105,13 @@ def overview() -> None:
     st.subheader("Consensus health by subnet")
     chart = table.assign(subnet=[f"SN{n}" for n in table["netuid"]])
     fig = go.Figure()
-    for band, _, _ in export.TV_BANDS:
+    for level in health.LEVELS:
         fig.add_trace(
             go.Bar(
                 x=chart["subnet"],
-                y=chart[f"tv_{band}"],
-                name=f"{band} ({export.band_label(band)})",
-                marker_color=ui.TV_BAND_COLOURS[band],
+                y=chart[f"tv_{level}"],
+                name=level,
+                marker_color=health.COLOURS[level],
             )
         )
     fig.update_layout(
@@ -117,7 +119,8 @@ def overview() -> None:
         height=380,
         bargap=0.15,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        yaxis_title="validators with a permit",
+        yaxis_title="validators",
+        legend_title_text="health",
         xaxis={"type": "category", "tickangle": -90 if len(chart) > 24 else 0},
         legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
     )

@@ -1,4 +1,4 @@
-"""Validators: who is out of consensus on a subnet's mechanism, why, and what their stakers earn."""
+"""Validators: what staking with each validator of a subnet pays, who is out of consensus, and why."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics.app import ui
 from analytics.model import emission
-from analytics.views import export
+from analytics.views import export, health
 
 db = ui.page_setup(
     "Validators",
@@ -29,74 +29,85 @@ if table.empty:
     )
     st.stop()
 
-flagged = table[table["severity"].isin(export.OUT_OF_CONSENSUS)]
+validators = table[table["severity"] != health.NO_PERMIT]
+flagged = validators[validators["severity"].isin(health.OUT_OF_CONSENSUS)]
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Validators", len(table))
-c2.metric(
-    "Out of consensus",
-    len(flagged),
-    help=f"severity major or critical: more than {1 - export.OUT_OF_CONSENSUS_TV:.0%} of the weight clipped, "
-    "stale weights, or not validating",
+c1.metric(
+    "Validators",
+    f"{len(validators):,}",
+    help="UIDs holding a validator permit: the same count as on the Overview and History pages",
 )
+c2.metric("Out of consensus", f"{len(flagged):,}", help=f"critical or major. {health.rules()}")
 c3.metric("Their share of stake", f"{flagged['stake_share'].sum():.1%}")
 mismatch = int((~table["tv_matches_chain"]).sum())
 c4.metric(
     "Recomputed Tv = chain",
-    "all" if mismatch == 0 else f"{len(table) - mismatch} of {len(table)}",
+    "all" if mismatch == 0 else f"{len(table) - mismatch:,} of {len(table):,}",
     help="Validator trust recomputed from the stored weights and stake by our Yuma engine, against the "
     "value the chain stored. A difference means the stored inputs do not explain the stored outputs.",
 )
+if len(table) > len(validators):
+    st.caption(
+        f"{len(table) - len(validators):,} UID(s) without a validator permit also set weights: listed last "
+        'as "no permit" and not counted as validators (their weights do not count this epoch).'
+    )
 
-SEVERITY_COLOURS = {
-    "critical": "background-color: #f4c7c3; color: #8e0000; font-weight: 600",
-    "major": "background-color: #fbdcc0; color: #8a3b00; font-weight: 600",
-    "minor": "background-color: #fdf1c2; color: #6d5200",
-    "info": "background-color: #e3ecf6; color: #29486b",
-    "ok": "color: #2e7d32",
-}
-CHART_COLOURS = {
-    "critical": "#c62828",
-    "major": "#ef6c00",
-    "minor": "#f9a825",
-    "info": "#5c7fa6",
-    "ok": "#2e7d32",
-}
-
-st.subheader("Why, in short")
-summary = export.reason_summary(table)
-st.dataframe(
-    summary.style.map(lambda v: SEVERITY_COLOURS.get(v, ""), subset=["severity"]).format(precision=4),
-    hide_index=True,
-    width="stretch",
-    column_config={
-        "severity": st.column_config.TextColumn("Severity"),
-        "validators": st.column_config.NumberColumn("Validators", width="small"),
-        "stake_share": st.column_config.NumberColumn("Stake", format="percent", width="small"),
-        "reasons": st.column_config.TextColumn("Reasons (validators)", width="large"),
-    },
-)
-ui.csv_download(summary, export.csv_filename("reasons", netuid, mechid, snapshot_id), key="reasons")
+# What a staker reads first, then the consensus detail: the first eight fit 1400 px without scrolling.
+COLUMNS = [
+    "uid",
+    "name",
+    "hotkey",
+    "return_tao_per_1000_per_day",
+    "delegate_take",
+    "severity",
+    "stake_alpha",
+    "validator_trust",
+    "return_alpha_per_1000_per_day",
+    "earn_per_1000_per_day",
+    "reason",
+    "stake_share",
+    "dividend_share",
+    "clipped_mass",
+    "clipped_miners",
+    "top_clipped",
+    "validator_trust_stored",
+    "tv_matches_chain",
+    "blocks_since_update",
+    "likely_copier",
+    "copier_overlap_previous",
+    "copier_overlap_current",
+    "copier_overlap_best_peer",
+    "reason_codes",
+]
 
 st.subheader("Every validator")
-styled = table.style.map(lambda v: SEVERITY_COLOURS.get(v, ""), subset=["severity"]).format(precision=4)
 st.dataframe(
-    styled,
+    table.style.map(lambda v: health.CELL_STYLES.get(v, ""), subset=["severity"]),
     hide_index=True,
     width="stretch",
     height=min(36 * (len(table) + 1) + 3, 640),
+    column_order=[c for c in COLUMNS if c in table.columns],
     column_config={
-        "uid": st.column_config.NumberColumn("UID", format="%d"),
-        "hotkey": st.column_config.TextColumn("Hotkey", width="medium"),
+        "uid": st.column_config.NumberColumn("UID", format="%d", width=60),
+        "name": st.column_config.TextColumn("Name", width="small"),
+        "hotkey": st.column_config.TextColumn("Hotkey", width="small"),
         "severity": st.column_config.TextColumn(
-            "Severity",
-            help=f"critical > major > minor > info > ok. {export.severity_rules()}; not validating or stale "
-            "weights: major; no permit: info. Thresholds: analytics/consensus.py.",
+            "Health", width=90, help=f"{health.rules()} No permit: listed, not counted."
         ),
         "reason": st.column_config.TextColumn("Why", width="large"),
         "reason_codes": st.column_config.TextColumn("Reason codes"),
-        "stake_alpha": st.column_config.NumberColumn("Stake (α)", format="%.1f"),
+        "stake_alpha": st.column_config.NumberColumn(
+            "Stake (α)", format="localized", step=1, help="the stake weight the epoch used"
+        ),
         "stake_share": st.column_config.NumberColumn("Stake share", format="percent"),
-        "validator_trust": st.column_config.ProgressColumn("Tv", min_value=0.0, max_value=1.0, format="%.4f"),
+        "validator_trust": st.column_config.ProgressColumn(
+            "Tv",
+            min_value=0.0,
+            max_value=1.0,
+            format="%.3f",
+            width=110,
+            help="validator trust recomputed for this mechanism (1 = none of its weight clipped)",
+        ),
         "validator_trust_stored": st.column_config.NumberColumn(
             "Tv on chain", format="%.4f", help="as stored by the chain (over all mechanisms)"
         ),
@@ -104,9 +115,13 @@ st.dataframe(
         "clipped_mass": st.column_config.NumberColumn("Clipped", format="percent", help="1 − Tv"),
         "clipped_miners": st.column_config.NumberColumn("Miners clipped"),
         "dividend_share": st.column_config.NumberColumn("Dividend share", format="percent"),
-        "earn_per_1000_per_day": st.column_config.NumberColumn("Earns /1000/day", format="%.3f"),
+        "earn_per_1000_per_day": st.column_config.NumberColumn(
+            "Emission per 1,000 α a day, before take (α)", format="%.3f"
+        ),
         "top_clipped": st.column_config.TextColumn("Most clipped miners"),
-        "blocks_since_update": st.column_config.NumberColumn("Blocks since update"),
+        "blocks_since_update": st.column_config.NumberColumn(
+            "Blocks since weights", format="localized", step=1
+        ),
         "likely_copier": st.column_config.CheckboxColumn(
             "Copier signal", help="its weights track the previous epoch's consensus more than anyone else's"
         ),
@@ -117,11 +132,26 @@ st.dataframe(
 )
 ui.csv_download(table, export.csv_filename("validators", netuid, mechid, snapshot_id), key="validators")
 st.caption(
-    "**Earns /1000/day** = validator emission per epoch ÷ the validator's stake × 1000 × epochs per day, "
-    "with epochs per day = 7200 ÷ tempo: what 1000 α staked on it earned per day at this epoch's "
-    "emission, before the validator's take, over all the subnet's mechanisms. **Clipped**: the share of the "
-    "validator's normalised weight that lies above consensus and is cut off (= 1 − Tv)."
+    "**Emission per 1,000 α a day, before take** = validator emission per epoch ÷ the validator's stake × "
+    "1,000 × epochs per day, with epochs per day = 7,200 ÷ tempo, over all the subnet's mechanisms. "
+    "**Clipped**: the share of the validator's normalised weight that lies above consensus and is cut off "
+    "(= 1 − Tv)."
 )
+
+st.subheader("Why, in short")
+summary = export.reason_summary(table)
+st.dataframe(
+    summary.style.map(lambda v: health.CELL_STYLES.get(v, ""), subset=["severity"]),
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "severity": st.column_config.TextColumn("Health"),
+        "validators": st.column_config.NumberColumn("UIDs", width="small"),
+        "stake_share": st.column_config.NumberColumn("Stake share", format="percent", width="small"),
+        "reasons": st.column_config.TextColumn("Reasons (UIDs)", width="large"),
+    },
+)
+ui.csv_download(summary, export.csv_filename("reasons", netuid, mechid, snapshot_id), key="reasons")
 
 st.subheader("Validator trust against stake")
 chart = table.assign(stake_plot=np.maximum(table["stake_alpha"], 1e-3), hotkey=ui.plot_text(table["hotkey"]))
@@ -130,14 +160,21 @@ fig = px.scatter(
     x="stake_plot",
     y="validator_trust",
     color="severity",
-    color_discrete_map=CHART_COLOURS,
-    category_orders={"severity": list(export.SEVERITY_ORDER)},
+    color_discrete_map=health.COLOURS,
+    category_orders={"severity": list(health.ORDER)},
     log_x=True,
-    hover_data={"uid": True, "hotkey": True, "stake_plot": False, "stake_alpha": ":.1f", "reason": True},
-    labels={"stake_plot": "stake (α, log scale)", "validator_trust": "validator trust Tv"},
+    hover_data={"uid": True, "hotkey": True, "stake_plot": False, "stake_alpha": ":,.1f", "reason": True},
+    labels={
+        "stake_plot": "stake (α, log scale)",
+        "validator_trust": "validator trust Tv",
+        "severity": "health",
+        "stake_alpha": "stake (α)",
+        "uid": "UID",
+        "reason": "why",
+    },
 )
 fig.update_traces(marker={"size": 10, "line": {"width": 1, "color": "white"}})
-fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend_title_text="severity")
+fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend_title_text="health")
 fig.update_yaxes(range=[-0.03, 1.05])
 st.plotly_chart(fig, width="stretch", key="tv_vs_stake")
 ui.csv_download(table, export.csv_filename("validators", netuid, mechid, snapshot_id), key="validators_chart")

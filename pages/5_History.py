@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.app import ui
-from analytics.views import export
+from analytics.views import export, health
 
 db = ui.page_setup(
     "History",
@@ -39,30 +39,26 @@ c2.metric(
 )
 c3.metric("Effective miners now", f"{last['effective_miners']:.1f}")
 
-st.subheader("Validator trust distribution")
-BAND_LABELS = {band: export.band_label(band) for band, _, _ in export.TV_BANDS}
+st.subheader("Consensus health of the validators")
 fig = go.Figure()
-for band, _, _ in reversed(export.TV_BANDS):
+for level in reversed(health.LEVELS):
     fig.add_trace(
         go.Bar(
             x=summary["taken_at"],
-            y=summary[f"tv_{band}"],
-            name=f"{BAND_LABELS[band]} ({band})",
-            marker_color=ui.TV_BAND_COLOURS[band],
+            y=summary[f"tv_{level}"],
+            name=level,
+            marker_color=health.COLOURS[level],
         )
     )
 fig.update_layout(
     barmode="stack",
     height=360,
     margin={"l": 10, "r": 10, "t": 30, "b": 10},
-    yaxis_title="validators with a permit",
-    legend={"orientation": "h", "y": 1.1},
+    yaxis_title="validators",
+    legend={"orientation": "h", "y": 1.1, "title": {"text": "health"}},
 )
 st.plotly_chart(fig, width="stretch", key="tv_bands")
-st.caption(
-    f"Bands follow the severity of the clipped share of a validator's weight (1 − Tv): {export.severity_rules()}. "
-    "A validator with a permit that sets no weights has Tv = 0."
-)
+st.caption(f"Health, the same on every page: {health.rules()}")
 ui.csv_download(
     tv_rows, f"history_tv_sn{netuid}.csv", key="history_tv", label="Download CSV (Tv per validator)"
 )
@@ -73,7 +69,7 @@ with left:
     fig = go.Figure(go.Bar(x=summary["taken_at"], y=summary["out_of_consensus"], marker_color="#ef6c00"))
     fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="validators")
     st.plotly_chart(fig, width="stretch", key="out_bar")
-    st.caption(f"Validators with a permit whose stored Tv is below {export.OUT_OF_CONSENSUS_TV:.2g}.")
+    st.caption("Validators whose health is critical or major.")
 with right:
     st.subheader("Consensus concentration")
     fig = go.Figure(
@@ -97,10 +93,19 @@ st.dataframe(
     hide_index=True,
     width="stretch",
     column_config={
+        "snapshot_id": st.column_config.NumberColumn("Snapshot", format="%d"),
+        "taken_at": st.column_config.DatetimeColumn("Taken (UTC)", format="YYYY-MM-DD HH:mm"),
+        "block": st.column_config.NumberColumn("Block", format="localized", step=1),
+        "validators": st.column_config.NumberColumn("Validators"),
+        "out_of_consensus": st.column_config.NumberColumn("Out of consensus"),
+        **{
+            f"tv_{level}": st.column_config.NumberColumn(level.capitalize(), help=health.rules())
+            for level in health.LEVELS
+        },
         "tv_median": st.column_config.NumberColumn("Tv median", format="%.4f"),
         "tv_stake_weighted": st.column_config.NumberColumn("Tv stake-weighted", format="%.4f"),
-        "consensus_top10_share": st.column_config.NumberColumn("top-10 share", format="percent"),
-        "effective_miners": st.column_config.NumberColumn("effective miners", format="%.1f"),
+        "consensus_top10_share": st.column_config.NumberColumn("Top-10 miners' share", format="percent"),
+        "effective_miners": st.column_config.NumberColumn("Effective miners", format="%.1f"),
     },
 )
 ui.csv_download(summary, f"history_sn{netuid}.csv", key="history")
