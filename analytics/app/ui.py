@@ -21,6 +21,8 @@ API (stable; other pages rely on it):
   mechid``, ``miner_picker(uids, labels=None, default=None) -> uid``, ``validator_picker(hotkeys_by_uid,
   default=None) -> hotkey``; ``bound_select(label, options, param, ...)`` for a page's own choices.
   Each accepts ``where=`` (default the sidebar).
+* ``bound_state(param, widget_key, parse=, default=, label=)`` + ``write_state(param, value)`` — any
+  other widget bound to one URL parameter (a bad value: a warning and the default).
 * ``cached(fn, db, *args, **kwargs)`` — any module-level ``fn(db, ...)`` through st.cache_data;
   ``snapshots(db)``, ``subnets(db, snapshot_id)``, ``neurons(db, snapshot_id, netuid)``,
   ``table(name, db, snapshot_id, netuid, mechid)`` (the export tables) are ready-made.
@@ -376,6 +378,49 @@ def bound_select(
     if st.query_params.get(param) != serialise(chosen) or st.session_state.get(f"_url_{param}") is None:
         _write_param(param, serialise(chosen))
     return chosen
+
+
+def bound_state(
+    param: str,
+    widget_key: str,
+    *,
+    parse: Callable[[str], Any],
+    default: Any,
+    label: str,
+    shown: Callable[[Any], str] = str,
+) -> None:
+    """Seed ``st.session_state[widget_key]`` from ``st.query_params[param]`` for any widget.
+
+    For filters that :func:`bound_select` does not fit (text, numbers, toggles, multiselects). A value
+    from a link wins over the session's earlier one; one ``parse`` rejects (ValueError, TypeError,
+    KeyError) gives a warning naming it and the default used. Draw the widget with ``key=widget_key``
+    and then call :func:`write_state` so the URL reproduces the view.
+    """
+    raw = st.query_params.get(param)
+    from_link = raw is not None and _from_link(param, raw)
+    if widget_key in st.session_state and not from_link:
+        return
+    value = default
+    if raw is not None:
+        try:
+            value = parse(raw)
+        except (TypeError, ValueError, KeyError):
+            if from_link:
+                st.warning(
+                    f"The link asks for {label} {code(raw)}, which is not valid; showing {shown(default)}."
+                )
+            st.session_state[f"_url_{param}"] = raw  # warned once: not again on the next rerun
+    st.session_state[widget_key] = value
+
+
+def write_state(param: str, value: str | None) -> None:
+    """Put a filter's value in the URL (None or "" removes the parameter: the default)."""
+    if value in (None, ""):
+        if param in st.query_params:
+            del st.query_params[param]
+        st.session_state[f"_url_{param}"] = None
+    elif st.query_params.get(param) != value:
+        _write_param(param, value)
 
 
 def _snapshot_label(row: pd.Series) -> str:

@@ -186,6 +186,10 @@ def layout(spec: SubnetSpec) -> Layout:
 DEMO_CASES: dict[int, dict[str, int]] = {s.netuid: layout(s).roles for s in SUBNETS if s.cases}
 
 
+# Validator slots (index into a subnet's validators) held by one operator on every subnet.
+OPERATORS = {1: "Opentensor Labs", 2: "Kraken Stake"}
+
+
 def _hotkey(rng: np.random.Generator) -> str:
     """A deterministic, valid SS58 address (prefix 42) derived from 47 characters the generator draws
     (the same draws as before the keys became real addresses, so the rest of the demo is unchanged)."""
@@ -223,6 +227,12 @@ class _SubnetSim:
         for k, uid in enumerate(self.lay.validators[1:]):
             if k % 7 == 3:
                 self.coldkeys[int(uid)] = self.coldkeys[int(self.lay.validators[1 + k - 1])]
+        # Two operators validate every subnet with one hotkey and coldkey, as the big validators do
+        # on chain (the Stake page's search shows one validator's positions on every subnet).
+        self.operators = {int(self.lay.validators[slot]): name for slot, name in OPERATORS.items()}
+        for uid, name in self.operators.items():
+            self.hotkeys[uid] = ss58.derive(f"demo:operator:{name}:hotkey")
+            self.coldkeys[uid] = ss58.derive(f"demo:operator:{name}:coldkey")
         self.registered = FIRST_ANCHOR_BLOCK - 400_000 + rng.integers(0, 200_000, n)
         self.is_validator = np.zeros(n, dtype=bool)
         self.is_validator[self.lay.validators] = True
@@ -280,6 +290,7 @@ class _SubnetSim:
         self.nominators = np.where(self.is_validator, rng.integers(1, 900, n), rng.integers(0, 3, n))
         names = ["Tensor Forge", "Opentensor Labs", "Rizzo", "Yuma Validator", "Datura", "Kraken Stake"]
         self.identity = {int(uid): f"{names[k % len(names)]} {spec.netuid}.{k}" for k, uid in enumerate(v)}
+        self.identity.update(self.operators)
         if spec.netuid == 1:
             self.identity[int(v[3])] = HOSTILE_NAME
         self.root_proportion = ((15 + 3 * spec.netuid) << returns.FRAC) // 100

@@ -1,0 +1,160 @@
+"""The Stake page's tables: every validator of every subnet, ranked by what 1000 TAO staked earns.
+
+Built on :mod:`analytics.views.returns` (issue 14's money path: returns after every take, in alpha and
+in TAO at the pool price) and :mod:`analytics.views.health` (the consensus vocabulary of every page),
+from stored values only, so a year of weekly snapshots of 128 subnets stays under a second.
+
+* :func:`stake_table` — one row per (subnet, validator hotkey) of a snapshot, best return first, with
+  its health level and reason and the trend of its return over the window.
+* :class:`Filters` and :func:`apply_filters` — subnets, minimum stake, in consensus only, one hotkey,
+  free-text search over hotkey, coldkey and name. Pure pandas: the page shows and downloads exactly
+  what :func:`apply_filters` returns.
+* :func:`validator_history` — one validator's return, Tv, stake and dividends across snapshots.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from analytics.data import store
+from analytics.views import health, returns
+
+WINDOWS = (1, 7, 30)  # days: 1 = the last epoch of the snapshot
+DEFAULT_WINDOW = 7
+RAO_PER_UNIT = 1_000_000_000
+
+# Every column of the table, in the order a staker reads them (the CSV keeps this order).
+COLUMNS = (
+    "netuid",
+    "name",
+    "hotkey",
+    "return_tao_per_1000_per_day",
+    "delegate_take",
+    "health",
+    "stake_tao",
+    "validator_trust",
+    "trend",
+    "return_alpha_per_1000_per_day",
+    "stake_alpha",
+    "alpha_price_tao",
+    "childkey_take",
+    "reason",
+    "uid",
+    "coldkey",
+    "window_epochs",
+)
+
+PARENT_REASON = "earns through its child keys; not registered on this subnet"
+
+
+def _start_snapshot(db_path: str, snapshot_id: int, window_days: int) -> int | None:
+    """The snapshot the window starts from: the newest one at least ``window_days`` older than
+    ``snapshot_id`` on the same network (for 1 day: the previous snapshot); None when there is none."""
+    snaps = store.list_snapshots(db_path)
+    row = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
+    same = snaps[(snaps["network"] == row["network"]) & (snaps["taken_at"] < row["taken_at"])]
+    if window_days > 1:
+        same = same[
+            same["taken_at"] <= row["taken_at"] - pd.Timedelta(days=window_days) + pd.Timedelta(hours=12)
+        ]
+    return None if same.empty else int(same.iloc[0]["snapshot_id"])
+
+
+def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDOW) -> pd.DataFrame:
+    """Every validator of every subnet in ``snapshot_id``, best return after take first.
+
+    ``return_*`` columns are the returns over ``window_days`` (returns.returns_table); ``trend`` is the
+    relative change of the last-epoch TAO return from the window's first snapshot to this one (NaN
+    without an older snapshot or a zero start). ``health``/``reason`` come from the stored validator
+    trust, permit and activity (analytics.views.health); stake in TAO is alpha stake x pool price.
+    """
+    db = str(db_path)
+    table = returns.returns_table(db, snapshot_id, window_days=int(window_days))
+    if table.empty:
+        return pd.DataFrame(columns=list(COLUMNS))
+    neurons = store.snapshot_validators(db, snapshot_id)[["netuid", "uid", "validator_permit", "active"]]
+    neurons = neurons.astype({"uid": "Int64"})
+    table = table.merge(neurons, on=["netuid", "uid"], how="left")  # no row: no permit (or no uid)
+    permit = table["validator_permit"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    active = table["active"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    trust_u16 = (table["validator_trust"].astype(float).fillna(0.0) * health.U16_MAX).round().to_numpy()
+    table["health"] = health.health_levels(trust_u16, permit, active)
+    table["reason"] = np.where(
+        table["uid"].isna().to_numpy(), PARENT_REASON, health.health_reasons(trust_u16, permit, active)
+    )
+    table["stake_alpha"] = table["stake_alpha_rao"].astype(float) / RAO_PER_UNIT
+    table["stake_tao"] = table["stake_alpha"] * table["alpha_price_tao"].astype(float)
+    table["trend"] = _trend(db, snapshot_id, int(window_days), table)
+    order = table.sort_values(
+        ["return_tao_per_1000_per_day", "stake_tao", "netuid", "uid"],
+        ascending=[False, False, True, True],
+        na_position="last",
+    )
+    return order[list(COLUMNS)].reset_index(drop=True)
+
+
+def _trend(db: str, snapshot_id: int, window_days: int, table: pd.DataFrame) -> np.ndarray:
+    start = _start_snapshot(db, snapshot_id, window_days)
+    if start is None:
+        return np.full(len(table), np.nan)
+    key = ["netuid", "hotkey"]
+    value = "return_tao_per_1000_per_day"
+    now = table[key + [value]] if window_days == 1 else returns.returns_table(db, snapshot_id, window_days=1)
+    then = returns.returns_table(db, start, window_days=1)
+    both = (
+        table[key]
+        .merge(now[key + [value]], on=key, how="left")
+        .merge(then[key + [value]], on=key, how="left", suffixes=("_now", "_then"))
+    )
+    a = both[f"{value}_now"].astype(float).to_numpy()
+    b = both[f"{value}_then"].astype(float).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / b - 1.0, np.nan)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the Stake page shows; every field is one URL parameter."""
+
+    netuids: tuple[int, ...] = ()  # empty: every subnet
+    min_stake_tao: float = 0.0
+    in_consensus_only: bool = False
+    hotkey: str | None = None  # exactly this hotkey, on every subnet it validates
+    query: str = ""  # case-insensitive part of a hotkey, coldkey or name
+
+
+def apply_filters(table: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """The rows of ``table`` (from :func:`stake_table`) that ``filters`` keep, in the same order."""
+    keep = pd.Series(True, index=table.index)
+    if filters.netuids:
+        keep &= table["netuid"].isin(filters.netuids)
+    if filters.min_stake_tao > 0:
+        keep &= table["stake_tao"].fillna(0) >= filters.min_stake_tao
+    if filters.in_consensus_only:
+        keep &= ~table["health"].isin([*health.OUT_OF_CONSENSUS, health.NO_PERMIT])
+    if filters.hotkey:
+        keep &= table["hotkey"] == filters.hotkey
+    if filters.query.strip():
+        q = filters.query.strip().casefold()
+        text = (
+            table["hotkey"].astype(str)
+            + "\n"
+            + table["coldkey"].astype(str)
+            + "\n"
+            + table["name"].fillna("").astype(str)
+        )
+        keep &= text.str.casefold().str.contains(q, regex=False)
+    return table[keep].reset_index(drop=True)
+
+
+def validator_history(db_path: str, netuid: int, hotkey: str) -> pd.DataFrame:
+    """One validator's return, Tv, stake and dividends on one subnet across snapshots, oldest first
+    (:func:`analytics.views.returns.returns_history`), with stake in alpha."""
+    hist = returns.returns_history(str(db_path), int(netuid), hotkey)
+    if hist.empty:
+        return hist
+    hist = hist.sort_values(["taken_at", "snapshot_id"]).reset_index(drop=True)
+    return hist.assign(stake_alpha=hist["stake_alpha_rao"].astype(float) / RAO_PER_UNIT)
