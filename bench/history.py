@@ -1,6 +1,7 @@
 """Generate a year of history for the page benchmarks: 52 weekly snapshots x 128 subnets.
 
-Each subnet has 256 UIDs, 64 validator permits and sparse weights (every validator weights about 90%
+Each subnet has 256 UIDs, 64 validator permits, takes, a pool price and the validators' dividends (the
+money path of schema 2), and sparse weights (every validator weights about 90%
 of the miners around a shared quality vector, a few far from it); UIDs are recycled between
 weeks (new hotkeys). Outputs (C, I, Tv, D, stake weight, permits, bonds, emission) come from the
 project's own engine, `analytics.model.yuma.epoch`, so the pages read data shaped like the chain's.
@@ -54,6 +55,8 @@ class SubnetState:
         self.prev_consensus = np.zeros(N_UIDS, dtype=np.int64)
         self.outliers = rng.choice(N_VALIDATORS, size=3, replace=False)
         self.stale = int(rng.integers(0, N_VALIDATORS))
+        self.take = rng.choice([0, 3277, 5898, 11796], size=N_UIDS).astype(np.int64)  # u16 delegate takes
+        self.price_rao = int(rng.lognormal(np.log(0.02), 0.8) * 1e9)  # TAO per alpha, in rao
 
     def hotkeys(self) -> list[str]:
         return [f"5Hist{self.netuid:03d}u{uid:03d}g{g:03d}" for uid, g in enumerate(self.generation)]
@@ -155,9 +158,29 @@ def week_of_subnet(
             }
         )
 
+    # the money path (schema 2): takes, own stake and the dividends the stakers were paid, per hotkey
+    take = state.take
+    validator_part = np.where(np.arange(n) < N_VALIDATORS, out.emission, 0).astype(np.int64)
+    hotkey_rows = pa.table(
+        {
+            "netuid": np.full(n, netuid, dtype=np.int32),
+            "hotkey": hotkeys,
+            "uid": uid,
+            "coldkey": neurons["coldkey"],
+            "delegate_take": take.astype(np.uint16),
+            "childkey_take": np.zeros(n, dtype=np.uint16),
+            "alpha_stake_own": state.stake.astype(np.uint64),
+            "root_stake_own": np.zeros(n, dtype=np.uint64),
+            "alpha_dividends": (validator_part * (65535 - take) // 65535).astype(np.uint64),
+            "root_alpha_dividends": np.zeros(n, dtype=np.uint64),
+            "nominators": rng.integers(0, 500, n).astype(np.int32),
+            "identity_name": [f"validator {netuid}.{u}" if u < N_VALIDATORS else None for u in range(n)],
+        }
+    )
     tables = {
         "neurons": neurons,
         "mechanism_neurons": mechanism_neurons,
+        "hotkeys": hotkey_rows,
         "weights": long(weights, weights_set, "weight", np.uint16),
         "bonds": long(state.bonds, state.bonds > 0, "bond", np.uint16),
         "bonds_after": long(out.bonds, out.bonds > 0, "bond", np.uint16),
@@ -168,7 +191,8 @@ def week_of_subnet(
     return tables
 
 
-def subnet_row(netuid: int, block: int) -> dict[str, object]:
+def subnet_row(netuid: int, block: int, price_rao: int) -> dict[str, object]:
+    alpha_reserve = 2_000_000 * 10**9
     return {
         "netuid": netuid,
         "name": f"history-{netuid}",
@@ -199,6 +223,11 @@ def subnet_row(netuid: int, block: int) -> dict[str, object]:
         "weights_block": block - 1,
         "outputs_block": block,
         "last_mechanism_step_block": block - TEMPO - 1,
+        "epoch_emission_source": "model",
+        "tao_reserve": alpha_reserve * price_rao // 10**9,
+        "alpha_reserve": alpha_reserve,
+        "price_rao": price_rao,
+        "epoch_spec_version": 425,
     }
 
 
@@ -215,7 +244,9 @@ def generate(db: Path, weeks: int, subnet_count: int, seed: int = 52) -> int:
             for name, tbl in week_of_subnet(state, week, block, rng).items():
                 parts.setdefault(name, []).append(tbl)
         tables = {name: pa.concat_tables(tbls) for name, tbls in parts.items()}
-        tables["subnets"] = pa.Table.from_pylist([subnet_row(s.netuid, block) for s in states])
+        for state in states:  # the pool price drifts week to week
+            state.price_rao = max(int(state.price_rao * rng.lognormal(0.0, 0.05)), 1)
+        tables["subnets"] = pa.Table.from_pylist([subnet_row(s.netuid, block, s.price_rao) for s in states])
         meta = {
             "network": "history-bench",
             "block": block,
