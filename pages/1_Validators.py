@@ -89,8 +89,18 @@ st.dataframe(
     column_order=[c for c in COLUMNS if c in table.columns],
     column_config={
         "uid": st.column_config.NumberColumn("UID", format="%d", width=60),
-        "name": st.column_config.TextColumn("Name", width="small"),
+        "name": st.column_config.TextColumn("Name", width="small", help="on-chain identity of the coldkey"),
         "hotkey": st.column_config.TextColumn("Hotkey", width="small"),
+        "return_tao_per_1000_per_day": st.column_config.NumberColumn(
+            "Return (TAO/day)",
+            format="%.3f",
+            width=110,
+            help="what 1,000 TAO staked with it earns per day after its take, at this epoch and the pool price",
+        ),
+        "return_alpha_per_1000_per_day": st.column_config.NumberColumn(
+            "Return (α/day)", format="%.3f", help="what 1,000 α staked earns per day after its take"
+        ),
+        "delegate_take": st.column_config.NumberColumn("Take", format="percent", width=70),
         "severity": st.column_config.TextColumn(
             "Health", width=90, help=f"{health.rules()} No permit: listed, not counted."
         ),
@@ -132,6 +142,8 @@ st.dataframe(
 )
 ui.csv_download(table, export.csv_filename("validators", netuid, mechid, snapshot_id), key="validators")
 st.caption(
+    "**Return**: what 1,000 TAO (or 1,000 α) staked with the validator earns per day after its take, at this "
+    "snapshot's epoch and the pool's spot price (the Stake page averages 7 or 30 days). "
     "**Emission per 1,000 α a day, before take** = validator emission per epoch ÷ the validator's stake × "
     "1,000 × epochs per day, with epochs per day = 7,200 ÷ tempo, over all the subnet's mechanisms. "
     "**Clipped**: the share of the validator's normalised weight that lies above consensus and is cut off "

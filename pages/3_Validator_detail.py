@@ -1,17 +1,17 @@
-"""Validator detail: one validator's weights against consensus, and its Tv and dividends over time.
+"""Validator detail: what staking with one validator pays, its weights against consensus, and its return,
+stake, dividends and Tv over time.
 
 History follows the hotkey, not the UID: UIDs are recycled when a neuron is deregistered.
 """
 
 from __future__ import annotations
 
-import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
 from analytics.app import ui
-from analytics.data import store
-from analytics.views import export
+from analytics.views import export, stake
 
 db = ui.page_setup(
     "Validator detail",
@@ -36,12 +36,27 @@ assert hotkey is not None
 row = validators.loc[validators["hotkey"] == hotkey].iloc[0]
 uid = int(row["uid"])
 
+
+def _figure(value: object, fmt: str) -> str:
+    return "—" if value is None or value != value else format(value, fmt)  # NaN: no money data stored
+
+
 c1, c2, c3, c4 = st.columns(4)
-c1.metric("Validator trust", f"{row['validator_trust']:.4f}")
-c2.metric("Clipped", f"{row['clipped_mass']:.2%}", help="share of its weight above consensus (1 − Tv)")
-c3.metric("Stake share", f"{row['stake_share']:.2%}")
-c4.metric("Dividend share", f"{row['dividend_share']:.2%}")
-st.text(f"UID {uid} · hotkey {hotkey}\nSeverity: {row['severity']} — {row['reason']}")
+c1.metric(
+    "Return (TAO a day per 1,000 TAO)",
+    _figure(row["return_tao_per_1000_per_day"], ",.3f"),
+    help="what 1,000 TAO staked with it earns per day after its take, at this epoch and the pool price",
+)
+c2.metric("Take", _figure(row["delegate_take"], ".1%"), help="the validator's delegate take")
+c3.metric("Validator trust", f"{row['validator_trust']:.4f}")
+c4.metric("Stake (α)", f"{row['stake_alpha']:,.0f}")
+d1, d2, d3, d4 = st.columns(4)
+d1.metric("Return (α a day per 1,000 α)", _figure(row["return_alpha_per_1000_per_day"], ",.3f"))
+d2.metric("Clipped", f"{row['clipped_mass']:.2%}", help="share of its weight above consensus (1 − Tv)")
+d3.metric("Stake share", f"{row['stake_share']:.2%}")
+d4.metric("Dividend share", f"{row['dividend_share']:.2%}")
+name = f"{row['name']} · " if row["name"] else ""
+st.text(f"{name}UID {uid} · hotkey {hotkey}\nHealth: {row['severity']} — {row['reason']}")
 
 weights = ui.cached(export.weights_table, db, snapshot_id, netuid, mechid, validator=uid)
 st.subheader("Its weights against the consensus")
@@ -91,55 +106,63 @@ else:
     )
 
 st.subheader("Across snapshots (followed by hotkey)")
-history = ui.cached(store.hotkey_history, db, netuid, hotkey)
+history = ui.cached(stake.validator_history, db, netuid, hotkey)
 if len(history) <= 1:
     st.info(
         "This hotkey appears in one snapshot only. History builds up as the weekly collection runs "
         "(`python -m analytics collect`, see the README's cron line)."
     )
 if not history.empty:
-    hist = pd.DataFrame(
-        {
-            "snapshot_id": history["snapshot_id"],
-            "taken_at": history["taken_at"],
-            "block": history["block"],
-            "uid": history["uid"],
-            "validator_permit": history["validator_permit"],
-            "validator_trust": history["validator_trust"].astype(float) / export.U16_MAX,
-            "dividends": history["dividends"].astype(float) / export.U16_MAX,
-            "stake_alpha": history["total_stake"].astype(float) / export.RAO_PER_UNIT,
-        }
+    hist = history.assign(dividends_alpha=history["dividends"].astype("Float64") / export.RAO_PER_UNIT)
+    panels = [
+        ("return_tao_per_1000_per_day", "return: TAO a day per 1,000 TAO", ",.3~f"),
+        ("stake_alpha", "stake (α)", ",.0f"),
+        ("dividends_alpha", "dividends to its stakers per epoch (α)", ",.2~f"),
+        ("validator_trust", "validator trust Tv", ".2f"),
+    ]
+    fig = make_subplots(
+        rows=len(panels),
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.05,
+        subplot_titles=[t for _, t, _ in panels],
     )
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=hist["taken_at"], y=hist["validator_trust"], name="validator trust", mode="lines+markers"
-        )
-    )
-    fig.add_trace(
-        go.Scatter(
-            x=hist["taken_at"],
-            y=hist["dividends"],
-            name="dividends (share)",
-            mode="lines+markers",
-            yaxis="y2",
-        )
-    )
+    for i, (column, title, fmt) in enumerate(panels, start=1):
+        fig.add_trace(go.Scatter(x=hist["taken_at"], y=hist[column], mode="lines+markers", name=title), i, 1)
+        fig.update_yaxes(rangemode="tozero", tickformat=fmt, row=i, col=1)
+    fig.update_yaxes(range=[0, 1.05], row=len(panels), col=1)
     fig.update_layout(
-        height=360,
-        margin={"l": 10, "r": 10, "t": 30, "b": 10},
-        yaxis={"title": "validator trust", "range": [0, 1.05]},
-        yaxis2={
-            "title": "dividend share",
-            "overlaying": "y",
-            "side": "right",
-            "rangemode": "tozero",
-            "tickformat": ".3~%",
-            "showgrid": False,
-        },
-        legend={"orientation": "h", "y": 1.12},
-        hovermode="x unified",
+        height=640, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False, hovermode="x unified"
     )
     st.plotly_chart(fig, width="stretch", key="validator_history_chart")
-    st.dataframe(hist, hide_index=True, width="stretch")
+    st.dataframe(
+        hist,
+        hide_index=True,
+        width="stretch",
+        column_order=[
+            "taken_at",
+            "block",
+            "return_tao_per_1000_per_day",
+            "return_alpha_per_1000_per_day",
+            "stake_alpha",
+            "dividends_alpha",
+            "validator_trust",
+            "alpha_price_tao",
+            "snapshot_id",
+        ],
+        column_config={
+            "taken_at": st.column_config.DatetimeColumn("Taken (UTC)", format="YYYY-MM-DD HH:mm"),
+            "block": st.column_config.NumberColumn("Block", format="localized", step=1),
+            "return_tao_per_1000_per_day": st.column_config.NumberColumn("Return (TAO/day)", format="%.3f"),
+            "return_alpha_per_1000_per_day": st.column_config.NumberColumn("Return (α/day)", format="%.3f"),
+            "stake_alpha": st.column_config.NumberColumn("Stake (α)", format="localized", step=1),
+            "dividends_alpha": st.column_config.NumberColumn("Dividends per epoch (α)", format="%.3f"),
+            "validator_trust": st.column_config.NumberColumn("Tv", format="%.4f"),
+            "alpha_price_tao": st.column_config.NumberColumn("α price (TAO)", format="%.5f"),
+            "snapshot_id": st.column_config.NumberColumn("Snapshot", format="%d"),
+        },
+    )
+    st.caption(
+        "Returns are per 1,000 staked (TAO at that snapshot's pool price, or α), per day, after the take."
+    )
     ui.csv_download(hist, f"validator_history_sn{netuid}_uid{uid}.csv", key="validator_history")

@@ -251,12 +251,16 @@ def test_validator_detail_follows_the_hotkey(db: Path) -> None:
     history = at.dataframe[-1].value
     assert len(history) == len(store.hotkey_history(db, 1, hotkey)) > 1
     assert at.get("plotly_chart"), "weights vs consensus and history charts"
+    labels = [m.label for m in at.metric]
+    assert labels[:2] == ["Return (TAO a day per 1,000 TAO)", "Take"], "a staker's figures lead"
+    assert {"return_tao_per_1000_per_day", "stake_alpha", "dividends_alpha"} <= set(history.columns)
     other = next(h for h in at.selectbox(key="pick_validator").options if hotkey not in h)
     other_hotkey = other.rsplit(" ", 1)[1]
     at.selectbox(key="pick_validator").set_value(other_hotkey).run()
     assert_clean(at)
     assert at.query_params["validator"] == other_hotkey
-    assert set(at.dataframe[-1].value["uid"]) <= set(store.hotkey_history(db, 1, other_hotkey)["uid"])
+    snapshots = set(store.hotkey_history(db, 1, other_hotkey)["snapshot_id"])
+    assert set(at.dataframe[-1].value["snapshot_id"]) <= snapshots
 
 
 def test_deep_link_reproduces_the_view_in_a_new_session(db: Path) -> None:

@@ -375,15 +375,33 @@ def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 
             "copier_overlap_best_peer": rows["copier_overlap_best_peer"].astype(np.float64),
         }
     )
+    df = _with_returns(df, db_path, snapshot_id, netuid)
     df = df.assign(_rank=health.level_rank(df["severity"])).sort_values(
         ["_rank", "stake_alpha", "uid"], ascending=[True, False, True]
     )
     return df.drop(columns="_rank").reset_index(drop=True)
 
 
+# What staking pays (analytics.views.returns, this snapshot's epoch), joined by hotkey.
+RETURN_COLUMNS = ("name", "return_tao_per_1000_per_day", "return_alpha_per_1000_per_day", "delegate_take")
+
+
+def _with_returns(df: pd.DataFrame, db_path: str, snapshot_id: int, netuid: int) -> pd.DataFrame:
+    """``df`` with the validators' name, take and return after take per 1000 staked per day (NaN where
+    the snapshot holds no money data, e.g. one collected before schema 2)."""
+    from analytics.views import returns  # returns imports this module's constants
+
+    money = returns.returns_table(db_path, snapshot_id, netuids=[int(netuid)], window_days=1)
+    money = money[money["uid"].notna()][["hotkey", *RETURN_COLUMNS]]
+    out = df.merge(money, on="hotkey", how="left")
+    out["name"] = out["name"].fillna("")  # no identity: an empty cell, not "None"
+    return out[["uid", "hotkey", *RETURN_COLUMNS, *[c for c in df.columns if c not in ("uid", "hotkey")]]]
+
+
 VALIDATOR_COLUMNS = (
     "uid",
     "hotkey",
+    *RETURN_COLUMNS,
     "stake_alpha",
     "severity",
     "reason",
