@@ -162,9 +162,9 @@ if shown.empty:
     st.stop()
 
 st.caption(
-    "Returns are after the validator's take (and the childkey take where it applies), per day, for 1,000 TAO "
-    "staked today: TAO at the subnet's pool price, alpha beside it for 1,000 α. Trend: change of the "
-    f"last-epoch return over the window. Health: {health.rules()} Select a row for its history."
+    "Return: what 1,000 TAO staked today earns per day after the validator's take (and the childkey take "
+    "where it applies), in TAO at the subnet's pool price; in α, the alpha it earns. Trend: change of the "
+    "last-epoch return over the window. Select a row for its history."
 )
 event = st.dataframe(
     shown,
@@ -182,14 +182,16 @@ event = st.dataframe(
             "Return (TAO/day)", format="%.3f", help="per 1,000 TAO staked, after take"
         ),
         "delegate_take": st.column_config.NumberColumn("Take", format="percent", width=70),
-        "health": st.column_config.TextColumn("Health", width=80),
+        "health": st.column_config.TextColumn("Health", width=80, help=health.rules()),
         "stake_tao": st.column_config.NumberColumn(
             "Stake (TAO)", format="localized", step=1, help="its alpha stake at the pool price"
         ),
         "validator_trust": st.column_config.NumberColumn("Tv", format="%.3f", width=70),
         "trend": st.column_config.NumberColumn("Trend", format="percent", width=70),
         "return_alpha_per_1000_per_day": st.column_config.NumberColumn(
-            "Return (α/day)", format="%.3f", help="per 1,000 α staked, after take"
+            "Return (α/day)",
+            format="%.3f",
+            help="the same return in alpha: α a day for 1,000 TAO staked (at the pool price), after take",
         ),
         "stake_alpha": st.column_config.NumberColumn("Stake (α)", format="localized", step=1),
         "alpha_price_tao": st.column_config.NumberColumn("α price (TAO)", format="%.5f"),
@@ -237,6 +239,7 @@ fig = px.scatter(
     },
 )
 fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend_title_text="health")
+fig.update_xaxes(dtick=1)  # log axis: a tick per power of ten
 st.plotly_chart(fig, width="stretch", key="stake_bubbles")
 ui.csv_download(shown, f"stake_snap{snapshot_id}_w{window}.csv", key="stake_chart")
 

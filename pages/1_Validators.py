@@ -98,7 +98,9 @@ st.dataframe(
             help="what 1,000 TAO staked with it earns per day after its take, at this epoch and the pool price",
         ),
         "return_alpha_per_1000_per_day": st.column_config.NumberColumn(
-            "Return (α/day)", format="%.3f", help="what 1,000 α staked earns per day after its take"
+            "Return (α/day)",
+            format="%.3f",
+            help="the same return in alpha: α a day for 1,000 TAO staked (at the pool price), after take",
         ),
         "delegate_take": st.column_config.NumberColumn("Take", format="percent", width=70),
         "severity": st.column_config.TextColumn(
@@ -142,8 +144,8 @@ st.dataframe(
 )
 ui.csv_download(table, export.csv_filename("validators", netuid, mechid, snapshot_id), key="validators")
 st.caption(
-    "**Return**: what 1,000 TAO (or 1,000 α) staked with the validator earns per day after its take, at this "
-    "snapshot's epoch and the pool's spot price (the Stake page averages 7 or 30 days). "
+    "**Return**: what 1,000 TAO staked with the validator earns per day after its take, at this snapshot's "
+    "epoch and the pool's spot price, in TAO and in α (the Stake page averages 7 or 30 days). "
     "**Emission per 1,000 α a day, before take** = validator emission per epoch ÷ the validator's stake × "
     "1,000 × epochs per day, with epochs per day = 7,200 ÷ tempo, over all the subnet's mechanisms. "
     "**Clipped**: the share of the validator's normalised weight that lies above consensus and is cut off "
