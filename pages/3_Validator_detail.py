@@ -51,7 +51,7 @@ c2.metric("Take", _figure(row["delegate_take"], ".1%"), help="the validator's de
 c3.metric("Validator trust", f"{row['validator_trust']:.4f}")
 c4.metric("Stake (α)", f"{row['stake_alpha']:,.0f}")
 d1, d2, d3, d4 = st.columns(4)
-d1.metric("Return (α a day per 1,000 α)", _figure(row["return_alpha_per_1000_per_day"], ",.3f"))
+d1.metric("Return (α a day per 1,000 TAO)", _figure(row["return_alpha_per_1000_per_day"], ",.3f"))
 d2.metric("Clipped", f"{row['clipped_mass']:.2%}", help="share of its weight above consensus (1 − Tv)")
 d3.metric("Stake share", f"{row['stake_share']:.2%}")
 d4.metric("Dividend share", f"{row['dividend_share']:.2%}")
@@ -163,6 +163,6 @@ if not history.empty:
         },
     )
     st.caption(
-        "Returns are per 1,000 staked (TAO at that snapshot's pool price, or α), per day, after the take."
+        "Returns: what 1,000 TAO staked earns per day after the take, in TAO at that snapshot's pool price and in α."
     )
     ui.csv_download(hist, f"validator_history_sn{netuid}_uid{uid}.csv", key="validator_history")
