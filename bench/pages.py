@@ -29,6 +29,7 @@ from analytics.views import export  # noqa: E402
 
 PAGES = {
     "Overview": None,
+    "Stake": "pages/0_Stake.py",
     "Validators": "pages/1_Validators.py",
     "Miner": "pages/2_Miner.py",
     "Validator detail": "pages/3_Validator_detail.py",
@@ -36,6 +37,7 @@ PAGES = {
     "History": "pages/5_History.py",
 }
 TARGET_S = 1.0
+ALL_SUBNETS = {"Stake"}  # pages whose default view spans every subnet
 
 
 def clear_caches() -> None:
@@ -75,7 +77,9 @@ def bench(db: Path, runs: int) -> list[tuple[str, float, float]]:
     print(f"{'page':<18}{'cold (s)':>10}{'warm (s)':>10}")
     rows = []
     for name, page in PAGES.items():
-        cold, warm = time_page(page, params, runs)
+        # the Stake page's netuid filters its all-subnet table: time its default view (every subnet)
+        page_params = {"snapshot": params["snapshot"]} if name in ALL_SUBNETS else params
+        cold, warm = time_page(page, page_params, runs)
         flag = "" if max(cold, warm) <= TARGET_S else "   over the 1 s target"
         print(f"{name:<18}{cold:>10.3f}{warm:>10.3f}{flag}", flush=True)
         rows.append((name, cold, warm))

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.data import store
+from analytics.model import returns as money
 from analytics.views import health, returns
 
 WINDOWS = (1, 7, 30)  # days: 1 = the last epoch of the snapshot
@@ -97,20 +98,30 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
 
 
 def _trend(db: str, snapshot_id: int, window_days: int, table: pd.DataFrame) -> np.ndarray:
+    """Relative change of each row's last-epoch TAO return from the window's first snapshot to this one.
+
+    Both epochs' staker rates come from one read (:func:`analytics.views.returns._rates`, the money
+    path's own per-epoch rows) rather than two more calls of returns_table."""
     start = _start_snapshot(db, snapshot_id, window_days)
     if start is None:
         return np.full(len(table), np.nan)
-    key = ["netuid", "hotkey"]
-    value = "return_tao_per_1000_per_day"
-    now = table[key + [value]] if window_days == 1 else returns.returns_table(db, snapshot_id, window_days=1)
-    then = returns.returns_table(db, start, window_days=1)
-    both = (
-        table[key]
-        .merge(now[key + [value]], on=key, how="left")
-        .merge(then[key + [value]], on=key, how="left", suffixes=("_now", "_then"))
+    rows = returns._rates(db, [start, snapshot_id], None, None)
+    if rows.empty:
+        return np.full(len(table), np.nan)
+    _, tao = money.staker_returns(
+        rows["rate"].to_numpy(dtype=np.float64),
+        rows["epochs_per_day"].to_numpy(dtype=np.float64),
+        rows["price"].to_numpy(dtype=np.float64),
     )
-    a = both[f"{value}_now"].astype(float).to_numpy()
-    b = both[f"{value}_then"].astype(float).to_numpy()
+    per_epoch = rows[["snapshot_id", "netuid", "hotkey"]].assign(tao=tao)
+    key = ["netuid", "hotkey"]
+    now = per_epoch[per_epoch["snapshot_id"] == snapshot_id].drop(columns="snapshot_id")
+    then = per_epoch[per_epoch["snapshot_id"] == start].drop(columns="snapshot_id")
+    both = (
+        table[key].merge(now, on=key, how="left").merge(then, on=key, how="left", suffixes=("_now", "_then"))
+    )
+    a = both["tao_now"].to_numpy(dtype=np.float64)
+    b = both["tao_then"].to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b > 0, a / b - 1.0, np.nan)
 
