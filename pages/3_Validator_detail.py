@@ -117,7 +117,7 @@ if not history.empty:
     panels = [
         ("return_tao_per_1000_per_day", "return: TAO a day per 1,000 TAO", ",.3~f"),
         ("stake_alpha", "stake (α)", ",.0f"),
-        ("dividends_alpha", "dividends to its stakers per epoch (α)", ",.2~f"),
+        ("dividends_alpha", "dividends to its stakers per epoch (α)", ",.4~g"),
         ("validator_trust", "validator trust Tv", ".2f"),
     ]
     fig = make_subplots(

@@ -99,7 +99,9 @@ st.dataframe(
         "validators": st.column_config.NumberColumn("Validators"),
         "out_of_consensus": st.column_config.NumberColumn("Out of consensus"),
         **{
-            f"tv_{level}": st.column_config.NumberColumn(level.capitalize(), help=health.rules())
+            f"tv_{level}": st.column_config.NumberColumn(
+                level.upper() if level == "ok" else level.capitalize(), help=health.rules()
+            )
             for level in health.LEVELS
         },
         "tv_median": st.column_config.NumberColumn("Tv median", format="%.4f"),
