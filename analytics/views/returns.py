@@ -172,8 +172,8 @@ def returns_table(
             "nominators": pd.array(latest["nominators"], dtype="Int64"),
             "alpha_dividends_rao": pd.array(latest["alpha_dividends"], dtype="Int64"),
             "root_alpha_dividends_rao": pd.array(latest["root_alpha_dividends"], dtype="Int64"),
-            "parents": [int(parents.get(key, 0)) for key in index],
-            "children": [int(children.get(key, 0)) for key in index],
+            "parents": parents.reindex(index, fill_value=0).to_numpy(dtype=np.int64),
+            "children": children.reindex(index, fill_value=0).to_numpy(dtype=np.int64),
         }
     )
     out = out.sort_values(
