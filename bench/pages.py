@@ -67,7 +67,7 @@ def time_page(page: str | None, params: dict[str, str], runs: int) -> tuple[floa
     return cold, statistics.median(warm)
 
 
-def bench(db: Path, runs: int) -> list[tuple[str, float, float]]:
+def bench(db: Path, runs: int, only: set[str] | None = None) -> list[tuple[str, float, float]]:
     os.environ["METAGRAPH_LENS_DB"] = str(db)
     snaps = store.list_snapshots(db)
     subnets = store.subnets(db, int(snaps.iloc[0]["snapshot_id"]))
@@ -77,6 +77,8 @@ def bench(db: Path, runs: int) -> list[tuple[str, float, float]]:
     print(f"{'page':<18}{'cold (s)':>10}{'warm (s)':>10}")
     rows = []
     for name, page in PAGES.items():
+        if only and name not in only:
+            continue
         # the Stake page's netuid filters its all-subnet table: time its default view (every subnet)
         page_params = {"snapshot": params["snapshot"]} if name in ALL_SUBNETS else params
         cold, warm = time_page(page, page_params, runs)
@@ -90,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, action="append", help="database(s) to time (repeatable)")
     parser.add_argument("--runs", type=int, default=5, help="warm runs per page (median printed)")
+    parser.add_argument(
+        "--page", action="append", choices=list(PAGES), help="time only these pages (repeatable)"
+    )
     args = parser.parse_args(argv)
     dbs = args.db
     if not dbs:
@@ -103,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"({history} missing: run `python bench/history.py` for the year-of-history figures)")
     worst = 0.0
     for db in dbs:
-        for _, cold, warm in bench(Path(db), args.runs):
+        for _, cold, warm in bench(Path(db), args.runs, set(args.page or [])):
             worst = max(worst, cold, warm)
     print(f"\nslowest run: {worst:.3f} s (target {TARGET_S:.0f} s)")
     return 0
