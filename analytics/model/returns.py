@@ -170,7 +170,7 @@ class Payout:
     alpha_nominators: np.ndarray  # = AlphaDividendsPerSubnet
     root_take: np.ndarray
     root_nominators: np.ndarray  # = RootAlphaDividendsPerSubnet
-    ck_burn: np.ndarray  # recycled out of parents' shares, by the child that paid it
+    ck_burn: np.ndarray  # CKBurn recycled per child: computed on parents' shares, NOT taken out of E
     owner_cut: int
     epoch_emission: int  # E
     unpaid: int  # rao of E + owner cut left by the floors (never paid to anyone)
@@ -180,7 +180,10 @@ class Payout:
 
     @property
     def paid(self) -> int:
-        """Everything credited or burned, rao."""
+        """Everything E and the owner cut paid out (credited, or burned for owner hotkeys), rao.
+
+        The CKBurn is not part of it: the dividend amounts only set proportions, the validators
+        share all of the pending alpha, and the burn is recycled on top (chain_now.md)."""
         parts = (
             self.incentive,
             self.incentive_burned,
@@ -188,7 +191,6 @@ class Payout:
             self.alpha_nominators,
             self.root_take,
             self.root_nominators,
-            self.ck_burn,
         )
         return int(sum(int(p.sum()) for p in parts)) + self.owner_cut
 
