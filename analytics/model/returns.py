@@ -170,17 +170,20 @@ class Payout:
     alpha_nominators: np.ndarray  # = AlphaDividendsPerSubnet
     root_take: np.ndarray
     root_nominators: np.ndarray  # = RootAlphaDividendsPerSubnet
-    ck_burn: np.ndarray  # recycled out of parents' shares, by the child that paid it
+    ck_burn: np.ndarray  # CKBurn recycled per child: computed on parents' shares, NOT taken out of E
     owner_cut: int
     epoch_emission: int  # E
-    unpaid: int  # rao of E + owner cut left by the floors (never paid to anyone)
+    unpaid: int  # rao of E + owner cut left by the floors, or by a pot no recipient could share
     alpha_pot: int = 0  # the pending validator alpha the alpha parts shared
     root_pot: int = 0
     detail: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     @property
     def paid(self) -> int:
-        """Everything credited or burned, rao."""
+        """Everything E and the owner cut paid out (credited, or burned for owner hotkeys), rao.
+
+        The CKBurn is not part of it: the dividend amounts only set proportions, the validators
+        share all of the pending alpha, and the burn is recycled on top (chain_now.md)."""
         parts = (
             self.incentive,
             self.incentive_burned,
@@ -188,7 +191,6 @@ class Payout:
             self.alpha_nominators,
             self.root_take,
             self.root_nominators,
-            self.ck_burn,
         )
         return int(sum(int(p.sum()) for p in parts)) + self.owner_cut
 
@@ -334,6 +336,10 @@ def distribute(
         unpaid=0,
         alpha_pot=int(alpha_pot),
         root_pot=int(pending_root),
+        detail={  # U96F32 totals of the parts; a zero total leaves its pot unpaid, as on chain
+            "alpha_parts_total": np.array([total_alpha], dtype=object),
+            "root_parts_total": np.array([total_root], dtype=object),
+        },
     )
     unpaid = epoch_emission + int(owner_cut) - payout.paid
     return Payout(**{**payout.__dict__, "unpaid": unpaid})
