@@ -142,3 +142,10 @@ def test_csv_is_exactly_the_table_shown(db: Path) -> None:
     filters = stake.Filters(netuids=(2, 5), min_stake_tao=500.0)
     expected = stake.apply_filters(stake.stake_table(str(db), store.latest_snapshot_id(db), 1), filters)
     assert data == export.csv_bytes(expected)
+
+
+def test_a_database_without_money_data_says_what_to_do(bare_db: Path) -> None:
+    at = open_stake()
+    assert not at.error
+    assert any("no validator returns" in i.value for i in at.info)
+    assert at.title[0].value.startswith("Where to stake")
