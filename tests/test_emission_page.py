@@ -95,7 +95,9 @@ def test_a_what_if_does_not_follow_to_another_subnet(split_db: Path, monkeypatch
     at = open_page(split_db, monkeypatch, netuid="7", split="13107,52428")
     at.selectbox(key="pick_netuid").set_value(9).run()
     assert not at.exception
-    assert not at.warning  # the old subnet's split is dropped, not reported as invalid
+    # the old subnet's split is dropped, not reported as invalid (the only warning: this old test
+    # database's newest snapshot is months old, which every page now says)
+    assert [w.value for w in at.warning if "collection seems to have stopped" not in w.value] == []
     assert [c.value for c in at.code] == ["32768,32767"]  # subnet 9: even split, made explicit
 
 

@@ -171,7 +171,8 @@ def test_a_fresh_subnet_without_weights_or_validators_explains_itself(bare_db: P
     at.query_params["scenario"] = ["consensus:1", "stake:1=1000000000000"]
     at = at.run()
     assert not at.exception
-    assert [w.value for w in at.warning] == [
+    # (bare_db's only snapshot is months old: every page also says the collection seems to have stopped)
+    assert [w.value for w in at.warning if "collection seems to have stopped" not in w.value] == [
         "`consensus:1: uid 1 holds no validator permit, so its weights count only once it earns one`"
     ]
     # With no weights anywhere the epoch falls back to paying by stake: the new stake-holder is paid, holds no bonds.
