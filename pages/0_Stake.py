@@ -243,8 +243,13 @@ fig.update_xaxes(dtick=1)  # log axis: a tick per power of ten
 st.plotly_chart(fig, width="stretch", key="stake_bubbles")
 ui.csv_download(shown, f"stake_snap{snapshot_id}_w{window}.csv", key="stake_chart")
 
-# One validator over time: the selected row, else the hotkey asked for, else the best return.
+# One validator over time: the selected row, else the hotkey asked for. Not drawn by default: its history
+# is a read across every snapshot, so the first view of the page stays fast.
 rows = event.selection.rows if event is not None else []
+if not rows and not filters.hotkey:
+    st.subheader("One validator over time")
+    st.caption("Select a row of the table, or search a hotkey, to see its return, Tv and stake over time.")
+    st.stop()
 pick = shown.iloc[rows[0]] if rows else shown.iloc[0]
 netuid, hotkey = int(pick["netuid"]), str(pick["hotkey"])
 st.subheader(f"One validator over time · subnet {netuid}")

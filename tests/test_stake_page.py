@@ -72,6 +72,12 @@ def test_ranks_every_validator_of_every_subnet_by_return_after_take(db: Path) ->
     )
     assert set(table["health"]) <= set(health.ORDER)
     assert at.title[0].value == "Where to stake · every subnet · 7 days"
+    assert len(at.get("plotly_chart")) == 1, "the bubble chart; a validator's history once one is picked"
+    at.session_state["stake_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.run()
+    assert len(at.get("plotly_chart")) == 2
+    assert at.subheader[-1].value == f"One validator over time · subnet {table.iloc[2]['netuid']}"
+    assert any(table.iloc[2]["hotkey"] in t.value for t in at.text)
 
 
 def test_hotkey_link_shows_every_subnet_it_validates(db: Path) -> None:
@@ -83,6 +89,7 @@ def test_hotkey_link_shows_every_subnet_it_validates(db: Path) -> None:
     assert set(table["hotkey"]) == {hotkey} and set(table["netuid"]) == subnets, "one row per subnet"
     assert hotkey[:6] in at.title[0].value
     assert at.query_params["hotkey"] == hotkey
+    assert len(at.get("plotly_chart")) == 2, "its return, Tv and stake over time"
 
 
 def test_search_finds_a_name_across_subnets_and_filters_write_the_url(db: Path) -> None:
