@@ -102,7 +102,9 @@ w_col.segmented_control(
 )
 min_col.number_input("Minimum stake (TAO)", min_value=0.0, step=100.0, key="stake_min", format="%.0f")
 cons_col.toggle(
-    "In consensus only", key="stake_in_consensus", help=f"hide critical and major. {health.rules()}"
+    "In consensus only",
+    key="stake_in_consensus",
+    help=f"hide critical, major and keys without a validator permit. {health.rules()}",
 )
 
 window = int(st.session_state["stake_window"] or stake.DEFAULT_WINDOW)
