@@ -309,3 +309,21 @@ def test_concurrency_is_bounded(tmp_path, monkeypatch) -> None:
     summary = collector.collect(bt.Subtensor("local", substrate=chain), tmp_path / "x.duckdb", policy=policy)
     assert summary.ok and summary.stored == [1, 2, 3, 5]
     assert most == 2
+
+
+def test_a_whole_network_snapshot_stores_each_subnets_share_of_block_emission(tmp_path) -> None:
+    chain, epochs = sample_network()
+    db = tmp_path / "lens.duckdb"
+    policy = collector.RetryPolicy(tries=1, timeout=10, backoff=0.01)
+    summary = collector.collect(bt.Subtensor("local", substrate=chain), db, policy=policy)
+    assert summary.ok and summary.stored == [1, 2, 3, 5]
+    shares = store.money_subnets(db, [summary.snapshot_id]).set_index("netuid")["emission_share"]
+    assert shares.sum() == pytest.approx(1.0)
+    flows = {s: epochs[s].at_e.money.tao_in_emission + epochs[s].at_e.money.excess_tao for s in (1, 2, 3)}
+    for netuid, flow in flows.items():
+        assert shares[netuid] == pytest.approx(flow / sum(flows.values()))
+    assert shares[5] == 0.0  # no emission into it in its block
+    some = collector.collect(
+        bt.Subtensor("local", substrate=chain), tmp_path / "some.duckdb", netuids=[1, 2], policy=policy
+    )
+    assert store.money_subnets(tmp_path / "some.duckdb", [some.snapshot_id])["emission_share"].isna().all()
