@@ -271,3 +271,28 @@ def test_returns_cli_on_a_missing_or_empty_database(tmp_path: Path, capsys) -> N
     empty.write_bytes(b"")
     assert main(["returns", "--db", str(empty)]) == 2
     assert "empty" in one_error_line(capsys.readouterr().err)
+
+
+def test_returns_of_a_collected_chain_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tables work on what the collector stores from the real SDK (not only on the demo): the
+    recorded dividends over the own stake read at e - 1, the price read at e, the unregistered parent."""
+    import bittensor as bt
+
+    from analytics.data import collector
+    from tests.fakechain import account, sample_network
+
+    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "symbols.json"))
+    chain, epochs = sample_network()
+    db = tmp_path / "lens.duckdb"
+    policy = collector.RetryPolicy(tries=1, timeout=10, backoff=0.01)
+    assert collector.collect(bt.Subtensor("local", substrate=chain), db, netuids=[1], policy=policy).ok
+    table = returns.returns_table(db)
+    before, at_e = epochs[1].before.money, epochs[1].at_e.money
+    outside = table[table["hotkey"] == account("outside-parent-1")]
+    assert len(outside) == 1 and pd.isna(outside["uid"].iloc[0]) and outside["children"].iloc[0] == 1
+    row = table[table["uid"] == 0].iloc[0]
+    hotkey = epochs[1].before.hotkeys[0]
+    rate = at_e.alpha_dividends[hotkey] / before.alpha_stake[hotkey]
+    assert row["alpha_price_tao"] == at_e.price_rao / 1e9
+    assert row["return_tao_per_1000_per_day"] == pytest.approx(rate * 7200 / 360 * 1000)
+    assert row["epoch_block"] == epochs[1].e
