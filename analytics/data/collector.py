@@ -891,6 +891,18 @@ async def _fetch_money(
     return money, hotkey_rows, child_rows
 
 
+
+def set_emission_shares(rows: Sequence[SubnetRows]) -> None:
+    """Each subnet's share of the block's TAO emission: its TAO injected plus its excess TAO (chain
+    buy) in its epoch block, over the sum across subnets. Only meaningful for a snapshot of every
+    subnet (collect does it then); left None otherwise or when a subnet's amounts are unknown."""
+    amounts = [(r.subnet.get("tao_in_emission"), r.subnet.get("excess_tao")) for r in rows]
+    if any(a is None or b is None for a, b in amounts):
+        return
+    total = sum(a + b for a, b in amounts)
+    for r, (a, b) in zip(rows, amounts, strict=True):
+        r.subnet["emission_share"] = (a + b) / total if total else None
+
 # --------------------------------------------------------------------------------------------------
 # Rows -> Arrow tables
 
@@ -1277,8 +1289,10 @@ def collect(
             return summary
         summary.stored = []
         if rows and meta is not None:
-            tables = build_tables(rows)
             failed = {s: m for s, m in summary.failed.items() if s >= 0}
+            if requested is None and not failed:
+                set_emission_shares(rows)
+            tables = build_tables(rows)
             if failed:
                 meta["note"] += f"; failed subnets: {', '.join(map(str, sorted(failed)))}"
             try:
