@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from analytics.data import store
-from analytics.model import returns as money
 from analytics.views import health, returns
 
 WINDOWS = (1, 7, 30)  # days: 1 = the last epoch of the snapshot
@@ -52,24 +51,24 @@ PARENT_REASON = "earns through its child keys; not registered on this subnet"
 
 
 def _start_snapshot(db_path: str, snapshot_id: int, window_days: int) -> int | None:
-    """The snapshot the window starts from: the newest one at least ``window_days`` older than
-    ``snapshot_id`` on the same network (for 1 day: the previous snapshot); None when there is none."""
+    """The snapshot the trend starts from: the oldest of the window returns_table averages (same
+    network, taken in the ``window_days`` days up to ``snapshot_id``); for 1 day the previous snapshot.
+    None when there is none."""
     snaps = store.list_snapshots(db_path)
     row = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
-    same = snaps[(snaps["network"] == row["network"]) & (snaps["taken_at"] < row["taken_at"])]
+    older = snaps[(snaps["network"] == row["network"]) & (snaps["taken_at"] < row["taken_at"])]
     if window_days > 1:
-        same = same[
-            same["taken_at"] <= row["taken_at"] - pd.Timedelta(days=window_days) + pd.Timedelta(hours=12)
-        ]
-    return None if same.empty else int(same.iloc[0]["snapshot_id"])
+        older = older[older["taken_at"] >= row["taken_at"] - pd.Timedelta(days=window_days)]
+        return None if older.empty else int(older.iloc[-1]["snapshot_id"])  # newest first: the oldest
+    return None if older.empty else int(older.iloc[0]["snapshot_id"])
 
 
 def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDOW) -> pd.DataFrame:
     """Every validator of every subnet in ``snapshot_id``, best return after take first.
 
     ``return_*`` columns are the returns over ``window_days`` (returns.returns_table); ``trend`` is the
-    relative change of the last-epoch TAO return from the window's first snapshot to this one (NaN
-    without an older snapshot or a zero start). ``health``/``reason`` come from the stored validator
+    relative change of the last-epoch TAO return from the window's first snapshot to this one (for a
+    1-day window: from the previous snapshot; NaN without an older snapshot or a zero start). ``health``/``reason`` come from the stored validator
     trust, permit and activity (analytics.views.health); stake in TAO is alpha stake x pool price.
     """
     db = str(db_path)
@@ -98,30 +97,18 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
 
 
 def _trend(db: str, snapshot_id: int, window_days: int, table: pd.DataFrame) -> np.ndarray:
-    """Relative change of each row's last-epoch TAO return from the window's first snapshot to this one.
-
-    Both epochs' staker rates come from one read (:func:`analytics.views.returns._rates`, the money
-    path's own per-epoch rows) rather than two more calls of returns_table."""
+    """Relative change of each row's last-epoch TAO return from the window's first snapshot to this one."""
     start = _start_snapshot(db, snapshot_id, window_days)
     if start is None:
         return np.full(len(table), np.nan)
-    rows = returns._rates(db, [start, snapshot_id], None, None)
-    if rows.empty:
-        return np.full(len(table), np.nan)
-    _, tao = money.staker_returns(
-        rows["rate"].to_numpy(dtype=np.float64),
-        rows["epochs_per_day"].to_numpy(dtype=np.float64),
-        rows["price"].to_numpy(dtype=np.float64),
-    )
-    per_epoch = rows[["snapshot_id", "netuid", "hotkey"]].assign(tao=tao)
     key = ["netuid", "hotkey"]
-    now = per_epoch[per_epoch["snapshot_id"] == snapshot_id].drop(columns="snapshot_id")
-    then = per_epoch[per_epoch["snapshot_id"] == start].drop(columns="snapshot_id")
-    both = (
-        table[key].merge(now, on=key, how="left").merge(then, on=key, how="left", suffixes=("_now", "_then"))
-    )
-    a = both["tao_now"].to_numpy(dtype=np.float64)
-    b = both["tao_then"].to_numpy(dtype=np.float64)
+    value = "return_tao_per_1000_per_day"
+    now = table if window_days == 1 else returns.returns_table(db, snapshot_id, window_days=1)
+    then = returns.returns_table(db, start, window_days=1)
+    both = table[key].merge(now[[*key, value]], on=key, how="left")
+    both = both.merge(then[[*key, value]], on=key, how="left", suffixes=("_now", "_then"))
+    a = both[f"{value}_now"].to_numpy(dtype=np.float64)
+    b = both[f"{value}_then"].to_numpy(dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b > 0, a / b - 1.0, np.nan)
 
