@@ -1,6 +1,6 @@
 """Emission split: how a subnet's emission is divided between its incentive mechanisms, per UID, and what-if.
 
-Query, compute, draw: the subnet comes from analytics.cli.split.load_stored_subnet (through the
+Query, compute, draw: the subnet comes from analytics.views.split.load_stored_subnet (through the
 store), every number from analytics.model.emission. The edited split lives in ``?split=`` so a link
 reproduces the what-if.
 """
@@ -13,8 +13,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.app import ui
-from analytics.cli.split import load_stored_subnet, owner_burn_note, owner_uids
 from analytics.model import emission
+from analytics.views.split import load_stored_subnet, owner_burn_note, owner_uids
 
 PARAM_SPLIT = "split"
 TOP = 10

@@ -1,7 +1,7 @@
 """What-if: replay a subnet's epochs with changed weights, stake or hyperparameters, against the baseline.
 
 Thin page: the snapshot gives the engine inputs (analytics.data.snapshot), analytics.model.simulate replays the
-epochs, the CLI module builds the tables (so the CSV here and `python -m analytics simulate --csv` agree).
+epochs, analytics.views.whatif builds the tables (so the CSV here and `python -m analytics simulate --csv` agree).
 Scenarios live in the URL as repeated ``scenario`` parameters in the CLI's grammar (``?scenario=copy:5=12&scenario=kappa=0.6``),
 so a link reproduces a what-if; ``epochs`` holds the replay length.
 """
@@ -16,11 +16,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.app import ui
-from analytics.cli.simulate import epochs_frame, mechanism_inputs, winners_frame
 from analytics.data.snapshot import SubnetSnapshot, load_subnet
 from analytics.model import simulate as sm
 from analytics.model.yuma import EpochInputs
 from analytics.views import export
+from analytics.views.whatif import epochs_frame, mechanism_inputs, winners_frame
 
 PARAM_SCENARIO = "scenario"
 PARAM_EPOCHS = "epochs"

@@ -237,7 +237,7 @@ def test_missing_database_is_a_clear_error(tmp_path: Path, capsys) -> None:
 
 
 def test_payout_inputs_shapes(db: Path) -> None:
-    from analytics.cli.split import load_stored_subnet
+    from analytics.views.split import load_stored_subnet
 
     snap, inputs = load_stored_subnet(db, 1, NETUID)
     assert inputs.mechids == (0, 1)

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 
 from analytics.cli import main
-from analytics.cli.simulate import epochs_frame, mechanism_inputs
 from analytics.data.demo import DEMO_CASES
 from analytics.data.snapshot import load_subnet
 from analytics.data.store import latest_snapshot_id
 from analytics.model import simulate
 from analytics.views import export
+from analytics.views.whatif import epochs_frame, mechanism_inputs
 
 STORED_U16 = ("consensus", "incentive", "validator_trust", "dividends", "stake_weight")
 

@@ -12,12 +12,12 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from analytics.cli.simulate import mechanism_inputs, winners_frame
 from analytics.data.demo import DEMO_CASES
 from analytics.data.snapshot import load_subnet
 from analytics.data.store import latest_snapshot_id
 from analytics.model import simulate
 from analytics.views import export
+from analytics.views.whatif import mechanism_inputs, winners_frame
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "7_What_if.py")
 FAR = DEMO_CASES[1]["far_from_consensus"]

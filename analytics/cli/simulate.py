@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -17,8 +16,9 @@ from analytics.cli import CliError
 from analytics.data import store
 from analytics.data.snapshot import SubnetSnapshot, load_subnet
 from analytics.model import simulate
-from analytics.model.yuma import EpochInputs, split_emissions
+from analytics.model.yuma import EpochInputs
 from analytics.views import export
+from analytics.views.whatif import epochs_frame, mechanism_inputs, winners_frame
 
 HELP = (
     "Replay a subnet's epochs with what-if scenarios (weights, stake, hyperparameters) against the baseline."
@@ -85,16 +85,6 @@ def load(args: argparse.Namespace) -> tuple[SubnetSnapshot, EpochInputs]:
         raise CliError(str(exc)) from None
 
 
-def mechanism_inputs(snap: SubnetSnapshot, mechid: int) -> EpochInputs:
-    """One mechanism's epoch inputs; with several mechanisms it receives its split of E (design §5)."""
-    inputs = snap.epoch_inputs(mechid)
-    if snap.mechanism_count <= 1:
-        return inputs
-    shares = split_emissions(int(inputs.emission), snap.mechanism_count, snap.split)
-    index = [m.mechid for m in snap.mechanisms].index(mechid)
-    return dataclasses.replace(inputs, emission=int(shares[index]))
-
-
 def run_simulation(args: argparse.Namespace) -> tuple[SubnetSnapshot, simulate.Simulation]:
     if not 1 <= args.epochs <= simulate.MAX_EPOCHS:
         raise CliError(f"--epochs must be between 1 and {simulate.MAX_EPOCHS}, got {args.epochs}")
@@ -122,24 +112,6 @@ def _progress():
         print(f"\rreplaying epoch {done}/{total}", end=end, file=sys.stderr, flush=True)
 
     return show
-
-
-def epochs_frame(snap: SubnetSnapshot, sim: simulate.Simulation) -> pd.DataFrame:
-    """One row per epoch and uid: the scenario's figures, the baseline's, and the difference."""
-    cols = sim.per_epoch_columns()
-    frame = pd.DataFrame(cols)
-    frame.insert(3, "hotkey", np.asarray(snap.hotkeys, dtype=object)[cols["uid"]])
-    return frame
-
-
-def winners_frame(snap: SubnetSnapshot, sim: simulate.Simulation) -> pd.DataFrame:
-    """Per uid, totals over the replay, sorted from the biggest winner to the biggest loser."""
-    table = sim.winners_losers()
-    frame = pd.DataFrame(table)
-    was_validator = (sim.scenario.validator_permit | sim.baseline.validator_permit).any(axis=0)
-    frame.insert(1, "role", np.where(was_validator[table["uid"]], "validator", "miner"))
-    frame.insert(2, "hotkey", np.asarray(snap.hotkeys, dtype=object)[table["uid"]])
-    return frame
 
 
 def _plain(text: object, limit: int = 16) -> str:
