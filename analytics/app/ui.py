@@ -170,9 +170,61 @@ def cached(fn: Callable[..., Any], db: str, *args: Hashable, **kwargs: Hashable)
             tuple(sorted(kwargs.items())),
         )
     except store.StoreError as exc:
-        busy = "locked" in str(exc)
-        stop_with_error(f"The database cannot be read: {exc}", _BUSY_HINT if busy else _DB_HINT)
+        _stop_on_store_error(exc)
         raise  # unreachable: st.stop() raises
+
+
+def _stop_on_store_error(exc: store.StoreError) -> None:
+    busy = "locked" in str(exc)
+    stop_with_error(f"The database cannot be read: {exc}", _BUSY_HINT if busy else _DB_HINT)
+
+
+@st.cache_resource(show_spinner=False)
+def _resources() -> dict[tuple[Any, ...], Any]:
+    """Results of :func:`resource` in this server process, oldest first."""
+    return {}
+
+
+def resource(
+    fn: Callable[..., Any],
+    db: str,
+    *args: Hashable,
+    keep: int = 8,
+    progress: tuple[str, str] | None = None,
+    **unkeyed: Any,
+) -> Any:
+    """``fn(db, *args, **unkeyed)`` kept in this process for the DB file's current contents (the same token
+    as :func:`cached`), newest ``keep`` per function: for large read-only results (a replay holds every
+    epoch's bonds) that ``st.cache_data`` would copy on every read. ``unkeyed`` arguments are passed on a
+    miss but are not part of the key. With ``progress`` = (first text, text with ``{done}`` and ``{total}``)
+    a miss shows a progress bar and passes ``progress=callback(done, total)`` to ``fn``.
+    """
+    name = (fn.__module__, fn.__qualname__)
+    key = (*name, str(db), _db_token(str(db)), tuple(args))
+    cache = _resources()
+    if key in cache:
+        cache[key] = cache.pop(key)
+        return cache[key]
+    bar = None
+    if progress is not None:
+        first, each = progress
+        bar = st.progress(0.0, text=first)
+        unkeyed["progress"] = lambda done, total: bar.progress(
+            done / total, text=each.format(done=done, total=total)
+        )
+    try:
+        value = fn(db, *args, **unkeyed)
+    except store.StoreError as exc:
+        _stop_on_store_error(exc)
+        raise  # unreachable: st.stop() raises
+    finally:
+        if bar is not None:
+            bar.empty()
+    cache[key] = value
+    same = [k for k in cache if k[:2] == name]
+    for old in same[: max(len(same) - keep, 0)]:
+        cache.pop(old, None)
+    return value
 
 
 def snapshots(db: str) -> pd.DataFrame:

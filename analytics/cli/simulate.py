@@ -155,8 +155,7 @@ def _summary(snap: SubnetSnapshot, args: argparse.Namespace, sim: simulate.Simul
     uids = sim.affected_uids(limit=args.top) if sim.scenarios else []
     if not sim.scenarios:
         uids = [int(u) for u in np.argsort(-sim.baseline.emission_share.sum(0), kind="stable")[: args.top]]
-    totals_b = sim.baseline.server_emission.sum(0) + sim.baseline.validator_emission.sum(0)
-    totals_s = sim.scenario.server_emission.sum(0) + sim.scenario.validator_emission.sum(0)
+    totals_b, totals_s = sim.paid()
     header = f"{'uid':>5} {'hotkey':<16} {'Tv last':>15} {'D last':>15} {'I last':>15} {'paid (alpha)':>14} {'change':>9}"
     lines += ["", header]
     for uid in uids:

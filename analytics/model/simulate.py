@@ -166,10 +166,29 @@ class Simulation:
                     out.append(uid)
         return out
 
-    def affected_uids(self, limit: int = 8) -> list[int]:
-        """The scenarios' own uids, then those whose total emission share moved most, up to ``limit``."""
-        out = self.target_uids()[:limit]
-        moved = np.abs(self.delta("emission_share")).sum(axis=0)
+    @property
+    def was_validator(self) -> np.ndarray:
+        """(n,) bool: held a validator permit in some epoch of either replay."""
+        return (self.scenario.validator_permit | self.baseline.validator_permit).any(axis=0)
+
+    def paid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Emission paid per uid over the replay (miner incentive + validator dividends, rao): baseline, scenario."""
+        base = self.baseline.server_emission.sum(0) + self.baseline.validator_emission.sum(0)
+        scen = self.scenario.server_emission.sum(0) + self.scenario.validator_emission.sum(0)
+        return base, scen
+
+    def affected_uids(
+        self, limit: int = 8, field: str = "emission_share", among: np.ndarray | None = None
+    ) -> list[int]:
+        """The scenarios' own uids, then those whose ``field`` moved most over the replay, up to ``limit``;
+        ``among`` (bool per uid) keeps only some uids (e.g. the validators)."""
+        keep = (
+            np.ones(self.baseline.consensus.shape[1], dtype=bool)
+            if among is None
+            else np.asarray(among, bool)
+        )
+        out = [u for u in self.target_uids() if keep[u]][:limit]
+        moved = np.abs(self.delta(field)).sum(axis=0) * keep
         for uid in np.argsort(-moved, kind="stable"):
             if len(out) >= limit or moved[uid] <= 1e-12:
                 break
@@ -177,10 +196,17 @@ class Simulation:
                 out.append(int(uid))
         return out
 
+    def biggest_winner_loser(self) -> tuple[int, int] | None:
+        """The uids whose pay rose most and fell most over the replay (None when nobody's pay changed)."""
+        base, scen = self.paid()
+        change = scen.astype(np.int64) - base.astype(np.int64)
+        if not change.any():
+            return None
+        return int(np.argmax(change)), int(np.argmin(change))
+
     def winners_losers(self) -> dict[str, np.ndarray]:
         """Per uid, summed over the epochs: emission (rao) and share, baseline vs scenario, sorted by the change."""
-        base = self.baseline.server_emission.sum(0) + self.baseline.validator_emission.sum(0)
-        scen = self.scenario.server_emission.sum(0) + self.scenario.validator_emission.sum(0)
+        base, scen = self.paid()
         change = scen.astype(np.int64) - base.astype(np.int64)
         with np.errstate(divide="ignore", invalid="ignore"):
             pct = np.where(base > 0, 100.0 * change / np.maximum(base, 1), np.nan)

@@ -4,13 +4,19 @@ mechanism and the tables of a replay (so the page's CSV and the CLI's are the sa
 from __future__ import annotations
 
 import dataclasses
+import os
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
-from analytics.data.snapshot import SubnetSnapshot
+from analytics.data.snapshot import SubnetSnapshot, load_subnet
 from analytics.model import simulate
 from analytics.model.yuma import EpochInputs, split_emissions
+
+BONDS_SHOWN = 40  # miners in the bonds heatmap (the validator's largest bonds)
+COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"]
 
 
 def mechanism_inputs(snap: SubnetSnapshot, mechid: int) -> EpochInputs:
@@ -35,7 +41,137 @@ def winners_frame(snap: SubnetSnapshot, sim: simulate.Simulation) -> pd.DataFram
     """Per uid, totals over the replay, sorted from the biggest winner to the biggest loser."""
     table = sim.winners_losers()
     frame = pd.DataFrame(table)
-    was_validator = (sim.scenario.validator_permit | sim.baseline.validator_permit).any(axis=0)
-    frame.insert(1, "role", np.where(was_validator[table["uid"]], "validator", "miner"))
+    frame.insert(1, "role", np.where(sim.was_validator[table["uid"]], "validator", "miner"))
     frame.insert(2, "hotkey", np.asarray(snap.hotkeys, dtype=object)[table["uid"]])
     return frame
+
+
+def baseline(
+    db: str | os.PathLike[str], snapshot_id: int, netuid: int, mechid: int, epochs: int
+) -> simulate.Replay:
+    """The stored subnet's mechanism replayed ``epochs`` epochs without any scenario."""
+    snap = load_subnet(db, snapshot_id, netuid)
+    inputs = mechanism_inputs(snap, mechid)
+    return simulate.replay_baseline(inputs, epochs, previous_consensus=snap.prev_consensus)
+
+
+def simulation(
+    db: str | os.PathLike[str],
+    snapshot_id: int,
+    netuid: int,
+    mechid: int,
+    epochs: int,
+    specs: tuple[str, ...],
+    *,
+    baseline: simulate.Replay | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> simulate.Simulation:
+    """The what-if of ``specs`` on the stored subnet's mechanism against its baseline (given, or replayed now)."""
+    snap = load_subnet(db, snapshot_id, netuid)
+    return simulate.simulate(
+        mechanism_inputs(snap, mechid),
+        simulate.parse_scenarios(specs),
+        epochs,
+        previous_consensus=snap.prev_consensus,
+        baseline=baseline,
+        progress=progress,
+    )
+
+
+# How the page shows a hyperparameter, raw chain value in brackets.
+HYPERPARAMETERS = {  # EpochInputs field -> (label, how to show the raw value)
+    "kappa": ("kappa", lambda v: f"{v / 65535:.4f} ({v})"),
+    "bonds_moving_average": ("bonds moving average", lambda v: f"{v / 1e6:.4f} ({v})"),
+    "bonds_penalty": ("bonds penalty", lambda v: f"{v / 65535:.4f} ({v})"),
+    "yuma3": ("Yuma3", lambda v: "on" if v else "off"),
+    "liquid_alpha": ("liquid alpha", lambda v: "on" if v else "off"),
+    "alpha_low": ("alpha low", lambda v: f"{v / 65535:.4f} ({v})"),
+    "alpha_high": ("alpha high", lambda v: f"{v / 65535:.4f} ({v})"),
+    "max_allowed_validators": ("max validators", str),
+}
+
+
+def changed_hyperparameters(stored: EpochInputs, what_if: EpochInputs | None) -> pd.DataFrame:
+    """The hyperparameters the scenarios change: snapshot value and what-if value (raw chain value in brackets)."""
+    rows = []
+    for field, (label, show) in HYPERPARAMETERS.items():
+        before, after = getattr(stored, field), getattr(what_if, field) if what_if is not None else None
+        if what_if is not None and before != after:
+            rows.append({"hyperparameter": label, "snapshot": show(before), "what-if": show(after)})
+    return pd.DataFrame(rows, columns=["hyperparameter", "snapshot", "what-if"])
+
+
+def line_chart(
+    sim: simulate.Simulation, field: str, uids: list[int], title: str, difference: bool
+) -> go.Figure:
+    """One line per uid and replay (what-if solid, baseline dotted), or one line per uid of the difference."""
+    fig = go.Figure()
+    x = np.arange(sim.epochs)
+    for k, uid in enumerate(uids):
+        color = COLORS[k % len(COLORS)]
+        if difference:
+            lines = [(sim.delta(field)[:, uid], "solid", "what-if − baseline")]
+        else:
+            lines = [
+                (getattr(sim.scenario, field)[:, uid], "solid", "what-if"),
+                (getattr(sim.baseline, field)[:, uid], "dot", "baseline"),
+            ]
+        for values, dash, name in lines:
+            fig.add_trace(
+                go.Scatter(
+                    x=x,
+                    y=values / 65535,
+                    mode="lines",
+                    line={"color": color, "dash": dash},
+                    name=f"uid {uid} · {name}",
+                    legendgroup=str(uid),
+                )
+            )
+    fig.update_layout(
+        title=title, xaxis_title="epoch", height=320, margin={"t": 40, "b": 30}, legend={"font": {"size": 10}}
+    )
+    return fig
+
+
+def bonds_long(sim: simulate.Simulation, uid: int) -> pd.DataFrame:
+    """One validator's bonds per epoch and miner, what-if and baseline (u16 as stored)."""
+    b, s = sim.baseline.bonds[:, uid, :].astype(np.int64), sim.scenario.bonds[:, uid, :].astype(np.int64)
+    held = np.flatnonzero((b > 0).any(0) | (s > 0).any(0))
+    epochs = np.repeat(np.arange(sim.epochs), len(held))
+    return pd.DataFrame(
+        {
+            "epoch": epochs,
+            "validator_uid": uid,
+            "miner_uid": np.tile(held, sim.epochs),
+            "bond": s[:, held].reshape(-1),
+            "bond_baseline": b[:, held].reshape(-1),
+            "bond_delta": (s - b)[:, held].reshape(-1),
+        }
+    )
+
+
+def bonds_chart(sim: simulate.Simulation, uid: int, view: str, top: int = BONDS_SHOWN) -> go.Figure:
+    """Heatmap of one validator's bonds (epochs x its ``top`` largest-bonded miners)."""
+    b, s = sim.baseline.bonds[:, uid, :].astype(np.int64), sim.scenario.bonds[:, uid, :].astype(np.int64)
+    peak = np.maximum(b.max(0), s.max(0))
+    held = np.flatnonzero(peak > 0)
+    held = np.sort(held[np.argsort(-peak[held], kind="stable")[:top]])
+    z = {"what-if": s, "baseline": b, "difference": s - b}[view][:, held] / 65535
+    fig = go.Figure(
+        go.Heatmap(
+            z=z.T,
+            x=np.arange(sim.epochs),
+            y=[f"uid {j}" for j in held],
+            colorscale="RdBu" if view == "difference" else "Viridis",
+            zmid=0 if view == "difference" else None,
+            colorbar={"title": "bond / 65535"},
+        )
+    )
+    fig.update_layout(
+        title=f"Bonds of validator {uid} ({view})",
+        xaxis_title="epoch",
+        yaxis_title="miner",
+        height=max(300, min(900, 14 * len(held) + 120)),
+        margin={"t": 40, "b": 30},
+    )
+    return fig
