@@ -203,7 +203,11 @@ def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     delay = 0.02
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
+            # A table missing from the file must be an error, never a Python variable of that name
+            # that DuckDB's replacement scan finds in the caller's frame (ingest registers its views).
+            con.execute("SET python_enable_replacements = false")
+            return con
         except duckdb.Error as exc:
             if _is_lock_error(exc):
                 remaining = deadline - time.monotonic()
@@ -225,7 +229,8 @@ def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
 def _query_error(path: Path, exc: duckdb.Error) -> StoreError:
     """Translate an error raised while querying an open database into a one-line StoreError."""
     msg = _first_line(exc)
-    if isinstance(exc, duckdb.CatalogException):
+    if isinstance(exc, duckdb.CatalogException | duckdb.BinderException):
+        # a missing table (Catalog) or a same-named table with other columns (Binder): foreign schema
         return StoreError(f"database {path} is not a metagraph-lens database or is outdated ({msg})")
     if (
         "Corrupt" in msg
@@ -320,6 +325,34 @@ def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _foreign_reason(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why an open database is not ours (None when it is, or when it is empty: a new file)."""
+    tables = _user_tables(con)
+    if not tables:
+        return None
+    if "schema_version" not in tables or _current_version(con) == 0:
+        shown = ", ".join(sorted(tables)[:3]) + (", ..." if len(tables) > 3 else "")
+        return f"it holds other tables ({shown}) and no metagraph-lens schema"
+    columns = _table_columns(con, "snapshots")
+    if "snapshots" not in tables or not {"snapshot_id", *SNAPSHOT_META_COLUMNS} <= set(columns):
+        return "its snapshots table is not metagraph-lens's"
+    return None
+
+
+def check_lens_database(db_path: str | os.PathLike[str]) -> None:
+    """Raise StoreError("... is not a metagraph-lens database ...") for an existing file that belongs to
+    something else: not DuckDB, or DuckDB with other tables (a same-named ``snapshots`` included).
+    A missing or empty (0-byte) file, or a DuckDB file without tables, passes: a writer may create it.
+    Cheap (one read-only connection): callers run it before minutes of chain reads or a rebuild."""
+    path = Path(db_path)
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return
+    with _reader(path) as con:
+        reason = _foreign_reason(con)
+    if reason:
+        raise StoreError(f"database {path} is not a metagraph-lens database: {reason}")
 
 
 def schema_version(db_path: str | os.PathLike[str]) -> int:
