@@ -319,8 +319,18 @@ def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                 con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, _utcnow()])
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the open transaction, keeping the error that caused it. A failed write (disk full, file too
+    large) can abort the transaction by itself; then ROLLBACK fails with "no transaction is active", and
+    raising that would hide the real cause. Nothing was committed either way."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
 
 
 def _utcnow() -> datetime:
@@ -446,7 +456,7 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     finally:
         for table, _, _ in plan:
@@ -495,7 +505,7 @@ def record_run(db_path: str | os.PathLike[str], run: dict[str, Any]) -> int:
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
         return run_id
 
