@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from analytics.textsafe import safe_text
+
 # Sub-commands in the order `--help` lists them. A module missing here is simply not offered.
 COMMANDS: tuple[str, ...] = ("demo", "collect", "export", "check", "split", "simulate")
 
@@ -58,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)  # --help prints and raises SystemExit(0), as argparse does
         return int(args._run(args) or 0)
     except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_text(str(exc))}", file=sys.stderr)  # one line, whatever it quotes
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -18,6 +18,7 @@ from analytics.data import store
 from analytics.data.snapshot import SubnetSnapshot, load_subnet
 from analytics.model import simulate
 from analytics.model.yuma import EpochInputs, split_emissions
+from analytics.textsafe import safe_text
 from analytics.views import export
 
 HELP = (
@@ -144,7 +145,7 @@ def winners_frame(snap: SubnetSnapshot, sim: simulate.Simulation) -> pd.DataFram
 
 def _plain(text: object, limit: int = 16) -> str:
     """A chain string made safe for a terminal line: printable characters only, shortened."""
-    s = "".join(ch for ch in str(text) if ch.isprintable())
+    s = safe_text(str(text)) or ""
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 

@@ -67,6 +67,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from analytics.textsafe import safe_frame
+
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 # Forward migrations: (version, SQL). Version 1 is schema.sql itself. Append new versions; never edit
@@ -257,7 +259,14 @@ def _reader(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnecti
 
 def _read_df(db_path: str | os.PathLike[str], sql: str, params: list[Any] | None = None) -> pd.DataFrame:
     with _reader(db_path) as con:
-        return con.execute(sql, params or []).df()
+        return _shown(con.execute(sql, params or []).df())
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every read leaves the store with chain strings made visible (analytics.textsafe): control and
+    bidi characters escaped, once here for every page, chart, CSV and terminal line. The database keeps
+    the raw bytes (read them with duckdb itself)."""
+    return safe_frame(frame)
 
 
 @contextmanager
@@ -622,11 +631,13 @@ def snapshot_tables(
     with _reader(db_path) as con:
         if not con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", params[:1]).fetchone():
             raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
-        out["subnet"] = con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df()
+        out["subnet"] = _shown(
+            con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df()
+        )
         for table in ("neurons", "mechanism_neurons", "weights", "bonds", "bonds_after"):
-            out[table] = con.execute(
-                f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params
-            ).df()
+            out[table] = _shown(
+                con.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params).df()
+            )
     return out
 
 

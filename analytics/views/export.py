@@ -27,6 +27,7 @@ import pandas as pd
 
 from analytics.data.store import SNAPSHOT_META_COLUMNS, StoreError
 from analytics.model import consensus
+from analytics.textsafe import safe_text
 
 if TYPE_CHECKING:
     from analytics.data.snapshot import SubnetSnapshot
@@ -36,7 +37,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(cell: str) -> str:
-    """A text cell made safe for spreadsheets: a leading ``'`` when it could start a formula."""
+    """A text cell made safe for spreadsheets and readers: control and bidi characters shown as escapes
+    (:func:`analytics.textsafe.safe_text`), and a leading ``'`` when it could start a formula."""
+    cell = safe_text(cell) or ""
     return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
