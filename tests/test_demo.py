@@ -55,14 +55,16 @@ def test_the_cli_builds_identical_tables_every_time(demo_db: Path, tmp_path: Pat
     assert_same_contents(db, demo_db)
 
 
-def test_force_rebuilds_an_existing_demo_or_unreadable_file(
+def test_force_rebuilds_an_existing_demo_but_never_an_unreadable_file(
     tmp_path: Path, small_demo: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "demo.duckdb"
     db.write_bytes(b"garbage")
     assert main(["demo", "--db", str(db)]) == 2
+    assert main(["demo", "--db", str(db), "--force"]) == 2  # not a demo database: not ours to replace
     assert db.read_bytes() == b"garbage"
-    assert main(["demo", "--db", str(db), "--force"]) == 0
+    db.unlink()
+    assert main(["demo", "--db", str(db)]) == 0
     first = {t: store.table_contents(db, t) for t in CONTENT_TABLES}
     assert len(first["snapshots"]) == 2 and set(first["snapshots"]["source"]) == {"demo"}
     assert main(["demo", "--db", str(db), "--force"]) == 0  # a demo database may be replaced

@@ -62,6 +62,7 @@ import pandas as pd
 import streamlit as st
 
 from analytics.data import store
+from analytics.textsafe import safe_text
 from analytics.views import export
 
 APP_NAME = "metagraph-lens"
@@ -86,7 +87,7 @@ _UNSET = object()
 
 def code(value: object, limit: int = 60) -> str:
     """``value`` as an inline code span for st.warning/st.error text: shown literally, never as markup."""
-    text = str(value).replace("`", "'").replace("\n", " ").replace("\r", " ")
+    text = (safe_text(str(value)) or "").replace("`", "'")
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return f"`{text}`"
@@ -97,10 +98,10 @@ def plot_text(values: Any) -> Any:
     and hover labels: ``<``, ``>`` and ``&`` become entities, so a name shows as typed. Accepts a
     string, a list or a pandas Series."""
     if isinstance(values, pd.Series):
-        return values.astype(str).map(html.escape)
+        return values.astype(str).map(lambda v: html.escape(safe_text(v) or ""))
     if isinstance(values, list | tuple):
-        return [html.escape(str(v)) for v in values]
-    return html.escape(str(values))
+        return [html.escape(safe_text(str(v)) or "") for v in values]
+    return html.escape(safe_text(str(values)) or "")
 
 
 def configured_db(argv: Sequence[str] | None = None) -> Path:

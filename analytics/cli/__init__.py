@@ -12,6 +12,9 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
+
+from analytics.textsafe import safe_text
 
 # Sub-commands in the order `--help` lists them. A module missing here is simply not offered.
 COMMANDS: tuple[str, ...] = ("demo", "collect", "export", "check", "split", "simulate")
@@ -21,9 +24,17 @@ class CliError(Exception):
     """A user-facing error: printed as one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as a CliError (one ``error:`` line, exit 2) instead of
+    printing the whole usage block and raising SystemExit; ``--help`` still prints and exits 0."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see `{self.prog} --help`)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every available sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m analytics",
         description="metagraph-lens: snapshot Bittensor subnets, recompute Yuma consensus, export CSV.",
     )
@@ -45,11 +56,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; return the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)  # --help prints and raises SystemExit(0), as argparse does
         return int(args._run(args) or 0)
     except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_text(str(exc))}", file=sys.stderr)  # one line, whatever it quotes
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -17,6 +17,7 @@ from analytics.data import store
 from analytics.data.snapshot import SubnetSnapshot, load_subnet
 from analytics.model import simulate
 from analytics.model.yuma import EpochInputs
+from analytics.textsafe import safe_text
 from analytics.views import export
 from analytics.views.whatif import epochs_frame, mechanism_inputs, winners_frame
 
@@ -116,7 +117,7 @@ def _progress():
 
 def _plain(text: object, limit: int = 16) -> str:
     """A chain string made safe for a terminal line: printable characters only, shortened."""
-    s = "".join(ch for ch in str(text) if ch.isprintable())
+    s = safe_text(str(text)) or ""
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 

@@ -551,15 +551,24 @@ def generate(progress: Callable[[str], None] | None = None) -> list[store.Snapsh
 
 
 def _refuse_to_replace(path: Path) -> None:
-    """--force may replace a demo database or an unreadable file, never one holding real snapshots."""
+    """--force replaces a metagraph-lens demo database and nothing else: not a file holding real
+    snapshots, not another application's DuckDB file, not a file that cannot be read as one."""
     try:
+        store.check_lens_database(path)
         snaps = store.list_snapshots(path)
-    except store.StoreError:
-        return
+    except store.StoreError as exc:
+        raise store.StoreError(
+            f"{exc}: refusing to replace it with the demo (remove it yourself or pick another --db)"
+        ) from None
     real = snaps[snaps["source"] != "demo"]
     if len(real):
         raise store.StoreError(
             f"{path} holds {len(real)} non-demo snapshot(s): refusing to replace it with the demo"
+        )
+    if snaps.empty:
+        raise store.StoreError(
+            f"{path} holds no demo snapshot: refusing to replace it with the demo "
+            "(remove it yourself or pick another --db)"
         )
 
 

@@ -19,6 +19,10 @@ from typing import Any, ClassVar, Literal
 
 U16_MAX = 65535
 U64_LIMIT = 2**63 - 1  # stake stays within the signed 64-bit range numpy holds
+# Scale factors and relative weights: 0 or within these bounds. u16 weights times 1e18 and rao stakes
+# times 1e-18 stay finite, normal floats; beyond them a product overflows to inf or underflows.
+MIN_FACTOR, MAX_FACTOR = 1e-18, 1e18
+MAX_DIGITS = 30  # an integer in a scenario longer than this is out of every range (and slow to convert)
 
 
 class ScenarioError(ValueError):
@@ -36,8 +40,12 @@ def _unit(name: str, value: float) -> None:
 
 
 def _factor(spec: str, value: float) -> None:
-    if not (math.isfinite(value) and value >= 0.0):
-        raise ScenarioError(f"scenario {spec!r}: the factor must be a finite number >= 0")
+    """A scale factor: 0, or between MIN_FACTOR and MAX_FACTOR (beyond them u16 weights and rao stakes
+    overflow or vanish into float noise)."""
+    if not (math.isfinite(value) and (value == 0.0 or MIN_FACTOR <= value <= MAX_FACTOR)):
+        raise ScenarioError(
+            f"scenario {spec!r}: the factor must be 0 or between {MIN_FACTOR:g} and {MAX_FACTOR:g}"
+        )
 
 
 def _uid(value: int) -> None:
@@ -128,9 +136,14 @@ class EditWeights:
         _uid(self.uid)
         miners = [j for j, _ in self.weights]
         values = [w for _, w in self.weights]
-        if not self.weights or not all(math.isfinite(w) and w >= 0 for w in values) or max(values) <= 0:
+        if (
+            not self.weights
+            or not all(math.isfinite(w) and (w == 0 or MIN_FACTOR <= w <= MAX_FACTOR) for w in values)
+            or max(values) <= 0
+        ):
             raise ScenarioError(
-                f"scenario {self.spec!r}: not a weight vector (weights must be finite, >= 0, one of them > 0)"
+                f"scenario {self.spec!r}: not a weight vector (weights must be 0 or between "
+                f"{MIN_FACTOR:g} and {MAX_FACTOR:g}, one of them > 0)"
             )
         if len(set(miners)) != len(miners):
             raise ScenarioError(f"scenario {self.spec!r}: not a weight vector (a miner appears twice)")
@@ -313,7 +326,7 @@ PARAM_SCENARIOS = (Kappa, BondsMovingAverage, BondsPenalty, Yuma3, LiquidAlpha, 
 # --------------------------------------------------------------------------------------------------------
 # The registry
 
-_INT = r"(\d+)"
+_INT = rf"(\d{{1,{MAX_DIGITS}}})"
 _FLOAT = r"([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)"
 _SWITCH = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False}
 
@@ -555,7 +568,7 @@ KINDS: tuple[ScenarioKind, ...] = (
         "Maximum validators",
         "maxval=K",
         "  maxval=K           maximum number of validator permits",
-        r"maxval=(-?\d+)",
+        rf"maxval=(-?\d{{1,{MAX_DIGITS}}})",
         lambda s, m: MaxValidators(int(m[1])),
         (
             FormField(
@@ -612,9 +625,15 @@ def parse_scenario(text: str) -> Scenario:
                     msg if msg.startswith("scenario ") else f"scenario {spec!r}: {msg}"
                 ) from None
     head = re.split(r"[:=]", spec, maxsplit=1)[0]
+    shown = _shorten(text.strip())
     if head in USAGE:
-        raise ScenarioError(f"scenario {text.strip()!r} is malformed; expected {USAGE[head]}")
-    raise ScenarioError(f"unknown scenario {text.strip()!r}; expected one of: {', '.join(sorted(USAGE))}")
+        raise ScenarioError(f"scenario {shown!r} is malformed; expected {USAGE[head]}")
+    raise ScenarioError(f"unknown scenario {shown!r}; expected one of: {', '.join(sorted(USAGE))}")
+
+
+def _shorten(text: str, limit: int = 60) -> str:
+    """A token as echoed in a message: at most ``limit`` characters (a pasted megabyte stays one short line)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def parse_scenarios(texts: Iterable[str]) -> tuple[Scenario, ...]:

@@ -35,6 +35,9 @@ import numpy as np
 
 from analytics.model.scenarios import (  # noqa: F401  (re-exported: simulate.* is the API the CLI and page use)
     KINDS,
+    MAX_DIGITS,
+    MAX_FACTOR,
+    MIN_FACTOR,
     PARAM_SCENARIOS,
     SCENARIO_GRAMMAR,
     U16_MAX,
@@ -82,6 +85,10 @@ def validate(scenarios: Sequence[Scenario], inputs: EpochInputs) -> list[str]:
         for uid in scenario_uids(s):
             if uid >= n:
                 raise ScenarioError(f"scenario {s.spec!r}: uid {uid} is not on this subnet (uids 0-{n - 1})")
+        if isinstance(s, ScaleStake):  # the scaled stake must stay a stake (found here, not mid-replay)
+            _scaled_rao(s, int(inputs.alpha_stake[s.uid]))
+            if inputs.tao_stake is not None:
+                _scaled_rao(s, int(inputs.tao_stake[s.uid]))
     notes: list[str] = []
     permits = np.asarray(inputs.validator_permit, dtype=bool)
     for s in scenarios:
@@ -291,10 +298,12 @@ def _apply_start(inputs: EpochInputs, scenarios: Sequence[Scenario]) -> EpochInp
 
 
 def _scaled_rao(s: ScaleStake, rao: int) -> int:
-    value = math.floor(int(rao) * s.factor)
-    if value > U64_LIMIT:
+    """``rao`` times the factor, floored; ScenarioError when it leaves the stake range (a huge factor
+    times a large stake overflows a float to infinity, which has no integer)."""
+    product = int(rao) * s.factor
+    if not math.isfinite(product) or product > U64_LIMIT:
         raise ScenarioError(f"scenario {s.spec!r}: the scaled stake exceeds {U64_LIMIT} rao")
-    return value
+    return math.floor(product)
 
 
 def _compile(inputs: EpochInputs, scenarios: Sequence[Scenario], active0: np.ndarray) -> _Plan:

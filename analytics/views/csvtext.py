@@ -16,11 +16,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from analytics.textsafe import safe_text
+
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(cell: str) -> str:
-    """A text cell made safe for spreadsheets: a leading ``'`` when it could start a formula."""
+    """A text cell made safe for spreadsheets and readers: control and bidi characters shown as escapes
+    (:func:`analytics.textsafe.safe_text`), and a leading ``'`` when it could start a formula."""
+    cell = safe_text(cell) or ""
     return "'" + cell if cell.startswith(FORMULA_PREFIXES) else cell
 
 
