@@ -10,15 +10,10 @@ from analytics.app import ui
 from analytics.model import emission
 from analytics.views import export
 
-db = ui.page_setup(
+db, snapshot_id, netuid, mechid = ui.subnet_page(
     "Validators",
-    intro="Every validator of one subnet and mechanism, the most serious consensus problem first.",
+    "Every validator of one subnet and mechanism, the most serious consensus problem first.",
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
-mechid = ui.mechanism_picker(db, snapshot_id, netuid)
 
 table = ui.table("validators", db, snapshot_id, netuid, mechid)
 if table.empty:

@@ -9,15 +9,10 @@ import streamlit as st
 from analytics.app import ui
 from analytics.views import export
 
-db = ui.page_setup(
+db, snapshot_id, netuid, mechid = ui.subnet_page(
     "Miner: weights vs consensus",
-    intro="How each validator scores one miner, where the stake-weighted consensus lies, and what is clipped.",
+    "How each validator scores one miner, where the stake-weighted consensus lies, and what is clipped.",
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
-mechid = ui.mechanism_picker(db, snapshot_id, netuid)
 
 consensus = ui.table("consensus", db, snapshot_id, netuid, mechid)
 if consensus.empty:

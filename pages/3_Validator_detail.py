@@ -13,15 +13,10 @@ from analytics.app import ui
 from analytics.data import store
 from analytics.views import export
 
-db = ui.page_setup(
+db, snapshot_id, netuid, mechid = ui.subnet_page(
     "Validator detail",
-    intro="Where one validator's weights overshoot consensus and are clipped, and how it fared across snapshots.",
+    "Where one validator's weights overshoot consensus and are clipped, and how it fared across snapshots.",
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
-mechid = ui.mechanism_picker(db, snapshot_id, netuid)
 
 validators = ui.table("validators", db, snapshot_id, netuid, mechid)
 if validators.empty:

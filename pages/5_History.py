@@ -8,14 +8,11 @@ import streamlit as st
 from analytics.app import ui
 from analytics.views import export
 
-db = ui.page_setup(
+db, snapshot_id, netuid, _ = ui.subnet_page(
     "History",
-    intro="One subnet across every snapshot of the network: is consensus getting healthier or not?",
+    "One subnet across every snapshot of the network: is consensus getting healthier or not?",
+    mechanism=False,
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
 network = str(ui.provenance(db, snapshot_id).iloc[0]["network"])
 summary = ui.table("history", db, snapshot_id, netuid)
 _, tv_rows = ui.cached(export.history_tables, db, netuid, network)

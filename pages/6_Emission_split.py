@@ -7,81 +7,23 @@ reproduces the what-if.
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.app import ui
 from analytics.model import emission
-from analytics.views.split import load_stored_subnet, owner_burn_note, owner_uids
+from analytics.views.split import (
+    alpha,
+    comparison_table,
+    load_stored_subnet,
+    mechanism_table,
+    owner_burn_note,
+    payout_chart,
+    split_table,
+    totals_table,
+)
 
 PARAM_SPLIT = "split"
 TOP = 10
-
-
-def alpha(rao: np.ndarray | int) -> np.ndarray | float:
-    """rao -> alpha for display (float; the exact rao are in the CLI's --json)."""
-    return np.asarray(rao, dtype=np.float64) / emission.RAO_PER_ALPHA
-
-
-def split_table(pools: emission.SubnetPools, mechids: tuple[int, ...]) -> pd.DataFrame:
-    """One row per mechanism: the raw u16 (None when unset), its share and its pools in alpha."""
-    split = pools.split
-    return pd.DataFrame(
-        {
-            "mechanism": list(mechids),
-            "u16": [None if not split else (split[k] if k < len(split) else 0) for k in range(len(mechids))],
-            "share %": np.round(pools.shares * 100, 4),
-            "emission α": alpha(pools.mechanism),
-            "miners α": alpha(pools.miners),
-            "validators α": alpha(pools.validators),
-        }
-    ).astype({"u16": "Int64"})
-
-
-def mechanism_table(snap, inputs, pay: emission.Payouts, k: int) -> pd.DataFrame:
-    """One mechanism's UIDs: stored incentive, dividends used, and the miner / validator payouts."""
-    return pd.DataFrame(
-        {
-            "uid": np.arange(snap.n),
-            "hotkey": [str(h) for h in snap.hotkeys],
-            "owner": owner_uids(snap),
-            "incentive u16": inputs.incentive[k],
-            "dividends u16": inputs.dividends[k],
-            "miner α": alpha(pay.miner[k]),
-            "validator α": alpha(pay.validator[k]),
-            "total α": alpha(pay.by_mechanism[k]),
-        }
-    )
-
-
-def totals_table(snap, mechids: tuple[int, ...], pay: emission.Payouts) -> pd.DataFrame:
-    """Every UID's payout per mechanism and in total, next to the stored Emission."""
-    frame = pd.DataFrame({"uid": np.arange(snap.n), "hotkey": [str(h) for h in snap.hotkeys]})
-    for k, mechid in enumerate(mechids):
-        frame[f"mechanism {mechid} α"] = alpha(pay.by_mechanism[k])
-    frame["payout α"] = alpha(pay.total)
-    frame["stored Emission α"] = alpha(snap.emission)
-    return frame
-
-
-def comparison_table(snap, change: emission.PayoutChange, uids: np.ndarray | None = None) -> pd.DataFrame:
-    """Current vs edited payout per UID (all UIDs, or ``uids`` in that order)."""
-    index = np.arange(snap.n) if uids is None else np.asarray(uids, dtype=np.int64)
-    current, edited, delta = change.current[index], change.edited[index], change.delta[index]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.where(current > 0, delta / np.where(current > 0, current, 1) * 100, np.nan)
-    return pd.DataFrame(
-        {
-            "uid": index,
-            "change α": alpha(delta),
-            "change %": np.round(pct, 2),
-            "current α": alpha(current),
-            "edited α": alpha(edited),
-            "hotkey": [str(snap.hotkeys[i]) for i in index],
-        }
-    )
 
 
 def initial_split(count: int, current: tuple[int, ...] | None, netuid: int) -> tuple[int, ...]:
@@ -151,40 +93,14 @@ def split_editor(count: int, start: tuple[int, ...], netuid: int) -> tuple[int, 
         return None
 
 
-def payout_chart(snap, change: emission.PayoutChange) -> go.Figure:
-    """Every UID's payout under the current and the edited split (grouped bars, hotkeys on hover)."""
-    uids = np.arange(snap.n)
-    hover = [str(h) for h in snap.hotkeys]
-    figure = go.Figure()
-    for name, values in (("current split", change.current), ("edited split", change.edited)):
-        figure.add_bar(
-            x=uids,
-            y=alpha(values),
-            name=name,
-            hovertext=hover,
-            hovertemplate="uid %{x}<br>%{hovertext}<br>%{y:.6f} α<extra>" + name + "</extra>",
-        )
-    figure.update_layout(
-        barmode="group",
-        xaxis_title="UID",
-        yaxis_title="payout per epoch (α)",
-        legend={"orientation": "h", "y": 1.1},
-        margin={"t": 30, "b": 40},
-    )
-    return figure
-
-
 # --------------------------------------------------------------------------------------------------
 
-db = ui.page_setup(
+db, snapshot_id, netuid, _ = ui.subnet_page(
     "Emission split",
-    intro="A subnet's owner splits its emission between incentive mechanisms with one u16 per mechanism "
+    "A subnet's owner splits its emission between incentive mechanisms with one u16 per mechanism "
     "(share = value / 65535). Each mechanism then pays its miners by incentive and its validators by dividends.",
+    mechanism=False,
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
 
 snap, inputs = ui.cached(load_stored_subnet, db, snapshot_id, netuid)
 mechids = inputs.mechids
@@ -291,21 +207,21 @@ if not change.delta.any():
     )
 st.plotly_chart(payout_chart(snap, change), key="split_chart")
 
-win_col, lose_col = st.columns(2)
-with win_col:
-    st.markdown("**Biggest winners**")
-    winners = comparison_table(snap, change, change.winners(TOP))
-    if winners.empty:
-        st.caption("Nobody gains from this split.")
-    st.dataframe(winners, hide_index=True)
-    ui.csv_download(winners, f"split_{netuid}_winners.csv", key="split_winners")
-with lose_col:
-    st.markdown("**Biggest losers**")
-    losers = comparison_table(snap, change, change.losers(TOP))
-    if losers.empty:
-        st.caption("Nobody loses from this split.")
-    st.dataframe(losers, hide_index=True)
-    ui.csv_download(losers, f"split_{netuid}_losers.csv", key="split_losers")
+for col, title, uids, nobody, name in zip(
+    st.columns(2),
+    ("Biggest winners", "Biggest losers"),
+    (change.winners(TOP), change.losers(TOP)),
+    ("Nobody gains from this split.", "Nobody loses from this split."),
+    ("winners", "losers"),
+    strict=True,
+):
+    col.markdown(f"**{title}**")
+    ranked = comparison_table(snap, change, uids)
+    if ranked.empty:
+        col.caption(nobody)
+    col.dataframe(ranked, hide_index=True)
+    with col:
+        ui.csv_download(ranked, f"split_{netuid}_{name}.csv", key=f"split_{name}")
 
 with st.expander("Every UID, current vs edited"):
     everyone = comparison_table(snap, change)

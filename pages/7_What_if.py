@@ -26,17 +26,12 @@ CACHED_WHAT_IFS = 8
 # --------------------------------------------------------------------------------------------------
 # Page
 
-db = ui.page_setup(
+db, snapshot_id, netuid, mechid = ui.subnet_page(
     "What-if",
-    intro="Replay a subnet's next epochs with the exact Yuma engine, changing weights, stake or hyperparameters, "
+    "Replay a subnet's next epochs with the exact Yuma engine, changing weights, stake or hyperparameters, "
     "and compare with the same replay unchanged. Bonds and validator permits carry from epoch to epoch as on "
     "chain; weights are held fixed and re-set every epoch by everyone who set them.",
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
-mechid = ui.mechanism_picker(db, snapshot_id, netuid)
 snap: SubnetSnapshot = ui.cached(load_subnet, db, snapshot_id, netuid)
 if snap.n == 0:
     st.info(f"Subnet {netuid} has no neurons in snapshot {snapshot_id}: there is nothing to replay.")

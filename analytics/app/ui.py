@@ -317,6 +317,19 @@ def page_setup(title: str, *, icon: str | None = None, intro: str | None = None)
 # Pickers bound to st.query_params
 
 
+def subnet_page(title: str, intro: str, *, mechanism: bool = True) -> tuple[str, int, int, int]:
+    """:func:`page_setup`, then the snapshot, subnet and (with ``mechanism``) mechanism pickers, stopping the
+    page when the snapshot holds no subnet: (db, snapshot_id, netuid, mechid), mechid 0 without the picker."""
+    db = page_setup(title, intro=intro)
+    snapshot_id = snapshot_picker(db)
+    netuid = subnet_picker(db, snapshot_id)
+    if netuid is None:
+        st.stop()
+        raise AssertionError("unreachable: st.stop() raises")
+    mechid = mechanism_picker(db, snapshot_id, netuid) if mechanism else 0
+    return db, snapshot_id, netuid, mechid
+
+
 def _write_param(param: str, value: str) -> None:
     """Put a choice in the URL and remember that this session wrote it (see :func:`_from_link`)."""
     st.query_params[param] = value

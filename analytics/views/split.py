@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
 
 from analytics.model import emission
 
@@ -98,3 +100,93 @@ def owner_burn_note(snap: Any, pay: emission.Payouts) -> str | None:
         f"UID(s) {uids} belong to the subnet owner: the chain burns or recycles their miner payout "
         f"({amount:f} α here) instead of paying it."
     )
+
+
+# Tables and the chart of the Emission split page.
+
+
+def alpha(rao: np.ndarray | int) -> np.ndarray | float:
+    """rao -> alpha for display (float; the exact rao are in the CLI's --json)."""
+    return np.asarray(rao, dtype=np.float64) / emission.RAO_PER_ALPHA
+
+
+def split_table(pools: emission.SubnetPools, mechids: tuple[int, ...]) -> pd.DataFrame:
+    """One row per mechanism: the raw u16 (None when unset), its share and its pools in alpha."""
+    split = pools.split
+    return pd.DataFrame(
+        {
+            "mechanism": list(mechids),
+            "u16": [None if not split else (split[k] if k < len(split) else 0) for k in range(len(mechids))],
+            "share %": np.round(pools.shares * 100, 4),
+            "emission α": alpha(pools.mechanism),
+            "miners α": alpha(pools.miners),
+            "validators α": alpha(pools.validators),
+        }
+    ).astype({"u16": "Int64"})
+
+
+def mechanism_table(snap, inputs, pay: emission.Payouts, k: int) -> pd.DataFrame:
+    """One mechanism's UIDs: stored incentive, dividends used, and the miner / validator payouts."""
+    return pd.DataFrame(
+        {
+            "uid": np.arange(snap.n),
+            "hotkey": [str(h) for h in snap.hotkeys],
+            "owner": owner_uids(snap),
+            "incentive u16": inputs.incentive[k],
+            "dividends u16": inputs.dividends[k],
+            "miner α": alpha(pay.miner[k]),
+            "validator α": alpha(pay.validator[k]),
+            "total α": alpha(pay.by_mechanism[k]),
+        }
+    )
+
+
+def totals_table(snap, mechids: tuple[int, ...], pay: emission.Payouts) -> pd.DataFrame:
+    """Every UID's payout per mechanism and in total, next to the stored Emission."""
+    frame = pd.DataFrame({"uid": np.arange(snap.n), "hotkey": [str(h) for h in snap.hotkeys]})
+    for k, mechid in enumerate(mechids):
+        frame[f"mechanism {mechid} α"] = alpha(pay.by_mechanism[k])
+    frame["payout α"] = alpha(pay.total)
+    frame["stored Emission α"] = alpha(snap.emission)
+    return frame
+
+
+def comparison_table(snap, change: emission.PayoutChange, uids: np.ndarray | None = None) -> pd.DataFrame:
+    """Current vs edited payout per UID (all UIDs, or ``uids`` in that order)."""
+    index = np.arange(snap.n) if uids is None else np.asarray(uids, dtype=np.int64)
+    current, edited, delta = change.current[index], change.edited[index], change.delta[index]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(current > 0, delta / np.where(current > 0, current, 1) * 100, np.nan)
+    return pd.DataFrame(
+        {
+            "uid": index,
+            "change α": alpha(delta),
+            "change %": np.round(pct, 2),
+            "current α": alpha(current),
+            "edited α": alpha(edited),
+            "hotkey": [str(snap.hotkeys[i]) for i in index],
+        }
+    )
+
+
+def payout_chart(snap, change: emission.PayoutChange) -> go.Figure:
+    """Every UID's payout under the current and the edited split (grouped bars, hotkeys on hover)."""
+    uids = np.arange(snap.n)
+    hover = [str(h) for h in snap.hotkeys]
+    figure = go.Figure()
+    for name, values in (("current split", change.current), ("edited split", change.edited)):
+        figure.add_bar(
+            x=uids,
+            y=alpha(values),
+            name=name,
+            hovertext=hover,
+            hovertemplate="uid %{x}<br>%{hovertext}<br>%{y:.6f} α<extra>" + name + "</extra>",
+        )
+    figure.update_layout(
+        barmode="group",
+        xaxis_title="UID",
+        yaxis_title="payout per epoch (α)",
+        legend={"orientation": "h", "y": 1.1},
+        margin={"t": 30, "b": 40},
+    )
+    return figure
