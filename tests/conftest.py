@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -20,6 +22,16 @@ from hypothesis import settings
 # Property tests judge behaviour, not speed: no per-example deadline (CI has 2 loaded cores).
 settings.register_profile("lens", deadline=None)
 settings.load_profile("lens")
+
+
+@dataclass
+class FakeChain:
+    """The sample fake chain the collector reads (see the ``fake_chain`` fixture)."""
+
+    chain: Any
+    epochs: Any
+    calls: list[str]
+
 
 ROOT = Path(__file__).resolve().parent.parent
 REALDATA = ROOT.parent / "shared" / "realdata"
@@ -57,6 +69,31 @@ def require_browser(reason: str | None, required: bool) -> str:
 def chromium_path() -> str:
     """Debian's chromium for Playwright; skip (or fail in CI) when it is unavailable."""
     return require_browser(browser_missing_reason(), os.environ.get(REQUIRE_BROWSER_ENV) == "1")
+
+
+@pytest.fixture
+def token_symbol_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK's token-symbol cache in this test's temp dir (it would write to the user's home otherwise)."""
+    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+
+
+@pytest.fixture
+def fake_chain(monkeypatch: pytest.MonkeyPatch) -> FakeChain:
+    """The collector's client for any network is the SDK over the sample fake chain; ``calls`` lists the networks asked."""
+    import bittensor as bt
+
+    from analytics.data import collector
+    from tests.fakechain import sample_network
+
+    chain, epochs = sample_network()
+    fake = FakeChain(chain, epochs, [])
+
+    def subtensor_for(network: str) -> bt.Subtensor:
+        fake.calls.append(network)
+        return bt.Subtensor("local", substrate=chain)
+
+    monkeypatch.setattr(collector, "subtensor_for", subtensor_for)
+    return fake
 
 
 @pytest.fixture

@@ -16,10 +16,7 @@ from analytics.data import collector, snapshot
 from analytics.model import yuma
 from tests.fakechain import FakeChain, Globals, Matrix, epoch_timeline, perturbed, random_subnet
 
-
-@pytest.fixture(autouse=True)
-def _token_symbol_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 
 def engine_subnet(chain: FakeChain, netuid: int, e: int) -> tuple:

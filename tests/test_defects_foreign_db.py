@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import bittensor as bt
 import duckdb
 import pytest
 
 from analytics.cli import main
-from analytics.data import collector, demo, store
-from tests.fakechain import sample_network
+from analytics.data import demo, store
 from tests.test_collector_cli import one_error_line
 
 
@@ -32,22 +30,13 @@ FOREIGN = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _token_symbol_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 
 @pytest.fixture
-def chain_calls(monkeypatch):
-    chain, _ = sample_network()
-    calls: list[str] = []
-
-    def subtensor_for(network):
-        calls.append(network)
-        return bt.Subtensor("local", substrate=chain)
-
-    monkeypatch.setattr(collector, "subtensor_for", subtensor_for)
-    return calls
+def chain_calls(fake_chain):
+    """The fake chain, counting how often the collector asks for a client."""
+    return fake_chain.calls
 
 
 @pytest.mark.parametrize("kind", list(FOREIGN))

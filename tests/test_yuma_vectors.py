@@ -307,22 +307,28 @@ def test_v5_normalised_weights_of_step_one() -> None:
     assert np.allclose(got, [0.0999975584, 0.2000012207, 0.2999926754, 0.400008545], atol=1e-9)
 
 
+def equal_stake_chain(n: int, start: int, tempo: int) -> Chain:
+    """``n`` uids of one rao of stake each, registered and last updated at block ``start``, after the epoch at
+    ``start`` that gives every one of them a validator permit."""
+    chain = Chain(
+        n,
+        alpha_stake=np.ones(n, dtype=np.int64),
+        block_at_registration=np.full(n, start, dtype=np.int64),
+        last_update=np.full(n, start, dtype=np.int64),
+        tempo=tempo,
+    )
+    chain.run(start)
+    assert chain.permit.all()
+    return chain
+
+
 # --------------------------------------------------------------------------------------------
 # V6: test_active_stake
 # --------------------------------------------------------------------------------------------
 
 
 def test_v6_inactive_validators() -> None:
-    n = 4
-    chain = Chain(
-        n,
-        alpha_stake=np.ones(n, dtype=np.int64),
-        block_at_registration=np.zeros(n, dtype=np.int64),
-        last_update=np.zeros(n, dtype=np.int64),
-        tempo=1,
-    )
-    chain.run(0)
-    assert chain.permit.all()
+    chain = equal_stake_chain(4, start=0, tempo=1)
     chain.set_weights(0, {2: 65535, 3: 65535}, 1)
     chain.set_weights(1, {2: 65535, 3: 65535}, 1)
     r = chain.run(1)
@@ -383,16 +389,7 @@ def test_v7_zero_self_and_outdated_weights() -> None:
 
 
 def test_v8_outdated_weights_after_deregistration() -> None:
-    n = 4
-    chain = Chain(
-        n,
-        alpha_stake=np.ones(n, dtype=np.int64),
-        block_at_registration=np.ones(n, dtype=np.int64),
-        last_update=np.ones(n, dtype=np.int64),
-        tempo=0,
-    )
-    chain.run(1)
-    assert chain.permit.all()
+    chain = equal_stake_chain(4, start=1, tempo=0)
     for uid in (0, 1):
         chain.set_weights(uid, {2: 65535, 3: 32768}, 2)
     for uid in (2, 3):

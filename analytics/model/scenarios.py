@@ -57,11 +57,22 @@ def _uid(value: int) -> None:
 # Scenario kinds
 
 
-@dataclass(frozen=True)
-class _OneUid:
-    """A scenario about one uid, written ``HEAD:uid``."""
+class _Spelled:
+    """A scenario kind whose subclasses spell their token as class keywords (``head=``, and ``field=`` and
+    ``scale=`` for a hyperparameter), kept upper-case on the class: ``class Kappa(_Fraction, head="kappa", ...)``."""
 
     HEAD: ClassVar[str]
+
+    def __init_subclass__(cls, **spelling: Any) -> None:
+        super().__init_subclass__()
+        for name, value in spelling.items():
+            setattr(cls, name.upper(), value)
+
+
+@dataclass(frozen=True)
+class _OneUid(_Spelled):
+    """A scenario about one uid, written ``HEAD:uid``."""
+
     uid: int
 
     def __post_init__(self) -> None:
@@ -72,39 +83,24 @@ class _OneUid:
         return f"{self.HEAD}:{self.uid}"
 
 
-@dataclass(frozen=True)
-class FollowConsensus(_OneUid):
+class FollowConsensus(_OneUid, head="consensus"):
     """``uid`` sets its weights to this epoch's consensus, as if it knew everybody else's weights."""
 
-    HEAD = "consensus"
 
-
-@dataclass(frozen=True)
-class LagConsensus(_OneUid):
+class LagConsensus(_OneUid, head="lagcopy"):
     """``uid`` copies the previous epoch's consensus, which the chain shows until the next epoch."""
 
-    HEAD = "lagcopy"
 
-
-@dataclass(frozen=True)
-class ZeroWeights(_OneUid):
+class ZeroWeights(_OneUid, head="zero"):
     """``uid`` stops: its weight row is emptied from the first epoch (Tv 0 at once)."""
 
-    HEAD = "zero"
 
-
-@dataclass(frozen=True)
-class StopSettingWeights(_OneUid):
+class StopSettingWeights(_OneUid, head="stop"):
     """``uid`` stops re-setting weights: its row stays, its last_update freezes, it goes inactive."""
 
-    HEAD = "stop"
 
-
-@dataclass(frozen=True)
-class LateWeights(_OneUid):
+class LateWeights(_OneUid, head="late"):
     """``uid``'s weights arrive one epoch late: each epoch it uses the row it would have set the epoch before."""
-
-    HEAD = "late"
 
 
 @dataclass(frozen=True)
@@ -156,10 +152,9 @@ class EditWeights:
 
 
 @dataclass(frozen=True)
-class _Scaled:
+class _Scaled(_Spelled):
     """A uid's figure multiplied by ``factor``, written ``HEAD:uid*factor``."""
 
-    HEAD: ClassVar[str]
     uid: int
     factor: float
 
@@ -172,18 +167,12 @@ class _Scaled:
         return f"{self.HEAD}:{self.uid}*{_num(self.factor)}"
 
 
-@dataclass(frozen=True)
-class ScaleStake(_Scaled):
+class ScaleStake(_Scaled, head="stake"):
     """``uid``'s stake (alpha and root) multiplied by ``factor``."""
 
-    HEAD = "stake"
 
-
-@dataclass(frozen=True)
-class ScaleMiner(_Scaled):
+class ScaleMiner(_Scaled, head="miner"):
     """Every validator's weight on miner ``uid`` multiplied by ``factor`` (rows re-upscaled as the chain stores them)."""
-
-    HEAD = "miner"
 
 
 @dataclass(frozen=True)
@@ -204,10 +193,9 @@ class SetStake:
 
 
 @dataclass(frozen=True)
-class _Fraction:
+class _Fraction(_Spelled):
     """A hyperparameter in [0, 1], written ``HEAD=value``, stored as round(value * SCALE) in ``FIELD``."""
 
-    HEAD: ClassVar[str]
     FIELD: ClassVar[str]
     SCALE: ClassVar[int] = U16_MAX
     value: float
@@ -223,32 +211,22 @@ class _Fraction:
         return {self.FIELD: round(self.value * self.SCALE)}
 
 
-@dataclass(frozen=True)
-class Kappa(_Fraction):
+class Kappa(_Fraction, head="kappa", field="kappa"):
     """Consensus quantile kappa in [0, 1]; stored as round(value * 65535)."""
 
-    HEAD, FIELD = "kappa", "kappa"
 
-
-@dataclass(frozen=True)
-class BondsMovingAverage(_Fraction):
+class BondsMovingAverage(_Fraction, head="bma", field="bonds_moving_average", scale=1_000_000):
     """Bonds moving average in [0, 1] (0.9 = the chain's 900_000: bonds move 10 % per epoch)."""
 
-    HEAD, FIELD, SCALE = "bma", "bonds_moving_average", 1_000_000
 
-
-@dataclass(frozen=True)
-class BondsPenalty(_Fraction):
+class BondsPenalty(_Fraction, head="penalty", field="bonds_penalty"):
     """Bonds penalty in [0, 1]: 1 builds bonds on clipped weights, 0 on raw weights."""
 
-    HEAD, FIELD = "penalty", "bonds_penalty"
-
 
 @dataclass(frozen=True)
-class _Switch:
+class _Switch(_Spelled):
     """A hyperparameter switched on or off, written ``HEAD=on|off``."""
 
-    HEAD: ClassVar[str]
     FIELD: ClassVar[str]
     on: bool
 
@@ -260,18 +238,12 @@ class _Switch:
         return {self.FIELD: self.on}
 
 
-@dataclass(frozen=True)
-class Yuma3(_Switch):
+class Yuma3(_Switch, head="yuma3", field="yuma3"):
     """Yuma3 bonds on or off (off = the original Yuma)."""
 
-    HEAD, FIELD = "yuma3", "yuma3"
 
-
-@dataclass(frozen=True)
-class LiquidAlpha(_Switch):
+class LiquidAlpha(_Switch, head="liquid", field="liquid_alpha"):
     """Liquid alpha on or off (the chain uses it with Yuma3 only)."""
-
-    HEAD, FIELD = "liquid", "liquid_alpha"
 
 
 @dataclass(frozen=True)
