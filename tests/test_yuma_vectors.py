@@ -287,22 +287,26 @@ def test_v5_bonds_multi_epoch() -> None:
             assert r.incentive[4:].tolist() == [0, 0, 0, 65535]
 
 
-def test_v5_normalised_weights_of_step_one() -> None:
+def step_one_network() -> EpochInputs:
+    """The V5 network (subtensor's ``test_bonds``) at its first step: validators 0-3 (stake 1-4) weight miners
+    4-7 at 1:2:3:4."""
     n = 8
     w = np.zeros((n, n), dtype=np.int64)
     w[:4, 4:] = [16383, 32767, 49149, 65535]
-    r = epoch(
-        inputs(
-            n,
-            weights=w,
-            alpha_stake=np.array([1, 2, 3, 4, 0, 0, 0, 0]),
-            last_update=np.array([2] * 4 + [1] * 4),
-            block_at_registration=np.ones(n, dtype=np.int64),
-            validator_permit=np.array([True] * 4 + [False] * 4),
-            current_block=2,
-            tempo=1,
-        )
+    return inputs(
+        n,
+        weights=w,
+        alpha_stake=np.array([1, 2, 3, 4, 0, 0, 0, 0]),
+        last_update=np.array([2] * 4 + [1] * 4),
+        block_at_registration=np.ones(n, dtype=np.int64),
+        validator_permit=np.array([True] * 4 + [False] * 4),
+        current_block=2,
+        tempo=1,
     )
+
+
+def test_v5_normalised_weights_of_step_one() -> None:
+    r = epoch(step_one_network())
     got = r.weights_float[0, 4:]
     assert np.allclose(got, [0.0999975584, 0.2000012207, 0.2999926754, 0.400008545], atol=1e-9)
 
@@ -566,8 +570,9 @@ def test_v13_emergency_mode_distributes_by_stake() -> None:
     assert r.validator_emission.tolist() == [99999, 299999, 600000, 0]
 
 
-def test_v15_owner_keeps_self_weight() -> None:
-    r = epoch(
+def owner_self_weight_epoch(**owner: object) -> EpochResult:
+    """Uid 0 (all the stake) weights itself and uid 1 equally, on Yuma3; ``owner`` names the subnet owner."""
+    return epoch(
         inputs(
             2,
             weights=np.array([[65535, 65535], [0, 0]]),
@@ -576,10 +581,14 @@ def test_v15_owner_keeps_self_weight() -> None:
             last_update=np.array([2, 0]),
             block_at_registration=np.array([1, 1]),
             current_block=2,
-            owner_uid=0,
             yuma3=True,
+            **owner,
         )
     )
+
+
+def test_v15_owner_keeps_self_weight() -> None:
+    r = owner_self_weight_epoch(owner_uid=0)
     assert r.consensus.tolist() == [32767, 32767] and r.incentive.tolist() == [32767, 32767]
     assert r.server_emission.tolist() == [250000000, 250000000]
     assert r.validator_emission.tolist() == [500000000, 0]
@@ -587,18 +596,7 @@ def test_v15_owner_keeps_self_weight() -> None:
 
 
 def test_v15_without_owner_the_self_weight_is_masked() -> None:
-    r = epoch(
-        inputs(
-            2,
-            weights=np.array([[65535, 65535], [0, 0]]),
-            alpha_stake=np.array([5 * 10**12, 0]),
-            validator_permit=np.array([True, False]),
-            last_update=np.array([2, 0]),
-            block_at_registration=np.array([1, 1]),
-            current_block=2,
-            yuma3=True,
-        )
-    )
+    r = owner_self_weight_epoch()
     assert r.incentive.tolist() == [0, 65535]
 
 
