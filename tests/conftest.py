@@ -96,6 +96,21 @@ def fake_chain(monkeypatch: pytest.MonkeyPatch) -> FakeChain:
     return fake
 
 
+def subnet_row(**values: object) -> dict[str, object]:
+    """A row of the store's ``subnets`` table: the chain's default hyperparameters (Yuma3 on, 64 validator
+    permits), one mechanism, an epoch-aligned snapshot at block 1000; ``values`` replace any column."""
+    row: dict[str, object] = {
+        "netuid": 1, "name": "", "symbol": "a", "owner_hotkey": "", "owner_coldkey": "",
+        "n": 0, "tempo": 360, "kappa": 32767, "bonds_moving_avg": 900_000, "bonds_penalty": 65535,
+        "activity_cutoff_factor_milli": 13889, "yuma3": True, "liquid_alpha": False, "alpha_low": 45875,
+        "alpha_high": 58982, "alpha_sigmoid_steepness": 1000, "max_validators": 64, "commit_reveal": False,
+        "tao_weight": 0, "stake_threshold": 0, "mechanism_count": 1, "emission_split": None,
+        "epoch_emission": 10**9, "aligned": True, "epoch_block": 1000, "inputs_block": 999,
+        "weights_block": 999, "outputs_block": 1000, "last_mechanism_step_block": 639,
+    }  # fmt: skip
+    return row | values
+
+
 @pytest.fixture
 def bare_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """One snapshot of one fresh subnet: 4 neurons, no stake, no weights, no permits (what a new subnet
@@ -106,15 +121,9 @@ def bare_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     from analytics.data import store
 
     n = 4
-    subnet = {
-        "netuid": 1, "name": "fresh", "symbol": "a", "owner_hotkey": "5Owner", "owner_coldkey": "5OwnerC",
-        "n": n, "tempo": 360, "kappa": 32767, "bonds_moving_avg": 900_000, "bonds_penalty": 65535,
-        "activity_cutoff_factor_milli": 13889, "yuma3": True, "liquid_alpha": False, "alpha_low": 45875,
-        "alpha_high": 58982, "alpha_sigmoid_steepness": 1000, "max_validators": 64, "commit_reveal": False,
-        "tao_weight": 0, "stake_threshold": 0, "mechanism_count": 1, "emission_split": None,
-        "epoch_emission": 10**9, "aligned": True, "epoch_block": 1000, "inputs_block": 999,
-        "weights_block": 999, "outputs_block": 1000, "last_mechanism_step_block": 639,
-    }  # fmt: skip
+    subnet = subnet_row(
+        netuid=1, name="fresh", symbol="a", owner_hotkey="5Owner", owner_coldkey="5OwnerC", n=n
+    )
     zeros = [0] * n
     neurons = {
         "netuid": [1] * n, "uid": list(range(n)), "hotkey": [f"5Hot{i}" for i in range(n)],
