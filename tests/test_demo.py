@@ -14,16 +14,11 @@ import pytest
 from analytics.cli import main
 from analytics.data import demo, snapshot, store
 from analytics.model.consensus import explain_validators
+from tests.conftest import run_cli
 from tests.test_store import tiny_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_TABLES = ("snapshots", *store.TABLES)
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "analytics", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
 
 
 def assert_same_contents(a: Path, b: Path) -> None:

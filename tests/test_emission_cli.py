@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from analytics.cli import main
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.conftest import run_cli
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -115,22 +111,10 @@ def test_split_and_percent_are_exclusive(capsys: pytest.CaptureFixture[str]) -> 
 
 
 def test_real_process_exit_codes() -> None:
-    ok = subprocess.run(
-        [sys.executable, "-m", "analytics", "split", "--percent", "60,30,10"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    ok = run_cli("split", "--percent", "60,30,10", timeout=60)
     assert ok.returncode == 0, ok.stderr
     assert "39321,19660,6554" in ok.stdout
-    bad = subprocess.run(
-        [sys.executable, "-m", "analytics", "split", "--split", "1,2"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    bad = run_cli("split", "--split", "1,2", timeout=60)
     assert bad.returncode == 2
     assert bad.stdout == ""
     assert bad.stderr.strip().splitlines() == [bad.stderr.strip()]
