@@ -15,14 +15,7 @@ db, snapshot_id, netuid, mechid = ui.subnet_page(
     "Every validator of one subnet and mechanism, the most serious consensus problem first.",
 )
 
-table = ui.table("validators", db, snapshot_id, netuid, mechid)
-if table.empty:
-    st.info(
-        f"Mechanism {mechid} of subnet {netuid} has no validator in this snapshot: no UID holds a validator "
-        "permit or has set weights. Pick another subnet, or collect a newer snapshot with "
-        "`python -m analytics collect`."
-    )
-    st.stop()
+table = ui.validators_or_stop(db, snapshot_id, netuid, mechid)
 
 flagged = table[table["severity"].isin(export.OUT_OF_CONSENSUS)]
 c1, c2, c3, c4 = st.columns(4)

@@ -18,13 +18,7 @@ db, snapshot_id, netuid, mechid = ui.subnet_page(
     "Where one validator's weights overshoot consensus and are clipped, and how it fared across snapshots.",
 )
 
-validators = ui.table("validators", db, snapshot_id, netuid, mechid)
-if validators.empty:
-    st.info(
-        f"Mechanism {mechid} of subnet {netuid} has no validator in this snapshot (no permit, no weights). "
-        "Pick another subnet or collect a newer snapshot with `python -m analytics collect`."
-    )
-    st.stop()
+validators = ui.validators_or_stop(db, snapshot_id, netuid, mechid)
 hotkeys = dict(zip(validators["uid"].astype(int), validators["hotkey"].astype(str), strict=True))
 hotkey = ui.validator_picker(hotkeys, default=str(validators.iloc[0]["hotkey"]))
 assert hotkey is not None

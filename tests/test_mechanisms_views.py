@@ -59,35 +59,35 @@ def at_last_sync(rule: str, t_decay: float) -> pd.DataFrame:
     return at[at["t_decay_h"] == t_decay].set_index("miner")
 
 
-def test_incentive_at_the_last_sync_by_hand() -> None:
-    short = at_last_sync("backward_passes", 2)
-    # t = 14 h, t_decay = 2 h: epochs at 12 h and 14 h count. steady 12 + 12, late joiner 20 + 20,
-    # early burst 0, below B_min (8 < 10) 0.
-    assert short["raw_incentive"].to_dict() == {
-        "steady": 24,
-        "early burst": 0,
-        "late joiner": 40,
-        "below B_min": 0,
-    }
-    assert short.loc["late joiner", "share"] == pytest.approx(40 / 64)
+# At t = 14 h with t_decay = 2 h the syncs at 12 h and 14 h count; below B_min (8 < 10) and the early burst
+# (nothing after 4 h) earn nothing.
+AT_LAST_SYNC = {
+    # backward passes: steady 12 + 12, late joiner 20 + 20
+    "backward_passes": (
+        {"steady": 24, "early burst": 0, "late joiner": 40, "below B_min": 0},
+        "late joiner",
+        40 / 64,
+    ),
+    # one per qualifying sync: steady and late joiner reach B_min in both, so they split it evenly
+    "per_sync": ({"steady": 2, "early burst": 0, "late joiner": 2, "below B_min": 0}, "steady", 0.5),
+}
+
+
+@pytest.mark.parametrize("rule", list(AT_LAST_SYNC))
+def test_incentive_at_the_last_sync_by_hand(rule: str) -> None:
+    raw, miner, share = AT_LAST_SYNC[rule]
+    short = at_last_sync(rule, 2)
+    assert short["raw_incentive"].to_dict() == raw
+    assert short.loc[miner, "share"] == pytest.approx(share)
+
+
+def test_a_longer_window_keeps_more_syncs() -> None:
     long = at_last_sync("backward_passes", 10)
     # t_decay = 10 h keeps the epochs at 4..14 h: steady 6 * 12, early burst only its 4 h epoch (30),
     # late joiner 4 * 20.
     assert long.loc["steady", "raw_incentive"] == 72
     assert long.loc["early burst", "raw_incentive"] == 30
     assert long.loc["late joiner", "raw_incentive"] == 80
-
-
-def test_scoring_one_per_qualifying_sync_evens_out_throughput() -> None:
-    short = at_last_sync("per_sync", 2)
-    # t = 14 h, t_decay = 2 h: the syncs at 12 h and 14 h; steady and late joiner reach B_min in both.
-    assert short["raw_incentive"].to_dict() == {
-        "steady": 2,
-        "early burst": 0,
-        "late joiner": 2,
-        "below B_min": 0,
-    }
-    assert short.loc["steady", "share"] == pytest.approx(0.5)
 
 
 def test_every_step_of_the_curve_sits_where_a_score_starts_or_stops_counting() -> None:

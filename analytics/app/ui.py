@@ -250,6 +250,19 @@ def table(name: str, db: str, snapshot_id: int, netuid: int | None, mechid: int 
     )
 
 
+def validators_or_stop(db: str, snapshot_id: int, netuid: int, mechid: int) -> pd.DataFrame:
+    """The validators table of one mechanism; when it has no validator, say so (and what to do) and stop."""
+    validators = table("validators", db, snapshot_id, netuid, mechid)
+    if validators.empty:
+        st.info(
+            f"Mechanism {mechid} of subnet {netuid} has no validator in this snapshot: no UID holds a validator "
+            "permit or has set weights. Pick another subnet, or collect a newer snapshot with "
+            "`python -m analytics collect`."
+        )
+        st.stop()
+    return validators
+
+
 # --------------------------------------------------------------------------------------------------
 # Page setup
 

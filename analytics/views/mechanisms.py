@@ -126,14 +126,9 @@ def merge_bars(merge: Merge, b_min: float) -> go.Figure:
 
 def sweep_chart(merge: Merge, b_min: float) -> go.Figure:
     sweep_df = merge.sweep
-    line = px.line(
-        sweep_df,
-        x="b_min",
-        y="b_eff",
-        line_shape="hv",
-        labels={"b_min": "B_min", "b_eff": "B_eff"},
-        title="B_eff as B_min changes (× = merge waits)",
-    )
+    axes = {"b_min": "B_min", "b_eff": "B_eff"}
+    line = px.line(sweep_df, x="b_min", y="b_eff", line_shape="hv", labels=axes)
+    line.update_layout(title="B_eff as B_min changes (× = merge waits)")
     line.add_scatter(
         x=sweep_df.loc[~sweep_df["merge_triggers"], "b_min"],
         y=sweep_df.loc[~sweep_df["merge_triggers"], "b_eff"],
