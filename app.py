@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.app import ui
@@ -102,16 +101,7 @@ def overview() -> None:
 
     st.subheader("Consensus health by subnet")
     chart = table.assign(subnet=[f"SN{n}" for n in table["netuid"]])
-    fig = go.Figure()
-    for band, _, _ in export.TV_BANDS:
-        fig.add_trace(
-            go.Bar(
-                x=chart["subnet"],
-                y=chart[f"tv_{band}"],
-                name=f"{band} ({export.band_label(band)})",
-                marker_color=ui.TV_BAND_COLOURS[band],
-            )
-        )
+    fig = export.tv_band_bars(chart["subnet"], chart)
     fig.update_layout(
         barmode="stack",
         height=380,

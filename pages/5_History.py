@@ -37,17 +37,7 @@ c2.metric(
 c3.metric("Effective miners now", f"{last['effective_miners']:.1f}")
 
 st.subheader("Validator trust distribution")
-BAND_LABELS = {band: export.band_label(band) for band, _, _ in export.TV_BANDS}
-fig = go.Figure()
-for band, _, _ in reversed(export.TV_BANDS):
-    fig.add_trace(
-        go.Bar(
-            x=summary["taken_at"],
-            y=summary[f"tv_{band}"],
-            name=f"{BAND_LABELS[band]} ({band})",
-            marker_color=ui.TV_BAND_COLOURS[band],
-        )
-    )
+fig = export.tv_band_bars(summary["taken_at"], summary, worst_last=True, label_first=True)
 fig.update_layout(
     barmode="stack",
     height=360,

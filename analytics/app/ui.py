@@ -75,7 +75,7 @@ PARAM_MINER = "miner"
 PARAM_VALIDATOR = "validator"
 
 # One colour per validator-trust band (export.TV_BANDS), shared by every chart that shows the bands.
-TV_BAND_COLOURS = {"critical": "#c62828", "major": "#ef6c00", "minor": "#f9a825", "ok": "#2e7d32"}
+TV_BAND_COLOURS = export.TV_BAND_COLOURS  # the old name; the colours live with the bands in views
 
 T = TypeVar("T", bound=Hashable)
 _UNSET = object()

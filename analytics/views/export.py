@@ -30,6 +30,7 @@ from analytics.views.analysis import (  # noqa: F401  (re-exported: callers use 
 from analytics.views.csvtext import FORMULA_PREFIXES, csv_bytes, csv_filename, neutralise  # noqa: F401
 from analytics.views.snapshot_tables import (  # noqa: F401
     OUT_OF_CONSENSUS_TV,
+    TV_BAND_COLOURS,
     TV_BANDS,
     band_label,
     history_table,
@@ -38,6 +39,7 @@ from analytics.views.snapshot_tables import (  # noqa: F401
     severity_rules,
     split_text,
     subnets_table,
+    tv_band_bars,
 )
 from analytics.views.subnet_tables import (  # noqa: F401
     OUT_OF_CONSENSUS,

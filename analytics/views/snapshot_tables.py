@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 from analytics.model import consensus
 from analytics.views.analysis import RAO_PER_UNIT, U16_MAX
@@ -25,6 +26,28 @@ TV_BANDS = (
     ("minor", OUT_OF_CONSENSUS_TV, 1.0 - consensus.CLIPPED_MINOR),
     ("ok", 1.0 - consensus.CLIPPED_MINOR, 1.01),
 )
+
+
+TV_BAND_COLOURS = {"critical": "#c62828", "major": "#ef6c00", "minor": "#f9a825", "ok": "#2e7d32"}
+
+
+def tv_band_bars(
+    x: Any, counts: pd.DataFrame, *, worst_last: bool = False, label_first: bool = False
+) -> go.Figure:
+    """Stacked bars of validators per Tv band (``counts``' ``tv_<band>`` columns) over ``x``, one colour a band;
+    the caller lays the figure out. Legend entries read 'band (range)', or 'range (band)' with ``label_first``."""
+    fig = go.Figure()
+    for band, _, _ in reversed(TV_BANDS) if worst_last else TV_BANDS:
+        label = band_label(band)
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=counts[f"tv_{band}"],
+                name=f"{label} ({band})" if label_first else f"{band} ({label})",
+                marker_color=TV_BAND_COLOURS[band],
+            )
+        )
+    return fig
 
 
 def band_label(band: str) -> str:
