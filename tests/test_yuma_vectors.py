@@ -649,12 +649,17 @@ def test_v14_per_mechanism_incentive_and_bonds() -> None:
     assert m1.consensus.tolist() == [65535, 0] and m1.incentive.tolist() == [65535, 0]
 
 
+def validator_rows(*rows: list[int]) -> list[np.ndarray]:
+    """One (3, 3) weight matrix per mechanism: validator 0 weights miners 1 and 2 with the row given."""
+    matrices = [np.zeros((3, 3), dtype=np.int64) for _ in rows]
+    for matrix, row in zip(matrices, rows, strict=True):
+        matrix[0, 1:] = row
+    return matrices
+
+
 def test_v14_incentive_proportional_to_weights() -> None:
     base = mock_epoch_state(3, [True, False, False])
-    w0 = np.zeros((3, 3), dtype=np.int64)
-    w1 = np.zeros((3, 3), dtype=np.int64)
-    w0[0, 1:] = [52428, 13107]
-    w1[0, 1:] = [13107, 52428]
+    w0, w1 = validator_rows([52428, 13107], [13107, 52428])
     out = epoch_with_mechanisms(base, [w0, w1], [None, None], [np.full(3, 2)] * 2, None)
     i0, i1 = (m.incentive for m in out.mechanisms)
     assert abs(int(i0[1]) - 52428) <= 1 and abs(int(i0[2]) - 13107) <= 1
@@ -672,10 +677,7 @@ def test_v14_incentive_proportional_to_weights() -> None:
 
 def test_v14_persists_and_aggregates_all_terms() -> None:
     base = mock_epoch_state(3, [True, False, False])
-    w0 = np.zeros((3, 3), dtype=np.int64)
-    w1 = np.zeros((3, 3), dtype=np.int64)
-    w0[0, 1:] = [39321, 26214]
-    w1[0, 1:] = [13107, 52428]
+    w0, w1 = validator_rows([39321, 26214], [13107, 52428])
     lu = [np.full(3, 2)] * 2
     out = epoch_with_mechanisms(base, [w0, w1], [None, None], lu, [16383, 49152])
     assert out.mechanism_emission == [249988556, 750011444]

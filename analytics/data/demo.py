@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from analytics.data import store
-from analytics.model.yuma import EpochInputs, EpochResult, epoch_with_mechanisms
+from analytics.model.yuma import EpochInputs, EpochResult, epoch_with_mechanisms, hyperparameter_inputs
 
 SEED = 20260105
 NETWORK = "demo"
@@ -339,14 +339,7 @@ class _SubnetSim:
             validator_permit=self.permit.copy(),
             commit_block=self.commit_block[0] if spec.commit_reveal else None,
             current_block=epoch,
-            tempo=spec.tempo,
-            kappa=spec.kappa,
-            bonds_moving_average=spec.bonds_moving_avg,
-            bonds_penalty=spec.bonds_penalty,
-            yuma3=spec.yuma3,
-            liquid_alpha=spec.liquid_alpha,
-            max_allowed_validators=spec.max_validators,
-            stake_threshold=spec.stake_threshold,
+            **hyperparameter_inputs(vars(spec)),
             owner_uid=0,
             last_mechanism_step_block=self.last_epoch,
             emission=emission,
