@@ -102,19 +102,16 @@ else:
     st.plotly_chart(fig, width="stretch", key="miner_chart")
 
 st.subheader("The table behind the chart")
-st.dataframe(
+ui.table_and_csv(
     weights,
-    hide_index=True,
-    width="stretch",
+    export.csv_filename("weights", netuid, mechid, snapshot_id, miner=miner),
+    key="miner",
     column_config={
         "stake_share": st.column_config.NumberColumn("stake share", format="percent"),
         "row_counted": st.column_config.CheckboxColumn(
             "row used", help="the epoch used this validator's row"
         ),
     },
-)
-ui.csv_download(
-    weights, export.csv_filename("weights", netuid, mechid, snapshot_id, miner=miner), key="miner"
 )
 
 with st.expander("Every miner of this mechanism: consensus and incentive, stored and recomputed"):

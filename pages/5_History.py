@@ -79,10 +79,10 @@ with right:
     )
 
 st.subheader("Per snapshot")
-st.dataframe(
+ui.table_and_csv(
     summary,
-    hide_index=True,
-    width="stretch",
+    f"history_sn{netuid}.csv",
+    key="history",
     column_config={
         "tv_median": st.column_config.NumberColumn("Tv median", format="%.4f"),
         "tv_stake_weighted": st.column_config.NumberColumn("Tv stake-weighted", format="%.4f"),
@@ -90,4 +90,3 @@ st.dataframe(
         "effective_miners": st.column_config.NumberColumn("effective miners", format="%.1f"),
     },
 )
-ui.csv_download(summary, f"history_sn{netuid}.csv", key="history")

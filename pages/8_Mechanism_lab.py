@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.app import lab
-from analytics.app.ui import APP_NAME
+from analytics.app import lab, ui
 from analytics.model.mechanisms import data_universe_sn13 as sn13
 from analytics.model.mechanisms.registry import SN9, SN13
 from analytics.views import mechanisms as views
 
 # No database here, so not ui.page_setup (which stops a page without one): the same page config by hand.
-st.set_page_config(page_title=f"Mechanism lab · {APP_NAME}", layout="wide")
+st.set_page_config(page_title=f"Mechanism lab · {ui.APP_NAME}", layout="wide")
 st.title("Mechanism lab")
 st.caption(
     "How two subnets score their miners before any weight reaches the chain. Edit the tables and settings; "
@@ -54,12 +53,12 @@ def sn9_merge_section(b_min: float, fraction: float) -> None:
         missing = result.required_miners - result.qualifying_miners
         st.info(f"The merge waits for {missing} more miner(s) to reach B_min = {b_min:g}.")
     weight = {"merge_weight": st.column_config.NumberColumn(format="%.3f")}
-    lab.table(merge.table, "sn9_merge.csv", "sn9_merge", column_config=weight)
+    ui.table_and_csv(merge.table, "sn9_merge.csv", "sn9_merge", column_config=weight)
     left, right = st.columns(2)
     left.plotly_chart(views.merge_bars(merge, b_min), width="stretch")
     right.plotly_chart(views.sweep_chart(merge, b_min), width="stretch")
     with st.expander("B_min sweep table"):
-        lab.table(merge.sweep, "sn9_b_min_sweep.csv", "sn9_sweep")
+        ui.table_and_csv(merge.sweep, "sn9_b_min_sweep.csv", "sn9_sweep")
 
 
 def sn9_decay_section(b_min: float) -> None:
@@ -79,10 +78,10 @@ def sn9_decay_section(b_min: float) -> None:
         return
     st.plotly_chart(views.decay_chart(decay), width="stretch")
     at_time = lab.field(SN9.fields["sn9_at"], value=float(decay.epoch_times.max()))
-    lab.table(decay.at(at_time), "sn9_incentive_at_time.csv", "sn9_at", column_config=SHARE)
+    ui.table_and_csv(decay.at(at_time), "sn9_incentive_at_time.csv", "sn9_at", column_config=SHARE)
     with st.expander("Scores per epoch and the full time series"):
-        lab.table(decay.scores_table(), "sn9_epoch_scores.csv", "sn9_scores")
-        lab.table(decay.over_time, "sn9_incentive_over_time.csv", "sn9_series")
+        ui.table_and_csv(decay.scores_table(), "sn9_epoch_scores.csv", "sn9_scores")
+        ui.table_and_csv(decay.over_time, "sn9_incentive_over_time.csv", "sn9_series")
 
 
 def subnet_9_tab() -> None:
@@ -131,7 +130,7 @@ def sn13_score_section() -> float | None:
         st.info("Every bucket scores 0: data older than 30 days, zero bytes or zero weights earn nothing.")
     formats = {"share_of_raw": "%.3f", "score": "%.0f", "scorable_bytes": "%.0f", "ASF": "%.4f"}
     config = {name: st.column_config.NumberColumn(format=f) for name, f in formats.items()}
-    lab.table(score.table, "sn13_bucket_scores.csv", "sn13_buckets", column_config=config)
+    ui.table_and_csv(score.table, "sn13_bucket_scores.csv", "sn13_buckets", column_config=config)
     left, right = st.columns(2)
     left.plotly_chart(views.bucket_bars(score), width="stretch")
     right.plotly_chart(views.age_curve(score), width="stretch")
@@ -154,7 +153,7 @@ def sn13_credibility_section(raw_score: float | None) -> None:
     st.plotly_chart(views.credibility_chart(df), width="stretch")
     formats = {"credibility": "%.4f", "score_multiplier": "%.4f", "scaled_score": "%.0f"}
     config = {name: st.column_config.NumberColumn(format=f) for name, f in formats.items()}
-    lab.table(df, "sn13_credibility_path.csv", "sn13_path", column_config=config)
+    ui.table_and_csv(df, "sn13_credibility_path.csv", "sn13_path", column_config=config)
 
     st.subheader("Recovering from one failure")
     c1, c2 = st.columns(2)
@@ -184,7 +183,7 @@ def sn13_credibility_section(raw_score: float | None) -> None:
         delta_arrow="off",
     )
     st.plotly_chart(views.recovery_chart(recovery, alpha), width="stretch")
-    lab.table(recovery.curve, "sn13_recovery.csv", "sn13_recovery")
+    ui.table_and_csv(recovery.curve, "sn13_recovery.csv", "sn13_recovery")
 
 
 def subnet_13_tab() -> None:

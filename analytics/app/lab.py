@@ -122,12 +122,6 @@ def editable(table: Table) -> pd.DataFrame:
     return edited
 
 
-def table(df: pd.DataFrame, file_name: str, key: str, **dataframe_args: Any) -> None:
-    """Show a results table with a CSV download of exactly what is shown (the app's one CSV writer)."""
-    st.dataframe(df, hide_index=True, width="stretch", **dataframe_args)
-    ui.csv_download(df, file_name, key=key)
-
-
 def attempt(compute: Callable[[], Any]) -> Any:
     """``compute()``, or None after showing its MechanismInputError (the section then stops)."""
     try:

@@ -582,3 +582,9 @@ def csv_download(df: pd.DataFrame, filename: str, key: str, *, label: str = "Dow
         on_click="ignore",
         icon=":material/download:",
     )
+
+
+def table_and_csv(df: pd.DataFrame, filename: str, key: str, **dataframe_args: Any) -> None:
+    """Show ``df`` full width without its index, with a CSV download of exactly what is shown below it."""
+    st.dataframe(df, hide_index=True, width="stretch", **dataframe_args)
+    csv_download(df, filename, key=key)

@@ -48,6 +48,11 @@ def _factor(spec: str, value: float) -> None:
         )
 
 
+def _stake(spec: str, rao: int) -> None:
+    if not 0 <= rao <= U64_LIMIT:
+        raise ScenarioError(f"scenario {spec!r}: stake must be between 0 and {U64_LIMIT} rao")
+
+
 def _uid(value: int) -> None:
     if value < 0:
         raise ScenarioError(f"uid {value} is not a uid (uids start at 0)")
@@ -122,6 +127,22 @@ class CopyValidator:
 
 
 @dataclass(frozen=True)
+class SetStake:
+    """``uid``'s stake set to ``rao`` of alpha (and no root stake)."""
+
+    uid: int
+    rao: int
+
+    def __post_init__(self) -> None:
+        _uid(self.uid)
+        _stake(self.spec, self.rao)
+
+    @property
+    def spec(self) -> str:
+        return f"stake:{self.uid}={self.rao}"
+
+
+@dataclass(frozen=True)
 class EditWeights:
     """``uid`` sets an edited weight vector: ``weights`` = ((miner, relative weight), ...)."""
 
@@ -173,23 +194,6 @@ class ScaleStake(_Scaled, head="stake"):
 
 class ScaleMiner(_Scaled, head="miner"):
     """Every validator's weight on miner ``uid`` multiplied by ``factor`` (rows re-upscaled as the chain stores them)."""
-
-
-@dataclass(frozen=True)
-class SetStake:
-    """``uid``'s stake set to ``rao`` of alpha (and no root stake)."""
-
-    uid: int
-    rao: int
-
-    def __post_init__(self) -> None:
-        _uid(self.uid)
-        if not 0 <= self.rao <= U64_LIMIT:
-            raise ScenarioError(f"scenario {self.spec!r}: stake must be between 0 and {U64_LIMIT} rao")
-
-    @property
-    def spec(self) -> str:
-        return f"stake:{self.uid}={self.rao}"
 
 
 @dataclass(frozen=True)
