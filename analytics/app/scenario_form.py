@@ -91,7 +91,7 @@ def _form_value(
         hotkey = str(snap.hotkeys[uid])
         return f"{uid} · {hotkey[:10]}…" if len(hotkey) > 10 else f"{uid} · {hotkey}" if hotkey else str(uid)
 
-    now = None if field.current is None else snap.subnet[field.current[0]] / field.current[1]
+    now = 0.0 if field.current is None else float(snap.subnet[field.current[0]]) / field.current[1]
     key = field.key
     if field.kind in ("validator", "source", "miner"):
         options = uids if field.kind == "miner" else validators

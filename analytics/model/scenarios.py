@@ -361,7 +361,11 @@ class ScenarioKind:
     example: str
 
 
-def _uid_kind(cls: type[_OneUid], label: str, grammar: str) -> ScenarioKind:
+def _uid_kind(
+    cls: type[FollowConsensus | LagConsensus | ZeroWeights | StopSettingWeights | LateWeights],
+    label: str,
+    grammar: str,
+) -> ScenarioKind:
     head = cls.HEAD
     return ScenarioKind(
         head,
@@ -377,7 +381,9 @@ def _uid_kind(cls: type[_OneUid], label: str, grammar: str) -> ScenarioKind:
     )
 
 
-def _fraction_kind(cls: type[_Fraction], label: str, grammar: str, column: str, scale: float) -> ScenarioKind:
+def _fraction_kind(
+    cls: type[Kappa | BondsMovingAverage | BondsPenalty], label: str, grammar: str, column: str, scale: float
+) -> ScenarioKind:
     head = cls.HEAD
     return ScenarioKind(
         head,
@@ -404,7 +410,7 @@ def _fraction_kind(cls: type[_Fraction], label: str, grammar: str, column: str, 
     )
 
 
-def _switch_kind(cls: type[_Switch], label: str, grammar: str, column: str) -> ScenarioKind:
+def _switch_kind(cls: type[Yuma3 | LiquidAlpha], label: str, grammar: str, column: str) -> ScenarioKind:
     head = cls.HEAD
     return ScenarioKind(
         head,

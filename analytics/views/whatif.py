@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -79,7 +80,9 @@ def simulation(
 
 
 # How the page shows a hyperparameter, raw chain value in brackets.
-HYPERPARAMETERS = {  # EpochInputs field -> (label, how to show the raw value)
+HYPERPARAMETERS: dict[
+    str, tuple[str, Callable[[Any], str]]
+] = {  # EpochInputs field -> (label, how to show the raw value)
     "kappa": ("kappa", lambda v: f"{v / 65535:.4f} ({v})"),
     "bonds_moving_average": ("bonds moving average", lambda v: f"{v / 1e6:.4f} ({v})"),
     "bonds_penalty": ("bonds penalty", lambda v: f"{v / 65535:.4f} ({v})"),

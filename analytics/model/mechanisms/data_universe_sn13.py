@@ -144,7 +144,7 @@ def label_scale_factors(
 
 
 def score_buckets(
-    sources: Sequence[str],
+    sources: Sequence[str | None],
     label_scale: Sequence[float] | np.ndarray,
     age_hours: Sequence[float] | np.ndarray,
     bucket_scorable_bytes: Sequence[float] | np.ndarray,
@@ -284,7 +284,7 @@ def recovery_curve(
 
 
 def listed_label_factors(
-    sources: Sequence[str | None], labels: Sequence[str | None], factors: Sequence[float]
+    sources: Sequence[str | None], labels: Sequence[str | None], factors: Sequence[float] | np.ndarray
 ) -> dict[tuple[str, str], float]:
     """The listed-labels table (source, label, scale factor rows) as a lookup for :func:`label_scale_factors`.
 

@@ -220,9 +220,9 @@ def incentive_shares(raw: np.ndarray) -> np.ndarray:
 
 def pivot_timeline(
     epochs: Sequence[Hashable],
-    times: Sequence[float],
+    times: Sequence[float] | np.ndarray,
     miners: Sequence[Hashable],
-    counts: Sequence[float],
+    counts: Sequence[float] | np.ndarray,
 ) -> tuple[list[Hashable], np.ndarray, list[Hashable], np.ndarray]:
     """Long rows (epoch, time, miner, backward passes) -> (epoch ids, epoch times, miner ids, (E, M) counts).
 
