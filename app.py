@@ -16,6 +16,7 @@ from analytics.app import ui
 from analytics.views import export
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
+OVERVIEW_PATH = "overview"  # /overview opens the Overview, as "/" does
 
 
 def overview() -> None:
@@ -138,9 +139,13 @@ def main() -> None:
     # A dashboard for stakers, not a Streamlit workspace: no "Deploy" / "Clear cache" in the menu.
     st.set_option("client.toolbarMode", "viewer")
     pages = [
-        st.Page(overview, title="Overview", icon=":material/insights:", url_path="overview", default=True)
+        st.Page(overview, title="Overview", icon=":material/insights:", url_path="home", default=True),
+        # The default page is served at "/" whatever its url_path, so "/overview" needs a page of its own
+        # (hidden from the menu) or the browser shows "Page not found" before falling back to "/".
+        st.Page(overview, title="Overview", url_path=OVERVIEW_PATH, visibility="hidden"),
     ]
-    pages += [st.Page(str(p)) for p in sorted(PAGES_DIR.glob("*.py"), key=_page_order)]
+    numbered = [p for p in PAGES_DIR.glob("*.py") if re.match(r"\d+_", p.name)]  # not pages/overview.py
+    pages += [st.Page(str(p)) for p in sorted(numbered, key=_page_order)]
     st.navigation(pages).run()
 
 

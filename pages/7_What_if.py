@@ -20,7 +20,7 @@ from analytics.cli.simulate import epochs_frame, mechanism_inputs, winners_frame
 from analytics.data.snapshot import SubnetSnapshot, load_subnet
 from analytics.model import simulate as sm
 from analytics.model.yuma import EpochInputs
-from analytics.views import export
+from analytics.views import display, export
 
 PARAM_SCENARIO = "scenario"
 PARAM_EPOCHS = "epochs"
@@ -271,31 +271,41 @@ def _builder(snap: SubnetSnapshot, current: list[str], validators: list[int]) ->
 
 
 def _line_chart(sim: sm.Simulation, field: str, uids: list[int], title: str, difference: bool) -> go.Figure:
-    """One line per uid and replay (what-if solid, baseline dotted), or one line per uid of the difference."""
+    """One line per uid and replay (what-if solid, baseline dotted), or one line per uid of the difference.
+
+    One legend entry per uid (clicking it hides both of its lines), laid out below the plot so it is
+    never cut off, whatever the width; the title is short and the line styles are its subtitle, so a
+    phone-width chart does not clip them."""
     fig = go.Figure()
     x = np.arange(sim.epochs)
     for k, uid in enumerate(uids):
         color = COLORS[k % len(COLORS)]
         if difference:
-            lines = [(sim.delta(field)[:, uid], "solid", "what-if − baseline")]
+            lines = [(sim.delta(field)[:, uid], "solid")]
         else:
             lines = [
-                (getattr(sim.scenario, field)[:, uid], "solid", "what-if"),
-                (getattr(sim.baseline, field)[:, uid], "dot", "baseline"),
+                (getattr(sim.scenario, field)[:, uid], "solid"),
+                (getattr(sim.baseline, field)[:, uid], "dot"),
             ]
-        for values, dash, name in lines:
+        for n, (values, dash) in enumerate(lines):
             fig.add_trace(
                 go.Scatter(
                     x=x,
                     y=values / 65535,
                     mode="lines",
                     line={"color": color, "dash": dash},
-                    name=f"uid {uid} · {name}",
+                    name=f"uid {uid}",
                     legendgroup=str(uid),
+                    showlegend=n == 0,
                 )
             )
+    subtitle = "what-if − baseline" if difference else "what-if solid, baseline dotted"
     fig.update_layout(
-        title=title, xaxis_title="epoch", height=320, margin={"t": 40, "b": 30}, legend={"font": {"size": 10}}
+        title={"text": title, "subtitle": {"text": subtitle}},
+        xaxis_title="epoch",
+        height=360,
+        margin={"t": 60, "b": 30, "l": 10, "r": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0, "font": {"size": 11}},
     )
     return fig
 
@@ -335,11 +345,11 @@ def _bonds_chart(sim: sm.Simulation, uid: int, view: str, top: int = BONDS_SHOWN
         )
     )
     fig.update_layout(
-        title=f"Bonds of validator {uid} ({view})",
+        title={"text": f"Bonds of validator {uid}", "subtitle": {"text": view}},
         xaxis_title="epoch",
         yaxis_title="miner",
-        height=max(300, min(900, 14 * len(held) + 120)),
-        margin={"t": 40, "b": 30},
+        height=max(300, min(900, 14 * len(held) + 140)),
+        margin={"t": 60, "b": 30},
     )
     return fig
 
@@ -500,9 +510,8 @@ difference = (
 )
 for field, title, uids in LINE_CHARTS:
     if uids:
-        caption = "what-if − baseline" if difference else "what-if (solid) vs baseline (dotted)"
         st.plotly_chart(
-            _line_chart(sim, field, uids, f"{title}: {caption}", difference),
+            _line_chart(sim, field, uids, title, difference),
             width="stretch",
             key=f"whatif_{field}_chart",
         )
@@ -511,13 +520,14 @@ if not chart_validators and not chart_miners:
 
 st.subheader("Winners and losers")
 st.caption(
-    "Emission paid over the replayed epochs (miner incentive + validator dividends), what-if vs baseline."
+    "Emission paid over the replayed epochs (miner incentive + validator dividends), what-if vs baseline, "
+    "in α. The CSV holds the exact amounts in rao."
 )
 winners = winners_frame(snap, sim)
 if winners.empty:
     st.info("No uid's emission changed.")
 else:
-    st.dataframe(winners, hide_index=True, width="stretch")
+    st.dataframe(display.whatif_winners_table(winners), hide_index=True, width="stretch")
 ui.csv_download(
     winners,
     export.csv_filename("whatif_winners", netuid, mechid, snapshot_id, epochs=epochs),
