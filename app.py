@@ -50,7 +50,7 @@ def overview() -> None:
         "Select a row to open the subnet."
     )
     event = st.dataframe(
-        table,
+        ui.style_tv(table, "stake_weighted_tv"),
         hide_index=True,
         width="stretch",
         on_select="rerun",
@@ -72,13 +72,16 @@ def overview() -> None:
             "tempo": st.column_config.NumberColumn(
                 "Tempo", width="small", help="an epoch runs every tempo blocks"
             ),
-            "stake_weighted_tv": st.column_config.ProgressColumn(
-                "Stake-weighted Tv", min_value=0.0, max_value=1.0, format="%.3f"
+            "stake_weighted_tv": st.column_config.NumberColumn(
+                "Stake-weighted Tv",
+                format="%.3f",
+                help="coloured by health: green from 0.95 (ok), amber from 0.8, orange from 0.5, red below",
             ),
             "out_of_consensus": st.column_config.NumberColumn(
                 "Out of consensus", help=f"validators with Tv < {export.OUT_OF_CONSENSUS_TV:.2g}"
             ),
         },
+        placeholder="",
     )
     ui.csv_download(table, export.csv_filename("subnets", None, None, snapshot_id), key="subnets")
 
@@ -126,7 +129,7 @@ def overview() -> None:
     ui.csv_download(table, export.csv_filename("subnets", None, None, snapshot_id), key="subnets_chart")
 
     with st.expander("Where this snapshot comes from"):
-        st.dataframe(meta, hide_index=True, width="stretch")
+        st.dataframe(meta, hide_index=True, width="stretch", placeholder="")
         ui.csv_download(meta, export.csv_filename("provenance", None, None, snapshot_id), key="provenance")
 
 

@@ -117,6 +117,7 @@ st.dataframe(
             "row used", help="the epoch used this validator's row"
         ),
     },
+    placeholder="",
 )
 ui.csv_download(
     weights, export.csv_filename("weights", netuid, mechid, snapshot_id, miner=miner), key="miner"
@@ -132,5 +133,6 @@ with st.expander("Every miner of this mechanism: consensus and incentive, stored
             "stake_weighted_weight": st.column_config.NumberColumn("stake-weighted weight", format="%.5f"),
             "stake_weighted_clipped": st.column_config.NumberColumn("stake-weighted clipped", format="%.5f"),
         },
+        placeholder="",
     )
     ui.csv_download(consensus, export.csv_filename("consensus", netuid, mechid, snapshot_id), key="consensus")

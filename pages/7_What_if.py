@@ -455,7 +455,7 @@ for note in sim.notes:
     st.warning(ui.code(note, 300))
 changed_params = _changed_hyperparameters(mechanism_inputs(snap, mechid), sim.inputs)
 if not changed_params.empty:
-    st.dataframe(changed_params, hide_index=True, width="stretch")
+    st.dataframe(changed_params, hide_index=True, width="stretch", placeholder="")
 
 # Headline: what each named uid is paid over the replay, what-if against baseline.
 paid_base = sim.baseline.server_emission.sum(0) + sim.baseline.validator_emission.sum(0)
@@ -527,7 +527,7 @@ winners = winners_frame(snap, sim)
 if winners.empty:
     st.info("No uid's emission changed.")
 else:
-    st.dataframe(display.whatif_winners_table(winners), hide_index=True, width="stretch")
+    st.dataframe(display.whatif_winners_table(winners), hide_index=True, width="stretch", placeholder="")
 ui.csv_download(
     winners,
     export.csv_filename("whatif_winners", netuid, mechid, snapshot_id, epochs=epochs),
@@ -561,7 +561,7 @@ st.caption(
 )
 table = epochs_frame(snap, sim)
 table = table[table["uid"].isin(chart_validators + chart_miners)].reset_index(drop=True)
-st.dataframe(table, hide_index=True, width="stretch")
+st.dataframe(table, hide_index=True, width="stretch", placeholder="")
 ui.csv_download(
     table,
     export.csv_filename("whatif_epochs", netuid, mechid, snapshot_id, epochs=epochs),

@@ -132,7 +132,7 @@ def editable(name: str, build: Callable[[], pd.DataFrame], **editor_args) -> pd.
 
 def table(df: pd.DataFrame, file_name: str, key: str, **dataframe_args) -> None:
     """Show a results table with a CSV download of exactly what is shown."""
-    st.dataframe(df, hide_index=True, width="stretch", **dataframe_args)
+    st.dataframe(df, hide_index=True, width="stretch", **dataframe_args, placeholder="")
     st.download_button(
         "Download CSV",
         df.to_csv(index=False).encode("utf-8"),

@@ -1,5 +1,5 @@
 """Display forms of tables the pages show: amounts in α instead of rao, fractions instead of raw u16,
-changes as percentages at a readable precision, empty cells instead of ``None``.
+changes as percentages at a readable precision.
 
 The CSV behind a table keeps the exact figures (rao, u16) the CLI writes; these frames are for reading.
 Pure pandas: shared by the pages, no Streamlit.
@@ -55,20 +55,3 @@ def whatif_winners_table(winners: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out.reset_index(drop=True)
-
-
-def blank_missing(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text columns with ``None``/NaN cells shown as empty strings (a table cell reading "None" says
-    nothing to a reader); numeric columns keep their missing values, which tables already show empty."""
-    changed = {}
-    for name in frame.columns:
-        column = frame[name]
-        text = column.dtype.kind == "O" or isinstance(column.dtype, pd.StringDtype)
-        if text and column.isna().any():
-            changed[name] = column.astype(object).where(column.notna(), "")
-    if not changed:
-        return frame
-    out = frame.copy()
-    for name, column in changed.items():
-        out[name] = column
-    return out
