@@ -62,6 +62,7 @@ st.dataframe(
         "stake_share": st.column_config.NumberColumn("Stake", format="percent", width="small"),
         "reasons": st.column_config.TextColumn("Reasons (validators)", width="large"),
     },
+    placeholder="",
 )
 ui.csv_download(summary, export.csv_filename("reasons", netuid, mechid, snapshot_id), key="reasons")
 
@@ -102,6 +103,7 @@ st.dataframe(
         "copier_overlap_current": st.column_config.NumberColumn("Overlap current C", format="%.3f"),
         "copier_overlap_best_peer": st.column_config.NumberColumn("Overlap best peer", format="%.3f"),
     },
+    placeholder="",
 )
 ui.csv_download(table, export.csv_filename("validators", netuid, mechid, snapshot_id), key="validators")
 st.caption(
@@ -136,5 +138,5 @@ with st.expander("All neurons of this subnet (raw values as stored)"):
     mechanism_count = int(ui.subnets(db, snapshot_id).set_index("netuid").at[netuid, "mechanism_count"])
     if note := emission.stored_emission_note(mechanism_count):
         st.caption(note)
-    st.dataframe(neurons, hide_index=True, width="stretch")
+    st.dataframe(neurons, hide_index=True, width="stretch", placeholder="")
     ui.csv_download(neurons, export.csv_filename("neurons", netuid, mechid, snapshot_id), key="neurons")

@@ -124,5 +124,6 @@ with st.expander("Every miner of this mechanism: consensus and incentive, stored
             "stake_weighted_weight": st.column_config.NumberColumn("stake-weighted weight", format="%.5f"),
             "stake_weighted_clipped": st.column_config.NumberColumn("stake-weighted clipped", format="%.5f"),
         },
+        placeholder="",
     )
     ui.csv_download(consensus, export.csv_filename("consensus", netuid, mechid, snapshot_id), key="consensus")

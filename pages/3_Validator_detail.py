@@ -123,12 +123,14 @@ if not history.empty:
             "overlaying": "y",
             "side": "right",
             "rangemode": "tozero",
-            "tickformat": ".3~%",
+            "tickformat": ".2~p",  # two significant digits as a percent: 8%, 0.002%, never 8.434%
+            "tickmode": "auto",
+            "nticks": 6,
             "showgrid": False,
         },
         legend={"orientation": "h", "y": 1.12},
         hovermode="x unified",
     )
     st.plotly_chart(fig, width="stretch", key="validator_history_chart")
-    st.dataframe(hist, hide_index=True, width="stretch")
+    st.dataframe(hist, hide_index=True, width="stretch", placeholder="")
     ui.csv_download(hist, f"validator_history_sn{netuid}_uid{uid}.csv", key="validator_history")

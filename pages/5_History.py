@@ -58,7 +58,11 @@ left, right = st.columns(2)
 with left:
     st.subheader("Validators out of consensus")
     fig = go.Figure(go.Bar(x=summary["taken_at"], y=summary["out_of_consensus"], marker_color="#ef6c00"))
-    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="validators")
+    fig.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis=ui.integer_axis(summary["out_of_consensus"], "validators"),
+    )
     st.plotly_chart(fig, width="stretch", key="out_bar")
     st.caption(f"Validators with a permit whose stored Tv is below {export.OUT_OF_CONSENSUS_TV:.2g}.")
 with right:

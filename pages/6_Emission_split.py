@@ -11,8 +11,8 @@ import streamlit as st
 
 from analytics.app import ui
 from analytics.model import emission
+from analytics.views import display
 from analytics.views.split import (
-    alpha,
     comparison_table,
     load_stored_subnet,
     mechanism_table,
@@ -45,12 +45,31 @@ def initial_split(count: int, current: tuple[int, ...] | None, netuid: int) -> t
     return emission.even_split(count)
 
 
+def _keep_typed_percent(keys: list[str], index: int) -> None:
+    """The percentage just typed stays as typed; the other mechanisms share the rest in proportion
+    (emission.keep_one_percent), and a note says what they became."""
+    values = [st.session_state[k] for k in keys]
+    if abs(sum(values) - 100) <= 1e-6:
+        return
+    kept = emission.keep_one_percent([f"{v:.6f}" for v in values], index)
+    others = []
+    for m, (key, value) in enumerate(zip(keys, kept, strict=True)):
+        if m != index:
+            st.session_state[key] = float(value)
+            others.append(f"mechanism {m} → {float(value):.2f} %")
+    st.session_state["_split_percent_note"] = (
+        f"Mechanism {index} set to {float(kept[index]):.2f} %; the others keep their proportions and share "
+        f"the remaining {100 - float(kept[index]):.2f} %: {', '.join(others)}."
+    )
+
+
 def split_editor(count: int, start: tuple[int, ...], netuid: int) -> tuple[int, ...] | None:
     """Percent or u16 inputs per mechanism; returns the valid vector to submit, or None (error shown)."""
     mode = st.radio("Edit the split as", ["percent", "u16"], horizontal=True, key=f"split_mode_{netuid}")
     columns = st.columns(min(count, 4))
     if mode == "percent":
         shown = [round(v / emission.U16_MAX * 100, 2) for v in start]
+        keys = [f"pct_{netuid}_{count}_{m}" for m in range(count)]
         values = [
             columns[m % len(columns)].number_input(
                 f"Mechanism {m} %",
@@ -59,15 +78,25 @@ def split_editor(count: int, start: tuple[int, ...], netuid: int) -> tuple[int, 
                 value=shown[m],
                 step=0.5,
                 format="%.2f",
-                key=f"pct_{netuid}_{count}_{m}",
+                key=keys[m],
+                on_change=_keep_typed_percent,
+                args=(keys, m),
             )
             for m in range(count)
         ]
         if values == shown:
             return start  # untouched: keep the exact vector rather than re-rounding its percentages
+        note = st.session_state.pop("_split_percent_note", None)
+        if note:
+            st.caption(note)
         total = sum(values)
-        if abs(total - 100) > 1e-9 and total > 0:
-            st.caption(f"The percentages add up to {total:.2f} %; they are scaled to 100 %.")
+        if abs(total - 100) > 1e-6 and total > 0:
+            st.warning(f"The percentages add up to {total:.2f} %, not 100 %.")
+            if st.button("Normalise to 100 %", key=f"split_normalise_{netuid}"):
+                for key, value in zip(keys, values, strict=True):
+                    st.session_state[key] = 100 * value / total
+                st.rerun()
+            return None
         try:
             return emission.percent_to_split([f"{v:.6f}" for v in values])
         except emission.SplitError as exc:
@@ -125,7 +154,7 @@ if epoch_emission is None:
     )
 else:
     st.caption(
-        f"Epoch emission E = {alpha(epoch_emission):,.9f} α per epoch, after the owner's cut "
+        f"Epoch emission E = {display.format_alpha(epoch_emission)} per epoch, after the owner's cut "
         f"({emission.DEFAULT_OWNER_CUT}/65535 ≈ 18 % by default), split between mechanisms, then halved "
         "between miners and validators."
     )
@@ -135,7 +164,7 @@ left.metric("Mechanisms", count)
 middle.metric("Split (u16)", emission.format_split(current_split))
 right.metric("Shares", " / ".join(f"{s * 100:.2f} %" for s in pools.shares))
 current_table = split_table(pools, mechids)
-st.dataframe(current_table, hide_index=True)
+st.dataframe(current_table, hide_index=True, placeholder="")
 ui.csv_download(current_table, f"split_{netuid}_current.csv", key="split_current")
 if current_split is None and count > 1:
     st.caption(
@@ -154,11 +183,11 @@ tabs = st.tabs([f"Mechanism {m}" for m in mechids] + ["All mechanisms"])
 for k, mechid in enumerate(mechids):
     with tabs[k]:
         frame = mechanism_table(snap, inputs, current_pay, k)
-        st.dataframe(frame, hide_index=True)
+        st.dataframe(frame, hide_index=True, placeholder="")
         ui.csv_download(frame, f"split_{netuid}_mechanism_{mechid}.csv", key=f"split_mech_{mechid}")
 with tabs[-1]:
     totals = totals_table(snap, mechids, current_pay)
-    st.dataframe(totals, hide_index=True)
+    st.dataframe(totals, hide_index=True, placeholder="")
     ui.csv_download(totals, f"split_{netuid}_totals.csv", key="split_totals")
     note = emission.stored_emission_note(count)
     st.caption(note or "With one mechanism the stored Emission is the combined payout (up to flooring).")
@@ -196,7 +225,7 @@ st.caption(
 
 edited_pools = emission.subnet_pools(epoch_emission, edited, count, owner_cut=0)
 edited_table = split_table(edited_pools, mechids)
-st.dataframe(edited_table, hide_index=True)
+st.dataframe(edited_table, hide_index=True, placeholder="")
 ui.csv_download(edited_table, f"split_{netuid}_edited.csv", key="split_edited")
 
 edited_pay = emission.uid_payouts(edited_pools, inputs.incentive, inputs.dividends, stake=snap.alpha_stake)
@@ -219,11 +248,11 @@ for col, title, uids, nobody, name in zip(
     ranked = comparison_table(snap, change, uids)
     if ranked.empty:
         col.caption(nobody)
-    col.dataframe(ranked, hide_index=True)
+    col.dataframe(ranked, hide_index=True, placeholder="")
     with col:
         ui.csv_download(ranked, f"split_{netuid}_{name}.csv", key=f"split_{name}")
 
 with st.expander("Every UID, current vs edited"):
     everyone = comparison_table(snap, change)
-    st.dataframe(everyone, hide_index=True)
+    st.dataframe(everyone, hide_index=True, placeholder="")
     ui.csv_download(everyone, f"split_{netuid}_comparison.csv", key="split_comparison")

@@ -16,7 +16,7 @@ from analytics.app import scenario_form as form
 from analytics.app import ui
 from analytics.data.snapshot import SubnetSnapshot, load_subnet
 from analytics.model import simulate as sm
-from analytics.views import export, whatif
+from analytics.views import display, export, whatif
 from analytics.views.whatif import BONDS_SHOWN, epochs_frame, mechanism_inputs, winners_frame
 
 # Replays hold every epoch's (n, n) bonds (13 MB for 100 epochs of 256 UIDs): keep a few per server.
@@ -130,7 +130,7 @@ for note in sim.notes:
     st.warning(ui.code(note, 300))
 changed_params = whatif.changed_hyperparameters(mechanism_inputs(snap, mechid), sim.inputs)
 if not changed_params.empty:
-    st.dataframe(changed_params, hide_index=True, width="stretch")
+    st.dataframe(changed_params, hide_index=True, width="stretch", placeholder="")
 
 # Headline: what each named uid is paid over the replay, what-if against baseline.
 paid_base, paid_what = sim.paid()
@@ -179,9 +179,8 @@ difference = (
 )
 for field, title, uids in LINE_CHARTS:
     if uids:
-        caption = "what-if − baseline" if difference else "what-if (solid) vs baseline (dotted)"
         st.plotly_chart(
-            whatif.line_chart(sim, field, uids, f"{title}: {caption}", difference),
+            whatif.line_chart(sim, field, uids, title, difference),
             width="stretch",
             key=f"whatif_{field}_chart",
         )
@@ -190,13 +189,14 @@ if not chart_validators and not chart_miners:
 
 st.subheader("Winners and losers")
 st.caption(
-    "Emission paid over the replayed epochs (miner incentive + validator dividends), what-if vs baseline."
+    "Emission paid over the replayed epochs (miner incentive + validator dividends), what-if vs baseline, "
+    "in α. The CSV holds the exact amounts in rao."
 )
 winners = winners_frame(snap, sim)
 if winners.empty:
     st.info("No uid's emission changed.")
 else:
-    st.dataframe(winners, hide_index=True, width="stretch")
+    st.dataframe(display.whatif_winners_table(winners), hide_index=True, width="stretch", placeholder="")
 ui.csv_download(
     winners,
     export.csv_filename("whatif_winners", netuid, mechid, snapshot_id, epochs=epochs),
@@ -230,7 +230,7 @@ st.caption(
 )
 table = epochs_frame(snap, sim)
 table = table[table["uid"].isin(chart_validators + chart_miners)].reset_index(drop=True)
-st.dataframe(table, hide_index=True, width="stretch")
+st.dataframe(table, hide_index=True, width="stretch", placeholder="")
 ui.csv_download(
     table,
     export.csv_filename("whatif_epochs", netuid, mechid, snapshot_id, epochs=epochs),

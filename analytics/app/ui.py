@@ -58,6 +58,7 @@ from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -102,6 +103,40 @@ def plot_text(values: Any) -> Any:
     if isinstance(values, list | tuple):
         return [html.escape(safe_text(str(v)) or "") for v in values]
     return html.escape(safe_text(str(values)) or "")
+
+
+def tv_band(tv: float) -> str | None:
+    """The export.TV_BANDS band of a validator-trust fraction (None for a missing value)."""
+    if tv is None or pd.isna(tv):
+        return None
+    return next((band for band, lo, hi in export.TV_BANDS if lo <= tv < hi), "ok" if tv >= 1 else "critical")
+
+
+def style_tv(frame: pd.DataFrame, *columns: str) -> Any:
+    """``frame`` as a Styler whose Tv ``columns`` are tinted by health band (TV_BAND_COLOURS: green from
+    0.95, amber, orange, red below 0.5), for st.dataframe; the data itself is unchanged."""
+
+    def tint(values: pd.Series) -> list[str]:
+        out = []
+        for value in values:
+            band = tv_band(value)
+            colour = TV_BAND_COLOURS.get(band or "", "")
+            out.append(f"background-color: {colour}33; color: {colour}; font-weight: 600" if colour else "")
+        return out
+
+    present = [c for c in columns if c in frame.columns]
+    return frame.style.apply(tint, subset=present) if present else frame.style
+
+
+def integer_axis(values: Any, title: str | None = None) -> dict[str, Any]:
+    """A Plotly axis for counts: whole-number ticks only (never 0.5 validators), from zero."""
+    peak = float(np.nanmax(np.asarray(values, dtype=float))) if len(values) else 0.0
+    axis: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero", "tick0": 0}
+    if not np.isfinite(peak) or peak <= 10:
+        axis["dtick"] = 1
+    if title is not None:
+        axis["title"] = title
+    return axis
 
 
 def configured_db(argv: Sequence[str] | None = None) -> Path:
@@ -585,6 +620,7 @@ def csv_download(df: pd.DataFrame, filename: str, key: str, *, label: str = "Dow
 
 
 def table_and_csv(df: pd.DataFrame, filename: str, key: str, **dataframe_args: Any) -> None:
-    """Show ``df`` full width without its index, with a CSV download of exactly what is shown below it."""
-    st.dataframe(df, hide_index=True, width="stretch", **dataframe_args)
+    """Show ``df`` full width without its index (missing values as empty cells), with a CSV download of
+    exactly what is shown below it."""
+    st.dataframe(df, hide_index=True, width="stretch", **{"placeholder": "", **dataframe_args})
     csv_download(df, filename, key=key)

@@ -107,31 +107,41 @@ def changed_hyperparameters(stored: EpochInputs, what_if: EpochInputs | None) ->
 def line_chart(
     sim: simulate.Simulation, field: str, uids: list[int], title: str, difference: bool
 ) -> go.Figure:
-    """One line per uid and replay (what-if solid, baseline dotted), or one line per uid of the difference."""
+    """One line per uid and replay (what-if solid, baseline dotted), or one line per uid of the difference.
+
+    One legend entry per uid (clicking it hides both of its lines), laid out below the plot so it is
+    never cut off, whatever the width; the title is short and the line styles are its subtitle, so a
+    phone-width chart does not clip them."""
     fig = go.Figure()
     x = np.arange(sim.epochs)
     for k, uid in enumerate(uids):
         color = COLORS[k % len(COLORS)]
         if difference:
-            lines = [(sim.delta(field)[:, uid], "solid", "what-if − baseline")]
+            lines = [(sim.delta(field)[:, uid], "solid")]
         else:
             lines = [
-                (getattr(sim.scenario, field)[:, uid], "solid", "what-if"),
-                (getattr(sim.baseline, field)[:, uid], "dot", "baseline"),
+                (getattr(sim.scenario, field)[:, uid], "solid"),
+                (getattr(sim.baseline, field)[:, uid], "dot"),
             ]
-        for values, dash, name in lines:
+        for n, (values, dash) in enumerate(lines):
             fig.add_trace(
                 go.Scatter(
                     x=x,
                     y=values / 65535,
                     mode="lines",
                     line={"color": color, "dash": dash},
-                    name=f"uid {uid} · {name}",
+                    name=f"uid {uid}",
                     legendgroup=str(uid),
+                    showlegend=n == 0,
                 )
             )
+    subtitle = "what-if − baseline" if difference else "what-if solid, baseline dotted"
     fig.update_layout(
-        title=title, xaxis_title="epoch", height=320, margin={"t": 40, "b": 30}, legend={"font": {"size": 10}}
+        title={"text": title, "subtitle": {"text": subtitle}},
+        xaxis_title="epoch",
+        height=360,
+        margin={"t": 60, "b": 30, "l": 10, "r": 10},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0, "font": {"size": 11}},
     )
     return fig
 
@@ -171,10 +181,10 @@ def bonds_chart(sim: simulate.Simulation, uid: int, view: str, top: int = BONDS_
         )
     )
     fig.update_layout(
-        title=f"Bonds of validator {uid} ({view})",
+        title={"text": f"Bonds of validator {uid}", "subtitle": {"text": view}},
         xaxis_title="epoch",
         yaxis_title="miner",
-        height=max(300, min(900, 14 * len(held) + 120)),
-        margin={"t": 40, "b": 30},
+        height=max(300, min(900, 14 * len(held) + 140)),
+        margin={"t": 60, "b": 30},
     )
     return fig
