@@ -187,3 +187,12 @@ def test_a_fresh_subnet_without_weights_or_validators_explains_itself(bare_db: P
         and float(at.metric[0].value.replace(",", "")) > 0
     )
     assert [i.value for i in at.info] == ["Validator 1 holds no bonds in either replay."]
+
+
+def test_every_kind_in_the_registry_has_a_form_whose_token_parses(page) -> None:
+    at = page(netuid="2")
+    for kind in simulate.KINDS:
+        at.selectbox(key="whatif_kind").select(kind.label).run()
+        assert not at.exception, kind.key
+        shown = next(t.value for t in at.text if t.value.startswith("Adds: "))
+        assert simulate.parse_scenario(shown.removeprefix("Adds: ")).spec.startswith(kind.head), kind.key

@@ -81,9 +81,7 @@ def add_typed(current: list[str]) -> None:
     add(st.session_state.get("whatif_text", "").split(), current, clear="whatif_text")
 
 
-def _form_value(
-    field: sm.FormField, where: Any, snap: SubnetSnapshot, validators: list[int], label: str
-) -> Any:
+def _form_value(field: sm.FormField, where: Any, snap: SubnetSnapshot, validators: list[int]) -> Any:
     """One field of a scenario kind's form as a widget (uids shown with their hotkeys)."""
     uids = list(range(snap.n))
 
@@ -102,7 +100,7 @@ def _form_value(
     if field.kind == "number":
         return where.number_input(field.label, field.low, field.high, field.default, step=field.step, key=key)
     if field.kind == "fraction":
-        return where.slider(label, field.low, field.high, float(round(now, 2)), field.step, key=key)
+        return where.slider(field.label, field.low, field.high, float(round(now, 2)), field.step, key=key)
     if field.kind == "switch":
         return where.toggle(field.label, value=not bool(now), key=key)
     if field.kind == "range":
@@ -112,11 +110,10 @@ def _form_value(
 
 def builder(snap: SubnetSnapshot, current: list[str], validators: list[int]) -> None:
     """The registry's form for the chosen kind of scenario; its token is added to the URL."""
-    label = st.selectbox("Change", list(KINDS), key="whatif_kind")
-    kind = KINDS[label]
+    kind = KINDS[st.selectbox("Change", list(KINDS), key="whatif_kind")]
     cols = st.columns(3)
     values = {
-        field.name: _form_value(field, cols[k], snap, validators or list(range(snap.n)), label)
+        field.name: _form_value(field, cols[k], snap, validators or list(range(snap.n)))
         for k, field in enumerate(kind.fields)
     }
     spec = kind.form(values)
