@@ -464,9 +464,9 @@ def parse_scenario(text: str) -> Scenario:
             try:
                 return build(spec, m)  # type: ignore[operator]
             except ScenarioError as exc:
-                msg = str(exc)
+                msg = str(exc).replace(repr(spec), repr(_shorten(spec)))  # a pasted megabyte stays short
                 raise ScenarioError(
-                    msg if msg.startswith("scenario ") else f"scenario {spec!r}: {msg}"
+                    msg if msg.startswith("scenario ") else f"scenario {_shorten(spec)!r}: {msg}"
                 ) from None
     head = re.split(r"[:=]", spec, maxsplit=1)[0]
     shown = _shorten(text.strip())
@@ -964,6 +964,19 @@ def replay_baseline(
     """The replay without any scenario (what :func:`simulate` compares against)."""
     _check_epochs(epochs)
     return _replay(_compile(inputs, (), _active(inputs)), epochs, previous_consensus)
+
+
+def parse_epochs(text: str) -> int:
+    """A replay length as typed or linked (``"20"``): a whole number from 1 to MAX_EPOCHS, else
+    ScenarioError (``1e400``, ``nan``, ``-0``, a megabyte of digits...)."""
+    stripped = text.strip()
+    if not (stripped.isascii() and stripped.isdigit() and len(stripped) <= 6):
+        raise ScenarioError(
+            f"epochs must be a whole number from 1 to {MAX_EPOCHS}, got {_shorten(stripped)!r}"
+        )
+    epochs = int(stripped)
+    _check_epochs(epochs)
+    return epochs
 
 
 def _check_epochs(epochs: int) -> None:
