@@ -14,7 +14,6 @@ Two layers, so the suite stays fast:
 from __future__ import annotations
 
 import random
-import time
 from pathlib import Path
 
 import pytest
@@ -189,13 +188,11 @@ def parse_like_the_page(name: str, raw: str | list[str], options: dict[str, obje
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p != "pages/8_Mechanism_lab.py"])
 def test_the_parsing_layer_takes_200_hostile_links(page: str, options: dict[str, object]) -> None:
-    started = time.perf_counter()
     sets = param_sets(page)
     assert len(sets) == SETS_PER_PAGE
     for params in sets:
         for name, raw in params.items():
             parse_like_the_page(name, raw, options)
-    assert time.perf_counter() - started < 10, "the parsing layer must stay fast"
 
 
 def most_hostile(page: str) -> dict[str, str | list[str]]:
