@@ -24,10 +24,8 @@ def epochs_from_url() -> int:
     if raw is None:
         return int(st.session_state.get("_memo_epochs", DEFAULT_EPOCHS))
     try:
-        value = int(raw)
-        if 1 <= value <= sm.MAX_EPOCHS:
-            return value
-    except ValueError:
+        return sm.parse_epochs(raw)
+    except sm.ScenarioError:
         pass
     st.warning(
         f"The link asks for {ui.code(raw)} epochs; a replay runs 1 to {sm.MAX_EPOCHS}. "

@@ -398,6 +398,31 @@ def _sync_param(param: str, widget_key: str, memo_key: str, serialise: Callable[
     _write_param(param, serialise(value))
 
 
+def link_value(raw: str | None, options: Sequence[T], parse: Callable[[str], Any] = int) -> T | None:
+    """The option a link's raw query value names, or None when it names none (absent, unparsable,
+    out of range). Pure: what every picker does with whatever a URL holds, fuzzed in
+    tests/test_fuzz_urls.py. ``parse`` may raise TypeError, ValueError or KeyError for a bad value."""
+    if raw is None:
+        return None
+    try:
+        value = parse(raw)
+    except (TypeError, ValueError, KeyError, OverflowError):
+        return None
+    try:
+        return value if value in options else None
+    except TypeError:  # an unhashable or incomparable parse result
+        return None
+
+
+def validator_from_link(raw: str, hotkeys_by_uid: dict[int, str]) -> str:
+    """A validator link value as a hotkey: a UID (ASCII digits) is mapped through ``hotkeys_by_uid``
+    (KeyError when no such UID), anything else is taken as the hotkey itself."""
+    raw = raw.strip()
+    if raw.isascii() and raw.isdigit():
+        return hotkeys_by_uid[int(raw)] if len(raw) <= 9 else raw
+    return raw
+
+
 def bound_select(
     label: str,
     options: Sequence[T],
@@ -422,15 +447,9 @@ def bound_select(
     if not opts:
         return None
     widget_key, memo_key = f"pick_{param}", f"_memo_{param}"
-    chosen: Any = _UNSET
     raw = st.query_params.get(param)
-    if raw is not None:
-        try:
-            value = parse(raw)
-        except (TypeError, ValueError, KeyError):
-            value = _UNSET
-        if value is not _UNSET and value in opts:
-            chosen = value
+    value = link_value(raw, opts, parse)
+    chosen: Any = _UNSET if value is None else value
     if chosen is _UNSET:
         memo = st.session_state.get(memo_key, _UNSET)
         chosen = memo if memo in opts else (default if default in opts else opts[0])
@@ -578,16 +597,11 @@ def validator_picker(
     UIDs are recycled between snapshots, so the hotkey is what the URL keeps.
     """
     uid_of = {hk: uid for uid, hk in hotkeys_by_uid.items()}
-
-    def parse(raw: str) -> str:
-        raw = raw.strip()
-        return hotkeys_by_uid[int(raw)] if raw.isdigit() else raw
-
     return bound_select(
         label,
         list(hotkeys_by_uid.values()),
         PARAM_VALIDATOR,
-        parse=parse,
+        parse=lambda raw: validator_from_link(raw, hotkeys_by_uid),
         format_func=lambda hk: f"uid {uid_of[hk]} · {hk}",
         serialise=str,
         default=default,

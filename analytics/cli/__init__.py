@@ -32,6 +32,11 @@ class _Parser(argparse.ArgumentParser):
         raise CliError(f"{message} (see `{self.prog} --help`)")
 
 
+def _shown_path(name: object, limit: int = 80) -> str:
+    text = safe_text(os.fsdecode(name) if isinstance(name, str | bytes) else str(name)) or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every available sub-command."""
     parser = _Parser(
@@ -61,6 +66,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args._run(args) or 0)
     except CliError as exc:
         print(f"error: {safe_text(str(exc))}", file=sys.stderr)  # one line, whatever it quotes
+        return 2
+    except OSError as exc:
+        # A path the system refuses (name too long, permission denied, read-only, not a directory):
+        # the user's to fix, named in one line. Commands turn the errors they expect into CliError.
+        where = f" {_shown_path(exc.filename)}" if exc.filename is not None else ""
+        print(f"error: cannot use{where}: {safe_text(exc.strerror or str(exc))}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        if "null byte" not in str(exc):  # os functions refuse a path holding NUL with a ValueError
+            raise
+        print("error: a path argument contains a NUL byte", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -602,18 +602,18 @@ def parse_scenario(text: str) -> Scenario:
             try:
                 return build(spec, m)
             except ScenarioError as exc:
-                msg = str(exc)
+                msg = str(exc).replace(repr(spec), repr(shorten(spec)))  # a pasted megabyte stays short
                 raise ScenarioError(
-                    msg if msg.startswith("scenario ") else f"scenario {spec!r}: {msg}"
+                    msg if msg.startswith("scenario ") else f"scenario {shorten(spec)!r}: {msg}"
                 ) from None
     head = re.split(r"[:=]", spec, maxsplit=1)[0]
-    shown = _shorten(text.strip())
+    shown = shorten(text.strip())
     if head in USAGE:
         raise ScenarioError(f"scenario {shown!r} is malformed; expected {USAGE[head]}")
     raise ScenarioError(f"unknown scenario {shown!r}; expected one of: {', '.join(sorted(USAGE))}")
 
 
-def _shorten(text: str, limit: int = 60) -> str:
+def shorten(text: str, limit: int = 60) -> str:
     """A token as echoed in a message: at most ``limit`` characters (a pasted megabyte stays one short line)."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

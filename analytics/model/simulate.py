@@ -71,6 +71,7 @@ from analytics.model.scenarios import (  # noqa: F401  (re-exported: simulate.* 
     parse_scenario,
     parse_scenarios,
     scenario_uids,
+    shorten,
 )
 from analytics.model.yuma import EpochInputs, EpochResult, activity_cutoff_blocks, carry_forward, epoch
 
@@ -536,6 +537,19 @@ def replay_baseline(
     """The replay without any scenario (what :func:`simulate` compares against)."""
     _check_epochs(epochs)
     return _replay(_compile(inputs, (), _active(inputs)), epochs, previous_consensus)
+
+
+def parse_epochs(text: str) -> int:
+    """A replay length as typed or linked (``"20"``): a whole number from 1 to MAX_EPOCHS, else
+    ScenarioError (``1e400``, ``nan``, ``-0``, a megabyte of digits...)."""
+    stripped = text.strip()
+    if not (stripped.isascii() and stripped.isdigit() and len(stripped) <= 6):
+        raise ScenarioError(
+            f"epochs must be a whole number from 1 to {MAX_EPOCHS}, got {shorten(stripped)!r}"
+        )
+    epochs = int(stripped)
+    _check_epochs(epochs)
+    return epochs
 
 
 def _check_epochs(epochs: int) -> None:
