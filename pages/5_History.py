@@ -64,7 +64,10 @@ st.caption(
     "A validator with a permit that sets no weights has Tv = 0."
 )
 ui.csv_download(
-    tv_rows, f"history_tv_sn{netuid}.csv", key="history_tv", label="Download CSV (Tv per validator)"
+    tv_rows,
+    export.csv_filename("history_tv", netuid, None, None),
+    key="history_tv",
+    label="Download CSV (Tv per validator)",
 )
 
 left, right = st.columns(2)
@@ -103,4 +106,4 @@ st.dataframe(
         "effective_miners": st.column_config.NumberColumn("effective miners", format="%.1f"),
     },
 )
-ui.csv_download(summary, f"history_sn{netuid}.csv", key="history")
+ui.csv_download(summary, export.csv_filename("history", netuid, None, None), key="history")

@@ -15,6 +15,7 @@ import streamlit as st
 from analytics.app import ui
 from analytics.cli.split import load_stored_subnet, owner_burn_note, owner_uids
 from analytics.model import emission
+from analytics.views import export
 
 PARAM_SPLIT = "split"
 TOP = 10
@@ -186,6 +187,12 @@ netuid = ui.subnet_picker(db, snapshot_id)
 if netuid is None:
     st.stop()
 
+
+def split_csv(table: str, mechid: int | None = None) -> str:
+    """This subnet's download names, as every page names them (export.csv_filename)."""
+    return export.csv_filename(table, netuid, mechid, snapshot_id)
+
+
 snap, inputs = ui.cached(load_stored_subnet, db, snapshot_id, netuid)
 mechids = inputs.mechids
 count = len(mechids)
@@ -220,7 +227,7 @@ middle.metric("Split (u16)", emission.format_split(current_split))
 right.metric("Shares", " / ".join(f"{s * 100:.2f} %" for s in pools.shares))
 current_table = split_table(pools, mechids)
 st.dataframe(current_table, hide_index=True)
-ui.csv_download(current_table, f"split_{netuid}_current.csv", key="split_current")
+ui.csv_download(current_table, split_csv("split_current"), key="split_current")
 if current_split is None and count > 1:
     st.caption(
         "No split is set, so the chain splits evenly (the remainder of the division goes to mechanism 0)."
@@ -239,11 +246,11 @@ for k, mechid in enumerate(mechids):
     with tabs[k]:
         frame = mechanism_table(snap, inputs, current_pay, k)
         st.dataframe(frame, hide_index=True)
-        ui.csv_download(frame, f"split_{netuid}_mechanism_{mechid}.csv", key=f"split_mech_{mechid}")
+        ui.csv_download(frame, split_csv("split", mechid), key=f"split_mech_{mechid}")
 with tabs[-1]:
     totals = totals_table(snap, mechids, current_pay)
     st.dataframe(totals, hide_index=True)
-    ui.csv_download(totals, f"split_{netuid}_totals.csv", key="split_totals")
+    ui.csv_download(totals, split_csv("split_totals"), key="split_totals")
     note = emission.stored_emission_note(count)
     st.caption(note or "With one mechanism the stored Emission is the combined payout (up to flooring).")
 
@@ -281,7 +288,7 @@ st.caption(
 edited_pools = emission.subnet_pools(epoch_emission, edited, count, owner_cut=0)
 edited_table = split_table(edited_pools, mechids)
 st.dataframe(edited_table, hide_index=True)
-ui.csv_download(edited_table, f"split_{netuid}_edited.csv", key="split_edited")
+ui.csv_download(edited_table, split_csv("split_edited"), key="split_edited")
 
 edited_pay = emission.uid_payouts(edited_pools, inputs.incentive, inputs.dividends, stake=snap.alpha_stake)
 change = emission.compare_payouts(current_pay, edited_pay)
@@ -298,16 +305,16 @@ with win_col:
     if winners.empty:
         st.caption("Nobody gains from this split.")
     st.dataframe(winners, hide_index=True)
-    ui.csv_download(winners, f"split_{netuid}_winners.csv", key="split_winners")
+    ui.csv_download(winners, split_csv("split_winners"), key="split_winners")
 with lose_col:
     st.markdown("**Biggest losers**")
     losers = comparison_table(snap, change, change.losers(TOP))
     if losers.empty:
         st.caption("Nobody loses from this split.")
     st.dataframe(losers, hide_index=True)
-    ui.csv_download(losers, f"split_{netuid}_losers.csv", key="split_losers")
+    ui.csv_download(losers, split_csv("split_losers"), key="split_losers")
 
 with st.expander("Every UID, current vs edited"):
     everyone = comparison_table(snap, change)
     st.dataframe(everyone, hide_index=True)
-    ui.csv_download(everyone, f"split_{netuid}_comparison.csv", key="split_comparison")
+    ui.csv_download(everyone, split_csv("split_comparison"), key="split_comparison")

@@ -32,7 +32,8 @@ API (stable; other pages rely on it):
 Rules this module keeps for every page:
 
 * **Database.** ``--db PATH`` (``streamlit run app.py -- --db PATH``), else ``METAGRAPH_LENS_DB``,
-  else ``data/demo.duckdb``, which is created from the embedded demo on first start. A missing,
+  else ``data/lens.duckdb`` once ``collect`` has written it, else ``data/demo.duckdb``, which is
+  created from the embedded demo on first start (see analytics.config). A missing,
   empty, corrupt or locked file shows what happened and what to run, then stops the page.
 * **Demo banner.** When the data shown is the demo network, every page says so at the top.
 * **Deep links.** Every picker reads and writes one ``st.query_params`` entry. A value in the link
@@ -52,7 +53,6 @@ from __future__ import annotations
 import argparse
 import html
 import importlib
-import os
 import sys
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
@@ -61,7 +61,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import streamlit as st
 
-from analytics.data import store
+from analytics.data import files, store
 from analytics.views import export
 
 APP_NAME = "metagraph-lens"
@@ -104,24 +104,16 @@ def plot_text(values: Any) -> Any:
 
 
 def configured_db(argv: Sequence[str] | None = None) -> Path:
-    """The database to open: ``--db PATH`` in the script arguments, else the store's default
-    ($METAGRAPH_LENS_DB, else data/demo.duckdb)."""
+    """The database to open: ``--db PATH`` in the script arguments, else analytics.config's default
+    ($METAGRAPH_LENS_DB, else data/lens.duckdb once collected, else data/demo.duckdb)."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--db")
     args, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
     return Path(args.db).expanduser() if args.db else store.default_db_path()
 
 
-def _db_token(db: str) -> str:
-    """Identity of the DB file's current contents for cache keys (size + mtime of file and WAL)."""
-    parts = []
-    for path in (db, db + ".wal"):
-        try:
-            st_ = os.stat(path)
-            parts.append(f"{st_.st_size}:{st_.st_mtime_ns}")
-        except OSError:
-            parts.append("-")
-    return "/".join(parts)
+# Identity of the DB file's current contents for cache keys (one definition: analytics.data.files).
+_db_token = files.db_version
 
 
 def stop_with_error(message: str, hint: str | None = None) -> None:
@@ -170,7 +162,7 @@ def cached(fn: Callable[..., Any], db: str, *args: Hashable, **kwargs: Hashable)
             tuple(sorted(kwargs.items())),
         )
     except store.StoreError as exc:
-        busy = "locked" in str(exc)
+        busy = isinstance(exc, store.DatabaseLockedError)
         stop_with_error(f"The database cannot be read: {exc}", _BUSY_HINT if busy else _DB_HINT)
         raise  # unreachable: st.stop() raises
 

@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
-from pathlib import Path
 
-from analytics.cli import CliError
-from analytics.data import store
+from analytics import config
+from analytics.cli import CliError, add_db_argument, db_path
 
 log = logging.getLogger("analytics.cli.collect")
 
@@ -25,10 +23,8 @@ HELP = "Snapshot subnets from the chain into a DuckDB file (epoch-aligned by def
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
 
 
-def default_db_path() -> Path:
-    """The app's database ($METAGRAPH_LENS_DB) when set, else data/lens.duckdb: never the demo file,
-    which `demo --force` rebuilds (store.default_db_path() falls back to it)."""
-    return Path(os.environ.get(store.DB_ENV_VAR) or store.CHAIN_DB_PATH)
+# The app's database ($METAGRAPH_LENS_DB) when set, else data/lens.duckdb: never the demo file.
+default_db_path = config.chain_db_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,9 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--netuid", default="all", help="'all' (default: every subnet but root) or a list like 1,3,5"
     )
-    parser.add_argument(
-        "--db", type=Path, default=None, help=f"DuckDB file to write (default: {default_db_path()})"
-    )
+    add_db_argument(parser, "collect")
     parser.add_argument(
         "--block",
         type=int,
@@ -122,7 +116,7 @@ def _run(args: argparse.Namespace, collector) -> int:
             raise collector.CollectorError(f"--block must be a block number, not {args.block}")
         if args.tries < 1 or args.timeout <= 0 or args.concurrency < 1 or args.backoff < 0:
             raise collector.CollectorError("--tries, --timeout and --concurrency must be positive")
-        db_path = collector.check_db_path(args.db or default_db_path())
+        target = collector.check_db_path(db_path(args, "collect"))
     except collector.CollectorError as exc:
         raise CliError(str(exc)) from None
 
@@ -133,7 +127,7 @@ def _run(args: argparse.Namespace, collector) -> int:
     try:
         summary = collector.collect(
             collector.subtensor_for(network),
-            db_path,
+            target,
             netuids=netuids,
             block=args.block,
             policy=policy,
@@ -149,7 +143,7 @@ def _run(args: argparse.Namespace, collector) -> int:
     progress.finish()
 
     if summary.already_stored:
-        log.info("%s block %s is already in %s: nothing written", network, summary.block, db_path)
+        log.info("%s block %s is already in %s: nothing written", network, summary.block, target)
         return EXIT_OK
     for netuid, reason in sorted(summary.failed.items()):
         log.error("%s failed: %s", "the run" if netuid < 0 else f"subnet {netuid}", reason)

@@ -19,12 +19,11 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from analytics.cli import CliError
+from analytics.cli import CliError, add_db_argument, db_path
 from analytics.model import emission
 
 HELP = "Apply an emission split (u16 vector or percent) to an amount or to a stored subnet's UIDs."
@@ -174,11 +173,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--netuid", type=int, help="also apply the split to this stored subnet's UIDs")
     parser.add_argument("--snapshot", type=int, metavar="ID", help="snapshot id (default: the latest)")
-    parser.add_argument(
-        "--db",
-        metavar="PATH",
-        help="DuckDB file (default: $METAGRAPH_LENS_DB, else data/lens.duckdb if collected, else the demo); with --netuid",
-    )
+    add_db_argument(parser, extra="; with --netuid")
     parser.add_argument(
         "--decimals",
         type=int,
@@ -238,7 +233,7 @@ def _pools(raw_split: object, mechanism_count: int, amount_rao: int, owner_cut: 
 def _load(args: argparse.Namespace) -> tuple[Any, StoredPayoutInputs]:
     from analytics.data import store
 
-    db = Path(args.db).expanduser() if args.db else store.default_db_path()
+    db = db_path(args)
     try:
         snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
         if snapshot_id is None:

@@ -27,6 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from analytics.errors import InputError
 from analytics.model.yuma import split_emissions
 
 U16_MAX = 65535
@@ -45,7 +46,7 @@ STORED_EMISSION_NOTE = (
 Split = tuple[int, ...]
 
 
-class SplitError(ValueError):
+class SplitError(InputError):
     """A split that the chain would reject. ``problem`` says why; ``suggestion`` is the nearest valid split."""
 
     def __init__(self, problem: str, suggestion: Split | None = None) -> None:

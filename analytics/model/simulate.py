@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from analytics.errors import InputError
 from analytics.model.yuma import EpochInputs, EpochResult, activity_cutoff_blocks, carry_forward, epoch
 
 MAX_EPOCHS = 200
@@ -60,7 +61,7 @@ Scenarios (repeat --scenario; they combine; U = validator uid, J = miner uid):
   maxval=K           maximum number of validator permits"""
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario that cannot be applied; the message is one line meant for the user."""
 
 

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from analytics.data.files import db_version
 from analytics.data.store import SNAPSHOT_META_COLUMNS, StoreError
 from analytics.model import consensus
 
@@ -108,14 +109,18 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def csv_filename(table: str, netuid: int | None, mechid: int | None, snapshot_id: int, **extra: Any) -> str:
-    """The file name a download button offers, e.g. ``validators_sn3_m0_snap12.csv``."""
+def csv_filename(
+    table: str, netuid: int | None, mechid: int | None, snapshot_id: int | None, **extra: Any
+) -> str:
+    """The file name every download button offers, e.g. ``validators_sn3_m0_snap12.csv``; a part that
+    is None is left out (``history_sn3.csv`` spans snapshots), ``extra`` adds ``key<value>`` parts."""
     parts = [table]
     if netuid is not None:
         parts.append(f"sn{netuid}")
     if mechid is not None:
         parts.append(f"m{mechid}")
-    parts.append(f"snap{snapshot_id}")
+    if snapshot_id is not None:
+        parts.append(f"snap{snapshot_id}")
     parts += [f"{k}{v}" for k, v in sorted(extra.items()) if v is not None]
     return "_".join(parts) + ".csv"
 
@@ -165,13 +170,12 @@ class SubnetAnalysis:
         return self.per_mechanism[mechid]
 
 
-def _file_token(db_path: str) -> tuple[int, int]:
-    st_ = os.stat(db_path)
-    return st_.st_size, st_.st_mtime_ns
+# Which version of the DB file a memoised analysis belongs to (one definition: analytics.data.files).
+_file_token = db_version
 
 
 @functools.lru_cache(maxsize=8)
-def _analysis(db_path: str, token: tuple[int, int], snapshot_id: int, netuid: int) -> SubnetAnalysis:
+def _analysis(db_path: str, token: str, snapshot_id: int, netuid: int) -> SubnetAnalysis:
     from analytics.data.snapshot import load_subnet  # the engine and loader only when a table is built
 
     snap = load_subnet(db_path, snapshot_id, netuid)
