@@ -352,11 +352,11 @@ def snapshot_picker(db: str, *, where: Any = None) -> int:
         where=where,
         help="Each snapshot is one read of the network at a pinned block (date in UTC). Newest first.",
     )
+    assert snapshot_id is not None  # page_setup stopped on an empty database
     picked = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
     (st.sidebar if where is None else where).caption(
         f"Snapshot #{int(snapshot_id)} · {pd.Timestamp(picked['taken_at']):%H:%M} UTC · source: {code(picked['source'])}"
     )
-    assert snapshot_id is not None  # page_setup stopped on an empty database
     row = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
     if row["source"] == "demo" and not (snaps["source"] == "demo").all():
         st.warning(DEMO_BANNER, icon=":material/science:")
@@ -415,17 +415,17 @@ def mechanism_picker(db: str, snapshot_id: int, netuid: int, *, where: Any = Non
         if raw is not None:
             _write_param(PARAM_MECHID, "0")
         return 0
-    return int(
-        bound_select(
-            "Mechanism",
-            options,
-            PARAM_MECHID,
-            format_func=lambda m: f"mechanism {m}",
-            what=f"subnet {netuid}",
-            where=where,
-            help="A subnet may run several incentive mechanisms, each with its own weights and Yuma run.",
-        )
+    chosen = bound_select(
+        "Mechanism",
+        options,
+        PARAM_MECHID,
+        format_func=lambda m: f"mechanism {m}",
+        what=f"subnet {netuid}",
+        where=where,
+        help="A subnet may run several incentive mechanisms, each with its own weights and Yuma run.",
     )
+    assert chosen is not None  # options is never empty
+    return int(chosen)
 
 
 def miner_picker(

@@ -401,13 +401,13 @@ def run(args: argparse.Namespace) -> int:
 
     snap, inputs = _load(args) if args.netuid is not None else (None, None)
     count = args.mechanisms
-    if inputs is not None:
+    if snap is not None and inputs is not None:
         stored_count = len(inputs.mechids)
         if count is not None and count != stored_count:
             raise CliError(f"subnet {snap.netuid} has {stored_count} mechanisms, not {count}")
         count = stored_count
     raw_split, count = _split_argument(args, count)
-    if raw_split is None and snap is not None and snap.split:
+    if raw_split is None and snap is not None and snap.split and count is not None:
         try:
             raw_split = emission.parse_split(snap.split, count)
         except emission.SplitError as exc:

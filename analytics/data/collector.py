@@ -790,23 +790,25 @@ async def _collect_async(
         try:
             async with _opened(client_source, policy) as client:
                 if meta is None:
-                    head, meta, pending = await asyncio.wait_for(
+                    anchor, meta, listed = await asyncio.wait_for(
                         _anchor(client, netuids, block, summary.network), policy.timeout
                     )
-                    summary.block = head
+                    head, pending = anchor, listed
+                    summary.block = anchor
                     summary.failed.pop(-1, None)
-                    total = len(pending)
+                    total = len(listed)
                     log.info(
                         "%s: reading %d subnet(s) (%s) anchored at block %d, %s",
                         summary.network,
                         total,
-                        _ranges(pending),
-                        head,
+                        _ranges(listed),
+                        anchor,
                         "each at its last epoch" if block is None else "everything at that block",
                     )
-                    if already_stored(head):
+                    if already_stored(anchor):
                         summary.already_stored = True
                         return [], meta
+                assert head is not None and pending is not None  # set with meta on the first answer
                 sem = asyncio.Semaphore(policy.concurrency)
 
                 async def one(

@@ -342,6 +342,13 @@ def initialise(db_path: str | os.PathLike[str]) -> None:
 # Writing
 
 
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The one value of an aggregate query (which always returns one row)."""
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return row[0]
+
+
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, bool]:
     """Column name -> nullable, in table order."""
     rows = con.execute(
@@ -400,9 +407,7 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
         if exists:
             con.execute("ROLLBACK")
             return None
-        snapshot_id = int(
-            con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchone()[0]
-        )
+        snapshot_id = int(_scalar(con, "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"))
         cols = list(SNAPSHOT_META_COLUMNS)
         con.execute(
             f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
@@ -461,9 +466,7 @@ def record_run(db_path: str | os.PathLike[str], run: dict[str, Any], *, lock_wai
     with _writer(db_path, lock_wait) as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            run_id = int(
-                con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM collection_runs").fetchone()[0]
-            )
+            run_id = int(_scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM collection_runs"))
             cols = list(RUN_COLUMNS)
             con.execute(
                 f"INSERT INTO collection_runs (run_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",

@@ -185,7 +185,7 @@ def parse_split(raw: str | Sequence[object] | None, mechanism_count: int) -> Spl
     _check_mechanism_count(mechanism_count)
     if raw is None:
         return None
-    items: list[object] = split_tokens(raw) if isinstance(raw, str) else list(raw)
+    items: list[object] = list(split_tokens(raw)) if isinstance(raw, str) else list(raw)
     if not items:
         return None
     values: list[int] = []

@@ -31,6 +31,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -679,7 +680,7 @@ class _Plan:
 
 
 def _apply_start(inputs: EpochInputs, scenarios: Sequence[Scenario]) -> EpochInputs:
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     alpha = np.array(inputs.alpha_stake, dtype=np.int64, copy=True)
     tao = None if inputs.tao_stake is None else np.array(inputs.tao_stake, dtype=np.int64, copy=True)
     stake_changed = False
@@ -718,8 +719,8 @@ def _compile(inputs: EpochInputs, scenarios: Sequence[Scenario], active0: np.nda
     scale = [s for s in scenarios if isinstance(s, ScaleMiner)]
     if scale:
         col = np.ones(stored.shape[1])
-        for s in scale:
-            col[s.uid] *= s.factor
+        for miner in scale:
+            col[miner.uid] *= miner.factor
         scaled = stored * col[None, :]
         # Validators re-set the changed rows; the chain stores them max-upscaled (largest entry 65535).
         changed = (stored[:, col != 1] > 0).any(axis=1)
@@ -869,7 +870,9 @@ def _replay(
             moves = (plan.refresh | plan.fresh) & (commit0 >= 0) & (commit0 <= block0)
             commit = np.where(moves, commit0 + k * tempo, commit0)
         weights, mask, intended = (plan.weights, plan.weights_set, {}) if not dynamic else resolve()
-        this_epoch = dict(weights=weights, weights_set=mask, current_block=block, last_update=last_update)
+        this_epoch: dict[str, Any] = dict(
+            weights=weights, weights_set=mask, current_block=block, last_update=last_update
+        )
         if out is None:
             inputs = dataclasses.replace(start, commit_block=commit, **this_epoch)
         else:  # bonds, permits and the last epoch's block as storage holds them after the previous epoch

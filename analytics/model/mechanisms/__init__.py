@@ -27,7 +27,7 @@ class MechanismInputError(InputError):
 
 
 def as_finite_array(
-    values: Sequence[float] | np.ndarray,
+    values: Sequence[float] | Sequence[Sequence[float]] | np.ndarray,
     name: str,
     *,
     ndim: int = 1,
