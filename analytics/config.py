@@ -32,13 +32,15 @@ def configured_db() -> Path | None:
     return Path(configured).expanduser() if configured else None
 
 
-def default_db_path() -> Path:
+def default_db_path(*, chain: Path | None = None, demo: Path | None = None) -> Path:
     """The database to open when none is given: $METAGRAPH_LENS_DB, else data/lens.duckdb once the
-    collector has written it (so `collect` then `streamlit run app.py` shows the chain), else the demo."""
+    collector has written it (so `collect` then `streamlit run app.py` shows the chain), else the demo.
+    ``chain`` / ``demo`` replace the two default files (the store passes its own, which tests move)."""
     configured = configured_db()
     if configured is not None:
         return configured
-    return CHAIN_DB_PATH if CHAIN_DB_PATH.exists() else DEMO_DB_PATH
+    chain, demo = chain or CHAIN_DB_PATH, demo or DEMO_DB_PATH
+    return chain if chain.exists() else demo
 
 
 def chain_db_path() -> Path:

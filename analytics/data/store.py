@@ -140,8 +140,10 @@ class SnapshotData:
     tables: dict[str, pa.Table] = field(default_factory=dict)
 
 
-# The database to open when none is given (an alias kept for callers of the store).
-default_db_path = config.default_db_path
+def default_db_path() -> Path:
+    """The database to open when none is given: analytics.config.default_db_path with this module's
+    CHAIN_DB_PATH and DEMO_DB_PATH (kept for callers of the store)."""
+    return config.default_db_path(chain=CHAIN_DB_PATH, demo=DEMO_DB_PATH)
 
 
 # --------------------------------------------------------------------------------------------------
