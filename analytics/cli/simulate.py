@@ -30,7 +30,7 @@ Examples:
 
 Every replay starts from the snapshot's stored epoch inputs and carries bonds and validator permits from
 epoch to epoch as the chain does; weights are held fixed and re-set every epoch by every uid that was
-active (see analytics/simulate.py). Figures are for one mechanism; the default output lists the uids the
+active (see analytics/model/simulate.py). Figures are for one mechanism; the default output lists the uids the
 scenarios changed most, with totals over the replay."""
 
 
