@@ -5,7 +5,8 @@
 * ``chromium_path``: "/usr/bin/chromium" for Playwright's ``executable_path``. Skips the test with a
   clear reason when the browser or playwright is missing, but FAILS it when the environment sets
   METAGRAPH_LENS_REQUIRE_BROWSER=1 (as .ci/run does), so CI cannot go green without browser tests.
-* ``REALDATA``: ../shared/realdata relative to the repo root (tests skip, saying why, when absent).
+* ``REALDATA``: ../shared/realdata relative to the repo root; :func:`require_realdata` skips a test,
+  saying why, when a file there is absent, but FAILS it when ``$CI`` is set (CI must run them).
 """
 
 from __future__ import annotations
@@ -51,6 +52,23 @@ def require_browser(reason: str | None, required: bool) -> str:
             pytest.fail(f"browser tests are required ({REQUIRE_BROWSER_ENV}=1) but {reason}")
         pytest.skip(f"browser test skipped: {reason}")
     return str(CHROMIUM)
+
+
+def in_ci() -> bool:
+    """Whether the environment says this is CI (``CI`` set to anything but empty, 0 or false)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
+
+
+def require_realdata(path: Path, *, module_level: bool = False) -> Path:
+    """``path`` when it exists; else skip saying why, or fail when ``$CI`` is set: in CI the real-data
+    tests must run, so a missing shared folder cannot turn them into silent skips."""
+    if path.exists():
+        return path
+    reason = f"real data not present at {path} (the shared realdata folder is not beside the repository)"
+    if in_ci():
+        pytest.fail(f"CI is set, so the real-data tests must run, but {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=module_level)
+    raise AssertionError("unreachable")  # pytest.skip raises
 
 
 @pytest.fixture(scope="session")
