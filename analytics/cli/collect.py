@@ -12,6 +12,10 @@ import argparse
 import logging
 import sys
 import time
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from analytics import config
 from analytics.cli import CliError, add_db_argument, db_path
@@ -59,36 +63,57 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class _Progress:
-    """A one-line bar on a terminal; plain log lines when stderr is a file (cron)."""
+    """A rich progress bar on a terminal; plain log lines when stderr is a file (cron)."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
-        self.started = time.monotonic()
-        self.drawn = False
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
 
     def __call__(self, done: int, total: int, netuid: int, ok: bool) -> None:
         if not self.tty:
             if ok:
                 log.info("subnet %d read (%d/%d)", netuid, done, total)
             return
-        width = 30
-        filled = width * done // max(total, 1)
-        elapsed = time.monotonic() - self.started
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} subnets  {elapsed:5.0f} s  sn{netuid} "
+        if self.bar is None:
+            self.bar = Progress(
+                TextColumn("collecting"),
+                BarColumn(bar_width=30),
+                MofNCompleteColumn(),
+                TextColumn("subnets"),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[last]}"),
+                console=Console(file=sys.stderr),
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("collect", total=total, last="")
+        assert self.task is not None
+        self.bar.update(
+            self.task, completed=done, total=total, last=f"sn{netuid}" + ("" if ok else " failed, will retry")
         )
-        sys.stderr.flush()
-        self.drawn = True
 
     def finish(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+class _StderrHandler(logging.StreamHandler):
+    """A log handler writing to whatever sys.stderr is now, so that log lines printed while the
+    progress bar runs go through rich (which redirects stderr) and land above the bar."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
 
 
 def _log_to_stderr() -> logging.Handler:
     """Timestamped (UTC) lines on stderr for the analytics loggers; the cron log is this stream."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
