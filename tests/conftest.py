@@ -29,11 +29,30 @@ REQUIRE_BROWSER_ENV = "METAGRAPH_LENS_REQUIRE_BROWSER"
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database, built once per session (a few seconds)."""
+def demo_db(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The demo database, built once per test run (a few seconds): with pytest-xdist the workers share
+    one build, made by whichever gets the lock first, in the run's common temp folder."""
+    from filelock import FileLock
+
     from analytics.data.demo import build_demo
 
-    return build_demo(tmp_path_factory.mktemp("demo") / "demo.duckdb")
+    if worker_id == "master":  # not under xdist
+        return build_demo(tmp_path_factory.mktemp("demo") / "demo.duckdb")
+    shared = tmp_path_factory.getbasetemp().parent / "shared-demo"
+    shared.mkdir(exist_ok=True)
+    target = shared / "demo.duckdb"
+    with FileLock(str(shared / "build.lock")):
+        if not target.exists():
+            build_demo(target)  # written to a temporary file and renamed: never seen half-built
+    return target
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every AppTest and browser test is `slow` (deselect with -m "not slow"; CI runs everything)."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if item.get_closest_marker("browser") or (module is not None and hasattr(module, "AppTest")):
+            item.add_marker(pytest.mark.slow)
 
 
 def browser_missing_reason() -> str | None:
