@@ -9,6 +9,7 @@ with an AST walk; so are SQL strings, which no import graph shows.
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import shutil
 import subprocess
@@ -44,9 +45,15 @@ def page_files() -> list[Path]:
     return [p for p in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))] if p.exists()]
 
 
+@functools.cache
+def parsed(path: Path) -> ast.Module:
+    """A file's syntax tree, parsed once for all the checks below."""
+    return ast.parse(path.read_text(), filename=str(path))
+
+
 def imported_modules(path: Path) -> set[str]:
     """Every absolute module a file imports (``from a.b import c`` gives ``a.b``), at any depth."""
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = parsed(path)
     modules: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -62,7 +69,7 @@ def imported_roots(path: Path) -> set[str]:
 
 
 def string_constants(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
+    tree = parsed(path)
     return [n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
 
 
