@@ -12,6 +12,7 @@ import argparse
 import logging
 import sys
 import time
+from types import ModuleType
 from typing import Any
 
 from rich.console import Console
@@ -133,7 +134,7 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("analytics").removeHandler(handler)
 
 
-def _run(args: argparse.Namespace, collector) -> int:
+def _run(args: argparse.Namespace, collector: ModuleType) -> int:
     try:
         network = collector.check_network(args.network)
         netuids = collector.parse_netuids(args.netuid)

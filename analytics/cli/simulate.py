@@ -106,7 +106,7 @@ def run_simulation(args: argparse.Namespace) -> tuple[SubnetSnapshot, simulate.S
     return snap, result
 
 
-def _progress():
+def _progress() -> simulate.ProgressFn | None:
     """A one-line epoch counter on an interactive stderr (nothing when piped or redirected)."""
     if not sys.stderr.isatty():
         return None

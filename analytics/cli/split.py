@@ -211,7 +211,9 @@ def _split_argument(args: argparse.Namespace, mechanism_count: int | None) -> tu
     return raw, mechanism_count
 
 
-def _pools(raw_split: object, mechanism_count: int, amount_rao: int, owner_cut: int, fraction: Fraction):
+def _pools(
+    raw_split: object, mechanism_count: int, amount_rao: int, owner_cut: int, fraction: Fraction
+) -> emission.SubnetPools:
     try:
         return emission.subnet_pools(
             amount_rao,

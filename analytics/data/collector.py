@@ -33,7 +33,7 @@ import logging
 import os
 import random
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -730,7 +730,7 @@ def fresh_subtensor(like: Any) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _opened(subtensor: Any, policy: RetryPolicy):
+async def _opened(subtensor: Any, policy: RetryPolicy) -> AsyncIterator[Any]:
     """``async with subtensor`` with deadlines on opening and closing."""
     client = await asyncio.wait_for(subtensor.__aenter__(), policy.timeout)
     try:

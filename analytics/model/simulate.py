@@ -29,7 +29,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,7 @@ from analytics.errors import InputError
 from analytics.model.yuma import EpochInputs, EpochResult, activity_cutoff_blocks, carry_forward, epoch
 
 MAX_EPOCHS = 200
+ProgressFn = Callable[[int, int], None]  # progress(done, total) after each epoch replayed
 U16_MAX = 65535
 U64_LIMIT = 2**63 - 1  # stake stays within the signed 64-bit range numpy holds
 
@@ -814,7 +815,7 @@ def _replay(
     plan: _Plan,
     epochs: int,
     previous_consensus: np.ndarray | None,
-    progress: object = None,
+    progress: ProgressFn | None = None,
 ) -> Replay:
     start = plan.start
     n = len(start.alpha_stake)
@@ -890,7 +891,7 @@ def _replay(
         previous = {u: intended[u] for u in plan.late}
         prev_c = np.asarray(out.consensus, dtype=np.float64)
         if progress is not None:
-            progress(k + 1, epochs)  # type: ignore[operator]
+            progress(k + 1, epochs)
     return rec.replay(int(start.emission))
 
 
@@ -901,7 +902,7 @@ def simulate(
     *,
     previous_consensus: np.ndarray | None = None,
     baseline: Replay | None = None,
-    progress: object = None,
+    progress: ProgressFn | None = None,
 ) -> Simulation:
     """Replay ``epochs`` epochs from ``inputs`` without and with ``scenarios``.
 
@@ -921,10 +922,11 @@ def simulate(
         raise ValueError(f"the baseline given has {baseline.epochs} epochs, not {epochs}")
     todo = (0 if baseline is not None else epochs) + (epochs if scenarios else 0)
 
-    def tick(offset: int):
+    def tick(offset: int) -> ProgressFn | None:
         if progress is None:
             return None
-        return lambda done, _total: progress(offset + done, todo)  # type: ignore[operator]
+        report = progress
+        return lambda done, _total: report(offset + done, todo)
 
     active0 = _active(inputs)
     if baseline is None:

@@ -550,7 +550,9 @@ def _matrix_u16(name: str, value: object, n: int, check_range: bool = True) -> n
     return _check_u16(name, arr) if check_range else arr
 
 
-def _stake_bits(alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None):
+def _stake_bits(
+    alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None
+) -> tuple[np.ndarray, np.ndarray]:
     """I64F64 total stake, threshold filter and normalisation, truncated to I32F32 (exact).
 
     T_i = alpha_i + tao_i * tw with tw bits = floor(TaoWeight * 2^32 / (2^64 - 1)); scaled by 2^32 so
