@@ -48,11 +48,16 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every AppTest and browser test is `slow` (deselect with -m "not slow"; CI runs everything)."""
+    """Every AppTest and browser test is `slow` (deselect with -m "not slow"; CI runs everything).
+
+    The browser tests (the longest, ~20 s each) go first, in their own order: with several xdist
+    workers the long ones then start at once and the short ones fill in around them, instead of one
+    long test starting last and running alone."""
     for item in items:
         module = getattr(item, "module", None)
         if item.get_closest_marker("browser") or (module is not None and hasattr(module, "AppTest")):
             item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.get_closest_marker("browser") is None)  # stable: order kept within
 
 
 def browser_missing_reason() -> str | None:
