@@ -12,7 +12,9 @@
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
+import types
 from pathlib import Path
 
 import pytest
@@ -47,6 +49,37 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     return target
 
 
+def _names(code: types.CodeType) -> set[str]:
+    """Every global name a function's code (and the code nested in it) refers to."""
+    found = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found |= _names(const)
+    return found
+
+
+def _drives_apptest(item: pytest.Item) -> bool:
+    """Whether a test runs Streamlit's AppTest: its code, a fixture or a helper of its module (followed
+    through the module's own functions) refers to AppTest. Plain logic tests in the same module stay fast."""
+    module, function = getattr(item, "module", None), getattr(item, "function", None)
+    if module is None or function is None or not hasattr(module, "AppTest"):
+        return False
+    todo = [function, *(getattr(module, name, None) for name in getattr(item, "fixturenames", ()))]
+    seen: set[int] = set()
+    while todo:
+        obj = todo.pop()
+        obj = getattr(obj, "__wrapped__", obj)  # a pytest fixture definition wraps its function
+        code = getattr(obj, "__code__", None)
+        if code is None or id(code) in seen:
+            continue
+        seen.add(id(code))
+        names = _names(code)
+        if "AppTest" in names:
+            return True
+        todo += [getattr(module, n) for n in names if inspect.isfunction(getattr(module, n, None))]
+    return False
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every AppTest and browser test is `slow` (deselect with -m "not slow"; CI runs everything).
 
@@ -54,8 +87,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     workers the long ones then start at once and the short ones fill in around them, instead of one
     long test starting last and running alone."""
     for item in items:
-        module = getattr(item, "module", None)
-        if item.get_closest_marker("browser") or (module is not None and hasattr(module, "AppTest")):
+        if item.get_closest_marker("browser") or _drives_apptest(item):
             item.add_marker(pytest.mark.slow)
     items.sort(key=lambda item: item.get_closest_marker("browser") is None)  # stable: order kept within
 
