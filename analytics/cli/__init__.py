@@ -12,16 +12,42 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
+from analytics import config
+from analytics.errors import CliError
 from analytics.textsafe import safe_text
+
+__all__ = ["COMMANDS", "CliError", "add_db_argument", "build_parser", "db_path", "main"]
 
 # Sub-commands in the order `--help` lists them. A module missing here is simply not offered.
 COMMANDS: tuple[str, ...] = ("demo", "collect", "export", "check", "split", "simulate")
 
 
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit code 2."""
+# The help of --db for each kind of command (one definition: see add_db_argument).
+DB_HELP = {
+    "read": f"DuckDB file to read (default: {config.DEFAULT_DB_WORDING})",
+    "collect": f"DuckDB file to write (default: {config.CHAIN_DB_WORDING})",
+    "demo": "database file to create (default: data/demo.duckdb)",
+}
+
+
+def add_db_argument(parser: argparse.ArgumentParser, role: str = "read", *, extra: str = "") -> None:
+    """The ``--db PATH`` option every command takes, defined once. ``role``: 'read' (the dashboard's
+    database), 'collect' (the chain database, never the demo) or 'demo' (the demo file)."""
+    parser.add_argument("--db", type=Path, default=None, metavar="PATH", help=DB_HELP[role] + extra)
+
+
+def db_path(args: argparse.Namespace, role: str = "read") -> Path:
+    """The database a command uses: ``--db`` (user-expanded), else the role's default from analytics.config."""
+    if args.db is not None:
+        return Path(args.db).expanduser()
+    return {
+        "read": config.default_db_path,
+        "collect": config.chain_db_path,
+        "demo": lambda: config.DEMO_DB_PATH,
+    }[role]()
 
 
 class _Parser(argparse.ArgumentParser):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from analytics.data.files import db_version
 from analytics.data.store import SNAPSHOT_META_COLUMNS, StoreError
 
 if TYPE_CHECKING:
@@ -57,13 +58,12 @@ class SubnetAnalysis:
         return self.per_mechanism[mechid]
 
 
-def _file_token(db_path: str) -> tuple[int, int]:
-    st_ = os.stat(db_path)
-    return st_.st_size, st_.st_mtime_ns
+# Which version of the DB file a memoised analysis belongs to (one definition: analytics.data.files).
+_file_token = db_version
 
 
 @functools.lru_cache(maxsize=8)
-def _analysis(db_path: str, token: tuple[int, int], snapshot_id: int, netuid: int) -> SubnetAnalysis:
+def _analysis(db_path: str, token: str, snapshot_id: int, netuid: int) -> SubnetAnalysis:
     from analytics.data.snapshot import load_subnet  # the engine and loader only when a table is built
 
     snap = load_subnet(db_path, snapshot_id, netuid)
