@@ -10,7 +10,6 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-from analytics import ss58
 from analytics.app import ui
 from analytics.views import export, health, stake
 
@@ -55,12 +54,6 @@ def _flag(raw: str) -> bool:
     ]
 
 
-def _hotkey(raw: str) -> str:
-    if not ss58.is_valid(raw.strip()):
-        raise ValueError(raw)
-    return raw.strip()
-
-
 def _query(raw: str) -> str:
     if len(raw) > 100 or not raw.isprintable():
         raise ValueError(raw)
@@ -78,7 +71,12 @@ ui.bound_state("min_stake", "stake_min", parse=_min_stake, default=0.0, label="m
 ui.bound_state("in_consensus", "stake_in_consensus", parse=_flag, default=False, label="in consensus only",
                shown=lambda _: "every validator")  # fmt: skip
 ui.bound_state(
-    "hotkey", "stake_hotkey", parse=_hotkey, default="", label="hotkey", shown=lambda _: "every validator"
+    "hotkey",
+    "stake_hotkey",
+    parse=stake.parse_hotkey,
+    default="",
+    label="hotkey",
+    shown=lambda _: "every validator",
 )
 ui.bound_state("q", "stake_query", parse=_query, default="", label="search", shown=lambda _: "no search")
 
@@ -203,8 +201,10 @@ event = st.dataframe(
         "coldkey": st.column_config.TextColumn("Coldkey", width="small"),
         "window_epochs": st.column_config.NumberColumn("Epochs in window", format="%d"),
     },
+    placeholder="",
 )
-ui.csv_download(shown, f"stake_snap{snapshot_id}_w{window}.csv", key="stake")
+csv_name = export.csv_filename("stake", None, None, snapshot_id, w=window)  # stake_snap12_w7.csv
+ui.csv_download(shown, csv_name, key="stake")
 
 st.subheader("Return against stake")
 chart = shown.assign(
@@ -243,7 +243,7 @@ fig = px.scatter(
 fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend_title_text="health")
 fig.update_xaxes(dtick=1)  # log axis: a tick per power of ten
 st.plotly_chart(fig, width="stretch", key="stake_bubbles")
-ui.csv_download(shown, f"stake_snap{snapshot_id}_w{window}.csv", key="stake_chart")
+ui.csv_download(shown, csv_name, key="stake_chart")
 
 # One validator over time: the selected row, else the hotkey asked for. Not drawn by default: its history
 # is a read across every snapshot, so the first view of the page stays fast.

@@ -13,23 +13,12 @@ from plotly.subplots import make_subplots
 from analytics.app import ui
 from analytics.views import export, stake
 
-db = ui.page_setup(
+db, snapshot_id, netuid, mechid = ui.subnet_page(
     "Validator detail",
-    intro="Where one validator's weights overshoot consensus and are clipped, and how it fared across snapshots.",
+    "Where one validator's weights overshoot consensus and are clipped, and how it fared across snapshots.",
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
-mechid = ui.mechanism_picker(db, snapshot_id, netuid)
 
-validators = ui.table("validators", db, snapshot_id, netuid, mechid)
-if validators.empty:
-    st.info(
-        f"Mechanism {mechid} of subnet {netuid} has no validator in this snapshot (no permit, no weights). "
-        "Pick another subnet or collect a newer snapshot with `python -m analytics collect`."
-    )
-    st.stop()
+validators = ui.validators_or_stop(db, snapshot_id, netuid, mechid)
 hotkeys = dict(zip(validators["uid"].astype(int), validators["hotkey"].astype(str), strict=True))
 hotkey = ui.validator_picker(hotkeys, default=str(validators.iloc[0]["hotkey"]))
 assert hotkey is not None
@@ -117,7 +106,8 @@ if not history.empty:
     panels = [
         ("return_tao_per_1000_per_day", "return: TAO a day per 1,000 TAO", ",.3~f"),
         ("stake_alpha", "stake (α)", ",.0f"),
-        ("dividends_alpha", "dividends to its stakers per epoch (α)", ",.4~g"),
+        # two significant digits (0.0012, 8, 1,200): never 8.434, and tiny per-epoch amounts not shown as 0
+        ("dividends_alpha", "dividends to its stakers per epoch (α)", ",.2~g"),
         ("validator_trust", "validator trust Tv", ".2f"),
     ]
     fig = make_subplots(
@@ -129,16 +119,16 @@ if not history.empty:
     )
     for i, (column, title, fmt) in enumerate(panels, start=1):
         fig.add_trace(go.Scatter(x=hist["taken_at"], y=hist[column], mode="lines+markers", name=title), i, 1)
-        fig.update_yaxes(rangemode="tozero", tickformat=fmt, row=i, col=1)
+        fig.update_yaxes(rangemode="tozero", tickformat=fmt, nticks=6, row=i, col=1)
     fig.update_yaxes(range=[0, 1.05], row=len(panels), col=1)
     fig.update_layout(
         height=640, margin={"l": 10, "r": 10, "t": 30, "b": 10}, showlegend=False, hovermode="x unified"
     )
     st.plotly_chart(fig, width="stretch", key="validator_history_chart")
-    st.dataframe(
+    ui.table_and_csv(
         hist,
-        hide_index=True,
-        width="stretch",
+        export.csv_filename("validator_history", netuid, None, None, uid=uid),
+        key="validator_history",
         column_order=[
             "taken_at",
             "block",
@@ -165,4 +155,3 @@ if not history.empty:
     st.caption(
         "Returns: what 1,000 TAO staked earns per day after the take, in TAO at that snapshot's pool price and in α."
     )
-    ui.csv_download(hist, f"validator_history_sn{netuid}_uid{uid}.csv", key="validator_history")

@@ -8,14 +8,11 @@ import streamlit as st
 from analytics.app import ui
 from analytics.views import export, health
 
-db = ui.page_setup(
+db, snapshot_id, netuid, _ = ui.subnet_page(
     "History",
-    intro="One subnet across every snapshot of the network: is consensus getting healthier or not?",
+    "One subnet across every snapshot of the network: is consensus getting healthier or not?",
+    mechanism=False,
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
 network = str(ui.provenance(db, snapshot_id).iloc[0]["network"])
 summary = ui.table("history", db, snapshot_id, netuid)
 _, tv_rows = ui.cached(export.history_tables, db, netuid, network)
@@ -40,16 +37,7 @@ c2.metric(
 c3.metric("Effective miners now", f"{last['effective_miners']:.1f}")
 
 st.subheader("Consensus health of the validators")
-fig = go.Figure()
-for level in reversed(health.LEVELS):
-    fig.add_trace(
-        go.Bar(
-            x=summary["taken_at"],
-            y=summary[f"tv_{level}"],
-            name=level,
-            marker_color=health.COLOURS[level],
-        )
-    )
+fig = export.health_bars(summary["taken_at"], summary, worst_last=True)
 fig.update_layout(
     barmode="stack",
     height=360,
@@ -60,14 +48,23 @@ fig.update_layout(
 st.plotly_chart(fig, width="stretch", key="tv_bands")
 st.caption(f"Health, the same on every page: {health.rules()}")
 ui.csv_download(
-    tv_rows, f"history_tv_sn{netuid}.csv", key="history_tv", label="Download CSV (Tv per validator)"
+    tv_rows,
+    export.csv_filename("history_tv", netuid, None, None),
+    key="history_tv",
+    label="Download CSV (Tv per validator)",
 )
 
 left, right = st.columns(2)
 with left:
     st.subheader("Validators out of consensus")
-    fig = go.Figure(go.Bar(x=summary["taken_at"], y=summary["out_of_consensus"], marker_color="#ef6c00"))
-    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="validators")
+    fig = go.Figure(
+        go.Bar(x=summary["taken_at"], y=summary["out_of_consensus"], marker_color=health.COLOURS["major"])
+    )
+    fig.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis=ui.integer_axis(summary["out_of_consensus"], "validators"),
+    )
     st.plotly_chart(fig, width="stretch", key="out_bar")
     st.caption("Validators whose health is critical or major.")
 with right:
@@ -88,10 +85,10 @@ with right:
     )
 
 st.subheader("Per snapshot")
-st.dataframe(
+ui.table_and_csv(
     summary,
-    hide_index=True,
-    width="stretch",
+    export.csv_filename("history", netuid, None, None),
+    key="history",
     column_config={
         "snapshot_id": st.column_config.NumberColumn("Snapshot", format="%d"),
         "taken_at": st.column_config.DatetimeColumn("Taken (UTC)", format="YYYY-MM-DD HH:mm"),
@@ -110,4 +107,3 @@ st.dataframe(
         "effective_miners": st.column_config.NumberColumn("Effective miners", format="%.1f"),
     },
 )
-ui.csv_download(summary, f"history_sn{netuid}.csv", key="history")

@@ -15,7 +15,7 @@ STALE_AFTER_DAYS = 8  # one weekly run plus a day of slack
 
 def utc(value: object) -> pd.Timestamp:
     """A stored time (naive = UTC, as the store writes it) as an aware UTC timestamp."""
-    ts = pd.Timestamp(value)  # type: ignore[arg-type]
+    ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 

@@ -64,10 +64,14 @@ def is_validator(permit: Any) -> np.ndarray:
     return np.asarray(permit, dtype=bool)
 
 
-def _level_of_clipped(clipped: np.ndarray) -> np.ndarray:
+def tv_levels(tv: Any) -> np.ndarray:
+    """The level of each validator-trust fraction by the clipped share of its weight (1 - Tv) alone:
+    the rule for an active permit holder whose weights count, and the tint of a Tv figure such as the
+    Overview's stake-weighted Tv. Compared on Tv (Tv < 1 - threshold), so 0.95 is exactly ok."""
     c = consensus
+    tv_ = np.asarray(tv, dtype=np.float64)
     return np.select(
-        [clipped > c.CLIPPED_CRITICAL, clipped > c.CLIPPED_MAJOR, clipped > c.CLIPPED_MINOR],
+        [tv_ < 1.0 - c.CLIPPED_CRITICAL, tv_ < 1.0 - c.CLIPPED_MAJOR, tv_ < 1.0 - c.CLIPPED_MINOR],
         ["critical", "major", "minor"],
         default="ok",
     ).astype(object)
@@ -78,7 +82,7 @@ def health_levels(validator_trust_u16: Any, permit: Any, active: Any) -> np.ndar
     tv = np.asarray(validator_trust_u16, dtype=np.float64) / U16_MAX
     permit_ = is_validator(permit)
     active_ = np.asarray(active, dtype=bool)
-    level = _level_of_clipped(1.0 - tv)
+    level = tv_levels(tv)
     inactive = ~active_ & (level != "critical")  # inactive: at least major (critical stays critical)
     level = np.where(inactive | (tv <= 0), "major", level).astype(object)
     return np.where(permit_, level, NO_PERMIT).astype(object)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analytics import ss58
 from analytics.data import store
 from analytics.views import health, returns
 
@@ -46,6 +47,14 @@ COLUMNS = (
     "coldkey",
     "window_epochs",
 )
+
+
+def parse_hotkey(raw: str) -> str:
+    """A ``?hotkey=`` value, stripped; ValueError unless it is the SS58 address of a Bittensor key."""
+    if not ss58.is_valid(raw.strip()):
+        raise ValueError(raw)
+    return raw.strip()
+
 
 PARENT_REASON = "earns through its child keys; not registered on this subnet"
 
