@@ -882,16 +882,27 @@ def child_keys(
     return _read_df(db_path, f"SELECT * FROM child_keys WHERE {where} ORDER BY {_ORDER['child_keys']}", params)
 
 
+_HOTKEY_SNAPSHOTS_SQL = """
+    SELECT snapshot_id FROM snapshots
+    WHERE snapshot_id IN (SELECT snapshot_id FROM neurons WHERE netuid = ? AND hotkey = ?)
+       OR snapshot_id IN (SELECT snapshot_id FROM hotkeys WHERE netuid = ? AND hotkey = ?)
+    ORDER BY taken_at, snapshot_id
+"""
+
+
 def hotkey_snapshots(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -> list[int]:
     """Every snapshot in which `hotkey` is registered on `netuid` or earns there as a parent, oldest first."""
-    df = _read_df(
-        db_path,
-        """
-        SELECT DISTINCT p.snapshot_id, p.taken_at FROM snapshots p
-        WHERE p.snapshot_id IN (SELECT snapshot_id FROM neurons WHERE netuid = ? AND hotkey = ?)
-           OR p.snapshot_id IN (SELECT snapshot_id FROM hotkeys WHERE netuid = ? AND hotkey = ?)
-        ORDER BY p.taken_at, p.snapshot_id
-        """,
-        [int(netuid), hotkey, int(netuid), hotkey],
-    )
+    df = _read_df(db_path, _HOTKEY_SNAPSHOTS_SQL, [int(netuid), hotkey, int(netuid), hotkey])
     return [int(v) for v in df["snapshot_id"]]
+
+
+def hotkey_money_history(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -> dict[str, pd.DataFrame]:
+    """One hotkey's money rows on a subnet across snapshots, through one connection: 'hotkeys'
+    (money_hotkeys rows, validators only) and 'subnets' (money_subnets rows) of every snapshot that
+    holds it; both empty when it never appears."""
+    with _reader(db_path) as con:
+        ids = [int(r[0]) for r in con.execute(_HOTKEY_SNAPSHOTS_SQL, [int(netuid), hotkey, int(netuid), hotkey]).fetchall()]
+        return {
+            "hotkeys": con.execute(*_money_hotkeys_sql(ids, [int(netuid)], hotkey, True)).df(),
+            "subnets": con.execute(*_money_subnets_sql(ids, [int(netuid)])).df(),
+        }
