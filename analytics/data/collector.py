@@ -211,9 +211,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         [
             ("netuid", pa.int32()),
             ("child_hotkey", pa.string()),
-            ("position", pa.int32()),
             ("parent_hotkey", pa.string()),
             ("proportion", pa.uint64()),
+            ("suspended", pa.bool_()),
         ]
     ),
     "neurons": pa.schema(
@@ -604,6 +604,7 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         | neurons["validator_permit"]
         | (neurons["dividends"] > 0),
         aligned=aligned,
+        owner_hotkey=owner,
     )
     subnet.update(money_subnet)
 
@@ -692,6 +693,7 @@ async def _fetch_money(
     coldkeys: list[str],
     validators: np.ndarray,
     aligned: bool = True,
+    owner_hotkey: str | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """The money rows of one subnet: subnet columns, per-hotkey rows and parent/child relations.
 
@@ -749,13 +751,27 @@ async def _fetch_money(
     )
     parents_of = parents_of or [[] for _ in keys]
     children_of = children_of or [[] for _ in keys]
-    relations = [
-        (child, position, str(parent), _int(proportion))
-        for child, entries in zip(keys, parents_of, strict=True)
-        for position, (proportion, parent) in enumerate(entries or [])
-    ]
+    edges: dict[tuple[str, str], int] = {}  # (child, parent) -> proportion
+    for child, entries in zip(keys, parents_of, strict=True):
+        for proportion, parent in entries or []:
+            edges[(child, str(parent))] = _int(proportion)
+    for parent, entries in zip(keys, children_of, strict=True):
+        for proportion, child in entries or []:
+            edges.setdefault((str(child), parent), _int(proportion))
     read = set(keys)  # parents outside the validators (registered or not) are read too
-    outside = list(dict.fromkeys(p for _, _, p, _ in relations if p not in read))
+    outside = list(dict.fromkeys(p for (c, p) in edges if p not in read and c in read))
+    edge_parents = list(dict.fromkeys(p for _, p in edges))
+    suspended_flags = (
+        await _optional(vin.query_batch(ST.ChildkeyThresholdSuspended, [[p] for p in edge_parents]))
+        if edge_parents
+        else []
+    )
+    # A suspended parent's relations are inert (hidden from get_parents / get_children) except on
+    # the subnet it owns (runtime docs of ChildkeyThresholdSuspended; a runtime without the item: none).
+    suspended = {
+        p for p, flag in zip(edge_parents, suspended_flags or [None] * len(edge_parents), strict=True)
+        if flag is not None and p != owner_hotkey
+    }
     money_keys = keys + outside
     coldkey_of = {hotkeys[uid]: coldkeys[uid] for uid in uids}
     (
@@ -841,8 +857,8 @@ async def _fetch_money(
         for k, hk in enumerate(money_keys)
     ]
     child_rows = [
-        {"netuid": netuid, "child_hotkey": c, "position": pos, "parent_hotkey": p, "proportion": prop}
-        for c, pos, p, prop in relations
+        {"netuid": netuid, "child_hotkey": c, "parent_hotkey": p, "proportion": prop, "suspended": p in suspended}
+        for (c, p), prop in edges.items()
     ]
 
     pending = [_int(v, None) for v in (pending_server, pending_validator, pending_root, pending_cut)]

@@ -137,7 +137,7 @@ _ORDER: dict[str, str] = {
     "bonds": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
     "bonds_after": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
     "hotkeys": "snapshot_id, netuid, hotkey",
-    "child_keys": "snapshot_id, netuid, child_hotkey, position",
+    "child_keys": "snapshot_id, netuid, child_hotkey, parent_hotkey",
     "collection_runs": "run_id",
     "schema_version": "version",
 }
@@ -859,9 +859,9 @@ def returns_frames(
             f"""
             SELECT netuid, hotkey, sum(parents) AS parents, sum(children) AS children FROM (
                 SELECT netuid, child_hotkey AS hotkey, 1 AS parents, 0 AS children
-                FROM child_keys WHERE snapshot_id IN ({marks})
+                FROM child_keys WHERE snapshot_id IN ({marks}) AND NOT suspended
                 UNION ALL
-                SELECT netuid, parent_hotkey, 0, 1 FROM child_keys WHERE snapshot_id IN ({marks})
+                SELECT netuid, parent_hotkey, 0, 1 FROM child_keys WHERE snapshot_id IN ({marks}) AND NOT suspended
             ) GROUP BY netuid, hotkey
             """,
             edge_params + edge_params,
