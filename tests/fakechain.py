@@ -1237,3 +1237,13 @@ def expected_money(
             subnet["pending_server"] + subnet["pending_validator"] + subnet["pending_root"]
         )
     return subnet, rows, children
+
+
+def with_emission_shares(expected: dict[str, list]) -> dict[str, list]:
+    """``expected`` for a snapshot of every subnet: each subnet's share of block emission (its TAO
+    in + excess TAO over the sum), as collect stores it then."""
+    rows = expected["subnets"]
+    flows = [r["tao_in_emission"] + r["excess_tao"] for r in rows]
+    for r, flow in zip(rows, flows, strict=True):
+        r["emission_share"] = flow / sum(flows) if sum(flows) else None
+    return expected
