@@ -27,7 +27,8 @@ Reading (read-only connection opened per call, retried with backoff on a lock er
     subnet_history(db_path, netuid) -> DataFrame              per-snapshot per-uid Tv, permit, stake...
     collection_runs(db_path) -> DataFrame
 
-Errors: StoreError (a clear one-line message) for a missing, empty, corrupt or locked file.
+Errors: StoreError (a clear one-line message) for a missing, empty, corrupt or locked file; a lock
+still held after the wait is DatabaseLockedError, a StoreError (both from analytics.errors).
 
 Additions beyond the original contract (same rules):
     ingest_snapshots(db_path, [SnapshotData, ...]) -> list[int | None]   one connection, one
@@ -41,7 +42,7 @@ Additions beyond the original contract (same rules):
     table_contents(db_path, table) -> DataFrame             a whole table in a canonical order (tests, audits)
     schema_version(db_path) -> int
     initialise(db_path) -> None                             create / migrate the schema, no data
-    default_db_path() -> Path                               $METAGRAPH_LENS_DB, else CHAIN_DB_PATH if it exists, else DEMO_DB_PATH
+    default_db_path() -> Path                               alias of analytics.config.default_db_path
     SCHEMA_VERSION, TABLES, DEMO_DB_PATH, LOCK_WAIT_SECONDS (seconds a call waits for another
     process's lock; env METAGRAPH_LENS_LOCK_WAIT)
 
@@ -53,11 +54,12 @@ own connection and closes it before returning: a cached connection would lock ou
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -66,6 +68,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+
+from analytics import config
+from analytics.errors import DatabaseLockedError, StoreError
+from analytics.textsafe import safe_frame
+
+__all__ = ["DatabaseLockedError", "StoreError"]  # re-exported: callers catch store.StoreError
+
+log = logging.getLogger("analytics.data.store")
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 SCHEMA_V2_FILE = Path(__file__).with_name("schema_v2.sql")  # the money path: takes, pools, dividends
@@ -90,22 +100,15 @@ TABLES: tuple[str, ...] = (
     "child_keys",
 )
 
-# The embedded demo database, and the environment variable naming the database to open instead.
-DEMO_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "demo.duckdb"
-CHAIN_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "lens.duckdb"
-DB_ENV_VAR = "METAGRAPH_LENS_DB"
+# The embedded demo database, and the environment variable naming the database to open instead
+# (aliases of analytics.config, where paths and defaults live).
+DEMO_DB_PATH = config.DEMO_DB_PATH
+CHAIN_DB_PATH = config.CHAIN_DB_PATH
+DB_ENV_VAR = config.DB_ENV_VAR
 
-
-def _lock_wait_from_env(default: float = 10.0) -> float:
-    try:
-        value = float(os.environ.get("METAGRAPH_LENS_LOCK_WAIT", default))
-    except ValueError:
-        return default
-    return value if value >= 0 else default
-
-
-# Seconds a read or write waits, retrying with backoff, while another process holds the file's lock.
-LOCK_WAIT_SECONDS = _lock_wait_from_env()
+# Seconds a read or write waits, retrying with backoff, while another process holds the file's lock
+# (the one retry layer for locks; a test or a caller may set it, a write may pass its own wait).
+LOCK_WAIT_SECONDS = config.lock_wait_seconds()
 
 SNAPSHOT_META_COLUMNS = (
     "network",
@@ -143,10 +146,6 @@ _ORDER: dict[str, str] = {
 }
 
 
-class StoreError(Exception):
-    """A database problem the user can act on, with a one-line message."""
-
-
 @dataclass
 class SnapshotData:
     """One snapshot to ingest: `snapshots` metadata plus Arrow tables (see the module docstring)."""
@@ -156,12 +155,9 @@ class SnapshotData:
 
 
 def default_db_path() -> Path:
-    """The database to open when none is given: $METAGRAPH_LENS_DB, else data/lens.duckdb once the
-    collector has written it (so `collect` then `streamlit run app.py` shows the chain), else the demo."""
-    configured = os.environ.get(DB_ENV_VAR, "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    return CHAIN_DB_PATH if CHAIN_DB_PATH.exists() else DEMO_DB_PATH
+    """The database to open when none is given: analytics.config.default_db_path with this module's
+    CHAIN_DB_PATH and DEMO_DB_PATH (kept for callers of the store)."""
+    return config.default_db_path(chain=CHAIN_DB_PATH, demo=DEMO_DB_PATH)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -210,21 +206,34 @@ def _check_writable(path: Path) -> None:
         )
 
 
-def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """Open a connection, retrying with exponential backoff (and jitter) while the file is locked."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+def _open(path: Path, *, read_only: bool, lock_wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a connection, retrying with exponential backoff (and jitter) while the file is locked:
+    up to ``lock_wait`` seconds (default LOCK_WAIT_SECONDS), then DatabaseLockedError.
+
+    The only retry on a lock in the code base; :func:`_is_lock_error` is the only place that tells a
+    lock from other DuckDB errors."""
+    wait = LOCK_WAIT_SECONDS if lock_wait is None else lock_wait
+    deadline = time.monotonic() + wait
     delay = 0.02
+    warned = False
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
+            # A table missing from the file must be an error, never a Python variable of that name
+            # that DuckDB's replacement scan finds in the caller's frame (ingest registers its views).
+            con.execute("SET python_enable_replacements = false")
+            return con
         except duckdb.Error as exc:
             if _is_lock_error(exc):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise StoreError(
-                        f"database {path} is locked{_lock_holder(exc)} (waited {LOCK_WAIT_SECONDS:g} s); "
+                    raise DatabaseLockedError(
+                        f"database {path} is locked{_lock_holder(exc)} (waited {wait:g} s); "
                         "try again when the writer has finished"
                     ) from None
+                if not warned and not read_only:
+                    log.warning("database locked%s: waiting up to %g s for %s", _lock_holder(exc), wait, path)
+                    warned = True
                 time.sleep(min(delay * (1 + random.random() / 4), remaining))
                 delay = min(delay * 2, 1.0)
                 continue
@@ -238,7 +247,8 @@ def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
 def _query_error(path: Path, exc: duckdb.Error) -> StoreError:
     """Translate an error raised while querying an open database into a one-line StoreError."""
     msg = _first_line(exc)
-    if isinstance(exc, duckdb.CatalogException):
+    if isinstance(exc, duckdb.CatalogException | duckdb.BinderException):
+        # a missing table (Catalog) or a same-named table with other columns (Binder): foreign schema
         return StoreError(f"database {path} is not a metagraph-lens database or is outdated ({msg})")
     if (
         "Corrupt" in msg
@@ -265,15 +275,24 @@ def _reader(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnecti
 
 def _read_df(db_path: str | os.PathLike[str], sql: str, params: list[Any] | None = None) -> pd.DataFrame:
     with _reader(db_path) as con:
-        return con.execute(sql, params or []).df()
+        return _shown(con.execute(sql, params or []).df())
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every read leaves the store with chain strings made visible (analytics.textsafe): control and
+    bidi characters escaped, once here for every page, chart, CSV and terminal line. The database keeps
+    the raw bytes (read them with duckdb itself)."""
+    return safe_frame(frame)
 
 
 @contextmanager
-def _writer(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+def _writer(
+    db_path: str | os.PathLike[str], lock_wait: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A fresh read-write connection with the schema migrated to SCHEMA_VERSION."""
     path = Path(db_path)
     _check_writable(path)
-    con = _open(path, read_only=False)
+    con = _open(path, read_only=False, lock_wait=lock_wait)
     try:
         _migrate(con, path)
         yield con
@@ -327,12 +346,48 @@ def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                 con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, _utcnow()])
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the open transaction, keeping the error that caused it. A failed write (disk full, file too
+    large) can abort the transaction by itself; then ROLLBACK fails with "no transaction is active", and
+    raising that would hide the real cause. Nothing was committed either way."""
+    with suppress(duckdb.Error):
+        con.execute("ROLLBACK")
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _foreign_reason(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why an open database is not ours (None when it is, or when it is empty: a new file)."""
+    tables = _user_tables(con)
+    if not tables:
+        return None
+    if "schema_version" not in tables or _current_version(con) == 0:
+        shown = ", ".join(sorted(tables)[:3]) + (", ..." if len(tables) > 3 else "")
+        return f"it holds other tables ({shown}) and no metagraph-lens schema"
+    columns = _table_columns(con, "snapshots")
+    if "snapshots" not in tables or not {"snapshot_id", *SNAPSHOT_META_COLUMNS} <= set(columns):
+        return "its snapshots table is not metagraph-lens's"
+    return None
+
+
+def check_lens_database(db_path: str | os.PathLike[str]) -> None:
+    """Raise StoreError("... is not a metagraph-lens database ...") for an existing file that belongs to
+    something else: not DuckDB, or DuckDB with other tables (a same-named ``snapshots`` included).
+    A missing or empty (0-byte) file, or a DuckDB file without tables, passes: a writer may create it.
+    Cheap (one read-only connection): callers run it before minutes of chain reads or a rebuild."""
+    path = Path(db_path)
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return
+    with _reader(path) as con:
+        reason = _foreign_reason(con)
+    if reason:
+        raise StoreError(f"database {path} is not a metagraph-lens database: {reason}")
 
 
 def schema_version(db_path: str | os.PathLike[str]) -> int:
@@ -349,6 +404,13 @@ def initialise(db_path: str | os.PathLike[str]) -> None:
 
 # --------------------------------------------------------------------------------------------------
 # Writing
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The one value of an aggregate query (which always returns one row)."""
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, bool]:
@@ -409,9 +471,7 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
         if exists:
             con.execute("ROLLBACK")
             return None
-        snapshot_id = int(
-            con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchone()[0]
-        )
+        snapshot_id = int(_scalar(con, "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"))
         cols = list(SNAPSHOT_META_COLUMNS)
         con.execute(
             f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
@@ -426,7 +486,7 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     finally:
         for table, _, _ in plan:
@@ -434,15 +494,19 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
     return snapshot_id
 
 
-def ingest_snapshot(db_path: str | os.PathLike[str], snapshot: SnapshotData) -> int | None:
+def ingest_snapshot(
+    db_path: str | os.PathLike[str], snapshot: SnapshotData, *, lock_wait: float | None = None
+) -> int | None:
     """Write one snapshot atomically; return its new snapshot_id, or None if (network, block) is stored.
+
+    ``lock_wait``: seconds to wait for readers holding the file's lock (default LOCK_WAIT_SECONDS).
 
     Incoming Arrow tables are registered under `incoming_<table>` (a name no table uses, so the
     replacement scan cannot pick up a table of the same name) and copied with INSERT ... SELECT
     inside one transaction: readers see all of the snapshot or none of it.
     """
     _validate_snapshot(snapshot)
-    with _writer(db_path) as con:
+    with _writer(db_path, lock_wait) as con:
         return _ingest_on(con, snapshot)
 
 
@@ -454,20 +518,19 @@ def ingest_snapshots(db_path: str | os.PathLike[str], snapshots: list[SnapshotDa
         return [_ingest_on(con, snapshot) for snapshot in snapshots]
 
 
-def record_run(db_path: str | os.PathLike[str], run: dict[str, Any]) -> int:
-    """Append one collection run (keys: RUN_COLUMNS; subnets_failed may be a dict) and return its run_id."""
+def record_run(db_path: str | os.PathLike[str], run: dict[str, Any], *, lock_wait: float | None = None) -> int:
+    """Append one collection run (keys: RUN_COLUMNS; subnets_failed may be a dict) and return its run_id.
+    ``lock_wait`` as for :func:`ingest_snapshot`."""
     unknown = set(run) - set(RUN_COLUMNS)
     if unknown:
         raise StoreError(f"collection run: unknown field(s) {sorted(unknown)}")
     values = dict(run)
     if isinstance(values.get("subnets_failed"), dict):
         values["subnets_failed"] = json.dumps({str(k): str(v) for k, v in values["subnets_failed"].items()})
-    with _writer(db_path) as con:
+    with _writer(db_path, lock_wait) as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            run_id = int(
-                con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM collection_runs").fetchone()[0]
-            )
+            run_id = int(_scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM collection_runs"))
             cols = list(RUN_COLUMNS)
             con.execute(
                 f"INSERT INTO collection_runs (run_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
@@ -475,7 +538,7 @@ def record_run(db_path: str | os.PathLike[str], run: dict[str, Any]) -> int:
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
         return run_id
 
@@ -592,11 +655,13 @@ def snapshot_tables(
     with _reader(db_path) as con:
         if not con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", params[:1]).fetchone():
             raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
-        out["subnet"] = con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df()
+        out["subnet"] = _shown(
+            con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df()
+        )
         for table in ("neurons", "mechanism_neurons", "weights", "bonds", "bonds_after"):
-            out[table] = con.execute(
-                f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params
-            ).df()
+            out[table] = _shown(
+                con.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params).df()
+            )
     return out
 
 
@@ -736,7 +801,8 @@ _MONEY_HOTKEY_COLUMNS = """h.delegate_take, h.childkey_take, h.alpha_stake_own, 
 def _money_hotkeys_sql(
     snapshot_ids: list[int], netuids: list[int] | None, hotkey: str | None, validators_only: bool
 ) -> tuple[str, list[Any]]:
-    marks, params = _id_list(snapshot_ids)
+    marks, ids = _id_list(snapshot_ids)
+    params: list[Any] = list(ids)
     where_n = f"n.snapshot_id IN ({marks})"
     where_h = f"h.snapshot_id IN ({marks}) AND h.uid IS NULL"
     params_n, params_h = list(params), list(params)
@@ -830,8 +896,8 @@ def returns_frames(
             window = con.execute(_WINDOW_SQL, [meta[0], meta[1], meta[1], int(window_days)]).fetchall()
             ids = [int(r[0]) for r in window]
         out["snapshot_id"], out["snapshot_ids"] = int(snapshot_id), ids
-        out["subnets"] = con.execute(*_money_subnets_sql(ids, netuids)).df()
-        out["latest"] = con.execute(*_money_hotkeys_sql([int(snapshot_id)], netuids, hotkey, True)).df()
+        out["subnets"] = _shown(con.execute(*_money_subnets_sql(ids, netuids)).df())
+        out["latest"] = _shown(con.execute(*_money_hotkeys_sql([int(snapshot_id)], netuids, hotkey, True)).df())
         # The window needs only the recorded amounts (a row without them has no rate), so it reads
         # `hotkeys` alone, for the snapshot's hotkeys, keyed by their row in 'latest' (no strings back).
         keys = pa.table(
@@ -866,6 +932,7 @@ def returns_frames(
             """,
             edge_params + edge_params,
         ).df()
+        out["relations"] = _shown(out["relations"])
     return out
 
 
@@ -903,6 +970,6 @@ def hotkey_money_history(db_path: str | os.PathLike[str], netuid: int, hotkey: s
     with _reader(db_path) as con:
         ids = [int(r[0]) for r in con.execute(_HOTKEY_SNAPSHOTS_SQL, [int(netuid), hotkey, int(netuid), hotkey]).fetchall()]
         return {
-            "hotkeys": con.execute(*_money_hotkeys_sql(ids, [int(netuid)], hotkey, True)).df(),
-            "subnets": con.execute(*_money_subnets_sql(ids, [int(netuid)])).df(),
+            "hotkeys": _shown(con.execute(*_money_hotkeys_sql(ids, [int(netuid)], hotkey, True)).df()),
+            "subnets": _shown(con.execute(*_money_subnets_sql(ids, [int(netuid)])).df()),
         }
