@@ -108,8 +108,8 @@ def snapshot(week: int, subnets: int, keys: dict[int, tuple[list[str], list[str]
         child_parts.append(
             {
                 "netuid": np.full(2, netuid, dtype=np.int32), "child_hotkey": hotkeys[5:7],
-                "position": np.zeros(2, dtype=np.int32), "parent_hotkey": hotkeys[1:3],
-                "proportion": pa.array([2**62, 2**63], pa.uint64()),
+                "parent_hotkey": hotkeys[1:3], "proportion": pa.array([2**62, 2**63], pa.uint64()),
+                "suspended": np.zeros(2, dtype=bool),
             }
         )  # fmt: skip
     types = {c: pa.uint64() for c in ("tao_weight", "stake_threshold", "epoch_emission", "pending_server",

@@ -63,6 +63,7 @@ MONEY_ITEMS = frozenset(
         "SubnetAlphaOut",
         "SubnetMovingPrice",
         "MinChildkeyTakePerSubnet",
+        "ChildkeyThresholdSuspended",
     }
 )
 SPEC_VERSION = 425
@@ -174,6 +175,7 @@ class Accounts:
     root_stake: dict[str, int] = field(default_factory=dict)  # TotalHotkeyAlpha on netuid 0
     owner: dict[str, str] = field(default_factory=dict)  # Owner: hotkey -> coldkey
     identity: dict[str, str] = field(default_factory=dict)  # IdentitiesV2 name by coldkey
+    suspended: set[str] = field(default_factory=set)  # ChildkeyThresholdSuspended parents
 
 
 @dataclass
@@ -469,6 +471,8 @@ class FakeChain:
             return acc.delegate_take.get(params[0], 11796)
         if item == "Owner":
             return acc.owner.get(params[0])
+        if item == "ChildkeyThresholdSuspended":  # OptionQuery of (): () when set, None otherwise
+            return () if params[0] in acc.suspended else None
         if item == "IdentitiesV2":
             name = acc.identity.get(params[0])
             return None if name is None else {"name": list(name.encode()), "url": [], "description": []}
@@ -973,8 +977,12 @@ def add_money(ep: Epoch, accounts: Accounts) -> None:
         parents={
             hotkeys[3]: [(2**63, hotkeys[1]), (2**62, hotkeys[2])],
             hotkeys[4]: [(2**64 - 1, outside)],
+            hotkeys[6]: [(2**60, hotkeys[0])],  # the subnet owner: never inert
         },
-        children={hotkeys[1]: [(2**63, hotkeys[3])], hotkeys[2]: [(2**62, hotkeys[3])]},
+        children={
+            hotkeys[1]: [(2**63, hotkeys[3])],
+            hotkeys[2]: [(2**62, hotkeys[3]), (2**61, account(f"unregistered-child-{netuid}"))],
+        },
         alpha_dividends={hk: 5 for hk in hotkeys[:4]},  # stale: the previous epoch's
         stakers={
             hk: [account(f"staker-{netuid}-{k}") for k in range(int(rng.integers(0, 6)))]
@@ -1005,6 +1013,7 @@ def add_money(ep: Epoch, accounts: Accounts) -> None:
         accounts.delegate_take[hotkey] = [0, 11796, 3277, 655][k % 4]
         accounts.root_stake[hotkey] = int(rng.integers(0, 10**13))
     accounts.owner[outside] = account(f"outside-owner-{netuid}")
+    accounts.suspended |= {hotkeys[2], hotkeys[0]}  # below the stake threshold
     accounts.identity[coldkeys[1]] = f"<b>validator</b> \u202e{netuid}"
     accounts.identity[accounts.owner[outside]] = "outside parent"
 
@@ -1139,12 +1148,24 @@ def expected_money(
         if src_in.validator_permit[uid] or src_out.validator_permit[uid] or src_out.dividends[uid] > 0
     ]
     keys = [src_in.hotkeys[uid] for uid in validators]
+    edges: dict[tuple[str, str], int] = {}
+    for hk in keys:  # ParentKeys of each validator, then ChildKeys of each validator
+        for prop, p in m_in.parents.get(hk, []):
+            edges[(hk, p)] = prop
+    for hk in keys:
+        for prop, c in m_in.children.get(hk, []):
+            edges.setdefault((c, hk), prop)
     children = [
-        {"netuid": netuid, "child_hotkey": hk, "position": k, "parent_hotkey": p, "proportion": prop}
-        for hk in keys
-        for k, (prop, p) in enumerate(m_in.parents.get(hk, []))
+        {
+            "netuid": netuid,
+            "child_hotkey": c,
+            "parent_hotkey": p,
+            "proportion": prop,
+            "suspended": p in acc.suspended and p != src_in.owner_hotkey,
+        }
+        for (c, p), prop in edges.items()
     ]
-    outside = list(dict.fromkeys(c["parent_hotkey"] for c in children if c["parent_hotkey"] not in keys))
+    outside = list(dict.fromkeys(p for (c, p) in edges if p not in keys and c in keys))
     uid_of = {hk: uid for uid, hk in enumerate(src_in.hotkeys)}
     floor_take = max(g_in.min_childkey_take, m_in.min_childkey_take)
     rows = []
@@ -1216,3 +1237,13 @@ def expected_money(
             subnet["pending_server"] + subnet["pending_validator"] + subnet["pending_root"]
         )
     return subnet, rows, children
+
+
+def with_emission_shares(expected: dict[str, list]) -> dict[str, list]:
+    """``expected`` for a snapshot of every subnet: each subnet's share of block emission (its TAO
+    in + excess TAO over the sum), as collect stores it then."""
+    rows = expected["subnets"]
+    flows = [r["tao_in_emission"] + r["excess_tao"] for r in rows]
+    for r, flow in zip(rows, flows, strict=True):
+        r["emission_share"] = flow / sum(flows) if sum(flows) else None
+    return expected

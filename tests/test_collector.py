@@ -36,7 +36,16 @@ def rows_of(table: pa.Table) -> list[dict]:
 
 
 def key(row: dict) -> tuple:
-    names = ("netuid", "mechid", "uid", "validator_uid", "miner_uid", "hotkey", "child_hotkey", "position")
+    names = (
+        "netuid",
+        "mechid",
+        "uid",
+        "validator_uid",
+        "miner_uid",
+        "hotkey",
+        "child_hotkey",
+        "parent_hotkey",
+    )
     return tuple(str(row[k]) for k in names if k in row)
 
 

@@ -142,8 +142,8 @@ def test_recompute_is_sensitive_to_the_inputs(tmp_path) -> None:
 def test_recorded_dividends_verify_to_the_rao_through_collect_and_check(tmp_path, capsys) -> None:
     """The money path round trip: a chain whose recorded dividends are the payout of its own state at
     e - 1 (takes, own stakes, a parent of another coldkey and an unregistered parent, CKBurn) is
-    collected; `check` pays the stored epoch out again and finds every hotkey to the rao. One rao
-    changed on chain is caught."""
+    collected; `check` pays the stored epoch out again and finds every hotkey to the rao. A suspended
+    parent's stored edge stays inert. One rao changed on chain is caught."""
     from analytics.cli import main
     from analytics.model import returns
     from tests.fakechain import Accounts, account
@@ -168,6 +168,7 @@ def test_recorded_dividends_verify_to_the_rao_through_collect_and_check(tmp_path
         delegate_take={hk: [0, 11796, 3277][k % 3] for k, hk in enumerate(hotkeys)},
         root_stake={hk: int(v) for hk, v in zip(hotkeys, before.tao_stake, strict=True)},
         owner={outside: account("outside-owner")},
+        suspended={hotkeys[1]},  # below the stake threshold: its edge to uid 3 is inert
     )
     chain.set_accounts(0, accounts)
 
@@ -192,7 +193,7 @@ def test_recorded_dividends_verify_to_the_rao_through_collect_and_check(tmp_path
         pending_root=m.pending_root,
         tao_weight=3_320_413_933_267_719_290,
         ck_burn=2**64 // 100,
-        parents={3: [(2**62, 1)], 5: [(2**64 - 1, n)]},
+        parents={5: [(2**64 - 1, n)]},  # 3 <- 1 is stored but inert
     )
     assert payout.alpha_nominators[n] > 0 and payout.ck_burn.sum() > 0  # the relations matter here
     after.money.alpha_dividends = {h: int(v) for h, v in zip(names, payout.alpha_nominators, strict=True)}

@@ -96,8 +96,9 @@ def test_demo_pools_have_distinct_prices_and_one_hostile_identity(demo_db: Path)
         assert int(row.price_rao) == int(row.tao_reserve) * 10**9 // int(row.alpha_reserve)
     assert money["emission_share"].sum() == pytest.approx(1.0)
     names = store.money_hotkeys(demo_db, [last])["identity_name"].dropna()
-    # as every store read returns chain strings: control and bidi characters made visible (textsafe)
+    # Reads leave the store with the bidi override made visible; the raw bytes stay in the database.
     assert (names == safe_text(demo.HOSTILE_NAME)).sum() >= 1 and names.nunique() > 10
+    assert "\\u202e" in safe_text(demo.HOSTILE_NAME)
 
 
 def test_demo_child_hotkeys_and_their_unregistered_parent(demo_db: Path) -> None:

@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import bittensor as bt
 import numpy as np
@@ -82,9 +82,7 @@ class RetryPolicy:
 
     def write_lock_wait(self) -> float:
         """Seconds a database write waits for readers holding the lock (passed to the store)."""
-        backoffs = sum(
-            min(self.db_backoff * 2**k, self.backoff_max) for k in range(max(self.db_tries - 1, 0))
-        )
+        backoffs = sum(min(self.db_backoff * 2**k, self.backoff_max) for k in range(max(self.db_tries - 1, 0)))
         return store.LOCK_WAIT_SECONDS + backoffs
 
 
@@ -215,9 +213,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         [
             ("netuid", pa.int32()),
             ("child_hotkey", pa.string()),
-            ("position", pa.int32()),
             ("parent_hotkey", pa.string()),
             ("proportion", pa.uint64()),
+            ("suspended", pa.bool_()),
         ]
     ),
     "neurons": pa.schema(
@@ -557,7 +555,7 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         column[: len(values)] = values[:n]
         return column
 
-    neurons: dict[str, Any] = {
+    neurons = {
         "netuid": np.full(n, netuid, dtype=np.int32),
         "uid": np.arange(n, dtype=np.int32),
         "hotkey": hotkeys,
@@ -604,10 +602,11 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         netuid,
         hotkeys=hotkeys,
         coldkeys=[x.coldkey for x in neurons_in],
-        validators=neurons["validator_permit_prev"]
-        | neurons["validator_permit"]
-        | (neurons["dividends"] > 0),
+        validators=np.asarray(neurons["validator_permit_prev"])
+        | np.asarray(neurons["validator_permit"])
+        | (np.asarray(neurons["dividends"]) > 0),
         aligned=aligned,
+        owner_hotkey=owner,
     )
     subnet.update(money_subnet)
 
@@ -642,31 +641,31 @@ async def _optional(aw: Any) -> Any:
         return None
 
 
-@overload
-def _int(value: Any, default: int = 0) -> int: ...
-@overload
-def _int(value: Any, default: None) -> int | None: ...
-def _int(value: Any, default: int | None = 0) -> int | None:
-    """A decoded integer, unwrapping newtypes such as PerU16 or a one-field dict."""
+def _maybe_int(value: Any) -> int | None:
+    """A decoded integer, unwrapping newtypes such as PerU16 or a one-field dict; None when unread."""
     if value is None:
-        return default
+        return None
     if isinstance(value, dict):
         if "bits" in value:
             return int(value["bits"])
-        if len(value) == 1:
-            return _int(next(iter(value.values())), default)
-        return default
+        return _maybe_int(next(iter(value.values()))) if len(value) == 1 else None
     if isinstance(value, list | tuple) and len(value) == 1:
-        return _int(value[0], default)
+        return _maybe_int(value[0])
     try:
         return int(value)
     except (TypeError, ValueError):
-        return default
+        return None
+
+
+def _int(value: Any, default: int = 0) -> int:
+    """:func:`_maybe_int`, with ``default`` for a value that is missing or not an integer."""
+    number = _maybe_int(value)
+    return default if number is None else number
 
 
 def _fixed(value: Any, one: int) -> float | None:
     """A fixed-point storage value (``{"bits": n}`` or raw bits) as a float; None when unread."""
-    bits = _int(value, None)
+    bits = _maybe_int(value)
     return None if bits is None else bits / one
 
 
@@ -700,6 +699,7 @@ async def _fetch_money(
     coldkeys: list[str],
     validators: np.ndarray,
     aligned: bool = True,
+    owner_hotkey: str | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """The money rows of one subnet: subnet columns, per-hotkey rows and parent/child relations.
 
@@ -757,13 +757,27 @@ async def _fetch_money(
     )
     parents_of = parents_of or [[] for _ in keys]
     children_of = children_of or [[] for _ in keys]
-    relations = [
-        (child, position, str(parent), _int(proportion))
-        for child, entries in zip(keys, parents_of, strict=True)
-        for position, (proportion, parent) in enumerate(entries or [])
-    ]
+    edges: dict[tuple[str, str], int] = {}  # (child, parent) -> proportion
+    for child, entries in zip(keys, parents_of, strict=True):
+        for proportion, parent in entries or []:
+            edges[(child, str(parent))] = _int(proportion)
+    for parent, entries in zip(keys, children_of, strict=True):
+        for proportion, child in entries or []:
+            edges.setdefault((str(child), parent), _int(proportion))
     read = set(keys)  # parents outside the validators (registered or not) are read too
-    outside = list(dict.fromkeys(p for _, _, p, _ in relations if p not in read))
+    outside = list(dict.fromkeys(p for (c, p) in edges if p not in read and c in read))
+    edge_parents = list(dict.fromkeys(p for _, p in edges))
+    suspended_flags = (
+        await _optional(vin.query_batch(ST.ChildkeyThresholdSuspended, [[p] for p in edge_parents]))
+        if edge_parents
+        else []
+    )
+    # A suspended parent's relations are inert (hidden from get_parents / get_children) except on
+    # the subnet it owns (runtime docs of ChildkeyThresholdSuspended; a runtime without the item: none).
+    suspended = {
+        p for p, flag in zip(edge_parents, suspended_flags or [None] * len(edge_parents), strict=True)
+        if flag is not None and p != owner_hotkey
+    }
     money_keys = keys + outside
     coldkey_of: dict[str, str | None] = {hotkeys[uid]: coldkeys[uid] for uid in uids}
     (
@@ -826,7 +840,7 @@ async def _fetch_money(
     floor_take = max(_int(min_take), _int(min_take_subnet))  # get_effective_min_childkey_take
     uid_of = {hk: uid for uid, hk in enumerate(hotkeys)}
 
-    def at(values: list[Any] | None, k: int, default: int | None = None) -> int | None:
+    def at(values: list[Any] | None, k: int, default: int = 0) -> int | None:
         return _int(values[k], default) if values is not None and k < len(values) else None
 
     hotkey_rows = [
@@ -849,32 +863,31 @@ async def _fetch_money(
         for k, hk in enumerate(money_keys)
     ]
     child_rows = [
-        {"netuid": netuid, "child_hotkey": c, "position": pos, "parent_hotkey": p, "proportion": prop}
-        for c, pos, p, prop in relations
+        {"netuid": netuid, "child_hotkey": c, "parent_hotkey": p, "proportion": prop, "suspended": p in suspended}
+        for (c, p), prop in edges.items()
     ]
 
-    server, validator, root, cut = (
-        _int(v, None) for v in (pending_server, pending_validator, pending_root, pending_cut)
-    )
-    alpha_out = _int(block_alpha_out, None)
+    pending = [_maybe_int(v) for v in (pending_server, pending_validator, pending_root, pending_cut)]
+    alpha_out = _maybe_int(block_alpha_out)
     money: dict[str, Any] = {
         "block_alpha_out": alpha_out,
-        "subnet_owner_cut": _int(owner_cut_u16, None),
+        "subnet_owner_cut": _maybe_int(owner_cut_u16),
         "root_proportion": _fixed(root_prop, I96F32_ONE),
-        "ck_burn": _int(ck_burn, None),
-        "tao_reserve": _int(tao_reserve, None),
-        "alpha_reserve": _int(alpha_reserve, None),
-        "alpha_outstanding": _int(alpha_outstanding, None),
-        "price_rao": _int(price_rao, None),
+        "ck_burn": _maybe_int(ck_burn),
+        "tao_reserve": _maybe_int(tao_reserve),
+        "alpha_reserve": _maybe_int(alpha_reserve),
+        "alpha_outstanding": _maybe_int(alpha_outstanding),
+        "price_rao": _maybe_int(price_rao),
         "moving_price": _fixed(moving_price, I96F32_ONE),
-        "tao_in_emission": _int(tao_in_emission, None),
-        "excess_tao": _int(excess_tao, None),
+        "tao_in_emission": _maybe_int(tao_in_emission),
+        "excess_tao": _maybe_int(excess_tao),
         "emission_gate_bar": _fixed(gate_bar, U64F64_ONE),
         "emission_bar_quantile": _fixed(bar_quantile, U64F64_ONE),
         "emission_gate_exponent": _fixed(gate_exponent, U64F64_ONE),
-        "emission_bar_rank": _int(bar_rank, None),
-        "epoch_spec_version": _int(runtime.get("spec_version"), None) if isinstance(runtime, dict) else None,
+        "emission_bar_rank": _maybe_int(bar_rank),
+        "epoch_spec_version": _maybe_int(runtime.get("spec_version")) if isinstance(runtime, dict) else None,
     }
+    server, validator, root, cut = pending
     if (
         aligned
         and server is not None
@@ -888,7 +901,7 @@ async def _fetch_money(
             alpha_out,
             owner_cut_u16=_int(owner_cut_u16),
             owner_cut_enabled=True if cut_enabled is None else bool(cut_enabled),
-            root_proportion_bits=_int(root_prop, 0) or 0,
+            root_proportion_bits=_int(root_prop),
             root_sell=root > 0,
         )
         money.update(
@@ -904,18 +917,20 @@ async def _fetch_money(
     return money, hotkey_rows, child_rows
 
 
+
 def set_emission_shares(rows: Sequence[SubnetRows]) -> None:
     """Each subnet's share of the block's TAO emission: its TAO injected plus its excess TAO (chain
     buy) in its epoch block, over the sum across subnets. Only meaningful for a snapshot of every
     subnet (collect does it then); left None otherwise or when a subnet's amounts are unknown."""
-    raw = [(r.subnet.get("tao_in_emission"), r.subnet.get("excess_tao")) for r in rows]
-    amounts = [(int(a), int(b)) for a, b in raw if a is not None and b is not None]
-    if len(amounts) != len(raw):
-        return
-    total = sum(a + b for a, b in amounts)
-    for r, (a, b) in zip(rows, amounts, strict=True):
-        r.subnet["emission_share"] = (a + b) / total if total else None
-
+    flows: list[int] = []
+    for r in rows:
+        tao_in, excess = r.subnet.get("tao_in_emission"), r.subnet.get("excess_tao")
+        if tao_in is None or excess is None:
+            return
+        flows.append(int(tao_in) + int(excess))
+    total = sum(flows)
+    for r, flow in zip(rows, flows, strict=True):
+        r.subnet["emission_share"] = flow / total if total else None
 
 # --------------------------------------------------------------------------------------------------
 # Rows -> Arrow tables

@@ -286,12 +286,12 @@ class _SubnetSim:
         self.childkey_take = np.zeros(n, dtype=np.int64)
         self.delegate_take[v] = rng.choice([0, 1311, 3277, 5898, 9830, MAX_TAKE], size=len(v))
         self.childkey_take[v] = rng.choice([0, 655, 3277, MAX_TAKE], size=len(v))
-        self.delegate_take[v[1]], self.delegate_take[v[2]] = 0, MAX_TAKE  # both ends on every subnet
+        self.delegate_take[v[1 % len(v)]], self.delegate_take[v[-1]] = 0, MAX_TAKE  # both ends everywhere
         self.nominators = np.where(self.is_validator, rng.integers(1, 900, n), rng.integers(0, 3, n))
         names = ["Tensor Forge", "Opentensor Labs", "Rizzo", "Yuma Validator", "Datura", "Kraken Stake"]
         self.identity = {int(uid): f"{names[k % len(names)]} {spec.netuid}.{k}" for k, uid in enumerate(v)}
         self.identity.update(self.operators)
-        if spec.netuid == 1:  # the fourth validator (the last of a shrunk demo, e.g. the CLI fuzz's)
+        if spec.netuid == 1:
             self.identity[int(v[min(3, len(v) - 1)])] = HOSTILE_NAME
         self.root_proportion = ((15 + 3 * spec.netuid) << returns.FRAC) // 100
         # Extra keys (indices n, n + 1, ...): parents that are not registered on the subnet.
@@ -300,7 +300,7 @@ class _SubnetSim:
         self.extra_alpha: list[int] = []
         self.extra_tao: list[int] = []
         self.parents: dict[int, list[tuple[int, int]]] = {}
-        if spec.children:
+        if spec.children and len(v) > 15:  # a shrunk demo (tests) may have too few validators
             by_stake = v[1:][np.argsort(-self.alpha[v[1:]], kind="stable")]
             parent, kid_a, kid_b, kid_c = (int(x) for x in by_stake[[0, 5, 9, 14]])
             self.coldkeys[kid_b] = self.coldkeys[parent]  # same operator: no childkey take between them
@@ -604,13 +604,13 @@ def _money_rows(spec: SubnetSpec, sim: _SubnetSim, result: EpochResult, prev: di
         "nominators": np.concatenate([sim.nominators, np.full(extras, 12)]).astype(np.int32),
         "identity_name": pa.array([names.get(c) for c in coldkeys], type=pa.string()),
     }
-    edges = [(c, k, p, prop) for c, plist in sorted(sim.parents.items()) for k, (prop, p) in enumerate(plist)]
+    edges = [(c, p, prop) for c, plist in sorted(sim.parents.items()) for prop, p in plist]
     child_rows = {
         "netuid": np.full(len(edges), spec.netuid, dtype=np.int32),
-        "child_hotkey": [hotkeys[c] for c, _, _, _ in edges],
-        "position": np.array([k for _, k, _, _ in edges], dtype=np.int32),
-        "parent_hotkey": [hotkeys[p] for _, _, p, _ in edges],
-        "proportion": pa.array([prop for _, _, _, prop in edges], type=pa.uint64()),
+        "child_hotkey": [hotkeys[c] for c, _, _ in edges],
+        "parent_hotkey": [hotkeys[p] for _, p, _ in edges],
+        "proportion": pa.array([prop for _, _, prop in edges], type=pa.uint64()),
+        "suspended": np.zeros(len(edges), dtype=bool),
     }
     return {"hotkeys": [hotkey_rows], "child_keys": [child_rows] if edges else []}
 

@@ -140,7 +140,7 @@ _ORDER: dict[str, str] = {
     "bonds": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
     "bonds_after": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
     "hotkeys": "snapshot_id, netuid, hotkey",
-    "child_keys": "snapshot_id, netuid, child_hotkey, position",
+    "child_keys": "snapshot_id, netuid, child_hotkey, parent_hotkey",
     "collection_runs": "run_id",
     "schema_version": "version",
 }
@@ -801,11 +801,11 @@ _MONEY_HOTKEY_COLUMNS = """h.delegate_take, h.childkey_take, h.alpha_stake_own, 
 def _money_hotkeys_sql(
     snapshot_ids: list[int], netuids: list[int] | None, hotkey: str | None, validators_only: bool
 ) -> tuple[str, list[Any]]:
-    marks, params = _id_list(snapshot_ids)
+    marks, ids = _id_list(snapshot_ids)
+    params: list[Any] = list(ids)
     where_n = f"n.snapshot_id IN ({marks})"
     where_h = f"h.snapshot_id IN ({marks}) AND h.uid IS NULL"
-    params_n: list[Any] = list(params)
-    params_h: list[Any] = list(params)
+    params_n, params_h = list(params), list(params)
     if netuids is not None:
         more, extra = _id_list(netuids)
         where_n += f" AND n.netuid IN ({more})"
@@ -896,8 +896,8 @@ def returns_frames(
             window = con.execute(_WINDOW_SQL, [meta[0], meta[1], meta[1], int(window_days)]).fetchall()
             ids = [int(r[0]) for r in window]
         out["snapshot_id"], out["snapshot_ids"] = int(snapshot_id), ids
-        out["subnets"] = con.execute(*_money_subnets_sql(ids, netuids)).df()
-        out["latest"] = con.execute(*_money_hotkeys_sql([int(snapshot_id)], netuids, hotkey, True)).df()
+        out["subnets"] = _shown(con.execute(*_money_subnets_sql(ids, netuids)).df())
+        out["latest"] = _shown(con.execute(*_money_hotkeys_sql([int(snapshot_id)], netuids, hotkey, True)).df())
         # The window needs only the recorded amounts (a row without them has no rate), so it reads
         # `hotkeys` alone, for the snapshot's hotkeys, keyed by their row in 'latest' (no strings back).
         keys = pa.table(
@@ -925,17 +925,14 @@ def returns_frames(
             f"""
             SELECT netuid, hotkey, sum(parents) AS parents, sum(children) AS children FROM (
                 SELECT netuid, child_hotkey AS hotkey, 1 AS parents, 0 AS children
-                FROM child_keys WHERE snapshot_id IN ({marks})
+                FROM child_keys WHERE snapshot_id IN ({marks}) AND NOT suspended
                 UNION ALL
-                SELECT netuid, parent_hotkey, 0, 1 FROM child_keys WHERE snapshot_id IN ({marks})
+                SELECT netuid, parent_hotkey, 0, 1 FROM child_keys WHERE snapshot_id IN ({marks}) AND NOT suspended
             ) GROUP BY netuid, hotkey
             """,
             edge_params + edge_params,
         ).df()
-    # Chain strings (identity names, keys) leave the store made visible, as every other read does;
-    # the window was keyed by the raw rows above.
-    for key in ("subnets", "latest", "relations"):
-        out[key] = _shown(out[key])
+        out["relations"] = _shown(out["relations"])
     return out
 
 
@@ -952,16 +949,27 @@ def child_keys(
     return _read_df(db_path, f"SELECT * FROM child_keys WHERE {where} ORDER BY {_ORDER['child_keys']}", params)
 
 
+_HOTKEY_SNAPSHOTS_SQL = """
+    SELECT snapshot_id FROM snapshots
+    WHERE snapshot_id IN (SELECT snapshot_id FROM neurons WHERE netuid = ? AND hotkey = ?)
+       OR snapshot_id IN (SELECT snapshot_id FROM hotkeys WHERE netuid = ? AND hotkey = ?)
+    ORDER BY taken_at, snapshot_id
+"""
+
+
 def hotkey_snapshots(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -> list[int]:
     """Every snapshot in which `hotkey` is registered on `netuid` or earns there as a parent, oldest first."""
-    df = _read_df(
-        db_path,
-        """
-        SELECT DISTINCT p.snapshot_id, p.taken_at FROM snapshots p
-        WHERE p.snapshot_id IN (SELECT snapshot_id FROM neurons WHERE netuid = ? AND hotkey = ?)
-           OR p.snapshot_id IN (SELECT snapshot_id FROM hotkeys WHERE netuid = ? AND hotkey = ?)
-        ORDER BY p.taken_at, p.snapshot_id
-        """,
-        [int(netuid), hotkey, int(netuid), hotkey],
-    )
+    df = _read_df(db_path, _HOTKEY_SNAPSHOTS_SQL, [int(netuid), hotkey, int(netuid), hotkey])
     return [int(v) for v in df["snapshot_id"]]
+
+
+def hotkey_money_history(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -> dict[str, pd.DataFrame]:
+    """One hotkey's money rows on a subnet across snapshots, through one connection: 'hotkeys'
+    (money_hotkeys rows, validators only) and 'subnets' (money_subnets rows) of every snapshot that
+    holds it; both empty when it never appears."""
+    with _reader(db_path) as con:
+        ids = [int(r[0]) for r in con.execute(_HOTKEY_SNAPSHOTS_SQL, [int(netuid), hotkey, int(netuid), hotkey]).fetchall()]
+        return {
+            "hotkeys": _shown(con.execute(*_money_hotkeys_sql(ids, [int(netuid)], hotkey, True)).df()),
+            "subnets": _shown(con.execute(*_money_subnets_sql(ids, [int(netuid)])).df()),
+        }

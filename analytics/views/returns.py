@@ -202,11 +202,10 @@ def returns_history(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -
     """One row per stored snapshot holding the hotkey on the subnet (oldest first): that epoch's
     return per 1000 TAO per day (alpha and TAO, at that snapshot's spot price), trust, pool stake and
     the nominators' dividend (alpha rao) the chain recorded. Empty when the hotkey never appears."""
-    ids = store.hotkey_snapshots(db_path, netuid, hotkey)
-    if not ids:
+    frames = store.hotkey_money_history(db_path, netuid, hotkey)
+    if frames["hotkeys"].empty:
         return pd.DataFrame(columns=list(HISTORY_COLUMNS))
-    rows = store.money_hotkeys(db_path, ids, [int(netuid)], hotkey, validators_only=True)
-    rows = _with_rates(rows, store.money_subnets(db_path, ids, [int(netuid)]))
+    rows = _with_rates(frames["hotkeys"], frames["subnets"])
     if rows.empty:
         return pd.DataFrame(columns=list(HISTORY_COLUMNS))
     rows = rows.sort_values(["taken_at", "snapshot_id"], kind="stable")
