@@ -1,0 +1,112 @@
+"""`python -m analytics alerts`: check a watchlist against the newest snapshot and send new alerts.
+
+Exit codes: 0 every alert delivered (or nothing to send); 1 some delivery failed (it is remembered
+and retried on the next run); 2 bad watchlist or database (one `error:` line, nothing sent).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from analytics.alerts import config
+from analytics.alerts.run import RunResult, run as run_alerts
+from analytics.cli import CliError
+from analytics.data import store
+
+HELP = "Check a watchlist (TOML) against the newest snapshot and send each new alert once through Apprise."
+
+EXIT_OK, EXIT_FAILED = 0, 1
+DEFAULT_CONFIG = store.CHAIN_DB_PATH.parent / "alerts.toml"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.epilog = (
+        "Rules: out_of_consensus, tv_below:X, stale_weights:N, copier, deregistered, uid_changed, "
+        "subnet_tv_below:X. Exit codes: 0 all delivered (or nothing new); 1 some delivery failed "
+        "(retried on the next run); 2 bad config or database, nothing sent. See the README for the file."
+    )
+    parser.add_argument(
+        "--db", type=Path, default=None, help="DuckDB file (default: the dashboard's database)"
+    )
+    parser.add_argument(
+        "--config", type=Path, default=DEFAULT_CONFIG, help=f"watchlist TOML file (default: {DEFAULT_CONFIG})"
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the new alerts; remember and send nothing"
+    )
+    parser.add_argument("--json", action="store_true", help="print the alerts as a JSON list on stdout")
+
+
+def demo_key_acceptor(db_path: Path):  # noqa: ANN201 - a small closure
+    """For a database holding only demo snapshots: accept a key that fails the SS58 check when the
+    demo stores it (the demo's keys are placeholders, not real addresses). None for any other database."""
+    if store.snapshot_sources(db_path) != {"demo"}:
+        return None
+    return lambda key: key in store.stored_keys(db_path, [key])
+
+
+def load_watchlist(path: Path, db_path: Path | None) -> config.Watchlist:
+    """The checked watchlist; CliError (one line naming the file's line) when it is bad."""
+    try:
+        accept = demo_key_acceptor(db_path) if db_path is not None else None
+        return config.load(path, accept_key=accept)
+    except config.ConfigError as exc:
+        raise CliError(str(exc)) from None
+    except store.StoreError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _log_to_stderr() -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    logger = logging.getLogger("analytics.alerts")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    return handler
+
+
+def execute(db_path: Path, watchlist: config.Watchlist, *, dry_run: bool, as_json: bool) -> int:
+    """Run the watchlist and print the alerts; the exit code (0 delivered, 1 some failed)."""
+    handler = _log_to_stderr()
+    try:
+        result = run_alerts(db_path, watchlist, dry_run=dry_run)
+    except store.StoreError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        logging.getLogger("analytics.alerts").removeHandler(handler)
+    _print(result, as_json=as_json, dry_run=dry_run)
+    return EXIT_OK if result.ok else EXIT_FAILED
+
+
+def _print(result: RunResult, *, as_json: bool, dry_run: bool) -> None:
+    if as_json:
+        print(json.dumps(result.alerts, indent=2, ensure_ascii=False))
+        return
+    for alert in result.alerts:
+        state = "" if dry_run else (" [sent]" if alert.get("delivered") else " [not delivered]")
+        print(f"{alert['rule']}: {alert['message']}{state}")
+    what = "would send" if dry_run else "handled"
+    print(
+        f"snapshot {result.snapshot_id}: {what} {len(result.alerts)} alert(s)"
+        + ("" if dry_run else f", {result.delivered} delivered, {result.failed} failed")
+        + (f", {result.resolved} episode(s) over" if result.resolved else ""),
+        file=sys.stderr,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    db_path = Path(args.db) if args.db else store.default_db_path()
+    try:
+        store.schema_version(db_path)  # a missing, empty, corrupt or locked file: one line, exit 2
+    except store.StoreError as exc:
+        raise CliError(str(exc)) from None
+    watchlist = load_watchlist(args.config, db_path)
+    return execute(db_path, watchlist, dry_run=args.dry_run, as_json=args.json)
