@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -48,10 +48,8 @@ def secrets_of(url: str) -> list[str]:
         pass
     # Host names and ports are not secret, but very short fragments would mask ordinary words.
     host = ""
-    try:
+    with suppress(ValueError):
         host = urlsplit(url).hostname or ""
-    except ValueError:
-        pass
     return sorted((p for p in parts if len(p) >= 4 and p != host), key=len, reverse=True)
 
 

@@ -11,10 +11,12 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from analytics.alerts import config
-from analytics.alerts.run import RunResult, run as run_alerts
+from analytics.alerts.run import RunResult
+from analytics.alerts.run import run as run_alerts
 from analytics.cli import CliError
 from analytics.data import store
 
@@ -42,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the alerts as a JSON list on stdout")
 
 
-def demo_key_acceptor(db_path: Path):  # noqa: ANN201 - a small closure
+def demo_key_acceptor(db_path: Path) -> Callable[[str], bool] | None:
     """For a database holding only demo snapshots: accept a key that fails the SS58 check when the
     demo stores it (the demo's keys are placeholders, not real addresses). None for any other database."""
     if store.snapshot_sources(db_path) != {"demo"}:
