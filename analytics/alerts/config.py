@@ -28,6 +28,7 @@ from typing import Any
 
 from analytics.alerts import rules as rules_mod
 from analytics.alerts import ss58
+from analytics.alerts.secrets import apprise_logs_caught
 
 DEFAULT_CONFIG = Path("data") / "alerts.toml"
 NETUID_MAX = 65535
@@ -142,7 +143,8 @@ class _Locator:
 def _apprise_parses(url: str) -> bool:
     import apprise  # imported only when a watchlist is read: it loads ~100 plugins
 
-    return apprise.Apprise.instantiate(url) is not None
+    with apprise_logs_caught():  # Apprise logs the loaded URL, token included, at DEBUG
+        return apprise.Apprise.instantiate(url) is not None
 
 
 def load(path: str | Path, *, accept_key: Callable[[str], bool] | None = None) -> Watchlist:
@@ -162,7 +164,7 @@ def load(path: str | Path, *, accept_key: Callable[[str], bool] | None = None) -
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None) or _line_from_message(str(exc))
+        line = getattr(exc, "lineno", None) or _line_from_message(str(exc), text)
         raise ConfigError(f"{where} line {line}: not valid TOML ({_short(exc)})") from None
     locate = _Locator(text)
 
@@ -278,9 +280,12 @@ def _watch(
     )
 
 
-def _line_from_message(message: str) -> int:
+def _line_from_message(message: str, text: str) -> int:
+    """The line a tomllib error names ('at line 3, column 5'; 'at end of document' = the last line)."""
     m = re.search(r"line (\d+)", message)
-    return int(m.group(1)) if m else 1
+    if m:
+        return int(m.group(1))
+    return max(len(text.splitlines()), 1) if "end of document" in message else 1
 
 
 def _short(exc: Exception) -> str:
