@@ -187,3 +187,38 @@ def test_redact_masks_every_secret_part_of_a_url(url: str, secrets: list[str]) -
     masked = redact(text, url)
     assert all(secret not in masked for secret in secrets), masked
     assert "failed to send to" in masked
+
+
+def test_collect_with_alerts_runs_the_watchlist_after_a_successful_collect(
+    tmp_path: Path, receiver: Receiver, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import bittensor as bt
+
+    from analytics.data import collector
+    from tests.fakechain import sample_network
+
+    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+    chain, _ = sample_network()
+    monkeypatch.setattr(collector, "subtensor_for", lambda network: bt.Subtensor("local", substrate=chain))
+    lens = tmp_path / "lens.duckdb"
+    fast = ["--netuid", "1", "--timeout", "5", "--tries", "1"]
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[watch]]\nnetuid = 1\nrules = ["tv_below:2"]\n')
+    assert main(["collect", "--db", str(lens), *fast, "--alerts", str(bad)]) == 2
+    assert "line 3: tv_below:2: threshold out of range" in capsys.readouterr().err
+    assert not lens.exists()  # refused before collecting
+
+    receiver.start()
+    cfg = tmp_path / "alerts.toml"
+    cfg.write_text(
+        f'[[watch]]\nnetuid = 1\nrules = ["subnet_tv_below:1"]\n\n[[notify]]\nurl = "json://127.0.0.1:{receiver.port}/x"\n'
+    )
+    assert main(["collect", "--db", str(lens), *fast, "--alerts", str(cfg)]) == 0
+    captured = capsys.readouterr()
+    assert "running the watchlist" in captured.err
+    history = store.alert_history(lens)
+    tv = float(export.subnets_table(str(lens), 1).set_index("netuid").at[1, "stake_weighted_tv"])
+    assert tv < 1, "the fake chain's subnet 1 has validators out of full trust"
+    assert history["rule"].tolist() == ["subnet_tv_below:1"]
+    assert len(receiver.posts) == len(history)

@@ -2,7 +2,9 @@
 
 Exit codes: 0 every requested subnet is stored (or that block was already stored); 1 the chain or
 the database failed for at least one subnet (the others are stored; see collection_runs); 2 bad
-input (nothing written); 3 another collection run holds the database's lock file.
+input (nothing written); 3 another collection run holds the database's lock file. With
+`--alerts FILE` a successful collect then runs the watchlist and returns the alerts' exit code
+(0 delivered, 1 some delivery failed); a bad watchlist is refused before collecting (exit 2).
 Progress: a bar on a terminal, one log line per subnet otherwise (cron), all on stderr.
 """
 
@@ -14,6 +16,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from analytics.cli import CliError
 from analytics.data import store
@@ -35,7 +38,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "Exit codes: 0 every requested subnet stored (or that block already was); 1 some subnet "
         "failed (the others are stored, see the log and collection_runs); 2 bad input, nothing "
-        "written; 3 another collection run holds the lock. Logs go to stderr, one UTC line per event."
+        "written; 3 another collection run holds the lock. Logs go to stderr, one UTC line per event. "
+        "With --alerts FILE the exit code after a successful collect is the alerts run's."
     )
     parser.add_argument(
         "--network",
@@ -62,6 +66,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backoff", type=float, default=5.0, help="seconds before the first retry; doubles each time"
     )
     parser.add_argument("--concurrency", type=int, default=8, help="subnets read at once (default 8)")
+    parser.add_argument(
+        "--alerts",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="after a successful collect, run `alerts --config FILE` on the database (exit code: the alerts')",
+    )
 
 
 class _Progress:
@@ -125,6 +136,11 @@ def _run(args: argparse.Namespace, collector) -> int:
         db_path = collector.check_db_path(args.db or default_db_path())
     except collector.CollectorError as exc:
         raise CliError(str(exc)) from None
+    watchlist = None
+    if args.alerts is not None:  # a bad watchlist fails before the long collect, not after it
+        from analytics.cli import alerts as alerts_cli
+
+        watchlist = alerts_cli.load_watchlist(args.alerts, None)
 
     policy = collector.RetryPolicy(
         tries=args.tries, timeout=args.timeout, backoff=args.backoff, concurrency=args.concurrency
@@ -150,7 +166,7 @@ def _run(args: argparse.Namespace, collector) -> int:
 
     if summary.already_stored:
         log.info("%s block %s is already in %s: nothing written", network, summary.block, db_path)
-        return EXIT_OK
+        return _alerts_after(db_path, watchlist)
     for netuid, reason in sorted(summary.failed.items()):
         log.error("%s failed: %s", "the run" if netuid < 0 else f"subnet {netuid}", reason)
     if summary.snapshot_id is not None:
@@ -163,7 +179,7 @@ def _run(args: argparse.Namespace, collector) -> int:
             f" (not epoch-aligned: {unaligned})" if unaligned and args.block is None else "",
         )
     if summary.ok:
-        return EXIT_OK
+        return _alerts_after(db_path, watchlist)
     log.error(
         "%d subnet(s) stored, %d failed: exit %d",
         len(summary.stored),
@@ -171,3 +187,13 @@ def _run(args: argparse.Namespace, collector) -> int:
         EXIT_FAILED,
     )
     return EXIT_FAILED
+
+
+def _alerts_after(db_path: Path, watchlist: Any) -> int:
+    """After a successful collect: run the watchlist (`--alerts FILE`) and return its exit code."""
+    if watchlist is None:
+        return EXIT_OK
+    from analytics.cli import alerts as alerts_cli
+
+    log.info("running the watchlist %s", watchlist.path)
+    return alerts_cli.execute(db_path, watchlist, dry_run=False, as_json=False)
