@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics.app import ui
 from analytics.model import emission
-from analytics.views import export
+from analytics.views import export, watchlist
 
 db = ui.page_setup(
     "Validators",
@@ -78,7 +78,10 @@ st.dataframe(
 ui.csv_download(summary, export.csv_filename("reasons", netuid, mechid, snapshot_id), key="reasons")
 
 st.subheader("Every validator")
-styled = table.style.map(lambda v: SEVERITY_COLOURS.get(v, ""), subset=["severity"]).format(precision=4)
+watched = st.session_state.get("watchlist_keys", [])
+shown = table.copy()
+shown.insert(2, "watch", watchlist.watch_links(table["hotkey"].astype(str), watched))
+styled = shown.style.map(lambda v: SEVERITY_COLOURS.get(v, ""), subset=["severity"]).format(precision=4)
 st.dataframe(
     styled,
     hide_index=True,
@@ -87,6 +90,9 @@ st.dataframe(
     column_config={
         "uid": st.column_config.NumberColumn("UID", format="%d"),
         "hotkey": st.column_config.TextColumn("Hotkey", width="medium"),
+        "watch": st.column_config.LinkColumn(
+            "Watch", display_text="watch", help="open the Watchlist page with this hotkey added to its link"
+        ),
         "severity": st.column_config.TextColumn(
             "Severity",
             help=f"critical > major > minor > info > ok. {export.severity_rules()}; not validating or stale "

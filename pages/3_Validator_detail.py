@@ -11,7 +11,7 @@ import streamlit as st
 
 from analytics.app import ui
 from analytics.data import store
-from analytics.views import export
+from analytics.views import export, watchlist
 
 db = ui.page_setup(
     "Validator detail",
@@ -42,6 +42,14 @@ c2.metric("Clipped", f"{row['clipped_mass']:.2%}", help="share of its weight abo
 c3.metric("Stake share", f"{row['stake_share']:.2%}")
 c4.metric("Dividend share", f"{row['dividend_share']:.2%}")
 st.text(f"UID {uid} · hotkey {hotkey}\nSeverity: {row['severity']} — {row['reason']}")
+watched = [*dict.fromkeys([*st.session_state.get("watchlist_keys", []), hotkey])]
+st.page_link(
+    "pages/9_Watchlist.py",
+    label="watch this validator",
+    query_params={watchlist.PARAM_WATCH: watched},
+    icon=":material/visibility:",
+    help="open the Watchlist page with this hotkey added to its link (the watchlist file it shows is yours to save)",
+)
 
 weights = ui.cached(export.weights_table, db, snapshot_id, netuid, mechid, validator=uid)
 st.subheader("Its weights against the consensus")

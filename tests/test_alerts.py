@@ -215,9 +215,7 @@ def test_placeholder_keys_are_accepted_only_when_the_demo_stores_them(
     hotkey = str(demo_validators.iloc[0]["hotkey"])
     assert not ss58.is_valid(hotkey) or ss58.is_valid(hotkey)  # the demo may hold either
     cfg = write(tmp_path, f'[[watch]]\nhotkey = "{hotkey}"\nrules = ["deregistered"]\n')
-    from analytics.cli.alerts import demo_key_acceptor
-
-    accept = demo_key_acceptor(demo_db)
+    accept = config.demo_key_acceptor(demo_db)
     assert accept is not None and accept(hotkey) and not accept("5NotStoredAnywhere")
     assert config.load(cfg, accept_key=accept).watches[0].hotkey == hotkey
     if not ss58.is_valid(hotkey):  # a chain database never accepts a placeholder

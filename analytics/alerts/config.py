@@ -280,6 +280,17 @@ def _watch(
     )
 
 
+def demo_key_acceptor(db_path: str | Path) -> Callable[[str], bool] | None:
+    """For a database holding only demo snapshots: accept a key that fails the SS58 check when the demo
+    stores it (the demo's keys are placeholders, not real addresses). None for any other database, so a
+    chain database never accepts a malformed key. StoreError for a database that cannot be read."""
+    from analytics.data import store
+
+    if store.snapshot_sources(db_path) != {"demo"}:
+        return None
+    return lambda key: key in store.stored_keys(db_path, [key])
+
+
 def _line_from_message(message: str, text: str) -> int:
     """The line a tomllib error names ('at line 3, column 5'; 'at end of document' = the last line)."""
     m = re.search(r"line (\d+)", message)

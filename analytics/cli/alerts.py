@@ -11,7 +11,6 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 from analytics.alerts import config
@@ -44,18 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the alerts as a JSON list on stdout")
 
 
-def demo_key_acceptor(db_path: Path) -> Callable[[str], bool] | None:
-    """For a database holding only demo snapshots: accept a key that fails the SS58 check when the
-    demo stores it (the demo's keys are placeholders, not real addresses). None for any other database."""
-    if store.snapshot_sources(db_path) != {"demo"}:
-        return None
-    return lambda key: key in store.stored_keys(db_path, [key])
-
-
 def load_watchlist(path: Path, db_path: Path | None) -> config.Watchlist:
     """The checked watchlist; CliError (one line naming the file's line) when it is bad."""
     try:
-        accept = demo_key_acceptor(db_path) if db_path is not None else None
+        accept = config.demo_key_acceptor(db_path) if db_path is not None else None
         return config.load(path, accept_key=accept)
     except config.ConfigError as exc:
         raise CliError(str(exc)) from None

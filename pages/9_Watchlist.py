@@ -1,0 +1,99 @@
+"""Watchlist: the hotkeys in the link (?watch=…), their state now, their alerts, and the TOML to write.
+
+Read-only: the app never writes the watchlist file; `python -m analytics alerts` reads it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from analytics.app import ui
+from analytics.views import watchlist
+
+db = ui.page_setup(
+    "Watchlist",
+    intro="Validators you watch: how they stand now, what the alerts runs sent, and the watchlist file to save.",
+)
+snapshot_id = ui.snapshot_picker(db)
+
+raw = st.query_params.get_all(watchlist.PARAM_WATCH)
+watched, refused = watchlist.watched_keys(db, raw[: watchlist.MAX_WATCHED])
+if len(raw) > watchlist.MAX_WATCHED:
+    st.warning(f"The link watches {len(raw)} keys; the first {watchlist.MAX_WATCHED} are shown.")
+for value in refused:
+    st.warning(f"{ui.code(value)} in the link is not an SS58 address (nor a key of this database): ignored.")
+st.session_state["watchlist_keys"] = list(watched)  # the pages' watch links add to these
+
+if not watched:
+    st.info(
+        "No hotkey is watched yet. Click **watch** next to a validator on the Validators page or on "
+        "Validator detail, or add `?watch=HOTKEY` (repeatable) to this page's link."
+    )
+    st.stop()
+
+kept = st.multiselect(
+    "Watched hotkeys (remove one to drop it from the link)", options=watched, default=watched, key="watched"
+)
+if kept != watched:
+    st.query_params[watchlist.PARAM_WATCH] = kept
+    st.rerun()
+
+state, now = ui.cached(watchlist.watch_state, db, snapshot_id, tuple(watched))
+st.subheader("State now")
+st.dataframe(
+    state,
+    hide_index=True,
+    width="stretch",
+    column_config={
+        "hotkey": st.column_config.TextColumn("Hotkey", width="medium"),
+        "netuid": st.column_config.NumberColumn("Subnet", format="%d"),
+        "uid": st.column_config.NumberColumn("UID", format="%d"),
+        "validator_permit": st.column_config.CheckboxColumn("Permit"),
+        "validator_trust": st.column_config.NumberColumn("Tv on chain", format="%.4f"),
+        "stake_alpha": st.column_config.NumberColumn("Stake (α)", format="%.1f"),
+        "severity": st.column_config.TextColumn("Severity"),
+        "reason": st.column_config.TextColumn("Why", width="large"),
+        "blocks_since_update": st.column_config.NumberColumn("Blocks since update"),
+        "likely_copier": st.column_config.CheckboxColumn("Copier signal"),
+    },
+)
+ui.csv_download(state, f"watchlist_state_snap{snapshot_id}.csv", key="watch_state")
+
+st.subheader("Alerts that hold on this snapshot")
+if now.empty:
+    st.success(f"None of the suggested rules ({', '.join(watchlist.DEFAULT_RULES)}) fires for these hotkeys.")
+else:
+    st.dataframe(
+        now,
+        hide_index=True,
+        width="stretch",
+        column_config={"message": st.column_config.TextColumn("Message", width="large")},
+    )
+    ui.csv_download(now, f"watchlist_alerts_now_snap{snapshot_id}.csv", key="watch_now")
+
+st.subheader("Alert history")
+history = ui.cached(watchlist.alert_history, db, tuple(watched))
+if history.empty:
+    st.info(
+        "No alert was sent for these hotkeys yet. Alerts are remembered in the database by "
+        "`python -m analytics alerts --config data/alerts.toml` (or `collect --alerts data/alerts.toml`)."
+    )
+else:
+    st.dataframe(
+        history,
+        hide_index=True,
+        width="stretch",
+        column_config={"message": st.column_config.TextColumn("Message", width="large")},
+    )
+    ui.csv_download(history, "watchlist_alert_history.csv", key="watch_history")
+
+st.subheader("Your watchlist file")
+rules = st.multiselect(
+    "Rules", options=list(watchlist.DEFAULT_RULES), default=list(watchlist.DEFAULT_RULES), key="rules"
+)
+st.code(watchlist.watchlist_toml(watched, rules or list(watchlist.DEFAULT_RULES)), language="toml")
+st.caption(
+    "Save this as `data/alerts.toml`, put your own Apprise URL under `[[notify]]` (Discord, Telegram, Slack, "
+    "e-mail, a JSON webhook…), and run `python -m analytics alerts --dry-run` to see what it would send. "
+    "The app never writes this file."
+)
