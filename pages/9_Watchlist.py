@@ -67,7 +67,12 @@ else:
         now,
         hide_index=True,
         width="stretch",
-        column_config={"message": st.column_config.TextColumn("Message", width="large")},
+        column_config={
+            "rule": st.column_config.TextColumn("Rule"),
+            "netuid": st.column_config.NumberColumn("Subnet", format="%d"),
+            "hotkey": st.column_config.TextColumn("Hotkey", width="medium"),
+            "message": st.column_config.TextColumn("Message", width="large"),
+        },
     )
     ui.csv_download(now, f"watchlist_alerts_now_snap{snapshot_id}.csv", key="watch_now")
 

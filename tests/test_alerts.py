@@ -244,3 +244,12 @@ def test_an_older_database_upgrades_in_place_to_remember_alerts(
     pd.testing.assert_frame_equal(store.table_contents(old, "snapshots"), before)
     assert store.pending_deliveries(old, ["dest"])["alert_id"].tolist() == ids
     assert store.table_contents(old, "alerts")["resolved_snapshot_id"].tolist() == [1]  # an event: closed
+
+
+def test_the_readme_example_is_a_valid_watchlist(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    example = readme.split("## Alerts: a watchlist", 1)[1].split("```toml\n", 1)[1].split("```", 1)[0]
+    parsed = config.load(write(tmp_path, example))
+    assert [w.hotkey or w.coldkey or w.netuid for w in parsed.watches][2] == 1
+    assert {r.spec.name for w in parsed.watches for r in w.rules} == set(rules.RULES)  # every rule shown
+    assert [d.scheme for d in parsed.destinations] == ["json"]
