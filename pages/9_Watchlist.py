@@ -17,11 +17,11 @@ db = ui.page_setup(
 snapshot_id = ui.snapshot_picker(db)
 
 raw = st.query_params.get_all(watchlist.PARAM_WATCH)
-watched, refused = watchlist.watched_keys(db, raw[: watchlist.MAX_WATCHED])
+watched, refused = watchlist.watched_keys(raw[: watchlist.MAX_WATCHED])
 if len(raw) > watchlist.MAX_WATCHED:
     st.warning(f"The link watches {len(raw)} keys; the first {watchlist.MAX_WATCHED} are shown.")
 for value in refused:
-    st.warning(f"{ui.code(value)} in the link is not an SS58 address (nor a key of this database): ignored.")
+    st.warning(f"{ui.code(value)} in the link is not a Bittensor SS58 address: ignored.")
 st.session_state["watchlist_keys"] = list(watched)  # the pages' watch links add to these
 
 if not watched:

@@ -160,6 +160,8 @@ def test_ingest_creates_the_schema_and_returns_sequential_ids(tmp_path: Path) ->
         "weights": 6,
         "bonds": 6,
         "bonds_after": 6,
+        "hotkeys": 0,
+        "child_keys": 0,
     }
 
 
@@ -241,15 +243,16 @@ def test_forward_migration_applies_new_versions_and_keeps_data(
 ) -> None:
     db = tmp_path / "lens.duckdb"
     store.ingest_snapshot(db, tiny_snapshot(100))
-    migrations = [*store.MIGRATIONS, (2, lambda: "ALTER TABLE snapshots ADD COLUMN operator VARCHAR")]
+    following = store.SCHEMA_VERSION + 1
+    migrations = [*store.MIGRATIONS, (following, lambda: "ALTER TABLE snapshots ADD COLUMN operator VARCHAR")]
     monkeypatch.setattr(store, "MIGRATIONS", migrations)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", following)
     assert store.ingest_snapshot(db, tiny_snapshot(200)) == 2
-    assert store.schema_version(db) == 2
+    assert store.schema_version(db) == following
     snaps = store.list_snapshots(db)
     assert "operator" in snaps.columns and len(snaps) == 2
     versions = store.table_contents(db, "schema_version")["version"].tolist()
-    assert versions == [1, 2]
+    assert versions == list(range(1, following + 1))
 
 
 def test_a_newer_schema_or_a_foreign_database_is_refused(tmp_path: Path) -> None:

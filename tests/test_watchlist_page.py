@@ -52,7 +52,7 @@ def test_watchlist_shows_state_history_and_the_toml_to_write(db: Path, tmp_path:
     )  # fmt: skip
     at = page("9_Watchlist.py", {"watch": [out, healthy, CRAFTED]})
     assert not at.exception
-    [warning] = [w.value for w in at.warning if "not an SS58 address" in w.value]
+    [warning] = [w.value for w in at.warning if "not a Bittensor SS58 address" in w.value]
     assert_literal(warning)
     state, now, history = (at.dataframe[i].value for i in range(3))
     assert (
@@ -63,7 +63,7 @@ def test_watchlist_shows_state_history_and_the_toml_to_write(db: Path, tmp_path:
     toml = at.code[0].value
     saved = tmp_path / "alerts.toml"
     saved.write_text(toml)
-    parsed = config.load(saved, accept_key=config.demo_key_acceptor(db))
+    parsed = config.load(saved)
     assert [w.hotkey for w in parsed.watches] == [out, healthy]
     assert at.session_state["watchlist_keys"] == [out, healthy]
 

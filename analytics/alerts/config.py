@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analytics import ss58
 from analytics.alerts import rules as rules_mod
-from analytics.alerts import ss58
 from analytics.alerts.secrets import apprise_logs_caught
 
 DEFAULT_CONFIG = Path("data") / "alerts.toml"
@@ -147,12 +147,8 @@ def _apprise_parses(url: str) -> bool:
         return apprise.Apprise.instantiate(url) is not None
 
 
-def load(path: str | Path, *, accept_key: Callable[[str], bool] | None = None) -> Watchlist:
-    """Read and check a watchlist file; ConfigError (naming the line) for anything wrong.
-
-    accept_key: keys failing the SS58 check are still accepted when it returns True for them (the CLI
-    passes one for a demo database, whose placeholder keys are not real addresses).
-    """
+def load(path: str | Path) -> Watchlist:
+    """Read and check a watchlist file; ConfigError (naming the line) for anything wrong."""
     path = Path(path)
     where = str(path)
     try:
@@ -186,7 +182,7 @@ def load(path: str | Path, *, accept_key: Callable[[str], bool] | None = None) -
     if not raw_watches:
         raise fail(1, "no [[watch]] entry: nothing to watch")
 
-    watches = [_watch(w, i, locate, fail, accept_key) for i, w in enumerate(raw_watches)]
+    watches = [_watch(w, i, locate, fail) for i, w in enumerate(raw_watches)]
     destinations = []
     for i, entry in enumerate(raw_notify):
         header = locate.table("notify", i)
@@ -218,7 +214,6 @@ def _watch(
     index: int,
     locate: _Locator,
     fail: Callable[[int, str], ConfigError],
-    accept_key: Callable[[str], bool] | None,
 ) -> Watch:
     header = locate.table("watch", index)
     extra = sorted(set(entry) - WATCH_KEYS)
@@ -237,10 +232,9 @@ def _watch(
             raise fail(line, f"{kind} must be a string (an SS58 address)")
         value = value.strip()
         try:
-            ss58.check(value)
-        except ss58.SS58Error as exc:
-            if accept_key is None or not accept_key(value):
-                raise fail(line, f"{kind} {value[:60]!r} is not a valid SS58 address: {exc}") from None
+            ss58.decode(value)  # Bittensor's prefix 42: the form the chain and the store use
+        except ValueError as exc:
+            raise fail(line, f"{kind} {value[:60]!r} is not a valid SS58 address: {exc}") from None
         keys[kind] = value
     if len(keys) == 2:
         raise fail(header, "a [[watch]] names a hotkey or a coldkey, not both (use two entries)")
@@ -278,17 +272,6 @@ def _watch(
         label=label,
         line=header,
     )
-
-
-def demo_key_acceptor(db_path: str | Path) -> Callable[[str], bool] | None:
-    """For a database holding only demo snapshots: accept a key that fails the SS58 check when the demo
-    stores it (the demo's keys are placeholders, not real addresses). None for any other database, so a
-    chain database never accepts a malformed key. StoreError for a database that cannot be read."""
-    from analytics.data import store
-
-    if store.snapshot_sources(db_path) != {"demo"}:
-        return None
-    return lambda key: key in store.stored_keys(db_path, [key])
 
 
 def _line_from_message(message: str, text: str) -> int:

@@ -46,8 +46,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load_watchlist(path: Path, db_path: Path | None) -> config.Watchlist:
     """The checked watchlist; CliError (one line naming the file's line) when it is bad."""
     try:
-        accept = config.demo_key_acceptor(db_path) if db_path is not None else None
-        return config.load(path, accept_key=accept)
+        return config.load(path)
     except config.ConfigError as exc:
         raise CliError(str(exc)) from None
     except store.StoreError as exc:

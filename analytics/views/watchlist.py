@@ -14,7 +14,8 @@ from urllib.parse import urlencode
 import numpy as np
 import pandas as pd
 
-from analytics.alerts import config, rules, ss58
+from analytics import ss58
+from analytics.alerts import config, rules
 from analytics.alerts.evaluate import findings, load_frames
 from analytics.data import store
 
@@ -44,19 +45,18 @@ STATE_COLUMNS = (
 )
 
 
-def watched_keys(db_path: str | os.PathLike[str], values: Sequence[str]) -> tuple[list[str], list[str]]:
+def watched_keys(values: Sequence[str]) -> tuple[list[str], list[str]]:
     """(accepted, refused) hotkeys from the link's `watch` values, in order, duplicates dropped.
 
-    Accepted: valid SS58 addresses, and on a demo database the demo's stored placeholder keys.
+    Accepted: valid SS58 addresses (Bittensor's prefix 42).
     """
-    accept = config.demo_key_acceptor(db_path)
     kept: list[str] = []
     refused: list[str] = []
     for raw in values:
         value = str(raw).strip()
         if not value or value in kept:
             continue
-        if ss58.is_valid(value) or (accept is not None and accept(value)):
+        if ss58.is_valid(value):
             kept.append(value)
         else:
             refused.append(value)
