@@ -603,6 +603,7 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         validators=neurons["validator_permit_prev"]
         | neurons["validator_permit"]
         | (neurons["dividends"] > 0),
+        aligned=aligned,
     )
     subnet.update(money_subnet)
 
@@ -690,6 +691,7 @@ async def _fetch_money(
     hotkeys: list[str],
     coldkeys: list[str],
     validators: np.ndarray,
+    aligned: bool = True,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """The money rows of one subnet: subnet columns, per-hotkey rows and parent/child relations.
 
@@ -707,6 +709,10 @@ async def _fetch_money(
     stored at e - 1, so block e's validator/root split (not the server half, nor the total beyond
     one rao) can differ by a rao. Root alpha is only accumulated while root selling is on (the sum
     of subnets' moving prices > 1), which we infer from PendingRootAlphaDivs at e - 1 > 0.
+    A snapshot that is not epoch-aligned (vin = vout = B) drained nothing at B: E stays unknown.
+
+    ``validators`` marks the uids whose money is read (those that can hold dividends: a permit
+    before or after the epoch, or dividends); their parents are read too, registered or not.
     """
     from analytics.model.returns import block_split  # the model is pure: arrays in, amounts out
 
@@ -859,7 +865,7 @@ async def _fetch_money(
         "emission_bar_rank": _int(bar_rank, None),
         "epoch_spec_version": _int(runtime.get("spec_version"), None) if isinstance(runtime, dict) else None,
     }
-    if None not in pending and alpha_out is not None and owner_cut_u16 is not None:
+    if aligned and None not in pending and alpha_out is not None and owner_cut_u16 is not None:
         block = block_split(
             alpha_out,
             owner_cut_u16=_int(owner_cut_u16),
