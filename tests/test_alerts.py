@@ -184,6 +184,7 @@ def test_an_event_fires_once_per_snapshot() -> None:
         ('[[watch]]\nhotkey = "{hk}"\nrules = ["stale_weights:0"]\n', 3, "threshold out of range"),
         ('[[watch]]\nhotkey = "{hk}"\nrules = ["stale_weights:soon"]\n', 3, "whole number of blocks"),
         ('[[watch]]\nhotkey = "{hk}"\nrules = ["out_of_consensus:2"]\n', 3, "takes no threshold"),
+        ('[[watch]]\nhotkey = "{hk}"\nrules = ["return_drop:150%"]\n', 3, "threshold out of range"),
         ('[[watch]]\nnetuid = 70000\nrules = ["deregistered"]\n', 2, "netuid must be"),
         ('[[watch]]\nhotky = "{hk}"\nrules = ["deregistered"]\n', 2, "unknown key 'hotky'"),
         ('[[watch]]\nrules = ["deregistered"]\n', 1, "needs hotkey"),
@@ -243,3 +244,56 @@ def test_the_readme_example_is_a_valid_watchlist(tmp_path: Path) -> None:
     assert [w.hotkey or w.coldkey or w.netuid for w in parsed.watches][2] == 1
     assert {r.spec.name for w in parsed.watches for r in w.rules} == set(rules.RULES)  # every rule shown
     assert [d.scheme for d in parsed.destinations] == ["json"]
+
+
+def test_return_drop_follows_the_returns_model_between_two_snapshots(demo_db: Path) -> None:
+    from analytics.alerts.evaluate import findings, load_frames
+    from analytics.views.returns import returns_table
+
+    def drops(sid: int) -> pd.Series:
+        prev = store.previous_snapshot_id(demo_db, sid)
+        now, before = returns_table(demo_db, sid, netuids=[1]), returns_table(demo_db, prev, netuids=[1])
+        both = now.merge(before, on=["netuid", "hotkey"], suffixes=("", "_before"))
+        base = both["return_tao_per_1000_per_day_before"]
+        return (
+            ((base - both["return_tao_per_1000_per_day"]) / base * 100)
+            .where(base > 0)
+            .set_axis(both["hotkey"])
+        )
+
+    snapshots = [int(s) for s in store.list_snapshots(demo_db)["snapshot_id"]][:-1]
+    sid, dropped = next((s, d) for s in snapshots if ((d := drops(s)) > 5).any())  # a week whose returns fell
+    watch = config.Watchlist(
+        Path("x.toml"), (config.Watch(None, None, 1, (rules.parse_rule("return_drop:5%"),)),), ()
+    )
+    found = findings(watch, load_frames(demo_db, watch, sid)).findings
+    assert sorted(f.hotkey for f in found) == sorted(dropped[dropped > 5].index)
+    first = found[0]
+    assert first.rule == "return_drop:5%" and first.event
+    assert first.details["drop_percent"] == pytest.approx(dropped[first.hotkey], abs=1e-3)
+
+
+def test_take_raised_compares_the_delegate_take_with_the_previous_snapshot() -> None:
+    empty = pd.DataFrame(
+        columns=["netuid", "uid", "hotkey", "coldkey", "validator_permit", "validator_trust"]
+    )
+
+    def returns(takes: list[float]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"netuid": 1, "hotkey": ["A", "B", "C"], "uid": [0, 1, 2], "delegate_take": takes,
+             "return_tao_per_1000_per_day": [1.0, 1.0, 1.0]}
+        )  # fmt: skip
+
+    frames = rules.Frames(
+        2, 1, empty, empty, empty, pd.DataFrame(), returns([0.18, 0.09, 0.05]), returns([0.09, 0.09, 0.10])
+    )
+    targets = pd.DataFrame({"netuid": [1, 1, 1], "hotkey": ["A", "B", "C"]})
+    found = rules.evaluate(rules.parse_rule("take_raised"), frames, targets)
+    assert [(f.hotkey, f.details["delegate_take_before"], f.details["delegate_take"]) for f in found] == [
+        ("A", 0.09, 0.18)
+    ]
+    assert "from 9.00% to 18.00%" in found[0].message
+    no_previous = rules.Frames(
+        2, None, empty, empty, empty, pd.DataFrame(), returns([0.18] * 3), pd.DataFrame()
+    )
+    assert rules.evaluate(rules.parse_rule("take_raised"), no_previous, targets) == []

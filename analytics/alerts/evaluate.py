@@ -91,6 +91,18 @@ def load_frames(
         parts = [p for p in parts if not p.empty]
         if parts:
             validators = pd.concat(parts, ignore_index=True)
+    returns = previous_returns = pd.DataFrame()
+    if previous_id is not None and any(r.spec.needs_returns for w in watchlist.watches for r in w.rules):
+        from analytics.views.returns import returns_table  # the money path: only when a rule needs it
+
+        nets: set[int] = set()
+        for watch in watchlist.watches:
+            if any(r.spec.needs_returns for r in watch.rules):
+                nets |= set(validator_targets(watch, frames)["netuid"].astype(int))
+        columns = ["netuid", "hotkey", "uid", "delegate_take", "return_tao_per_1000_per_day"]
+        if nets:
+            returns = returns_table(db, snapshot_id, netuids=sorted(nets))[columns]
+            previous_returns = returns_table(db, previous_id, netuids=sorted(nets))[columns]
     summary = export.subnets_table(db, snapshot_id)
     subnet_tv = (
         summary[["netuid", "stake_weighted_tv"]].astype({"stake_weighted_tv": np.float64})
@@ -99,7 +111,9 @@ def load_frames(
             {"netuid": pd.Series(dtype=np.int64), "stake_weighted_tv": pd.Series(dtype=np.float64)}
         )
     )
-    return Frames(snapshot_id, previous_id, neurons, previous, validators, subnet_tv)
+    return Frames(
+        snapshot_id, previous_id, neurons, previous, validators, subnet_tv, returns, previous_returns
+    )
 
 
 @dataclass(frozen=True)

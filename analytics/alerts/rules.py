@@ -5,8 +5,8 @@ A rule is written `name` or `name:argument` in the watchlist. Two kinds:
 * state rules (out_of_consensus, tv_below, stale_weights, copier, subnet_tv_below) hold while a
   condition lasts; an alert is sent once per episode (the remembered open alert prevents repeats,
   so a validator already out on the first run is reported once);
-* event rules (deregistered, uid_changed) compare the newest snapshot with the previous one; each
-  event is sent once.
+* event rules (deregistered, uid_changed, return_drop, take_raised) compare the newest snapshot with
+  the previous one; each event is sent once.
 
 Nothing here reads the database or sends anything: `analytics.alerts.evaluate` loads the frames and
 decides which findings are new, `analytics.alerts.deliver` sends them.
@@ -40,6 +40,8 @@ class Frames:
     validators: analytics.views.export.validators_table rows plus netuid, mechid and mechanisms (the
         subnet's mechanism count), for the subnets a watch needs; empty when no rule needs it.
     subnets: netuid, stake_weighted_tv (NaN when the subnet has no validator stake).
+    returns / previous_returns: analytics.views.returns.returns_table rows (netuid, hotkey, uid,
+        delegate_take, return_tao_per_1000_per_day) of both snapshots; empty unless a rule needs them.
     """
 
     snapshot_id: int
@@ -48,6 +50,8 @@ class Frames:
     previous: pd.DataFrame
     validators: pd.DataFrame
     subnets: pd.DataFrame
+    returns: pd.DataFrame = field(default_factory=pd.DataFrame)
+    previous_returns: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,7 @@ class RuleSpec:
     argument: str | None  # None, "fraction" (0 < x <= 1), "blocks" (int >= 1), "percent"
     help: str
     check: Check
+    needs_returns: bool = False  # needs the returns table of both snapshots (the money path)
 
 
 @dataclass(frozen=True)
@@ -300,6 +305,77 @@ def _uid_changed(frames: Frames, targets: pd.DataFrame, _: Any, label: str | Non
     ]
 
 
+def _returns_pairs(frames: Frames, targets: pd.DataFrame) -> pd.DataFrame:
+    """Both snapshots' returns rows of the targets, side by side (suffixes _now, _before)."""
+    if frames.previous_id is None or frames.returns.empty or frames.previous_returns.empty:
+        return pd.DataFrame()
+    now = _with(frames.returns, targets)
+    before = _with(frames.previous_returns, targets)
+    columns = ["netuid", "hotkey", "uid", "delegate_take", "return_tao_per_1000_per_day"]
+    return now[columns].merge(before[columns], on=["netuid", "hotkey"], suffixes=("_now", "_before"))
+
+
+def _uid(value: Any) -> str:
+    return "" if pd.isna(value) else f" (uid {int(value)})"
+
+
+def _return_drop(frames: Frames, targets: pd.DataFrame, percent: float, label: str | None) -> list[Finding]:
+    pairs = _returns_pairs(frames, targets)
+    if pairs.empty:
+        return []
+    now = pairs["return_tao_per_1000_per_day_now"].astype(np.float64)
+    before = pairs["return_tao_per_1000_per_day_before"].astype(np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        drop = np.where(before > 0, (before - now) / before * 100.0, np.nan)
+    hit = pairs.assign(drop=drop)[np.nan_to_num(drop, nan=-np.inf) > percent]
+    return [
+        Finding(
+            rule=f"return_drop:{percent:g}%",
+            netuid=int(r.netuid),
+            hotkey=str(r.hotkey),
+            key=str(r.hotkey),
+            message=f"{_who(r.hotkey, label)}{_uid(r.uid_now)} on subnet {int(r.netuid)}: what 1000 TAO staked "
+            f"earns per day after its take fell {r.drop:.1f}% (more than {percent:g}%), from "
+            f"{r.return_tao_per_1000_per_day_before:.4f} to {r.return_tao_per_1000_per_day_now:.4f} TAO "
+            f"since snapshot {frames.previous_id}",
+            event=True,
+            details={
+                "return_tao_per_1000_per_day": float(r.return_tao_per_1000_per_day_now),
+                "return_before": float(r.return_tao_per_1000_per_day_before),
+                "drop_percent": round(float(r.drop), 4),
+                "previous_snapshot_id": frames.previous_id,
+            },
+        )
+        for r in hit.itertuples()
+    ]
+
+
+def _take_raised(frames: Frames, targets: pd.DataFrame, _: Any, label: str | None) -> list[Finding]:
+    pairs = _returns_pairs(frames, targets)
+    if pairs.empty:
+        return []
+    now = pairs["delegate_take_now"].astype(np.float64)
+    before = pairs["delegate_take_before"].astype(np.float64)
+    raised = pairs[(now > before + 1e-9).fillna(False)]
+    return [
+        Finding(
+            rule="take_raised",
+            netuid=int(r.netuid),
+            hotkey=str(r.hotkey),
+            key=str(r.hotkey),
+            message=f"{_who(r.hotkey, label)}{_uid(r.uid_now)} on subnet {int(r.netuid)} raised its delegate take "
+            f"from {r.delegate_take_before:.2%} to {r.delegate_take_now:.2%} since snapshot {frames.previous_id}",
+            event=True,
+            details={
+                "delegate_take": float(r.delegate_take_now),
+                "delegate_take_before": float(r.delegate_take_before),
+                "previous_snapshot_id": frames.previous_id,
+            },
+        )
+        for r in raised.itertuples()
+    ]
+
+
 # --------------------------------------------------------------------------------------------------
 # Registry and parsing
 
@@ -320,6 +396,12 @@ RULES: dict[str, RuleSpec] = {
                  "the hotkey holds another uid than in the previous snapshot", _uid_changed),
         RuleSpec("subnet_tv_below", "subnet", False, False, "fraction",
                  "subnet_tv_below:X — the subnet's stake-weighted validator trust below X", _subnet_tv_below),
+        RuleSpec("return_drop", "validator", True, False, "percent",
+                 "return_drop:X% — what 1000 TAO staked earns per day after the take fell by more than X %",
+                 _return_drop, needs_returns=True),
+        RuleSpec("take_raised", "validator", True, False, None,
+                 "the validator raised its delegate take since the previous snapshot", _take_raised,
+                 needs_returns=True),
     )
 }  # fmt: skip
 

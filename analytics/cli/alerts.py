@@ -28,7 +28,7 @@ DEFAULT_CONFIG = store.CHAIN_DB_PATH.parent / "alerts.toml"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "Rules: out_of_consensus, tv_below:X, stale_weights:N, copier, deregistered, uid_changed, "
-        "subnet_tv_below:X. Exit codes: 0 all delivered (or nothing new); 1 some delivery failed "
+        "subnet_tv_below:X, return_drop:X%, take_raised. Exit codes: 0 all delivered (or nothing new); 1 some delivery failed "
         "(retried on the next run); 2 bad config or database, nothing sent. See the README for the file."
     )
     parser.add_argument(

@@ -29,6 +29,8 @@ DEFAULT_RULES = (
     "copier",
     "deregistered",
     "uid_changed",
+    "return_drop:20%",
+    "take_raised",
 )
 MAX_WATCHED = 50  # a link holding more is cut here, with a warning
 STATE_COLUMNS = (
