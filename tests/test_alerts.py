@@ -297,3 +297,20 @@ def test_take_raised_compares_the_delegate_take_with_the_previous_snapshot() -> 
         2, None, empty, empty, empty, pd.DataFrame(), returns([0.18] * 3), pd.DataFrame()
     )
     assert rules.evaluate(rules.parse_rule("take_raised"), no_previous, targets) == []
+
+
+def test_remembered_episodes_close_and_deliveries_count_attempts(tmp_path: Path) -> None:
+    db = tmp_path / "lens.duckdb"
+    meta = {"network": "test", "block": 1000, "taken_at": pd.Timestamp("2026-01-01"), "source": "chain"}
+    assert store.ingest_snapshot(db, store.SnapshotData(meta=meta)) == 1
+    state = {"rule": "tv_below:0.8", "key": "K", "netuid": 1, "hotkey": "K", "event": False, "message": "m"}
+    [alert_id] = store.record_alerts(db, 1, [state], ["d1", "d2"], [])
+    assert store.open_alerts(db)["alert_id"].tolist() == [alert_id]
+    store.record_delivery(db, alert_id, "d1", ok=False, error="refused")
+    store.record_delivery(db, alert_id, "d1", ok=True)
+    assert store.pending_deliveries(db, ["d1", "d2"])["destination"].tolist() == ["d2"]
+    [row] = store.alert_history(db, ["K"]).to_dict("records")
+    assert (row["destinations"], row["delivered"], row["attempts"]) == (2, 1, 2)
+    store.record_alerts(db, 2, [], ["d1"], [alert_id])
+    assert store.open_alerts(db).empty
+    assert store.table_contents(db, "alerts")["resolved_snapshot_id"].tolist() == [2]

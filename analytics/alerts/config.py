@@ -30,7 +30,8 @@ from analytics import ss58
 from analytics.alerts import rules as rules_mod
 from analytics.alerts.secrets import apprise_logs_caught
 
-DEFAULT_CONFIG = Path("data") / "alerts.toml"
+# data/alerts.toml next to the databases (data/lens.duckdb), whatever the working directory.
+DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "data" / "alerts.toml"
 NETUID_MAX = 65535
 WATCH_KEYS = frozenset({"hotkey", "coldkey", "netuid", "label", "rules"})
 NOTIFY_KEYS = frozenset({"url", "label"})

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 # Sub-commands in the order `--help` lists them. A module missing here is simply not offered.
 COMMANDS: tuple[str, ...] = ("demo", "collect", "export", "check", "split", "simulate", "returns", "alerts")
@@ -19,6 +22,27 @@ COMMANDS: tuple[str, ...] = ("demo", "collect", "export", "check", "split", "sim
 
 class CliError(Exception):
     """A user-facing error: printed as one line, exit code 2."""
+
+
+@contextmanager
+def stderr_log() -> Iterator[None]:
+    """Timestamped (UTC) lines on stderr for the analytics loggers while a command runs (the cron log
+    is this stream). A command run by another (collect --alerts) shares the one handler."""
+    logger = logging.getLogger("analytics")
+    if any(getattr(h, "lens_stderr", False) for h in logger.handlers):
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    handler.lens_stderr = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
-import time
 from pathlib import Path
 
 from analytics.alerts import config
 from analytics.alerts.run import RunResult
 from analytics.alerts.run import run as run_alerts
-from analytics.cli import CliError
+from analytics.cli import CliError, stderr_log
 from analytics.data import store
 
 HELP = "Check a watchlist (TOML) against the newest snapshot and send each new alert once through Apprise."
 
 EXIT_OK, EXIT_FAILED = 0, 1
-DEFAULT_CONFIG = store.CHAIN_DB_PATH.parent / "alerts.toml"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,7 +32,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--db", type=Path, default=None, help="DuckDB file (default: the dashboard's database)"
     )
     parser.add_argument(
-        "--config", type=Path, default=DEFAULT_CONFIG, help=f"watchlist TOML file (default: {DEFAULT_CONFIG})"
+        "--config",
+        type=Path,
+        default=config.DEFAULT_CONFIG,
+        help=f"watchlist TOML file (default: {config.DEFAULT_CONFIG})",
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print the new alerts; remember and send nothing"
@@ -53,27 +53,13 @@ def load_watchlist(path: Path, db_path: Path | None) -> config.Watchlist:
         raise CliError(str(exc)) from None
 
 
-def _log_to_stderr() -> logging.Handler:
-    handler = logging.StreamHandler(sys.stderr)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    logger = logging.getLogger("analytics.alerts")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    logger.propagate = False
-    return handler
-
-
 def execute(db_path: Path, watchlist: config.Watchlist, *, dry_run: bool, as_json: bool) -> int:
     """Run the watchlist and print the alerts; the exit code (0 delivered, 1 some failed)."""
-    handler = _log_to_stderr()
     try:
-        result = run_alerts(db_path, watchlist, dry_run=dry_run)
+        with stderr_log():
+            result = run_alerts(db_path, watchlist, dry_run=dry_run)
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
-    finally:
-        logging.getLogger("analytics.alerts").removeHandler(handler)
     _print(result, as_json=as_json, dry_run=dry_run)
     return EXIT_OK if result.ok else EXIT_FAILED
 

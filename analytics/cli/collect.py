@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from analytics.cli import CliError
+from analytics.cli import CliError, stderr_log
 from analytics.data import store
 
 log = logging.getLogger("analytics.cli.collect")
@@ -103,26 +103,11 @@ class _Progress:
             sys.stderr.flush()
 
 
-def _log_to_stderr() -> logging.Handler:
-    """Timestamped (UTC) lines on stderr for the analytics loggers; the cron log is this stream."""
-    handler = logging.StreamHandler(sys.stderr)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    logger = logging.getLogger("analytics")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    return handler
-
-
 def run(args: argparse.Namespace) -> int:
     from analytics.data import collector  # imports bittensor: only when collecting
 
-    handler = _log_to_stderr()
-    try:
+    with stderr_log():
         return _run(args, collector)
-    finally:
-        logging.getLogger("analytics").removeHandler(handler)
 
 
 def _run(args: argparse.Namespace, collector) -> int:
