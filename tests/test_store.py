@@ -252,7 +252,7 @@ def test_forward_migration_applies_new_versions_and_keeps_data(
     snaps = store.list_snapshots(db)
     assert "operator" in snaps.columns and len(snaps) == 2
     versions = store.table_contents(db, "schema_version")["version"].tolist()
-    assert versions == list(range(1, following + 1))
+    assert versions == [number for number, _ in migrations]  # numbers may skip (3 is another branch's)
 
 
 def test_a_newer_schema_or_a_foreign_database_is_refused(tmp_path: Path) -> None:
