@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -67,7 +67,7 @@ class Finding:
     details: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
-Check = Callable[[Frames, pd.DataFrame, Any, str], list[Finding]]
+Check = Callable[[Frames, pd.DataFrame, Any, str | None], list[Finding]]
 
 
 @dataclass(frozen=True)
@@ -449,14 +449,6 @@ def parse_rule(text: str) -> Rule:
 
 
 def evaluate(rule: Rule, frames: Frames, targets: pd.DataFrame, label: str | None = None) -> list[Finding]:
-    """The findings of one rule over its targets (netuid, hotkey) — for subnet rules (netuid) only."""
-    findings = rule.spec.check(frames, targets, rule.value, label)
-    if rule.spec.argument is not None:  # remember the rule as written canonically (tv_below:0.8)
-        findings = [f if f.rule == rule.text else _renamed(f, rule.text) for f in findings]
-    return findings
-
-
-def _renamed(finding: Finding, rule: str) -> Finding:
-    return Finding(
-        rule, finding.netuid, finding.hotkey, finding.key, finding.message, finding.event, finding.details
-    )
+    """The findings of one rule over its targets (netuid, hotkey) — for subnet rules (netuid) only —
+    each named by the rule as written canonically ('tv_below:0.8'), the name alerts are remembered by."""
+    return [replace(f, rule=rule.text) for f in rule.spec.check(frames, targets, rule.value, label)]
