@@ -15,6 +15,7 @@ from analytics.cli import main
 from analytics.data import store
 from analytics.views import export
 from tests.test_collector_cli import one_error_line
+from tests.test_store import tiny_snapshot
 
 ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"  # Substrate's well-known dev account
 
@@ -314,3 +315,23 @@ def test_remembered_episodes_close_and_deliveries_count_attempts(tmp_path: Path)
     store.record_alerts(db, 2, [], ["d1"], [alert_id])
     assert store.open_alerts(db).empty
     assert store.table_contents(db, "alerts")["resolved_snapshot_id"].tolist() == [2]
+
+
+def test_a_run_upgrades_an_older_database_before_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "old.duckdb"
+    with monkeypatch.context() as m:  # two snapshots written by the code of schema version 1
+        m.setattr(store, "MIGRATIONS", store.MIGRATIONS[:1])
+        m.setattr(store, "SCHEMA_VERSION", 1)
+        for block in (1000, 2000):
+            assert store.ingest_snapshot(db, tiny_snapshot(block)) is not None
+    cfg = write(tmp_path, '[[watch]]\nnetuid = 1\nrules = ["take_raised", "return_drop:10%", "tv_below:1"]\n')
+    assert main(["alerts", "--db", str(db), "--config", str(cfg), "--dry-run", "--json"]) == 0  # read-only
+    captured = capsys.readouterr()
+    assert [a["rule"] for a in json.loads(captured.out)] == ["tv_below:1"]  # the rules it can check
+    assert "return_drop and take_raised skipped: no returns in this database" in captured.err
+    assert store.schema_version(db) == 1
+    assert main(["alerts", "--db", str(db), "--config", str(cfg), "--json"]) == 0
+    assert [a["rule"] for a in json.loads(capsys.readouterr().out)] == ["tv_below:1"]
+    assert store.schema_version(db) == store.SCHEMA_VERSION

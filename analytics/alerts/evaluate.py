@@ -9,6 +9,7 @@ snapshot; open state alerts whose condition is over are resolved, which ends the
 
 from __future__ import annotations
 
+import logging
 import os
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from analytics.data import store
 from analytics.views import export
 
 Key = tuple[str, int, str]  # (rule, netuid, key)
+log = logging.getLogger("analytics.alerts")
 
 
 def validator_targets(watch: Watch, frames: Frames) -> pd.DataFrame:
@@ -100,9 +102,13 @@ def load_frames(
             if any(r.spec.needs_returns for r in watch.rules):
                 nets |= set(validator_targets(watch, frames)["netuid"].astype(int))
         columns = ["netuid", "hotkey", "uid", "delegate_take", "return_tao_per_1000_per_day"]
-        if nets:
-            returns = returns_table(db, snapshot_id, netuids=sorted(nets))[columns]
-            previous_returns = returns_table(db, previous_id, netuids=sorted(nets))[columns]
+        try:
+            if nets:
+                returns = returns_table(db, snapshot_id, netuids=sorted(nets))[columns]
+                previous_returns = returns_table(db, previous_id, netuids=sorted(nets))[columns]
+        except store.StoreError as exc:  # a database not yet upgraded to the money tables (read-only)
+            log.warning("return_drop and take_raised skipped: no returns in this database (%s)", exc)
+            returns = previous_returns = pd.DataFrame()
     summary = export.subnets_table(db, snapshot_id)
     subnet_tv = (
         summary[["netuid", "stake_weighted_tv"]].astype({"stake_weighted_tv": np.float64})

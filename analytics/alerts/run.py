@@ -65,6 +65,8 @@ def run(db_path: str | os.PathLike[str], watchlist: Watchlist, *, dry_run: bool 
     dry_run: the new alerts only (what a real run would send now), nothing written or sent.
     """
     db = str(db_path)
+    if not dry_run:
+        store.initialise(db)  # an older database is upgraded in place before anything is read
     frames = load_frames(db, watchlist)
     evaluation = findings(watchlist, frames)
     decided = plan(evaluation, store.open_alerts(db), store.alerts_on_snapshot(db, frames.snapshot_id))
