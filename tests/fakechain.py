@@ -258,6 +258,7 @@ class FakeChain:
         self.chain_errors: dict[int, str] = {}
         self.fail_requests = 0
         self.legacy_runtime = False  # no hyperparams v3 nor SubnetEpochIndex, as on runtimes before them
+        self.without_money = False  # a runtime before the money items (MONEY_ITEMS, pool price API)
         # Observability for tests.
         self.connects = 0
         self.closes = 0
@@ -382,6 +383,8 @@ class FakeChain:
         if module == "System" and storage_function == "LastRuntimeUpgrade":
             return {"spec_version": self.spec_at(block), "spec_name": "node-subtensor"}
         if module == "SubtensorModule" and storage_function in MONEY_ITEMS:
+            if self.without_money:  # what the SDK raises for an item missing from the metadata
+                raise ValueError(f"Storage function SubtensorModule.{storage_function} not found")
             return self._money_query(storage_function, params, block)
         if module != "SubtensorModule":
             raise ChainError(f"storage {module}.{storage_function} is not served by the fake chain")
@@ -517,6 +520,12 @@ class FakeChain:
             return [(netuid, True) for netuid in self.netuids_at(block)]
         if storage_function == "TokenSymbol":
             return [(s, self.subnet_at(s, block).symbol) for s in self.netuids_at(block)]  # Vec<u8> as text
+        if self.without_money and storage_function in (
+            "AlphaV2",
+            "AlphaDividendsPerSubnet",
+            "RootAlphaDividendsPerSubnet",
+        ):
+            raise ValueError(f"Storage function SubtensorModule.{storage_function} not found")
         if storage_function == "AlphaV2":  # prefix [hotkey]: ((coldkey, netuid), share) per position
             hotkey = params[0]
             out = []
@@ -559,6 +568,8 @@ class FakeChain:
         await self._gate()
         block = self._block_of(block_hash)
         self.requests.append(("runtime", f"{api}.{method}", tuple(params), block))
+        if api == "SwapRuntimeApi" and self.without_money:
+            raise ValueError(f"Runtime API Call '{api}.{method}' not found in registry")
         if api == "SwapRuntimeApi" and method == "current_alpha_price":
             sn = self._subnet(block, int(params[0]))
             return 0 if sn is None else sn.money.price_rao

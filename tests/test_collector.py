@@ -232,6 +232,31 @@ def test_runtimes_without_hyperparams_v3_fall_back_to_the_metagraph_record() -> 
     assert tables["mechanism_neurons"].to_pandas().query("netuid == 2").commit_block.isna().all()
 
 
+def test_a_runtime_without_the_money_items_still_stores_the_subnet() -> None:
+    """Older runtimes lack the pool price API and the dividend maps: the consensus rows are stored as
+    before, and every money value is unknown (None), never a made-up zero."""
+    chain, epochs = sample_network()
+    modern = fetch_tables(chain, [1])
+    chain.without_money = True
+    tables = fetch_tables(chain, [1])
+    for table in ("neurons", "weights", "bonds"):
+        assert tables[table].to_pylist() == modern[table].to_pylist()
+    subnet = tables["subnets"].to_pylist()[0]
+    for column in (
+        "epoch_emission",
+        "pending_server",
+        "price_rao",
+        "tao_reserve",
+        "ck_burn",
+        "emission_gate_bar",
+    ):
+        assert subnet[column] is None, column
+    assert subnet["epoch_spec_version"] == 440  # System.LastRuntimeUpgrade at e (the head runs 459)
+    rows = tables["hotkeys"].to_pylist()
+    assert rows and all(r["alpha_dividends"] is None and r["delegate_take"] is None for r in rows)
+    assert tables["child_keys"].num_rows == 0
+
+
 def test_progress_bar_on_a_terminal(monkeypatch) -> None:
     import io
 

@@ -725,19 +725,18 @@ def _id_list(values: list[int]) -> tuple[str, list[int]]:
     return (", ".join("?" * len(ids)) or "NULL"), ids
 
 
+_WINDOW_SQL = """
+    SELECT snapshot_id FROM snapshots
+    WHERE network = ? AND taken_at <= ? AND taken_at >= ? - to_days(?)
+    ORDER BY taken_at, snapshot_id
+"""
+
+
 def snapshots_in_window(db_path: str | os.PathLike[str], snapshot_id: int, days: int) -> list[int]:
     """Snapshots of the same network taken in the `days` days up to and including `snapshot_id`
     (taken_at >= its taken_at - days), oldest first. StoreError when the snapshot is unknown."""
     meta = snapshot_meta(db_path, snapshot_id)
-    df = _read_df(
-        db_path,
-        """
-        SELECT snapshot_id FROM snapshots
-        WHERE network = ? AND taken_at <= ? AND taken_at >= ? - to_days(?)
-        ORDER BY taken_at, snapshot_id
-        """,
-        [meta["network"], meta["taken_at"], meta["taken_at"], int(days)],
-    )
+    df = _read_df(db_path, _WINDOW_SQL, [meta["network"], meta["taken_at"], meta["taken_at"], int(days)])
     return [int(v) for v in df["snapshot_id"]]
 
 
@@ -862,17 +861,8 @@ def returns_frames(
             raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
         ids = [int(snapshot_id)]
         if window_days > 1:
-            ids = [
-                int(r[0])
-                for r in con.execute(
-                    """
-                    SELECT snapshot_id FROM snapshots
-                    WHERE network = ? AND taken_at <= ? AND taken_at >= ? - to_days(?)
-                    ORDER BY taken_at, snapshot_id
-                    """,
-                    [meta[0], meta[1], meta[1], int(window_days)],
-                ).fetchall()
-            ]
+            window = con.execute(_WINDOW_SQL, [meta[0], meta[1], meta[1], int(window_days)]).fetchall()
+            ids = [int(r[0]) for r in window]
         out["snapshot_id"], out["snapshot_ids"] = int(snapshot_id), ids
         out["subnets"] = con.execute(*_money_subnets_sql(ids, netuids)).df()
         out["latest"] = con.execute(*_money_hotkeys_sql([int(snapshot_id)], netuids, hotkey, True)).df()
