@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from analytics.app import ui
-from analytics.views import watchlist
+from analytics.app import ui, watch
+from analytics.views import export, watchlist
 
 db = ui.page_setup(
     "Watchlist",
@@ -38,12 +38,12 @@ if kept != watched:
     st.query_params[watchlist.PARAM_WATCH] = kept
     st.rerun()
 
-state, now = ui.cached(watchlist.watch_state, db, snapshot_id, tuple(watched))
+state, now = ui.cached(watch.watch_state, db, snapshot_id, tuple(watched))
 st.subheader("State now")
-st.dataframe(
+ui.table_and_csv(
     state,
-    hide_index=True,
-    width="stretch",
+    export.csv_filename("watchlist_state", None, None, snapshot_id),
+    "watch_state",
     column_config={
         "hotkey": st.column_config.TextColumn("Hotkey", width="medium"),
         "netuid": st.column_config.NumberColumn("Subnet", format="%d"),
@@ -57,16 +57,15 @@ st.dataframe(
         "likely_copier": st.column_config.CheckboxColumn("Copier signal"),
     },
 )
-ui.csv_download(state, f"watchlist_state_snap{snapshot_id}.csv", key="watch_state")
 
 st.subheader("Alerts that hold on this snapshot")
 if now.empty:
-    st.success(f"None of the suggested rules ({', '.join(watchlist.DEFAULT_RULES)}) fires for these hotkeys.")
+    st.success(f"None of the suggested rules ({', '.join(watch.DEFAULT_RULES)}) fires for these hotkeys.")
 else:
-    st.dataframe(
+    ui.table_and_csv(
         now,
-        hide_index=True,
-        width="stretch",
+        export.csv_filename("watchlist_alerts_now", None, None, snapshot_id),
+        "watch_now",
         column_config={
             "rule": st.column_config.TextColumn("Rule"),
             "netuid": st.column_config.NumberColumn("Subnet", format="%d"),
@@ -74,7 +73,6 @@ else:
             "message": st.column_config.TextColumn("Message", width="large"),
         },
     )
-    ui.csv_download(now, f"watchlist_alerts_now_snap{snapshot_id}.csv", key="watch_now")
 
 st.subheader("Alert history")
 history = ui.cached(watchlist.alert_history, db, tuple(watched))
@@ -84,19 +82,18 @@ if history.empty:
         "`python -m analytics alerts --config data/alerts.toml` (or `collect --alerts data/alerts.toml`)."
     )
 else:
-    st.dataframe(
+    ui.table_and_csv(
         history,
-        hide_index=True,
-        width="stretch",
+        export.csv_filename("watchlist_alert_history", None, None, None),
+        "watch_history",
         column_config={"message": st.column_config.TextColumn("Message", width="large")},
     )
-    ui.csv_download(history, "watchlist_alert_history.csv", key="watch_history")
 
 st.subheader("Your watchlist file")
 rules = st.multiselect(
-    "Rules", options=list(watchlist.DEFAULT_RULES), default=list(watchlist.DEFAULT_RULES), key="rules"
+    "Rules", options=list(watch.DEFAULT_RULES), default=list(watch.DEFAULT_RULES), key="rules"
 )
-st.code(watchlist.watchlist_toml(watched, rules or list(watchlist.DEFAULT_RULES)), language="toml")
+st.code(watch.watchlist_toml(watched, rules or list(watch.DEFAULT_RULES)), language="toml")
 st.caption(
     "Save this as `data/alerts.toml`, put your own Apprise URL under `[[notify]]` (Discord, Telegram, Slack, "
     "e-mail, a JSON webhook…), and run `python -m analytics alerts --dry-run` to see what it would send. "

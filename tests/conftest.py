@@ -5,14 +5,21 @@
 * ``chromium_path``: "/usr/bin/chromium" for Playwright's ``executable_path``. Skips the test with a
   clear reason when the browser or playwright is missing, but FAILS it when the environment sets
   METAGRAPH_LENS_REQUIRE_BROWSER=1 (as .ci/run does), so CI cannot go green without browser tests.
-* ``REALDATA``: ../shared/realdata relative to the repo root (tests skip, saying why, when absent).
+* ``REALDATA``: ../shared/realdata relative to the repo root; :func:`require_realdata` skips a test,
+  saying why, when a file there is absent, but FAILS it when ``$CI`` is set (CI must run them).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
+import subprocess
+import sys
+import types
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -21,18 +28,96 @@ from hypothesis import settings
 settings.register_profile("lens", deadline=None)
 settings.load_profile("lens")
 
+
+@dataclass
+class FakeChain:
+    """The sample fake chain the collector reads (see the ``fake_chain`` fixture)."""
+
+    chain: Any
+    epochs: Any
+    calls: list[str]
+
+
 ROOT = Path(__file__).resolve().parent.parent
 REALDATA = ROOT.parent / "shared" / "realdata"
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER_ENV = "METAGRAPH_LENS_REQUIRE_BROWSER"
 
 
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python -m analytics ARGS`` as a real process in the repo root: its exit code and text output."""
+    return subprocess.run(
+        [sys.executable, "-m", "analytics", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database, built once per session (a few seconds)."""
+def demo_db(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The demo database, built once per test run (a few seconds): with pytest-xdist the workers share
+    one build, made by whichever gets the lock first, in the run's common temp folder."""
+    from filelock import FileLock
+
     from analytics.data.demo import build_demo
 
-    return build_demo(tmp_path_factory.mktemp("demo") / "demo.duckdb")
+    if worker_id == "master":  # not under xdist
+        return build_demo(tmp_path_factory.mktemp("demo") / "demo.duckdb")
+    shared = tmp_path_factory.getbasetemp().parent / "shared-demo"
+    shared.mkdir(exist_ok=True)
+    target = shared / "demo.duckdb"
+    with FileLock(str(shared / "build.lock")):
+        if not target.exists():
+            build_demo(target)  # written to a temporary file and renamed: never seen half-built
+    return target
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """Every global name a function's code (and the code nested in it) refers to."""
+    found = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found |= _names(const)
+    return found
+
+
+def _drives_apptest(item: pytest.Item) -> bool:
+    """Whether a test runs Streamlit's AppTest: its code, a fixture or a helper of its module (followed
+    through the module's own functions) refers to AppTest. Plain logic tests in the same module stay fast."""
+    module, function = getattr(item, "module", None), getattr(item, "function", None)
+    if module is None or function is None or not hasattr(module, "AppTest"):
+        return False
+    todo = [function, *(getattr(module, name, None) for name in getattr(item, "fixturenames", ()))]
+    seen: set[int] = set()
+    while todo:
+        obj = todo.pop()
+        obj = getattr(obj, "__wrapped__", obj)  # a pytest fixture definition wraps its function
+        code = getattr(obj, "__code__", None)
+        if code is None or id(code) in seen:
+            continue
+        seen.add(id(code))
+        names = _names(code)
+        if "AppTest" in names:
+            return True
+        todo += [getattr(module, n) for n in names if inspect.isfunction(getattr(module, n, None))]
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every AppTest and browser test is `slow` (deselect with -m "not slow"; CI runs everything).
+
+    The browser tests (the longest, ~20 s each) go first, in their own order: with several xdist
+    workers the long ones then start at once and the short ones fill in around them, instead of one
+    long test starting last and running alone."""
+    for item in items:
+        if item.get_closest_marker("browser") or _drives_apptest(item):
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.get_closest_marker("browser") is None)  # stable: order kept within
 
 
 def browser_missing_reason() -> str | None:
@@ -53,10 +138,67 @@ def require_browser(reason: str | None, required: bool) -> str:
     return str(CHROMIUM)
 
 
+def in_ci() -> bool:
+    """Whether the environment says this is CI (``CI`` set to anything but empty, 0 or false)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
+
+
+def require_realdata(path: Path, *, module_level: bool = False) -> Path:
+    """``path`` when it exists; else skip saying why, or fail when ``$CI`` is set: in CI the real-data
+    tests must run, so a missing shared folder cannot turn them into silent skips."""
+    if path.exists():
+        return path
+    reason = f"real data not present at {path} (the shared realdata folder is not beside the repository)"
+    if in_ci():
+        pytest.fail(f"CI is set, so the real-data tests must run, but {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=module_level)
+    raise AssertionError("unreachable")  # pytest.skip raises
+
+
 @pytest.fixture(scope="session")
 def chromium_path() -> str:
     """Debian's chromium for Playwright; skip (or fail in CI) when it is unavailable."""
     return require_browser(browser_missing_reason(), os.environ.get(REQUIRE_BROWSER_ENV) == "1")
+
+
+@pytest.fixture
+def token_symbol_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK's token-symbol cache in this test's temp dir (it would write to the user's home otherwise)."""
+    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+
+
+@pytest.fixture
+def fake_chain(monkeypatch: pytest.MonkeyPatch) -> FakeChain:
+    """The collector's client for any network is the SDK over the sample fake chain; ``calls`` lists the networks asked."""
+    import bittensor as bt
+
+    from analytics.data import collector
+    from tests.fakechain import sample_network
+
+    chain, epochs = sample_network()
+    fake = FakeChain(chain, epochs, [])
+
+    def subtensor_for(network: str) -> bt.Subtensor:
+        fake.calls.append(network)
+        return bt.Subtensor("local", substrate=chain)
+
+    monkeypatch.setattr(collector, "subtensor_for", subtensor_for)
+    return fake
+
+
+def subnet_row(**values: object) -> dict[str, object]:
+    """A row of the store's ``subnets`` table: the chain's default hyperparameters (Yuma3 on, 64 validator
+    permits), one mechanism, an epoch-aligned snapshot at block 1000; ``values`` replace any column."""
+    row: dict[str, object] = {
+        "netuid": 1, "name": "", "symbol": "a", "owner_hotkey": "", "owner_coldkey": "",
+        "n": 0, "tempo": 360, "kappa": 32767, "bonds_moving_avg": 900_000, "bonds_penalty": 65535,
+        "activity_cutoff_factor_milli": 13889, "yuma3": True, "liquid_alpha": False, "alpha_low": 45875,
+        "alpha_high": 58982, "alpha_sigmoid_steepness": 1000, "max_validators": 64, "commit_reveal": False,
+        "tao_weight": 0, "stake_threshold": 0, "mechanism_count": 1, "emission_split": None,
+        "epoch_emission": 10**9, "aligned": True, "epoch_block": 1000, "inputs_block": 999,
+        "weights_block": 999, "outputs_block": 1000, "last_mechanism_step_block": 639,
+    }  # fmt: skip
+    return row | values
 
 
 @pytest.fixture
@@ -69,15 +211,9 @@ def bare_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     from analytics.data import store
 
     n = 4
-    subnet = {
-        "netuid": 1, "name": "fresh", "symbol": "a", "owner_hotkey": "5Owner", "owner_coldkey": "5OwnerC",
-        "n": n, "tempo": 360, "kappa": 32767, "bonds_moving_avg": 900_000, "bonds_penalty": 65535,
-        "activity_cutoff_factor_milli": 13889, "yuma3": True, "liquid_alpha": False, "alpha_low": 45875,
-        "alpha_high": 58982, "alpha_sigmoid_steepness": 1000, "max_validators": 64, "commit_reveal": False,
-        "tao_weight": 0, "stake_threshold": 0, "mechanism_count": 1, "emission_split": None,
-        "epoch_emission": 10**9, "aligned": True, "epoch_block": 1000, "inputs_block": 999,
-        "weights_block": 999, "outputs_block": 1000, "last_mechanism_step_block": 639,
-    }  # fmt: skip
+    subnet = subnet_row(
+        netuid=1, name="fresh", symbol="a", owner_hotkey="5Owner", owner_coldkey="5OwnerC", n=n
+    )
     zeros = [0] * n
     neurons = {
         "netuid": [1] * n, "uid": list(range(n)), "hotkey": [f"5Hot{i}" for i in range(n)],

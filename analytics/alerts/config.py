@@ -26,19 +26,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from analytics import config as lens_config
 from analytics import ss58
 from analytics.alerts import rules as rules_mod
 from analytics.alerts.secrets import apprise_logs_caught
+from analytics.errors import InputError
 
-# data/alerts.toml next to the databases (data/lens.duckdb), whatever the working directory.
-DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "data" / "alerts.toml"
+# data/alerts.toml next to the databases (data/lens.duckdb), whatever the working directory (an alias:
+# the path lives in analytics.config; `alerts` reads that at run time, so a test can move it).
+DEFAULT_CONFIG = lens_config.ALERTS_CONFIG_PATH
 NETUID_MAX = 65535
 WATCH_KEYS = frozenset({"hotkey", "coldkey", "netuid", "label", "rules"})
 NOTIFY_KEYS = frozenset({"url", "label"})
 TOP_KEYS = frozenset({"watch", "notify"})
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError):
     """A bad watchlist: one line naming the file and the line, for `error:` and exit code 2."""
 
 

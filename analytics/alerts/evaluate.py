@@ -19,7 +19,8 @@ import pandas as pd
 from analytics.alerts.config import Watch, Watchlist
 from analytics.alerts.rules import Finding, Frames, evaluate
 from analytics.data import store
-from analytics.views import export
+from analytics.views.snapshot_tables import subnets_table
+from analytics.views.subnet_tables import VALIDATOR_COLUMNS, validators_table
 
 Key = tuple[str, int, str]  # (rule, netuid, key)
 log = logging.getLogger("analytics.alerts")
@@ -77,14 +78,14 @@ def load_frames(
 
     subnets = store.subnets(db, snapshot_id)
     mechanisms = dict(zip(subnets["netuid"].astype(int), subnets["mechanism_count"].astype(int), strict=True))
-    validators = pd.DataFrame(columns=[*export.VALIDATOR_COLUMNS, "netuid", "mechid", "mechanisms"])
+    validators = pd.DataFrame(columns=[*VALIDATOR_COLUMNS, "netuid", "mechid", "mechanisms"])
     if _needs_validators(watchlist):
         wanted: set[int] = set()
         for watch in watchlist.watches:
             if any(r.spec.needs_validators for r in watch.rules):
                 wanted |= set(validator_targets(watch, frames)["netuid"].astype(int))
         parts = [
-            export.validators_table(db, snapshot_id, netuid, mechid).assign(
+            validators_table(db, snapshot_id, netuid, mechid).assign(
                 netuid=netuid, mechid=mechid, mechanisms=mechanisms[netuid]
             )
             for netuid in sorted(wanted & set(mechanisms))
@@ -109,7 +110,7 @@ def load_frames(
         except store.StoreError as exc:  # a database not yet upgraded to the money tables (read-only)
             log.warning("return_drop and take_raised skipped: no returns in this database (%s)", exc)
             returns = previous_returns = pd.DataFrame()
-    summary = export.subnets_table(db, snapshot_id)
+    summary = subnets_table(db, snapshot_id)
     subnet_tv = (
         summary[["netuid", "stake_weighted_tv"]].astype({"stake_weighted_tv": np.float64})
         if not summary.empty

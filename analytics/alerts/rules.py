@@ -22,12 +22,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-U16_MAX = 65535
-OUT_OF_CONSENSUS = ("critical", "major")  # the severities export.OUT_OF_CONSENSUS counts as out
+from analytics.errors import InputError
+from analytics.model.yuma import U16_MAX
+from analytics.views.subnet_tables import OUT_OF_CONSENSUS  # the severities that count as out
+
 STALE_MAX_BLOCKS = 100_000_000
 
 
-class RuleError(ValueError):
+class RuleError(InputError):
     """A rule string that is not understood (unknown name, missing or out-of-range threshold)."""
 
 
@@ -37,7 +39,7 @@ class Frames:
 
     neurons / previous: netuid, uid, hotkey, coldkey, validator_permit, validator_trust (u16),
         total_stake (rao), one row per registered UID.
-    validators: analytics.views.export.validators_table rows plus netuid, mechid and mechanisms (the
+    validators: analytics.views.subnet_tables.validators_table rows plus netuid, mechid and mechanisms (the
         subnet's mechanism count), for the subnets a watch needs; empty when no rule needs it.
     subnets: netuid, stake_weighted_tv (NaN when the subnet has no validator stake).
     returns / previous_returns: analytics.views.returns.returns_table rows (netuid, hotkey, uid,

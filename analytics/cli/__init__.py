@@ -15,13 +15,70 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NoReturn
+
+from analytics import config
+from analytics.errors import CliError
+from analytics.textsafe import safe_text
+
+__all__ = ["COMMANDS", "CliError", "add_db_argument", "build_parser", "db_path", "main", "stderr_log"]
 
 # Sub-commands in the order `--help` lists them. A module missing here is simply not offered.
 COMMANDS: tuple[str, ...] = ("demo", "collect", "export", "check", "split", "simulate", "returns", "alerts")
 
 
-class CliError(Exception):
-    """A user-facing error: printed as one line, exit code 2."""
+# The help of --db for each kind of command (one definition: see add_db_argument).
+DB_HELP = {
+    "read": f"DuckDB file to read (default: {config.DEFAULT_DB_WORDING})",
+    "collect": f"DuckDB file to write (default: {config.CHAIN_DB_WORDING})",
+    "demo": "database file to create (default: data/demo.duckdb)",
+}
+
+
+def add_db_argument(parser: argparse.ArgumentParser, role: str = "read", *, extra: str = "") -> None:
+    """The ``--db PATH`` option every command takes, defined once. ``role``: 'read' (the dashboard's
+    database), 'collect' (the chain database, never the demo) or 'demo' (the demo file)."""
+    parser.add_argument("--db", type=Path, default=None, metavar="PATH", help=DB_HELP[role] + extra)
+
+
+def db_path(args: argparse.Namespace, role: str = "read") -> Path:
+    """The database a command uses: ``--db`` (user-expanded), else the role's default from analytics.config."""
+    if args.db is not None:
+        return Path(args.db).expanduser()
+    return {
+        "read": config.default_db_path,
+        "collect": config.chain_db_path,
+        "demo": lambda: config.DEMO_DB_PATH,
+    }[role]()
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as a CliError (one ``error:`` line, exit 2) instead of
+    printing the whole usage block and raising SystemExit; ``--help`` still prints and exits 0."""
+
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see `{self.prog} --help`)")
+
+
+def _shown_path(name: object, limit: int = 80) -> str:
+    text = safe_text(os.fsdecode(name) if isinstance(name, str | bytes) else str(name)) or ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """A log handler writing to whatever sys.stderr is now, so that log lines printed while a rich
+    progress bar runs go through rich (which redirects stderr) and land above the bar."""
+
+    lens_stderr = True  # marks the one handler stderr_log installs
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
 
 
 @contextmanager
@@ -32,11 +89,10 @@ def stderr_log() -> Iterator[None]:
     if any(getattr(h, "lens_stderr", False) for h in logger.handlers):
         yield
         return
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
-    handler.lens_stderr = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
@@ -47,7 +103,7 @@ def stderr_log() -> Iterator[None]:
 
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every available sub-command."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m analytics",
         description="metagraph-lens: snapshot Bittensor subnets, recompute Yuma consensus, export CSV.",
     )
@@ -69,11 +125,22 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse ``argv`` and run the chosen command; return the process exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = parser.parse_args(argv)  # --help prints and raises SystemExit(0), as argparse does
         return int(args._run(args) or 0)
     except CliError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_text(str(exc))}", file=sys.stderr)  # one line, whatever it quotes
+        return 2
+    except OSError as exc:
+        # A path the system refuses (name too long, permission denied, read-only, not a directory):
+        # the user's to fix, named in one line. Commands turn the errors they expect into CliError.
+        where = f" {_shown_path(exc.filename)}" if exc.filename is not None else ""
+        print(f"error: cannot use{where}: {safe_text(exc.strerror or str(exc))}", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        if "null byte" not in str(exc):  # os functions refuse a path holding NUL with a ValueError
+            raise
+        print("error: a path argument contains a NUL byte", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

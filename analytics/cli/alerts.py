@@ -11,10 +11,11 @@ import json
 import sys
 from pathlib import Path
 
+from analytics import config as lens_config
 from analytics.alerts import config
 from analytics.alerts.run import RunResult
 from analytics.alerts.run import run as run_alerts
-from analytics.cli import CliError, stderr_log
+from analytics.cli import CliError, add_db_argument, db_path, stderr_log
 from analytics.data import store
 
 HELP = "Check a watchlist (TOML) against the newest snapshot and send each new alert once through Apprise."
@@ -28,14 +29,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "subnet_tv_below:X, return_drop:X%, take_raised. Exit codes: 0 all delivered (or nothing new); 1 some delivery failed "
         "(retried on the next run); 2 bad config or database, nothing sent. See the README for the file."
     )
-    parser.add_argument(
-        "--db", type=Path, default=None, help="DuckDB file (default: the dashboard's database)"
-    )
+    add_db_argument(parser, "read", extra="; a real run also records the alerts in it")
     parser.add_argument(
         "--config",
         type=Path,
-        default=config.DEFAULT_CONFIG,
-        help=f"watchlist TOML file (default: {config.DEFAULT_CONFIG})",
+        default=None,
+        metavar="FILE",
+        help=f"watchlist TOML file (default: {lens_config.ALERTS_CONFIG_WORDING})",
     )
     parser.add_argument(
         "--dry-run", action="store_true", help="print the new alerts; remember and send nothing"
@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the alerts as a JSON list on stdout")
 
 
-def load_watchlist(path: Path, db_path: Path | None) -> config.Watchlist:
+def load_watchlist(path: Path, db: Path | None) -> config.Watchlist:
     """The checked watchlist; CliError (one line naming the file's line) when it is bad."""
     try:
         return config.load(path)
@@ -53,11 +53,11 @@ def load_watchlist(path: Path, db_path: Path | None) -> config.Watchlist:
         raise CliError(str(exc)) from None
 
 
-def execute(db_path: Path, watchlist: config.Watchlist, *, dry_run: bool, as_json: bool) -> int:
+def execute(db: Path, watchlist: config.Watchlist, *, dry_run: bool, as_json: bool) -> int:
     """Run the watchlist and print the alerts; the exit code (0 delivered, 1 some failed)."""
     try:
         with stderr_log():
-            result = run_alerts(db_path, watchlist, dry_run=dry_run)
+            result = run_alerts(db, watchlist, dry_run=dry_run)
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
     _print(result, as_json=as_json, dry_run=dry_run)
@@ -81,10 +81,11 @@ def _print(result: RunResult, *, as_json: bool, dry_run: bool) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    db_path = Path(args.db) if args.db else store.default_db_path()
+    target = db_path(args)
     try:
-        store.schema_version(db_path)  # a missing, empty, corrupt or locked file: one line, exit 2
+        store.schema_version(target)  # a missing, empty, corrupt or locked file: one line, exit 2
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
-    watchlist = load_watchlist(args.config, db_path)
-    return execute(db_path, watchlist, dry_run=args.dry_run, as_json=args.json)
+    path = Path(args.config).expanduser() if args.config is not None else lens_config.ALERTS_CONFIG_PATH
+    watchlist = load_watchlist(path, target)
+    return execute(target, watchlist, dry_run=args.dry_run, as_json=args.json)

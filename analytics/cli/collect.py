@@ -12,14 +12,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
-import time
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-from analytics.cli import CliError, stderr_log
-from analytics.data import store
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from analytics import config
+from analytics.cli import CliError, add_db_argument, db_path, stderr_log
+from analytics.textsafe import safe_text
 
 log = logging.getLogger("analytics.cli.collect")
 
@@ -28,10 +31,8 @@ HELP = "Snapshot subnets from the chain into a DuckDB file (epoch-aligned by def
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
 
 
-def default_db_path() -> Path:
-    """The app's database ($METAGRAPH_LENS_DB) when set, else data/lens.duckdb: never the demo file,
-    which `demo --force` rebuilds (store.default_db_path() falls back to it)."""
-    return Path(os.environ.get(store.DB_ENV_VAR) or store.CHAIN_DB_PATH)
+# The app's database ($METAGRAPH_LENS_DB) when set, else data/lens.duckdb: never the demo file.
+default_db_path = config.chain_db_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,9 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--netuid", default="all", help="'all' (default: every subnet but root) or a list like 1,3,5"
     )
-    parser.add_argument(
-        "--db", type=Path, default=None, help=f"DuckDB file to write (default: {default_db_path()})"
-    )
+    add_db_argument(parser, "collect")
     parser.add_argument(
         "--block",
         type=int,
@@ -76,31 +75,39 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 class _Progress:
-    """A one-line bar on a terminal; plain log lines when stderr is a file (cron)."""
+    """A rich progress bar on a terminal; plain log lines when stderr is a file (cron)."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
-        self.started = time.monotonic()
-        self.drawn = False
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
 
     def __call__(self, done: int, total: int, netuid: int, ok: bool) -> None:
         if not self.tty:
             if ok:
                 log.info("subnet %d read (%d/%d)", netuid, done, total)
             return
-        width = 30
-        filled = width * done // max(total, 1)
-        elapsed = time.monotonic() - self.started
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} subnets  {elapsed:5.0f} s  sn{netuid} "
+        if self.bar is None:
+            self.bar = Progress(
+                TextColumn("collecting"),
+                BarColumn(bar_width=30),
+                MofNCompleteColumn(),
+                TextColumn("subnets"),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[last]}"),
+                console=Console(file=sys.stderr),
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("collect", total=total, last="")
+        assert self.task is not None
+        self.bar.update(
+            self.task, completed=done, total=total, last=f"sn{netuid}" + ("" if ok else " failed, will retry")
         )
-        sys.stderr.flush()
-        self.drawn = True
 
     def finish(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
 
 
 def run(args: argparse.Namespace) -> int:
@@ -110,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         return _run(args, collector)
 
 
-def _run(args: argparse.Namespace, collector) -> int:
+def _run(args: argparse.Namespace, collector: ModuleType) -> int:
     try:
         network = collector.check_network(args.network)
         netuids = collector.parse_netuids(args.netuid)
@@ -118,14 +125,14 @@ def _run(args: argparse.Namespace, collector) -> int:
             raise collector.CollectorError(f"--block must be a block number, not {args.block}")
         if args.tries < 1 or args.timeout <= 0 or args.concurrency < 1 or args.backoff < 0:
             raise collector.CollectorError("--tries, --timeout and --concurrency must be positive")
-        db_path = collector.check_db_path(args.db or default_db_path())
+        target = collector.check_db_path(db_path(args, "collect"))
     except collector.CollectorError as exc:
         raise CliError(str(exc)) from None
     watchlist = None
     if args.alerts is not None:  # a bad watchlist fails before the long collect, not after it
         from analytics.cli import alerts as alerts_cli
 
-        watchlist = alerts_cli.load_watchlist(args.alerts, None)
+        watchlist = alerts_cli.load_watchlist(args.alerts.expanduser(), None)
 
     policy = collector.RetryPolicy(
         tries=args.tries, timeout=args.timeout, backoff=args.backoff, concurrency=args.concurrency
@@ -134,7 +141,7 @@ def _run(args: argparse.Namespace, collector) -> int:
     try:
         summary = collector.collect(
             collector.subtensor_for(network),
-            db_path,
+            target,
             netuids=netuids,
             block=args.block,
             policy=policy,
@@ -142,7 +149,7 @@ def _run(args: argparse.Namespace, collector) -> int:
         )
     except collector.CollectorBusy as exc:
         progress.finish()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_text(str(exc))}", file=sys.stderr)
         return EXIT_BUSY
     except collector.CollectorError as exc:
         progress.finish()
@@ -150,8 +157,8 @@ def _run(args: argparse.Namespace, collector) -> int:
     progress.finish()
 
     if summary.already_stored:
-        log.info("%s block %s is already in %s: nothing written", network, summary.block, db_path)
-        return _alerts_after(db_path, watchlist)
+        log.info("%s block %s is already in %s: nothing written", network, summary.block, target)
+        return _alerts_after(target, watchlist)
     for netuid, reason in sorted(summary.failed.items()):
         log.error("%s failed: %s", "the run" if netuid < 0 else f"subnet {netuid}", reason)
     if summary.snapshot_id is not None:
@@ -164,7 +171,7 @@ def _run(args: argparse.Namespace, collector) -> int:
             f" (not epoch-aligned: {unaligned})" if unaligned and args.block is None else "",
         )
     if summary.ok:
-        return _alerts_after(db_path, watchlist)
+        return _alerts_after(target, watchlist)
     log.error(
         "%d subnet(s) stored, %d failed: exit %d",
         len(summary.stored),
@@ -174,11 +181,11 @@ def _run(args: argparse.Namespace, collector) -> int:
     return EXIT_FAILED
 
 
-def _alerts_after(db_path: Path, watchlist: Any) -> int:
+def _alerts_after(target: Path, watchlist: Any) -> int:
     """After a successful collect: run the watchlist (`--alerts FILE`) and return its exit code."""
     if watchlist is None:
         return EXIT_OK
     from analytics.cli import alerts as alerts_cli
 
     log.info("running the watchlist %s", watchlist.path)
-    return alerts_cli.execute(db_path, watchlist, dry_run=False, as_json=False)
+    return alerts_cli.execute(target, watchlist, dry_run=False, as_json=False)

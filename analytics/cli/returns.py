@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 
 from analytics import ss58
-from analytics.cli import CliError
+from analytics.cli import CliError, add_db_argument, db_path
 from analytics.data import store
 from analytics.views import returns
 
@@ -43,12 +42,7 @@ TABLE_COLUMNS = (
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db",
-        type=Path,
-        default=None,
-        help="database (default: $METAGRAPH_LENS_DB, else data/lens.duckdb if collected, else data/demo.duckdb)",
-    )
+    add_db_argument(parser)
     parser.add_argument("--netuid", default="all", help="a subnet's netuid, or 'all' (default)")
     parser.add_argument("--hotkey", default=None, help="only this validator hotkey (SS58 address)")
     parser.add_argument(
@@ -86,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     if args.hotkey is not None and not ss58.is_valid(args.hotkey.strip()):
         raise CliError(f"malformed --hotkey {args.hotkey!r}: not an SS58 address of a Bittensor key")
     hotkey = args.hotkey.strip() if args.hotkey is not None else None
-    db = args.db if args.db is not None else store.default_db_path()
+    db = db_path(args)
     try:
         if store.schema_version(db) < 2:
             raise CliError(

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analytics.cli import CliError
-from analytics.data import store
+from analytics.cli import CliError, add_db_argument, db_path
+from analytics.data import files, store
 from analytics.data.snapshot import SubnetSnapshot, load_subnet
 from analytics.model import simulate
-from analytics.model.yuma import EpochInputs, split_emissions
+from analytics.model.yuma import EpochInputs
+from analytics.textsafe import safe_text
 from analytics.views import export
+from analytics.views.whatif import epochs_frame, mechanism_inputs, winners_frame
 
 HELP = (
     "Replay a subnet's epochs with what-if scenarios (weights, stake, hyperparameters) against the baseline."
@@ -32,7 +31,7 @@ Examples:
 
 Every replay starts from the snapshot's stored epoch inputs and carries bonds and validator permits from
 epoch to epoch as the chain does; weights are held fixed and re-set every epoch by every uid that was
-active (see analytics/simulate.py). Figures are for one mechanism; the default output lists the uids the
+active (see analytics/model/simulate.py). Figures are for one mechanism; the default output lists the uids the
 scenarios changed most, with totals over the replay."""
 
 
@@ -42,11 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--netuid", type=int, required=True, help="the subnet to replay")
     parser.add_argument("--mechid", type=int, default=0, help="the incentive mechanism (default 0)")
     parser.add_argument("--snapshot", type=int, default=None, help="snapshot id (default: the newest)")
-    parser.add_argument(
-        "--db",
-        default=None,
-        help=f"database (default: ${store.DB_ENV_VAR}, else data/lens.duckdb if collected, else data/demo.duckdb)",
-    )
+    add_db_argument(parser)
     parser.add_argument(
         "--epochs", type=int, default=20, help=f"epochs to replay, 1-{simulate.MAX_EPOCHS} (default 20)"
     )
@@ -63,8 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--csv", metavar="FILE", help="write one row per epoch and uid to FILE ('-' = stdout)")
 
 
-def _db_path(arg: str | None) -> Path:
-    path = Path(arg).expanduser() if arg else store.default_db_path()
+def _db_path(args: argparse.Namespace) -> Path:
+    path = db_path(args)
     if not path.exists():
         raise CliError(
             f"database {path} does not exist (create one with `python -m analytics demo --db {path}`)"
@@ -74,7 +69,7 @@ def _db_path(arg: str | None) -> Path:
 
 def load(args: argparse.Namespace) -> tuple[SubnetSnapshot, EpochInputs]:
     """The stored subnet and the engine inputs of the chosen mechanism."""
-    db = _db_path(args.db)
+    db = _db_path(args)
     try:
         snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
         if snapshot_id is None:
@@ -83,16 +78,6 @@ def load(args: argparse.Namespace) -> tuple[SubnetSnapshot, EpochInputs]:
         return snap, mechanism_inputs(snap, args.mechid)
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
-
-
-def mechanism_inputs(snap: SubnetSnapshot, mechid: int) -> EpochInputs:
-    """One mechanism's epoch inputs; with several mechanisms it receives its split of E (design §5)."""
-    inputs = snap.epoch_inputs(mechid)
-    if snap.mechanism_count <= 1:
-        return inputs
-    shares = split_emissions(int(inputs.emission), snap.mechanism_count, snap.split)
-    index = [m.mechid for m in snap.mechanisms].index(mechid)
-    return dataclasses.replace(inputs, emission=int(shares[index]))
 
 
 def run_simulation(args: argparse.Namespace) -> tuple[SubnetSnapshot, simulate.Simulation]:
@@ -112,7 +97,7 @@ def run_simulation(args: argparse.Namespace) -> tuple[SubnetSnapshot, simulate.S
     return snap, result
 
 
-def _progress():
+def _progress() -> simulate.ProgressFn | None:
     """A one-line epoch counter on an interactive stderr (nothing when piped or redirected)."""
     if not sys.stderr.isatty():
         return None
@@ -124,27 +109,9 @@ def _progress():
     return show
 
 
-def epochs_frame(snap: SubnetSnapshot, sim: simulate.Simulation) -> pd.DataFrame:
-    """One row per epoch and uid: the scenario's figures, the baseline's, and the difference."""
-    cols = sim.per_epoch_columns()
-    frame = pd.DataFrame(cols)
-    frame.insert(3, "hotkey", np.asarray(snap.hotkeys, dtype=object)[cols["uid"]])
-    return frame
-
-
-def winners_frame(snap: SubnetSnapshot, sim: simulate.Simulation) -> pd.DataFrame:
-    """Per uid, totals over the replay, sorted from the biggest winner to the biggest loser."""
-    table = sim.winners_losers()
-    frame = pd.DataFrame(table)
-    was_validator = (sim.scenario.validator_permit | sim.baseline.validator_permit).any(axis=0)
-    frame.insert(1, "role", np.where(was_validator[table["uid"]], "validator", "miner"))
-    frame.insert(2, "hotkey", np.asarray(snap.hotkeys, dtype=object)[table["uid"]])
-    return frame
-
-
 def _plain(text: object, limit: int = 16) -> str:
     """A chain string made safe for a terminal line: printable characters only, shortened."""
-    s = "".join(ch for ch in str(text) if ch.isprintable())
+    s = safe_text(str(text)) or ""
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
@@ -163,13 +130,9 @@ def _write_atomically(path: str, data: bytes) -> None:
     """Write to a temporary file beside the target, then rename: a reader never sees half a file."""
     target = Path(path).expanduser()
     _check_folder(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
+        files.atomic_write(target, data)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise CliError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 
@@ -183,8 +146,7 @@ def _summary(snap: SubnetSnapshot, args: argparse.Namespace, sim: simulate.Simul
     uids = sim.affected_uids(limit=args.top) if sim.scenarios else []
     if not sim.scenarios:
         uids = [int(u) for u in np.argsort(-sim.baseline.emission_share.sum(0), kind="stable")[: args.top]]
-    totals_b = sim.baseline.server_emission.sum(0) + sim.baseline.validator_emission.sum(0)
-    totals_s = sim.scenario.server_emission.sum(0) + sim.scenario.validator_emission.sum(0)
+    totals_b, totals_s = sim.paid()
     header = f"{'uid':>5} {'hotkey':<16} {'Tv last':>15} {'D last':>15} {'I last':>15} {'paid (alpha)':>14} {'change':>9}"
     lines += ["", header]
     for uid in uids:

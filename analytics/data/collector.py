@@ -27,26 +27,28 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import importlib.metadata
 import itertools
 import logging
 import os
 import random
 import tempfile
-import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import bittensor as bt
 import numpy as np
 import pyarrow as pa
 from bittensor.reads.base import utf8_text
+from filelock import FileLock, Timeout
 
 from analytics.data import store
+from analytics.errors import CollectorBusy, CollectorError
+
+__all__ = ["CollectorBusy", "CollectorError", "RetryPolicy", "collect"]
 
 log = logging.getLogger("analytics.data.collector")
 
@@ -55,14 +57,6 @@ SUBNET_API = bt.runtime_api.SubnetInfoRuntimeApi
 MECHANISM_STRIDE = 4096  # storage index of mechanism m of subnet s: m * 4096 + s
 U16_MAX = 65535
 NETWORK_NAMES = ("finney", "test", "archive", "local")
-
-
-class CollectorError(Exception):
-    """A problem the user must fix (bad input, busy lock): one clear line, nothing written."""
-
-
-class CollectorBusy(CollectorError):
-    """Another collection run holds the lock file of this database."""
 
 
 @dataclass
@@ -74,7 +68,10 @@ class RetryPolicy:
     close_timeout: float = 10.0  # seconds: closing a client (a clean close can hang forever)
     backoff: float = 5.0  # seconds before the 2nd attempt; doubles each time, with jitter
     backoff_max: float = 120.0
-    db_tries: int = 5  # attempts to write when another process holds the database lock
+    # How long a write waits while readers hold the database lock: as long as db_tries attempts
+    # db_backoff, 2 * db_backoff, ... apart would, on top of the store's own LOCK_WAIT_SECONDS. The
+    # store does the waiting (one retry layer); these only size it.
+    db_tries: int = 5
     db_backoff: float = 2.0
     concurrency: int = 8  # subnets read at once over the one client
 
@@ -82,6 +79,11 @@ class RetryPolicy:
         """Exponential backoff with full jitter in [0.5, 1] of the nominal delay."""
         nominal = min((self.backoff if base is None else base) * 2 ** (attempt - 1), self.backoff_max)
         return nominal * random.uniform(0.5, 1.0)
+
+    def write_lock_wait(self) -> float:
+        """Seconds a database write waits for readers holding the lock (passed to the store)."""
+        backoffs = sum(min(self.db_backoff * 2**k, self.backoff_max) for k in range(max(self.db_tries - 1, 0)))
+        return store.LOCK_WAIT_SECONDS + backoffs
 
 
 @dataclass
@@ -553,7 +555,7 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         column[: len(values)] = values[:n]
         return column
 
-    neurons = {
+    neurons: dict[str, Any] = {
         "netuid": np.full(n, netuid, dtype=np.int32),
         "uid": np.arange(n, dtype=np.int32),
         "hotkey": hotkeys,
@@ -636,6 +638,14 @@ async def _optional(aw: Any) -> Any:
     except (bt.ChainError, ValueError, KeyError) as exc:
         log.debug("optional read failed: %s", exc)
         return None
+
+
+@overload
+def _int(value: Any, default: int = 0) -> int: ...
+
+
+@overload
+def _int(value: Any, default: None) -> int | None: ...
 
 
 def _int(value: Any, default: int | None = 0) -> int | None:
@@ -757,7 +767,7 @@ async def _fetch_money(
     read = set(keys)  # parents outside the validators (registered or not) are read too
     outside = list(dict.fromkeys(p for _, _, p, _ in relations if p not in read))
     money_keys = keys + outside
-    coldkey_of = {hotkeys[uid]: coldkeys[uid] for uid in uids}
+    coldkey_of: dict[str, str | None] = {hotkeys[uid]: coldkeys[uid] for uid in uids}
     (
         owners,
         takes,
@@ -836,7 +846,7 @@ async def _fetch_money(
             "alpha_dividends": None if alpha_divs is None else recorded_alpha.get(hk, 0),
             "root_alpha_dividends": None if root_divs is None else recorded_root.get(hk, 0),
             "nominators": _nominator_count(nominators[k], netuid),
-            "identity_name": _identity_name(name_of.get(coldkey_of.get(hk))),
+            "identity_name": _identity_name(name_of.get(coldkey_of.get(hk) or "")),
         }
         for k, hk in enumerate(money_keys)
     ]
@@ -845,7 +855,8 @@ async def _fetch_money(
         for c, pos, p, prop in relations
     ]
 
-    pending = [_int(v, None) for v in (pending_server, pending_validator, pending_root, pending_cut)]
+    read_pending = [_int(v, None) for v in (pending_server, pending_validator, pending_root, pending_cut)]
+    pending = [v for v in read_pending if v is not None]  # all four, or the split is unknown
     alpha_out = _int(block_alpha_out, None)
     money: dict[str, Any] = {
         "block_alpha_out": alpha_out,
@@ -865,7 +876,7 @@ async def _fetch_money(
         "emission_bar_rank": _int(bar_rank, None),
         "epoch_spec_version": _int(runtime.get("spec_version"), None) if isinstance(runtime, dict) else None,
     }
-    if aligned and None not in pending and alpha_out is not None and owner_cut_u16 is not None:
+    if aligned and len(pending) == 4 and alpha_out is not None and owner_cut_u16 is not None:
         block = block_split(
             alpha_out,
             owner_cut_u16=_int(owner_cut_u16),
@@ -1011,12 +1022,13 @@ def _check_existing_db(path: Path) -> None:
     asked (minutes of retries) and before anything is written. A file locked by another writer is left
     to the run lock and the writer's own retries."""
     try:
+        store.check_lens_database(path)  # another application's DuckDB file: refused, never written
         if store.schema_version(path) == 0:
             return
         sources = set(store.list_snapshots(path)["source"])
+    except store.DatabaseLockedError:
+        return
     except store.StoreError as exc:
-        if "locked" in str(exc):
-            return
         raise CollectorError(str(exc)) from None
     if "demo" in sources:
         raise CollectorError(
@@ -1027,25 +1039,32 @@ def _check_existing_db(path: Path) -> None:
 
 @contextlib.contextmanager
 def run_lock(db_path: Path) -> Iterator[Path]:
-    """Hold ``<db>.lock`` for the whole run; CollectorBusy if another run holds it."""
+    """Hold ``<db>.lock`` for the whole run; CollectorBusy if another run holds it.
+
+    The lock is a ``filelock.FileLock`` (released by the OS if the process dies); who holds it is
+    written to ``<db>.lock.owner`` so the refusal can name the other run.
+    """
     lock_path = db_path.with_name(db_path.name + ".lock")
-    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole run
+    owner_path = lock_path.with_name(lock_path.name + ".owner")
+    lock = FileLock(lock_path, timeout=0, thread_local=False)
     try:
+        lock.acquire()
+    except Timeout:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise CollectorBusy(
-                f"another collection run ({holder}) holds {lock_path}; not starting a second one"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
-        handle.flush()
+            holder = owner_path.read_text().strip() or "another process"
+        except OSError:
+            holder = "another process"
+        raise CollectorBusy(
+            f"another collection run ({holder}) holds {lock_path}; not starting a second one"
+        ) from None
+    try:
+        with contextlib.suppress(OSError):  # naming the holder is a courtesy, not a condition
+            owner_path.write_text(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
         yield lock_path
     finally:
-        handle.close()  # closing releases the flock
+        with contextlib.suppress(OSError):
+            owner_path.unlink()
+        lock.release()
 
 
 def subtensor_for(network: str) -> Any:
@@ -1062,7 +1081,7 @@ def fresh_subtensor(like: Any) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _opened(subtensor: Any, policy: RetryPolicy):
+async def _opened(subtensor: Any, policy: RetryPolicy) -> AsyncIterator[Any]:
     """``async with subtensor`` with deadlines on opening and closing."""
     client = await asyncio.wait_for(subtensor.__aenter__(), policy.timeout)
     try:
@@ -1122,23 +1141,25 @@ async def _collect_async(
         try:
             async with _opened(client_source, policy) as client:
                 if meta is None:
-                    head, meta, pending = await asyncio.wait_for(
+                    anchor, meta, listed = await asyncio.wait_for(
                         _anchor(client, netuids, block, summary.network), policy.timeout
                     )
-                    summary.block = head
+                    head, pending = anchor, listed
+                    summary.block = anchor
                     summary.failed.pop(-1, None)
-                    total = len(pending)
+                    total = len(listed)
                     log.info(
                         "%s: reading %d subnet(s) (%s) anchored at block %d, %s",
                         summary.network,
                         total,
-                        _ranges(pending),
-                        head,
+                        _ranges(listed),
+                        anchor,
                         "each at its last epoch" if block is None else "everything at that block",
                     )
-                    if already_stored(head):
+                    if already_stored(anchor):
                         summary.already_stored = True
                         return [], meta
+                assert head is not None and pending is not None  # set with meta on the first answer
                 sem = asyncio.Semaphore(policy.concurrency)
 
                 async def one(
@@ -1216,20 +1237,6 @@ async def _anchor(
     return anchor, meta, chosen
 
 
-def _with_db_retries(action: Callable[[], Any], policy: RetryPolicy, what: str) -> Any:
-    """Run a store write, retrying while another process holds the database lock."""
-    for attempt in range(1, policy.db_tries + 1):
-        try:
-            return action()
-        except store.StoreError as exc:
-            if "lock" not in str(exc).lower() or attempt == policy.db_tries:
-                raise
-            wait = policy.delay(attempt, policy.db_backoff)
-            log.warning("%s: database locked (%s); retrying in %.1f s", what, exc, wait)
-            time.sleep(wait)
-    raise AssertionError("unreachable")
-
-
 def collect(
     subtensor: Any,
     db_path: str | os.PathLike[str],
@@ -1282,10 +1289,8 @@ def collect(
             if failed:
                 meta["note"] += f"; failed subnets: {', '.join(map(str, sorted(failed)))}"
             try:
-                snapshot_id = _with_db_retries(
-                    lambda: store.ingest_snapshot(path, store.SnapshotData(meta=meta, tables=tables)),
-                    policy,
-                    "writing the snapshot",
+                snapshot_id = store.ingest_snapshot(
+                    path, store.SnapshotData(meta=meta, tables=tables), lock_wait=policy.write_lock_wait()
                 )
             except Exception as exc:  # nothing was committed: the transaction rolled back
                 log.debug("database write failed", exc_info=True)
@@ -1310,9 +1315,7 @@ def collect(
             "subnets_failed": {("all" if s < 0 else s): m for s, m in sorted(summary.failed.items())} or None,
         }
         try:
-            summary.run_id = _with_db_retries(
-                lambda: store.record_run(path, run), policy, "recording the run"
-            )
+            summary.run_id = store.record_run(path, run, lock_wait=policy.write_lock_wait())
         except store.StoreError as exc:
             log.error("could not record the run in %s: %s", path, exc)
     return summary

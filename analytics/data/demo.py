@@ -31,7 +31,6 @@ coldkeys are valid SS58 addresses (``analytics.ss58``), derived deterministicall
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 from collections.abc import Callable
@@ -41,11 +40,12 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from filelock import FileLock
 
 from analytics import ss58
-from analytics.data import store
+from analytics.data import files, store
 from analytics.model import returns
-from analytics.model.yuma import EpochInputs, EpochResult, epoch_with_mechanisms
+from analytics.model.yuma import EpochInputs, EpochResult, epoch_with_mechanisms, hyperparameter_inputs
 
 SEED = 20260105
 NETWORK = "demo"
@@ -281,7 +281,7 @@ class _SubnetSim:
         names = ["Tensor Forge", "Opentensor Labs", "Rizzo", "Yuma Validator", "Datura", "Kraken Stake"]
         self.identity = {int(uid): f"{names[k % len(names)]} {spec.netuid}.{k}" for k, uid in enumerate(v)}
         if spec.netuid == 1:
-            self.identity[int(v[3])] = HOSTILE_NAME
+            self.identity[int(v[min(3, len(v) - 1)])] = HOSTILE_NAME  # uid v[3] of the real demo
         self.root_proportion = ((15 + 3 * spec.netuid) << returns.FRAC) // 100
         # Extra keys (indices n, n + 1, ...): parents that are not registered on the subnet.
         self.extra_hotkeys: list[str] = []
@@ -426,14 +426,7 @@ class _SubnetSim:
             validator_permit=self.permit.copy(),
             commit_block=self.commit_block[0] if spec.commit_reveal else None,
             current_block=epoch,
-            tempo=spec.tempo,
-            kappa=spec.kappa,
-            bonds_moving_average=spec.bonds_moving_avg,
-            bonds_penalty=spec.bonds_penalty,
-            yuma3=spec.yuma3,
-            liquid_alpha=spec.liquid_alpha,
-            max_allowed_validators=spec.max_validators,
-            stake_threshold=spec.stake_threshold,
+            **hyperparameter_inputs(vars(spec)),
             owner_uid=0,
             last_mechanism_step_block=self.last_epoch,
             emission=emission,
@@ -766,15 +759,24 @@ def generate(progress: Callable[[str], None] | None = None) -> list[store.Snapsh
 
 
 def _refuse_to_replace(path: Path) -> None:
-    """--force may replace a demo database or an unreadable file, never one holding real snapshots."""
+    """--force replaces a metagraph-lens demo database and nothing else: not a file holding real
+    snapshots, not another application's DuckDB file, not a file that cannot be read as one."""
     try:
+        store.check_lens_database(path)
         snaps = store.list_snapshots(path)
-    except store.StoreError:
-        return
+    except store.StoreError as exc:
+        raise store.StoreError(
+            f"{exc}: refusing to replace it with the demo (remove it yourself or pick another --db)"
+        ) from None
     real = snaps[snaps["source"] != "demo"]
     if len(real):
         raise store.StoreError(
             f"{path} holds {len(real)} non-demo snapshot(s): refusing to replace it with the demo"
+        )
+    if snaps.empty:
+        raise store.StoreError(
+            f"{path} holds no demo snapshot: refusing to replace it with the demo "
+            "(remove it yourself or pick another --db)"
         )
 
 
@@ -798,23 +800,12 @@ def build_demo(
         if not force:
             raise store.StoreError(f"{path} already exists: pass --force to rebuild the demo there")
         _refuse_to_replace(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    _remove(tmp)
-    try:
+    with files.atomic_path(path) as tmp:
         snapshots = generate(progress)
         if progress:
             progress(f"writing {len(snapshots)} snapshots")
         store.ingest_snapshots(tmp, snapshots)
-        os.replace(tmp, path)
-    finally:
-        _remove(tmp)
     return path
-
-
-def _remove(path: Path) -> None:
-    for p in (path, path.with_name(path.name + ".wal")):
-        if p.exists():
-            p.unlink()
 
 
 def demo_state(db_path: str | os.PathLike[str]) -> str:
@@ -845,14 +836,9 @@ def ensure_demo_db(db_path: str | os.PathLike[str] = DEMO_DB_PATH) -> Path:
     if path.exists() and demo_state(path) != "stale":
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.with_name(path.name + ".lock")
-    with open(lock_path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not path.exists():
-                build_demo(path)
-            elif demo_state(path) == "stale":
-                build_demo(path, force=True)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with FileLock(path.with_name(path.name + ".lock"), thread_local=False):
+        if not path.exists():
+            build_demo(path)
+        elif demo_state(path) == "stale":
+            build_demo(path, force=True)
     return path

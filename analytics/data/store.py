@@ -27,7 +27,8 @@ Reading (read-only connection opened per call, retried with backoff on a lock er
     subnet_history(db_path, netuid) -> DataFrame              per-snapshot per-uid Tv, permit, stake...
     collection_runs(db_path) -> DataFrame
 
-Errors: StoreError (a clear one-line message) for a missing, empty, corrupt or locked file.
+Errors: StoreError (a clear one-line message) for a missing, empty, corrupt or locked file; a lock
+still held after the wait is DatabaseLockedError, a StoreError (both from analytics.errors).
 
 Additions beyond the original contract (same rules):
     ingest_snapshots(db_path, [SnapshotData, ...]) -> list[int | None]   one connection, one
@@ -44,7 +45,7 @@ Additions beyond the original contract (same rules):
     snapshot_neurons, previous_snapshot_id                  watchlist reads (issue 18)
     open_alerts, alerts_on_snapshot, alert_history, record_alerts, pending_deliveries, record_delivery
         remembered alerts (migration 4)
-    default_db_path() -> Path                               $METAGRAPH_LENS_DB, else CHAIN_DB_PATH if it exists, else DEMO_DB_PATH
+    default_db_path() -> Path                               alias of analytics.config.default_db_path
     SCHEMA_VERSION, TABLES, DEMO_DB_PATH, LOCK_WAIT_SECONDS (seconds a call waits for another
     process's lock; env METAGRAPH_LENS_LOCK_WAIT)
 
@@ -56,11 +57,12 @@ own connection and closes it before returning: a cached connection would lock ou
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,6 +71,14 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+
+from analytics import config
+from analytics.errors import DatabaseLockedError, StoreError
+from analytics.textsafe import safe_frame
+
+__all__ = ["DatabaseLockedError", "StoreError"]  # re-exported: callers catch store.StoreError
+
+log = logging.getLogger("analytics.data.store")
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 SCHEMA_V2_FILE = Path(__file__).with_name("schema_v2.sql")  # the money path: takes, pools, dividends
@@ -122,22 +132,15 @@ TABLES: tuple[str, ...] = (
     "child_keys",
 )
 
-# The embedded demo database, and the environment variable naming the database to open instead.
-DEMO_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "demo.duckdb"
-CHAIN_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "lens.duckdb"
-DB_ENV_VAR = "METAGRAPH_LENS_DB"
+# The embedded demo database, and the environment variable naming the database to open instead
+# (aliases of analytics.config, where paths and defaults live).
+DEMO_DB_PATH = config.DEMO_DB_PATH
+CHAIN_DB_PATH = config.CHAIN_DB_PATH
+DB_ENV_VAR = config.DB_ENV_VAR
 
-
-def _lock_wait_from_env(default: float = 10.0) -> float:
-    try:
-        value = float(os.environ.get("METAGRAPH_LENS_LOCK_WAIT", default))
-    except ValueError:
-        return default
-    return value if value >= 0 else default
-
-
-# Seconds a read or write waits, retrying with backoff, while another process holds the file's lock.
-LOCK_WAIT_SECONDS = _lock_wait_from_env()
+# Seconds a read or write waits, retrying with backoff, while another process holds the file's lock
+# (the one retry layer for locks; a test or a caller may set it, a write may pass its own wait).
+LOCK_WAIT_SECONDS = config.lock_wait_seconds()
 
 SNAPSHOT_META_COLUMNS = (
     "network",
@@ -177,10 +180,6 @@ _ORDER: dict[str, str] = {
 }
 
 
-class StoreError(Exception):
-    """A database problem the user can act on, with a one-line message."""
-
-
 @dataclass
 class SnapshotData:
     """One snapshot to ingest: `snapshots` metadata plus Arrow tables (see the module docstring)."""
@@ -190,12 +189,9 @@ class SnapshotData:
 
 
 def default_db_path() -> Path:
-    """The database to open when none is given: $METAGRAPH_LENS_DB, else data/lens.duckdb once the
-    collector has written it (so `collect` then `streamlit run app.py` shows the chain), else the demo."""
-    configured = os.environ.get(DB_ENV_VAR, "").strip()
-    if configured:
-        return Path(configured).expanduser()
-    return CHAIN_DB_PATH if CHAIN_DB_PATH.exists() else DEMO_DB_PATH
+    """The database to open when none is given: analytics.config.default_db_path with this module's
+    CHAIN_DB_PATH and DEMO_DB_PATH (kept for callers of the store)."""
+    return config.default_db_path(chain=CHAIN_DB_PATH, demo=DEMO_DB_PATH)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -244,21 +240,34 @@ def _check_writable(path: Path) -> None:
         )
 
 
-def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """Open a connection, retrying with exponential backoff (and jitter) while the file is locked."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+def _open(path: Path, *, read_only: bool, lock_wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a connection, retrying with exponential backoff (and jitter) while the file is locked:
+    up to ``lock_wait`` seconds (default LOCK_WAIT_SECONDS), then DatabaseLockedError.
+
+    The only retry on a lock in the code base; :func:`_is_lock_error` is the only place that tells a
+    lock from other DuckDB errors."""
+    wait = LOCK_WAIT_SECONDS if lock_wait is None else lock_wait
+    deadline = time.monotonic() + wait
     delay = 0.02
+    warned = False
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
+            # A table missing from the file must be an error, never a Python variable of that name
+            # that DuckDB's replacement scan finds in the caller's frame (ingest registers its views).
+            con.execute("SET python_enable_replacements = false")
+            return con
         except duckdb.Error as exc:
             if _is_lock_error(exc):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise StoreError(
-                        f"database {path} is locked{_lock_holder(exc)} (waited {LOCK_WAIT_SECONDS:g} s); "
+                    raise DatabaseLockedError(
+                        f"database {path} is locked{_lock_holder(exc)} (waited {wait:g} s); "
                         "try again when the writer has finished"
                     ) from None
+                if not warned and not read_only:
+                    log.warning("database locked%s: waiting up to %g s for %s", _lock_holder(exc), wait, path)
+                    warned = True
                 time.sleep(min(delay * (1 + random.random() / 4), remaining))
                 delay = min(delay * 2, 1.0)
                 continue
@@ -272,7 +281,8 @@ def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
 def _query_error(path: Path, exc: duckdb.Error) -> StoreError:
     """Translate an error raised while querying an open database into a one-line StoreError."""
     msg = _first_line(exc)
-    if isinstance(exc, duckdb.CatalogException):
+    if isinstance(exc, duckdb.CatalogException | duckdb.BinderException):
+        # a missing table (Catalog) or a same-named table with other columns (Binder): foreign schema
         return StoreError(f"database {path} is not a metagraph-lens database or is outdated ({msg})")
     if (
         "Corrupt" in msg
@@ -299,15 +309,24 @@ def _reader(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnecti
 
 def _read_df(db_path: str | os.PathLike[str], sql: str, params: list[Any] | None = None) -> pd.DataFrame:
     with _reader(db_path) as con:
-        return con.execute(sql, params or []).df()
+        return _shown(con.execute(sql, params or []).df())
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every read leaves the store with chain strings made visible (analytics.textsafe): control and
+    bidi characters escaped, once here for every page, chart, CSV and terminal line. The database keeps
+    the raw bytes (read them with duckdb itself)."""
+    return safe_frame(frame)
 
 
 @contextmanager
-def _writer(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+def _writer(
+    db_path: str | os.PathLike[str], lock_wait: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A fresh read-write connection with the schema migrated to SCHEMA_VERSION."""
     path = Path(db_path)
     _check_writable(path)
-    con = _open(path, read_only=False)
+    con = _open(path, read_only=False, lock_wait=lock_wait)
     try:
         _migrate(con, path)
         yield con
@@ -328,45 +347,101 @@ def _user_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _current_version(con: duckdb.DuckDBPyConnection) -> int:
+def _applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """The migration versions recorded in schema_version (empty when the table is missing)."""
     if "schema_version" not in _user_tables(con):
-        return 0
-    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+        return set()
+    return {int(r[0]) for r in con.execute("SELECT version FROM schema_version").fetchall()}
+
+
+def _version_of(applied: set[int]) -> int:
+    """The schema version a set of applied migrations amounts to: the highest known version such that
+    every known migration up to it is applied (0: none). Migrations are numbered per branch, so a
+    database can hold 4 before 2 and 3 existed; it is then at version 1 until they are applied."""
+    version = 0
+    for number, _ in MIGRATIONS:
+        if number not in applied:
+            break
+        version = number
+    return version
+
+
+def _current_version(con: duckdb.DuckDBPyConnection) -> int:
+    return _version_of(_applied_versions(con))
 
 
 def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Bring the schema forward to SCHEMA_VERSION; refuse foreign or newer databases."""
+    """Apply every known migration not yet recorded in schema_version, in version order (not only
+    those above the highest recorded: a database that got 4 before 2 and 3 existed still gets them);
+    refuse foreign databases and ones holding a migration this code does not know (newer code)."""
     tables = _user_tables(con)
-    version = _current_version(con)
-    if version == 0 and tables - {"schema_version"}:
+    applied = _applied_versions(con)
+    if not applied and tables - {"schema_version"}:
         raise StoreError(
             f"database {path} holds other tables ({', '.join(sorted(tables)[:3])}...) but no "
             "metagraph-lens schema: refusing to write into it"
         )
-    if version > SCHEMA_VERSION:
+    unknown = sorted(applied - {number for number, _ in MIGRATIONS})
+    if unknown:
         raise StoreError(
-            f"database {path} has schema version {version}, newer than this code ({SCHEMA_VERSION}): upgrade metagraph-lens"
+            f"database {path} has schema version {max(applied)}, newer than this code ({SCHEMA_VERSION}; "
+            f"migration(s) {', '.join(map(str, unknown))} unknown here): upgrade metagraph-lens"
         )
-    if version == SCHEMA_VERSION:
+    missing = [(number, sql) for number, sql in MIGRATIONS if number not in applied]
+    if not missing:
         return
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
         )
-        for number, sql in MIGRATIONS:
-            if number > version:
-                con.execute(sql())
-                con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, _utcnow()])
+        for number, sql in missing:
+            con.execute(sql())
+            con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, _utcnow()])
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the open transaction, keeping the error that caused it. A failed write (disk full, file too
+    large) can abort the transaction by itself; then ROLLBACK fails with "no transaction is active", and
+    raising that would hide the real cause. Nothing was committed either way."""
+    with suppress(duckdb.Error):
+        con.execute("ROLLBACK")
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _foreign_reason(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why an open database is not ours (None when it is, or when it is empty: a new file)."""
+    tables = _user_tables(con)
+    if not tables:
+        return None
+    if "schema_version" not in tables or not _applied_versions(con):
+        shown = ", ".join(sorted(tables)[:3]) + (", ..." if len(tables) > 3 else "")
+        return f"it holds other tables ({shown}) and no metagraph-lens schema"
+    columns = _table_columns(con, "snapshots")
+    if "snapshots" not in tables or not {"snapshot_id", *SNAPSHOT_META_COLUMNS} <= set(columns):
+        return "its snapshots table is not metagraph-lens's"
+    return None
+
+
+def check_lens_database(db_path: str | os.PathLike[str]) -> None:
+    """Raise StoreError("... is not a metagraph-lens database ...") for an existing file that belongs to
+    something else: not DuckDB, or DuckDB with other tables (a same-named ``snapshots`` included).
+    A missing or empty (0-byte) file, or a DuckDB file without tables, passes: a writer may create it.
+    Cheap (one read-only connection): callers run it before minutes of chain reads or a rebuild."""
+    path = Path(db_path)
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return
+    with _reader(path) as con:
+        reason = _foreign_reason(con)
+    if reason:
+        raise StoreError(f"database {path} is not a metagraph-lens database: {reason}")
 
 
 def schema_version(db_path: str | os.PathLike[str]) -> int:
@@ -383,6 +458,13 @@ def initialise(db_path: str | os.PathLike[str]) -> None:
 
 # --------------------------------------------------------------------------------------------------
 # Writing
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The one value of an aggregate query (which always returns one row)."""
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, bool]:
@@ -443,9 +525,7 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
         if exists:
             con.execute("ROLLBACK")
             return None
-        snapshot_id = int(
-            con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchone()[0]
-        )
+        snapshot_id = int(_scalar(con, "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"))
         cols = list(SNAPSHOT_META_COLUMNS)
         con.execute(
             f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
@@ -460,7 +540,7 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
             )
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     finally:
         for table, _, _ in plan:
@@ -468,15 +548,19 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
     return snapshot_id
 
 
-def ingest_snapshot(db_path: str | os.PathLike[str], snapshot: SnapshotData) -> int | None:
+def ingest_snapshot(
+    db_path: str | os.PathLike[str], snapshot: SnapshotData, *, lock_wait: float | None = None
+) -> int | None:
     """Write one snapshot atomically; return its new snapshot_id, or None if (network, block) is stored.
+
+    ``lock_wait``: seconds to wait for readers holding the file's lock (default LOCK_WAIT_SECONDS).
 
     Incoming Arrow tables are registered under `incoming_<table>` (a name no table uses, so the
     replacement scan cannot pick up a table of the same name) and copied with INSERT ... SELECT
     inside one transaction: readers see all of the snapshot or none of it.
     """
     _validate_snapshot(snapshot)
-    with _writer(db_path) as con:
+    with _writer(db_path, lock_wait) as con:
         return _ingest_on(con, snapshot)
 
 
@@ -488,20 +572,19 @@ def ingest_snapshots(db_path: str | os.PathLike[str], snapshots: list[SnapshotDa
         return [_ingest_on(con, snapshot) for snapshot in snapshots]
 
 
-def record_run(db_path: str | os.PathLike[str], run: dict[str, Any]) -> int:
-    """Append one collection run (keys: RUN_COLUMNS; subnets_failed may be a dict) and return its run_id."""
+def record_run(db_path: str | os.PathLike[str], run: dict[str, Any], *, lock_wait: float | None = None) -> int:
+    """Append one collection run (keys: RUN_COLUMNS; subnets_failed may be a dict) and return its run_id.
+    ``lock_wait`` as for :func:`ingest_snapshot`."""
     unknown = set(run) - set(RUN_COLUMNS)
     if unknown:
         raise StoreError(f"collection run: unknown field(s) {sorted(unknown)}")
     values = dict(run)
     if isinstance(values.get("subnets_failed"), dict):
         values["subnets_failed"] = json.dumps({str(k): str(v) for k, v in values["subnets_failed"].items()})
-    with _writer(db_path) as con:
+    with _writer(db_path, lock_wait) as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            run_id = int(
-                con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM collection_runs").fetchone()[0]
-            )
+            run_id = int(_scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM collection_runs"))
             cols = list(RUN_COLUMNS)
             con.execute(
                 f"INSERT INTO collection_runs (run_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
@@ -509,7 +592,7 @@ def record_run(db_path: str | os.PathLike[str], run: dict[str, Any]) -> int:
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
         return run_id
 
@@ -626,11 +709,13 @@ def snapshot_tables(
     with _reader(db_path) as con:
         if not con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", params[:1]).fetchone():
             raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
-        out["subnet"] = con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df()
+        out["subnet"] = _shown(
+            con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df()
+        )
         for table in ("neurons", "mechanism_neurons", "weights", "bonds", "bonds_after"):
-            out[table] = con.execute(
-                f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params
-            ).df()
+            out[table] = _shown(
+                con.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params).df()
+            )
     return out
 
 
@@ -773,7 +858,8 @@ def _money_hotkeys_sql(
     marks, params = _id_list(snapshot_ids)
     where_n = f"n.snapshot_id IN ({marks})"
     where_h = f"h.snapshot_id IN ({marks}) AND h.uid IS NULL"
-    params_n, params_h = list(params), list(params)
+    params_n: list[Any] = list(params)
+    params_h: list[Any] = list(params)
     if netuids is not None:
         more, extra = _id_list(netuids)
         where_n += f" AND n.netuid IN ({more})"
@@ -1040,7 +1126,7 @@ def record_alerts(
     with _writer(db_path) as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            next_id = int(con.execute("SELECT coalesce(max(alert_id), 0) + 1 FROM alerts").fetchone()[0])
+            next_id = int(_scalar(con, "SELECT coalesce(max(alert_id), 0) + 1 FROM alerts"))
             ids = []
             now = _utcnow()
             for offset, alert in enumerate(new):

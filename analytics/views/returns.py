@@ -26,8 +26,9 @@ import numpy as np
 import pandas as pd
 
 from analytics.data import store
+from analytics.errors import InputError
 from analytics.model import returns as model
-from analytics.views.export import BLOCKS_PER_DAY, RAO_PER_UNIT, U16_MAX
+from analytics.views.analysis import BLOCKS_PER_DAY, RAO_PER_UNIT, U16_MAX
 
 DYNAMIC_TEMPO_SPEC = 423  # from this runtime on an epoch runs every `tempo` blocks (before: tempo + 1)
 WINDOWS = (1, 7, 30)
@@ -70,7 +71,7 @@ HISTORY_COLUMNS = (
 )
 
 
-class ReturnsError(ValueError):
+class ReturnsError(InputError):
     """A request the stored data cannot answer (unknown netuid or hotkey, a window with no data)."""
 
 

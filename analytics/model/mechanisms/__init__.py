@@ -17,15 +17,17 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from analytics.errors import InputError
+
 __all__ = ["MechanismInputError", "as_finite_array"]
 
 
-class MechanismInputError(ValueError):
+class MechanismInputError(InputError):
     """Input a mechanism cannot score; the message names the value and what is accepted."""
 
 
 def as_finite_array(
-    values: Sequence[float] | np.ndarray,
+    values: Sequence[float] | Sequence[Sequence[float]] | np.ndarray,
     name: str,
     *,
     ndim: int = 1,
