@@ -32,10 +32,11 @@ c3.metric("Stake share", f"{row['stake_share']:.2%}")
 c4.metric("Dividend share", f"{row['dividend_share']:.2%}")
 st.text(f"UID {uid} · hotkey {hotkey}\nSeverity: {row['severity']} — {row['reason']}")
 watched = [*dict.fromkeys([*st.session_state.get("watchlist_keys", []), hotkey])]
-st.page_link(
+ui.page_link(
     "pages/9_Watchlist.py",
     label="watch this validator",
     query_params={watchlist.PARAM_WATCH: watched},
+    fallback_url=watchlist.watch_link(hotkey, watched),
     icon=":material/visibility:",
     help="open the Watchlist page with this hotkey added to its link (the watchlist file it shows is yours to save)",
 )

@@ -90,3 +90,13 @@ def test_validator_detail_links_to_the_watchlist(db: Path) -> None:
     [link] = [el for el in at.get("page_link")]
     assert "watch" in link.proto.label
     assert parse_qs(link.proto.query_string)["watch"] == [hotkey]
+
+
+def test_validator_detail_run_alone_still_links_to_the_watchlist(db: Path) -> None:
+    """Without app.py's navigation (the page script by itself) the link is a Markdown link to the same URL."""
+    hotkey = validators(db).iloc[0]["hotkey"]
+    at = page("3_Validator_detail.py", {"netuid": "1", "validator": hotkey})
+    assert not at.exception
+    [link] = [m.value for m in at.markdown if m.value.startswith("[watch this validator](")]
+    url = urlsplit(link[len("[watch this validator](") : -1])
+    assert url.path == "Watchlist" and parse_qs(url.query)["watch"] == [hotkey]

@@ -25,7 +25,10 @@ API (stable; other pages rely on it):
   ``snapshots(db)``, ``subnets(db, snapshot_id)``, ``neurons(db, snapshot_id, netuid)``,
   ``table(name, db, snapshot_id, netuid, mechid)`` (the export tables) are ready-made.
 * ``provenance(db, snapshot_id) -> DataFrame`` — where a snapshot comes from (one row).
-* ``csv_download(df, filename, key, *, label=...)`` — the CSV button under a table or chart.
+* ``csv_download(df, filename, key, *, label=...)`` — the CSV button under a table or chart;
+  ``table_and_csv(df, filename, key, ...)`` — a table with its CSV button.
+* ``page_link(page, *, label, query_params, fallback_url)`` — a link to another page that also works
+  when a page script runs without the app's navigation.
 * ``plot_text(values)`` — chain strings escaped for Plotly text and hover; ``code(value)`` — a value
   quoted literally inside st.warning/st.error text; ``stop_with_error(message, hint)``.
 
@@ -61,6 +64,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from analytics.data import files, store
 from analytics.textsafe import safe_text
@@ -623,6 +627,19 @@ def csv_download(df: pd.DataFrame, filename: str, key: str, *, label: str = "Dow
         on_click="ignore",
         icon=":material/download:",
     )
+
+
+def page_link(
+    page: str, *, label: str, query_params: dict[str, Any], fallback_url: str, **kwargs: Any
+) -> None:
+    """``st.page_link`` to one of our pages (keeps the session). When a page script runs by itself, without
+    app.py's navigation (``streamlit run pages/X.py``, AppTest of one page), Streamlit knows no other page;
+    then the same link is a plain Markdown link to ``fallback_url`` (the page's URL path and query).
+    ``label`` is our own text, never a chain string; the URL must be percent-encoded."""
+    try:
+        st.page_link(page, label=label, query_params=query_params, **kwargs)
+    except StreamlitPageNotFoundError:
+        st.markdown(f"[{label}]({fallback_url})")
 
 
 def table_and_csv(df: pd.DataFrame, filename: str, key: str, **dataframe_args: Any) -> None:
