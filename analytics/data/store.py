@@ -445,7 +445,8 @@ def check_lens_database(db_path: str | os.PathLike[str]) -> None:
 
 
 def schema_version(db_path: str | os.PathLike[str]) -> int:
-    """The schema version of an existing database (0 when it has no metagraph-lens schema)."""
+    """The schema version of an existing database: the highest version up to which every migration this
+    code knows is applied (0 when it has no metagraph-lens schema; see _version_of)."""
     with _reader(db_path) as con:
         return _current_version(con)
 
