@@ -4,7 +4,7 @@ environment variables and defaults.
 * ``METAGRAPH_LENS_DB``: the database the dashboard and every command open (and ``collect`` writes).
 * ``METAGRAPH_LENS_LOCK_WAIT``: seconds a reader or writer waits for another process's lock (default 10).
 * Defaults: ``data/lens.duckdb`` once ``collect`` has written it, else the demo ``data/demo.duckdb``;
-  ``collect`` never writes into the demo file.
+  ``collect`` never writes into the demo file. The alerts watchlist: ``data/alerts.toml``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / "data"
 DEMO_DB_PATH = DATA_DIR / "demo.duckdb"
 CHAIN_DB_PATH = DATA_DIR / "lens.duckdb"
+ALERTS_CONFIG_PATH = DATA_DIR / "alerts.toml"  # the watchlist `alerts` reads when --config is not given
 
 DB_ENV_VAR = "METAGRAPH_LENS_DB"
 LOCK_WAIT_ENV_VAR = "METAGRAPH_LENS_LOCK_WAIT"
@@ -24,6 +25,7 @@ DEFAULT_LOCK_WAIT_SECONDS = 10.0
 # How the defaults read in help texts and docs (relative to the project folder, so they never drift).
 DEFAULT_DB_WORDING = f"${DB_ENV_VAR}, else data/lens.duckdb once collected, else data/demo.duckdb"
 CHAIN_DB_WORDING = f"${DB_ENV_VAR}, else data/lens.duckdb; never the demo file"
+ALERTS_CONFIG_WORDING = "data/alerts.toml in the project folder"
 
 
 def configured_db() -> Path | None:

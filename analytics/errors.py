@@ -11,7 +11,8 @@ layer (even the pure model) may import it.
     │   └── CollectorBusy       another collection run holds the lock file
     ├── CliError                a command-line usage error: one line, exit code 2 (analytics.cli)
     └── InputError (ValueError) values a pure function cannot use:
-        ScenarioError, MechanismInputError, SplitError (analytics.model...)
+        ScenarioError, MechanismInputError, SplitError (analytics.model...), ReturnsError
+        (analytics.views.returns), ConfigError and RuleError (a bad watchlist: analytics.alerts)
 """
 
 from __future__ import annotations

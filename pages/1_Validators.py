@@ -8,7 +8,7 @@ import streamlit as st
 
 from analytics.app import ui
 from analytics.model import emission
-from analytics.views import export, health
+from analytics.views import export, health, watchlist
 
 db, snapshot_id, netuid, mechid = ui.subnet_page(
     "Validators",
@@ -50,6 +50,7 @@ COLUMNS = [
     "severity",
     "stake_alpha",
     "validator_trust",
+    "watch",
     "return_alpha_per_1000_per_day",
     "earn_per_1000_per_day",
     "reason",
@@ -69,12 +70,14 @@ COLUMNS = [
 ]
 
 st.subheader("Every validator")
+watched = st.session_state.get("watchlist_keys", [])
+shown = table.assign(watch=watchlist.watch_links(table["hotkey"].astype(str), watched))
 st.dataframe(
-    table.style.map(lambda v: health.CELL_STYLES.get(v, ""), subset=["severity"]),
+    shown.style.map(lambda v: health.CELL_STYLES.get(v, ""), subset=["severity"]),
     hide_index=True,
     width="stretch",
     height=min(36 * (len(table) + 1) + 3, 640),
-    column_order=[c for c in COLUMNS if c in table.columns],
+    column_order=[c for c in COLUMNS if c in shown.columns],
     column_config={
         "uid": st.column_config.NumberColumn("UID", format="%d", width=60),
         "name": st.column_config.TextColumn("Name", width="small", help="on-chain identity of the coldkey"),
@@ -91,6 +94,9 @@ st.dataframe(
             help="the same return in alpha: α a day for 1,000 TAO staked (at the pool price), after take",
         ),
         "delegate_take": st.column_config.NumberColumn("Take", format="percent", width=70),
+        "watch": st.column_config.LinkColumn(
+            "Watch", display_text="watch", help="open the Watchlist page with this hotkey added to its link"
+        ),
         "severity": st.column_config.TextColumn(
             "Health", width=90, help=f"{health.rules()} No permit: listed, not counted."
         ),

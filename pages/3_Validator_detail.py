@@ -11,7 +11,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from analytics.app import ui
-from analytics.views import export, stake
+from analytics.views import export, stake, watchlist
 
 db, snapshot_id, netuid, mechid = ui.subnet_page(
     "Validator detail",
@@ -46,6 +46,15 @@ d3.metric("Stake share", f"{row['stake_share']:.2%}")
 d4.metric("Dividend share", f"{row['dividend_share']:.2%}")
 name = f"{row['name']} · " if row["name"] else ""
 st.text(f"{name}UID {uid} · hotkey {hotkey}\nHealth: {row['severity']} — {row['reason']}")
+watched = [*dict.fromkeys([*st.session_state.get("watchlist_keys", []), hotkey])]
+ui.page_link(
+    "pages/9_Watchlist.py",
+    label="watch this validator",
+    query_params={watchlist.PARAM_WATCH: watched},
+    fallback_url=watchlist.watch_link(hotkey, watched),
+    icon=":material/visibility:",
+    help="open the Watchlist page with this hotkey added to its link (the watchlist file it shows is yours to save)",
+)
 
 weights = ui.cached(export.weights_table, db, snapshot_id, netuid, mechid, validator=uid)
 st.subheader("Its weights against the consensus")

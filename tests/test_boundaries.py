@@ -1,7 +1,7 @@
 """The layering of the design card, enforced.
 
 Inside ``analytics/`` the import-linter contracts in pyproject.toml are the rule (``lint-imports``,
-also run by .ci/run): cli and app glue over views over data over config over the pure model. Pages and
+also run by .ci/run): cli and app glue over alerts over views over data over config over the pure model. Pages and
 app.py are Streamlit scripts, not a package import-linter can walk, so their imports are checked here
 with an AST walk; so are SQL strings, which no import graph shows.
 """

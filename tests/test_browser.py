@@ -21,6 +21,7 @@ import pytest
 
 from analytics.cli import main as cli_main
 from analytics.data import store
+from analytics.views import export
 
 pytestmark = pytest.mark.browser
 
@@ -169,12 +170,16 @@ def test_app_in_chromium(app_url: tuple[str, Path], chromium_path: str, tmp_path
 
             # Every page, full-page screenshots for a person to look at.
             snapshot_id = store.latest_snapshot_id(db)
+            validators = export.validators_table(str(db), snapshot_id, 1, 0)
+            watched = validators["hotkey"].iloc[0]  # the most severe case: the Watchlist page shows it
             for name, path in page_paths():
-                page.goto(f"{url}/{path}?snapshot={snapshot_id}&netuid=1")
+                page.goto(f"{url}/{path}?snapshot={snapshot_id}&netuid=1&watch={watched}")
                 wait_idle(page)
                 if page.locator(".js-plotly-plot").count():
                     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
                 assert page.get_by_test_id("stException").count() == 0, f"{name} shows a traceback"
+                if path == "Watchlist":
+                    assert page.get_by_text(f'hotkey = "{watched}"', exact=False).first.is_visible()
                 # Streamlit scrolls inside its main container: grow the viewport to the content first.
                 height = page.evaluate(
                     "Math.max(...Array.from(document.querySelectorAll('[data-testid=stMain], "

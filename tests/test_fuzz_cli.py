@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from analytics import config
 from analytics.cli import build_parser, main
 from analytics.data import collector, demo, store
 from tests.test_store import tiny_snapshot
@@ -46,6 +47,12 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv(store.DB_ENV_VAR, str(tmp_path / "tiny.duckdb"))
     monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
     monkeypatch.setattr(store, "DEMO_DB_PATH", tmp_path / "demo.duckdb")
+    # `alerts` without --config reads the default watchlist: a sandboxed one that watches subnet 1 and
+    # notifies nobody, never the user's data/alerts.toml (which may hold real destinations).
+    (tmp_path / "alerts.toml").write_text(
+        '[[watch]]\nnetuid = 1\nrules = ["out_of_consensus", "deregistered"]\n'
+    )
+    monkeypatch.setattr(config, "ALERTS_CONFIG_PATH", tmp_path / "alerts.toml")
     monkeypatch.setattr(demo, "SUBNETS", (demo.SubnetSpec(1, "tiny", "a", n=16, validators=3, stakers=1),))
     monkeypatch.setattr(demo, "WEEKS", 1)
     tiny_demo = demo.generate(None)  # generated once: the fuzz is about arguments, not the demo's engine runs
@@ -92,7 +99,9 @@ def cases(seed: int = 7) -> list[list[str]]:
 
 
 def test_every_subcommand_is_fuzzed() -> None:
-    assert {"demo", "collect", "export", "check", "split", "simulate"} <= set(subcommands())
+    assert {"demo", "collect", "export", "check", "split", "simulate", "returns", "alerts"} <= set(
+        subcommands()
+    )
 
 
 def test_garbage_arguments_never_give_a_traceback(sandbox: Path, capsys: pytest.CaptureFixture[str]) -> None:

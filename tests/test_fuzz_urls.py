@@ -5,7 +5,8 @@ Two layers, so the suite stays fast:
 * The parsing layer, 200 sets per page: every query parameter a page reads goes through the same pure
   function the page calls (``ui.link_value`` for the pickers, ``ui.validator_from_link``,
   ``simulate.parse_epochs`` / ``parse_scenario`` / ``validate`` on What-if, ``emission.parse_split`` on
-  Emission split). Each must return a usable value or raise its documented user error; nothing else.
+  Emission split, ``watchlist.watched_keys`` on Watchlist). Each must return a usable value or raise its
+  documented user error; nothing else.
 * The pages themselves in Streamlit's AppTest, once per page with the most hostile set (every parameter
   at once: overflow, NaN, NUL, bidi override, megabyte-long digits...): no uncaught exception.
   The Mechanism lab's parameters are bound widgets parsed by Streamlit itself, so it gets a few runs.
@@ -25,8 +26,10 @@ from analytics.data import store
 from analytics.data.snapshot import load_subnet
 from analytics.model import emission
 from analytics.model import simulate as sm
+from analytics.views import watchlist
 
 ROOT = Path(__file__).resolve().parent.parent
+ALICE = "5GrwvaEF5zXb26Fz9rcQpDWS57CtERHpNehXCPcNoHGKutQY"  # a valid SS58 key the demo never registers
 SETS_PER_PAGE = 200
 PICKERS = ("snapshot", "netuid", "mechid", "miner", "validator")
 PAGES: dict[str, tuple[str, ...]] = {  # the page file and the parameters it reads
@@ -38,6 +41,7 @@ PAGES: dict[str, tuple[str, ...]] = {  # the page file and the parameters it rea
     "pages/5_History.py": ("snapshot", "netuid"),
     "pages/6_Emission_split.py": ("snapshot", "netuid", "split"),
     "pages/7_What_if.py": ("snapshot", "netuid", "mechid", "epochs", "scenario"),
+    "pages/9_Watchlist.py": ("snapshot", "watch"),
     "pages/8_Mechanism_lab.py": (
         "tab", "sn9_rule", "sn9_tdecay", "sn9_base", "sn9_at", "sn9_bmin", "sn9_frac", "lsf_default",
         "sn13_cred", "sn13_alpha", "sn13_start", "sn13_before", "sn13_fail",
@@ -132,6 +136,8 @@ def param_sets(page: str, count: int = SETS_PER_PAGE, seed: int = 12) -> list[di
                 continue  # absent
             if name == "scenario":
                 params[name] = [hostile_scenario(rng) for _ in range(rng.randint(1, 4))]
+            elif name == "watch":  # repeatable: hostile values, sometimes a real SS58 key among them
+                params[name] = [rng.choice([hostile(rng), ALICE]) for _ in range(rng.randint(1, 4))]
             else:
                 params[name] = hostile(rng)
         out.append(params)
@@ -178,6 +184,12 @@ def parse_like_the_page(name: str, raw: str | list[str], options: dict[str, obje
                 kept.append(scenario)
             except sm.ScenarioError as exc:
                 assert "\n" not in str(exc) and len(str(exc)) < 400, str(exc)
+    elif name == "watch":
+        values = [raw] if isinstance(raw, str) else raw
+        kept, refused = watchlist.watched_keys(values)
+        assert len(kept) == len(set(kept)) and set(kept) <= {v.strip() for v in values}
+        assert set(refused) <= {v.strip() for v in values} and not set(kept) & set(refused)
+        assert (ALICE in kept) == (ALICE in values)
     elif name == "split":
         for count in (1, 2, 3):
             try:
@@ -204,7 +216,10 @@ def most_hostile(page: str) -> dict[str, str | list[str]]:
             "consensus:" + "9" * 5000,
             "\u202ekappa=0.5",
             "maxval=-0",
-        ]
+        ],
+        # More keys than the page shows, an unregistered real key, markup and bidi/NUL garbage.
+        "watch": [ALICE, "**x** [a](http://evil.example) <b>", "\x00\u202e", "9" * 5000]
+        + [f"5{i}" for i in range(watchlist.MAX_WATCHED + 5)],
     }
     values = ["1e400", "9" * 5000, "\x00\u202e", "-0", "nan"]
     return {name: nasty.get(name, values[i % len(values)]) for i, name in enumerate(PAGES[page])}

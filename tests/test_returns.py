@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -16,7 +17,7 @@ from analytics import ss58
 from analytics.cli import main
 from analytics.data import demo, snapshot, store
 from analytics.model import returns as model
-from analytics.textsafe import safe_text
+from analytics.textsafe import is_safe, safe_text
 from analytics.views import returns
 from tests.test_store import tiny_snapshot
 
@@ -39,7 +40,7 @@ def version1_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_version_1_database_upgrades_in_place_keeping_its_data(version1_db: Path, tmp_path: Path) -> None:
     before = {t: store.table_contents(version1_db, t) for t in ("snapshots", "subnets", "neurons", "weights")}
     store.initialise(version1_db)  # what any write (collect, ingest) does first
-    assert store.schema_version(version1_db) == 2
+    assert store.schema_version(version1_db) == store.SCHEMA_VERSION  # 2, and later ones
     for table, frame in before.items():
         after = store.table_contents(version1_db, table)
         pd.testing.assert_frame_equal(after[frame.columns], frame, check_dtype=False)
@@ -96,9 +97,18 @@ def test_demo_pools_have_distinct_prices_and_one_hostile_identity(demo_db: Path)
         assert int(row.price_rao) == int(row.tao_reserve) * 10**9 // int(row.alpha_reserve)
     assert money["emission_share"].sum() == pytest.approx(1.0)
     names = store.money_hotkeys(demo_db, [last])["identity_name"].dropna()
-    # Reads leave the store with the bidi override made visible; the raw bytes stay in the database.
-    assert (names == safe_text(demo.HOSTILE_NAME)).sum() >= 1 and names.nunique() > 10
-    assert "\\u202e" in safe_text(demo.HOSTILE_NAME)
+    # Reads leave the store through analytics.textsafe: the bidi controls come back made visible.
+    shown = safe_text(demo.HOSTILE_NAME)
+    assert shown != demo.HOSTILE_NAME and is_safe(str(shown))
+    assert (names == shown).sum() >= 1 and names.nunique() > 10
+    con = duckdb.connect(str(demo_db), read_only=True)  # the file keeps the chain's raw string
+    try:
+        raw = con.execute(
+            "SELECT count(*) FROM hotkeys WHERE identity_name = ?", [demo.HOSTILE_NAME]
+        ).fetchone()
+    finally:
+        con.close()
+    assert raw is not None and raw[0] >= 1
 
 
 def test_demo_child_hotkeys_and_their_unregistered_parent(demo_db: Path) -> None:

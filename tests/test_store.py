@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -252,7 +253,43 @@ def test_forward_migration_applies_new_versions_and_keeps_data(
     snaps = store.list_snapshots(db)
     assert "operator" in snaps.columns and len(snaps) == 2
     versions = store.table_contents(db, "schema_version")["version"].tolist()
-    assert versions == list(range(1, following + 1))
+    assert versions == [number for number, _ in migrations]  # numbers may skip (3 is another branch's)
+
+
+def test_a_migration_numbered_below_the_newest_applied_one_is_still_applied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migrations are numbered per branch: a database that got 4 (alerts) before 2 (money) and 3
+    (backfill) were merged must get 2 and 3 when it is next opened for writing, keeping its data."""
+    db = tmp_path / "lens.duckdb"
+    known = dict(store.MIGRATIONS)
+    assert {1, 2, 4} <= set(known)
+    early = [(n, sql) for n, sql in store.MIGRATIONS if n in (1, 4)]
+    with monkeypatch.context() as m:  # the alerts branch before money and backfill existed
+        m.setattr(store, "MIGRATIONS", early)
+        m.setattr(store, "SCHEMA_VERSION", 4)
+        meta = {"network": "test", "block": 100, "taken_at": datetime(2026, 1, 1), "source": "chain"}
+        assert store.ingest_snapshot(db, SnapshotData(meta=meta)) == 1
+        assert store.schema_version(db) == 4
+    assert store.table_contents(db, "schema_version")["version"].tolist() == [1, 4]
+    assert store.schema_version(db) == 1  # read with today's list: 2 is missing, so only 1 is whole
+    before = store.table_contents(db, "snapshots")
+
+    later = [*early[:1], (2, known[2]), (3, lambda: "CREATE TABLE backfill_probe (x INTEGER)"), *early[1:]]
+    monkeypatch.setattr(store, "MIGRATIONS", later)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", 4)
+    store.initialise(db)
+    assert sorted(store.table_contents(db, "schema_version")["version"]) == [1, 2, 3, 4]
+    assert store.schema_version(db) == 4
+    pd.testing.assert_frame_equal(store.table_contents(db, "snapshots"), before)
+    con = duckdb.connect(str(db), read_only=True)
+    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    subnet_columns = {r[0] for r in con.execute("DESCRIBE subnets").fetchall()}
+    con.close()
+    assert {"hotkeys", "child_keys", "backfill_probe", "alerts", "alert_deliveries"} <= tables
+    assert "tao_reserve" in subnet_columns  # migration 2's ALTERs ran after 4
+    store.initialise(db)  # nothing left to apply: a second open is a no-op
+    assert len(store.table_contents(db, "schema_version")) == 4
 
 
 def test_a_newer_schema_or_a_foreign_database_is_refused(tmp_path: Path) -> None:

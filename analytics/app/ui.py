@@ -31,7 +31,10 @@ API (stable; other pages rely on it):
   the newest snapshot is older than a week and a day (``snapshot_picker`` calls it: every data page).
 * ``set_heading(text)`` — replace the page's title (``subnet_picker`` adds "· subnet N name" to it, so
   each page names its subnet in its own heading, not only in the sidebar).
-* ``csv_download(df, filename, key, *, label=...)`` — the CSV button under a table or chart.
+* ``csv_download(df, filename, key, *, label=...)`` — the CSV button under a table or chart;
+  ``table_and_csv(df, filename, key, ...)`` — a table with its CSV button.
+* ``page_link(page, *, label, query_params, fallback_url)`` — a link to another page that also works
+  when a page script runs without the app's navigation.
 * ``plot_text(values)`` — chain strings escaped for Plotly text and hover; ``code(value)`` — a value
   quoted literally inside st.warning/st.error text; ``stop_with_error(message, hint)``.
 
@@ -69,6 +72,7 @@ from typing import Any, TypeVar
 import numpy as np
 import pandas as pd
 import streamlit as st
+from streamlit.errors import StreamlitPageNotFoundError
 
 from analytics.data import files, store
 from analytics.textsafe import safe_text
@@ -732,6 +736,19 @@ def csv_download(df: pd.DataFrame, filename: str, key: str, *, label: str = "Dow
         on_click="ignore",
         icon=":material/download:",
     )
+
+
+def page_link(
+    page: str, *, label: str, query_params: dict[str, Any], fallback_url: str, **kwargs: Any
+) -> None:
+    """``st.page_link`` to one of our pages (keeps the session). When a page script runs by itself, without
+    app.py's navigation (``streamlit run pages/X.py``, AppTest of one page), Streamlit knows no other page;
+    then the same link is a plain Markdown link to ``fallback_url`` (the page's URL path and query).
+    ``label`` is our own text, never a chain string; the URL must be percent-encoded."""
+    try:
+        st.page_link(page, label=label, query_params=query_params, **kwargs)
+    except StreamlitPageNotFoundError:
+        st.markdown(f"[{label}]({fallback_url})")
 
 
 def table_and_csv(df: pd.DataFrame, filename: str, key: str, **dataframe_args: Any) -> None:

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from analytics import config
 from analytics.errors import CliError
 from analytics.textsafe import safe_text
 
-__all__ = ["COMMANDS", "CliError", "add_db_argument", "build_parser", "db_path", "main"]
+__all__ = ["COMMANDS", "CliError", "add_db_argument", "build_parser", "db_path", "main", "stderr_log"]
 
 # Sub-commands in the order `--help` lists them. A module missing here is simply not offered.
-COMMANDS: tuple[str, ...] = ("demo", "collect", "export", "check", "split", "simulate", "returns")
+COMMANDS: tuple[str, ...] = ("demo", "collect", "export", "check", "split", "simulate", "returns", "alerts")
 
 
 # The help of --db for each kind of command (one definition: see add_db_argument).
@@ -61,6 +64,41 @@ class _Parser(argparse.ArgumentParser):
 def _shown_path(name: object, limit: int = 80) -> str:
     text = safe_text(os.fsdecode(name) if isinstance(name, str | bytes) else str(name)) or ""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+class _StderrHandler(logging.StreamHandler):
+    """A log handler writing to whatever sys.stderr is now, so that log lines printed while a rich
+    progress bar runs go through rich (which redirects stderr) and land above the bar."""
+
+    lens_stderr = True  # marks the one handler stderr_log installs
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+@contextmanager
+def stderr_log() -> Iterator[None]:
+    """Timestamped (UTC) lines on stderr for the analytics loggers while a command runs (the cron log
+    is this stream). A command run by another (collect --alerts) shares the one handler."""
+    logger = logging.getLogger("analytics")
+    if any(getattr(h, "lens_stderr", False) for h in logger.handlers):
+        yield
+        return
+    handler = _StderrHandler()
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
 
 
 def build_parser() -> argparse.ArgumentParser:

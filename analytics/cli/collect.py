@@ -2,7 +2,9 @@
 
 Exit codes: 0 every requested subnet is stored (or that block was already stored); 1 the chain or
 the database failed for at least one subnet (the others are stored; see collection_runs); 2 bad
-input (nothing written); 3 another collection run holds the database's lock file.
+input (nothing written); 3 another collection run holds the database's lock file. With
+`--alerts FILE` a successful collect then runs the watchlist and returns the alerts' exit code
+(0 delivered, 1 some delivery failed); a bad watchlist is refused before collecting (exit 2).
 Progress: a bar on a terminal, one log line per subnet otherwise (cron), all on stderr.
 """
 
@@ -11,7 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -19,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from analytics import config
-from analytics.cli import CliError, add_db_argument, db_path
+from analytics.cli import CliError, add_db_argument, db_path, stderr_log
 from analytics.textsafe import safe_text
 
 log = logging.getLogger("analytics.cli.collect")
@@ -37,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.epilog = (
         "Exit codes: 0 every requested subnet stored (or that block already was); 1 some subnet "
         "failed (the others are stored, see the log and collection_runs); 2 bad input, nothing "
-        "written; 3 another collection run holds the lock. Logs go to stderr, one UTC line per event."
+        "written; 3 another collection run holds the lock. Logs go to stderr, one UTC line per event. "
+        "With --alerts FILE the exit code after a successful collect is the alerts run's."
     )
     parser.add_argument(
         "--network",
@@ -62,6 +65,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backoff", type=float, default=5.0, help="seconds before the first retry; doubles each time"
     )
     parser.add_argument("--concurrency", type=int, default=8, help="subnets read at once (default 8)")
+    parser.add_argument(
+        "--alerts",
+        type=Path,
+        default=None,
+        metavar="FILE",
+        help="after a successful collect, run `alerts --config FILE` on the database (exit code: the alerts')",
+    )
 
 
 class _Progress:
@@ -100,39 +110,11 @@ class _Progress:
             self.bar = None
 
 
-class _StderrHandler(logging.StreamHandler):
-    """A log handler writing to whatever sys.stderr is now, so that log lines printed while the
-    progress bar runs go through rich (which redirects stderr) and land above the bar."""
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
-def _log_to_stderr() -> logging.Handler:
-    """Timestamped (UTC) lines on stderr for the analytics loggers; the cron log is this stream."""
-    handler = _StderrHandler()
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    logger = logging.getLogger("analytics")
-    logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
-    return handler
-
-
 def run(args: argparse.Namespace) -> int:
     from analytics.data import collector  # imports bittensor: only when collecting
 
-    handler = _log_to_stderr()
-    try:
+    with stderr_log():
         return _run(args, collector)
-    finally:
-        logging.getLogger("analytics").removeHandler(handler)
 
 
 def _run(args: argparse.Namespace, collector: ModuleType) -> int:
@@ -146,6 +128,11 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
         target = collector.check_db_path(db_path(args, "collect"))
     except collector.CollectorError as exc:
         raise CliError(str(exc)) from None
+    watchlist = None
+    if args.alerts is not None:  # a bad watchlist fails before the long collect, not after it
+        from analytics.cli import alerts as alerts_cli
+
+        watchlist = alerts_cli.load_watchlist(args.alerts.expanduser(), None)
 
     policy = collector.RetryPolicy(
         tries=args.tries, timeout=args.timeout, backoff=args.backoff, concurrency=args.concurrency
@@ -171,7 +158,7 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
 
     if summary.already_stored:
         log.info("%s block %s is already in %s: nothing written", network, summary.block, target)
-        return EXIT_OK
+        return _alerts_after(target, watchlist)
     for netuid, reason in sorted(summary.failed.items()):
         log.error("%s failed: %s", "the run" if netuid < 0 else f"subnet {netuid}", reason)
     if summary.snapshot_id is not None:
@@ -184,7 +171,7 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
             f" (not epoch-aligned: {unaligned})" if unaligned and args.block is None else "",
         )
     if summary.ok:
-        return EXIT_OK
+        return _alerts_after(target, watchlist)
     log.error(
         "%d subnet(s) stored, %d failed: exit %d",
         len(summary.stored),
@@ -192,3 +179,13 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
         EXIT_FAILED,
     )
     return EXIT_FAILED
+
+
+def _alerts_after(target: Path, watchlist: Any) -> int:
+    """After a successful collect: run the watchlist (`--alerts FILE`) and return its exit code."""
+    if watchlist is None:
+        return EXIT_OK
+    from analytics.cli import alerts as alerts_cli
+
+    log.info("running the watchlist %s", watchlist.path)
+    return alerts_cli.execute(target, watchlist, dry_run=False, as_json=False)

@@ -37,7 +37,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import bittensor as bt
 import numpy as np
@@ -555,7 +555,7 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         column[: len(values)] = values[:n]
         return column
 
-    neurons = {
+    neurons: dict[str, Any] = {
         "netuid": np.full(n, netuid, dtype=np.int32),
         "uid": np.arange(n, dtype=np.int32),
         "hotkey": hotkeys,

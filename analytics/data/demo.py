@@ -292,7 +292,7 @@ class _SubnetSim:
         self.identity = {int(uid): f"{names[k % len(names)]} {spec.netuid}.{k}" for k, uid in enumerate(v)}
         self.identity.update(self.operators)
         if spec.netuid == 1:
-            self.identity[int(v[min(3, len(v) - 1)])] = HOSTILE_NAME
+            self.identity[int(v[min(3, len(v) - 1)])] = HOSTILE_NAME  # uid v[3] of the real demo
         self.root_proportion = ((15 + 3 * spec.netuid) << returns.FRAC) // 100
         # Extra keys (indices n, n + 1, ...): parents that are not registered on the subnet.
         self.extra_hotkeys: list[str] = []

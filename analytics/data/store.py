@@ -42,6 +42,9 @@ Additions beyond the original contract (same rules):
     table_contents(db_path, table) -> DataFrame             a whole table in a canonical order (tests, audits)
     schema_version(db_path) -> int
     initialise(db_path) -> None                             create / migrate the schema, no data
+    snapshot_neurons, previous_snapshot_id                  watchlist reads (issue 18)
+    open_alerts, alerts_on_snapshot, alert_history, record_alerts, pending_deliveries, record_delivery
+        remembered alerts (migration 4)
     default_db_path() -> Path                               alias of analytics.config.default_db_path
     SCHEMA_VERSION, TABLES, DEMO_DB_PATH, LOCK_WAIT_SECONDS (seconds a call waits for another
     process's lock; env METAGRAPH_LENS_LOCK_WAIT)
@@ -85,8 +88,37 @@ SCHEMA_V2_FILE = Path(__file__).with_name("schema_v2.sql")  # the money path: ta
 MIGRATIONS: list[tuple[int, Callable[[], str]]] = [
     (1, lambda: SCHEMA_FILE.read_text()),
     (2, lambda: SCHEMA_V2_FILE.read_text()),
+    (4, lambda: ALERTS_SCHEMA),  # alerts (issue 18); 3 is taken by another branch
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+# Migration 4: remembered alerts. One row per alert (rule, key, snapshot) and one per destination it
+# must reach. A state alert (out of consensus, Tv below...) stays open until a run finds the condition
+# over (resolved_snapshot_id), which is what stops repeats; an event alert is closed when written.
+# Destinations are stored as a hash of the Apprise URL, never the URL (it may hold secrets).
+ALERTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS alerts (
+    alert_id             BIGINT PRIMARY KEY,
+    rule                 VARCHAR NOT NULL,   -- as written canonically: 'tv_below:0.8', 'deregistered'
+    key                  VARCHAR NOT NULL,   -- the hotkey, or 'subnet N'
+    netuid               INTEGER NOT NULL,
+    hotkey               VARCHAR,            -- NULL for subnet rules
+    snapshot_id          BIGINT NOT NULL,    -- the snapshot it fired on
+    event                BOOLEAN NOT NULL,   -- an event (once per snapshot) or a state (once per episode)
+    message              VARCHAR NOT NULL,
+    details              VARCHAR,            -- JSON
+    created_at           TIMESTAMP NOT NULL,
+    resolved_snapshot_id BIGINT              -- first snapshot where the state no longer held; NULL = open
+);
+CREATE TABLE IF NOT EXISTS alert_deliveries (
+    alert_id      BIGINT NOT NULL,
+    destination   VARCHAR NOT NULL,          -- sha256 of the Apprise URL, first 16 hex digits
+    attempts      INTEGER NOT NULL,
+    delivered_at  TIMESTAMP,                 -- NULL = not delivered yet: retried on the next run
+    last_error    VARCHAR,
+    PRIMARY KEY (alert_id, destination)
+);
+"""
 
 # The tables a snapshot writes, in insert order; collection_runs is written by record_run.
 TABLES: tuple[str, ...] = (
@@ -143,6 +175,8 @@ _ORDER: dict[str, str] = {
     "child_keys": "snapshot_id, netuid, child_hotkey, parent_hotkey",
     "collection_runs": "run_id",
     "schema_version": "version",
+    "alerts": "alert_id",
+    "alert_deliveries": "alert_id, destination",
 }
 
 
@@ -313,37 +347,57 @@ def _user_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     return {r[0] for r in rows}
 
 
-def _current_version(con: duckdb.DuckDBPyConnection) -> int:
+def _applied_versions(con: duckdb.DuckDBPyConnection) -> set[int]:
+    """The migration versions recorded in schema_version (empty when the table is missing)."""
     if "schema_version" not in _user_tables(con):
-        return 0
-    row = con.execute("SELECT max(version) FROM schema_version").fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+        return set()
+    return {int(r[0]) for r in con.execute("SELECT version FROM schema_version").fetchall()}
+
+
+def _version_of(applied: set[int]) -> int:
+    """The schema version a set of applied migrations amounts to: the highest known version such that
+    every known migration up to it is applied (0: none). Migrations are numbered per branch, so a
+    database can hold 4 before 2 and 3 existed; it is then at version 1 until they are applied."""
+    version = 0
+    for number, _ in MIGRATIONS:
+        if number not in applied:
+            break
+        version = number
+    return version
+
+
+def _current_version(con: duckdb.DuckDBPyConnection) -> int:
+    return _version_of(_applied_versions(con))
 
 
 def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
-    """Bring the schema forward to SCHEMA_VERSION; refuse foreign or newer databases."""
+    """Apply every known migration not yet recorded in schema_version, in version order (not only
+    those above the highest recorded: a database that got 4 before 2 and 3 existed still gets them);
+    refuse foreign databases and ones holding a migration this code does not know (newer code)."""
     tables = _user_tables(con)
-    version = _current_version(con)
-    if version == 0 and tables - {"schema_version"}:
+    applied = _applied_versions(con)
+    if not applied and tables - {"schema_version"}:
         raise StoreError(
             f"database {path} holds other tables ({', '.join(sorted(tables)[:3])}...) but no "
             "metagraph-lens schema: refusing to write into it"
         )
-    if version > SCHEMA_VERSION:
+    unknown = sorted(applied - {number for number, _ in MIGRATIONS})
+    if unknown:
         raise StoreError(
-            f"database {path} has schema version {version}, newer than this code ({SCHEMA_VERSION}): upgrade metagraph-lens"
+            f"database {path} has schema version {max(applied)}, newer than this code ({SCHEMA_VERSION}; "
+            f"migration(s) {', '.join(map(str, unknown))} unknown here): upgrade metagraph-lens"
         )
-    if version == SCHEMA_VERSION:
+    missing = [(number, sql) for number, sql in MIGRATIONS if number not in applied]
+    if not missing:
         return
     con.execute("BEGIN TRANSACTION")
     try:
         con.execute(
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
         )
-        for number, sql in MIGRATIONS:
-            if number > version:
-                con.execute(sql())
-                con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, _utcnow()])
+        for number, sql in missing:
+            con.execute(sql())
+            con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, _utcnow()])
         con.execute("COMMIT")
     except BaseException:
         _rollback(con)
@@ -367,7 +421,7 @@ def _foreign_reason(con: duckdb.DuckDBPyConnection) -> str | None:
     tables = _user_tables(con)
     if not tables:
         return None
-    if "schema_version" not in tables or _current_version(con) == 0:
+    if "schema_version" not in tables or not _applied_versions(con):
         shown = ", ".join(sorted(tables)[:3]) + (", ..." if len(tables) > 3 else "")
         return f"it holds other tables ({shown}) and no metagraph-lens schema"
     columns = _table_columns(con, "snapshots")
@@ -391,7 +445,8 @@ def check_lens_database(db_path: str | os.PathLike[str]) -> None:
 
 
 def schema_version(db_path: str | os.PathLike[str]) -> int:
-    """The schema version of an existing database (0 when it has no metagraph-lens schema)."""
+    """The schema version of an existing database: the highest version up to which every migration this
+    code knows is applied (0 when it has no metagraph-lens schema; see _version_of)."""
     with _reader(db_path) as con:
         return _current_version(con)
 
@@ -805,7 +860,8 @@ def _money_hotkeys_sql(
     params: list[Any] = list(ids)
     where_n = f"n.snapshot_id IN ({marks})"
     where_h = f"h.snapshot_id IN ({marks}) AND h.uid IS NULL"
-    params_n, params_h = list(params), list(params)
+    params_n: list[Any] = list(params)
+    params_h: list[Any] = list(params)
     if netuids is not None:
         more, extra = _id_list(netuids)
         where_n += f" AND n.netuid IN ({more})"
@@ -973,3 +1029,187 @@ def hotkey_money_history(db_path: str | os.PathLike[str], netuid: int, hotkey: s
             "hotkeys": _shown(con.execute(*_money_hotkeys_sql(ids, [int(netuid)], hotkey, True)).df()),
             "subnets": _shown(con.execute(*_money_subnets_sql(ids, [int(netuid)])).df()),
         }
+# --------------------------------------------------------------------------------------------------
+# Added for alerts (issue 18): the watchlist's reads and the remembered alerts (migration 4).
+
+
+def snapshot_neurons(db_path: str | os.PathLike[str], snapshot_id: int) -> pd.DataFrame:
+    """Every registered UID of one snapshot (all subnets): netuid, uid, hotkey, coldkey,
+    validator_permit, validator_trust (u16), total_stake (rao); ordered by netuid, uid."""
+    return _read_df(
+        db_path,
+        """
+        SELECT netuid, uid, hotkey, coldkey, validator_permit, validator_trust, total_stake
+        FROM neurons WHERE snapshot_id = ? ORDER BY netuid, uid
+        """,
+        [int(snapshot_id)],
+    )
+
+
+def previous_snapshot_id(db_path: str | os.PathLike[str], snapshot_id: int) -> int | None:
+    """The snapshot of the same network taken just before `snapshot_id`, or None."""
+    with _reader(db_path) as con:
+        row = con.execute(
+            """
+            SELECT p.snapshot_id FROM snapshots s JOIN snapshots p
+              ON p.network = s.network AND (p.taken_at, p.snapshot_id) < (s.taken_at, s.snapshot_id)
+            WHERE s.snapshot_id = ?
+            ORDER BY p.taken_at DESC, p.snapshot_id DESC LIMIT 1
+            """,
+            [int(snapshot_id)],
+        ).fetchone()
+    return int(row[0]) if row else None
+
+
+_ALERT_COLUMNS = (
+    "alert_id",
+    "rule",
+    "key",
+    "netuid",
+    "hotkey",
+    "snapshot_id",
+    "event",
+    "message",
+    "details",
+    "created_at",
+    "resolved_snapshot_id",
+)
+
+
+def _has_alerts(con: duckdb.DuckDBPyConnection) -> bool:
+    return "alerts" in _user_tables(con)
+
+
+def open_alerts(db_path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Remembered alerts whose episode is open (state alerts not yet resolved); empty on a database
+    older than schema version 4 (it has remembered nothing yet)."""
+    with _reader(db_path) as con:
+        if not _has_alerts(con):
+            return pd.DataFrame(columns=list(_ALERT_COLUMNS))
+        return con.execute("SELECT * FROM alerts WHERE resolved_snapshot_id IS NULL ORDER BY alert_id").df()
+
+
+def alerts_on_snapshot(db_path: str | os.PathLike[str], snapshot_id: int) -> pd.DataFrame:
+    """Remembered alerts that fired on one snapshot (events are remembered per snapshot)."""
+    with _reader(db_path) as con:
+        if not _has_alerts(con):
+            return pd.DataFrame(columns=list(_ALERT_COLUMNS))
+        return con.execute(
+            "SELECT * FROM alerts WHERE snapshot_id = ? ORDER BY alert_id", [int(snapshot_id)]
+        ).df()
+
+
+def alert_history(db_path: str | os.PathLike[str], keys: list[str] | None = None) -> pd.DataFrame:
+    """Remembered alerts, newest first, with their delivery state (destinations delivered / total,
+    attempts, last error); only those of `keys` (hotkeys or 'subnet N') when given."""
+    columns = [*_ALERT_COLUMNS, "destinations", "delivered", "attempts", "last_error"]
+    with _reader(db_path) as con:
+        if not _has_alerts(con):
+            return pd.DataFrame(columns=columns)
+        where, params = "", []
+        if keys is not None:
+            if not keys:
+                return pd.DataFrame(columns=columns)
+            where = f"WHERE a.key IN ({', '.join('?' * len(keys))})"
+            params = list(keys)
+        return con.execute(
+            f"""
+            SELECT a.*, count(d.destination) AS destinations, count(d.delivered_at) AS delivered,
+                   coalesce(sum(d.attempts), 0) AS attempts, max(d.last_error) AS last_error
+            FROM alerts a LEFT JOIN alert_deliveries d USING (alert_id)
+            {where}
+            GROUP BY ALL
+            ORDER BY a.snapshot_id DESC, a.alert_id DESC
+            """,
+            params,
+        ).df()
+
+
+def record_alerts(
+    db_path: str | os.PathLike[str],
+    snapshot_id: int,
+    new: list[dict[str, Any]],
+    destinations: list[str],
+    resolve: list[int],
+) -> list[int]:
+    """Remember new alerts (keys: rule, key, netuid, hotkey, event, message, details) fired on
+    `snapshot_id`, one pending delivery per destination id each, and close the episodes `resolve`
+    (alert ids), all in one transaction. Returns the new alert ids in order."""
+    with _writer(db_path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            next_id = int(_scalar(con, "SELECT coalesce(max(alert_id), 0) + 1 FROM alerts"))
+            ids = []
+            now = _utcnow()
+            for offset, alert in enumerate(new):
+                alert_id = next_id + offset
+                event = bool(alert["event"])
+                con.execute(
+                    "INSERT INTO alerts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        alert_id,
+                        alert["rule"],
+                        alert["key"],
+                        int(alert["netuid"]),
+                        alert.get("hotkey"),
+                        int(snapshot_id),
+                        event,
+                        alert["message"],
+                        json.dumps(alert.get("details") or {}, sort_keys=True),
+                        now,
+                        int(snapshot_id) if event else None,
+                    ],
+                )
+                for destination in destinations:
+                    con.execute(
+                        "INSERT INTO alert_deliveries VALUES (?, ?, 0, NULL, NULL)", [alert_id, destination]
+                    )
+                ids.append(alert_id)
+            if resolve:
+                con.execute(
+                    f"UPDATE alerts SET resolved_snapshot_id = ? WHERE resolved_snapshot_id IS NULL "
+                    f"AND alert_id IN ({', '.join('?' * len(resolve))})",
+                    [int(snapshot_id), *[int(a) for a in resolve]],
+                )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    return ids
+
+
+def pending_deliveries(db_path: str | os.PathLike[str], destinations: list[str]) -> pd.DataFrame:
+    """Deliveries not made yet to the given destination ids, oldest alert first, with the alert's
+    columns: what a run (re)sends. Empty on a database older than schema version 4."""
+    columns = [*_ALERT_COLUMNS, "destination", "attempts"]
+    if not destinations:
+        return pd.DataFrame(columns=columns)
+    with _reader(db_path) as con:
+        if not _has_alerts(con):
+            return pd.DataFrame(columns=columns)
+        return con.execute(
+            f"""
+            SELECT a.*, d.destination, d.attempts
+            FROM alert_deliveries d JOIN alerts a USING (alert_id)
+            WHERE d.delivered_at IS NULL AND d.destination IN ({", ".join("?" * len(destinations))})
+            ORDER BY a.alert_id, d.destination
+            """,
+            list(destinations),
+        ).df()
+
+
+def record_delivery(
+    db_path: str | os.PathLike[str], alert_id: int, destination: str, *, ok: bool, error: str | None = None
+) -> None:
+    """Count one delivery attempt; mark it delivered when `ok` (else keep the error for the next run)."""
+    with _writer(db_path) as con:
+        con.execute(
+            """
+            UPDATE alert_deliveries
+            SET attempts = attempts + 1,
+                delivered_at = CASE WHEN ? THEN ? ELSE delivered_at END,
+                last_error = CASE WHEN ? THEN NULL ELSE ? END
+            WHERE alert_id = ? AND destination = ?
+            """,
+            [ok, _utcnow(), ok, error, int(alert_id), destination],
+        )

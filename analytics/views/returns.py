@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.data import store
+from analytics.errors import InputError
 from analytics.model import returns as model
 from analytics.views.analysis import BLOCKS_PER_DAY, RAO_PER_UNIT, U16_MAX
 
@@ -70,7 +71,7 @@ HISTORY_COLUMNS = (
 )
 
 
-class ReturnsError(ValueError):
+class ReturnsError(InputError):
     """A request the stored data cannot answer (unknown netuid or hotkey, a window with no data)."""
 
 
