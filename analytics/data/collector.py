@@ -163,6 +163,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("weights_block", pa.int64()),
             ("outputs_block", pa.int64()),
             ("last_mechanism_step_block", pa.int64()),
+            ("spec_version", pa.int32()),
+            ("decode_note", pa.string()),
         ]
     ),
     "neurons": pa.schema(
@@ -231,6 +233,15 @@ def _column(values: Sequence[Any] | None, n: int, dtype: Any) -> np.ndarray:
     return out
 
 
+def _unknown(n: int) -> np.ndarray:
+    """A column the block's runtime did not have: -1 marks NULL (see NULLABLE_UNKNOWN)."""
+    return np.full(n, -1, dtype=np.int64)
+
+
+# Columns whose negative values are stored NULL (unknown), never as a number.
+NULLABLE_UNKNOWN = frozenset({"commit_block", "validator_trust", "stake_weight"})
+
+
 def _sparse(rows: list[tuple[Any, Any]]) -> np.ndarray:
     """``query_map`` rows ``[(row, [(col, value), ...]), ...]`` -> (k, 3) int64 array, zeros kept."""
     rows = sorted(((int(uid), entries or []) for uid, entries in rows), key=lambda r: r[0])
@@ -258,24 +269,35 @@ def _commit_blocks(
     reveal_period: int,
     v2_reads: Sequence[list[tuple[Any, Any]]],
     v4_read: list[tuple[Any, Any]],
+    legacy_at: int | None = None,
 ) -> np.ndarray:
     """Each validator's earliest unexpired commit block as the epoch saw it; -1 = no active commit.
 
     A commit is expired when current_epoch > commit_epoch + reveal_period. Commits made in block e
     itself came after the epoch (extrinsics run after ``on_initialize``) and are left out.
+    ``legacy_at``: the block the epoch ran at on a runtime before spec 423, whose WeightCommits tuples
+    hold (hash, commit_block, first_reveal_block, last_reveal_block) instead.
     """
     blocks = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
 
     def seen(commit_block: int) -> bool:
         return epoch_block is None or commit_block < epoch_block
 
-    for read in v2_reads:  # WeightCommits: hotkey -> [(hash, commit_epoch, commit_block, reveal_block)]
+    for read in v2_reads:  # WeightCommits: hotkey -> [(hash, commit_epoch, commit_block, _unused)]
         for hotkey, queue in read:
             uid = uid_of.get(str(hotkey))
             if uid is None:
                 continue
-            for _hash, commit_epoch, commit_block, *_ in queue or []:
-                if current_epoch <= int(commit_epoch) + reveal_period and seen(int(commit_block)):
+            for entry in queue or []:
+                if legacy_at is not None:
+                    # Before spec 423 the tuple was (hash, commit_block, first_reveal_block,
+                    # last_reveal_block): same shape, other meaning; expired after last_reveal_block.
+                    _hash, commit_block, _first, last_reveal, *_ = entry
+                    unexpired = legacy_at <= int(last_reveal)
+                else:
+                    _hash, commit_epoch, commit_block, *_ = entry
+                    unexpired = current_epoch <= int(commit_epoch) + reveal_period
+                if unexpired and seen(int(commit_block)):
                     blocks[uid] = min(blocks[uid], int(commit_block))
                     break
     for commit_epoch, queue in v4_read:  # TimelockedWeightCommits: epoch -> [(hotkey, block, ...)]
@@ -288,6 +310,125 @@ def _commit_blocks(
     blocks[blocks == np.iinfo(np.int64).max] = -1
     return blocks
 
+
+
+# --------------------------------------------------------------------------------------------------
+# Batched storage reads and the runtime of a block
+
+# WeightCommits kept (hash, commit_block, first_reveal_block, last_reveal_block) before this spec and
+# (hash, commit_epoch, commit_block, _unused) since: same SCALE shape, other meaning.
+LEGACY_COMMITS_BEFORE_SPEC = 423
+# The oldest runtime the collector is known to decode: its every read (get_metagraph, the legacy
+# hyperparameters, Weights/Bonds, legacy WeightCommits) is checked against that runtime's metadata in
+# tests/test_collector_fakechain.py (finney spec 343, block 6,852,690 in ../shared/realdata).
+OLDEST_SUPPORTED_SPEC = 343
+
+Descriptor = tuple[str, str]
+
+
+class Missing:
+    """A storage item the block's runtime does not have (an older or newer runtime): stored NULL."""
+
+    def __init__(self, item: Descriptor, reason: str) -> None:
+        self.item, self.reason = item, reason
+
+    def __repr__(self) -> str:
+        return f"Missing({self.item[0]}.{self.item[1]})"
+
+
+async def _rpc_query_multi(substrate: Any, requests: list[tuple[str, str, list]], block_hash: str) -> list:
+    """Every key in ONE ``state_queryStorageAt`` (the SDK's query_batch takes one item per call).
+
+    Keys are built and values decoded with the SDK's codec for the block's own runtime, so each block
+    decodes by its own metadata; an item that runtime lacks comes back as :class:`Missing`.
+    """
+    from bittensor._transport.storage import decode_storage_value
+
+    async def op(raw: Any) -> list:
+        codec = await raw._runtimes.codec_at(block_hash)
+        plan: list[tuple[Any, str | None]] = []
+        for module, name, params in requests:
+            try:
+                entry = codec.storage_entry(module, name)
+                plan.append((entry, "0x" + codec.storage_key(entry, params).hex()))
+            except ValueError as exc:
+                plan.append((Missing((module, name), str(exc)), None))
+        keys = [key for _, key in plan if key is not None]
+        response = await raw._session.request("state_queryStorageAt", [keys, block_hash]) if keys else []
+        by_key: dict[str, bytes | None] = {}
+        for group in response or []:
+            for key_hex, value_hex in group["changes"]:
+                by_key[key_hex] = bytes.fromhex(value_hex[2:]) if value_hex is not None else None
+        return [
+            entry if key is None else decode_storage_value(codec, entry, by_key.get(key)) for entry, key in plan
+        ]
+
+    return await substrate._read(op)
+
+
+async def read_values(view: Any, items: Sequence[tuple[Descriptor, list | None]]) -> list[Any]:
+    """Single storage values at ``view``'s block in as few requests as the substrate allows.
+
+    The list is general on purpose: a read of one more item is one more entry, not one more round
+    trip. Over RPC every key goes in one ``state_queryStorageAt``; a substrate offering
+    ``query_multi`` (the test chain, record/replay) answers the list in one request; any other
+    ``bt.Substrate`` gets one ``query_batch`` per distinct item. An item the block's runtime lacks
+    comes back as :class:`Missing`, never as a guessed value.
+    """
+    if not items:
+        return []
+    substrate = view._client._substrate
+    block_hash = await substrate.block_hash(view.block)
+    requests = [(item[0], item[1], list(params or [])) for item, params in items]
+    multi = getattr(substrate, "query_multi", None)
+    if multi is not None:
+        return list(await multi(requests, block_hash))
+    if isinstance(substrate, bt.RpcSubstrate):
+        return await _rpc_query_multi(substrate, requests, block_hash)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, (module, name, _) in enumerate(requests):
+        groups.setdefault((module, name), []).append(i)
+    out: list[Any] = [None] * len(requests)
+
+    async def one(item: tuple[str, str], where: list[int]) -> None:
+        try:
+            values = await substrate.query_batch(item[0], item[1], [requests[i][2] for i in where], block_hash)
+        except ValueError as exc:  # the SDK's StorageFunctionNotFound: not in this runtime
+            values = [Missing(item, str(exc))] * len(where)
+        for i, value in zip(where, values, strict=True):
+            out[i] = value
+
+    await _gather(*(one(item, where) for item, where in groups.items()))
+    return out
+
+
+async def spec_version_at(view: Any) -> int | None:
+    """The runtime spec version governing ``view``'s block (None if the node cannot say)."""
+    substrate = view._client._substrate
+    try:
+        block_hash = await substrate.block_hash(view.block)
+        at = getattr(substrate, "spec_version_at", None)
+        if at is not None:
+            return int(await at(block_hash))
+        if isinstance(substrate, bt.RpcSubstrate):
+
+            async def op(raw: Any) -> int:
+                return int((await raw._runtimes.codec_at(block_hash)).spec_version)
+
+            return await substrate._read(op)
+        version = await substrate.runtime_call("Core", "version", [], block_hash)
+        return int(version["spec_version"])
+    except (bt.ChainError, ValueError, KeyError, TypeError) as exc:
+        log.info("spec version of block %s unknown: %s", view.block, exc)
+        return None
+
+
+def _present(value: Any, default: Any, notes: list[str], what: str) -> Any:
+    """A batched value, or ``default`` with a note when the runtime lacks the item."""
+    if isinstance(value, Missing):
+        notes.append(f"{what}: not in this runtime")
+        return default
+    return default if value is None else value
 
 # --------------------------------------------------------------------------------------------------
 # Reading one subnet
@@ -371,19 +512,45 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
     aligned = epoch_block is not None
     vin = await client.at(inputs_block)
     vout = await client.at(outputs_block)
+    same = inputs_block == outputs_block
+    notes: list[str] = []
 
-    graph_in, hyper, bonds_penalty, tao_weight, stake_threshold, prev_step, mech_count, split = await _gather(
+    # Single storage values, one batched request per block (append a read here, not a round trip).
+    inputs_items: list[tuple[Descriptor, list | None]] = [
+        (ST.BondsPenalty, [netuid]),
+        (ST.TaoWeight, None),
+        (ST.StakeThreshold, None),
+        (ST.LastMechansimStepBlock, [netuid]),
+        (ST.MechanismCountCurrent, [netuid]),
+        (ST.MechanismEmissionSplit, [netuid]),
+    ]
+    outputs_items: list[tuple[Descriptor, list | None]] = [
+        (ST.ValidatorTrust, [netuid]),
+        (ST.StakeWeight, [netuid]),
+    ]
+    if same:
+        inputs_items += outputs_items
+    graph_in, hyper, values_in, values_out, spec = await _gather(
         vin.subnets.metagraph(netuid, commitments=False),
         _hyperparameters_v3(vin, netuid),
-        vin.query(ST.BondsPenalty, [netuid]),
-        vin.query(ST.TaoWeight),
-        vin.query(ST.StakeThreshold),
-        vin.query(ST.LastMechansimStepBlock, [netuid]),
-        vin.subnets.mechanism_count(netuid),
-        vin.subnets.mechanism_emission_split(netuid),
+        read_values(vin, inputs_items),
+        _value(None) if same else read_values(vout, outputs_items),
+        spec_version_at(vout),
     )
     if graph_in is None or hyper is None:
         raise bt.ChainError(f"subnet {netuid} does not exist at block {inputs_block}")
+    if spec is not None and spec < OLDEST_SUPPORTED_SPEC:
+        raise CollectorError(
+            f"block {outputs_block} runs runtime spec {spec}, older than the oldest supported ({OLDEST_SUPPORTED_SPEC})"
+        )
+    if same:
+        values_in, values_out = values_in[:6], values_in[6:]
+    bonds_penalty = _present(values_in[0], 65535, notes, "bonds_penalty")
+    tao_weight = _present(values_in[1], 0, notes, "tao_weight")
+    stake_threshold = _present(values_in[2], 0, notes, "stake_threshold")
+    prev_step = _present(values_in[3], 0, notes, "last_mechanism_step_block")
+    mech_count = _present(values_in[4], 1, [], "mechanism_count")  # before mechanisms: one
+    split = _present(values_in[5], None, [], "emission_split")
     if hyper is _NO_V3:
         hyper = await _legacy_hyperparameters(vin, netuid, graph_in)
     commit_reveal = bool(hyper.get("commit_reveal_weights_enabled", False))
@@ -392,12 +559,9 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
     mechanisms = range(max(1, int(mech_count)))
     index = [m * MECHANISM_STRIDE + netuid for m in mechanisms]
 
-    same = inputs_block == outputs_block
-    graph_out, trust, stake_weight = await _gather(
-        _value(graph_in) if same else vout.subnets.metagraph(netuid, commitments=False),
-        vout.query(ST.ValidatorTrust, [netuid]),
-        vout.query(ST.StakeWeight, [netuid]),
-    )
+    graph_out = graph_in if same else await vout.subnets.metagraph(netuid, commitments=False)
+    trust = _present(values_out[0], None, notes, "validator_trust")
+    stake_weight = _present(values_out[1], None, notes, "stake_weight")
     if graph_out is None:
         raise bt.ChainError(f"subnet {netuid} does not exist at block {outputs_block}")
 
@@ -425,17 +589,30 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
     uid_of = {hk: uid for uid, hk in enumerate(hotkeys)}
     tempo = int(hyper.get("tempo", graph_in.tempo))
     commit_blocks: list[np.ndarray | None] = [None for _ in mechanisms]
+    legacy_at = None
+    if spec is not None and spec < LEGACY_COMMITS_BEFORE_SPEC:
+        legacy_at = outputs_block
+        if commit_reveal:
+            notes.append(f"commit blocks decoded with the WeightCommits layout of runtimes before {LEGACY_COMMITS_BEFORE_SPEC}")
     if commit_reveal:
         reveal_period = int(hyper.get("commit_reveal_period", 1))
-        epoch_index = await _epoch_index(vout, netuid, tempo)
+        epoch_index = 0 if legacy_at is not None else await _epoch_index(vout, netuid, tempo)
         # At e the counter already holds the epoch that ran; a non-aligned snapshot shows the next one.
         current_epoch = epoch_index if aligned else epoch_index + 1
         views = [vin] if same else [vin, vout]
+
+        async def commits(view: Any, item: Descriptor, key: int) -> list:
+            try:
+                return await view.query_map(item, [key])
+            except ValueError as exc:  # not in this block's runtime: no commits of that kind
+                log.info("subnet %d: %s.%s not at block %s (%s)", netuid, *item, view.block, exc)
+                return []
+
         reads = await _gather(
             *(
                 _gather(
-                    vout.query_map(ST.TimelockedWeightCommits, [i]),
-                    *(v.query_map(ST.WeightCommits, [i]) for v in views),
+                    commits(vout, ST.TimelockedWeightCommits, i),
+                    *(commits(v, ST.WeightCommits, i) for v in views),
                 )
                 for i in index
             )
@@ -449,6 +626,7 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
                 reveal_period=reveal_period,
                 v2_reads=v2_reads,
                 v4_read=v4_read,
+                legacy_at=legacy_at,
             )
 
     owner = graph_in.owner_hotkey
@@ -483,6 +661,8 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         "weights_block": weights_block,
         "outputs_block": outputs_block,
         "last_mechanism_step_block": int(prev_step or 0),
+        "spec_version": spec,
+        "decode_note": "; ".join(notes) or None,
     }
 
     neurons_in, neurons_out = graph_in.neurons, graph_out.neurons[:n]
@@ -516,9 +696,9 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         "prev_consensus": _u16_from_fraction(x.consensus for x in neurons_in),
         "active": out_column(np.array([x.active for x in neurons_out], dtype=bool), bool),
         "validator_permit": out_column(np.array([x.validator_permit for x in neurons_out], dtype=bool), bool),
-        "stake_weight": _column(stake_weight, n, np.uint16),
+        "stake_weight": _column(stake_weight, n, np.uint16) if stake_weight is not None else _unknown(n),
         "consensus": out_column(_u16_from_fraction(x.consensus for x in neurons_out), np.uint16),
-        "validator_trust": _column(trust, n, np.uint16),
+        "validator_trust": _column(trust, n, np.uint16) if trust is not None else _unknown(n),
         "dividends": out_column(_u16_from_fraction(x.dividends for x in neurons_out), np.uint16),
         "emission": out_column(np.array([x.emission.rao for x in neurons_out], dtype=np.uint64), np.uint64),
     }
@@ -586,7 +766,9 @@ def _columns_table(name: str, blocks: list[dict[str, Any]]) -> pa.Table:
         values = [b[fld.name] for b in blocks]
         if isinstance(values[0], np.ndarray):
             data = np.concatenate(values)
-            mask = data < 0 if fld.name == "commit_block" else None
+            mask = data < 0 if fld.name in NULLABLE_UNKNOWN else None
+            if mask is not None and mask.any():
+                data = np.where(mask, 0, data)
             arrays.append(pa.array(data, fld.type, mask=mask))
         else:
             arrays.append(pa.array(list(itertools.chain.from_iterable(values)), fld.type))
