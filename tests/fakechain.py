@@ -899,3 +899,47 @@ def expected_rows(chain: FakeChain, epochs: dict[int, Epoch], block: int | None 
                     for i, j, v in matrix.entries()
                 )
     return out
+
+
+def history_timeline(chain: FakeChain, first: Subnet, epochs: list[int], *, seed: int = 0) -> list[Subnet]:
+    """A subnet with an epoch at each block of ``epochs``: new outputs from e, then weights and stake
+    moved on from e + 1, so the state differs block by block around every epoch. Returns the state
+    from each e (the epoch's outputs)."""
+    state = copy.deepcopy(first)
+    state.last_mechanism_step_block = max(0, epochs[0] - state.tempo - 1)
+    chain.set_subnet(0, state)
+    outputs = []
+    for k, e in enumerate(epochs):
+        at_e = perturbed(state, seed * 1000 + k)
+        at_e.alpha_stake = at_e.alpha_stake + np.uint64(100 + k)
+        at_e.last_mechanism_step_block = e
+        at_e.epoch_index = state.epoch_index + 1
+        chain.set_subnet(e, at_e)
+        state = perturbed(at_e, seed * 1000 + k + 500, outputs=False)
+        state.alpha_stake = state.alpha_stake + np.uint64(7)
+        chain.set_subnet(e + 1, state)
+        outputs.append(at_e)
+    return outputs
+
+
+def history_network(
+    *, head: int = 20_000, every: int = 1_000, subnets: tuple[int, ...] = (1, 2, 3), n: int = 16
+) -> FakeChain:
+    """Small subnets with an epoch every ``every`` blocks (offset per subnet), up to the head."""
+    chain = FakeChain(head)
+    chain.set_subnet(0, random_subnet(0, n=4, validators=2))
+    for netuid in subnets:
+        sn = random_subnet(netuid, n=n, validators=4, commit_reveal=netuid == 2, seed=netuid)
+        sn.tempo = every - 1
+        offset = 37 * netuid
+        history_timeline(chain, sn, list(range(offset + every, head, every)), seed=netuid)
+    return chain
+
+
+def point_epochs(chain: FakeChain, point: int, netuids: list[int]) -> dict[int, Epoch]:
+    """What a backfill point must hold: each subnet at its last epoch at or before ``point``."""
+    out = {}
+    for netuid in netuids:
+        e = chain.subnet_at(netuid, point).last_mechanism_step_block
+        out[netuid] = Epoch(chain.subnet_at(netuid, e - 1), chain.subnet_at(netuid, e), chain.subnet_at(netuid, e + 1), e)
+    return out

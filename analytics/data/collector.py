@@ -946,8 +946,17 @@ async def _collect_async(
     progress: ProgressFn | None,
     summary: CollectionSummary,
     already_stored: Callable[[int], bool],
+    *,
+    anchor: int | None = None,
+    skip: Callable[[int], set[int]] | None = None,
+    on_rows: Callable[[SubnetRows], None] | None = None,
+    on_anchor: Callable[[dict[str, Any], list[int]], None] | None = None,
 ) -> tuple[list[SubnetRows], dict[str, Any] | None]:
-    """Fetch every requested subnet, retrying failures on fresh clients. Returns rows and meta."""
+    """Fetch every requested subnet, retrying failures on fresh clients. Returns rows and meta.
+
+    ``anchor`` (backfill): read each subnet at its last epoch at or before that block instead of the
+    head; requested subnets that did not exist there are left out, ``skip(anchor)`` names subnets
+    already stored, and ``on_rows`` receives each subnet as it completes (written at once)."""
     pending: list[int] | None = None
     fetched: dict[int, SubnetRows] = {}
     meta: dict[str, Any] | None = None
@@ -964,8 +973,21 @@ async def _collect_async(
             async with _opened(client_source, policy) as client:
                 if meta is None:
                     head, meta, pending = await asyncio.wait_for(
-                        _anchor(client, netuids, block, summary.network), policy.timeout
+                        _anchor(
+                            client,
+                            netuids,
+                            block if block is not None else anchor,
+                            summary.network,
+                            pinned=block is not None,
+                            missing_ok=anchor is not None,
+                        ),
+                        policy.timeout,
                     )
+                    if skip is not None:
+                        done = skip(head)
+                        pending = [s for s in pending if s not in done]
+                    if on_anchor is not None:
+                        on_anchor(meta, pending)
                     summary.block = head
                     summary.failed.pop(-1, None)
                     total = len(pending)
@@ -975,7 +997,7 @@ async def _collect_async(
                         total,
                         _ranges(pending),
                         head,
-                        "each at its last epoch" if block is None else "everything at that block",
+                        "everything at that block" if block is not None else "each at its last epoch",
                     )
                     if already_stored(head):
                         summary.already_stored = True
@@ -1001,6 +1023,8 @@ async def _collect_async(
                             "subnet %d: attempt %d failed: %s", netuid, attempt, summary.failed[netuid]
                         )
                     else:
+                        if on_rows is not None:
+                            on_rows(result)
                         fetched[netuid] = result
                         summary.failed.pop(netuid, None)
                         summary.aligned[netuid] = bool(result.subnet["aligned"])
@@ -1024,18 +1048,37 @@ async def _collect_async(
 
 
 async def _anchor(
-    client: Any, netuids: list[int] | None, block: int | None, network: str
+    client: Any,
+    netuids: list[int] | None,
+    block: int | None,
+    network: str,
+    *,
+    pinned: bool | None = None,
+    missing_ok: bool = False,
 ) -> tuple[int, dict[str, Any], list[int]]:
-    """The anchor block, snapshot metadata and the netuids to read (checked against the chain)."""
+    """The anchor block, snapshot metadata and the netuids to read (checked against the chain).
+
+    ``block``: the anchor (default the head); everything is read there when ``pinned`` (default: a
+    block was given), else each subnet at its last epoch at or before it. ``missing_ok`` (backfill):
+    a requested subnet that did not exist at the anchor is left out instead of an error."""
+    pinned = block is not None if pinned is None else pinned
     head = await client.block()
     anchor = head if block is None else int(block)
     if anchor > head:
         raise CollectorError(f"block {anchor} is beyond the chain head ({head}) on {network}")
     view = await client.at(anchor)
+    spec = await spec_version_at(view)
+    if spec is not None and spec < OLDEST_SUPPORTED_SPEC:
+        raise CollectorError(
+            f"block {anchor} runs runtime spec {spec}, older than the oldest this collector decodes "
+            f"(spec {OLDEST_SUPPORTED_SPEC}); pick a later block"
+        )
     added = await view.query_map(ST.NetworksAdded)
     on_chain = sorted(int(k) for k, v in added if v)
     if netuids is None:
         chosen = [s for s in on_chain if s != 0]  # the root network runs no Yuma epoch
+    elif missing_ok:
+        chosen = [s for s in netuids if s in on_chain]
     else:
         missing = [s for s in netuids if s not in on_chain]
         if missing:
@@ -1049,11 +1092,15 @@ async def _anchor(
         "block": anchor,
         "block_hash": await client._substrate.block_hash(anchor),
         "taken_at": datetime.now(UTC).replace(tzinfo=None),
-        "spec_version": int(await client.spec_version()),
+        "spec_version": int(await client.spec_version()) if block is None else spec,
         "sdk_version": f"bittensor {importlib.metadata.version('bittensor')}",
         "source": "chain",
-        "note": "epoch-aligned" if block is None else f"pinned at block {anchor} (not epoch-aligned)",
+        "note": f"pinned at block {anchor} (not epoch-aligned)" if pinned else "epoch-aligned",
     }
+    if block is not None and not pinned:  # a past anchor (backfill): the time is the block's own
+        stamp = await view.query(("Timestamp", "Now"))
+        meta["taken_at"] = datetime.fromtimestamp(int(stamp) / 1000, UTC).replace(tzinfo=None)
+        meta["note"] = f"backfill: epoch-aligned at or before block {anchor}"
     return anchor, meta, chosen
 
 
@@ -1157,3 +1204,273 @@ def collect(
         except store.StoreError as exc:
             log.error("could not record the run in %s: %s", path, exc)
     return summary
+
+
+# --------------------------------------------------------------------------------------------------
+# Backfill: past points, each collected as `collect` would have at that block
+
+BLOCKS_PER_EVERY = {"epoch": 361, "day": 7200, "week": 50400}  # 12 s blocks; an epoch = tempo 360 + 1
+
+
+def parse_every(text: str | int) -> int:
+    """``epoch`` | ``day`` | ``week`` | a positive number of blocks -> the step in blocks."""
+    value = str(text).strip().lower()
+    if value in BLOCKS_PER_EVERY:
+        return BLOCKS_PER_EVERY[value]
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise CollectorError(f"unknown --every {text!r}: use epoch, day, week or a number of blocks")
+
+
+@dataclass
+class BackfillSummary:
+    """What a backfill stored per point (anchor block) and what failed; ``ok`` when nothing failed."""
+
+    network: str
+    points: list[int] = field(default_factory=list)
+    stored: dict[int, list[int]] = field(default_factory=dict)  # point -> netuids written by this run
+    already: list[int] = field(default_factory=list)  # points complete before this run
+    failed: dict[int, dict[int, str]] = field(default_factory=dict)  # point -> netuid (-1: all) -> why
+    snapshot_ids: dict[int, int] = field(default_factory=dict)
+    run_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def status(self) -> str:
+        if self.ok:
+            return "ok"
+        return "partial" if any(self.stored.values()) or self.already else "failed"
+
+
+BackfillProgress = Callable[[int, int, int, int, int], None]  # points done, points, point, subnets done, subnets
+
+
+async def _time_of(client: Any, block: int) -> int:
+    view = await client.at(block)
+    return int(await view.query(("Timestamp", "Now")))
+
+
+async def block_at(client: Any, when: datetime) -> int:
+    """The last block whose timestamp is at or before ``when`` (binary search over Timestamp.Now)."""
+    target = int(when.timestamp() * 1000)
+    lo, hi = 1, await client.block()
+    if await _time_of(client, hi) < target:
+        return hi
+    if await _time_of(client, lo) > target:
+        return lo
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if await _time_of(client, mid) <= target:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+async def resolve_range(
+    subtensor: Any,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    start_block: int | None = None,
+    end_block: int | None = None,
+    policy: RetryPolicy | None = None,
+) -> tuple[int, int]:
+    """(start, end) blocks from dates or blocks, checked against the chain: CollectorError if the start
+    is in the future, the end before the start, or the start older than the oldest supported runtime."""
+    policy = policy or RetryPolicy()
+    async with _opened(subtensor, policy) as client:
+        head = await client.block()
+        head_time = datetime.fromtimestamp(await _time_of(client, head) / 1000, UTC)
+        if since is not None:
+            if since > head_time:
+                raise CollectorError(
+                    f"--since {since:%Y-%m-%d %H:%M} is in the future (the chain's head is at {head_time:%Y-%m-%d %H:%M} UTC)"
+                )
+            start_block = await block_at(client, since)
+        if until is not None:
+            end_block = await block_at(client, until) if until < head_time else head
+        start = int(start_block if start_block is not None else head)
+        end = int(end_block if end_block is not None else head)
+        if start > head:
+            raise CollectorError(f"start block {start} is beyond the chain head ({head})")
+        if end < start:
+            raise CollectorError(f"the end of the range (block {end}) is before its start (block {start})")
+        end = min(end, head)
+        spec = await spec_version_at(await client.at(start))
+        if spec is not None and spec < OLDEST_SUPPORTED_SPEC:
+            raise CollectorError(
+                f"block {start} runs runtime spec {spec}, older than the oldest this collector decodes "
+                f"(spec {OLDEST_SUPPORTED_SPEC}); start later"
+            )
+        return start, end
+
+
+def backfill(
+    subtensor: Any,
+    db_path: str | os.PathLike[str],
+    *,
+    start_block: int,
+    end_block: int | None = None,
+    every: str | int = "week",
+    netuids: Sequence[int] | None = None,
+    policy: RetryPolicy | None = None,
+    progress: BackfillProgress | None = None,
+    flush_seconds: float = 2.0,
+) -> BackfillSummary:
+    """Snapshot past points start_block, start_block + step, ... <= end_block (default the head): at
+    each, every subnet at its last epoch at or before the point, through the same reads as
+    :func:`collect`, one snapshot per point whose time is the block's own.
+
+    Resumable and idempotent: subnets already stored at a point are skipped, and each subnet is
+    written (whole, with its summary row) within ``flush_seconds`` of being read, so an interrupted
+    run loses only what was in flight and a rerun continues. Same lock, retries and CollectorError /
+    CollectorBusy as :func:`collect`; the run is recorded in ``collection_runs``.
+    """
+    policy = policy or RetryPolicy()
+    step = parse_every(every)
+    if start_block < 0 or (end_block is not None and end_block < start_block):
+        raise CollectorError(f"the end of the range (block {end_block}) is before its start (block {start_block})")
+    path = check_db_path(db_path)
+    requested = list(dict.fromkeys(int(s) for s in netuids)) if netuids is not None else None
+    summary = BackfillSummary(network=subtensor.network)
+    started = datetime.now(UTC).replace(tzinfo=None)
+
+    def stored_now() -> dict[int, set[int]]:
+        if not path.exists() or path.stat().st_size == 0:
+            return {}
+        try:
+            return store.stored_subnets(path, summary.network)
+        except store.StoreError:
+            return {}
+
+    with run_lock(path):
+        head = asyncio.run(_head(subtensor, policy))
+        end = head if end_block is None else min(int(end_block), head)
+        if start_block > end:
+            raise CollectorError(f"start block {start_block} is beyond the chain head ({head})")
+        summary.points = list(range(int(start_block), end + 1, step))
+        known = stored_now()
+        for index, point in enumerate(summary.points):
+            if requested is not None and point in known and set(requested) <= known[point]:
+                summary.already.append(point)
+                if progress:
+                    progress(index + 1, len(summary.points), point, len(requested), len(requested))
+                continue
+            _backfill_point(subtensor, path, point, requested, policy, summary, known, progress, index, flush_seconds)
+        failed = {str(p): {("all" if s < 0 else s): m for s, m in f.items()} for p, f in summary.failed.items()}
+        run = {
+            "started_at": started,
+            "finished_at": datetime.now(UTC).replace(tzinfo=None),
+            "network": summary.network,
+            "status": summary.status,
+            "snapshot_id": max(summary.snapshot_ids.values(), default=None),
+            "subnets_ok": sorted({s for v in summary.stored.values() for s in v}),
+            "subnets_failed": failed or None,
+        }
+        try:
+            summary.run_id = _with_db_retries(lambda: store.record_run(path, run), policy, "recording the run")
+        except store.StoreError as exc:
+            log.error("could not record the run in %s: %s", path, exc)
+    return summary
+
+
+async def _head(subtensor: Any, policy: RetryPolicy) -> int:
+    for attempt in range(1, policy.tries + 1):
+        try:
+            async with _opened(subtensor if attempt == 1 else fresh_subtensor(subtensor), policy) as client:
+                return int(await asyncio.wait_for(client.block(), policy.timeout))
+        except Exception as exc:
+            if attempt == policy.tries:
+                raise CollectorError(f"cannot reach {subtensor.network}: {_describe(exc)}") from None
+            await asyncio.sleep(policy.delay(attempt))
+    raise AssertionError("unreachable")
+
+
+def _backfill_point(
+    subtensor: Any,
+    path: Path,
+    point: int,
+    requested: list[int] | None,
+    policy: RetryPolicy,
+    summary: BackfillSummary,
+    known: dict[int, set[int]],
+    progress: BackfillProgress | None,
+    index: int,
+    flush_seconds: float,
+) -> None:
+    """One point through collect's fetch loop, each subnet written as soon as it is read."""
+    point_summary = CollectionSummary(network=summary.network)
+    buffer: list[SubnetRows] = []
+    meta_box: dict[str, Any] = {}
+    last_flush = [time.monotonic()]
+    written: list[int] = summary.stored.setdefault(point, [])
+    counts = [0, 0]
+
+    def flush() -> None:
+        if not buffer or "meta" not in meta_box:
+            return
+        rows = list(buffer)
+        buffer.clear()
+        data = store.SnapshotData(meta=dict(meta_box["meta"]), tables=build_tables(rows))
+        try:
+            snapshot_id, added = _with_db_retries(
+                lambda: store.add_subnets(path, data), policy, f"writing point {point}"
+            )
+        except Exception as exc:
+            for r in rows:
+                summary.failed.setdefault(point, {})[r.netuid] = f"database write failed: {_describe(exc)}"
+            return
+        summary.snapshot_ids[point] = snapshot_id
+        written.extend(added)
+        known.setdefault(point, set()).update(added)
+        last_flush[0] = time.monotonic()
+
+    def on_rows(rows: SubnetRows) -> None:
+        buffer.append(rows)
+        counts[0] += 1
+        if progress:
+            progress(index, len(summary.points), point, counts[0], counts[1])
+        if time.monotonic() - last_flush[0] >= flush_seconds:
+            flush()
+
+    def skip(anchor: int) -> set[int]:
+        return set(known.get(anchor, set()))
+
+    def on_anchor(meta: dict[str, Any], chosen: list[int]) -> None:
+        meta_box["meta"] = meta
+        counts[1] = len(chosen)
+
+    _rows, meta = asyncio.run(
+        _collect_async(
+            subtensor,
+            requested,
+            None,
+            policy,
+            None,
+            point_summary,
+            lambda _anchor_block: False,
+            anchor=point,
+            skip=skip,
+            on_rows=on_rows,
+            on_anchor=on_anchor,
+        )
+    )
+    if meta is not None:
+        meta_box["meta"] = meta
+    flush()
+    if point_summary.failed:
+        summary.failed.setdefault(point, {}).update(point_summary.failed)
+    if progress:
+        progress(index + 1, len(summary.points), point, counts[0], counts[1])
+    log.info(
+        "point %d (%d of %d): %d subnet(s) written%s",
+        point,
+        index + 1,
+        len(summary.points),
+        len(written),
+        f", {len(point_summary.failed)} failed" if point_summary.failed else "",
+    )

@@ -66,7 +66,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute  # noqa: F401  (pa.compute in add_subnets)
+import pyarrow.compute as pc
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
@@ -537,7 +537,7 @@ def add_subnets(db_path: str | os.PathLike[str], snapshot: SnapshotData) -> tupl
                     incoming = snapshot.tables.get(table)
                     if incoming is None or incoming.num_rows == 0:
                         continue
-                    incoming = incoming.filter(pa.compute.is_in(incoming.column("netuid"), value_set=keep))
+                    incoming = incoming.filter(pc.is_in(incoming.column("netuid"), value_set=keep))
                     if incoming.num_rows:
                         plan.append((table, incoming, _checked_columns(table, incoming, _table_columns(con, table))))
                 _insert_plan(con, plan, snapshot_id)
