@@ -317,7 +317,9 @@ class FakeChain:
     def _absent(self, block: int, storage_function: str) -> bool:
         """An item the runtime at ``block`` does not have (legacy runtimes, see ``absent_before``)."""
         spec = self.spec_at(block)
-        return any(spec < before and storage_function in items for before, items in self.absent_before.items())
+        return any(
+            spec < before and storage_function in items for before, items in self.absent_before.items()
+        )
 
     def _stored(self, module: str, storage_function: str, params: list, block: int) -> Any:
         if self._absent(block, storage_function):
@@ -437,7 +439,11 @@ class FakeChain:
         block = self._block_of(block_hash)
         self.requests.append(("runtime", f"{api}.{method}", tuple(params), block))
         if (api, method) == ("Core", "version"):
-            return {"spec_name": "node-subtensor", "spec_version": self.spec_at(block), "transaction_version": 1}
+            return {
+                "spec_name": "node-subtensor",
+                "spec_version": self.spec_at(block),
+                "transaction_version": 1,
+            }
         if api != "SubnetInfoRuntimeApi":
             raise ChainError(f"runtime API {api}.{method} is not served by the fake chain")
         netuid = int(params[0])
@@ -941,5 +947,7 @@ def point_epochs(chain: FakeChain, point: int, netuids: list[int]) -> dict[int, 
     out = {}
     for netuid in netuids:
         e = chain.subnet_at(netuid, point).last_mechanism_step_block
-        out[netuid] = Epoch(chain.subnet_at(netuid, e - 1), chain.subnet_at(netuid, e), chain.subnet_at(netuid, e + 1), e)
+        out[netuid] = Epoch(
+            chain.subnet_at(netuid, e - 1), chain.subnet_at(netuid, e), chain.subnet_at(netuid, e + 1), e
+        )
     return out

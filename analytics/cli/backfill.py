@@ -178,6 +178,8 @@ def _run(args: argparse.Namespace, collector) -> int:
         return EXIT_OK
     for point, failures in sorted(summary.failed.items()):
         for netuid, reason in sorted(failures.items()):
-            log.error("point %d, %s failed: %s", point, "the run" if netuid < 0 else f"subnet {netuid}", reason)
+            log.error(
+                "point %d, %s failed: %s", point, "the run" if netuid < 0 else f"subnet {netuid}", reason
+            )
     log.error("some subnets failed; rerun the same command to fill them in: exit %d", EXIT_FAILED)
     return EXIT_FAILED
