@@ -7,7 +7,6 @@ blocks (inputs at e - 1, weights at e on commit-reveal subnets, outputs at e).
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import bittensor as bt
 import duckdb
