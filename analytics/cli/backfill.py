@@ -49,6 +49,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per subnet per attempt")
     parser.add_argument("--tries", type=int, default=4, help="attempts per subnet (default 4)")
     parser.add_argument("--backoff", type=float, default=5.0, help="seconds before the first retry")
+    recording = parser.add_mutually_exclusive_group()
+    recording.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write every request sent to the node and every answer to DIR/requests.jsonl",
+    )
+    recording.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="answer from a recording made with --record instead of a node (offline reproduction)",
+    )
     parser.add_argument("--concurrency", type=int, default=32, help="subnets read at once (default 32)")
 
 
@@ -131,7 +146,7 @@ def _run(args: argparse.Namespace, collector) -> int:
         )
         start, end = asyncio.run(
             collector.resolve_range(
-                collector.subtensor_for(network),
+                collector.client_for(network, record=args.record, replay=args.replay),
                 since=since,
                 until=until,
                 start_block=args.start_block,
@@ -147,7 +162,7 @@ def _run(args: argparse.Namespace, collector) -> int:
     progress = _Progress()
     try:
         summary = collector.backfill(
-            collector.subtensor_for(network),
+            collector.client_for(network, record=args.record, replay=args.replay),
             db_path,
             start_block=start,
             end_block=end,

@@ -28,8 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import importlib.metadata
 import itertools
+import json
 import logging
 import os
 import random
@@ -75,7 +77,7 @@ class RetryPolicy:
     backoff_max: float = 120.0
     db_tries: int = 5  # attempts to write when another process holds the database lock
     db_backoff: float = 2.0
-    concurrency: int = 8  # subnets read at once over the one client
+    concurrency: int = 32  # subnets read at once over the one client (each subnet is ~10 requests)
 
     def delay(self, attempt: int, base: float | None = None) -> float:
         """Exponential backoff with full jitter in [0.5, 1] of the nominal delay."""
@@ -1474,3 +1476,205 @@ def _backfill_point(
         len(written),
         f", {len(point_summary.failed)} failed" if point_summary.failed else "",
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# Record and replay: every request the client sent and every answer it got, as JSON lines
+
+RECORDING_FILE = "requests.jsonl"
+_RECORDED_CALLS = (
+    "block_hash",
+    "block_number",
+    "finalized_block_number",
+    "block_time",
+    "spec_version",
+    "spec_version_at",
+    "query",
+    "query_map",
+    "query_batch",
+    "query_multi",
+    "runtime_call",
+    "constant",
+    "map_has_entries",
+)
+
+
+def _to_json(value: Any) -> Any:
+    """Decoded chain values as JSON that keeps their Python shape (tuples, bytes, Missing)."""
+    if isinstance(value, tuple):
+        return {"__tuple__": [_to_json(v) for v in value]}
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {"__dict__": [[_to_json(k), _to_json(v)] for k, v in value.items()]}
+    if isinstance(value, bytes | bytearray):
+        return {"__bytes__": bytes(value).hex()}
+    if isinstance(value, Missing):
+        return {"__missing__": [value.item[0], value.item[1], value.reason]}
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        if "__tuple__" in value:
+            return tuple(_from_json(v) for v in value["__tuple__"])
+        if "__dict__" in value:
+            return {_from_json(k): _from_json(v) for k, v in value["__dict__"]}
+        if "__bytes__" in value:
+            return bytes.fromhex(value["__bytes__"])
+        if "__missing__" in value:
+            module, name, reason = value["__missing__"]
+            return Missing((module, name), reason)
+    return value
+
+
+def _call_key(name: str, args: tuple) -> str:
+    return json.dumps([name, _to_json(list(args))], sort_keys=True, separators=(",", ":"))
+
+
+class RecordingSubstrate:
+    """A ``bt.Substrate`` that forwards to another and appends each request and its answer (or
+    error) to ``DIR/requests.jsonl``; the SDK above it, and the node or chain below, are unchanged."""
+
+    def __init__(self, inner: Any, directory: str | os.PathLike[str], network: str) -> None:
+        self._inner = inner
+        self._dir = Path(directory)
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._file = open(self._dir / RECORDING_FILE, "a", encoding="utf-8")  # noqa: SIM115 - whole run
+        self._write({"network": network, "sdk": importlib.metadata.version("bittensor")})
+
+    def _write(self, line: dict[str, Any]) -> None:
+        self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
+        self._file.flush()
+
+    def balance(self, rao: int, netuid: int = 0) -> Any:
+        return self._inner.balance(rao, netuid)
+
+    async def connect(self) -> None:
+        await self._inner.connect()
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+    async def _forward(self, name: str, args: tuple) -> Any:
+        inner = getattr(self._inner, name, None)
+        if name == "query_multi" and inner is None:
+            if isinstance(self._inner, bt.RpcSubstrate):
+                inner = functools.partial(_rpc_query_multi, self._inner)
+            else:
+                raise AttributeError(name)
+        if name == "spec_version_at" and inner is None:
+            view = _BlockView(self._inner, None)
+            view.block_hash = args[0]
+            inner = view.spec
+        try:
+            result = await inner(*args)
+        except (bt.ChainError, ValueError) as exc:
+            self._write({"call": _call_key(name, args), "error": type(exc).__name__, "message": str(exc)})
+            raise
+        self._write({"call": _call_key(name, args), "result": _to_json(result)})
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _RECORDED_CALLS:
+            return functools.partial(self._forward_any, name)
+        return getattr(self._inner, name)
+
+    async def _forward_any(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._forward(name, (*args, *kwargs.values()))
+
+
+class _BlockView:
+    """The spec of one block over a plain substrate (RPC codec, or the Core.version runtime call)."""
+
+    def __init__(self, substrate: Any, block_hash: str | None) -> None:
+        self.substrate, self.block_hash = substrate, block_hash
+
+    async def spec(self, _block_hash: str | None = None) -> int:
+        if isinstance(self.substrate, bt.RpcSubstrate):
+
+            async def op(raw: Any) -> int:
+                return int((await raw._runtimes.codec_at(self.block_hash)).spec_version)
+
+            return await self.substrate._read(op)
+        version = await self.substrate.runtime_call("Core", "version", [], self.block_hash)
+        return int(version["spec_version"])
+
+
+class ReplaySubstrate:
+    """A ``bt.Substrate`` answering from a recording: the same command runs offline, answer for answer.
+
+    A request the recording does not hold raises ChainError naming it (the run then reports that
+    subnet failed, as against a node that refused it)."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        path = Path(directory) / RECORDING_FILE
+        if not path.is_file():
+            raise CollectorError(f"no recording at {path} (make one with --record {directory})")
+        self.answers: dict[str, list[dict[str, Any]]] = {}
+        self.network = "local"
+        self.token_symbols: dict[int, str] = {}
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                raise CollectorError(f"recording {path} line {number} is not JSON") from None
+            if "network" in entry:
+                self.network = str(entry["network"])
+            elif "call" in entry:
+                self.answers.setdefault(entry["call"], []).append(entry)
+        self._served: dict[str, int] = {}
+
+    def balance(self, rao: int, netuid: int = 0) -> Any:
+        from bittensor import Balance
+
+        return Balance(int(rao), netuid, self.token_symbols.get(netuid) if netuid else None)
+
+    async def connect(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def _answer(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        key = _call_key(name, (*args, *kwargs.values()))
+        entries = self.answers.get(key)
+        if not entries:
+            raise bt.ChainError(f"replay: {name}{tuple(args)} is not in the recording")
+        index = self._served.get(key, 0)
+        self._served[key] = index + 1
+        entry = entries[min(index, len(entries) - 1)]
+        if "error" in entry:
+            raise (ValueError if entry["error"] == "ValueError" else bt.ChainError)(entry["message"])
+        return _from_json(entry["result"])
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _RECORDED_CALLS:
+            return functools.partial(self._answer, name)
+        raise AttributeError(f"a replayed recording does not implement {name!r}")
+
+
+def recorded(subtensor: Any, directory: str | os.PathLike[str]) -> Any:
+    """An unopened client like ``subtensor`` whose every request and answer is recorded to ``directory``."""
+    inner = subtensor._client._substrate
+    return bt.Subtensor(subtensor.network, substrate=RecordingSubstrate(inner, directory, subtensor.network))
+
+
+def replayed(directory: str | os.PathLike[str]) -> Any:
+    """An unopened client answering from a recording made with :func:`recorded` (no node needed)."""
+    substrate = ReplaySubstrate(directory)
+    return bt.Subtensor(substrate.network, substrate=substrate)
+
+
+def client_for(
+    network: str, *, record: str | os.PathLike[str] | None = None, replay: str | os.PathLike[str] | None = None
+) -> Any:
+    """The client a command runs on: the network, recorded to ``record``, or a replay of ``replay``."""
+    if replay is not None:
+        return replayed(replay)
+    subtensor = subtensor_for(network)
+    return recorded(subtensor, record) if record is not None else subtensor
