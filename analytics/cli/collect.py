@@ -76,7 +76,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="answer from a recording made with --record instead of a node (offline reproduction)",
     )
-    parser.add_argument("--concurrency", type=int, default=32, help="subnets read at once (default 32)")
+    parser.add_argument("--concurrency", type=int, default=64, help="subnets read at once (default 64)")
 
 
 class _Progress:
