@@ -33,6 +33,38 @@ from bittensor import Balance, ChainError, RpcConnectionError, Subtensor
 from bittensor._transport.codec import ss58_encode
 
 MAX_SUBNETS = 4096  # mechanism storage index = mechid * 4096 + netuid
+MONEY_ITEMS = frozenset(
+    {
+        "SubnetOwnerCut",
+        "CKBurn",
+        "MinChildkeyTake",
+        "EmissionGateBar",
+        "EmissionBarQuantile",
+        "EmissionGateExponent",
+        "EmissionBarRank",
+        "Delegates",
+        "Owner",
+        "IdentitiesV2",
+        "TotalHotkeyAlpha",
+        "ChildkeyTake",
+        "ParentKeys",
+        "ChildKeys",
+        "PendingServerEmission",
+        "PendingValidatorEmission",
+        "PendingRootAlphaDivs",
+        "PendingOwnerCut",
+        "OwnerCutEnabled",
+        "RootProp",
+        "SubnetAlphaOutEmission",
+        "SubnetTaoInEmission",
+        "SubnetExcessTao",
+        "SubnetTAO",
+        "SubnetAlphaIn",
+        "SubnetAlphaOut",
+        "SubnetMovingPrice",
+        "MinChildkeyTakePerSubnet",
+    }
+)
 SPEC_VERSION = 425
 
 
@@ -103,6 +135,48 @@ class Mechanism:
 
 
 @dataclass
+class SubnetMoney:
+    """A subnet's money state at one block (schema 2 reads), raw chain units; defaults = storage defaults.
+
+    Per-hotkey items are keyed by hotkey; ``parents`` maps a child to its ParentKeys vector
+    [(proportion u64, parent)], ``children`` a parent to its ChildKeys vector; ``stakers`` a hotkey to
+    the coldkeys holding stake to it on this subnet (AlphaV2 entries)."""
+
+    pending_server: int = 0
+    pending_validator: int = 0
+    pending_root: int = 0
+    pending_owner_cut: int = 0
+    owner_cut_enabled: bool = True
+    root_prop_bits: int = 0  # U96F32
+    alpha_out_emission: int = 0  # SubnetAlphaOutEmission (this block's)
+    tao_in_emission: int = 0
+    excess_tao: int = 0
+    tao_reserve: int = 0
+    alpha_reserve: int = 0
+    alpha_outstanding: int = 0
+    price_rao: int = 0
+    moving_price_bits: int = 0  # I96F32
+    min_childkey_take: int = 0  # MinChildkeyTakePerSubnet
+    childkey_take: dict[str, int] = field(default_factory=dict)
+    alpha_stake: dict[str, int] = field(default_factory=dict)  # TotalHotkeyAlpha on this subnet
+    parents: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    children: dict[str, list[tuple[int, str]]] = field(default_factory=dict)
+    alpha_dividends: dict[str, int] = field(default_factory=dict)
+    root_dividends: dict[str, int] = field(default_factory=dict)
+    stakers: dict[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass
+class Accounts:
+    """Chain-wide per-account state at one block: takes, root stake, owners, identities."""
+
+    delegate_take: dict[str, int] = field(default_factory=dict)  # Delegates (missing = 11796)
+    root_stake: dict[str, int] = field(default_factory=dict)  # TotalHotkeyAlpha on netuid 0
+    owner: dict[str, str] = field(default_factory=dict)  # Owner: hotkey -> coldkey
+    identity: dict[str, str] = field(default_factory=dict)  # IdentitiesV2 name by coldkey
+
+
+@dataclass
 class Subnet:
     """One subnet's state at one block, in raw chain units."""
 
@@ -142,6 +216,7 @@ class Subnet:
     emission_split: list[int] | None = None
     last_mechanism_step_block: int = 0
     network_registered_at: int = 1
+    money: SubnetMoney = field(default_factory=SubnetMoney)
 
     @property
     def n(self) -> int:
@@ -154,6 +229,13 @@ class Globals:
 
     tao_weight: int = 3_320_413_933_267_719_290  # raw u64 (0.18 of u64::MAX)
     stake_threshold: int = 0
+    subnet_owner_cut: int = 11796
+    ck_burn: int = 0
+    min_childkey_take: int = 0
+    emission_gate_bar: int = 0  # U64F64 bits
+    emission_bar_quantile: int = int(0.61 * 2**64)
+    emission_gate_exponent: int = 3 * 2**64
+    emission_bar_rank: int = 32
 
 
 class FakeChain:
@@ -166,6 +248,8 @@ class FakeChain:
         self.token_symbols: dict[int, str] = {}
         self._subnets: dict[int, dict[int, Subnet | None]] = {}
         self._globals: dict[int, Globals] = {}
+        self._accounts: dict[int, Accounts] = {}
+        self._specs: dict[int, int] = {0: spec_version}  # block -> runtime spec in force from it
         self.timestamp_ms = 1_700_000_000_000
         self._hashes: dict[str, int] = {}
         # Failure injection.
@@ -174,8 +258,6 @@ class FakeChain:
         self.chain_errors: dict[int, str] = {}
         self.fail_requests = 0
         self.legacy_runtime = False  # no hyperparams v3 nor SubnetEpochIndex, as on runtimes before them
-        # Runtime upgrades: block -> spec version from that block on (before the first: spec_version).
-        self.spec_changes: dict[int, int] = {}
         # spec -> storage items that runtimes older than that spec do not have.
         self.absent_before: dict[int, set[str]] = {423: {"SubnetEpochIndex", "TimelockedWeightCommits"}}
         # Observability for tests.
@@ -204,9 +286,20 @@ class FakeChain:
     def netuids_at(self, block: int) -> list[int]:
         return sorted(s for s in self._subnets if s >= 0 and self.subnet_at(s, block) is not None)
 
+    def set_accounts(self, block: int, values: Accounts) -> None:
+        self._accounts[block] = values
+
+    def accounts_at(self, block: int) -> Accounts:
+        known = [b for b in self._accounts if b <= block]
+        return self._accounts[max(known)] if known else Accounts()
+
+    def upgrade_runtime(self, block: int, spec_version: int) -> None:
+        """A runtime upgrade: blocks from ``block`` on run ``spec_version``."""
+        self._specs[block] = spec_version
+        self.spec = self._specs[max(self._specs)]
+
     def spec_at(self, block: int) -> int:
-        known = [b for b in self.spec_changes if b <= block]
-        return self.spec_changes[max(known)] if known else self.spec
+        return self._specs[max(b for b in self._specs if b <= block)]
 
     def legacy_at(self, block: int) -> bool:
         """No get_subnet_hyperparams_v3 nor SubnetEpochIndex at this block."""
@@ -326,6 +419,10 @@ class FakeChain:
             raise ValueError(f"Storage function {module}.{storage_function} not found")  # as the SDK does
         if module == "Timestamp" and storage_function == "Now":
             return self.timestamp_ms + block * 12_000
+        if module == "System" and storage_function == "LastRuntimeUpgrade":
+            return {"spec_version": self.spec_at(block), "spec_name": "node-subtensor"}
+        if module == "SubtensorModule" and storage_function in MONEY_ITEMS:
+            return self._money_query(storage_function, params, block)
         if module != "SubtensorModule":
             raise ChainError(f"storage {module}.{storage_function} is not served by the fake chain")
         if storage_function == "TaoWeight":
@@ -391,6 +488,61 @@ class FakeChain:
         }
         return values[storage_function]
 
+    def _money_query(self, item: str, params: list, block: int) -> Any:
+        """The schema-2 storage items (see MONEY_ITEMS), with the runtime's ValueQuery defaults."""
+        g, acc = self.globals_at(block), self.accounts_at(block)
+        scalars = {
+            "SubnetOwnerCut": g.subnet_owner_cut,
+            "CKBurn": g.ck_burn,
+            "MinChildkeyTake": g.min_childkey_take,
+            "EmissionGateBar": {"bits": g.emission_gate_bar},
+            "EmissionBarQuantile": {"bits": g.emission_bar_quantile},
+            "EmissionGateExponent": {"bits": g.emission_gate_exponent},
+            "EmissionBarRank": g.emission_bar_rank,
+        }
+        if item in scalars:
+            return scalars[item]
+        if item == "Delegates":
+            return acc.delegate_take.get(params[0], 11796)
+        if item == "Owner":
+            return acc.owner.get(params[0])
+        if item == "IdentitiesV2":
+            name = acc.identity.get(params[0])
+            return None if name is None else {"name": list(name.encode()), "url": [], "description": []}
+        if item in ("TotalHotkeyAlpha", "ChildkeyTake", "ParentKeys", "ChildKeys"):
+            hotkey, netuid = params[0], int(params[1])
+            if item == "TotalHotkeyAlpha" and netuid == 0:
+                return acc.root_stake.get(hotkey, 0)
+            sn = self._subnet(block, netuid)
+            money = sn.money if sn is not None else SubnetMoney()
+            per_key = {
+                "TotalHotkeyAlpha": (money.alpha_stake, 0),
+                "ChildkeyTake": (money.childkey_take, 0),
+                "ParentKeys": (money.parents, []),
+                "ChildKeys": (money.children, []),
+            }
+            values, default = per_key[item]
+            return copy.deepcopy(values.get(hotkey, default))
+        sn = self._subnet(block, int(params[0]))
+        m = sn.money if sn is not None else SubnetMoney()
+        per_subnet = {
+            "PendingServerEmission": m.pending_server,
+            "PendingValidatorEmission": m.pending_validator,
+            "PendingRootAlphaDivs": m.pending_root,
+            "PendingOwnerCut": m.pending_owner_cut,
+            "OwnerCutEnabled": m.owner_cut_enabled,
+            "RootProp": {"bits": m.root_prop_bits},
+            "SubnetAlphaOutEmission": m.alpha_out_emission,
+            "SubnetTaoInEmission": m.tao_in_emission,
+            "SubnetExcessTao": m.excess_tao,
+            "SubnetTAO": m.tao_reserve,
+            "SubnetAlphaIn": m.alpha_reserve,
+            "SubnetAlphaOut": m.alpha_outstanding,
+            "SubnetMovingPrice": {"bits": m.moving_price_bits},
+            "MinChildkeyTakePerSubnet": m.min_childkey_take,
+        }
+        return per_subnet[item]
+
     async def map_has_entries(self, module, storage_function, params, block_hash=None) -> bool:
         return bool(await self.query_map(module, storage_function, params, block_hash))
 
@@ -407,6 +559,21 @@ class FakeChain:
             return [(netuid, True) for netuid in self.netuids_at(block)]
         if storage_function == "TokenSymbol":
             return [(s, self.subnet_at(s, block).symbol) for s in self.netuids_at(block)]  # Vec<u8> as text
+        if storage_function == "AlphaV2":  # prefix [hotkey]: ((coldkey, netuid), share) per position
+            hotkey = params[0]
+            out = []
+            for s in self.netuids_at(block):
+                for coldkey in self.subnet_at(s, block).money.stakers.get(hotkey, []):
+                    out.append(((coldkey, s), {"mantissa": 1, "exponent": 0}))
+            return out
+        if storage_function in ("AlphaDividendsPerSubnet", "RootAlphaDividendsPerSubnet"):
+            sn = self._subnet(block, int(params[0]))
+            if sn is None:
+                return []
+            values = (
+                sn.money.alpha_dividends if storage_function.startswith("Alpha") else sn.money.root_dividends
+            )
+            return [(hk, v) for hk, v in values.items() if v]  # the chain stores only non-zero amounts
         index = int(params[0])
         netuid, mechid = index % MAX_SUBNETS, index // MAX_SUBNETS
         sn = self._subnet(block, netuid)
@@ -444,6 +611,9 @@ class FakeChain:
                 "spec_version": self.spec_at(block),
                 "transaction_version": 1,
             }
+        if api == "SwapRuntimeApi" and method == "current_alpha_price":
+            sn = self._subnet(block, int(params[0]))
+            return 0 if sn is None else sn.money.price_rao
         if api != "SubnetInfoRuntimeApi":
             raise ChainError(f"runtime API {api}.{method} is not served by the fake chain")
         netuid = int(params[0])
@@ -800,13 +970,91 @@ def sample_network(head: int = 50_000) -> tuple[FakeChain, dict[int, Epoch]]:
     sn5 = random_subnet(5, n=16, validators=4)
     chain.set_subnet(0, sn5)
     epochs[5] = Epoch(sn5, sn5, sn5, None)
+
+    # The money path: a runtime upgrade between the epochs (so each e has its own spec), accounts
+    # changed in block e1 (subnet 1 must read takes and identities at e - 1), money state per block.
+    chain.upgrade_runtime(e3 + 10, 440)
+    chain.upgrade_runtime(e1 + 5, 459)
+    chain.set_globals(
+        0, Globals(tao_weight=3_320_413_933_267_719_290, stake_threshold=1_000, ck_burn=2**64 // 50)
+    )
+    accounts = Accounts()
+    for netuid in (1, 2, 3):
+        add_money(epochs[netuid], accounts)
+    chain.set_accounts(0, accounts)
+    changed = copy.deepcopy(accounts)
+    for hotkey in epochs[1].before.hotkeys[:8]:
+        changed.delegate_take[hotkey] = 65535 - changed.delegate_take.get(hotkey, 11796)
+        changed.root_stake[hotkey] = changed.root_stake.get(hotkey, 0) + 999
+    for coldkey in list(changed.identity):
+        changed.identity[coldkey] = "renamed after the epoch"
+    chain.set_accounts(e1, changed)
     return chain, epochs
+
+
+def add_money(ep: Epoch, accounts: Accounts) -> None:
+    """Money state around a subnet's epoch e: pending emission at e - 1 (drained at e), recorded
+    dividends, pool and block e's emission at e, takes / stakes / relations that move at e and after,
+    so a read at the wrong block shows. Validators 1 and 2 are parents of validator 3 (1 shares its
+    coldkey), and an unregistered hotkey is a parent of validator 4."""
+    netuid = ep.before.netuid
+    rng = np.random.default_rng([netuid, 4242])
+    hotkeys, coldkeys = ep.before.hotkeys, ep.before.coldkeys
+    outside = account(f"outside-parent-{netuid}")
+    before = SubnetMoney(
+        pending_server=int(rng.integers(10**11, 10**12)),
+        pending_validator=int(rng.integers(10**11, 10**12)),
+        pending_root=int(rng.integers(10**10, 10**11)),
+        pending_owner_cut=int(rng.integers(10**10, 10**11)),
+        root_prop_bits=int(rng.integers(0, 2**31)),
+        alpha_out_emission=int(rng.integers(10**8, 10**9)),  # block e - 1's own: must not be used
+        min_childkey_take=655 * (netuid % 2),
+        childkey_take={hk: int(rng.integers(0, 11797)) for hk in hotkeys[:10]},
+        alpha_stake={hk: int(rng.integers(10**12, 10**15)) for hk in [*hotkeys, outside]},
+        parents={
+            hotkeys[3]: [(2**63, hotkeys[1]), (2**62, hotkeys[2])],
+            hotkeys[4]: [(2**64 - 1, outside)],
+        },
+        children={hotkeys[1]: [(2**63, hotkeys[3])], hotkeys[2]: [(2**62, hotkeys[3])]},
+        alpha_dividends={hk: 5 for hk in hotkeys[:4]},  # stale: the previous epoch's
+        stakers={
+            hk: [account(f"staker-{netuid}-{k}") for k in range(int(rng.integers(0, 6)))]
+            for hk in hotkeys[:12]
+        },
+        price_rao=1,
+    )
+    at_e = copy.deepcopy(before)
+    at_e.pending_server = at_e.pending_validator = at_e.pending_root = at_e.pending_owner_cut = 0  # drained
+    at_e.alpha_out_emission = int(rng.integers(10**9, 2 * 10**9))
+    at_e.tao_in_emission, at_e.excess_tao = int(rng.integers(10**6, 10**7)), int(rng.integers(0, 10**6))
+    at_e.tao_reserve, at_e.alpha_reserve = (
+        int(rng.integers(10**14, 10**15)),
+        int(rng.integers(10**15, 10**16)),
+    )
+    at_e.alpha_outstanding = int(rng.integers(10**15, 10**16))
+    at_e.price_rao = at_e.tao_reserve * 10**9 // at_e.alpha_reserve
+    at_e.moving_price_bits = int(rng.integers(2**25, 2**30))
+    at_e.alpha_dividends = {hk: int(rng.integers(0, 10**10)) for hk in hotkeys[:20]} | {outside: 123}
+    at_e.root_dividends = {hk: int(rng.integers(0, 10**9)) for hk in hotkeys[:6]}
+    at_e.childkey_take = {hk: 11796 for hk in hotkeys[:10]}  # changed by an extrinsic in block e
+    at_e.alpha_stake = {hk: v + 777 for hk, v in before.alpha_stake.items()}  # the epoch's payout
+    at_e.parents = {}  # relations changed after the epoch ran
+    later = copy.deepcopy(at_e)
+    later.price_rao, later.alpha_outstanding = at_e.price_rao + 1, at_e.alpha_outstanding + 1
+    ep.before.money, ep.at_e.money, ep.later.money = before, at_e, later
+    for k, hotkey in enumerate(hotkeys[:16]):
+        accounts.delegate_take[hotkey] = [0, 11796, 3277, 655][k % 4]
+        accounts.root_stake[hotkey] = int(rng.integers(0, 10**13))
+    accounts.owner[outside] = account(f"outside-owner-{netuid}")
+    accounts.identity[coldkeys[1]] = f"<b>validator</b> \u202e{netuid}"
+    accounts.identity[accounts.owner[outside]] = "outside parent"
 
 
 def expected_rows(chain: FakeChain, epochs: dict[int, Epoch], block: int | None = None) -> dict[str, list]:
     """The rows each table must hold for ``epochs`` (aligned, or everything at ``block``)."""
     out: dict[str, list] = {t: [] for t in ("subnets", "neurons", "mechanism_neurons", "weights", "bonds")}
     out["bonds_after"] = []
+    out["hotkeys"], out["child_keys"] = [], []
     for netuid, ep in sorted(epochs.items()):
         if block is not None:
             src_in = src_out = chain.subnet_at(netuid, block)
@@ -854,10 +1102,13 @@ def expected_rows(chain: FakeChain, epochs: dict[int, Epoch], block: int | None 
                 "weights_block": wb,
                 "outputs_block": ob,
                 "last_mechanism_step_block": src_in.last_mechanism_step_block,
-                "spec_version": chain.spec_at(ob),
                 "decode_note": None,
             }
         )
+        money, hotkey_rows, child_rows = expected_money(chain, ep, block)
+        out["subnets"][-1].update(money)
+        out["hotkeys"].extend(hotkey_rows)
+        out["child_keys"].extend(child_rows)
         for uid in range(n):
             out["neurons"].append(
                 {
@@ -951,3 +1202,105 @@ def point_epochs(chain: FakeChain, point: int, netuids: list[int]) -> dict[int, 
             chain.subnet_at(netuid, e - 1), chain.subnet_at(netuid, e), chain.subnet_at(netuid, e + 1), e
         )
     return out
+
+
+def expected_money(
+    chain: FakeChain, ep: Epoch, block: int | None = None
+) -> tuple[dict, list[dict], list[dict]]:
+    """What the collector must store for a subnet's money path: (subnet columns, hotkeys rows,
+    child_keys rows). Inputs as at e - 1, recorded dividends / pool / block e's emission as at e; E from
+    the pending amounts at e - 1 plus block e's split of SubnetAlphaOutEmission (U96F32, floored)."""
+    netuid = ep.before.netuid
+    if block is not None or ep.e is None:
+        b = chain.head if block is None else block
+        src_in = src_out = chain.subnet_at(netuid, b)
+        ib = ob = b
+        aligned = False
+    else:
+        src_in, src_out, ib, ob, aligned = ep.before, ep.at_e, ep.e - 1, ep.e, True
+    g_in, g_out, acc = chain.globals_at(ib), chain.globals_at(ob), chain.accounts_at(ib)
+    m_in, m_out = src_in.money, src_out.money
+    n = src_in.n
+    validators = [
+        uid
+        for uid in range(n)
+        if src_in.validator_permit[uid] or src_out.validator_permit[uid] or src_out.dividends[uid] > 0
+    ]
+    keys = [src_in.hotkeys[uid] for uid in validators]
+    children = [
+        {"netuid": netuid, "child_hotkey": hk, "position": k, "parent_hotkey": p, "proportion": prop}
+        for hk in keys
+        for k, (prop, p) in enumerate(m_in.parents.get(hk, []))
+    ]
+    outside = list(dict.fromkeys(c["parent_hotkey"] for c in children if c["parent_hotkey"] not in keys))
+    uid_of = {hk: uid for uid, hk in enumerate(src_in.hotkeys)}
+    floor_take = max(g_in.min_childkey_take, m_in.min_childkey_take)
+    rows = []
+    for hk in keys + outside:
+        uid = uid_of.get(hk)
+        coldkey = src_in.coldkeys[uid] if hk in keys else acc.owner.get(hk)
+        rows.append(
+            {
+                "netuid": netuid,
+                "hotkey": hk,
+                "uid": uid,
+                "coldkey": coldkey,
+                "delegate_take": acc.delegate_take.get(hk, 11796),
+                "childkey_take": max(m_in.childkey_take.get(hk, 0), floor_take),
+                "alpha_stake_own": m_in.alpha_stake.get(hk, 0),
+                "root_stake_own": acc.root_stake.get(hk, 0),
+                "alpha_dividends": m_out.alpha_dividends.get(hk, 0),
+                "root_alpha_dividends": m_out.root_dividends.get(hk, 0),
+                "nominators": len(m_in.stakers.get(hk, [])),
+                "identity_name": acc.identity.get(coldkey),
+            }
+        )
+    subnet = {
+        "block_alpha_out": m_out.alpha_out_emission,
+        "subnet_owner_cut": g_in.subnet_owner_cut,
+        "root_proportion": m_in.root_prop_bits / 2**32,
+        "ck_burn": g_in.ck_burn,
+        "tao_reserve": m_out.tao_reserve,
+        "alpha_reserve": m_out.alpha_reserve,
+        "alpha_outstanding": m_out.alpha_outstanding,
+        "price_rao": m_out.price_rao,
+        "moving_price": m_out.moving_price_bits / 2**32,
+        "tao_in_emission": m_out.tao_in_emission,
+        "excess_tao": m_out.excess_tao,
+        "emission_gate_bar": g_out.emission_gate_bar / 2**64,
+        "emission_bar_quantile": g_out.emission_bar_quantile / 2**64,
+        "emission_gate_exponent": g_out.emission_gate_exponent / 2**64,
+        "emission_bar_rank": g_out.emission_bar_rank,
+        "epoch_spec_version": chain.spec_at(ob),
+        "emission_share": None,
+        **dict.fromkeys(
+            (
+                "epoch_emission",
+                "epoch_emission_source",
+                "pending_server",
+                "pending_validator",
+                "pending_root",
+                "owner_cut",
+            )
+        ),
+    }
+    if aligned:  # block e's split of its alpha emission, U96F32 as emit_to_subnets does it
+        one = 2**32
+        rest = m_out.alpha_out_emission * one
+        cut_bits = (rest * ((g_in.subnet_owner_cut * one * one) // (65535 * one))) >> 32
+        rest -= cut_bits
+        root_bits = (((m_in.root_prop_bits * rest) >> 32) * (one // 2)) >> 32
+        server_bits = (rest * (one // 2)) >> 32
+        validator_bits = rest - server_bits - root_bits
+        root = (root_bits >> 32) if m_in.pending_root > 0 else 0
+        subnet.update(
+            pending_server=m_in.pending_server + (server_bits >> 32),
+            pending_validator=m_in.pending_validator + (validator_bits >> 32),
+            pending_root=m_in.pending_root + root,
+            owner_cut=m_in.pending_owner_cut + (cut_bits >> 32),
+            epoch_emission_source="derived",
+        )
+        subnet["epoch_emission"] = (
+            subnet["pending_server"] + subnet["pending_validator"] + subnet["pending_root"]
+        )
+    return subnet, rows, children

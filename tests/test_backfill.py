@@ -141,7 +141,8 @@ def test_a_run_killed_midway_and_rerun_equals_an_uninterrupted_run(tmp_path) -> 
 def test_a_runtime_upgrade_inside_the_range(tmp_path) -> None:
     chain = history_network(subnets=(1, 2))
     upgrade = 7_000
-    chain.spec_changes = {0: 400, upgrade: 425}
+    chain.upgrade_runtime(0, 400)
+    chain.upgrade_runtime(upgrade, 425)
     chain.absent_before = {423: {"SubnetEpochIndex", "TimelockedWeightCommits", "StakeWeight"}}
     # Subnet 2 is commit-reveal: before the upgrade its WeightCommits hold the legacy layout
     # (hash, commit_block, first_reveal_block, last_reveal_block).
@@ -158,7 +159,7 @@ def test_a_runtime_upgrade_inside_the_range(tmp_path) -> None:
     assert summary.ok, summary.failed
     con = duckdb.connect(str(db), read_only=True)
     rows = con.execute(
-        "SELECT s.block, b.netuid, b.spec_version, b.decode_note FROM subnets b JOIN snapshots s USING (snapshot_id) ORDER BY 1, 2"
+        "SELECT s.block, b.netuid, b.epoch_spec_version, b.decode_note FROM subnets b JOIN snapshots s USING (snapshot_id) ORDER BY 1, 2"
     ).fetchall()
     old_stake_weight = con.execute(
         "SELECT count(*), count(stake_weight) FROM neurons JOIN snapshots s USING (snapshot_id) WHERE s.block = 5500"
@@ -184,7 +185,8 @@ def test_a_runtime_upgrade_inside_the_range(tmp_path) -> None:
 
 def test_a_block_before_the_oldest_supported_runtime_is_refused(tmp_path) -> None:
     chain = history_network(subnets=(1,))
-    chain.spec_changes = {0: 300, 8_000: 425}
+    chain.upgrade_runtime(0, 300)
+    chain.upgrade_runtime(8_000, 425)
     db = tmp_path / "lens.duckdb"
     with pytest.raises(collector.CollectorError, match="older than the oldest"):
         collector.backfill(
@@ -226,7 +228,8 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, cli_chai
 
 
 def test_cli_block_before_the_oldest_runtime(tmp_path, capsys, cli_chain) -> None:
-    cli_chain.spec_changes = {0: 300, 8_000: 425}
+    cli_chain.upgrade_runtime(0, 300)
+    cli_chain.upgrade_runtime(8_000, 425)
     db = tmp_path / "x.duckdb"
     assert main(["backfill", "--db", str(db), "--network", "local", "--start-block", "5000"]) == 2
     assert f"oldest this collector decodes (spec {collector.OLDEST_SUPPORTED_SPEC})" in one_error_line(

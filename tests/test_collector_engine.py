@@ -92,6 +92,8 @@ def engine_subnet(chain: FakeChain, netuid: int, e: int) -> tuple:
     for mech, res in zip(after.mechanisms, result.mechanisms, strict=True):
         mech.incentive = res.incentive.astype(np.uint16)
         mech.bonds = Matrix.from_dense(res.bonds, res.bonds > 0)
+    # The pending emission the epoch drained (block e adds nothing here): the E the engine ran with.
+    before.money.pending_server = int(inputs.emission)
     epoch_timeline(chain, before, epoch_block=e, after=after)
     return before, after, result
 

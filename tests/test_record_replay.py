@@ -14,7 +14,17 @@ from analytics.cli import main
 from analytics.data import collector
 from tests.fakechain import history_network, sample_network
 
-TABLES = ("subnets", "neurons", "mechanism_neurons", "weights", "bonds", "bonds_after", "subnet_summary")
+TABLES = (
+    "subnets",
+    "neurons",
+    "hotkeys",
+    "child_keys",
+    "mechanism_neurons",
+    "weights",
+    "bonds",
+    "bonds_after",
+    "subnet_summary",
+)
 
 
 @pytest.fixture(autouse=True)

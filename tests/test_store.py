@@ -160,6 +160,8 @@ def test_ingest_creates_the_schema_and_returns_sequential_ids(tmp_path: Path) ->
         "weights": 6,
         "bonds": 6,
         "bonds_after": 6,
+        "hotkeys": 0,
+        "child_keys": 0,
     }
 
 

@@ -2,7 +2,10 @@
 
 For every epoch-aligned subnet of the chosen snapshot(s) it runs the engine on the stored inputs and
 compares, uid by uid, C, Tv, D, stake weight, emission, active and permits (netuid level) and each
-mechanism's incentive and bonds. Prints one line per subnet and a summary; exit 0 when every value
+mechanism's incentive and bonds. Where the snapshot holds the money path (schema 2), it also pays the
+epoch out with ``analytics.model.returns`` and compares, hotkey by hotkey in rao, the nominators'
+alpha and root dividends with the amounts the chain recorded, and E with its stored parts: "verified
+to the rao", or which values differ. Prints one line per subnet and a summary; exit 0 when every value
 matches, 1 when any differs, 2 for bad input (missing / locked / corrupt database, unknown snapshot
 or subnet). Read-only: it never writes to the database.
 """
@@ -42,6 +45,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--snapshot", type=int, default=None, help="snapshot id (default: the latest)")
     which.add_argument("--all", action="store_true", help="check every snapshot")
     parser.add_argument("--netuid", type=int, default=None, help="only this subnet")
+
+
+MONEY_NAMES = {
+    "alpha_dividends": "alpha dividends",
+    "root_alpha_dividends": "root dividends",
+    "epoch_emission": "E",
+}
+
+
+def _describe_money(diff: pd.DataFrame | None) -> tuple[str, bool]:
+    """('money: verified to the rao (...)' or what differs, differs?) for one subnet's payout."""
+    if diff is None:
+        return "money: not stored (snapshot predates the money path)", False
+    bad = diff[diff["mismatches"] > 0]
+    hotkeys = int(diff[diff["field"] != "epoch_emission"]["compared"].max() or 0)
+    if bad.empty:
+        return f"money: verified to the rao ({hotkeys} hotkeys' dividends, E)", False
+    parts = []
+    for _, row in bad.iterrows():
+        name = MONEY_NAMES[row["field"]]
+        if row["field"] == "epoch_emission":
+            parts.append(f"{name} differs by {row['max_abs_diff']} rao")
+        else:
+            parts.append(
+                f"{name} {row['mismatches']}/{row['compared']} hotkeys differ (max |Δ| {row['max_abs_diff']} rao)"
+            )
+    return "money: DIFFERS - " + ", ".join(parts), True
 
 
 def _describe(diff: pd.DataFrame) -> str:
@@ -101,16 +131,18 @@ def run(args: argparse.Namespace) -> int:
                     continue
                 sub = loaded[netuid]
                 try:
-                    diff = snapshot.compare_outputs(sub)
+                    result = sub.recompute()
+                    diff = snapshot.compare_outputs(sub, result)
                 except ValueError as exc:
                     print(f"  subnet {netuid:>3}: DIFFERS - the engine rejected the stored inputs: {exc}")
                     differing += 1
                     continue
-                bad = int(diff["mismatches"].sum()) > 0
+                money, money_bad = _describe_money(snapshot.compare_payout(db, sub, result))
+                bad = int(diff["mismatches"].sum()) > 0 or money_bad
                 differing += bad
                 checked += 1
                 verdict = "DIFFERS" if bad else "ok"
-                print(f"  subnet {netuid:>3}: {verdict:<7} {_describe(diff)}")
+                print(f"  subnet {netuid:>3}: {verdict:<7} {_describe(diff)} | {money}")
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
 

@@ -46,6 +46,7 @@ from typing import Any
 import bittensor as bt
 import numpy as np
 import pyarrow as pa
+from bittensor.reads.base import utf8_text
 
 from analytics.data import store
 
@@ -124,6 +125,8 @@ class SubnetRows:
     weights: list[tuple[int, np.ndarray]]  # (mechid, (k, 3) int64 array of validator, miner, value)
     bonds: list[tuple[int, np.ndarray]]
     bonds_after: list[tuple[int, np.ndarray]]
+    hotkeys: list[dict[str, Any]] = field(default_factory=list)  # money rows (schema 2), one per key
+    child_keys: list[dict[str, Any]] = field(default_factory=list)
 
     def __repr__(self) -> str:
         rows = sum(len(a) for _, a in self.weights)
@@ -165,8 +168,56 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("weights_block", pa.int64()),
             ("outputs_block", pa.int64()),
             ("last_mechanism_step_block", pa.int64()),
-            ("spec_version", pa.int32()),
+            # schema 2: the money path (see _fetch_money)
+            ("epoch_emission_source", pa.string()),
+            ("pending_server", pa.uint64()),
+            ("pending_validator", pa.uint64()),
+            ("pending_root", pa.uint64()),
+            ("owner_cut", pa.uint64()),
+            ("block_alpha_out", pa.uint64()),
+            ("subnet_owner_cut", pa.uint16()),
+            ("root_proportion", pa.float64()),
+            ("ck_burn", pa.uint64()),
+            ("tao_reserve", pa.uint64()),
+            ("alpha_reserve", pa.uint64()),
+            ("alpha_outstanding", pa.uint64()),
+            ("price_rao", pa.uint64()),
+            ("moving_price", pa.float64()),
+            ("tao_in_emission", pa.uint64()),
+            ("excess_tao", pa.uint64()),
+            ("emission_share", pa.float64()),
+            ("emission_gate_bar", pa.float64()),
+            ("emission_bar_quantile", pa.float64()),
+            ("emission_gate_exponent", pa.float64()),
+            ("emission_bar_rank", pa.int32()),
+            ("epoch_spec_version", pa.int32()),
+            # schema 3: what the epoch block's runtime lacked (stored NULL)
             ("decode_note", pa.string()),
+        ]
+    ),
+    "hotkeys": pa.schema(
+        [
+            ("netuid", pa.int32()),
+            ("hotkey", pa.string()),
+            ("uid", pa.int32()),
+            ("coldkey", pa.string()),
+            ("delegate_take", pa.uint16()),
+            ("childkey_take", pa.uint16()),
+            ("alpha_stake_own", pa.uint64()),
+            ("root_stake_own", pa.uint64()),
+            ("alpha_dividends", pa.uint64()),
+            ("root_alpha_dividends", pa.uint64()),
+            ("nominators", pa.int32()),
+            ("identity_name", pa.string()),
+        ]
+    ),
+    "child_keys": pa.schema(
+        [
+            ("netuid", pa.int32()),
+            ("child_hotkey", pa.string()),
+            ("position", pa.int32()),
+            ("parent_hotkey", pa.string()),
+            ("proportion", pa.uint64()),
         ]
     ),
     "neurons": pa.schema(
@@ -665,7 +716,6 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         "weights_block": weights_block,
         "outputs_block": outputs_block,
         "last_mechanism_step_block": int(prev_step or 0),
-        "spec_version": spec,
         "decode_note": "; ".join(notes) or None,
     }
 
@@ -727,15 +777,303 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
             }
         )
 
+    money_subnet, money_hotkeys, money_children = await _fetch_money(
+        vin,
+        vout,
+        netuid,
+        hotkeys=hotkeys,
+        coldkeys=[x.coldkey for x in neurons_in],
+        validators=neurons["validator_permit_prev"]
+        | neurons["validator_permit"]
+        | (neurons["dividends"] > 0),
+        aligned=aligned,
+    )
+    subnet.update(money_subnet)
+    if spec is not None:  # the block's own runtime, as its reads were decoded (also where System is absent)
+        subnet["epoch_spec_version"] = spec
+
     return SubnetRows(
         netuid=netuid,
         subnet=subnet,
         neurons=neurons,
+        hotkeys=money_hotkeys,
+        child_keys=money_children,
         mechanism_neurons=mechanism_rows,
         weights=[(m, _sparse(rows)) for m, rows in zip(mechanisms, weights, strict=True)],
         bonds=[(m, _sparse(rows)) for m, rows in zip(mechanisms, bonds, strict=True)],
         bonds_after=[(m, _sparse(rows)) for m, rows in zip(mechanisms, bonds_after, strict=True)],
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# The money path (schema 2, issue 14): what the epoch distributed and where it went. Kept apart from
+# the consensus reads above; every read here is optional (None when a runtime lacks the item).
+
+U64F64_ONE = 2**64
+I96F32_ONE = 2**32
+DEFAULT_DELEGATE_TAKE = 11796  # the runtime's default Delegates value (18 %)
+
+
+async def _optional(aw: Any) -> Any:
+    """A read that an older runtime may not have: None instead of an error."""
+    try:
+        return await aw
+    except (bt.ChainError, ValueError, KeyError) as exc:
+        log.debug("optional read failed: %s", exc)
+        return None
+
+
+def _int(value: Any, default: int | None = 0) -> int | None:
+    """A decoded integer, unwrapping newtypes such as PerU16 or a one-field dict."""
+    if value is None:
+        return default
+    if isinstance(value, dict):
+        if "bits" in value:
+            return int(value["bits"])
+        if len(value) == 1:
+            return _int(next(iter(value.values())), default)
+        return default
+    if isinstance(value, list | tuple) and len(value) == 1:
+        return _int(value[0], default)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _fixed(value: Any, one: int) -> float | None:
+    """A fixed-point storage value (``{"bits": n}`` or raw bits) as a float; None when unread."""
+    bits = _int(value, None)
+    return None if bits is None else bits / one
+
+
+def _identity_name(value: Any) -> str | None:
+    """The ``name`` of an IdentitiesV2 record, decoded to text (kept raw: untrusted)."""
+    if not isinstance(value, dict) or value.get("name") is None:
+        return None
+    name = utf8_text(value["name"])
+    return name if isinstance(name, str) and name else None
+
+
+def _nominator_count(entries: list[tuple[Any, Any]] | None, netuid: int) -> int | None:
+    """Coldkeys holding stake to a hotkey on ``netuid``, from ``AlphaV2`` entries under the hotkey
+    (keys (coldkey, netuid) after the hotkey prefix)."""
+    if entries is None:
+        return None
+    count = 0
+    for key, value in entries:
+        parts = key if isinstance(key, list | tuple) else [key]
+        if parts and _int(parts[-1], -1) == netuid and value not in (None, 0, {}):
+            count += 1
+    return count
+
+
+async def _fetch_money(
+    vin: Any,
+    vout: Any,
+    netuid: int,
+    *,
+    hotkeys: list[str],
+    coldkeys: list[str],
+    validators: np.ndarray,
+    aligned: bool = True,
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
+    """The money rows of one subnet: subnet columns, per-hotkey rows and parent/child relations.
+
+    Blocks (aligned: vin = e - 1, vout = e). The epoch's E and its payout use state as it was when
+    block e began, i.e. as read at e - 1: pending emission, owner cut settings, takes, own stakes,
+    relations, identities. The recorded dividends (cleared and rewritten by the epoch), pool reserves,
+    price and block e's own emission are read at e.
+
+    E (``epoch_emission``) is DERIVED, not read: the coinbase of block e first adds block e's split
+    of its alpha emission to the pending amounts, then the epoch drains them, so no state holds E.
+    E = pending server + validator + root as read at e - 1 + block e's increment, which is
+    ``analytics.model.returns.block_split`` of ``SubnetAlphaOutEmission`` (read at e, exact) with
+    the owner cut (``SubnetOwnerCut``, ``OwnerCutEnabled``) and the root proportion. The chain
+    recomputes the root proportion inside block e after that block's mints; we use ``RootProp`` as
+    stored at e - 1, so block e's validator/root split (not the server half, nor the total beyond
+    one rao) can differ by a rao. Root alpha is only accumulated while root selling is on (the sum
+    of subnets' moving prices > 1), which we infer from PendingRootAlphaDivs at e - 1 > 0.
+    A snapshot that is not epoch-aligned (vin = vout = B) drained nothing at B: E stays unknown.
+
+    ``validators`` marks the uids whose money is read (those that can hold dividends: a permit
+    before or after the epoch, or dividends); their parents are read too, registered or not.
+    """
+    from analytics.model.returns import block_split  # the model is pure: arrays in, amounts out
+
+    n = len(hotkeys)
+    uids = [uid for uid in range(n) if validators[uid] and hotkeys[uid]]
+    keys = [hotkeys[uid] for uid in uids]
+    pairs = [[hk, netuid] for hk in keys]
+    (
+        pending_server,
+        pending_validator,
+        pending_root,
+        pending_cut,
+        owner_cut_u16,
+        cut_enabled,
+        root_prop,
+        ck_burn,
+        min_take,
+        min_take_subnet,
+        parents_of,
+        children_of,
+    ) = await _gather(
+        _optional(vin.query(ST.PendingServerEmission, [netuid])),
+        _optional(vin.query(ST.PendingValidatorEmission, [netuid])),
+        _optional(vin.query(ST.PendingRootAlphaDivs, [netuid])),
+        _optional(vin.query(ST.PendingOwnerCut, [netuid])),
+        _optional(vin.query(ST.SubnetOwnerCut)),
+        _optional(vin.query(ST.OwnerCutEnabled, [netuid])),
+        _optional(vin.query(ST.RootProp, [netuid])),
+        _optional(vin.query(ST.CKBurn)),
+        _optional(vin.query(ST.MinChildkeyTake)),
+        _optional(vin.query(ST.MinChildkeyTakePerSubnet, [netuid])),
+        _optional(vin.query_batch(ST.ParentKeys, pairs)) if pairs else _value([]),
+        _optional(vin.query_batch(ST.ChildKeys, pairs)) if pairs else _value([]),
+    )
+    parents_of = parents_of or [[] for _ in keys]
+    children_of = children_of or [[] for _ in keys]
+    relations = [
+        (child, position, str(parent), _int(proportion))
+        for child, entries in zip(keys, parents_of, strict=True)
+        for position, (proportion, parent) in enumerate(entries or [])
+    ]
+    read = set(keys)  # parents outside the validators (registered or not) are read too
+    outside = list(dict.fromkeys(p for _, _, p, _ in relations if p not in read))
+    money_keys = keys + outside
+    coldkey_of = {hotkeys[uid]: coldkeys[uid] for uid in uids}
+    (
+        owners,
+        takes,
+        childkey_takes,
+        alpha_own,
+        root_own,
+        alpha_divs,
+        root_divs,
+        tao_reserve,
+        alpha_reserve,
+        alpha_outstanding,
+        price_rao,
+        moving_price,
+        block_alpha_out,
+        tao_in_emission,
+        excess_tao,
+        gate_bar,
+        bar_quantile,
+        gate_exponent,
+        bar_rank,
+        runtime,
+    ) = await _gather(
+        _optional(vin.query_batch(ST.Owner, [[hk] for hk in outside])) if outside else _value([]),
+        _optional(vin.query_batch(ST.Delegates, [[hk] for hk in money_keys])),
+        _optional(vin.query_batch(ST.ChildkeyTake, [[hk, netuid] for hk in money_keys])),
+        _optional(vin.query_batch(ST.TotalHotkeyAlpha, [[hk, netuid] for hk in money_keys])),
+        _optional(vin.query_batch(ST.TotalHotkeyAlpha, [[hk, 0] for hk in money_keys])),
+        _optional(vout.query_map(ST.AlphaDividendsPerSubnet, [netuid])),
+        _optional(vout.query_map(ST.RootAlphaDividendsPerSubnet, [netuid])),
+        _optional(vout.query(ST.SubnetTAO, [netuid])),
+        _optional(vout.query(ST.SubnetAlphaIn, [netuid])),
+        _optional(vout.query(ST.SubnetAlphaOut, [netuid])),
+        _optional(vout.runtime(bt.runtime_api.SwapRuntimeApi.current_alpha_price, [netuid])),
+        _optional(vout.query(ST.SubnetMovingPrice, [netuid])),
+        _optional(vout.query(ST.SubnetAlphaOutEmission, [netuid])),
+        _optional(vout.query(ST.SubnetTaoInEmission, [netuid])),
+        _optional(vout.query(ST.SubnetExcessTao, [netuid])),
+        _optional(vout.query(ST.EmissionGateBar)),
+        _optional(vout.query(ST.EmissionBarQuantile)),
+        _optional(vout.query(ST.EmissionGateExponent)),
+        _optional(vout.query(ST.EmissionBarRank)),
+        _optional(vout.query(bt.storage.System.LastRuntimeUpgrade)),
+    )
+    for hk, owner in zip(outside, owners or [None] * len(outside), strict=True):
+        coldkey_of[hk] = str(owner) if owner else None
+    names, nominators = await _gather(
+        _gather(
+            *(
+                _optional(vin.query(ST.IdentitiesV2, [ck]))
+                for ck in dict.fromkeys(c for c in coldkey_of.values() if c)
+            )
+        ),
+        _gather(*(_optional(vin.query_map(ST.AlphaV2, [hk])) for hk in money_keys)),
+    )
+    name_of = dict(zip(dict.fromkeys(c for c in coldkey_of.values() if c), names, strict=True))
+    recorded_alpha = {str(hk): _int(v) for hk, v in alpha_divs or []}
+    recorded_root = {str(hk): _int(v) for hk, v in root_divs or []}
+    floor_take = max(_int(min_take), _int(min_take_subnet))  # get_effective_min_childkey_take
+    uid_of = {hk: uid for uid, hk in enumerate(hotkeys)}
+
+    def at(values: list[Any] | None, k: int, default: int | None = None) -> int | None:
+        return _int(values[k], default) if values is not None and k < len(values) else None
+
+    hotkey_rows = [
+        {
+            "netuid": netuid,
+            "hotkey": hk,
+            "uid": uid_of.get(hk),
+            "coldkey": coldkey_of.get(hk),
+            "delegate_take": at(takes, k, DEFAULT_DELEGATE_TAKE),
+            "childkey_take": None
+            if childkey_takes is None
+            else max(at(childkey_takes, k, 0) or 0, floor_take),
+            "alpha_stake_own": at(alpha_own, k, 0),
+            "root_stake_own": at(root_own, k, 0),
+            "alpha_dividends": None if alpha_divs is None else recorded_alpha.get(hk, 0),
+            "root_alpha_dividends": None if root_divs is None else recorded_root.get(hk, 0),
+            "nominators": _nominator_count(nominators[k], netuid),
+            "identity_name": _identity_name(name_of.get(coldkey_of.get(hk))),
+        }
+        for k, hk in enumerate(money_keys)
+    ]
+    child_rows = [
+        {"netuid": netuid, "child_hotkey": c, "position": pos, "parent_hotkey": p, "proportion": prop}
+        for c, pos, p, prop in relations
+    ]
+
+    pending = [_int(v, None) for v in (pending_server, pending_validator, pending_root, pending_cut)]
+    alpha_out = _int(block_alpha_out, None)
+    money: dict[str, Any] = {
+        "block_alpha_out": alpha_out,
+        "subnet_owner_cut": _int(owner_cut_u16, None),
+        "root_proportion": _fixed(root_prop, I96F32_ONE),
+        "ck_burn": _int(ck_burn, None),
+        "tao_reserve": _int(tao_reserve, None),
+        "alpha_reserve": _int(alpha_reserve, None),
+        "alpha_outstanding": _int(alpha_outstanding, None),
+        "price_rao": _int(price_rao, None),
+        "moving_price": _fixed(moving_price, I96F32_ONE),
+        "tao_in_emission": _int(tao_in_emission, None),
+        "excess_tao": _int(excess_tao, None),
+        "emission_gate_bar": _fixed(gate_bar, U64F64_ONE),
+        "emission_bar_quantile": _fixed(bar_quantile, U64F64_ONE),
+        "emission_gate_exponent": _fixed(gate_exponent, U64F64_ONE),
+        "emission_bar_rank": _int(bar_rank, None),
+        "epoch_spec_version": _int(runtime.get("spec_version"), None) if isinstance(runtime, dict) else None,
+    }
+    if aligned and None not in pending and alpha_out is not None and owner_cut_u16 is not None:
+        block = block_split(
+            alpha_out,
+            owner_cut_u16=_int(owner_cut_u16),
+            owner_cut_enabled=True if cut_enabled is None else bool(cut_enabled),
+            root_proportion_bits=_int(root_prop, 0) or 0,
+            root_sell=(pending[2] or 0) > 0,
+        )
+        money.update(
+            {
+                "pending_server": pending[0] + block.server,
+                "pending_validator": pending[1] + block.validator,
+                "pending_root": pending[2] + block.root,
+                "owner_cut": pending[3] + block.owner_cut,
+                "epoch_emission": pending[0]
+                + pending[1]
+                + pending[2]
+                + block.server
+                + block.validator
+                + block.root,
+                "epoch_emission_source": "derived",
+            }
+        )
+    return money, hotkey_rows, child_rows
 
 
 # --------------------------------------------------------------------------------------------------
@@ -791,6 +1129,10 @@ def build_tables(rows: Sequence[SubnetRows]) -> dict[str, pa.Table]:
         "weights": _long_table("weights", [(r.netuid, m, a) for r in rows for m, a in r.weights]),
         "bonds": _long_table("bonds", [(r.netuid, m, a) for r in rows for m, a in r.bonds]),
         "bonds_after": _long_table("bonds_after", [(r.netuid, m, a) for r in rows for m, a in r.bonds_after]),
+        "hotkeys": pa.Table.from_pylist([h for r in rows for h in r.hotkeys], schema=SCHEMAS["hotkeys"]),
+        "child_keys": pa.Table.from_pylist(
+            [c for r in rows for c in r.child_keys], schema=SCHEMAS["child_keys"]
+        ),
     }
 
 

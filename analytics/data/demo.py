@@ -16,6 +16,17 @@ The cases a staker must be able to spot (uids in DEMO_CASES, on subnets 1 and 2)
   stale_weights       a big validator that stopped setting weights after week 1: inactive;
   no_permit           sets honest weights but its stake is below the top-64 cut: no permit, Tv = 0;
   copier              sets its weights to the previous epoch's consensus (stored on chain) each time.
+
+The money path (schema version 2): every hotkey has a delegate take and a childkey take (varied; 0 and
+the 18 % maximum on every subnet), a nominator count and, for validators, an on-chain identity name
+(one hostile: markup and a bidi override, to be shown as text); each subnet has a pool with its own
+price (TAO and alpha reserves drifting week to week), emission-gate terms and an owner cut; subnet 3
+has child hotkeys (a registered parent with two children, one of them under the parent's own coldkey,
+and an unregistered parent with one child). E is built from the per-block split the coinbase makes
+(``analytics.model.returns.block_split``), the epoch's stake inputs include parent/child inheritance,
+and the recorded dividends (what the chain stores as AlphaDividendsPerSubnet /
+RootAlphaDividendsPerSubnet) are the payout ``analytics.model.returns.distribute`` computes. Hotkeys and
+coldkeys are valid SS58 addresses (``analytics.ss58``), derived deterministically.
 """
 
 from __future__ import annotations
@@ -31,7 +42,9 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from analytics import ss58
 from analytics.data import store
+from analytics.model import returns
 from analytics.model.yuma import EpochInputs, EpochResult, epoch_with_mechanisms
 
 SEED = 20260105
@@ -45,6 +58,12 @@ FIRST_TAKEN_AT = datetime(2026, 1, 5, 6, 0)  # a Monday, 06:00 UTC (naive = UTC,
 RAO = 10**9
 QUALITY_DRIFT = 0.05  # per epoch: consensus moves, so copying the previous one is detectable
 TAO_WEIGHT = int(0.18 * 2**64)  # raw u64 TaoWeight
+MAX_TAKE = 11796  # MaxDelegateTake / MaxChildkeyTake: 18 % of 65535
+OWNER_CUT = 11796  # SubnetOwnerCut
+CK_BURN = 2**64 // 100  # CKBurn: 1 % of a parent's share from another coldkey is recycled
+SPEC_VERSION = 459
+HOSTILE_NAME = "<img src=x onerror=alert(1)> \u202eevil\u202c validator"  # an untrusted chain string
+EMISSION_GATE = {"emission_gate_bar": 0.0042, "emission_bar_quantile": 0.61, "emission_gate_exponent": 3.0}
 DEMO_DB_PATH = store.DEMO_DB_PATH
 
 
@@ -52,7 +71,7 @@ def _generator_fingerprint() -> str:
     """A hash of the code that decides the demo's contents (this module and the engine)."""
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]
-    for module in ("data/demo.py", "model/yuma.py"):
+    for module in ("data/demo.py", "model/yuma.py", "model/returns.py"):
         digest.update((package / module).read_bytes())
     return digest.hexdigest()[:12]
 
@@ -85,6 +104,8 @@ class SubnetSpec:
     burn: float = 0.0  # share of every honest row given to the owner uid (burned incentive)
     cases: bool = False  # plant the four staker cases
     emission_alpha: float = 150.0  # E per epoch, in alpha
+    price_tao: float = 0.02  # the pool's spot price at the first snapshot (TAO per alpha)
+    children: bool = False  # plant parent/child hotkeys
 
     @property
     def mechanism_count(self) -> int:
@@ -93,11 +114,20 @@ class SubnetSpec:
 
 SUBNETS: tuple[SubnetSpec, ...] = (
     # 62 + 5 stake holders for 64 permits: the no-permit case and the two smallest stakers miss out
-    SubnetSpec(1, "demo inference", "α", validators=62, stakers=5, cases=True, emission_alpha=310.0),
+    SubnetSpec(1, "demo inference", "α", validators=62, stakers=5, cases=True, emission_alpha=310.0, price_tao=0.085),
     SubnetSpec(
-        2, "demo storage", "β", yuma3=False, validators=61, stakers=6, cases=True, emission_alpha=180.0
+        2, "demo storage", "β", yuma3=False, validators=61, stakers=6, cases=True, emission_alpha=180.0, price_tao=0.041
     ),
-    SubnetSpec(3, "demo forecasting", "γ", liquid_alpha=True, bonds_moving_avg=975_000, emission_alpha=95.0),
+    SubnetSpec(
+        3,
+        "demo forecasting",
+        "γ",
+        liquid_alpha=True,
+        bonds_moving_avg=975_000,
+        emission_alpha=95.0,
+        price_tao=0.0123,
+        children=True,
+    ),
     SubnetSpec(
         4,
         "demo two mechanisms",
@@ -106,9 +136,10 @@ SUBNETS: tuple[SubnetSpec, ...] = (
         validators=22,
         split=(45875, 19660),
         emission_alpha=120.0,
+        price_tao=0.0067,
     ),
-    SubnetSpec(5, "demo burn + commit-reveal", "ε", commit_reveal=True, burn=0.6, emission_alpha=70.0),
-    SubnetSpec(6, "demo vision", "ζ", yuma3=False, bonds_penalty=32767, validators=30, emission_alpha=140.0),
+    SubnetSpec(5, "demo burn + commit-reveal", "ε", commit_reveal=True, burn=0.6, emission_alpha=70.0, price_tao=0.0031),
+    SubnetSpec(6, "demo vision", "ζ", yuma3=False, bonds_penalty=32767, validators=30, emission_alpha=140.0, price_tao=0.156),
     SubnetSpec(
         7,
         "markup <b>not bold</b> & co",  # an untrusted chain string: pages must show it as text
@@ -118,8 +149,9 @@ SUBNETS: tuple[SubnetSpec, ...] = (
         stakers=8,
         stake_threshold=1_000 * RAO,
         emission_alpha=55.0,
+        price_tao=0.0215,
     ),
-    SubnetSpec(8, "demo slow tempo", "θ", tempo=720, validators=34, emission_alpha=210.0),
+    SubnetSpec(8, "demo slow tempo", "θ", tempo=720, validators=34, emission_alpha=210.0, price_tao=0.0502),
 )
 
 ROLES = ("far_from_consensus", "stale_weights", "no_permit", "copier")
@@ -155,9 +187,10 @@ DEMO_CASES: dict[int, dict[str, int]] = {s.netuid: layout(s).roles for s in SUBN
 
 
 def _hotkey(rng: np.random.Generator) -> str:
-    """A deterministic SS58-looking address (48 characters starting with 5)."""
-    alphabet = np.array(list("123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"))
-    return "5" + "".join(rng.choice(alphabet, size=47))
+    """A deterministic, valid SS58 address (prefix 42) derived from 47 characters the generator draws
+    (the same draws as before the keys became real addresses, so the rest of the demo is unchanged)."""
+    alphabet = np.array(list(ss58.ALPHABET))
+    return ss58.derive("demo:" + "".join(rng.choice(alphabet, size=47)))
 
 
 def anchor_block(week: int) -> int:
@@ -233,6 +266,59 @@ class _SubnetSim:
         self.permit &= stake > 0
         self.permit[0] = True
         self.last_epoch = 0
+        self._money(spec)
+
+    def _money(self, spec: SubnetSpec) -> None:
+        """Takes, nominators, identities, parent/child relations and the extra (parent) keys."""
+        rng = _rng(spec.netuid, 3)  # its own stream: the consensus history above is unchanged
+        n, v = spec.n, self.lay.validators
+        self.delegate_take = np.full(n, MAX_TAKE, dtype=np.int64)  # the chain's default take
+        self.childkey_take = np.zeros(n, dtype=np.int64)
+        self.delegate_take[v] = rng.choice([0, 1311, 3277, 5898, 9830, MAX_TAKE], size=len(v))
+        self.childkey_take[v] = rng.choice([0, 655, 3277, MAX_TAKE], size=len(v))
+        self.delegate_take[v[1]], self.delegate_take[v[2]] = 0, MAX_TAKE  # both ends on every subnet
+        self.nominators = np.where(self.is_validator, rng.integers(1, 900, n), rng.integers(0, 3, n))
+        names = ["Tensor Forge", "Opentensor Labs", "Rizzo", "Yuma Validator", "Datura", "Kraken Stake"]
+        self.identity = {int(uid): f"{names[k % len(names)]} {spec.netuid}.{k}" for k, uid in enumerate(v)}
+        if spec.netuid == 1:
+            self.identity[int(v[3])] = HOSTILE_NAME
+        self.root_proportion = ((15 + 3 * spec.netuid) << returns.FRAC) // 100
+        # Extra keys (indices n, n + 1, ...): parents that are not registered on the subnet.
+        self.extra_hotkeys: list[str] = []
+        self.extra_coldkeys: list[str] = []
+        self.extra_alpha: list[int] = []
+        self.extra_tao: list[int] = []
+        self.parents: dict[int, list[tuple[int, int]]] = {}
+        if spec.children:
+            by_stake = v[1:][np.argsort(-self.alpha[v[1:]], kind="stable")]
+            parent, kid_a, kid_b, kid_c = (int(x) for x in by_stake[[0, 5, 9, 14]])
+            self.coldkeys[kid_b] = self.coldkeys[parent]  # same operator: no childkey take between them
+            self.parents[kid_a] = [(int(0.30 * returns.U64_MAX), parent)]
+            self.parents[kid_b] = [(int(0.20 * returns.U64_MAX), parent)]
+            self.extra_hotkeys.append(ss58.derive(f"demo:{spec.netuid}:parent"))
+            self.extra_coldkeys.append(ss58.derive(f"demo:{spec.netuid}:parent-owner"))
+            self.extra_alpha.append(90_000 * RAO)
+            self.extra_tao.append(15_000 * RAO)
+            self.parents[kid_c] = [(returns.U64_MAX, n)]  # all of the unregistered parent's stake
+            self.childkey_take[[kid_a, kid_c]] = [MAX_TAKE, 3277]
+            self.identity[n] = "Unregistered Parent Co."
+
+    def own_stakes(self) -> tuple[np.ndarray, np.ndarray]:
+        """Own alpha and root stake (rao) of every key: the uids, then the extra parents."""
+        alpha = np.concatenate([self.alpha, np.asarray(self.extra_alpha, dtype=np.int64)])
+        tao = np.concatenate([self.tao, np.asarray(self.extra_tao, dtype=np.int64)])
+        return alpha, tao
+
+    def epoch_stakes(self) -> tuple[np.ndarray, np.ndarray]:
+        """The stake the epoch uses: own stake with parent/child inheritance, per uid."""
+        alpha, tao = self.own_stakes()
+        if not self.parents:
+            return self.alpha.copy(), self.tao.copy()
+        n = self.spec.n
+        return (
+            returns.inherited_stake(alpha, self.parents, size=n),
+            returns.inherited_stake(tao, self.parents, size=n),
+        )
 
     def _new_quality(self, size: int) -> np.ndarray:
         return self.rng.lognormal(0.0, 0.9, size)
@@ -327,12 +413,13 @@ class _SubnetSim:
 
     def inputs(self, epoch: int, emission: int) -> dict:
         spec = self.spec
+        alpha_stake, tao_stake = self.epoch_stakes()
         base = EpochInputs(
             weights=self.weights[0],
             weights_set=self.weights_set[0],
             bonds=self.bonds[0],
-            alpha_stake=self.alpha.copy(),
-            tao_stake=self.tao.copy(),
+            alpha_stake=alpha_stake,
+            tao_stake=tao_stake,
             tao_weight=TAO_WEIGHT,
             last_update=self.last_update[0],
             block_at_registration=self.registered.copy(),
@@ -377,7 +464,40 @@ class _SubnetSim:
 # Snapshot rows
 
 
-def _subnet_row(spec: SubnetSpec, sim: _SubnetSim, e: int, emission: int) -> dict:
+def _pool(spec: SubnetSpec, week: int) -> dict:
+    """The subnet's pool at the snapshot: reserves drifting week to week, each subnet its own price."""
+    price = spec.price_tao * float(np.exp(0.12 * np.sin(0.9 * week + spec.netuid)))
+    alpha_reserve = int((1_500_000 + 250_000 * spec.netuid + 20_000 * week) * RAO)
+    tao_reserve = int(alpha_reserve * price)
+    return {
+        "tao_reserve": tao_reserve,
+        "alpha_reserve": alpha_reserve,
+        "alpha_outstanding": int(alpha_reserve * (1.6 + 0.05 * week)),
+        "price_rao": tao_reserve * RAO // alpha_reserve,
+        "moving_price": price * (1.0 - 0.03 * float(np.cos(week + spec.netuid))),
+    }
+
+
+def _emission(spec: SubnetSpec, sim: _SubnetSim, week: int) -> dict:
+    """This week's per-epoch amounts, built from the coinbase's per-block split over `tempo` blocks."""
+    target = spec.emission_alpha * RAO * (1 + 0.08 * np.sin(week + spec.netuid))
+    alpha_out = int(target / spec.tempo / (1 - OWNER_CUT / 65535))
+    split = returns.block_split(alpha_out, owner_cut_u16=OWNER_CUT, root_proportion_bits=sim.root_proportion)
+    pending = {
+        "pending_server": split.server * spec.tempo,
+        "pending_validator": split.validator * spec.tempo,
+        "pending_root": split.root * spec.tempo,
+        "owner_cut": split.owner_cut * spec.tempo,
+    }
+    return {
+        **pending,
+        "epoch_emission": pending["pending_server"] + pending["pending_validator"] + pending["pending_root"],
+        "block_alpha_out": alpha_out,
+    }
+
+
+def _subnet_row(spec: SubnetSpec, sim: _SubnetSim, e: int, money: dict) -> dict:
+    extra = {k: v for k, v in money.items() if k != "epoch_emission"}
     return {
         "netuid": spec.netuid,
         "name": spec.name,
@@ -401,13 +521,22 @@ def _subnet_row(spec: SubnetSpec, sim: _SubnetSim, e: int, emission: int) -> dic
         "stake_threshold": spec.stake_threshold,
         "mechanism_count": spec.mechanism_count,
         "emission_split": list(spec.split) if spec.split else None,
-        "epoch_emission": emission,
+        "epoch_emission": money["epoch_emission"],
         "aligned": True,
         "epoch_block": e,
         "inputs_block": e - 1,
         "weights_block": e if spec.commit_reveal else e - 1,
         "outputs_block": e,
         "last_mechanism_step_block": e - spec.tempo,
+        "epoch_emission_source": "model",
+        "subnet_owner_cut": OWNER_CUT,
+        "root_proportion": sim.root_proportion / returns.ONE,
+        "ck_burn": CK_BURN,
+        "excess_tao": 0,
+        "emission_bar_rank": 32,
+        "epoch_spec_version": SPEC_VERSION,
+        **EMISSION_GATE,
+        **extra,
     }
 
 
@@ -424,7 +553,67 @@ def _long(
     }
 
 
-def _snapshot_rows(spec: SubnetSpec, sim: _SubnetSim, args: dict, result: EpochResult, prev: dict) -> dict:
+def _money_rows(spec: SubnetSpec, sim: _SubnetSim, result: EpochResult, prev: dict, money: dict) -> dict:
+    """The `hotkeys` and `child_keys` rows of one subnet: takes, stakes and the dividends the model pays."""
+    n = spec.n
+    hotkeys = list(prev["hotkeys"]) + sim.extra_hotkeys
+    coldkeys = list(prev["coldkeys"]) + sim.extra_coldkeys
+    extras = len(sim.extra_hotkeys)
+    ids = {c: i for i, c in enumerate(dict.fromkeys(coldkeys))}
+    alpha, tao = sim.own_stakes()
+    keys = returns.Keys(
+        alpha_stake=alpha,
+        root_stake=tao,
+        delegate_take=np.concatenate([sim.delegate_take, np.full(extras, MAX_TAKE)]),
+        childkey_take=np.concatenate([sim.childkey_take, np.zeros(extras, dtype=np.int64)]),
+        owner=np.array([ids[c] for c in coldkeys], dtype=np.int64),
+    )
+    payout = returns.distribute(
+        np.arange(n),
+        result.server_emission,
+        result.validator_emission,
+        keys,
+        pending_server=money["pending_server"],
+        pending_validator=money["pending_validator"],
+        pending_root=money["pending_root"],
+        owner_cut=money["owner_cut"],
+        tao_weight=TAO_WEIGHT,
+        ck_burn=CK_BURN,
+        parents=sim.parents,
+        owner_immune=np.array([c == coldkeys[0] for c in coldkeys]),
+    )
+    names: dict[str, str] = {}  # IdentitiesV2 is keyed by coldkey: the first name set for it wins
+    for key, name in sorted(sim.identity.items()):
+        names.setdefault(coldkeys[key], name)
+    size = n + extras
+    hotkey_rows = {
+        "netuid": np.full(size, spec.netuid, dtype=np.int32),
+        "hotkey": hotkeys,
+        "uid": pa.array(list(range(n)) + [None] * extras, type=pa.int32()),
+        "coldkey": coldkeys,
+        "delegate_take": keys.delegate_take.astype(np.uint16),
+        "childkey_take": keys.childkey_take.astype(np.uint16),
+        "alpha_stake_own": alpha.astype(np.uint64),
+        "root_stake_own": tao.astype(np.uint64),
+        "alpha_dividends": payout.alpha_nominators.astype(np.uint64),
+        "root_alpha_dividends": payout.root_nominators.astype(np.uint64),
+        "nominators": np.concatenate([sim.nominators, np.full(extras, 12)]).astype(np.int32),
+        "identity_name": pa.array([names.get(c) for c in coldkeys], type=pa.string()),
+    }
+    edges = [(c, k, p, prop) for c, plist in sorted(sim.parents.items()) for k, (prop, p) in enumerate(plist)]
+    child_rows = {
+        "netuid": np.full(len(edges), spec.netuid, dtype=np.int32),
+        "child_hotkey": [hotkeys[c] for c, _, _, _ in edges],
+        "position": np.array([k for _, k, _, _ in edges], dtype=np.int32),
+        "parent_hotkey": [hotkeys[p] for _, _, p, _ in edges],
+        "proportion": pa.array([prop for _, _, _, prop in edges], type=pa.uint64()),
+    }
+    return {"hotkeys": [hotkey_rows], "child_keys": [child_rows] if edges else []}
+
+
+def _snapshot_rows(
+    spec: SubnetSpec, sim: _SubnetSim, args: dict, result: EpochResult, prev: dict, money: dict
+) -> dict:
     """The rows of one subnet in one snapshot: the stored epoch's inputs and its outputs."""
     n, inp = spec.n, args["inputs"]
     total = [
@@ -475,12 +664,13 @@ def _snapshot_rows(spec: SubnetSpec, sim: _SubnetSim, args: dict, result: EpochR
         )
         after_rows.append(_long(mech.bonds, mech.bonds > 0, spec.netuid, k, "bond"))
     return {
-        "subnets": [_subnet_row(spec, sim, int(inp.current_block), int(inp.emission))],
+        "subnets": [_subnet_row(spec, sim, int(inp.current_block), money)],
         "neurons": [neurons],
         "mechanism_neurons": mech_rows,
         "weights": weight_rows,
         "bonds": bond_rows,
         "bonds_after": after_rows,
+        **_money_rows(spec, sim, result, prev, money),
     }
 
 
@@ -493,6 +683,24 @@ def _to_arrow(table: str, parts: list) -> pa.Table:
             "stake_threshold": pa.uint64(),
             "epoch_emission": pa.uint64(),
             "emission_split": pa.list_(pa.uint16()),
+            **{
+                c: pa.uint64()
+                for c in (
+                    "pending_server",
+                    "pending_validator",
+                    "pending_root",
+                    "owner_cut",
+                    "block_alpha_out",
+                    "ck_burn",
+                    "tao_reserve",
+                    "alpha_reserve",
+                    "alpha_outstanding",
+                    "price_rao",
+                    "tao_in_emission",
+                    "excess_tao",
+                )
+            },
+            "subnet_owner_cut": pa.uint16(),
         }
         return pa.table({k: pa.array(v, type=types.get(k)) for k, v in columns.items()})
     return pa.concat_tables([pa.table(p) for p in parts])
@@ -510,7 +718,6 @@ def generate(progress: Callable[[str], None] | None = None) -> list[store.Snapsh
             progress(f"simulating subnet {spec.netuid} of {len(SUBNETS)}")
         sim = _SubnetSim(spec)
         rng = _rng(spec.netuid, 2)
-        base_emission = int(spec.emission_alpha * RAO)
         for week in range(WEEKS):
             e_last = epoch_block(spec, week)
             count = EPOCHS_PER_WEEK + (WARMUP_EPOCHS if week == 0 else 0)
@@ -518,7 +725,8 @@ def generate(progress: Callable[[str], None] | None = None) -> list[store.Snapsh
             if week > 0:
                 sim.drift_stake()
                 sim.recycle(int(rng.integers(2, 6)), (epochs[0] - spec.tempo + 1, epochs[0] - 1))
-            emission = int(base_emission * (1 + 0.08 * np.sin(week + spec.netuid)))
+            money = {**_emission(spec, sim, week), **_pool(spec, week)}
+            emission = money["epoch_emission"]
             for e in epochs:
                 sim.last_epoch = e - spec.tempo  # LastMechansimStepBlock: the previous epoch's block
                 sim.set_weights(e)
@@ -529,9 +737,16 @@ def generate(progress: Callable[[str], None] | None = None) -> list[store.Snapsh
                     "incentive": [x.copy() for x in sim.prev_incentive],
                 }
                 args, result = sim.run_epoch(e, emission)
-            rows = _snapshot_rows(spec, sim, args, result, prev)
+            rows = _snapshot_rows(spec, sim, args, result, prev, money)
             for table, parts in rows.items():
                 per_week[week][table].extend(parts)
+    for week in range(WEEKS):  # block e's TAO into each pool, and each subnet's share of it
+        subnet_rows = per_week[week]["subnets"]
+        for row in subnet_rows:
+            row["tao_in_emission"] = row["block_alpha_out"] * row["price_rao"] // RAO
+        total = sum(row["tao_in_emission"] for row in subnet_rows)
+        for row in subnet_rows:
+            row["emission_share"] = row["tao_in_emission"] / total if total else 0.0
     snapshots = []
     for week in range(WEEKS):
         block = anchor_block(week)
@@ -540,7 +755,7 @@ def generate(progress: Callable[[str], None] | None = None) -> list[store.Snapsh
             "block": block,
             "block_hash": "0x" + hashlib.sha256(f"demo:{block}".encode()).hexdigest(),
             "taken_at": FIRST_TAKEN_AT + timedelta(weeks=week),
-            "spec_version": 425,
+            "spec_version": SPEC_VERSION,
             "sdk_version": None,
             "source": "demo",
             "note": NOTE,

@@ -391,3 +391,122 @@ def compare_outputs(sub: SubnetSnapshot, result: EpochResult | None = None) -> p
     return pd.DataFrame(
         rows, columns=["netuid", "mechid", "field", "compared", "mismatches", "max_abs_diff", "note"]
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# The money path: the stored payout inputs -> analytics.model.returns.distribute, compared with the
+# dividends the chain recorded (AlphaDividendsPerSubnet / RootAlphaDividendsPerSubnet).
+
+PAYOUT_FIELDS = ("alpha_dividends", "root_alpha_dividends")
+
+
+def payout_inputs(db_path: str | os.PathLike[str], sub: SubnetSnapshot) -> dict[str, Any] | None:
+    """Arguments for ``returns.distribute`` (minus the epoch's amounts) from the stored money rows,
+    plus 'hotkeys' (key index -> hotkey) and 'recorded' (PAYOUT_FIELDS -> {key index: rao}).
+
+    None when the snapshot holds no payout data for the subnet (stored before schema 2, or the
+    collector could not read the pending emission)."""
+    from analytics.model.returns import Keys
+
+    money = store.money_subnets(db_path, [sub.snapshot_id], [sub.netuid])
+    if money.empty or any(pd.isna(money.iloc[0][c]) for c in ("pending_server", "pending_validator", "pending_root")):
+        return None
+    row = money.iloc[0]
+    rows = store.money_hotkeys(db_path, [sub.snapshot_id], [sub.netuid])
+    rows = rows[rows["alpha_stake_own"].notna()]
+    if rows.empty:
+        return None
+    names = [str(h) for h in sub.hotkeys]
+    index = {h: k for k, h in enumerate(names)}
+    for hk in rows["hotkey"]:
+        if hk not in index:
+            index[hk] = len(names)
+            names.append(hk)
+    size = len(names)
+    alpha, root = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
+    take = np.full(size, 11796, dtype=np.int64)
+    child_take = np.zeros(size, dtype=np.int64)
+    coldkeys = [str(c) for c in sub.coldkeys] + [""] * (size - sub.n)
+    recorded: dict[str, dict[int, int]] = {f: {} for f in PAYOUT_FIELDS}
+    for r in rows.itertuples(index=False):
+        k = index[r.hotkey]
+        alpha[k], root[k] = int(r.alpha_stake_own), int(r.root_stake_own)
+        take[k] = int(r.delegate_take) if not pd.isna(r.delegate_take) else take[k]
+        child_take[k] = int(r.childkey_take) if not pd.isna(r.childkey_take) else 0
+        if isinstance(r.coldkey, str) and r.coldkey:
+            coldkeys[k] = r.coldkey
+        for f in PAYOUT_FIELDS:
+            value = getattr(r, f)
+            if not pd.isna(value):
+                recorded[f][k] = int(value)
+    owner_ids = {c: i for i, c in enumerate(dict.fromkeys(coldkeys))}
+    parents: dict[int, list[tuple[int, int]]] = {}
+    edges = store.child_keys(db_path, [sub.snapshot_id], [sub.netuid])
+    for e in edges.itertuples(index=False):
+        if e.child_hotkey in index and e.parent_hotkey in index:
+            parents.setdefault(index[e.child_hotkey], []).append((int(e.proportion), index[e.parent_hotkey]))
+    owner_coldkey = sub.subnet.get("owner_coldkey")
+    immune = np.array([c == owner_coldkey for c in coldkeys], dtype=bool) | np.isin(
+        np.arange(size), np.flatnonzero(sub.is_owner)
+    )
+    return {
+        "keys": Keys(
+            alpha_stake=alpha,
+            root_stake=root,
+            delegate_take=take,
+            childkey_take=child_take,
+            owner=np.array([owner_ids[c] for c in coldkeys], dtype=np.int64),
+        ),
+        "pending_server": int(row["pending_server"]),
+        "pending_validator": int(row["pending_validator"]),
+        "pending_root": int(row["pending_root"]),
+        "owner_cut": 0 if pd.isna(row["owner_cut"]) else int(row["owner_cut"]),
+        "tao_weight": int(sub.subnet["tao_weight"]),
+        "ck_burn": 0 if pd.isna(row["ck_burn"]) else int(row["ck_burn"]),
+        "parents": parents,
+        "owner_immune": immune,
+        "hotkeys": names,
+        "recorded": recorded,
+        "epoch_emission": None if pd.isna(row["epoch_emission"]) else int(row["epoch_emission"]),
+        "source": row["epoch_emission_source"],
+    }
+
+
+def compare_payout(
+    db_path: str | os.PathLike[str], sub: SubnetSnapshot, result: EpochResult | None = None
+) -> pd.DataFrame | None:
+    """Recompute the epoch's payout and compare it, hotkey by hotkey and to the rao, with the
+    dividends the chain recorded; plus E against its stored parts. None without payout data.
+
+    Columns as compare_outputs (field, mechid = -1, compared, mismatches, max_abs_diff, note).
+    """
+    from analytics.model.returns import distribute
+
+    args = payout_inputs(db_path, sub)
+    if args is None:
+        return None
+    result = result if result is not None else sub.recompute()
+    hotkeys, recorded = args.pop("hotkeys"), args.pop("recorded")
+    stored_e, _source = args.pop("epoch_emission"), args.pop("source")
+    payout = distribute(np.arange(sub.n), result.server_emission, result.validator_emission, **args)
+    rows = []
+    for field_name, computed in (
+        ("alpha_dividends", payout.alpha_nominators),
+        ("root_alpha_dividends", payout.root_nominators),
+    ):
+        known = recorded[field_name]
+        if not known:
+            rows.append((field_name, 0, 0, 0, "not recorded"))
+            continue
+        keys = np.array(sorted(known), dtype=np.int64)
+        stored = np.array([known[int(k)] for k in keys], dtype=np.int64)
+        mismatches, max_abs, compared = _diff(computed[keys], stored)
+        rows.append((field_name, compared, mismatches, max_abs, ""))
+    if stored_e is not None:
+        parts = payout.epoch_emission
+        rows.append(("epoch_emission", 1, int(parts != stored_e), abs(parts - stored_e), ""))
+    frame = pd.DataFrame(rows, columns=["field", "compared", "mismatches", "max_abs_diff", "note"])
+    frame.insert(1, "mechid", -1)
+    frame.attrs["hotkeys"] = hotkeys
+    frame.attrs["payout"] = payout
+    return frame

@@ -69,6 +69,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
+SCHEMA_V2_FILE = Path(__file__).with_name("schema_v2.sql")  # the money path: takes, pools, dividends
 
 # Forward migrations: (version, SQL). Version 1 is schema.sql itself. Append new versions; never edit
 # an applied one. Each runs in one transaction together with its schema_version row.
@@ -100,13 +101,12 @@ GROUP BY snapshot_id, netuid
 
 
 def _migration_3() -> str:
-    """Runtime history and fast history: each subnet row records the spec version of its epoch block
-    and a note on items its runtime lacked (stored NULL, hence validator_trust and stake_weight may be
+    """Runtime history and fast history: each subnet row notes the items its epoch block's runtime
+    lacked (its spec is migration 2's epoch_spec_version) (stored NULL, hence validator_trust and stake_weight may be
     NULL); `subnet_summary` holds one row per (snapshot, subnet), filled here for old snapshots and
     at every ingest after."""
     return (
         """
-        ALTER TABLE subnets ADD COLUMN IF NOT EXISTS spec_version INTEGER;
         ALTER TABLE subnets ADD COLUMN IF NOT EXISTS decode_note VARCHAR;
         ALTER TABLE neurons ALTER COLUMN validator_trust DROP NOT NULL;
         ALTER TABLE neurons ALTER COLUMN stake_weight DROP NOT NULL;
@@ -132,12 +132,22 @@ def _migration_3() -> str:
 
 MIGRATIONS: list[tuple[int, Callable[[], str]]] = [
     (1, lambda: SCHEMA_FILE.read_text()),
+    (2, lambda: SCHEMA_V2_FILE.read_text()),
     (3, _migration_3),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 # The tables a snapshot writes, in insert order; collection_runs is written by record_run.
-TABLES: tuple[str, ...] = ("subnets", "neurons", "mechanism_neurons", "weights", "bonds", "bonds_after")
+TABLES: tuple[str, ...] = (
+    "subnets",
+    "neurons",
+    "mechanism_neurons",
+    "weights",
+    "bonds",
+    "bonds_after",
+    "hotkeys",
+    "child_keys",
+)
 
 # The embedded demo database, and the environment variable naming the database to open instead.
 DEMO_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "demo.duckdb"
@@ -185,6 +195,8 @@ _ORDER: dict[str, str] = {
     "weights": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
     "bonds": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
     "bonds_after": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
+    "hotkeys": "snapshot_id, netuid, hotkey",
+    "child_keys": "snapshot_id, netuid, child_hotkey, position",
     "collection_runs": "run_id",
     "schema_version": "version",
     "subnet_summary": "snapshot_id, netuid",
@@ -839,3 +851,139 @@ def snapshot_validators(db_path: str | os.PathLike[str], snapshot_id: int) -> pd
         """,
         [int(snapshot_id)],
     )
+
+
+# --------------------------------------------------------------------------------------------------
+# The money path (issue 14, schema version 2): takes, pools, recorded dividends, parent/child relations.
+
+_MONEY_SUBNET_COLUMNS = """
+    s.snapshot_id, s.netuid, s.name AS subnet_name, s.tempo, s.aligned, s.epoch_block, s.inputs_block,
+    s.outputs_block, s.tao_weight, s.mechanism_count, s.epoch_emission, s.epoch_emission_source,
+    s.pending_server, s.pending_validator, s.pending_root, s.owner_cut, s.block_alpha_out,
+    s.subnet_owner_cut, s.root_proportion, s.ck_burn, s.tao_reserve, s.alpha_reserve,
+    s.alpha_outstanding, s.price_rao, s.moving_price, s.tao_in_emission, s.excess_tao,
+    s.emission_share, s.emission_gate_bar, s.emission_bar_quantile, s.emission_gate_exponent,
+    s.emission_bar_rank, s.epoch_spec_version
+"""
+
+
+def _id_list(values: list[int]) -> tuple[str, list[int]]:
+    ids = [int(v) for v in values]
+    return (", ".join("?" * len(ids)) or "NULL"), ids
+
+
+def snapshots_in_window(db_path: str | os.PathLike[str], snapshot_id: int, days: int) -> list[int]:
+    """Snapshots of the same network taken in the `days` days up to and including `snapshot_id`
+    (taken_at >= its taken_at - days), oldest first. StoreError when the snapshot is unknown."""
+    meta = snapshot_meta(db_path, snapshot_id)
+    df = _read_df(
+        db_path,
+        """
+        SELECT snapshot_id FROM snapshots
+        WHERE network = ? AND taken_at <= ? AND taken_at >= ? - to_days(?)
+        ORDER BY taken_at, snapshot_id
+        """,
+        [meta["network"], meta["taken_at"], meta["taken_at"], int(days)],
+    )
+    return [int(v) for v in df["snapshot_id"]]
+
+
+def money_subnets(
+    db_path: str | os.PathLike[str], snapshot_ids: list[int], netuids: list[int] | None = None
+) -> pd.DataFrame:
+    """The money columns of the given snapshots' subnets (with block and taken_at), by snapshot, netuid."""
+    marks, params = _id_list(snapshot_ids)
+    where = f"s.snapshot_id IN ({marks})"
+    if netuids is not None:
+        more, extra = _id_list(netuids)
+        where += f" AND s.netuid IN ({more})"
+        params = params + extra
+    return _read_df(
+        db_path,
+        f"""
+        SELECT {_MONEY_SUBNET_COLUMNS}, p.block, p.taken_at, p.network, p.source, p.spec_version
+        FROM subnets s JOIN snapshots p USING (snapshot_id)
+        WHERE {where}
+        ORDER BY p.taken_at, s.snapshot_id, s.netuid
+        """,
+        params,
+    )
+
+
+def money_hotkeys(
+    db_path: str | os.PathLike[str],
+    snapshot_ids: list[int],
+    netuids: list[int] | None = None,
+    hotkey: str | None = None,
+) -> pd.DataFrame:
+    """Per (snapshot, netuid, hotkey): the neuron's permit, trust and stakes joined with its money row.
+
+    Registered hotkeys come from `neurons` (money columns NULL where the snapshot predates schema 2);
+    parents that are not registered on the subnet come from `hotkeys` alone (uid NULL). Ordered by
+    snapshot, netuid, uid (parents last).
+    """
+    marks, params = _id_list(snapshot_ids)
+    where_n = f"n.snapshot_id IN ({marks})"
+    where_h = f"h.snapshot_id IN ({marks}) AND h.uid IS NULL"
+    params_n, params_h = list(params), list(params)
+    if netuids is not None:
+        more, extra = _id_list(netuids)
+        where_n += f" AND n.netuid IN ({more})"
+        where_h += f" AND h.netuid IN ({more})"
+        params_n += extra
+        params_h += extra
+    if hotkey is not None:
+        where_n += " AND n.hotkey = ?"
+        where_h += " AND h.hotkey = ?"
+        params_n.append(hotkey)
+        params_h.append(hotkey)
+    money = """h.delegate_take, h.childkey_take, h.alpha_stake_own, h.root_stake_own, h.alpha_dividends,
+        h.root_alpha_dividends, h.nominators, h.identity_name"""
+    return _read_df(
+        db_path,
+        f"""
+        SELECT * FROM (
+            SELECT n.snapshot_id, n.netuid, n.uid, n.hotkey, coalesce(h.coldkey, n.coldkey) AS coldkey,
+                n.is_owner, n.validator_permit, n.validator_trust, n.dividends AS dividends_u16,
+                n.emission, n.alpha_stake, n.tao_stake, n.total_stake, {money}
+            FROM neurons n LEFT JOIN hotkeys h
+                ON h.snapshot_id = n.snapshot_id AND h.netuid = n.netuid AND h.hotkey = n.hotkey
+            WHERE {where_n}
+            UNION ALL
+            SELECT h.snapshot_id, h.netuid, NULL, h.hotkey, h.coldkey, false, false, NULL, NULL,
+                NULL, NULL, NULL, NULL, {money}
+            FROM hotkeys h
+            WHERE {where_h}
+        )
+        ORDER BY snapshot_id, netuid, uid NULLS LAST, hotkey
+        """,
+        params_n + params_h,
+    )
+
+
+def child_keys(
+    db_path: str | os.PathLike[str], snapshot_ids: list[int], netuids: list[int] | None = None
+) -> pd.DataFrame:
+    """Parent/child relations of the given snapshots (and subnets), in the children's storage order."""
+    marks, params = _id_list(snapshot_ids)
+    where = f"snapshot_id IN ({marks})"
+    if netuids is not None:
+        more, extra = _id_list(netuids)
+        where += f" AND netuid IN ({more})"
+        params = params + extra
+    return _read_df(db_path, f"SELECT * FROM child_keys WHERE {where} ORDER BY {_ORDER['child_keys']}", params)
+
+
+def hotkey_snapshots(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -> list[int]:
+    """Every snapshot in which `hotkey` is registered on `netuid` or earns there as a parent, oldest first."""
+    df = _read_df(
+        db_path,
+        """
+        SELECT DISTINCT p.snapshot_id, p.taken_at FROM snapshots p
+        WHERE p.snapshot_id IN (SELECT snapshot_id FROM neurons WHERE netuid = ? AND hotkey = ?)
+           OR p.snapshot_id IN (SELECT snapshot_id FROM hotkeys WHERE netuid = ? AND hotkey = ?)
+        ORDER BY p.taken_at, p.snapshot_id
+        """,
+        [int(netuid), hotkey, int(netuid), hotkey],
+    )
+    return [int(v) for v in df["snapshot_id"]]

@@ -1,0 +1,216 @@
+"""What staking with each validator pays: the tables behind the `returns` CLI and the Stake page.
+
+One row per (netuid, validator hotkey): what 1000 TAO staked today earns per day after every take
+(delegate take, and childkey take where the hotkey validates through children), in alpha and in TAO.
+The maths is :mod:`analytics.model.returns`; this module reads the store and shapes the rows.
+
+* The amount per epoch is the nominators' dividend the chain recorded (``AlphaDividendsPerSubnet``,
+  after the take) divided by the hotkey's own alpha pool on the subnet (``TotalHotkeyAlpha``): what each
+  staked alpha earned. The demo's recorded amounts are produced by the same model.
+* Price: the pool's **spot price at the snapshot's epoch block** (``price_rao`` / 1e9 TAO per alpha,
+  no slippage or fees) converts 1000 TAO into alpha and the alpha earned back into TAO. Over a window
+  the per-epoch rates of the window's snapshots are averaged and converted at the latest spot price.
+* Per day: 7200 blocks / tempo epochs (tempo + 1 before runtime spec 423).
+* ``window_epochs``: how many stored epochs the figure averages (one per snapshot holding the hotkey).
+* Hotkeys listed: validator-permit holders and every hotkey with recorded dividends, including
+  parents that are not registered on the subnet (uid <NA>) but earn through a child key there.
+* ``name`` is the coldkey's on-chain identity: an untrusted chain string. Show it as text only.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from analytics.data import store
+from analytics.model import returns as model
+from analytics.views.export import BLOCKS_PER_DAY, RAO_PER_UNIT, U16_MAX
+
+DYNAMIC_TEMPO_SPEC = 423  # from this runtime on an epoch runs every `tempo` blocks (before: tempo + 1)
+WINDOWS = (1, 7, 30)
+
+RETURNS_COLUMNS = (
+    "netuid",
+    "uid",
+    "hotkey",
+    "coldkey",
+    "name",
+    "delegate_take",
+    "childkey_take",
+    "stake_alpha_rao",
+    "alpha_price_tao",
+    "return_alpha_per_1000_per_day",
+    "return_tao_per_1000_per_day",
+    "window_epochs",
+    "validator_trust",
+    "snapshot_id",
+    "block",
+    "taken_at",
+    "epoch_block",
+    "nominators",
+    "alpha_dividends_rao",
+    "root_alpha_dividends_rao",
+    "parents",
+    "children",
+)
+
+HISTORY_COLUMNS = (
+    "snapshot_id",
+    "block",
+    "taken_at",
+    "return_alpha_per_1000_per_day",
+    "return_tao_per_1000_per_day",
+    "validator_trust",
+    "stake_alpha_rao",
+    "dividends",
+    "alpha_price_tao",
+)
+
+
+class ReturnsError(ValueError):
+    """A request the stored data cannot answer (unknown netuid or hotkey, a window with no data)."""
+
+
+def epochs_per_day(tempo: pd.Series | np.ndarray, spec_version: pd.Series | np.ndarray) -> np.ndarray:
+    """7200 / tempo from runtime spec 423 on (an epoch every `tempo` blocks), 7200 / (tempo + 1) before;
+    an unknown spec is taken as a current runtime."""
+    tempo = np.asarray(tempo, dtype=np.float64)
+    spec = np.asarray(pd.to_numeric(pd.Series(spec_version), errors="coerce"), dtype=np.float64)
+    period = np.where(spec < DYNAMIC_TEMPO_SPEC, tempo + 1, tempo)
+    return BLOCKS_PER_DAY / np.maximum(period, 1)
+
+
+def _rates(db_path: str | os.PathLike[str], snapshot_ids: list[int], netuids, hotkey) -> pd.DataFrame:
+    """Per (snapshot, netuid, hotkey) money row with its per-epoch staker rate, validators only."""
+    subnets = store.money_subnets(db_path, snapshot_ids, netuids)
+    hot = store.money_hotkeys(db_path, snapshot_ids, netuids, hotkey)
+    if hot.empty or subnets.empty:
+        return pd.DataFrame()
+    rows = hot.merge(subnets, on=["snapshot_id", "netuid"], how="inner")
+    earns = pd.to_numeric(rows["alpha_dividends"], errors="coerce").fillna(0) > 0
+    rows = rows[rows["validator_permit"].astype(bool) | earns].copy()
+    pool = pd.to_numeric(rows["alpha_stake_own"], errors="coerce")
+    rows["pool"] = pool.fillna(pd.to_numeric(rows["alpha_stake"], errors="coerce"))
+    rows["rate"] = model.staker_rate(
+        pd.to_numeric(rows["alpha_dividends"], errors="coerce").to_numpy(dtype=np.float64),
+        rows["pool"].to_numpy(dtype=np.float64),
+    )
+    spec = rows["epoch_spec_version"].where(rows["epoch_spec_version"].notna(), rows["spec_version"])
+    rows["epochs_per_day"] = epochs_per_day(rows["tempo"], spec)
+    rows["price"] = pd.to_numeric(rows["price_rao"], errors="coerce") / RAO_PER_UNIT
+    return rows
+
+
+def _relations(db_path, snapshot_id: int, netuids) -> tuple[pd.Series, pd.Series]:
+    edges = store.child_keys(db_path, [snapshot_id], netuids)
+    parents = edges.groupby(["netuid", "child_hotkey"]).size()
+    children = edges.groupby(["netuid", "parent_hotkey"]).size()
+    return parents, children
+
+
+def returns_table(
+    db_path: str | os.PathLike[str],
+    snapshot_id: int | None = None,
+    *,
+    netuids: Sequence[int] | None = None,
+    hotkey: str | None = None,
+    window_days: int = 1,
+) -> pd.DataFrame:
+    """One row per (netuid, validator hotkey) of the snapshot (default: the latest), best return first.
+
+    window_days 1 = the snapshot's epoch alone; 7 or 30 = the mean per-epoch rate of the snapshots
+    taken in that many days up to the snapshot (where history allows: see ``window_epochs``). Takes
+    are fractions 0..1; validator_trust 0..1 (NaN for unregistered parents). StoreError for a missing
+    database or snapshot; an empty frame when nothing matches (the CLI turns that into an error).
+    """
+    if int(window_days) < 1:
+        raise ReturnsError(f"window must be at least 1 day, not {window_days}")
+    if snapshot_id is None:
+        snapshot_id = store.latest_snapshot_id(db_path)
+        if snapshot_id is None:
+            return pd.DataFrame(columns=list(RETURNS_COLUMNS))
+    snapshot_id = int(snapshot_id)
+    wanted = None if netuids is None else [int(k) for k in netuids]
+    ids = [snapshot_id] if window_days == 1 else store.snapshots_in_window(db_path, snapshot_id, window_days)
+    rows = _rates(db_path, ids, wanted, hotkey)
+    if rows.empty:
+        return pd.DataFrame(columns=list(RETURNS_COLUMNS))
+    latest = rows[rows["snapshot_id"] == snapshot_id].set_index(["netuid", "hotkey"])
+    if latest.empty:
+        return pd.DataFrame(columns=list(RETURNS_COLUMNS))
+    windowed = rows[rows["rate"].notna()].groupby(["netuid", "hotkey"])["rate"].agg(["mean", "count"])
+    windowed = windowed.reindex(latest.index)
+    alpha, tao = model.staker_returns(
+        windowed["mean"].to_numpy(dtype=np.float64),
+        latest["epochs_per_day"].to_numpy(dtype=np.float64),
+        latest["price"].to_numpy(dtype=np.float64),
+    )
+    parents, children = _relations(db_path, snapshot_id, wanted)
+    index = latest.index
+    out = pd.DataFrame(
+        {
+            "netuid": index.get_level_values(0).astype(np.int64),
+            "uid": pd.array(latest["uid"], dtype="Int64"),
+            "hotkey": index.get_level_values(1),
+            "coldkey": latest["coldkey"].to_numpy(),
+            "name": latest["identity_name"].to_numpy(),
+            "delegate_take": pd.to_numeric(latest["delegate_take"], errors="coerce").to_numpy() / U16_MAX,
+            "childkey_take": pd.to_numeric(latest["childkey_take"], errors="coerce").to_numpy() / U16_MAX,
+            "stake_alpha_rao": pd.array(latest["pool"], dtype="Int64"),
+            "alpha_price_tao": latest["price"].to_numpy(dtype=np.float64),
+            "return_alpha_per_1000_per_day": alpha,
+            "return_tao_per_1000_per_day": tao,
+            "window_epochs": windowed["count"].fillna(0).to_numpy(dtype=np.int64),
+            "validator_trust": pd.to_numeric(latest["validator_trust"], errors="coerce").to_numpy() / U16_MAX,
+            "snapshot_id": snapshot_id,
+            "block": latest["block"].to_numpy(dtype=np.int64),
+            "taken_at": latest["taken_at"].to_numpy(),
+            "epoch_block": pd.array(latest["epoch_block"], dtype="Int64"),
+            "nominators": pd.array(latest["nominators"], dtype="Int64"),
+            "alpha_dividends_rao": pd.array(latest["alpha_dividends"], dtype="Int64"),
+            "root_alpha_dividends_rao": pd.array(latest["root_alpha_dividends"], dtype="Int64"),
+            "parents": [int(parents.get(key, 0)) for key in index],
+            "children": [int(children.get(key, 0)) for key in index],
+        }
+    )
+    out = out.sort_values(
+        ["return_tao_per_1000_per_day", "stake_alpha_rao", "netuid", "hotkey"],
+        ascending=[False, False, True, True],
+        na_position="last",
+        kind="stable",
+    )
+    return out.reset_index(drop=True)[list(RETURNS_COLUMNS)]
+
+
+def returns_history(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -> pd.DataFrame:
+    """One row per stored snapshot holding the hotkey on the subnet (oldest first): that epoch's
+    return per 1000 TAO per day (alpha and TAO, at that snapshot's spot price), trust, pool stake and
+    the nominators' dividend (alpha rao) the chain recorded. Empty when the hotkey never appears."""
+    ids = store.hotkey_snapshots(db_path, netuid, hotkey)
+    if not ids:
+        return pd.DataFrame(columns=list(HISTORY_COLUMNS))
+    rows = _rates(db_path, ids, [int(netuid)], hotkey)
+    if rows.empty:
+        return pd.DataFrame(columns=list(HISTORY_COLUMNS))
+    rows = rows.sort_values(["taken_at", "snapshot_id"], kind="stable")
+    alpha, tao = model.staker_returns(
+        rows["rate"].to_numpy(dtype=np.float64),
+        rows["epochs_per_day"].to_numpy(dtype=np.float64),
+        rows["price"].to_numpy(dtype=np.float64),
+    )
+    return pd.DataFrame(
+        {
+            "snapshot_id": rows["snapshot_id"].to_numpy(dtype=np.int64),
+            "block": rows["block"].to_numpy(dtype=np.int64),
+            "taken_at": rows["taken_at"].to_numpy(),
+            "return_alpha_per_1000_per_day": alpha,
+            "return_tao_per_1000_per_day": tao,
+            "validator_trust": pd.to_numeric(rows["validator_trust"], errors="coerce").to_numpy() / U16_MAX,
+            "stake_alpha_rao": pd.array(rows["pool"], dtype="Int64"),
+            "dividends": pd.array(rows["alpha_dividends"], dtype="Int64"),
+            "alpha_price_tao": rows["price"].to_numpy(dtype=np.float64),
+        }
+    ).reset_index(drop=True)
