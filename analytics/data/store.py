@@ -46,15 +46,23 @@ Additions beyond the original contract (same rules):
     process's lock; env METAGRAPH_LENS_LOCK_WAIT)
 
 Concurrency: DuckDB allows one writing process per file and takes an exclusive lock while any
-read-write connection is open; a read-only connection takes a shared lock. So every call opens its
-own connection and closes it before returning: a cached connection would lock out the cron writer.
+read-write connection is open; a read-only connection takes a shared lock. So by default every call
+opens its own connection and closes it before returning. The app turns on ``keep_reader_open()``:
+one shared read-only connection per process, lent out as cursors, closed when idle (1 s) or old
+(5 s, at the next moment no query runs) and re-opened when the file changes, so the cron writer
+still gets the lock within seconds (see SharedReader for the measurements behind this choice).
+
+Added by issue 16: ``add_subnets`` (resumable writes), ``stored_subnets``, ``subnet_summary``,
+``validator_history``, the `subnet_summary` table (migration 3), ``keep_reader_open``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -309,11 +317,122 @@ def _query_error(path: Path, exc: duckdb.Error) -> StoreError:
     return StoreError(f"database {path}: {msg}")
 
 
+class SharedReader:
+    """One long-lived read-only connection per process (the app's), lent out as cursors.
+
+    Why not simply keep it open: DuckDB locks the file per process. A read-only connection holds a
+    shared lock, and the cron writer (`collect`, `backfill`) needs the exclusive one, so a connection
+    held for the life of the app would lock the writer out for good (measured: the writer fails with
+    "Conflicting lock"; a fresh connection costs ~15-100 ms per query, a cursor on an open one ~1.5 ms).
+    So the connection is held only while pages query: it is closed once no cursor has been out for
+    ``idle`` seconds, and also, at the next moment no cursor is out, once it is ``max_age`` seconds
+    old, so even a busy app leaves the file unlocked every few seconds and a writer's retries
+    (``LOCK_WAIT_SECONDS``, the collector's backoff) get in. It is re-opened when the file changes
+    (size, mtime or inode: a new snapshot, or `demo --force` replacing the file), so pages never read
+    a stale catalog. A write from this process first closes it (DuckDB refuses a read-write
+    connection beside a read-only one to the same file in one process).
+    """
+
+    def __init__(self, idle: float = 1.0, max_age: float = 5.0) -> None:
+        self.idle, self.max_age = idle, max_age
+        self.enabled = False
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._path: Path | None = None
+        self._stamp: tuple[int, int, int] | None = None
+        self._opened = 0.0
+        self._active = 0
+        self._timer: threading.Timer | None = None
+        self.opens = 0  # connections opened (observability for tests and the bench)
+
+    @staticmethod
+    def _file_stamp(path: Path) -> tuple[int, int, int]:
+        st = path.stat()
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def checkout(self, path: Path) -> duckdb.DuckDBPyConnection | None:
+        """A cursor on the shared connection, or None (the caller opens its own) when another file
+        is in use by a running query."""
+        with self._lock:
+            stale = self._con is not None and (
+                self._path != path
+                or self._stamp != self._file_stamp(path)
+                or time.monotonic() - self._opened > self.max_age
+            )
+            if stale:
+                if self._active:
+                    return None
+                self._close_locked()
+            if self._con is None:
+                self._con = _open(path, read_only=True)
+                self._path, self._stamp, self._opened = path, self._file_stamp(path), time.monotonic()
+                self.opens += 1
+            self._active += 1
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            return self._con.cursor()
+
+    def release(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        with contextlib.suppress(duckdb.Error):
+            cursor.close()
+        with self._lock:
+            self._active -= 1
+            if self._active == 0 and self._con is not None:
+                self._timer = threading.Timer(self.idle, self._close_if_idle)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _close_if_idle(self) -> None:
+        with self._lock:
+            if self._active == 0:
+                self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._con is not None:
+            with contextlib.suppress(duckdb.Error):
+                self._con.close()
+        self._con, self._path, self._stamp = None, None, None
+
+    def close(self, path: Path | None = None) -> None:
+        """Close the shared connection (to ``path`` only, when given) if no cursor is out."""
+        with self._lock:
+            if self._con is not None and self._active == 0 and (path is None or self._path == path):
+                self._close_locked()
+
+    @property
+    def is_open(self) -> bool:
+        return self._con is not None
+
+
+SHARED_READER = SharedReader()
+
+
+def keep_reader_open(enabled: bool = True) -> None:
+    """Read through :data:`SHARED_READER` from now on (the app); off, every call opens its own."""
+    SHARED_READER.enabled = enabled
+    if not enabled:
+        SHARED_READER.close()
+
+
 @contextmanager
 def _reader(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A fresh read-only connection for one call; closed on exit; errors become StoreError."""
+    """A read-only connection for one call: a cursor on the app's shared connection when enabled,
+    else a fresh connection closed on exit; errors become StoreError."""
     path = Path(db_path)
     _check_readable(path)
+    cursor = SHARED_READER.checkout(path) if SHARED_READER.enabled else None
+    if cursor is not None:
+        try:
+            yield cursor
+        except duckdb.Error as exc:
+            raise _query_error(path, exc) from None
+        finally:
+            SHARED_READER.release(cursor)
+        return
     con = _open(path, read_only=True)
     try:
         yield con
@@ -333,6 +452,7 @@ def _writer(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnecti
     """A fresh read-write connection with the schema migrated to SCHEMA_VERSION."""
     path = Path(db_path)
     _check_writable(path)
+    SHARED_READER.close()
     con = _open(path, read_only=False)
     try:
         _migrate(con, path)

@@ -528,49 +528,41 @@ def history_tables(
     Summary per snapshot: validators (permit holders), out of consensus (Tv < OUT_OF_CONSENSUS_TV),
     validators per Tv band (TV_BANDS), median and stake-weighted Tv, and consensus concentration: the share of all consensus held by the
     10 highest miners and the effective number of miners 1 / sum(c_i^2) with c = C / sum(C).
+    The per-snapshot figures come from the store's `subnet_summary` (written at ingest), the bands
+    from the permit holders' rows only: the subnet's every neuron is never read.
     """
     from analytics.data import store
 
-    hist = store.subnet_history(db_path, netuid, network)
-    if hist.empty:
+    summ = store.subnet_summary(db_path, netuid, network)
+    if summ.empty:
         return pd.DataFrame(), pd.DataFrame()
-    hist = hist.assign(
-        tv=hist["validator_trust"].astype(np.float64) / U16_MAX,
-        stake=hist["total_stake"].astype(np.float64),
-        c=hist["consensus"].astype(np.float64),
+    val = store.validator_history(db_path, netuid, network)
+    val = val.assign(
+        tv=val["validator_trust"].astype(np.float64) / U16_MAX,
+        stake=val["total_stake"].astype(np.float64),
     )
-    val = hist[hist["validator_permit"].astype(bool)]
-    keys = ["snapshot_id", "taken_at", "block"]
-    snaps = hist[keys].drop_duplicates("snapshot_id").set_index("snapshot_id")
-    g = val.groupby("snapshot_id")
-    tv_x_stake = (val["tv"] * val["stake"]).groupby(val["snapshot_id"]).sum()
-    share = hist["c"] / hist.groupby("snapshot_id")["c"].transform("sum").replace(0, np.nan)
-    conc = hist.assign(share=share)
-    top10 = (
-        conc.sort_values("share", ascending=False)
-        .groupby("snapshot_id")["share"]
-        .apply(lambda s: s.head(10).sum())
-    )
-    hhi = (conc["share"] ** 2).groupby(conc["snapshot_id"]).sum()
+    g = val.groupby("snapshot_id")["tv"]
+    summ = summ.set_index("snapshot_id")
     summary = pd.DataFrame(
         {
-            "taken_at": snaps["taken_at"],
-            "block": snaps["block"],
-            "validators": g.size(),
-            "out_of_consensus": g["tv"].apply(lambda s: int((s < OUT_OF_CONSENSUS_TV).sum())),
+            "taken_at": summ["taken_at"],
+            "block": summ["block"],
+            "validators": summ["validators"],
+            "out_of_consensus": g.apply(lambda s: int((s < OUT_OF_CONSENSUS_TV).sum())),
             **{
-                f"tv_{band}": g["tv"].apply(lambda s, lo=lo, hi=hi: int(((s >= lo) & (s < hi)).sum()))
+                f"tv_{band}": g.apply(lambda s, lo=lo, hi=hi: int(((s >= lo) & (s < hi)).sum()))
                 for band, lo, hi in TV_BANDS
             },
-            "tv_median": g["tv"].median(),
-            "tv_stake_weighted": tv_x_stake / g["stake"].sum().replace(0, np.nan),
-            "consensus_top10_share": top10,
-            "effective_miners": 1.0 / hhi.replace(0, np.nan),
-        }
+            "tv_median": summ["tv_median"],
+            "tv_stake_weighted": summ["tv_stake_weighted"],
+            "consensus_top10_share": summ["consensus_top10_share"],
+            "effective_miners": summ["effective_miners"],
+        },
+        index=summ.index,
     )
     counts = ["validators", "out_of_consensus", *(f"tv_{band}" for band, _, _ in TV_BANDS)]
     summary[counts] = summary[counts].fillna(0).astype(int)
-    summary = summary.reset_index().rename(columns={"index": "snapshot_id"})
+    summary = summary.reset_index()
     tv_rows = val[["snapshot_id", "taken_at", "uid", "hotkey", "tv", "stake"]].rename(
         columns={"tv": "validator_trust", "stake": "stake_rao"}
     )
