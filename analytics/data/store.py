@@ -58,6 +58,7 @@ Added by issue 16: ``add_subnets`` (resumable writes), ``stored_subnets``, ``sub
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
@@ -409,6 +410,7 @@ class SharedReader:
 
 
 SHARED_READER = SharedReader()
+atexit.register(SHARED_READER.close)  # closed before the interpreter tears DuckDB's objects down
 
 
 def keep_reader_open(enabled: bool = True) -> None:
