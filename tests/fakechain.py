@@ -326,23 +326,29 @@ class FakeChain:
     async def close(self) -> None:
         self.closes += 1
 
-    async def _gate(self) -> None:
+    async def _gate(self, latency: float | None = None) -> None:
         if self.hang:
             await asyncio.Event().wait()  # a node that never answers
         if self.fail_requests > 0:
             self.fail_requests -= 1
             raise RpcConnectionError("connection reset by peer")
-        if self.latency:
-            await asyncio.sleep(self.latency)
+        latency = self.latency if latency is None else latency
+        if latency:
+            await asyncio.sleep(latency)
 
     # -- protocol: chain metadata -------------------------------------------------------------------
 
     async def block_hash(self, block: int | None = None) -> str:
-        await self._gate()
         block = self.head if block is None else int(block)
+        digest = block_hash_of(block)
+        if digest in self._hashes:  # the SDK's transport caches finalized number -> hash (and runtime)
+            await self._gate(latency=0.0)
+            return digest
+        # First touch of a block over RPC: chain_getBlockHash, then chain_getHeader and
+        # state_getRuntimeVersion (the transport's codec_at), three round trips in a row.
+        await self._gate(latency=3 * self.latency)
         if block > self.head or block < 0:
             raise ChainError(f"Block not found for block {block}")
-        digest = block_hash_of(block)
         self._hashes[digest] = block
         return digest
 

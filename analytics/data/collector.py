@@ -988,16 +988,15 @@ async def _fetch_money(
     )
     for hk, owner in zip(outside, owners or [None] * len(outside), strict=True):
         coldkey_of[hk] = str(owner) if owner else None
+    identity_keys = list(dict.fromkeys(c for c in coldkey_of.values() if c))
     names, nominators = await _gather(
-        _gather(
-            *(
-                _optional(vin.query(ST.IdentitiesV2, [ck]))
-                for ck in dict.fromkeys(c for c in coldkey_of.values() if c)
-            )
-        ),
+        # every coldkey's identity in one request (query_batch), not one request per coldkey
+        _optional(vin.query_batch(ST.IdentitiesV2, [[ck] for ck in identity_keys]))
+        if identity_keys
+        else _value([]),
         _gather(*(_optional(vin.query_map(ST.AlphaV2, [hk])) for hk in money_keys)),
     )
-    name_of = dict(zip(dict.fromkeys(c for c in coldkey_of.values() if c), names, strict=True))
+    name_of = dict(zip(identity_keys, names or [None] * len(identity_keys), strict=True))
     recorded_alpha = {str(hk): _int(v) for hk, v in alpha_divs or []}
     recorded_root = {str(hk): _int(v) for hk, v in root_divs or []}
     floor_take = max(_int(min_take), _int(min_take_subnet))  # get_effective_min_childkey_take
