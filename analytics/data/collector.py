@@ -814,6 +814,31 @@ I96F32_ONE = 2**32
 DEFAULT_DELEGATE_TAKE = 11796  # the runtime's default Delegates value (18 %)
 
 
+def _optional_values(view: Any, items: list[tuple[Descriptor, list | None]]) -> list[Any]:
+    """:func:`read_values` (one request, started now) as one awaitable per item, to unpack inside a
+    gather; an item the runtime lacks, or a failed request, gives None as ``_optional`` does."""
+
+    async def read() -> list[Any]:
+        try:
+            values = await read_values(view, items)
+        except (bt.ChainError, ValueError, KeyError) as exc:
+            log.debug("optional reads failed: %s", exc)
+            return [None] * len(items)
+        return [None if isinstance(v, Missing) else v for v in values]
+
+    task = asyncio.ensure_future(read())
+
+    async def part(i: int) -> Any:
+        return (await task)[i]
+
+    return [part(i) for i in range(len(items))]
+
+
+def _spliced(values: list[Any], index: int, extra: Any) -> list[Any]:
+    """``values`` with ``extra`` inserted at ``index`` (keeps an unpacking order readable)."""
+    return [*values[:index], extra, *values[index:]]
+
+
 async def _optional(aw: Any) -> Any:
     """A read that an older runtime may not have: None instead of an error."""
     try:
@@ -919,16 +944,21 @@ async def _fetch_money(
         parents_of,
         children_of,
     ) = await _gather(
-        _optional(vin.query(ST.PendingServerEmission, [netuid])),
-        _optional(vin.query(ST.PendingValidatorEmission, [netuid])),
-        _optional(vin.query(ST.PendingRootAlphaDivs, [netuid])),
-        _optional(vin.query(ST.PendingOwnerCut, [netuid])),
-        _optional(vin.query(ST.SubnetOwnerCut)),
-        _optional(vin.query(ST.OwnerCutEnabled, [netuid])),
-        _optional(vin.query(ST.RootProp, [netuid])),
-        _optional(vin.query(ST.CKBurn)),
-        _optional(vin.query(ST.MinChildkeyTake)),
-        _optional(vin.query(ST.MinChildkeyTakePerSubnet, [netuid])),
+        *_optional_values(
+            vin,
+            [
+                (ST.PendingServerEmission, [netuid]),
+                (ST.PendingValidatorEmission, [netuid]),
+                (ST.PendingRootAlphaDivs, [netuid]),
+                (ST.PendingOwnerCut, [netuid]),
+                (ST.SubnetOwnerCut, None),
+                (ST.OwnerCutEnabled, [netuid]),
+                (ST.RootProp, [netuid]),
+                (ST.CKBurn, None),
+                (ST.MinChildkeyTake, None),
+                (ST.MinChildkeyTakePerSubnet, [netuid]),
+            ],
+        ),
         _optional(vin.query_batch(ST.ParentKeys, pairs)) if pairs else _value([]),
         _optional(vin.query_batch(ST.ChildKeys, pairs)) if pairs else _value([]),
     )
@@ -972,19 +1002,27 @@ async def _fetch_money(
         _optional(vin.query_batch(ST.TotalHotkeyAlpha, [[hk, 0] for hk in money_keys])),
         _optional(vout.query_map(ST.AlphaDividendsPerSubnet, [netuid])),
         _optional(vout.query_map(ST.RootAlphaDividendsPerSubnet, [netuid])),
-        _optional(vout.query(ST.SubnetTAO, [netuid])),
-        _optional(vout.query(ST.SubnetAlphaIn, [netuid])),
-        _optional(vout.query(ST.SubnetAlphaOut, [netuid])),
-        _optional(vout.runtime(bt.runtime_api.SwapRuntimeApi.current_alpha_price, [netuid])),
-        _optional(vout.query(ST.SubnetMovingPrice, [netuid])),
-        _optional(vout.query(ST.SubnetAlphaOutEmission, [netuid])),
-        _optional(vout.query(ST.SubnetTaoInEmission, [netuid])),
-        _optional(vout.query(ST.SubnetExcessTao, [netuid])),
-        _optional(vout.query(ST.EmissionGateBar)),
-        _optional(vout.query(ST.EmissionBarQuantile)),
-        _optional(vout.query(ST.EmissionGateExponent)),
-        _optional(vout.query(ST.EmissionBarRank)),
-        _optional(vout.query(bt.storage.System.LastRuntimeUpgrade)),
+        *_spliced(
+            _optional_values(
+                vout,
+                [
+                    (ST.SubnetTAO, [netuid]),
+                    (ST.SubnetAlphaIn, [netuid]),
+                    (ST.SubnetAlphaOut, [netuid]),
+                    (ST.SubnetMovingPrice, [netuid]),
+                    (ST.SubnetAlphaOutEmission, [netuid]),
+                    (ST.SubnetTaoInEmission, [netuid]),
+                    (ST.SubnetExcessTao, [netuid]),
+                    (ST.EmissionGateBar, None),
+                    (ST.EmissionBarQuantile, None),
+                    (ST.EmissionGateExponent, None),
+                    (ST.EmissionBarRank, None),
+                    (bt.storage.System.LastRuntimeUpgrade, None),
+                ],
+            ),
+            3,
+            _optional(vout.runtime(bt.runtime_api.SwapRuntimeApi.current_alpha_price, [netuid])),
+        ),
     )
     for hk, owner in zip(outside, owners or [None] * len(outside), strict=True):
         coldkey_of[hk] = str(owner) if owner else None
