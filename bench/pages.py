@@ -35,7 +35,7 @@ PAGES = {
     "Weight matrix": "pages/4_Weight_matrix.py",
     "History": "pages/5_History.py",
 }
-TARGET_S = 1.0
+TARGET_S = 0.5  # issue 16: every page <= 0.5 s cold at 260 weekly snapshots of 128 subnets
 
 
 def clear_caches() -> None:
@@ -76,7 +76,7 @@ def bench(db: Path, runs: int) -> list[tuple[str, float, float]]:
     rows = []
     for name, page in PAGES.items():
         cold, warm = time_page(page, params, runs)
-        flag = "" if max(cold, warm) <= TARGET_S else "   over the 1 s target"
+        flag = "" if max(cold, warm) <= TARGET_S else f"   over the {TARGET_S} s target"
         print(f"{name:<18}{cold:>10.3f}{warm:>10.3f}{flag}", flush=True)
         rows.append((name, cold, warm))
     return rows
