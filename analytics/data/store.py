@@ -722,13 +722,15 @@ def subnet_summary(db_path: str | os.PathLike[str], netuid: int, network: str | 
 
 
 def validator_history(db_path: str | os.PathLike[str], netuid: int, network: str | None = None) -> pd.DataFrame:
-    """subnet_history's columns for the validator-permit holders only (a quarter of the rows or less)."""
+    """The validator-permit holders of one subnet across snapshots, oldest first: snapshot_id,
+    taken_at, block, uid, hotkey, validator_trust (u16), total_stake (rao). Only the columns History
+    charts: the scan fetches a handful of column vectors where the subnet's rows are, not whole rows."""
     where = "n.netuid = ? AND n.validator_permit" + (" AND s.network = ?" if network is not None else "")
     params: list[Any] = [int(netuid)] + ([network] if network is not None else [])
     return _read_df(
         db_path,
         f"""
-        SELECT {_HISTORY_COLUMNS}
+        SELECT n.snapshot_id, s.taken_at, s.block, n.uid, n.hotkey, n.validator_trust, n.total_stake
         FROM neurons n JOIN snapshots s USING (snapshot_id)
         WHERE {where}
         ORDER BY s.taken_at, s.snapshot_id, n.uid

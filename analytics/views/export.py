@@ -541,18 +541,20 @@ def history_tables(
         tv=val["validator_trust"].astype(np.float64) / U16_MAX,
         stake=val["total_stake"].astype(np.float64),
     )
-    g = val.groupby("snapshot_id")["tv"]
+    by = val["snapshot_id"].to_numpy()
+    tv = val["tv"]
+
+    def count(mask: pd.Series) -> pd.Series:  # validators per snapshot where mask holds (vectorised)
+        return mask.groupby(by).sum()
+
     summ = summ.set_index("snapshot_id")
     summary = pd.DataFrame(
         {
             "taken_at": summ["taken_at"],
             "block": summ["block"],
             "validators": summ["validators"],
-            "out_of_consensus": g.apply(lambda s: int((s < OUT_OF_CONSENSUS_TV).sum())),
-            **{
-                f"tv_{band}": g.apply(lambda s, lo=lo, hi=hi: int(((s >= lo) & (s < hi)).sum()))
-                for band, lo, hi in TV_BANDS
-            },
+            "out_of_consensus": count(tv < OUT_OF_CONSENSUS_TV),
+            **{f"tv_{band}": count((tv >= lo) & (tv < hi)) for band, lo, hi in TV_BANDS},
             "tv_median": summ["tv_median"],
             "tv_stake_weighted": summ["tv_stake_weighted"],
             "consensus_top10_share": summ["consensus_top10_share"],
