@@ -97,6 +97,10 @@ class _Progress:
                 transient=False,
             )
             self.bar.start()
+            # The bar says what the per-point info lines would; warnings and errors still print.
+            self.logger = logging.getLogger("analytics")
+            self.level = self.logger.level
+            self.logger.setLevel(logging.WARNING)
 
     def __call__(self, done: int, total: int, point: int, subnets_done: int, subnets: int) -> None:
         if self.bar is None:
@@ -110,6 +114,8 @@ class _Progress:
     def finish(self) -> None:
         if self.bar is not None:
             self.bar.stop()
+            self.logger.setLevel(self.level)
+            self.bar = None
 
 
 def run(args: argparse.Namespace) -> int:
