@@ -263,3 +263,26 @@ def test_cli_backfills_by_date_and_logs_a_line_per_point(tmp_path, capsys, cli_c
     assert blocks[0] in range(4_995, 5_001) and len(blocks) == 3  # the last block at or before --since
     assert err.count("subnet(s) written") == 3
     assert os.path.getsize(db) > 0
+
+
+# The interrupt cancels reads in flight: their coroutines are dropped unawaited, as on a real Ctrl-C.
+@pytest.mark.filterwarnings("ignore:coroutine .* was never awaited:RuntimeWarning")
+def test_ctrl_c_keeps_every_subnet_already_read(tmp_path) -> None:
+    db = tmp_path / "lens.duckdb"
+
+    def progress(done, total, point, subnets_done, subnets) -> None:
+        if done == 1 and subnets_done == 2:  # second point, two subnets read and not yet written
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        collector.backfill(
+            fake_subtensor(history_network()),
+            db,
+            start_block=4_500,
+            end_block=8_500,
+            every=2_000,
+            policy=collector.RetryPolicy(tries=1, timeout=20, concurrency=1),
+            progress=progress,
+            flush_seconds=1_000.0,  # nothing flushed by time: only the interrupt writes them
+        )
+    assert len(dump(db)["subnets"]) == 3 + 2

@@ -1827,21 +1827,25 @@ def _backfill_point(
         meta_box["meta"] = meta
         counts[1] = len(chosen)
 
-    _rows, meta = asyncio.run(
-        _collect_async(
-            subtensor,
-            requested,
-            None,
-            policy,
-            None,
-            point_summary,
-            lambda _anchor_block: False,
-            anchor=point,
-            skip=skip,
-            on_rows=on_rows,
-            on_anchor=on_anchor,
+    try:
+        _rows, meta = asyncio.run(
+            _collect_async(
+                subtensor,
+                requested,
+                None,
+                policy,
+                None,
+                point_summary,
+                lambda _anchor_block: False,
+                anchor=point,
+                skip=skip,
+                on_rows=on_rows,
+                on_anchor=on_anchor,
+            )
         )
-    )
+    except KeyboardInterrupt:  # Ctrl-C: keep every subnet already read, then stop
+        flush()
+        raise
     if meta is not None:
         meta_box["meta"] = meta
     flush()
