@@ -5,6 +5,7 @@
 * ``chromium_path``: "/usr/bin/chromium" for Playwright's ``executable_path``. Skips the test with a
   clear reason when the browser or playwright is missing, but FAILS it when the environment sets
   METAGRAPH_LENS_REQUIRE_BROWSER=1 (as .ci/run does), so CI cannot go green without browser tests.
+* every test ends with the store's shared reader off (a page run turns it on for the process).
 * ``REALDATA``: ../shared/realdata relative to the repo root (tests skip, saying why, when absent).
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,13 @@ def bare_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert store.ingest_snapshot(db, store.SnapshotData(meta=meta, tables=tables)) is not None
     monkeypatch.setenv("METAGRAPH_LENS_DB", str(db))
     return db
+
+
+@pytest.fixture(autouse=True)
+def _per_call_readers() -> Iterator[None]:
+    """A page run under AppTest turns on the app's shared reader (store.keep_reader_open) for the
+    whole process; turn it off after each test so the next one starts as the CLI does."""
+    yield
+    from analytics.data import store
+
+    store.keep_reader_open(False)
