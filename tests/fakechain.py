@@ -63,6 +63,7 @@ MONEY_ITEMS = frozenset(
         "SubnetAlphaOut",
         "SubnetMovingPrice",
         "MinChildkeyTakePerSubnet",
+        "ChildkeyThresholdSuspended",
     }
 )
 SPEC_VERSION = 425
@@ -174,6 +175,7 @@ class Accounts:
     root_stake: dict[str, int] = field(default_factory=dict)  # TotalHotkeyAlpha on netuid 0
     owner: dict[str, str] = field(default_factory=dict)  # Owner: hotkey -> coldkey
     identity: dict[str, str] = field(default_factory=dict)  # IdentitiesV2 name by coldkey
+    suspended: set[str] = field(default_factory=set)  # ChildkeyThresholdSuspended parents
 
 
 @dataclass
@@ -260,6 +262,7 @@ class FakeChain:
         self.legacy_runtime = False  # no hyperparams v3 nor SubnetEpochIndex, as on runtimes before them
         # spec -> storage items that runtimes older than that spec do not have.
         self.absent_before: dict[int, set[str]] = {423: {"SubnetEpochIndex", "TimelockedWeightCommits"}}
+        self.without_money = False  # a runtime before the money items (MONEY_ITEMS, pool price API)
         # Observability for tests.
         self.connects = 0
         self.closes = 0
@@ -428,6 +431,8 @@ class FakeChain:
         if module == "System" and storage_function == "LastRuntimeUpgrade":
             return {"spec_version": self.spec_at(block), "spec_name": "node-subtensor"}
         if module == "SubtensorModule" and storage_function in MONEY_ITEMS:
+            if self.without_money:  # what the SDK raises for an item missing from the metadata
+                raise ValueError(f"Storage function SubtensorModule.{storage_function} not found")
             return self._money_query(storage_function, params, block)
         if module != "SubtensorModule":
             raise ChainError(f"storage {module}.{storage_function} is not served by the fake chain")
@@ -512,6 +517,8 @@ class FakeChain:
             return acc.delegate_take.get(params[0], 11796)
         if item == "Owner":
             return acc.owner.get(params[0])
+        if item == "ChildkeyThresholdSuspended":  # OptionQuery of (): () when set, None otherwise
+            return () if params[0] in acc.suspended else None
         if item == "IdentitiesV2":
             name = acc.identity.get(params[0])
             return None if name is None else {"name": list(name.encode()), "url": [], "description": []}
@@ -565,6 +572,12 @@ class FakeChain:
             return [(netuid, True) for netuid in self.netuids_at(block)]
         if storage_function == "TokenSymbol":
             return [(s, self.subnet_at(s, block).symbol) for s in self.netuids_at(block)]  # Vec<u8> as text
+        if self.without_money and storage_function in (
+            "AlphaV2",
+            "AlphaDividendsPerSubnet",
+            "RootAlphaDividendsPerSubnet",
+        ):
+            raise ValueError(f"Storage function SubtensorModule.{storage_function} not found")
         if storage_function == "AlphaV2":  # prefix [hotkey]: ((coldkey, netuid), share) per position
             hotkey = params[0]
             out = []
@@ -617,6 +630,8 @@ class FakeChain:
                 "spec_version": self.spec_at(block),
                 "transaction_version": 1,
             }
+        if api == "SwapRuntimeApi" and self.without_money:
+            raise ValueError(f"Runtime API Call '{api}.{method}' not found in registry")
         if api == "SwapRuntimeApi" and method == "current_alpha_price":
             sn = self._subnet(block, int(params[0]))
             return 0 if sn is None else sn.money.price_rao
@@ -1020,8 +1035,12 @@ def add_money(ep: Epoch, accounts: Accounts) -> None:
         parents={
             hotkeys[3]: [(2**63, hotkeys[1]), (2**62, hotkeys[2])],
             hotkeys[4]: [(2**64 - 1, outside)],
+            hotkeys[6]: [(2**60, hotkeys[0])],  # the subnet owner: never inert
         },
-        children={hotkeys[1]: [(2**63, hotkeys[3])], hotkeys[2]: [(2**62, hotkeys[3])]},
+        children={
+            hotkeys[1]: [(2**63, hotkeys[3])],
+            hotkeys[2]: [(2**62, hotkeys[3]), (2**61, account(f"unregistered-child-{netuid}"))],
+        },
         alpha_dividends={hk: 5 for hk in hotkeys[:4]},  # stale: the previous epoch's
         stakers={
             hk: [account(f"staker-{netuid}-{k}") for k in range(int(rng.integers(0, 6)))]
@@ -1052,6 +1071,7 @@ def add_money(ep: Epoch, accounts: Accounts) -> None:
         accounts.delegate_take[hotkey] = [0, 11796, 3277, 655][k % 4]
         accounts.root_stake[hotkey] = int(rng.integers(0, 10**13))
     accounts.owner[outside] = account(f"outside-owner-{netuid}")
+    accounts.suspended |= {hotkeys[2], hotkeys[0]}  # below the stake threshold
     accounts.identity[coldkeys[1]] = f"<b>validator</b> \u202e{netuid}"
     accounts.identity[accounts.owner[outside]] = "outside parent"
 
@@ -1233,12 +1253,24 @@ def expected_money(
         if src_in.validator_permit[uid] or src_out.validator_permit[uid] or src_out.dividends[uid] > 0
     ]
     keys = [src_in.hotkeys[uid] for uid in validators]
+    edges: dict[tuple[str, str], int] = {}
+    for hk in keys:  # ParentKeys of each validator, then ChildKeys of each validator
+        for prop, p in m_in.parents.get(hk, []):
+            edges[(hk, p)] = prop
+    for hk in keys:
+        for prop, c in m_in.children.get(hk, []):
+            edges.setdefault((c, hk), prop)
     children = [
-        {"netuid": netuid, "child_hotkey": hk, "position": k, "parent_hotkey": p, "proportion": prop}
-        for hk in keys
-        for k, (prop, p) in enumerate(m_in.parents.get(hk, []))
+        {
+            "netuid": netuid,
+            "child_hotkey": c,
+            "parent_hotkey": p,
+            "proportion": prop,
+            "suspended": p in acc.suspended and p != src_in.owner_hotkey,
+        }
+        for (c, p), prop in edges.items()
     ]
-    outside = list(dict.fromkeys(c["parent_hotkey"] for c in children if c["parent_hotkey"] not in keys))
+    outside = list(dict.fromkeys(p for (c, p) in edges if p not in keys and c in keys))
     uid_of = {hk: uid for uid, hk in enumerate(src_in.hotkeys)}
     floor_take = max(g_in.min_childkey_take, m_in.min_childkey_take)
     rows = []
@@ -1310,3 +1342,13 @@ def expected_money(
             subnet["pending_server"] + subnet["pending_validator"] + subnet["pending_root"]
         )
     return subnet, rows, children
+
+
+def with_emission_shares(expected: dict[str, list]) -> dict[str, list]:
+    """``expected`` for a snapshot of every subnet: each subnet's share of block emission (its TAO
+    in + excess TAO over the sum), as collect stores it then."""
+    rows = expected["subnets"]
+    flows = [r["tao_in_emission"] + r["excess_tao"] for r in rows]
+    for r, flow in zip(rows, flows, strict=True):
+        r["emission_share"] = flow / sum(flows) if sum(flows) else None
+    return expected

@@ -38,7 +38,16 @@ def rows_of(table: pa.Table) -> list[dict]:
 
 
 def key(row: dict) -> tuple:
-    names = ("netuid", "mechid", "uid", "validator_uid", "miner_uid", "hotkey", "child_hotkey", "position")
+    names = (
+        "netuid",
+        "mechid",
+        "uid",
+        "validator_uid",
+        "miner_uid",
+        "hotkey",
+        "child_hotkey",
+        "parent_hotkey",
+    )
     return tuple(str(row[k]) for k in names if k in row)
 
 
@@ -232,6 +241,31 @@ def test_runtimes_without_hyperparams_v3_fall_back_to_the_metagraph_record() -> 
     assert tables["mechanism_neurons"].to_pandas().query("netuid == 2").commit_block.isna().all()
 
 
+def test_a_runtime_without_the_money_items_still_stores_the_subnet() -> None:
+    """Older runtimes lack the pool price API and the dividend maps: the consensus rows are stored as
+    before, and every money value is unknown (None), never a made-up zero."""
+    chain, epochs = sample_network()
+    modern = fetch_tables(chain, [1])
+    chain.without_money = True
+    tables = fetch_tables(chain, [1])
+    for table in ("neurons", "weights", "bonds"):
+        assert tables[table].to_pylist() == modern[table].to_pylist()
+    subnet = tables["subnets"].to_pylist()[0]
+    for column in (
+        "epoch_emission",
+        "pending_server",
+        "price_rao",
+        "tao_reserve",
+        "ck_burn",
+        "emission_gate_bar",
+    ):
+        assert subnet[column] is None, column
+    assert subnet["epoch_spec_version"] == 440  # System.LastRuntimeUpgrade at e (the head runs 459)
+    rows = tables["hotkeys"].to_pylist()
+    assert rows and all(r["alpha_dividends"] is None and r["delegate_take"] is None for r in rows)
+    assert tables["child_keys"].num_rows == 0
+
+
 def test_progress_bar_on_a_terminal(monkeypatch) -> None:
     import io
 
@@ -284,3 +318,21 @@ def test_concurrency_is_bounded(tmp_path, monkeypatch) -> None:
     summary = collector.collect(bt.Subtensor("local", substrate=chain), tmp_path / "x.duckdb", policy=policy)
     assert summary.ok and summary.stored == [1, 2, 3, 5]
     assert most == 2
+
+
+def test_a_whole_network_snapshot_stores_each_subnets_share_of_block_emission(tmp_path) -> None:
+    chain, epochs = sample_network()
+    db = tmp_path / "lens.duckdb"
+    policy = collector.RetryPolicy(tries=1, timeout=10, backoff=0.01)
+    summary = collector.collect(bt.Subtensor("local", substrate=chain), db, policy=policy)
+    assert summary.ok and summary.stored == [1, 2, 3, 5]
+    shares = store.money_subnets(db, [summary.snapshot_id]).set_index("netuid")["emission_share"]
+    assert shares.sum() == pytest.approx(1.0)
+    flows = {s: epochs[s].at_e.money.tao_in_emission + epochs[s].at_e.money.excess_tao for s in (1, 2, 3)}
+    for netuid, flow in flows.items():
+        assert shares[netuid] == pytest.approx(flow / sum(flows.values()))
+    assert shares[5] == 0.0  # no emission into it in its block
+    some = collector.collect(
+        bt.Subtensor("local", substrate=chain), tmp_path / "some.duckdb", netuids=[1, 2], policy=policy
+    )
+    assert store.money_subnets(tmp_path / "some.duckdb", [some.snapshot_id])["emission_share"].isna().all()

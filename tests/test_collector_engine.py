@@ -150,3 +150,78 @@ def test_recompute_is_sensitive_to_the_inputs(tmp_path) -> None:
     restaked = sub.mechanism_arguments()
     restaked["inputs"].alpha_stake[:16] = restaked["inputs"].alpha_stake[:16][::-1]
     assert not np.array_equal(yuma.epoch_with_mechanisms(**restaked).dividends, sub.dividends)
+
+
+def test_recorded_dividends_verify_to_the_rao_through_collect_and_check(tmp_path, capsys) -> None:
+    """The money path round trip: a chain whose recorded dividends are the payout of its own state at
+    e - 1 (takes, own stakes, a parent of another coldkey and an unregistered parent, CKBurn) is
+    collected; `check` pays the stored epoch out again and finds every hotkey to the rao. A suspended
+    parent's stored edge stays inert. One rao changed on chain is caught."""
+    from analytics.cli import main
+    from analytics.model import returns
+    from tests.fakechain import Accounts, account
+
+    chain = FakeChain(head=80_000)
+    chain.set_globals(
+        0, Globals(tao_weight=3_320_413_933_267_719_290, stake_threshold=10**6, ck_burn=2**64 // 100)
+    )
+    e = chain.head - 90
+    before, after, result = engine_subnet(chain, 7, e=e)
+    n, hotkeys, coldkeys = before.n, before.hotkeys, before.coldkeys
+    outside = account("outside-parent")
+    m = before.money
+    m.pending_server, m.pending_validator, m.pending_root = 4 * 10**8, 5 * 10**8, 10**8  # E = 10^9
+    m.alpha_stake = {hk: int(v) for hk, v in zip(hotkeys, before.alpha_stake, strict=True)} | {
+        outside: 5 * 10**13
+    }
+    m.childkey_take = {hotkeys[3]: 6553, hotkeys[5]: 11796}
+    m.parents = {hotkeys[3]: [(2**62, hotkeys[1])], hotkeys[5]: [(2**64 - 1, outside)]}
+    m.children = {hotkeys[1]: [(2**62, hotkeys[3])], outside: [(2**64 - 1, hotkeys[5])]}
+    accounts = Accounts(
+        delegate_take={hk: [0, 11796, 3277][k % 3] for k, hk in enumerate(hotkeys)},
+        root_stake={hk: int(v) for hk, v in zip(hotkeys, before.tao_stake, strict=True)},
+        owner={outside: account("outside-owner")},
+        suspended={hotkeys[1]},  # below the stake threshold: its edge to uid 3 is inert
+    )
+    chain.set_accounts(0, accounts)
+
+    # What the chain records at e: the payout of the state at e - 1 (our model plays the runtime).
+    names = [*hotkeys, outside]
+    owners = [*coldkeys, accounts.owner[outside]]
+    ids = {c: i for i, c in enumerate(dict.fromkeys(owners))}
+    keys = returns.Keys(
+        alpha_stake=np.array([m.alpha_stake.get(h, 0) for h in names]),
+        root_stake=np.array([accounts.root_stake.get(h, 0) for h in names]),
+        delegate_take=np.array([accounts.delegate_take.get(h, 11796) for h in names]),
+        childkey_take=np.array([m.childkey_take.get(h, 0) for h in names]),
+        owner=np.array([ids[c] for c in owners]),
+    )
+    payout = returns.distribute(
+        np.arange(n),
+        result.server_emission,
+        result.validator_emission,
+        keys,
+        pending_server=m.pending_server,
+        pending_validator=m.pending_validator,
+        pending_root=m.pending_root,
+        tao_weight=3_320_413_933_267_719_290,
+        ck_burn=2**64 // 100,
+        parents={5: [(2**64 - 1, n)]},  # 3 <- 1 is stored but inert
+    )
+    assert payout.alpha_nominators[n] > 0 and payout.ck_burn.sum() > 0  # the relations matter here
+    after.money.alpha_dividends = {h: int(v) for h, v in zip(names, payout.alpha_nominators, strict=True)}
+    after.money.root_dividends = {h: int(v) for h, v in zip(names, payout.root_nominators, strict=True)}
+
+    db = tmp_path / "lens.duckdb"
+    policy = collector.RetryPolicy(tries=1, timeout=10, backoff=0.01)
+    assert collector.collect(bt.Subtensor("local", substrate=chain), db, netuids=[7], policy=policy).ok
+    assert main(["check", "--db", str(db)]) == 0
+    out = capsys.readouterr().out
+    assert "money: verified to the rao" in out and "DIFFERS" not in out
+
+    after.money.alpha_dividends[hotkeys[3]] += 1  # one rao more recorded on chain
+    chain.head += 1  # a new anchor block, so the second run stores a new snapshot
+    db2 = tmp_path / "lens2.duckdb"
+    assert collector.collect(bt.Subtensor("local", substrate=chain), db2, netuids=[7], policy=policy).ok
+    assert main(["check", "--db", str(db2)]) == 1
+    assert "money: DIFFERS - alpha dividends 1/" in capsys.readouterr().out

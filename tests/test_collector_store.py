@@ -21,10 +21,19 @@ import duckdb
 import pytest
 
 from analytics.data import collector, store
-from tests.fakechain import FakeChain, expected_rows, sample_network
+from tests.fakechain import FakeChain, expected_rows, sample_network, with_emission_shares
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLES = ("subnets", "neurons", "mechanism_neurons", "weights", "bonds", "bonds_after")
+TABLES = (
+    "subnets",
+    "neurons",
+    "mechanism_neurons",
+    "weights",
+    "bonds",
+    "bonds_after",
+    "hotkeys",
+    "child_keys",
+)
 FAST = collector.RetryPolicy(
     tries=3, timeout=2.0, close_timeout=0.5, backoff=0.01, backoff_max=0.05, db_tries=3, db_backoff=0.01
 )
@@ -55,7 +64,17 @@ def table_rows(db: Path, table: str, snapshot_id: int) -> list[dict]:
 
 
 def key(row: dict) -> tuple:
-    return tuple(row[k] for k in ("netuid", "mechid", "uid", "validator_uid", "miner_uid") if k in row)
+    names = (
+        "netuid",
+        "mechid",
+        "uid",
+        "validator_uid",
+        "miner_uid",
+        "hotkey",
+        "child_hotkey",
+        "parent_hotkey",
+    )
+    return tuple(str(row[k]) for k in names if k in row)
 
 
 def assert_snapshot_equals(db: Path, snapshot_id: int, expected: dict[str, list]) -> None:
@@ -86,7 +105,7 @@ def test_collect_stores_every_subnet_value_for_value(tmp_path) -> None:
     assert summary.ok and summary.status == "ok"
     assert summary.stored == [1, 2, 3, 5]  # root (0) skipped by "all"
     assert sorted(s for _, _, s, _ in seen) == [1, 2, 3, 5] and seen[-1][:2] == (4, 4)
-    expected = expected_rows(chain, {s: epochs[s] for s in (1, 2, 3, 5)})
+    expected = with_emission_shares(expected_rows(chain, {s: epochs[s] for s in (1, 2, 3, 5)}))
     assert_snapshot_equals(db, summary.snapshot_id, expected)
 
     meta = read(db, "SELECT * FROM snapshots")[0]

@@ -98,6 +98,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(
                 f"database {db} holds no snapshot yet (run `python -m analytics demo` or `collect`)"
             )
+        store.snapshot_meta(db, snapshot_id)  # StoreError naming an unknown snapshot
         if netuids is not None:
             stored = set(store.subnets(db, snapshot_id)["netuid"].astype(int))
             if netuids[0] not in stored:

@@ -215,9 +215,9 @@ SCHEMAS: dict[str, pa.Schema] = {
         [
             ("netuid", pa.int32()),
             ("child_hotkey", pa.string()),
-            ("position", pa.int32()),
             ("parent_hotkey", pa.string()),
             ("proportion", pa.uint64()),
+            ("suspended", pa.bool_()),
         ]
     ),
     "neurons": pa.schema(
@@ -787,6 +787,7 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         | neurons["validator_permit"]
         | (neurons["dividends"] > 0),
         aligned=aligned,
+        owner_hotkey=owner,
     )
     subnet.update(money_subnet)
     if spec is not None:  # the block's own runtime, as its reads were decoded (also where System is absent)
@@ -902,6 +903,7 @@ async def _fetch_money(
     coldkeys: list[str],
     validators: np.ndarray,
     aligned: bool = True,
+    owner_hotkey: str | None = None,
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
     """The money rows of one subnet: subnet columns, per-hotkey rows and parent/child relations.
 
@@ -964,13 +966,27 @@ async def _fetch_money(
     )
     parents_of = parents_of or [[] for _ in keys]
     children_of = children_of or [[] for _ in keys]
-    relations = [
-        (child, position, str(parent), _int(proportion))
-        for child, entries in zip(keys, parents_of, strict=True)
-        for position, (proportion, parent) in enumerate(entries or [])
-    ]
+    edges: dict[tuple[str, str], int] = {}  # (child, parent) -> proportion
+    for child, entries in zip(keys, parents_of, strict=True):
+        for proportion, parent in entries or []:
+            edges[(child, str(parent))] = _int(proportion)
+    for parent, entries in zip(keys, children_of, strict=True):
+        for proportion, child in entries or []:
+            edges.setdefault((str(child), parent), _int(proportion))
     read = set(keys)  # parents outside the validators (registered or not) are read too
-    outside = list(dict.fromkeys(p for _, _, p, _ in relations if p not in read))
+    outside = list(dict.fromkeys(p for (c, p) in edges if p not in read and c in read))
+    edge_parents = list(dict.fromkeys(p for _, p in edges))
+    suspended_flags = (
+        await _optional(vin.query_batch(ST.ChildkeyThresholdSuspended, [[p] for p in edge_parents]))
+        if edge_parents
+        else []
+    )
+    # A suspended parent's relations are inert (hidden from get_parents / get_children) except on
+    # the subnet it owns (runtime docs of ChildkeyThresholdSuspended; a runtime without the item: none).
+    suspended = {
+        p for p, flag in zip(edge_parents, suspended_flags or [None] * len(edge_parents), strict=True)
+        if flag is not None and p != owner_hotkey
+    }
     money_keys = keys + outside
     coldkey_of = {hotkeys[uid]: coldkeys[uid] for uid in uids}
     (
@@ -1063,8 +1079,8 @@ async def _fetch_money(
         for k, hk in enumerate(money_keys)
     ]
     child_rows = [
-        {"netuid": netuid, "child_hotkey": c, "position": pos, "parent_hotkey": p, "proportion": prop}
-        for c, pos, p, prop in relations
+        {"netuid": netuid, "child_hotkey": c, "parent_hotkey": p, "proportion": prop, "suspended": p in suspended}
+        for (c, p), prop in edges.items()
     ]
 
     pending = [_int(v, None) for v in (pending_server, pending_validator, pending_root, pending_cut)]
@@ -1112,6 +1128,18 @@ async def _fetch_money(
         )
     return money, hotkey_rows, child_rows
 
+
+
+def set_emission_shares(rows: Sequence[SubnetRows]) -> None:
+    """Each subnet's share of the block's TAO emission: its TAO injected plus its excess TAO (chain
+    buy) in its epoch block, over the sum across subnets. Only meaningful for a snapshot of every
+    subnet (collect does it then); left None otherwise or when a subnet's amounts are unknown."""
+    amounts = [(r.subnet.get("tao_in_emission"), r.subnet.get("excess_tao")) for r in rows]
+    if any(a is None or b is None for a, b in amounts):
+        return
+    total = sum(a + b for a, b in amounts)
+    for r, (a, b) in zip(rows, amounts, strict=True):
+        r.subnet["emission_share"] = (a + b) / total if total else None
 
 # --------------------------------------------------------------------------------------------------
 # Rows -> Arrow tables
@@ -1548,8 +1576,10 @@ def collect(
             return summary
         summary.stored = []
         if rows and meta is not None:
-            tables = build_tables(rows)
             failed = {s: m for s, m in summary.failed.items() if s >= 0}
+            if requested is None and not failed:
+                set_emission_shares(rows)
+            tables = build_tables(rows)
             if failed:
                 meta["note"] += f"; failed subnets: {', '.join(map(str, sorted(failed)))}"
             try:

@@ -600,13 +600,13 @@ def _money_rows(spec: SubnetSpec, sim: _SubnetSim, result: EpochResult, prev: di
         "nominators": np.concatenate([sim.nominators, np.full(extras, 12)]).astype(np.int32),
         "identity_name": pa.array([names.get(c) for c in coldkeys], type=pa.string()),
     }
-    edges = [(c, k, p, prop) for c, plist in sorted(sim.parents.items()) for k, (prop, p) in enumerate(plist)]
+    edges = [(c, p, prop) for c, plist in sorted(sim.parents.items()) for prop, p in plist]
     child_rows = {
         "netuid": np.full(len(edges), spec.netuid, dtype=np.int32),
-        "child_hotkey": [hotkeys[c] for c, _, _, _ in edges],
-        "position": np.array([k for _, k, _, _ in edges], dtype=np.int32),
-        "parent_hotkey": [hotkeys[p] for _, _, p, _ in edges],
-        "proportion": pa.array([prop for _, _, _, prop in edges], type=pa.uint64()),
+        "child_hotkey": [hotkeys[c] for c, _, _ in edges],
+        "parent_hotkey": [hotkeys[p] for _, p, _ in edges],
+        "proportion": pa.array([prop for _, _, prop in edges], type=pa.uint64()),
+        "suspended": np.zeros(len(edges), dtype=bool),
     }
     return {"hotkeys": [hotkey_rows], "child_keys": [child_rows] if edges else []}
 

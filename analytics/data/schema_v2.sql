@@ -51,13 +51,14 @@ CREATE TABLE IF NOT EXISTS hotkeys (
     PRIMARY KEY (snapshot_id, netuid, hotkey)
 );
 
--- Parent/child relations on a subnet (ParentKeys of each child, in storage order), at e - 1.
+-- Parent/child relations on a subnet, at e - 1: ParentKeys of each validator and ChildKeys of each
+-- validator (a validator's own share depends on what it gives its children), one row per edge.
 CREATE TABLE IF NOT EXISTS child_keys (
     snapshot_id    BIGINT NOT NULL,
     netuid         INTEGER NOT NULL,
     child_hotkey   VARCHAR NOT NULL,
-    position       INTEGER NOT NULL,         -- index in the child's ParentKeys vector
     parent_hotkey  VARCHAR NOT NULL,
     proportion     UBIGINT NOT NULL,         -- u64 share of the parent's stake (u64::MAX = all)
-    PRIMARY KEY (snapshot_id, netuid, child_hotkey, position)
+    suspended      BOOLEAN NOT NULL,         -- parent ChildkeyThresholdSuspended and not the subnet owner: inert
+    PRIMARY KEY (snapshot_id, netuid, child_hotkey, parent_hotkey)
 );

@@ -416,12 +416,13 @@ def payout_inputs(db_path: str | os.PathLike[str], sub: SubnetSnapshot) -> dict[
     rows = rows[rows["alpha_stake_own"].notna()]
     if rows.empty:
         return None
-    names = [str(h) for h in sub.hotkeys]
+    # Keys: the uids, then hotkeys with money rows (unregistered parents), then children known only
+    # as a proportion of a validator's stake (they matter for its own share). Suspended edges are inert.
+    edges = store.child_keys(db_path, [sub.snapshot_id], [sub.netuid])
+    edges = edges[~edges["suspended"].astype(bool)]
+    names = list(dict.fromkeys([str(h) for h in sub.hotkeys] + list(rows["hotkey"])))
+    names += [h for h in dict.fromkeys([*edges["child_hotkey"], *edges["parent_hotkey"]]) if h not in set(names)]
     index = {h: k for k, h in enumerate(names)}
-    for hk in rows["hotkey"]:
-        if hk not in index:
-            index[hk] = len(names)
-            names.append(hk)
     size = len(names)
     alpha, root = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
     take = np.full(size, 11796, dtype=np.int64)
@@ -441,10 +442,8 @@ def payout_inputs(db_path: str | os.PathLike[str], sub: SubnetSnapshot) -> dict[
                 recorded[f][k] = int(value)
     owner_ids = {c: i for i, c in enumerate(dict.fromkeys(coldkeys))}
     parents: dict[int, list[tuple[int, int]]] = {}
-    edges = store.child_keys(db_path, [sub.snapshot_id], [sub.netuid])
     for e in edges.itertuples(index=False):
-        if e.child_hotkey in index and e.parent_hotkey in index:
-            parents.setdefault(index[e.child_hotkey], []).append((int(e.proportion), index[e.parent_hotkey]))
+        parents.setdefault(index[e.child_hotkey], []).append((int(e.proportion), index[e.parent_hotkey]))
     owner_coldkey = sub.subnet.get("owner_coldkey")
     immune = np.array([c == owner_coldkey for c in coldkeys], dtype=bool) | np.isin(
         np.arange(size), np.flatnonzero(sub.is_owner)

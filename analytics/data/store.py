@@ -205,7 +205,7 @@ _ORDER: dict[str, str] = {
     "bonds": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
     "bonds_after": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
     "hotkeys": "snapshot_id, netuid, hotkey",
-    "child_keys": "snapshot_id, netuid, child_hotkey, position",
+    "child_keys": "snapshot_id, netuid, child_hotkey, parent_hotkey",
     "collection_runs": "run_id",
     "schema_version": "version",
     "subnet_summary": "snapshot_id, netuid",
@@ -996,56 +996,51 @@ def _id_list(values: list[int]) -> tuple[str, list[int]]:
     return (", ".join("?" * len(ids)) or "NULL"), ids
 
 
+_WINDOW_SQL = """
+    SELECT snapshot_id FROM snapshots
+    WHERE network = ? AND taken_at <= ? AND taken_at >= ? - to_days(?)
+    ORDER BY taken_at, snapshot_id
+"""
+
+
 def snapshots_in_window(db_path: str | os.PathLike[str], snapshot_id: int, days: int) -> list[int]:
     """Snapshots of the same network taken in the `days` days up to and including `snapshot_id`
     (taken_at >= its taken_at - days), oldest first. StoreError when the snapshot is unknown."""
     meta = snapshot_meta(db_path, snapshot_id)
-    df = _read_df(
-        db_path,
-        """
-        SELECT snapshot_id FROM snapshots
-        WHERE network = ? AND taken_at <= ? AND taken_at >= ? - to_days(?)
-        ORDER BY taken_at, snapshot_id
-        """,
-        [meta["network"], meta["taken_at"], meta["taken_at"], int(days)],
-    )
+    df = _read_df(db_path, _WINDOW_SQL, [meta["network"], meta["taken_at"], meta["taken_at"], int(days)])
     return [int(v) for v in df["snapshot_id"]]
 
 
-def money_subnets(
-    db_path: str | os.PathLike[str], snapshot_ids: list[int], netuids: list[int] | None = None
-) -> pd.DataFrame:
-    """The money columns of the given snapshots' subnets (with block and taken_at), by snapshot, netuid."""
+def _money_subnets_sql(snapshot_ids: list[int], netuids: list[int] | None) -> tuple[str, list[Any]]:
     marks, params = _id_list(snapshot_ids)
     where = f"s.snapshot_id IN ({marks})"
     if netuids is not None:
         more, extra = _id_list(netuids)
         where += f" AND s.netuid IN ({more})"
         params = params + extra
-    return _read_df(
-        db_path,
-        f"""
+    sql = f"""
         SELECT {_MONEY_SUBNET_COLUMNS}, p.block, p.taken_at, p.network, p.source, p.spec_version
         FROM subnets s JOIN snapshots p USING (snapshot_id)
         WHERE {where}
         ORDER BY p.taken_at, s.snapshot_id, s.netuid
-        """,
-        params,
-    )
-
-
-def money_hotkeys(
-    db_path: str | os.PathLike[str],
-    snapshot_ids: list[int],
-    netuids: list[int] | None = None,
-    hotkey: str | None = None,
-) -> pd.DataFrame:
-    """Per (snapshot, netuid, hotkey): the neuron's permit, trust and stakes joined with its money row.
-
-    Registered hotkeys come from `neurons` (money columns NULL where the snapshot predates schema 2);
-    parents that are not registered on the subnet come from `hotkeys` alone (uid NULL). Ordered by
-    snapshot, netuid, uid (parents last).
     """
+    return sql, params
+
+
+def money_subnets(
+    db_path: str | os.PathLike[str], snapshot_ids: list[int], netuids: list[int] | None = None
+) -> pd.DataFrame:
+    """The money columns of the given snapshots' subnets (with block and taken_at), by snapshot, netuid."""
+    return _read_df(db_path, *_money_subnets_sql(snapshot_ids, netuids))
+
+
+_MONEY_HOTKEY_COLUMNS = """h.delegate_take, h.childkey_take, h.alpha_stake_own, h.root_stake_own, h.alpha_dividends,
+        h.root_alpha_dividends, h.nominators, h.identity_name"""
+
+
+def _money_hotkeys_sql(
+    snapshot_ids: list[int], netuids: list[int] | None, hotkey: str | None, validators_only: bool
+) -> tuple[str, list[Any]]:
     marks, params = _id_list(snapshot_ids)
     where_n = f"n.snapshot_id IN ({marks})"
     where_h = f"h.snapshot_id IN ({marks}) AND h.uid IS NULL"
@@ -1061,16 +1056,15 @@ def money_hotkeys(
         where_h += " AND h.hotkey = ?"
         params_n.append(hotkey)
         params_h.append(hotkey)
-    money = """h.delegate_take, h.childkey_take, h.alpha_stake_own, h.root_stake_own, h.alpha_dividends,
-        h.root_alpha_dividends, h.nominators, h.identity_name"""
-    return _read_df(
-        db_path,
-        f"""
+    if validators_only:
+        where_n += " AND (n.validator_permit OR h.alpha_dividends > 0)"
+    money = _MONEY_HOTKEY_COLUMNS
+    sql = f"""
         SELECT * FROM (
             SELECT n.snapshot_id, n.netuid, n.uid, n.hotkey, coalesce(h.coldkey, n.coldkey) AS coldkey,
                 n.is_owner, n.validator_permit, n.validator_trust, n.dividends AS dividends_u16,
                 n.emission, n.alpha_stake, n.tao_stake, n.total_stake, {money}
-            FROM neurons n LEFT JOIN hotkeys h
+            FROM neurons n LEFT JOIN (SELECT * FROM hotkeys WHERE snapshot_id IN ({marks})) h
                 ON h.snapshot_id = n.snapshot_id AND h.netuid = n.netuid AND h.hotkey = n.hotkey
             WHERE {where_n}
             UNION ALL
@@ -1080,9 +1074,104 @@ def money_hotkeys(
             WHERE {where_h}
         )
         ORDER BY snapshot_id, netuid, uid NULLS LAST, hotkey
-        """,
-        params_n + params_h,
-    )
+    """
+    return sql, params + params_n + params_h
+
+
+def money_hotkeys(
+    db_path: str | os.PathLike[str],
+    snapshot_ids: list[int],
+    netuids: list[int] | None = None,
+    hotkey: str | None = None,
+    *,
+    validators_only: bool = False,
+) -> pd.DataFrame:
+    """Per (snapshot, netuid, hotkey): the neuron's permit, trust and stakes joined with its money row.
+
+    Registered hotkeys come from `neurons` (money columns NULL where the snapshot predates schema 2);
+    parents that are not registered on the subnet come from `hotkeys` alone (uid NULL). Ordered by
+    snapshot, netuid, uid (parents last). validators_only keeps permit holders and hotkeys with
+    recorded dividends (filtered in SQL).
+    """
+    return _read_df(db_path, *_money_hotkeys_sql(snapshot_ids, netuids, hotkey, validators_only))
+
+
+def returns_frames(
+    db_path: str | os.PathLike[str],
+    snapshot_id: int | None = None,
+    *,
+    window_days: int = 1,
+    netuids: list[int] | None = None,
+    hotkey: str | None = None,
+) -> dict[str, Any]:
+    """Everything the returns table reads, through ONE read-only connection (a year of a whole
+    network is millions of neuron rows: opening a connection per piece and moving every column of the
+    window would cost seconds).
+
+    Keys: 'snapshot_id' (the one asked for, or the latest; None for a database without snapshots),
+    'snapshot_ids' (the window, oldest first: taken_at within `window_days` days up to and including
+    it, same network), 'subnets' (money_subnets of the window), 'latest' (money_hotkeys of the
+    snapshot, validators only), 'window' (per window snapshot: snapshot_id, netuid, hotkey,
+    alpha_dividends, pool = own alpha stake or else the neuron's stake, for the hotkeys in 'latest'),
+    'relations' (per netuid and hotkey of the snapshot: parents, children). StoreError for an unknown
+    snapshot.
+    """
+    out: dict[str, Any] = {"snapshot_id": None, "snapshot_ids": []}
+    with _reader(db_path) as con:
+        if snapshot_id is None:
+            row = con.execute(
+                "SELECT snapshot_id FROM snapshots ORDER BY taken_at DESC, snapshot_id DESC LIMIT 1"
+            ).fetchone()
+            if row is None:
+                return out
+            snapshot_id = int(row[0])
+        meta = con.execute(
+            "SELECT network, taken_at FROM snapshots WHERE snapshot_id = ?", [int(snapshot_id)]
+        ).fetchone()
+        if meta is None:
+            raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
+        ids = [int(snapshot_id)]
+        if window_days > 1:
+            window = con.execute(_WINDOW_SQL, [meta[0], meta[1], meta[1], int(window_days)]).fetchall()
+            ids = [int(r[0]) for r in window]
+        out["snapshot_id"], out["snapshot_ids"] = int(snapshot_id), ids
+        out["subnets"] = con.execute(*_money_subnets_sql(ids, netuids)).df()
+        out["latest"] = con.execute(*_money_hotkeys_sql([int(snapshot_id)], netuids, hotkey, True)).df()
+        # The window needs only the recorded amounts (a row without them has no rate), so it reads
+        # `hotkeys` alone, for the snapshot's hotkeys, keyed by their row in 'latest' (no strings back).
+        keys = pa.table(
+            {
+                "k": pa.array(range(len(out["latest"])), pa.int64()),
+                "netuid": pa.array(out["latest"]["netuid"].to_numpy(), pa.int32()),
+                "hotkey": pa.array(out["latest"]["hotkey"].astype(str).tolist(), pa.string()),
+            }
+        )
+        con.register("incoming_returns_keys", keys)
+        try:
+            marks, id_params = _id_list(ids)
+            out["window"] = con.execute(
+                f"""
+                SELECT l.k, h.snapshot_id, h.alpha_dividends, h.alpha_stake_own AS pool
+                FROM hotkeys h JOIN incoming_returns_keys l ON l.netuid = h.netuid AND l.hotkey = h.hotkey
+                WHERE h.snapshot_id IN ({marks})
+                """,
+                id_params,
+            ).df()
+        finally:
+            con.unregister("incoming_returns_keys")
+        marks, edge_params = _id_list([int(snapshot_id)])
+        out["relations"] = con.execute(
+            f"""
+            SELECT netuid, hotkey, sum(parents) AS parents, sum(children) AS children FROM (
+                SELECT netuid, child_hotkey AS hotkey, 1 AS parents, 0 AS children
+                FROM child_keys WHERE snapshot_id IN ({marks}) AND NOT suspended
+                UNION ALL
+                SELECT netuid, parent_hotkey, 0, 1 FROM child_keys WHERE snapshot_id IN ({marks}) AND NOT suspended
+            ) GROUP BY netuid, hotkey
+            """,
+            edge_params + edge_params,
+        ).df()
+    return out
 
 
 def child_keys(
@@ -1098,16 +1187,27 @@ def child_keys(
     return _read_df(db_path, f"SELECT * FROM child_keys WHERE {where} ORDER BY {_ORDER['child_keys']}", params)
 
 
+_HOTKEY_SNAPSHOTS_SQL = """
+    SELECT snapshot_id FROM snapshots
+    WHERE snapshot_id IN (SELECT snapshot_id FROM neurons WHERE netuid = ? AND hotkey = ?)
+       OR snapshot_id IN (SELECT snapshot_id FROM hotkeys WHERE netuid = ? AND hotkey = ?)
+    ORDER BY taken_at, snapshot_id
+"""
+
+
 def hotkey_snapshots(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -> list[int]:
     """Every snapshot in which `hotkey` is registered on `netuid` or earns there as a parent, oldest first."""
-    df = _read_df(
-        db_path,
-        """
-        SELECT DISTINCT p.snapshot_id, p.taken_at FROM snapshots p
-        WHERE p.snapshot_id IN (SELECT snapshot_id FROM neurons WHERE netuid = ? AND hotkey = ?)
-           OR p.snapshot_id IN (SELECT snapshot_id FROM hotkeys WHERE netuid = ? AND hotkey = ?)
-        ORDER BY p.taken_at, p.snapshot_id
-        """,
-        [int(netuid), hotkey, int(netuid), hotkey],
-    )
+    df = _read_df(db_path, _HOTKEY_SNAPSHOTS_SQL, [int(netuid), hotkey, int(netuid), hotkey])
     return [int(v) for v in df["snapshot_id"]]
+
+
+def hotkey_money_history(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -> dict[str, pd.DataFrame]:
+    """One hotkey's money rows on a subnet across snapshots, through one connection: 'hotkeys'
+    (money_hotkeys rows, validators only) and 'subnets' (money_subnets rows) of every snapshot that
+    holds it; both empty when it never appears."""
+    with _reader(db_path) as con:
+        ids = [int(r[0]) for r in con.execute(_HOTKEY_SNAPSHOTS_SQL, [int(netuid), hotkey, int(netuid), hotkey]).fetchall()]
+        return {
+            "hotkeys": con.execute(*_money_hotkeys_sql(ids, [int(netuid)], hotkey, True)).df(),
+            "subnets": con.execute(*_money_subnets_sql(ids, [int(netuid)])).df(),
+        }

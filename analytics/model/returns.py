@@ -173,7 +173,7 @@ class Payout:
     ck_burn: np.ndarray  # CKBurn recycled per child: computed on parents' shares, NOT taken out of E
     owner_cut: int
     epoch_emission: int  # E
-    unpaid: int  # rao of E + owner cut left by the floors (never paid to anyone)
+    unpaid: int  # rao of E + owner cut left by the floors, or by a pot no recipient could share
     alpha_pot: int = 0  # the pending validator alpha the alpha parts shared
     root_pot: int = 0
     detail: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
@@ -336,6 +336,10 @@ def distribute(
         unpaid=0,
         alpha_pot=int(alpha_pot),
         root_pot=int(pending_root),
+        detail={  # U96F32 totals of the parts; a zero total leaves its pot unpaid, as on chain
+            "alpha_parts_total": np.array([total_alpha], dtype=object),
+            "root_parts_total": np.array([total_root], dtype=object),
+        },
     )
     unpaid = epoch_emission + int(owner_cut) - payout.paid
     return Payout(**{**payout.__dict__, "unpaid": unpaid})

@@ -83,32 +83,33 @@ def epochs_per_day(tempo: pd.Series | np.ndarray, spec_version: pd.Series | np.n
     return BLOCKS_PER_DAY / np.maximum(period, 1)
 
 
-def _rates(db_path: str | os.PathLike[str], snapshot_ids: list[int], netuids, hotkey) -> pd.DataFrame:
-    """Per (snapshot, netuid, hotkey) money row with its per-epoch staker rate, validators only."""
-    subnets = store.money_subnets(db_path, snapshot_ids, netuids)
-    hot = store.money_hotkeys(db_path, snapshot_ids, netuids, hotkey)
-    if hot.empty or subnets.empty:
-        return pd.DataFrame()
-    rows = hot.merge(subnets, on=["snapshot_id", "netuid"], how="inner")
-    earns = pd.to_numeric(rows["alpha_dividends"], errors="coerce").fillna(0) > 0
-    rows = rows[rows["validator_permit"].astype(bool) | earns].copy()
-    pool = pd.to_numeric(rows["alpha_stake_own"], errors="coerce")
-    rows["pool"] = pool.fillna(pd.to_numeric(rows["alpha_stake"], errors="coerce"))
+def _subnet_terms(subnets: pd.DataFrame) -> pd.DataFrame:
+    """Per (snapshot, netuid): epochs per day and the spot price (TAO per alpha)."""
+    spec = subnets["epoch_spec_version"].where(subnets["epoch_spec_version"].notna(), subnets["spec_version"])
+    return pd.DataFrame(
+        {
+            "snapshot_id": subnets["snapshot_id"],
+            "netuid": subnets["netuid"],
+            "epochs_per_day": epochs_per_day(subnets["tempo"], spec),
+            "price": pd.to_numeric(subnets["price_rao"], errors="coerce") / RAO_PER_UNIT,
+            "block": subnets["block"],
+            "taken_at": subnets["taken_at"],
+            "epoch_block": subnets["epoch_block"],
+        }
+    )
+
+
+def _with_rates(rows: pd.DataFrame, subnets: pd.DataFrame) -> pd.DataFrame:
+    """Money rows joined with their subnet's terms, with the pool and the per-epoch staker rate."""
+    rows = rows.merge(_subnet_terms(subnets), on=["snapshot_id", "netuid"], how="inner")
+    if "pool" not in rows:
+        own = pd.to_numeric(rows["alpha_stake_own"], errors="coerce")
+        rows["pool"] = own.fillna(pd.to_numeric(rows["alpha_stake"], errors="coerce"))
     rows["rate"] = model.staker_rate(
         pd.to_numeric(rows["alpha_dividends"], errors="coerce").to_numpy(dtype=np.float64),
-        rows["pool"].to_numpy(dtype=np.float64),
+        pd.to_numeric(rows["pool"], errors="coerce").to_numpy(dtype=np.float64),
     )
-    spec = rows["epoch_spec_version"].where(rows["epoch_spec_version"].notna(), rows["spec_version"])
-    rows["epochs_per_day"] = epochs_per_day(rows["tempo"], spec)
-    rows["price"] = pd.to_numeric(rows["price_rao"], errors="coerce") / RAO_PER_UNIT
     return rows
-
-
-def _relations(db_path, snapshot_id: int, netuids) -> tuple[pd.Series, pd.Series]:
-    edges = store.child_keys(db_path, [snapshot_id], netuids)
-    parents = edges.groupby(["netuid", "child_hotkey"]).size()
-    children = edges.groupby(["netuid", "parent_hotkey"]).size()
-    return parents, children
 
 
 def returns_table(
@@ -124,37 +125,49 @@ def returns_table(
     window_days 1 = the snapshot's epoch alone; 7 or 30 = the mean per-epoch rate of the snapshots
     taken in that many days up to the snapshot (where history allows: see ``window_epochs``). Takes
     are fractions 0..1; validator_trust 0..1 (NaN for unregistered parents). StoreError for a missing
-    database or snapshot; an empty frame when nothing matches (the CLI turns that into an error).
+    database or an unknown snapshot; an empty frame when nothing matches (the CLI makes that an error).
     """
     if int(window_days) < 1:
         raise ReturnsError(f"window must be at least 1 day, not {window_days}")
-    if snapshot_id is None:
-        snapshot_id = store.latest_snapshot_id(db_path)
-        if snapshot_id is None:
-            return pd.DataFrame(columns=list(RETURNS_COLUMNS))
-    snapshot_id = int(snapshot_id)
     wanted = None if netuids is None else [int(k) for k in netuids]
-    ids = [snapshot_id] if window_days == 1 else store.snapshots_in_window(db_path, snapshot_id, window_days)
-    rows = _rates(db_path, ids, wanted, hotkey)
-    if rows.empty:
+    frames = store.returns_frames(
+        db_path,
+        None if snapshot_id is None else int(snapshot_id),
+        window_days=int(window_days),
+        netuids=wanted,
+        hotkey=hotkey,
+    )
+    if frames["snapshot_id"] is None or frames["latest"].empty:
         return pd.DataFrame(columns=list(RETURNS_COLUMNS))
-    latest = rows[rows["snapshot_id"] == snapshot_id].set_index(["netuid", "hotkey"])
+    sid = frames["snapshot_id"]
+    size = len(frames["latest"])
+    latest = _with_rates(frames["latest"].assign(_k=np.arange(size)), frames["subnets"])
     if latest.empty:
         return pd.DataFrame(columns=list(RETURNS_COLUMNS))
-    windowed = rows[rows["rate"].notna()].groupby(["netuid", "hotkey"])["rate"].agg(["mean", "count"])
-    windowed = windowed.reindex(latest.index)
+    window = frames["window"]  # k = the hotkey's row in frames["latest"]
+    rate = model.staker_rate(
+        pd.to_numeric(window["alpha_dividends"], errors="coerce").to_numpy(dtype=np.float64),
+        pd.to_numeric(window["pool"], errors="coerce").to_numpy(dtype=np.float64),
+    )
+    known = ~np.isnan(rate)
+    k = window["k"].to_numpy(dtype=np.int64)[known]
+    count = np.bincount(k, minlength=size)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(k, weights=rate[known], minlength=size) / count
+    rows = latest["_k"].to_numpy(dtype=np.int64)
+    latest = latest.assign(mean=mean[rows], count=count[rows])
+    relations = frames["relations"].set_index(["netuid", "hotkey"])
+    latest = latest.join(relations, on=["netuid", "hotkey"])
     alpha, tao = model.staker_returns(
-        windowed["mean"].to_numpy(dtype=np.float64),
+        latest["mean"].to_numpy(dtype=np.float64),
         latest["epochs_per_day"].to_numpy(dtype=np.float64),
         latest["price"].to_numpy(dtype=np.float64),
     )
-    parents, children = _relations(db_path, snapshot_id, wanted)
-    index = latest.index
     out = pd.DataFrame(
         {
-            "netuid": index.get_level_values(0).astype(np.int64),
+            "netuid": latest["netuid"].to_numpy(dtype=np.int64),
             "uid": pd.array(latest["uid"], dtype="Int64"),
-            "hotkey": index.get_level_values(1),
+            "hotkey": latest["hotkey"].to_numpy(),
             "coldkey": latest["coldkey"].to_numpy(),
             "name": latest["identity_name"].to_numpy(),
             "delegate_take": pd.to_numeric(latest["delegate_take"], errors="coerce").to_numpy() / U16_MAX,
@@ -163,17 +176,17 @@ def returns_table(
             "alpha_price_tao": latest["price"].to_numpy(dtype=np.float64),
             "return_alpha_per_1000_per_day": alpha,
             "return_tao_per_1000_per_day": tao,
-            "window_epochs": windowed["count"].fillna(0).to_numpy(dtype=np.int64),
+            "window_epochs": latest["count"].fillna(0).to_numpy(dtype=np.int64),
             "validator_trust": pd.to_numeric(latest["validator_trust"], errors="coerce").to_numpy() / U16_MAX,
-            "snapshot_id": snapshot_id,
+            "snapshot_id": sid,
             "block": latest["block"].to_numpy(dtype=np.int64),
             "taken_at": latest["taken_at"].to_numpy(),
             "epoch_block": pd.array(latest["epoch_block"], dtype="Int64"),
             "nominators": pd.array(latest["nominators"], dtype="Int64"),
             "alpha_dividends_rao": pd.array(latest["alpha_dividends"], dtype="Int64"),
             "root_alpha_dividends_rao": pd.array(latest["root_alpha_dividends"], dtype="Int64"),
-            "parents": [int(parents.get(key, 0)) for key in index],
-            "children": [int(children.get(key, 0)) for key in index],
+            "parents": latest["parents"].fillna(0).to_numpy(dtype=np.int64),
+            "children": latest["children"].fillna(0).to_numpy(dtype=np.int64),
         }
     )
     out = out.sort_values(
@@ -189,10 +202,10 @@ def returns_history(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -
     """One row per stored snapshot holding the hotkey on the subnet (oldest first): that epoch's
     return per 1000 TAO per day (alpha and TAO, at that snapshot's spot price), trust, pool stake and
     the nominators' dividend (alpha rao) the chain recorded. Empty when the hotkey never appears."""
-    ids = store.hotkey_snapshots(db_path, netuid, hotkey)
-    if not ids:
+    frames = store.hotkey_money_history(db_path, netuid, hotkey)
+    if frames["hotkeys"].empty:
         return pd.DataFrame(columns=list(HISTORY_COLUMNS))
-    rows = _rates(db_path, ids, [int(netuid)], hotkey)
+    rows = _with_rates(frames["hotkeys"], frames["subnets"])
     if rows.empty:
         return pd.DataFrame(columns=list(HISTORY_COLUMNS))
     rows = rows.sort_values(["taken_at", "snapshot_id"], kind="stable")
