@@ -9,6 +9,7 @@ does after SCALE decoding), the collector reshapes it into Arrow tables and writ
 Targets (issue 5): under 5 s of CPU for decode + reshape + write, under 1 GB peak memory.
 
     python bench/collect.py [--subnets 128] [--uids 256] [--validators 64] [--latency S] [--db PATH]
+    python bench/collect.py --latencies 0,0.05,0.15      # wall time and requests per subnet (issue 16)
 """
 
 from __future__ import annotations
@@ -63,7 +64,8 @@ def build_network(subnets: int, uids: int, validators: int, head: int) -> FakeCh
             commit_reveal=netuid % 3 == 0,
             zeros=0.05,
         )
-        epoch_timeline(chain, sn, epoch_block=head - 5 - (netuid * 7) % 300)
+        for state in epoch_timeline(chain, sn, epoch_block=head - 5 - (netuid * 7) % 300):
+            state.dividends[validators:] = 0  # as on mainnet: miners earn incentive, not dividends
     return chain
 
 
@@ -86,6 +88,28 @@ class Timer:
         return timed
 
 
+def wall_times(chain: FakeChain, subnets: int, latencies: list[float]) -> None:
+    """Wall time of a full collect at each injected round trip, and requests per subnet (issue 16:
+    <= 8 s at 150 ms). The fake charges a block's first touch three round trips (block hash, header,
+    runtime version, as the SDK's transport does once per block) and later hash lookups none."""
+    print(f"{'round trip':>10}  {'wall':>7}  {'CPU':>7}  {'requests':>8}  {'per subnet':>10}")
+    for latency in latencies:
+        chain.latency = latency
+        chain._hashes.clear()
+        chain.requests.clear()
+        with tempfile.TemporaryDirectory() as tmp:
+            t, c = time.perf_counter(), time.process_time()
+            summary = collector.collect(
+                fake_subtensor(chain),
+                Path(tmp) / "wall.duckdb",
+                policy=collector.RetryPolicy(tries=1, timeout=600),
+            )
+            wall, cpu = time.perf_counter() - t, time.process_time() - c
+        assert summary.ok, summary.failed
+        n = len(chain.requests)
+        print(f"{latency * 1000:8.0f} ms  {wall:6.2f} s  {cpu:6.2f} s  {n:8d}  {n / subnets:10.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--subnets", type=int, default=128)
@@ -95,10 +119,18 @@ def main() -> int:
     parser.add_argument(
         "--latency", type=float, default=0.0, help="seconds each chain read waits, to estimate wall time"
     )
+    parser.add_argument(
+        "--latencies",
+        default=None,
+        help="comma-separated round trips in seconds (e.g. 0,0.05,0.15): print wall time and requests per subnet at each",
+    )
     args = parser.parse_args()
 
     t = time.perf_counter()
     chain = build_network(args.subnets, args.uids, args.validators, head=1_000_000)
+    if args.latencies:
+        wall_times(chain, args.subnets, [float(x) for x in args.latencies.split(",")])
+        return 0
     chain.latency = args.latency
     print(
         f"fake network built in {time.perf_counter() - t:.1f} s (not measured); latency {args.latency} s/read"
@@ -116,7 +148,7 @@ def main() -> int:
     summary = collector.collect(
         fake_subtensor(chain),
         db,
-        policy=collector.RetryPolicy(tries=1, timeout=600, concurrency=8),
+        policy=collector.RetryPolicy(tries=1, timeout=600),
     )
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     peak = rss_mb("VmHWM")
@@ -132,7 +164,7 @@ def main() -> int:
     print(
         f"network: {args.subnets} subnets x {args.uids} uids x {args.validators} validators, "
         f"{sum(1 for s in range(1, args.subnets + 1) if s % 4 == 0)} with 2 mechanisms; "
-        f"{len(chain.requests)} chain reads"
+        f"{len(chain.requests)} chain requests ({len(chain.requests) / args.subnets:.1f} per subnet)"
     )
     print(f"snapshot {summary.snapshot_id}: {len(summary.stored)} subnets stored, database {size_mb:.0f} MB")
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))

@@ -269,12 +269,64 @@ def generate(db: Path, weeks: int, subnet_count: int, seed: int = 52) -> int:
     return rows
 
 
+def copy_older_weeks(db: Path, generated: int, total: int) -> None:
+    """Prepend ``total - generated`` older weeks by copying the generated ones (issue 16: "build that
+    database by copying generated weeks"). Copies carry every per-neuron table and the summary;
+    weights and bonds are left out (no page reads them across snapshots), which keeps the file small.
+    The newest snapshots stay the generated ones, so single-snapshot pages read real data."""
+    import duckdb
+
+    con = duckdb.connect(str(db))
+    try:
+        tables = [
+            t
+            for t in ("subnets", "neurons", "mechanism_neurons", "hotkeys", "child_keys", "subnet_summary")
+            if con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [t]
+            ).fetchone()[0]
+        ]
+        first = int(con.execute("SELECT min(snapshot_id) FROM snapshots").fetchone()[0])
+        next_id = int(con.execute("SELECT max(snapshot_id) FROM snapshots").fetchone()[0]) + 1
+        for k in range(total - generated):
+            source = first + k % generated
+            weeks_back = total - generated - k
+            con.execute("BEGIN TRANSACTION")
+            con.execute(
+                "INSERT INTO snapshots SELECT ? AS snapshot_id, network, ? AS block, block_hash || ?,"
+                " ? AS taken_at, spec_version, sdk_version, source, note"
+                " FROM snapshots WHERE snapshot_id = ?",
+                [
+                    next_id,
+                    START_BLOCK - weeks_back * BLOCKS_PER_WEEK,
+                    f"-copy{k}",
+                    START - timedelta(weeks=weeks_back),
+                    source,
+                ],
+            )
+            for t in tables:
+                cols = [r[0] for r in con.execute(f"DESCRIBE {t}").fetchall() if r[0] != "snapshot_id"]
+                con.execute(
+                    f"INSERT INTO {t} (snapshot_id, {', '.join(cols)}) SELECT ?, {', '.join(cols)} FROM {t} WHERE snapshot_id = ?",
+                    [next_id, source],
+                )
+            con.execute("COMMIT")
+            next_id += 1
+    finally:
+        con.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "history.duckdb")
     parser.add_argument("--weeks", type=int, default=52)
     parser.add_argument("--subnets", type=int, default=128)
     parser.add_argument("--force", action="store_true", help="replace an existing file")
+    parser.add_argument(
+        "--generate",
+        type=int,
+        default=None,
+        help="generate only this many weeks with the engine and copy them back to --weeks (fast)",
+    )
     args = parser.parse_args(argv)
     if args.db.exists():
         if not args.force:
@@ -284,7 +336,11 @@ def main(argv: list[str] | None = None) -> int:
         Path(str(args.db) + ".wal").unlink(missing_ok=True)
     args.db.parent.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    rows = generate(args.db, args.weeks, args.subnets)
+    generated = min(args.generate or args.weeks, args.weeks)
+    rows = generate(args.db, generated, args.subnets)
+    if generated < args.weeks:
+        copy_older_weeks(args.db, generated, args.weeks)
+        print(f"copied to {args.weeks} weeks")
     elapsed = time.perf_counter() - t0
     size = args.db.stat().st_size / 1e6
     print(f"{args.weeks} snapshots x {args.subnets} subnets: {rows:,} rows in {elapsed:.0f} s, {size:.0f} MB")

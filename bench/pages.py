@@ -36,7 +36,8 @@ PAGES = {
     "Weight matrix": "pages/4_Weight_matrix.py",
     "History": "pages/5_History.py",
 }
-TARGET_S = 1.0
+TARGET_S = 0.5  # issue 16: every page <= 0.5 s cold at 260 weekly snapshots of 128 subnets
+PAGE_TARGET_S = {"Stake": 1.0}  # issue 15: the Stake page spans every subnet, <= 1 s cold
 ALL_SUBNETS = {"Stake"}  # pages whose default view spans every subnet
 
 
@@ -82,7 +83,8 @@ def bench(db: Path, runs: int, only: set[str] | None = None) -> list[tuple[str, 
         # the Stake page's netuid filters its all-subnet table: time its default view (every subnet)
         page_params = {"snapshot": params["snapshot"]} if name in ALL_SUBNETS else params
         cold, warm = time_page(page, page_params, runs)
-        flag = "" if max(cold, warm) <= TARGET_S else "   over the 1 s target"
+        target = PAGE_TARGET_S.get(name, TARGET_S)
+        flag = "" if max(cold, warm) <= target else f"   over the {target} s target"
         print(f"{name:<18}{cold:>10.3f}{warm:>10.3f}{flag}", flush=True)
         rows.append((name, cold, warm))
     return rows
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     for db in dbs:
         for _, cold, warm in bench(Path(db), args.runs, set(args.page or [])):
             worst = max(worst, cold, warm)
-    print(f"\nslowest run: {worst:.3f} s (target {TARGET_S:.0f} s)")
+    print(f"\nslowest run: {worst:.3f} s (target {TARGET_S} s)")
     return 0
 
 

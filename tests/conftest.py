@@ -7,6 +7,7 @@
   METAGRAPH_LENS_REQUIRE_BROWSER=1 (as .ci/run does), so CI cannot go green without browser tests.
 * ``REALDATA``: ../shared/realdata relative to the repo root; :func:`require_realdata` skips a test,
   saying why, when a file there is absent, but FAILS it when ``$CI`` is set (CI must run them).
+* every test ends with the store's shared reader off (a page run turns it on for the process).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import os
 import subprocess
 import sys
 import types
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -240,3 +242,13 @@ def bare_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     assert store.ingest_snapshot(db, store.SnapshotData(meta=meta, tables=tables)) is not None
     monkeypatch.setenv("METAGRAPH_LENS_DB", str(db))
     return db
+
+
+@pytest.fixture(autouse=True)
+def _per_call_readers() -> Iterator[None]:
+    """A page run under AppTest turns on the app's shared reader (store.keep_reader_open) for the
+    whole process; turn it off after each test so the next one starts as the CLI does."""
+    yield
+    from analytics.data import store
+
+    store.keep_reader_open(False)

@@ -163,7 +163,7 @@ def test_every_read_is_pinned_to_the_epoch_blocks() -> None:
         head_reads = ("LastMechansimStepBlock", "TokenSymbol")  # the epoch block; the SDK's symbol cache
         blocks = {block for _, name, _, block in chain.requests if not name.endswith(head_reads)}
         assert blocks == {e - 1, e}, (netuid, blocks)
-        money = {name.split(".")[-1] for _, name, _, _ in chain.requests}
+        money = {part.split(".")[-1] for _, name, _, _ in chain.requests for part in name.split(",")}
         assert {"PendingServerEmission", "AlphaDividendsPerSubnet", "Delegates", "ParentKeys"} <= money
 
 

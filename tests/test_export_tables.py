@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from analytics.cli import main as cli_main
@@ -179,3 +180,36 @@ def test_cli_subnets_needs_no_subnet(demo_db: Path, capsysbinary: pytest.Capture
     out = capsysbinary.readouterr().out
     assert out == export.csv_bytes(export.subnets_table(str(demo_db), latest(demo_db)))
     assert out.decode().splitlines()[0].startswith("netuid,name,validators,out_of_consensus")
+
+
+def test_history_from_the_summary_table_equals_the_figures_from_every_neuron(demo_db: Path) -> None:
+    """The History summary read from `subnet_summary` + permit holders equals the figures computed
+    from every neuron row of the subnet (the reference below), for every demo subnet."""
+    for netuid in (1, 2, 3):
+        summary, tv_rows = export.history_tables(str(demo_db), netuid, "demo")
+        hist = store.subnet_history(demo_db, netuid, "demo")
+        c = hist["consensus"].astype(np.float64)
+        share = c / c.groupby(hist["snapshot_id"]).transform("sum").replace(0, np.nan)
+        top10 = share.groupby(hist["snapshot_id"]).apply(
+            lambda s: s.sort_values(ascending=False).head(10).sum()
+        )
+        hhi = (share**2).groupby(hist["snapshot_id"]).sum()
+        val = hist[hist["validator_permit"].astype(bool)]
+        tv = val["validator_trust"].astype(np.float64) / export.U16_MAX
+        stake = val["total_stake"].astype(np.float64)
+        by = val["snapshot_id"]
+        ref = pd.DataFrame(
+            {
+                "validators": by.value_counts().sort_index(),
+                "tv_median": tv.groupby(by).median(),
+                "tv_stake_weighted": (tv * stake).groupby(by).sum() / stake.groupby(by).sum(),
+                "consensus_top10_share": top10,
+                "effective_miners": 1.0 / hhi,
+            }
+        )
+        got = summary.set_index("snapshot_id")
+        assert list(got.index) == sorted(hist["snapshot_id"].unique())
+        np.testing.assert_array_equal(got["validators"], ref["validators"])
+        for column in ("tv_median", "tv_stake_weighted", "consensus_top10_share", "effective_miners"):
+            np.testing.assert_allclose(got[column], ref[column], rtol=1e-12, err_msg=column)
+        assert len(tv_rows) == len(val)

@@ -40,7 +40,7 @@ def version1_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_version_1_database_upgrades_in_place_keeping_its_data(version1_db: Path, tmp_path: Path) -> None:
     before = {t: store.table_contents(version1_db, t) for t in ("snapshots", "subnets", "neurons", "weights")}
     store.initialise(version1_db)  # what any write (collect, ingest) does first
-    assert store.schema_version(version1_db) == store.SCHEMA_VERSION  # 2, and later ones
+    assert store.schema_version(version1_db) == store.SCHEMA_VERSION  # 2 (money), 3 (summary) and on
     for table, frame in before.items():
         after = store.table_contents(version1_db, table)
         pd.testing.assert_frame_equal(after[frame.columns], frame, check_dtype=False)

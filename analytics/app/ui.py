@@ -376,6 +376,7 @@ def page_setup(title: str, *, icon: str | None = None, intro: str | None = None)
     st.set_page_config(
         page_title=f"{title} · {APP_NAME}", page_icon=icon or ":material/insights:", layout="wide"
     )
+    store.keep_reader_open()  # one shared read-only connection per app process (see store.SharedReader)
     db = resolve_db()
     snaps = snapshots(db)
     _heading.slot = st.empty()

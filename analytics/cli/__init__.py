@@ -25,7 +25,17 @@ from analytics.textsafe import safe_text
 __all__ = ["COMMANDS", "CliError", "add_db_argument", "build_parser", "db_path", "main", "stderr_log"]
 
 # Sub-commands in the order `--help` lists them. A module missing here is simply not offered.
-COMMANDS: tuple[str, ...] = ("demo", "collect", "export", "check", "split", "simulate", "returns", "alerts")
+COMMANDS: tuple[str, ...] = (
+    "demo",
+    "collect",
+    "backfill",
+    "export",
+    "check",
+    "split",
+    "simulate",
+    "returns",
+    "alerts",
+)
 
 
 # The help of --db for each kind of command (one definition: see add_db_argument).

@@ -64,7 +64,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backoff", type=float, default=5.0, help="seconds before the first retry; doubles each time"
     )
-    parser.add_argument("--concurrency", type=int, default=8, help="subnets read at once (default 8)")
     parser.add_argument(
         "--alerts",
         type=Path,
@@ -72,6 +71,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="after a successful collect, run `alerts --config FILE` on the database (exit code: the alerts')",
     )
+    recording = parser.add_mutually_exclusive_group()
+    recording.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write every request sent to the node and every answer to DIR/requests.jsonl",
+    )
+    recording.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="answer from a recording made with --record instead of a node (offline reproduction)",
+    )
+    parser.add_argument("--concurrency", type=int, default=64, help="subnets read at once (default 64)")
 
 
 class _Progress:
@@ -140,7 +155,7 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
     progress = _Progress()
     try:
         summary = collector.collect(
-            collector.subtensor_for(network),
+            collector.client_for(network, record=args.record, replay=args.replay),
             target,
             netuids=netuids,
             block=args.block,

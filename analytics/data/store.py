@@ -50,16 +50,25 @@ Additions beyond the original contract (same rules):
     process's lock; env METAGRAPH_LENS_LOCK_WAIT)
 
 Concurrency: DuckDB allows one writing process per file and takes an exclusive lock while any
-read-write connection is open; a read-only connection takes a shared lock. So every call opens its
-own connection and closes it before returning: a cached connection would lock out the cron writer.
+read-write connection is open; a read-only connection takes a shared lock. So by default every call
+opens its own connection and closes it before returning. The app turns on ``keep_reader_open()``:
+one shared read-only connection per process, lent out as cursors, closed when idle (1 s) or old
+(5 s, at the next moment no query runs) and re-opened when the file changes, so the cron writer
+still gets the lock within seconds (see SharedReader for the measurements behind this choice).
+
+Added by issue 16: ``add_subnets`` (resumable writes), ``stored_subnets``, ``subnet_summary``,
+``validator_history``, the `subnet_summary` table (migration 3), ``keep_reader_open``.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -71,6 +80,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from analytics import config
 from analytics.errors import DatabaseLockedError, StoreError
@@ -85,10 +95,68 @@ SCHEMA_V2_FILE = Path(__file__).with_name("schema_v2.sql")  # the money path: ta
 
 # Forward migrations: (version, SQL). Version 1 is schema.sql itself. Append new versions; never edit
 # an applied one. Each runs in one transaction together with its schema_version row.
+# Per-(snapshot, subnet) figures the History page charts, computed from `neurons` by SQL so the
+# migration (all old snapshots) and every ingest (the new subnets) fill them the same way.
+_SUMMARY_INSERT = """
+INSERT INTO subnet_summary
+WITH nn AS (
+    SELECT n.*, CAST(n.consensus AS DOUBLE)
+               / nullif(sum(CAST(n.consensus AS DOUBLE)) OVER (PARTITION BY n.snapshot_id, n.netuid), 0) AS c_share,
+           row_number() OVER (PARTITION BY n.snapshot_id, n.netuid ORDER BY n.consensus DESC, n.uid) AS c_rank
+    FROM neurons n
+    WHERE {where}
+)
+SELECT snapshot_id, netuid,
+       count(*)::INTEGER AS n,
+       count(*) FILTER (WHERE active)::INTEGER AS active,
+       count(*) FILTER (WHERE validator_permit)::INTEGER AS validators,
+       CAST(sum(total_stake) AS HUGEINT) AS total_stake,
+       CAST(sum(emission) AS HUGEINT) AS emission,
+       median(validator_trust / 65535.0) FILTER (WHERE validator_permit) AS tv_median,
+       sum(validator_trust / 65535.0 * CAST(total_stake AS DOUBLE)) FILTER (WHERE validator_permit)
+           / nullif(sum(CAST(total_stake AS DOUBLE)) FILTER (WHERE validator_permit), 0) AS tv_stake_weighted,
+       coalesce(sum(c_share) FILTER (WHERE c_rank <= 10), 0.0) AS consensus_top10_share,
+       1.0 / nullif(coalesce(sum(c_share * c_share), 0.0), 0) AS effective_miners
+FROM nn
+GROUP BY snapshot_id, netuid
+"""
+
+
+def _migration_3() -> str:
+    """Runtime history and fast history: each subnet row notes the items its epoch block's runtime
+    lacked (its spec is migration 2's epoch_spec_version) (stored NULL, hence validator_trust and stake_weight may be
+    NULL); `subnet_summary` holds one row per (snapshot, subnet), filled here for old snapshots and
+    at every ingest after."""
+    return (
+        """
+        ALTER TABLE subnets ADD COLUMN IF NOT EXISTS decode_note VARCHAR;
+        ALTER TABLE neurons ALTER COLUMN validator_trust DROP NOT NULL;
+        ALTER TABLE neurons ALTER COLUMN stake_weight DROP NOT NULL;
+        CREATE TABLE IF NOT EXISTS subnet_summary (
+            snapshot_id           BIGINT NOT NULL,
+            netuid                INTEGER NOT NULL,
+            n                     INTEGER NOT NULL,
+            active                INTEGER NOT NULL,
+            validators            INTEGER NOT NULL,   -- validator-permit holders (epoch output)
+            total_stake           HUGEINT,            -- rao, summed over uids
+            emission              HUGEINT,            -- rao, summed over uids
+            tv_median             DOUBLE,             -- of permit holders, Tv as a fraction
+            tv_stake_weighted     DOUBLE,
+            consensus_top10_share DOUBLE,             -- share of all consensus held by the top 10 miners
+            effective_miners      DOUBLE,             -- 1 / sum(c_i^2), c = C / sum(C)
+            PRIMARY KEY (snapshot_id, netuid)
+        );
+        """
+        + _SUMMARY_INSERT.format(where="true")
+        + ";"
+    )
+
+
 MIGRATIONS: list[tuple[int, Callable[[], str]]] = [
     (1, lambda: SCHEMA_FILE.read_text()),
     (2, lambda: SCHEMA_V2_FILE.read_text()),
-    (4, lambda: ALERTS_SCHEMA),  # alerts (issue 18); 3 is taken by another branch
+    (3, _migration_3),
+    (4, lambda: ALERTS_SCHEMA),  # alerts (issue 18)
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -177,6 +245,7 @@ _ORDER: dict[str, str] = {
     "schema_version": "version",
     "alerts": "alert_id",
     "alert_deliveries": "alert_id, destination",
+    "subnet_summary": "snapshot_id, netuid",
 }
 
 
@@ -293,11 +362,123 @@ def _query_error(path: Path, exc: duckdb.Error) -> StoreError:
     return StoreError(f"database {path}: {msg}")
 
 
+class SharedReader:
+    """One long-lived read-only connection per process (the app's), lent out as cursors.
+
+    Why not simply keep it open: DuckDB locks the file per process. A read-only connection holds a
+    shared lock, and the cron writer (`collect`, `backfill`) needs the exclusive one, so a connection
+    held for the life of the app would lock the writer out for good (measured: the writer fails with
+    "Conflicting lock"; a fresh connection costs ~15-100 ms per query, a cursor on an open one ~1.5 ms).
+    So the connection is held only while pages query: it is closed once no cursor has been out for
+    ``idle`` seconds, and also, at the next moment no cursor is out, once it is ``max_age`` seconds
+    old, so even a busy app leaves the file unlocked every few seconds and a writer's retries
+    (``LOCK_WAIT_SECONDS``, the collector's backoff) get in. It is re-opened when the file changes
+    (size, mtime or inode: a new snapshot, or `demo --force` replacing the file), so pages never read
+    a stale catalog. A write from this process first closes it (DuckDB refuses a read-write
+    connection beside a read-only one to the same file in one process).
+    """
+
+    def __init__(self, idle: float = 1.0, max_age: float = 5.0) -> None:
+        self.idle, self.max_age = idle, max_age
+        self.enabled = False
+        self._lock = threading.Lock()
+        self._con: duckdb.DuckDBPyConnection | None = None
+        self._path: Path | None = None
+        self._stamp: tuple[int, int, int] | None = None
+        self._opened = 0.0
+        self._active = 0
+        self._timer: threading.Timer | None = None
+        self.opens = 0  # connections opened (observability for tests and the bench)
+
+    @staticmethod
+    def _file_stamp(path: Path) -> tuple[int, int, int]:
+        st = path.stat()
+        return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+    def checkout(self, path: Path) -> duckdb.DuckDBPyConnection | None:
+        """A cursor on the shared connection, or None (the caller opens its own) when another file
+        is in use by a running query."""
+        with self._lock:
+            stale = self._con is not None and (
+                self._path != path
+                or self._stamp != self._file_stamp(path)
+                or time.monotonic() - self._opened > self.max_age
+            )
+            if stale:
+                if self._active:
+                    return None
+                self._close_locked()
+            if self._con is None:
+                self._con = _open(path, read_only=True)
+                self._path, self._stamp, self._opened = path, self._file_stamp(path), time.monotonic()
+                self.opens += 1
+            self._active += 1
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            return self._con.cursor()
+
+    def release(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        with contextlib.suppress(duckdb.Error):
+            cursor.close()
+        with self._lock:
+            self._active -= 1
+            if self._active == 0 and self._con is not None:
+                self._timer = threading.Timer(self.idle, self._close_if_idle)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def _close_if_idle(self) -> None:
+        with self._lock:
+            if self._active == 0:
+                self._close_locked()
+
+    def _close_locked(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._con is not None:
+            with contextlib.suppress(duckdb.Error):
+                self._con.close()
+        self._con, self._path, self._stamp = None, None, None
+
+    def close(self, path: Path | None = None) -> None:
+        """Close the shared connection (to ``path`` only, when given) if no cursor is out."""
+        with self._lock:
+            if self._con is not None and self._active == 0 and (path is None or self._path == path):
+                self._close_locked()
+
+    @property
+    def is_open(self) -> bool:
+        return self._con is not None
+
+
+SHARED_READER = SharedReader()
+atexit.register(SHARED_READER.close)  # closed before the interpreter tears DuckDB's objects down
+
+
+def keep_reader_open(enabled: bool = True) -> None:
+    """Read through :data:`SHARED_READER` from now on (the app); off, every call opens its own."""
+    SHARED_READER.enabled = enabled
+    if not enabled:
+        SHARED_READER.close()
+
+
 @contextmanager
 def _reader(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A fresh read-only connection for one call; closed on exit; errors become StoreError."""
+    """A read-only connection for one call: a cursor on the app's shared connection when enabled,
+    else a fresh connection closed on exit; errors become StoreError."""
     path = Path(db_path)
     _check_readable(path)
+    cursor = SHARED_READER.checkout(path) if SHARED_READER.enabled else None
+    if cursor is not None:
+        try:
+            yield cursor
+        except duckdb.Error as exc:
+            raise _query_error(path, exc) from None
+        finally:
+            SHARED_READER.release(cursor)
+        return
     con = _open(path, read_only=True)
     try:
         yield con
@@ -326,6 +507,7 @@ def _writer(
     """A fresh read-write connection with the schema migrated to SCHEMA_VERSION."""
     path = Path(db_path)
     _check_writable(path)
+    SHARED_READER.close()
     con = _open(path, read_only=False, lock_wait=lock_wait)
     try:
         _migrate(con, path)
@@ -532,13 +714,8 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
             f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
             [snapshot_id, *[meta.get(c) for c in cols]],
         )
-        for table, incoming, names in plan:
-            alias = f"incoming_{table}"
-            con.register(alias, incoming)
-            col_list = ", ".join(names)
-            con.execute(
-                f"INSERT INTO {table} (snapshot_id, {col_list}) SELECT {snapshot_id:d}, {col_list} FROM {alias}"
-            )
+        _insert_plan(con, plan, snapshot_id)
+        _write_summary(con, f"n.snapshot_id = {snapshot_id:d}")
         con.execute("COMMIT")
     except BaseException:
         _rollback(con)
@@ -547,6 +724,133 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
         for table, _, _ in plan:
             con.unregister(f"incoming_{table}")
     return snapshot_id
+
+
+def _write_summary(con: duckdb.DuckDBPyConnection, where: str) -> None:
+    """The subnet_summary rows of the neurons matching ``where`` (inside the caller's transaction);
+    skipped on a schema before migration 3 (only test fixtures pin an older schema)."""
+    if "subnet_summary" in _user_tables(con):
+        con.execute(_SUMMARY_INSERT.format(where=where))
+
+
+def _insert_plan(con: duckdb.DuckDBPyConnection, plan: list, snapshot_id: int) -> None:
+    """INSERT ... SELECT each incoming Arrow table under the snapshot's id (inside the caller's transaction)."""
+    for table, incoming, names in plan:
+        alias = f"incoming_{table}"
+        con.register(alias, incoming)
+        col_list = ", ".join(names)
+        con.execute(
+            f"INSERT INTO {table} (snapshot_id, {col_list}) SELECT {snapshot_id:d}, {col_list} FROM {alias}"
+        )
+
+
+def add_subnets(
+    db_path: str | os.PathLike[str], snapshot: SnapshotData, *, lock_wait: float | None = None
+) -> tuple[int, list[int]]:
+    """Add subnets to the snapshot of (network, block), creating it if absent: what a resumable run
+    (backfill) writes as each subnet completes, so an interrupted run loses only the work in flight.
+
+    One transaction: every incoming subnet not stored yet in that snapshot is written whole, with its
+    summary row; subnets already there are skipped (a rerun adds nothing). Returns (snapshot_id,
+    netuids added).
+    """
+    _validate_snapshot(snapshot)
+    incoming_subnets = snapshot.tables.get("subnets")
+    netuids = [int(v) for v in incoming_subnets.column("netuid").to_pylist()] if incoming_subnets else []
+    meta = dict(snapshot.meta)
+    plan: list[tuple[str, pa.Table, list[str]]] = []
+    with _writer(db_path, lock_wait=lock_wait) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            row = con.execute(
+                "SELECT snapshot_id FROM snapshots WHERE network = ? AND block = ?",
+                [meta["network"], int(meta["block"])],
+            ).fetchone()
+            if row:
+                snapshot_id = int(row[0])
+            else:
+                snapshot_id = int(_scalar(con, "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"))
+                cols = list(SNAPSHOT_META_COLUMNS)
+                con.execute(
+                    f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
+                    [snapshot_id, *[meta.get(c) for c in cols]],
+                )
+            stored = {
+                int(r[0])
+                for r in con.execute("SELECT netuid FROM subnets WHERE snapshot_id = ?", [snapshot_id]).fetchall()
+            }
+            new = [k for k in netuids if k not in stored]
+            if new:
+                keep = pa.array(new, pa.int32())
+                for table in TABLES:
+                    incoming = snapshot.tables.get(table)
+                    if incoming is None or incoming.num_rows == 0:
+                        continue
+                    incoming = incoming.filter(pc.is_in(incoming.column("netuid"), value_set=keep))
+                    if incoming.num_rows:
+                        plan.append((table, incoming, _checked_columns(table, incoming, _table_columns(con, table))))
+                _insert_plan(con, plan, snapshot_id)
+                listed = ", ".join(str(k) for k in new)
+                _write_summary(con, f"n.snapshot_id = {snapshot_id:d} AND n.netuid IN ({listed})")
+            con.execute("COMMIT")
+        except BaseException:
+            _rollback(con)
+            raise
+        finally:
+            for table, _, _ in plan:
+                con.unregister(f"incoming_{table}")
+    return snapshot_id, new
+
+
+def stored_subnets(db_path: str | os.PathLike[str], network: str) -> dict[int, set[int]]:
+    """block -> netuids stored, for every snapshot of ``network`` (what a resumed run skips)."""
+    df = _read_df(
+        db_path,
+        "SELECT s.block, b.netuid FROM snapshots s LEFT JOIN subnets b USING (snapshot_id) WHERE s.network = ?",
+        [network],
+    )
+    out: dict[int, set[int]] = {}
+    for block, netuid in zip(df["block"], df["netuid"], strict=True):
+        entry = out.setdefault(int(block), set())
+        if pd.notna(netuid):
+            entry.add(int(netuid))
+    return out
+
+
+def subnet_summary(db_path: str | os.PathLike[str], netuid: int, network: str | None = None) -> pd.DataFrame:
+    """One subnet's `subnet_summary` rows across snapshots with the snapshot's block and time, oldest
+    first: a few hundred rows, not the subnet's every neuron."""
+    where = "m.netuid = ?" + (" AND s.network = ?" if network is not None else "")
+    params: list[Any] = [int(netuid)] + ([network] if network is not None else [])
+    return _read_df(
+        db_path,
+        f"""
+        SELECT m.*, s.network, s.block, s.taken_at
+        FROM subnet_summary m JOIN snapshots s USING (snapshot_id)
+        WHERE {where}
+        ORDER BY s.taken_at, s.snapshot_id
+        """,
+        params,
+    )
+
+
+def validator_history(db_path: str | os.PathLike[str], netuid: int, network: str | None = None) -> pd.DataFrame:
+    """The validator-permit holders of one subnet across snapshots, oldest first: snapshot_id,
+    taken_at, block, uid, hotkey, validator_permit, active, validator_trust (u16), total_stake (rao). Only the columns History
+    charts: the scan fetches a handful of column vectors where the subnet's rows are, not whole rows."""
+    where = "n.netuid = ? AND n.validator_permit" + (" AND s.network = ?" if network is not None else "")
+    params: list[Any] = [int(netuid)] + ([network] if network is not None else [])
+    return _read_df(
+        db_path,
+        f"""
+        SELECT n.snapshot_id, s.taken_at, s.block, n.uid, n.hotkey, n.validator_permit, n.active,
+               n.validator_trust, n.total_stake
+        FROM neurons n JOIN snapshots s USING (snapshot_id)
+        WHERE {where}
+        ORDER BY s.taken_at, s.snapshot_id, n.uid
+        """,
+        params,
+    )
 
 
 def ingest_snapshot(

@@ -159,45 +159,32 @@ def history_tables(
     Summary per snapshot: validators (permit holders), out of consensus and validators per health
     level (tv_<level>, :mod:`analytics.views.health`), median and stake-weighted Tv, and consensus
     concentration: the share of all consensus held by the 10 highest miners and the effective number
-    of miners 1 / sum(c_i^2) with c = C / sum(C).
+    of miners 1 / sum(c_i^2) with c = C / sum(C). The per-snapshot figures come from the store's
+    `subnet_summary` (written at ingest), the levels from the permit holders' rows only: the
+    subnet's every neuron is never read, so History stays fast at years of snapshots.
     """
     from analytics.data import store
 
-    hist = store.subnet_history(db_path, netuid, network)
-    if hist.empty:
+    summ = store.subnet_summary(db_path, netuid, network)
+    if summ.empty:
         return pd.DataFrame(), pd.DataFrame()
-    hist = hist.assign(
-        tv=hist["validator_trust"].astype(np.float64) / U16_MAX,
-        stake=hist["total_stake"].astype(np.float64),
-        c=hist["consensus"].astype(np.float64),
-    )
-    val = _with_levels(hist)
-    keys = ["snapshot_id", "taken_at", "block"]
-    snaps = hist[keys].drop_duplicates("snapshot_id").set_index("snapshot_id")
-    g = val.groupby("snapshot_id")
-    tv_x_stake = (val["tv"] * val["stake"]).groupby(val["snapshot_id"]).sum()
-    share = hist["c"] / hist.groupby("snapshot_id")["c"].transform("sum").replace(0, np.nan)
-    conc = hist.assign(share=share)
-    top10 = (
-        conc.sort_values("share", ascending=False)
-        .groupby("snapshot_id")["share"]
-        .apply(lambda s: s.head(10).sum())
-    )
-    hhi = (conc["share"] ** 2).groupby(conc["snapshot_id"]).sum()
+    val = _with_levels(store.validator_history(db_path, netuid, network))
     levels = _level_counts(val, "snapshot_id") if len(val) else pd.DataFrame()
+    summ = summ.set_index("snapshot_id")
     summary = pd.DataFrame(
         {
-            "taken_at": snaps["taken_at"],
-            "block": snaps["block"],
+            "taken_at": summ["taken_at"],
+            "block": summ["block"],
             **{col: levels.get(col, 0) for col in _LEVEL_COLUMNS},
-            "tv_median": g["tv"].median(),
-            "tv_stake_weighted": tv_x_stake / g["stake"].sum().replace(0, np.nan),
-            "consensus_top10_share": top10,
-            "effective_miners": 1.0 / hhi.replace(0, np.nan),
-        }
+            "tv_median": summ["tv_median"],
+            "tv_stake_weighted": summ["tv_stake_weighted"],
+            "consensus_top10_share": summ["consensus_top10_share"],
+            "effective_miners": summ["effective_miners"],
+        },
+        index=summ.index,
     )
     summary[list(_LEVEL_COLUMNS)] = summary[list(_LEVEL_COLUMNS)].fillna(0).astype(int)
-    summary = summary.reset_index().rename(columns={"index": "snapshot_id"})
+    summary = summary.reset_index()
     tv_rows = val[["snapshot_id", "taken_at", "uid", "hotkey", "level", "tv", "stake"]].rename(
         columns={"level": "health", "tv": "validator_trust", "stake": "stake_rao"}
     )
