@@ -1,0 +1,628 @@
+"""The Parquet lake: the store's tables as zstd Parquet files on a local directory or S3.
+
+Layout (hive-partitioned, so a reader of one network, subnet and day reads only those files)::
+
+    <root>/_lens_manifest.json                                   the commit: written last, replaced whole
+    <root>/table=neurons/network=finney/netuid=1/date=2026-11-30/block-6852690.parquet
+    <root>/table=snapshots/network=finney/date=2026-11-30/block-6852690.parquet
+    <root>/table=collection_runs/data.parquet                    tables not keyed by snapshot: one file
+
+A table whose ``snapshot_id`` is required is written per snapshot, partitioned by network, netuid (when
+it has one) and the snapshot's UTC date; partition columns live in the path, not in the file (the Hive
+convention Spark, Trino and DuckDB share). Every other table (collection_runs, schema_version...) is one
+file rewritten when its content changes. The tables are discovered from the database's schema, so a
+migration that adds a table or a column reaches the lake without a change here.
+
+Atomic for readers, manifest-last: a snapshot's files are written first (the ``snapshots`` file last of
+them), then the manifest, replaced in one PUT (S3) or one rename (a directory), lists it. Readers through
+this module open only the files the manifest lists, so an interrupted export is invisible; the next
+export rewrites the same deterministic file names and commits them. Engines reading the directory
+directly see only committed snapshots when they join with ``table=snapshots``, which is written last.
+
+No SQL here (store.py reads the database and queries the lake through DuckDB); this module is paths,
+pyarrow filesystems and Parquet files. Credentials come from the standard AWS environment variables and
+config files through pyarrow's S3 filesystem (the AWS SDK's own chain) and are never printed.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import threading
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+MANIFEST = "_lens_manifest.json"
+FORMAT = "metagraph-lens-lake"
+FORMAT_VERSION = 1
+S3_SCHEME = "s3://"
+# Standard AWS variables for an S3-compatible endpoint (MinIO, moto, R2...), service-specific first.
+ENDPOINT_ENV_VARS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
+COMPRESSION = "zstd"
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+
+class LakeError(Exception):
+    """A lake problem the user can act on, with a one-line message (never holding credentials)."""
+
+
+def is_uri(location: object) -> bool:
+    """Whether ``location`` names object storage (``s3://bucket/prefix``) rather than a local path."""
+    return isinstance(location, str) and location.lower().startswith(S3_SCHEME)
+
+
+def is_lake(location: object) -> bool:
+    """Whether ``location`` is a lake: an ``s3://`` URI, or a local directory holding a manifest."""
+    if is_uri(location):
+        return True
+    if not isinstance(location, str | os.PathLike):
+        return False
+    path = Path(os.fspath(location))
+    return path.is_dir() and (path / MANIFEST).is_file()
+
+
+# --------------------------------------------------------------------------------------------------
+# Where: a filesystem and a root path inside it
+
+
+@dataclass(frozen=True)
+class Target:
+    """A lake's place: a pyarrow filesystem and the root path in it; ``display`` is safe to print."""
+
+    fs: pafs.FileSystem
+    root: str
+    display: str
+    s3: bool
+
+    def path(self, relative: str) -> str:
+        return f"{self.root}/{relative}" if self.root else relative
+
+
+def _endpoint(endpoint_url: str | None) -> str | None:
+    if endpoint_url:
+        return endpoint_url
+    for name in ENDPOINT_ENV_VARS:
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    return None
+
+
+def target_for(location: str | os.PathLike[str], endpoint_url: str | None = None) -> Target:
+    """The filesystem and root for a directory or ``s3://bucket/prefix`` (no I/O)."""
+    if is_uri(location):
+        text = str(location)
+        rest = text[len(S3_SCHEME) :].strip("/")
+        if not rest or rest.startswith("/"):
+            raise LakeError(f"{text}: an S3 location is s3://bucket/prefix")
+        endpoint = _endpoint(endpoint_url)
+        kwargs: dict[str, Any] = {
+            "connect_timeout": 5,
+            "request_timeout": 30,
+            "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=2),
+            "allow_bucket_creation": False,
+            "allow_bucket_deletion": False,
+        }
+        if endpoint:
+            parsed = urllib.parse.urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+            if not parsed.hostname:
+                raise LakeError(f"--endpoint-url {endpoint!r} is not a URL like http://host:port")
+            kwargs["endpoint_override"] = parsed.netloc.rsplit("@", 1)[-1]
+            kwargs["scheme"] = parsed.scheme or "https"
+            if not os.environ.get("AWS_REGION") and not os.environ.get("AWS_DEFAULT_REGION"):
+                kwargs["region"] = "us-east-1"  # S3-compatible servers ignore it; the SDK needs one
+        try:
+            fs = pafs.S3FileSystem(**kwargs)
+        except (OSError, ValueError) as exc:
+            raise LakeError(f"{text}: cannot set up S3 access: {_short(exc)}") from None
+        return Target(fs=fs, root=rest, display=f"{S3_SCHEME}{rest}", s3=True)
+    path = Path(os.fspath(location)).expanduser().resolve()
+    return Target(fs=pafs.LocalFileSystem(), root=path.as_posix(), display=str(path), s3=False)
+
+
+def _short(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _info(target: Target, relative: str = "") -> pafs.FileInfo:
+    try:
+        return target.fs.get_file_info(target.path(relative) if relative else target.root)
+    except OSError as exc:
+        raise LakeError(f"{target.display}: {_unreachable(exc)}") from None
+
+
+def _unreachable(exc: BaseException) -> str:
+    text = _short(exc)
+    lowered = text.lower()
+    if "curl" in lowered or "connect" in lowered or "resolve" in lowered or "timeout" in lowered:
+        return f"the storage endpoint cannot be reached ({text})"
+    if "access denied" in lowered or "forbidden" in lowered or "credential" in lowered:
+        return f"access denied: check the AWS credentials ({text})"
+    return text
+
+
+# --------------------------------------------------------------------------------------------------
+# The manifest
+
+
+def _schema_to_text(schema: pa.Schema) -> str:
+    return base64.b64encode(schema.serialize().to_pybytes()).decode("ascii")
+
+
+def _schema_from_text(text: str) -> pa.Schema:
+    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))
+
+
+@dataclass
+class Manifest:
+    """What a lake holds: table schemas, committed snapshots (with their files' row counts), whole tables."""
+
+    schema_version: int = 0
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {schema, kind, columns}
+    snapshots: list[dict[str, Any]] = field(default_factory=list)  # one entry per committed snapshot
+    whole: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> {path, rows, digest}
+    updated_at: str = ""
+
+    def to_json(self) -> bytes:
+        body = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "schema_version": self.schema_version,
+            "updated_at": self.updated_at,
+            "tables": self.tables,
+            "snapshots": self.snapshots,
+            "whole": self.whole,
+        }
+        return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+    @classmethod
+    def from_json(cls, data: bytes, where: str) -> Manifest:
+        try:
+            body = json.loads(data)
+        except ValueError:
+            raise LakeError(f"{where}: {MANIFEST} is not valid JSON (corrupt lake)") from None
+        if not isinstance(body, dict) or body.get("format") != FORMAT:
+            raise LakeError(f"{where}: {MANIFEST} is not a metagraph-lens lake manifest")
+        if int(body.get("format_version", 0)) > FORMAT_VERSION:
+            raise LakeError(
+                f"{where}: lake format {body['format_version']} is newer than this code ({FORMAT_VERSION}): "
+                "upgrade metagraph-lens"
+            )
+        return cls(
+            schema_version=int(body.get("schema_version", 0)),
+            tables=body.get("tables", {}),
+            snapshots=body.get("snapshots", []),
+            whole=body.get("whole", {}),
+            updated_at=body.get("updated_at", ""),
+        )
+
+    def keys(self) -> set[tuple[str, int]]:
+        return {(s["network"], int(s["block"])) for s in self.snapshots}
+
+    def schema(self, table: str) -> pa.Schema:
+        return _schema_from_text(self.tables[table]["schema"])
+
+
+def load_manifest(target: Target) -> Manifest | None:
+    """The committed manifest, or None when the location holds no lake."""
+    info = _info(target, MANIFEST)
+    if info.type == pafs.FileType.NotFound:
+        return None
+    try:
+        with target.fs.open_input_stream(target.path(MANIFEST)) as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise LakeError(f"{target.display}: cannot read {MANIFEST}: {_unreachable(exc)}") from None
+    return Manifest.from_json(data, target.display)
+
+
+def _write_bytes(target: Target, relative: str, data: bytes) -> None:
+    """One object/file, whole or not at all: one PUT on S3, a temporary name then a rename locally."""
+    path = target.path(relative)
+    if target.s3:
+        with target.fs.open_output_stream(path) as fh:
+            fh.write(data)
+        return
+    parent = os.path.dirname(path)
+    target.fs.create_dir(parent, recursive=True)
+    tmp = f"{parent}/.{os.path.basename(path)}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _commit(target: Target, manifest: Manifest) -> None:
+    manifest.updated_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    _write_bytes(target, MANIFEST, manifest.to_json())
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression=COMPRESSION)
+    return sink.getvalue().to_pybytes()
+
+
+# --------------------------------------------------------------------------------------------------
+# Partitions
+
+
+def _quote(value: object) -> str:
+    """A partition value as Hive escapes it in a path (Spark and Trino unescape %XX)."""
+    return NULL_PARTITION if value is None else urllib.parse.quote(str(value), safe="")
+
+
+def snapshot_date(taken_at: object) -> str:
+    """The UTC day of a snapshot (taken_at is naive UTC in the store)."""
+    return pa.scalar(taken_at, pa.timestamp("us")).as_py().strftime("%Y-%m-%d")
+
+
+def _file_path(table: str, entry: dict[str, Any], netuid: object, has_netuid: bool) -> str:
+    parts = [f"table={table}", f"network={_quote(entry['network'])}"]
+    if has_netuid:
+        parts.append(f"netuid={_quote(netuid)}")
+    parts.append(f"date={entry['date']}")
+    parts.append(f"block-{int(entry['block'])}.parquet")
+    return "/".join(parts)
+
+
+def _split_by_netuid(table: pa.Table) -> list[tuple[object, pa.Table]]:
+    """Consecutive runs of one netuid (the store returns rows ordered by netuid first)."""
+    column = table.column("netuid")
+    if table.num_rows == 0:
+        return []
+    if column.null_count:
+        table = table.sort_by([("netuid", "ascending")])
+        column = table.column("netuid")
+    values = column.to_numpy(zero_copy_only=False)
+    if column.null_count:
+        keys = [None if v is None else int(v) for v in column.to_pylist()]
+    else:
+        keys = [int(v) for v in values]
+    mask = np.ones(len(keys), dtype=bool)
+    mask[1:] = np.array([a != b for a, b in zip(keys[1:], keys[:-1], strict=True)], dtype=bool)
+    starts = np.flatnonzero(mask).tolist() + [len(keys)]
+    return [(keys[a], table.slice(a, b - a)) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+
+
+# --------------------------------------------------------------------------------------------------
+# Exporting
+
+
+@dataclass
+class TableSpec:
+    """A store table as the lake sees it: its Arrow schema, whether it is written per snapshot, and
+    whether its files are split by subnet (tables with several rows per subnet: neurons, weights...;
+    a table keyed by (snapshot_id, netuid) such as subnets is one small file per snapshot)."""
+
+    name: str
+    schema: pa.Schema
+    per_snapshot: bool
+    by_netuid: bool = False
+
+    @property
+    def has_netuid(self) -> bool:
+        return self.by_netuid
+
+
+@dataclass
+class ExportSummary:
+    """What one export did (for the CLI's last line and for tests)."""
+
+    target: str
+    exported: list[tuple[str, int]] = field(default_factory=list)  # (network, block) written now
+    already: int = 0  # snapshots the lake held before
+    files: int = 0
+    bytes: int = 0
+    whole_tables: list[str] = field(default_factory=list)
+
+
+def _describe_target(target: Target) -> None:
+    """Check that the location can hold a lake, writing nothing: LakeError otherwise."""
+    if target.s3:
+        bucket = target.root.split("/", 1)[0]
+        try:
+            bucket_info = target.fs.get_file_info(bucket)
+        except OSError as exc:
+            raise LakeError(f"{target.display}: {_unreachable(exc)}") from None
+        if bucket_info.type == pafs.FileType.NotFound:
+            raise LakeError(f"{target.display}: bucket {bucket!r} does not exist (create it first)")
+    else:
+        info = _info(target)
+        if info.type == pafs.FileType.File:
+            raise LakeError(f"{target.display} is a file, not a directory for a lake")
+        parent = Path(target.root).parent
+        if info.type == pafs.FileType.NotFound and not parent.is_dir():
+            raise LakeError(f"directory {parent} does not exist")
+
+
+def _foreign_content(target: Target) -> str | None:
+    """A file under the location when it holds no manifest (something else lives there), else None."""
+    try:
+        selector = pafs.FileSelector(target.root, recursive=True, allow_not_found=True)
+        for info in target.fs.get_file_info(selector):
+            if info.type == pafs.FileType.File:
+                return info.path
+    except OSError as exc:
+        raise LakeError(f"{target.display}: {_unreachable(exc)}") from None
+    return None
+
+
+def open_for_export(location: str | os.PathLike[str], endpoint_url: str | None = None) -> tuple[Target, Manifest]:
+    """Check a lake location before anything is written: reachable, bucket present, and either empty
+    or already a lake. Returns the target and its manifest (empty for a new lake)."""
+    target = target_for(location, endpoint_url)
+    _describe_target(target)
+    manifest = load_manifest(target)
+    if manifest is None:
+        stray = _foreign_content(target)
+        if stray is not None:
+            raise LakeError(
+                f"{target.display} holds other files (e.g. {stray.rsplit('/', 1)[-1]}) but no "
+                f"{MANIFEST}: not a metagraph-lens lake; choose an empty prefix"
+            )
+        manifest = Manifest()
+    return target, manifest
+
+
+def _remap_snapshot_ids(table: pa.Table, mapping: dict[int, int]) -> pa.Table:
+    if "snapshot_id" not in table.column_names or not mapping or table.num_rows == 0:
+        return table
+    index = table.schema.get_field_index("snapshot_id")
+    old = table.column(index).to_pylist()
+    new = pa.array([mapping.get(v, v) if v is not None else None for v in old], table.schema.field(index).type)
+    return table.set_column(index, table.schema.field(index), new)
+
+
+def export(
+    db: str | os.PathLike[str],
+    location: str | os.PathLike[str],
+    *,
+    endpoint_url: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> ExportSummary:
+    """Append every snapshot of ``db`` that the lake at ``location`` lacks, then the whole tables.
+
+    Each snapshot is committed on its own (files, then the manifest), so an interrupted export leaves
+    the lake as it was after its last committed snapshot. Raises LakeError (bad location) or
+    store.StoreError (bad database) before writing anything.
+    """
+    from analytics.data import store  # the store also opens lakes for reading: import here
+
+    specs = store.lake_table_specs(db)  # reads the database first: a bad --db writes nothing
+    db_version = store.schema_version(db)
+    snapshots = store.list_snapshots(db).sort_values("snapshot_id")
+    target, manifest = open_for_export(location, endpoint_url)
+    if manifest.schema_version > db_version:
+        raise LakeError(
+            f"{target.display} holds schema version {manifest.schema_version}, newer than {db} "
+            f"({db_version}): export from an upgraded database"
+        )
+    say = progress or (lambda _msg: None)
+    summary = ExportSummary(target=target.display, already=len(manifest.snapshots))
+
+    manifest.schema_version = db_version
+    for spec in specs.values():
+        manifest.tables[spec.name] = {
+            "schema": _schema_to_text(spec.schema),
+            "columns": spec.schema.names,
+            "kind": "snapshot" if spec.per_snapshot else "whole",
+            "by_netuid": spec.by_netuid,
+        }
+    have = manifest.keys()
+    used_ids = {int(s["snapshot_id"]) for s in manifest.snapshots}
+    mapping: dict[int, int] = {}  # database snapshot_id -> lake snapshot_id
+    by_key = {(s["network"], int(s["block"])): int(s["snapshot_id"]) for s in manifest.snapshots}
+    per_snapshot = [s for s in specs.values() if s.per_snapshot and s.name != "snapshots"]
+    todo = [row for _, row in snapshots.iterrows() if (row["network"], int(row["block"])) not in have]
+    for _, row in snapshots.iterrows():
+        key = (row["network"], int(row["block"]))
+        if key in by_key:
+            mapping[int(row["snapshot_id"])] = by_key[key]
+
+    for done, row in enumerate(todo, 1):
+        source_id = int(row["snapshot_id"])
+        lake_id = source_id if source_id not in used_ids else max(used_ids | {0}) + 1
+        used_ids.add(lake_id)
+        mapping[source_id] = lake_id
+        entry: dict[str, Any] = {
+            "snapshot_id": lake_id,
+            "network": str(row["network"]),
+            "block": int(row["block"]),
+            "date": snapshot_date(row["taken_at"]),
+            "files": {},
+        }
+        tables = store.snapshot_arrow(db, source_id, [s.name for s in per_snapshot] + ["snapshots"])
+        written = 0
+        for spec in [*per_snapshot, specs["snapshots"]]:  # the snapshots file last: see the docstring
+            data = _remap_snapshot_ids(tables[spec.name], {source_id: lake_id})
+            groups = _split_by_netuid(data) if spec.has_netuid else [(None, data)]
+            rows: dict[str, int] = {}
+            for netuid, part in groups:
+                if part.num_rows == 0:
+                    continue
+                drop = [c for c in ("netuid", "network") if c in part.column_names]  # in the path
+                if not spec.by_netuid and "netuid" in drop:
+                    drop.remove("netuid")
+                blob = _parquet_bytes(part.drop_columns(drop))
+                _write_bytes(target, _file_path(spec.name, entry, netuid, spec.has_netuid), blob)
+                rows["" if netuid is None else str(netuid)] = part.num_rows
+                written += 1
+                summary.bytes += len(blob)
+            if rows:
+                entry["files"][spec.name] = rows
+        manifest.snapshots.append(entry)
+        _commit(target, manifest)
+        summary.exported.append((entry["network"], entry["block"]))
+        summary.files += written
+        say(
+            f"snapshot {lake_id} ({entry['network']} block {entry['block']}, {entry['date']}): "
+            f"{written} files [{done}/{len(todo)}]"
+        )
+
+    changed = False
+    for spec in specs.values():
+        if spec.per_snapshot:
+            continue
+        data = _remap_snapshot_ids(store.table_arrow(db, spec.name), mapping)
+        blob = _parquet_bytes(data)
+        digest = hashlib.sha256(blob).hexdigest()[:16]
+        if manifest.whole.get(spec.name, {}).get("digest") == digest:
+            continue
+        relative = f"table={spec.name}/data.parquet"
+        _write_bytes(target, relative, blob)
+        manifest.whole[spec.name] = {"path": relative, "rows": data.num_rows, "digest": digest}
+        summary.whole_tables.append(spec.name)
+        summary.files += 1
+        summary.bytes += len(blob)
+        changed = True
+    if changed or not summary.exported and summary.already == 0:
+        _commit(target, manifest)
+    return summary
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading: the manifest's files as Arrow, which store.py registers in an in-memory DuckDB. Tables split
+# by subnet stay lazy pyarrow datasets (a query for one snapshot and subnet opens one file); the small
+# ones (snapshots, subnets, whole tables) are loaded whole, each immutable file read once per process.
+
+
+@dataclass
+class LakeView:
+    """A lake opened for reading at one commit: ``tables`` maps each name to a pa.Table (small tables,
+    in memory) or a pyarrow Dataset (tables split by subnet, read lazily with partition pruning)."""
+
+    display: str
+    token: str
+    schema_version: int
+    tables: dict[str, pa.Table | ds.Dataset]
+    manifest: Manifest
+
+
+_cache: dict[str, LakeView] = {}
+_files: dict[str, pa.Table] = {}  # path -> its table: files are immutable once committed
+_cache_lock = threading.Lock()
+
+
+def _token(target: Target) -> str:
+    info = _info(target, MANIFEST)
+    if info.type == pafs.FileType.NotFound:
+        raise LakeError(f"{target.display} holds no metagraph-lens lake (no {MANIFEST})")
+    return f"{info.size}:{info.mtime_ns}"
+
+
+def version_token(location: str | os.PathLike[str]) -> str:
+    """Identity of the lake's current commit (for caches): changes with every export."""
+    return _token(target_for(location))
+
+
+def _value(value: str, type_: pa.DataType) -> pa.Scalar:
+    if value == "":
+        return pa.scalar(None, type_)
+    return pa.scalar(value if pa.types.is_string(type_) else int(value), type_)
+
+
+def _files_of(target: Target, manifest: Manifest, name: str) -> list[tuple[str, dict[str, pa.Scalar]]]:
+    """(path, partition values that are table columns) of every committed file of a table."""
+    schema = manifest.schema(name)
+    info = manifest.tables[name]
+    if info["kind"] == "whole":
+        whole = manifest.whole.get(name)
+        return [] if whole is None else [(target.path(whole["path"]), {})]
+    by_netuid = bool(info.get("by_netuid"))
+    out = []
+    for entry in manifest.snapshots:
+        for netuid, _rows in entry["files"].get(name, {}).items():
+            values = {"snapshot_id": pa.scalar(entry["snapshot_id"], schema.field("snapshot_id").type)}
+            if "network" in schema.names:
+                values["network"] = pa.scalar(entry["network"], schema.field("network").type)
+            if by_netuid:
+                values["netuid"] = _value(netuid, schema.field("netuid").type)
+            path = _file_path(name, entry, None if netuid == "" else netuid, by_netuid)
+            out.append((target.path(path), values))
+    return out
+
+
+def _read_small(target: Target, schema: pa.Schema, files: list[tuple[str, dict[str, pa.Scalar]]]) -> pa.Table:
+    """A small table in memory: each file read once per process, partition columns put back."""
+    parts = []
+    missing = [(p, v) for p, v in files if p not in _files]
+    if missing:
+        read = pq.read_table if not target.s3 else None
+        for path, values in missing:
+            table = read(path) if read else pq.read_table(path, filesystem=target.fs)
+            columns = []
+            for fld in schema:
+                if fld.name in table.column_names:
+                    columns.append(table.column(fld.name).cast(fld.type))
+                elif fld.name in values:
+                    columns.append(pa.repeat(values[fld.name], table.num_rows).cast(fld.type))
+                else:  # a column added by a later migration: empty in older files
+                    columns.append(pa.nulls(table.num_rows, fld.type))
+            with _cache_lock:
+                _files[path] = pa.Table.from_arrays(columns, schema=schema)
+    for path, _values in files:
+        parts.append(_files[path])
+    return pa.concat_tables(parts) if parts else schema.empty_table()
+
+
+def _open_tables(target: Target, manifest: Manifest) -> dict[str, pa.Table | ds.Dataset]:
+    fmt = ds.ParquetFileFormat()
+    out: dict[str, pa.Table | ds.Dataset] = {}
+    for name, info in manifest.tables.items():
+        schema = manifest.schema(name)
+        files = _files_of(target, manifest, name)
+        if not info.get("by_netuid"):
+            out[name] = _read_small(target, schema, files)
+            continue
+        partitions = []
+        for _path, values in files:
+            expr = ds.scalar(True)
+            for column, value in values.items():
+                expr = expr & (ds.field(column).is_null() if not value.is_valid else ds.field(column) == value)
+            partitions.append(expr)
+        out[name] = ds.FileSystemDataset.from_paths(
+            [p for p, _ in files], schema=schema, format=fmt, filesystem=target.fs, partitions=partitions
+        )
+    return out
+
+
+def open_for_reading(location: str | os.PathLike[str]) -> LakeView:
+    """The lake at its current commit (cached per commit; one metadata request to check for a new one)."""
+    target = target_for(location)
+    token = _token(target)
+    with _cache_lock:
+        cached = _cache.get(target.display)
+    if cached is not None and cached.token == token:
+        return cached
+    manifest = load_manifest(target)
+    if manifest is None:
+        raise LakeError(f"{target.display} holds no metagraph-lens lake (no {MANIFEST})")
+    try:
+        tables = _open_tables(target, manifest)
+    except OSError as exc:
+        raise LakeError(f"{target.display}: cannot read the lake: {_unreachable(exc)}") from None
+    view = LakeView(
+        display=target.display,
+        token=token,
+        schema_version=manifest.schema_version,
+        tables=tables,
+        manifest=manifest,
+    )
+    with _cache_lock:
+        _cache[target.display] = view
+    return view
