@@ -52,7 +52,6 @@ from __future__ import annotations
 import argparse
 import html
 import importlib
-import os
 import sys
 from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
@@ -109,19 +108,12 @@ def configured_db(argv: Sequence[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--db")
     args, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
-    return Path(args.db).expanduser() if args.db else store.default_db_path()
+    return store.db_location(args.db) if args.db else store.default_db_path()  # type: ignore[return-value]
 
 
 def _db_token(db: str) -> str:
-    """Identity of the DB file's current contents for cache keys (size + mtime of file and WAL)."""
-    parts = []
-    for path in (db, db + ".wal"):
-        try:
-            st_ = os.stat(path)
-            parts.append(f"{st_.st_size}:{st_.st_mtime_ns}")
-        except OSError:
-            parts.append("-")
-    return "/".join(parts)
+    """Identity of the DB's current contents for cache keys (size + mtime of file and WAL; a lake's commit)."""
+    return store.db_token(db)
 
 
 def stop_with_error(message: str, hint: str | None = None) -> None:
@@ -219,6 +211,8 @@ DEMO_BANNER = (
 def resolve_db() -> str:
     """The database path for this run; creates the default demo database on first start."""
     path = configured_db()
+    if store.is_lake(path):
+        return str(path)  # read-only: a problem shows when the first query runs
     if path.resolve() == store.DEMO_DB_PATH.resolve() and not path.exists():
         from analytics.data import demo  # imported here: only the first start needs it
 

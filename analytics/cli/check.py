@@ -10,11 +10,11 @@ or subnet). Read-only: it never writes to the database.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import pandas as pd
 
 from analytics.cli import CliError
+from analytics.data import store
 
 HELP = "Recompute stored epochs with the Yuma engine and report where they differ from the stored values."
 
@@ -34,7 +34,7 @@ SHORT = {
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
-        type=Path,
+        type=store.db_location,
         default=None,
         help="database (default: $METAGRAPH_LENS_DB, else data/lens.duckdb if collected, else data/demo.duckdb)",
     )

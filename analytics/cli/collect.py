@@ -62,6 +62,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--backoff", type=float, default=5.0, help="seconds before the first retry; doubles each time"
     )
     parser.add_argument("--concurrency", type=int, default=8, help="subnets read at once (default 8)")
+    add_lake_arguments(parser)
+
+
+def add_lake_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--lake DIR|s3://...` and `--endpoint-url`: shared with backfill."""
+    parser.add_argument(
+        "--lake",
+        default=None,
+        metavar="DIR|s3://bucket/prefix",
+        help="after a successful run, append the database's new snapshots to this Parquet lake",
+    )
+    parser.add_argument(
+        "--endpoint-url", default=None, help="S3-compatible endpoint for --lake (default: $AWS_ENDPOINT_URL)"
+    )
+
+
+def append_to_lake(args: argparse.Namespace, db_path: Path) -> int:
+    """The --lake step after a run that stored (or already had) its snapshot: EXIT_OK, or EXIT_FAILED
+    with one log line when the lake cannot take it (the database keeps the data; re-run to retry)."""
+    if not getattr(args, "lake", None):
+        return EXIT_OK
+    from analytics.cli import lake as lake_cli
+
+    try:
+        lake_cli.export_to_lake(db_path, args.lake, args.endpoint_url)
+    except CliError as exc:
+        log.error("the snapshot is in %s but the lake export failed: %s", db_path, exc)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def check_lake_argument(args: argparse.Namespace) -> None:
+    """Before a run: CliError (exit 2, nothing written) when --lake cannot take a lake."""
+    if getattr(args, "lake", None):
+        from analytics.cli import lake as lake_cli
+
+        lake_cli.check_lake_target(args.lake, args.endpoint_url)
 
 
 class _Progress:
@@ -125,6 +162,7 @@ def _run(args: argparse.Namespace, collector) -> int:
         db_path = collector.check_db_path(args.db or default_db_path())
     except collector.CollectorError as exc:
         raise CliError(str(exc)) from None
+    check_lake_argument(args)
 
     policy = collector.RetryPolicy(
         tries=args.tries, timeout=args.timeout, backoff=args.backoff, concurrency=args.concurrency
@@ -150,7 +188,7 @@ def _run(args: argparse.Namespace, collector) -> int:
 
     if summary.already_stored:
         log.info("%s block %s is already in %s: nothing written", network, summary.block, db_path)
-        return EXIT_OK
+        return append_to_lake(args, db_path)
     for netuid, reason in sorted(summary.failed.items()):
         log.error("%s failed: %s", "the run" if netuid < 0 else f"subnet {netuid}", reason)
     if summary.snapshot_id is not None:
@@ -163,7 +201,7 @@ def _run(args: argparse.Namespace, collector) -> int:
             f" (not epoch-aligned: {unaligned})" if unaligned and args.block is None else "",
         )
     if summary.ok:
-        return EXIT_OK
+        return append_to_lake(args, db_path)
     log.error(
         "%d subnet(s) stored, %d failed: exit %d",
         len(summary.stored),

@@ -24,7 +24,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--db",
-        type=Path,
+        type=store.db_location,
         help="DuckDB file (default: $METAGRAPH_LENS_DB, else data/demo.duckdb)",
     )
     parser.add_argument("--miner", type=int, help="weights only: keep one miner's column")

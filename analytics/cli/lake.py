@@ -29,7 +29,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ),
     )
     export.add_argument(
-        "--db", type=Path, default=None, help="DuckDB file to export (default: $METAGRAPH_LENS_DB, else the app's)"
+        "--db",
+        type=Path,
+        default=None,
+        help="DuckDB file to export (default: $METAGRAPH_LENS_DB, else the app's)",
     )
     export.add_argument("--to", required=True, help="lake: a directory or s3://bucket/prefix")
     export.add_argument(
@@ -52,7 +55,9 @@ def export_to_lake(db: str | Path, to: str, endpoint_url: str | None = None) -> 
     except (lake.LakeError, store.StoreError) as exc:
         raise CliError(str(exc)) from None
     except OSError as exc:  # storage failing mid-export: what was committed stays readable
-        raise CliError(f"{to}: writing failed ({str(exc).strip().splitlines()[0]}); re-run to resume") from None
+        raise CliError(
+            f"{to}: writing failed ({str(exc).strip().splitlines()[0]}); re-run to resume"
+        ) from None
     say(
         f"lake {summary.target}: {len(summary.exported)} new snapshot(s), {summary.already} already there; "
         f"{summary.files} file(s), {summary.bytes / 1e6:.1f} MB written"
@@ -73,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
     if store.is_lake(db):
         raise CliError(f"--db {db} is a lake; export from a DuckDB file")
     if not Path(db).is_file():
-        raise CliError(f"database {db} does not exist (create it with `python -m analytics demo` or `collect`)")
+        raise CliError(
+            f"database {db} does not exist (create it with `python -m analytics demo` or `collect`)"
+        )
     export_to_lake(db, args.to, args.endpoint_url)
     return 0

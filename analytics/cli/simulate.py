@@ -64,8 +64,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _db_path(arg: str | None) -> Path:
-    path = Path(arg).expanduser() if arg else store.default_db_path()
-    if not path.exists():
+    path = store.db_location(arg) if arg else store.default_db_path()
+    if not store.db_exists(path):
         raise CliError(
             f"database {path} does not exist (create one with `python -m analytics demo --db {path}`)"
         )

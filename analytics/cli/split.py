@@ -19,7 +19,6 @@ import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 from fractions import Fraction
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -238,7 +237,7 @@ def _pools(raw_split: object, mechanism_count: int, amount_rao: int, owner_cut: 
 def _load(args: argparse.Namespace) -> tuple[Any, StoredPayoutInputs]:
     from analytics.data import store
 
-    db = Path(args.db).expanduser() if args.db else store.default_db_path()
+    db = store.db_location(args.db) if args.db else store.default_db_path()
     try:
         snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
         if snapshot_id is None:

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from analytics.data.store import SNAPSHOT_META_COLUMNS, StoreError
+from analytics.data.store import SNAPSHOT_META_COLUMNS, StoreError, db_exists, db_token
 from analytics.model import consensus
 
 if TYPE_CHECKING:
@@ -165,13 +165,12 @@ class SubnetAnalysis:
         return self.per_mechanism[mechid]
 
 
-def _file_token(db_path: str) -> tuple[int, int]:
-    st_ = os.stat(db_path)
-    return st_.st_size, st_.st_mtime_ns
+def _file_token(db_path: str) -> str:
+    return db_token(db_path)
 
 
 @functools.lru_cache(maxsize=8)
-def _analysis(db_path: str, token: tuple[int, int], snapshot_id: int, netuid: int) -> SubnetAnalysis:
+def _analysis(db_path: str, token: str, snapshot_id: int, netuid: int) -> SubnetAnalysis:
     from analytics.data.snapshot import load_subnet  # the engine and loader only when a table is built
 
     snap = load_subnet(db_path, snapshot_id, netuid)
@@ -186,7 +185,7 @@ def _analysis(db_path: str, token: tuple[int, int], snapshot_id: int, netuid: in
 def subnet_analysis(db_path: str | os.PathLike[str], snapshot_id: int, netuid: int) -> SubnetAnalysis:
     """Load one subnet and recompute its epoch (memoised per file version, snapshot and subnet)."""
     db = str(db_path)
-    if not os.path.exists(db):
+    if not db_exists(db):
         raise StoreError(f"database {db} does not exist")
     return _analysis(db, _file_token(db), int(snapshot_id), int(netuid))
 
