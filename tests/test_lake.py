@@ -173,6 +173,7 @@ def _uncommitted(root: Path) -> list[Path]:
 
 def test_kill_9_mid_export_leaves_a_readable_lake(demo_db: Path, tmp_path) -> None:
     root = tmp_path / "lake"
+    demo_db = _trimmed_copy(demo_db, tmp_path / "twelve.duckdb", snapshots=12, netuids=(1, 2, 4))
     cmd = [sys.executable, "-m", "analytics", "lake", "export", "--db", str(demo_db), "--to", str(root)]
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
