@@ -116,7 +116,7 @@ def main() -> int:
     summary = collector.collect(
         fake_subtensor(chain),
         db,
-        policy=collector.RetryPolicy(tries=1, timeout=600, concurrency=8),
+        policy=collector.RetryPolicy(tries=1, timeout=600),
     )
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     peak = rss_mb("VmHWM")
@@ -132,7 +132,7 @@ def main() -> int:
     print(
         f"network: {args.subnets} subnets x {args.uids} uids x {args.validators} validators, "
         f"{sum(1 for s in range(1, args.subnets + 1) if s % 4 == 0)} with 2 mechanisms; "
-        f"{len(chain.requests)} chain reads"
+        f"{len(chain.requests)} chain requests ({len(chain.requests) / args.subnets:.1f} per subnet)"
     )
     print(f"snapshot {summary.snapshot_id}: {len(summary.stored)} subnets stored, database {size_mb:.0f} MB")
     print("rows: " + ", ".join(f"{t} {n:,}" for t, n in rows.items()))

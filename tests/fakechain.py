@@ -174,6 +174,10 @@ class FakeChain:
         self.chain_errors: dict[int, str] = {}
         self.fail_requests = 0
         self.legacy_runtime = False  # no hyperparams v3 nor SubnetEpochIndex, as on runtimes before them
+        # Runtime upgrades: block -> spec version from that block on (before the first: spec_version).
+        self.spec_changes: dict[int, int] = {}
+        # spec -> storage items that runtimes older than that spec do not have.
+        self.absent_before: dict[int, set[str]] = {423: {"SubnetEpochIndex", "TimelockedWeightCommits"}}
         # Observability for tests.
         self.connects = 0
         self.closes = 0
@@ -199,6 +203,14 @@ class FakeChain:
 
     def netuids_at(self, block: int) -> list[int]:
         return sorted(s for s in self._subnets if s >= 0 and self.subnet_at(s, block) is not None)
+
+    def spec_at(self, block: int) -> int:
+        known = [b for b in self.spec_changes if b <= block]
+        return self.spec_changes[max(known)] if known else self.spec
+
+    def legacy_at(self, block: int) -> bool:
+        """No get_subnet_hyperparams_v3 nor SubnetEpochIndex at this block."""
+        return self.legacy_runtime or self.spec_at(block) < 423
 
     def globals_at(self, block: int) -> Globals:
         known = [b for b in self._globals if b <= block]
@@ -278,6 +290,40 @@ class FakeChain:
         block = self._block_of(block_hash)
         params = list(params or [])
         self.requests.append(("query", f"{module}.{storage_function}", tuple(params), block))
+        return self._stored(module, storage_function, params, block)
+
+    async def query_multi(self, requests: list[tuple[str, str, list]], block_hash=None) -> list:
+        """Many single values in one request (as one ``state_queryStorageAt`` over every key); an item
+        this block's runtime lacks comes back as ``collector.Missing``, as the RPC path gives it."""
+        from analytics.data.collector import Missing
+
+        await self._gate()
+        block = self._block_of(block_hash)
+        self.requests.append(("query_multi", ",".join(f"{m}.{f}" for m, f, _ in requests), (), block))
+        out = []
+        for module, name, params in requests:
+            try:
+                out.append(self._stored(module, name, list(params), block))
+            except ValueError as exc:
+                out.append(Missing((module, name), str(exc)))
+        return out
+
+    async def spec_version_at(self, block_hash: str) -> int:
+        await self._gate()
+        block = self._block_of(block_hash)
+        self.requests.append(("spec_version_at", "", (), block))
+        return self.spec_at(block)
+
+    def _absent(self, block: int, storage_function: str) -> bool:
+        """An item the runtime at ``block`` does not have (legacy runtimes, see ``absent_before``)."""
+        spec = self.spec_at(block)
+        return any(
+            spec < before and storage_function in items for before, items in self.absent_before.items()
+        )
+
+    def _stored(self, module: str, storage_function: str, params: list, block: int) -> Any:
+        if self._absent(block, storage_function):
+            raise ValueError(f"Storage function {module}.{storage_function} not found")  # as the SDK does
         if module == "Timestamp" and storage_function == "Now":
             return self.timestamp_ms + block * 12_000
         if module != "SubtensorModule":
@@ -286,7 +332,7 @@ class FakeChain:
             return self.globals_at(block).tao_weight
         if storage_function == "StakeThreshold":
             return self.globals_at(block).stake_threshold
-        if self.legacy_runtime and storage_function == "SubnetEpochIndex":
+        if self.legacy_at(block) and storage_function == "SubnetEpochIndex":
             raise ValueError("Storage function SubtensorModule.SubnetEpochIndex not found")  # as the SDK does
         index = int(params[0])
         netuid, mechid = index % MAX_SUBNETS, index // MAX_SUBNETS
@@ -353,6 +399,8 @@ class FakeChain:
         block = self._block_of(block_hash)
         params = list(params or [])
         self.requests.append(("query_map", f"{module}.{storage_function}", tuple(params), block))
+        if self._absent(block, storage_function):
+            raise ValueError(f"Storage function {module}.{storage_function} not found")
         if module != "SubtensorModule":
             raise ChainError(f"storage {module}.{storage_function} is not served by the fake chain")
         if storage_function == "NetworksAdded":
@@ -378,7 +426,11 @@ class FakeChain:
         raise ChainError(f"storage map SubtensorModule.{storage_function} is not served by the fake chain")
 
     async def query_batch(self, module, storage_function, param_sets, block_hash=None) -> list:
-        return [await self.query(module, storage_function, p, block_hash) for p in param_sets]
+        """One storage item for many keys in one request (``state_queryStorageAt``)."""
+        await self._gate()
+        block = self._block_of(block_hash)
+        self.requests.append(("query_batch", f"{module}.{storage_function}", (), block))
+        return [self._stored(module, storage_function, list(p), block) for p in param_sets]
 
     # -- protocol: runtime API -----------------------------------------------------------------------
 
@@ -386,6 +438,12 @@ class FakeChain:
         await self._gate()
         block = self._block_of(block_hash)
         self.requests.append(("runtime", f"{api}.{method}", tuple(params), block))
+        if (api, method) == ("Core", "version"):
+            return {
+                "spec_name": "node-subtensor",
+                "spec_version": self.spec_at(block),
+                "transaction_version": 1,
+            }
         if api != "SubnetInfoRuntimeApi":
             raise ChainError(f"runtime API {api}.{method} is not served by the fake chain")
         netuid = int(params[0])
@@ -398,7 +456,7 @@ class FakeChain:
                 return None
             return metagraph_record(sn, mechid, block)
         if method == "get_subnet_hyperparams_v3":
-            if self.legacy_runtime:  # what the SDK raises for an API missing from the runtime's metadata
+            if self.legacy_at(block):  # what the SDK raises for an API missing from the runtime's metadata
                 raise ValueError(f"Runtime API Call '{api}.{method}' not found in registry")
             return None if sn is None else hyperparams_record(sn)
         raise ChainError(f"runtime API {api}.{method} is not served by the fake chain")
@@ -796,6 +854,8 @@ def expected_rows(chain: FakeChain, epochs: dict[int, Epoch], block: int | None 
                 "weights_block": wb,
                 "outputs_block": ob,
                 "last_mechanism_step_block": src_in.last_mechanism_step_block,
+                "spec_version": chain.spec_at(ob),
+                "decode_note": None,
             }
         )
         for uid in range(n):
@@ -844,4 +904,50 @@ def expected_rows(chain: FakeChain, epochs: dict[int, Epoch], block: int | None 
                     {"netuid": netuid, "mechid": m, "validator_uid": i, "miner_uid": j, value: v}
                     for i, j, v in matrix.entries()
                 )
+    return out
+
+
+def history_timeline(chain: FakeChain, first: Subnet, epochs: list[int], *, seed: int = 0) -> list[Subnet]:
+    """A subnet with an epoch at each block of ``epochs``: new outputs from e, then weights and stake
+    moved on from e + 1, so the state differs block by block around every epoch. Returns the state
+    from each e (the epoch's outputs)."""
+    state = copy.deepcopy(first)
+    state.last_mechanism_step_block = max(0, epochs[0] - state.tempo - 1)
+    chain.set_subnet(0, state)
+    outputs = []
+    for k, e in enumerate(epochs):
+        at_e = perturbed(state, seed * 1000 + k)
+        at_e.alpha_stake = at_e.alpha_stake + np.uint64(100 + k)
+        at_e.last_mechanism_step_block = e
+        at_e.epoch_index = state.epoch_index + 1
+        chain.set_subnet(e, at_e)
+        state = perturbed(at_e, seed * 1000 + k + 500, outputs=False)
+        state.alpha_stake = state.alpha_stake + np.uint64(7)
+        chain.set_subnet(e + 1, state)
+        outputs.append(at_e)
+    return outputs
+
+
+def history_network(
+    *, head: int = 20_000, every: int = 1_000, subnets: tuple[int, ...] = (1, 2, 3), n: int = 16
+) -> FakeChain:
+    """Small subnets with an epoch every ``every`` blocks (offset per subnet), up to the head."""
+    chain = FakeChain(head)
+    chain.set_subnet(0, random_subnet(0, n=4, validators=2))
+    for netuid in subnets:
+        sn = random_subnet(netuid, n=n, validators=4, commit_reveal=netuid == 2, seed=netuid)
+        sn.tempo = every - 1
+        offset = 37 * netuid
+        history_timeline(chain, sn, list(range(offset + every, head, every)), seed=netuid)
+    return chain
+
+
+def point_epochs(chain: FakeChain, point: int, netuids: list[int]) -> dict[int, Epoch]:
+    """What a backfill point must hold: each subnet at its last epoch at or before ``point``."""
+    out = {}
+    for netuid in netuids:
+        e = chain.subnet_at(netuid, point).last_mechanism_step_block
+        out[netuid] = Epoch(
+            chain.subnet_at(netuid, e - 1), chain.subnet_at(netuid, e), chain.subnet_at(netuid, e + 1), e
+        )
     return out

@@ -7,14 +7,14 @@ blocks (inputs at e - 1, weights at e on commit-reveal subnets, outputs at e).
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import bittensor as bt
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from analytics.data import collector
+from analytics.data import collector, store
 from tests.fakechain import Matrix, expected_rows, sample_network
 
 
@@ -49,16 +49,17 @@ def assert_rows_equal(actual: list[dict], expected: list[dict], table: str) -> N
         assert a == e, f"{table} row {key(e)} differs: {a} != {e}"
 
 
-def test_tables_have_exactly_the_schema_columns() -> None:
-    text = (Path(collector.__file__).parent / "schema.sql").read_text()
-    for table, schema in collector.SCHEMAS.items():
-        body = text.split(f"CREATE TABLE IF NOT EXISTS {table} (", 1)[1].split(");", 1)[0]
-        columns = [
-            line.strip().split()[0]
-            for line in body.splitlines()
-            if line.strip() and not line.strip().startswith(("--", "PRIMARY", "UNIQUE"))
-        ]
-        assert schema.names == [c for c in columns if c != "snapshot_id"], table
+def test_tables_have_exactly_the_schema_columns(tmp_path) -> None:
+    """The collector's Arrow schemas are the tables of a database migrated to the newest version."""
+    db = tmp_path / "schema.duckdb"
+    store.initialise(db)
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for table, schema in collector.SCHEMAS.items():
+            columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall()]
+            assert schema.names == [c for c in columns if c != "snapshot_id"], table
+    finally:
+        con.close()
 
 
 def test_aligned_snapshot_equals_the_chain_value_for_value() -> None:

@@ -172,6 +172,7 @@ class RecordedSubnet1(FakeChain):
         self.template.tempo = int(self.graph["tempo"])
         self.template.last_mechanism_step_block = int(self.graph["last_step"])
         self.set_subnet(0, self.template)
+        self.spec = 343  # the runtime the record was taken on: the oldest the collector supports
 
     async def runtime_call(self, api, method, params, block_hash=None):
         if method == "get_metagraph":
@@ -179,12 +180,12 @@ class RecordedSubnet1(FakeChain):
             return dict(self.graph)
         return await super().runtime_call(api, method, params, block_hash)
 
-    async def query(self, module, storage_function, params=None, block_hash=None):
+    def _stored(self, module, storage_function, params, block):
         if storage_function == "ValidatorTrust":
             return list(self.trust)
         if storage_function == "StakeWeight":
             return []
-        return await super().query(module, storage_function, params, block_hash)
+        return super()._stored(module, storage_function, params, block)
 
 
 def test_collector_reads_a_real_mainnet_metagraph(codec) -> None:
@@ -218,5 +219,6 @@ def test_collector_reads_a_real_mainnet_metagraph(codec) -> None:
     np.testing.assert_allclose(neurons.alpha_stake.to_numpy() / 1e9, truth["AS"], rtol=1e-6, atol=1e-6)
     np.testing.assert_allclose(neurons.emission.to_numpy() / 1e9, truth["E"], rtol=1e-6, atol=1e-6)
     subnet = tables["subnets"].to_pylist()[0]
+    assert subnet["spec_version"] == collector.OLDEST_SUPPORTED_SPEC == 343
     assert subnet["name"] == truth["name"] and subnet["owner_hotkey"] == truth["owner_hotkey"]
     assert neurons.is_owner.sum() == 1 and neurons.hotkey[neurons.is_owner].iloc[0] == truth["owner_hotkey"]

@@ -241,15 +241,16 @@ def test_forward_migration_applies_new_versions_and_keeps_data(
 ) -> None:
     db = tmp_path / "lens.duckdb"
     store.ingest_snapshot(db, tiny_snapshot(100))
-    migrations = [*store.MIGRATIONS, (2, lambda: "ALTER TABLE snapshots ADD COLUMN operator VARCHAR")]
+    nxt = store.SCHEMA_VERSION + 1
+    migrations = [*store.MIGRATIONS, (nxt, lambda: "ALTER TABLE snapshots ADD COLUMN operator VARCHAR")]
     monkeypatch.setattr(store, "MIGRATIONS", migrations)
-    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(store, "SCHEMA_VERSION", nxt)
     assert store.ingest_snapshot(db, tiny_snapshot(200)) == 2
-    assert store.schema_version(db) == 2
+    assert store.schema_version(db) == nxt
     snaps = store.list_snapshots(db)
     assert "operator" in snaps.columns and len(snaps) == 2
     versions = store.table_contents(db, "schema_version")["version"].tolist()
-    assert versions == [1, 2]
+    assert versions == [v for v, _ in migrations]
 
 
 def test_a_newer_schema_or_a_foreign_database_is_refused(tmp_path: Path) -> None:

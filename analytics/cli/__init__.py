@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 # Sub-commands in the order `--help` lists them. A module missing here is simply not offered.
-COMMANDS: tuple[str, ...] = ("demo", "collect", "export", "check", "split", "simulate", "lake")
+COMMANDS: tuple[str, ...] = ("demo", "collect", "backfill", "export", "check", "split", "simulate", "lake")
 
 
 class CliError(Exception):

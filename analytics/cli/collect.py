@@ -61,7 +61,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--backoff", type=float, default=5.0, help="seconds before the first retry; doubles each time"
     )
-    parser.add_argument("--concurrency", type=int, default=8, help="subnets read at once (default 8)")
+    recording = parser.add_mutually_exclusive_group()
+    recording.add_argument(
+        "--record",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write every request sent to the node and every answer to DIR/requests.jsonl",
+    )
+    recording.add_argument(
+        "--replay",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="answer from a recording made with --record instead of a node (offline reproduction)",
+    )
+    parser.add_argument("--concurrency", type=int, default=64, help="subnets read at once (default 64)")
     add_lake_arguments(parser)
 
 
@@ -170,7 +185,7 @@ def _run(args: argparse.Namespace, collector) -> int:
     progress = _Progress()
     try:
         summary = collector.collect(
-            collector.subtensor_for(network),
+            collector.client_for(network, record=args.record, replay=args.replay),
             db_path,
             netuids=netuids,
             block=args.block,

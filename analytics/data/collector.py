@@ -28,8 +28,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import functools
 import importlib.metadata
 import itertools
+import json
 import logging
 import os
 import random
@@ -75,7 +77,7 @@ class RetryPolicy:
     backoff_max: float = 120.0
     db_tries: int = 5  # attempts to write when another process holds the database lock
     db_backoff: float = 2.0
-    concurrency: int = 8  # subnets read at once over the one client
+    concurrency: int = 64  # subnets read at once over the one client (each subnet is ~13 requests)
 
     def delay(self, attempt: int, base: float | None = None) -> float:
         """Exponential backoff with full jitter in [0.5, 1] of the nominal delay."""
@@ -163,6 +165,8 @@ SCHEMAS: dict[str, pa.Schema] = {
             ("weights_block", pa.int64()),
             ("outputs_block", pa.int64()),
             ("last_mechanism_step_block", pa.int64()),
+            ("spec_version", pa.int32()),
+            ("decode_note", pa.string()),
         ]
     ),
     "neurons": pa.schema(
@@ -231,6 +235,15 @@ def _column(values: Sequence[Any] | None, n: int, dtype: Any) -> np.ndarray:
     return out
 
 
+def _unknown(n: int) -> np.ndarray:
+    """A column the block's runtime did not have: -1 marks NULL (see NULLABLE_UNKNOWN)."""
+    return np.full(n, -1, dtype=np.int64)
+
+
+# Columns whose negative values are stored NULL (unknown), never as a number.
+NULLABLE_UNKNOWN = frozenset({"commit_block", "validator_trust", "stake_weight"})
+
+
 def _sparse(rows: list[tuple[Any, Any]]) -> np.ndarray:
     """``query_map`` rows ``[(row, [(col, value), ...]), ...]`` -> (k, 3) int64 array, zeros kept."""
     rows = sorted(((int(uid), entries or []) for uid, entries in rows), key=lambda r: r[0])
@@ -258,24 +271,35 @@ def _commit_blocks(
     reveal_period: int,
     v2_reads: Sequence[list[tuple[Any, Any]]],
     v4_read: list[tuple[Any, Any]],
+    legacy_at: int | None = None,
 ) -> np.ndarray:
     """Each validator's earliest unexpired commit block as the epoch saw it; -1 = no active commit.
 
     A commit is expired when current_epoch > commit_epoch + reveal_period. Commits made in block e
     itself came after the epoch (extrinsics run after ``on_initialize``) and are left out.
+    ``legacy_at``: the block the epoch ran at on a runtime before spec 423, whose WeightCommits tuples
+    hold (hash, commit_block, first_reveal_block, last_reveal_block) instead.
     """
     blocks = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
 
     def seen(commit_block: int) -> bool:
         return epoch_block is None or commit_block < epoch_block
 
-    for read in v2_reads:  # WeightCommits: hotkey -> [(hash, commit_epoch, commit_block, reveal_block)]
+    for read in v2_reads:  # WeightCommits: hotkey -> [(hash, commit_epoch, commit_block, _unused)]
         for hotkey, queue in read:
             uid = uid_of.get(str(hotkey))
             if uid is None:
                 continue
-            for _hash, commit_epoch, commit_block, *_ in queue or []:
-                if current_epoch <= int(commit_epoch) + reveal_period and seen(int(commit_block)):
+            for entry in queue or []:
+                if legacy_at is not None:
+                    # Before spec 423 the tuple was (hash, commit_block, first_reveal_block,
+                    # last_reveal_block): same shape, other meaning; expired after last_reveal_block.
+                    _hash, commit_block, _first, last_reveal, *_ = entry
+                    unexpired = legacy_at <= int(last_reveal)
+                else:
+                    _hash, commit_epoch, commit_block, *_ = entry
+                    unexpired = current_epoch <= int(commit_epoch) + reveal_period
+                if unexpired and seen(int(commit_block)):
                     blocks[uid] = min(blocks[uid], int(commit_block))
                     break
     for commit_epoch, queue in v4_read:  # TimelockedWeightCommits: epoch -> [(hotkey, block, ...)]
@@ -288,6 +312,125 @@ def _commit_blocks(
     blocks[blocks == np.iinfo(np.int64).max] = -1
     return blocks
 
+
+
+# --------------------------------------------------------------------------------------------------
+# Batched storage reads and the runtime of a block
+
+# WeightCommits kept (hash, commit_block, first_reveal_block, last_reveal_block) before this spec and
+# (hash, commit_epoch, commit_block, _unused) since: same SCALE shape, other meaning.
+LEGACY_COMMITS_BEFORE_SPEC = 423
+# The oldest runtime the collector is known to decode: its every read (get_metagraph, the legacy
+# hyperparameters, Weights/Bonds, legacy WeightCommits) is checked against that runtime's metadata in
+# tests/test_collector_fakechain.py (finney spec 343, block 6,852,690 in ../shared/realdata).
+OLDEST_SUPPORTED_SPEC = 343
+
+Descriptor = tuple[str, str]
+
+
+class Missing:
+    """A storage item the block's runtime does not have (an older or newer runtime): stored NULL."""
+
+    def __init__(self, item: Descriptor, reason: str) -> None:
+        self.item, self.reason = item, reason
+
+    def __repr__(self) -> str:
+        return f"Missing({self.item[0]}.{self.item[1]})"
+
+
+async def _rpc_query_multi(substrate: Any, requests: list[tuple[str, str, list]], block_hash: str) -> list:
+    """Every key in ONE ``state_queryStorageAt`` (the SDK's query_batch takes one item per call).
+
+    Keys are built and values decoded with the SDK's codec for the block's own runtime, so each block
+    decodes by its own metadata; an item that runtime lacks comes back as :class:`Missing`.
+    """
+    from bittensor._transport.storage import decode_storage_value
+
+    async def op(raw: Any) -> list:
+        codec = await raw._runtimes.codec_at(block_hash)
+        plan: list[tuple[Any, str | None]] = []
+        for module, name, params in requests:
+            try:
+                entry = codec.storage_entry(module, name)
+                plan.append((entry, "0x" + codec.storage_key(entry, params).hex()))
+            except ValueError as exc:
+                plan.append((Missing((module, name), str(exc)), None))
+        keys = [key for _, key in plan if key is not None]
+        response = await raw._session.request("state_queryStorageAt", [keys, block_hash]) if keys else []
+        by_key: dict[str, bytes | None] = {}
+        for group in response or []:
+            for key_hex, value_hex in group["changes"]:
+                by_key[key_hex] = bytes.fromhex(value_hex[2:]) if value_hex is not None else None
+        return [
+            entry if key is None else decode_storage_value(codec, entry, by_key.get(key)) for entry, key in plan
+        ]
+
+    return await substrate._read(op)
+
+
+async def read_values(view: Any, items: Sequence[tuple[Descriptor, list | None]]) -> list[Any]:
+    """Single storage values at ``view``'s block in as few requests as the substrate allows.
+
+    The list is general on purpose: a read of one more item is one more entry, not one more round
+    trip. Over RPC every key goes in one ``state_queryStorageAt``; a substrate offering
+    ``query_multi`` (the test chain, record/replay) answers the list in one request; any other
+    ``bt.Substrate`` gets one ``query_batch`` per distinct item. An item the block's runtime lacks
+    comes back as :class:`Missing`, never as a guessed value.
+    """
+    if not items:
+        return []
+    substrate = view._client._substrate
+    block_hash = await substrate.block_hash(view.block)
+    requests = [(item[0], item[1], list(params or [])) for item, params in items]
+    multi = getattr(substrate, "query_multi", None)
+    if multi is not None:
+        return list(await multi(requests, block_hash))
+    if isinstance(substrate, bt.RpcSubstrate):
+        return await _rpc_query_multi(substrate, requests, block_hash)
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, (module, name, _) in enumerate(requests):
+        groups.setdefault((module, name), []).append(i)
+    out: list[Any] = [None] * len(requests)
+
+    async def one(item: tuple[str, str], where: list[int]) -> None:
+        try:
+            values = await substrate.query_batch(item[0], item[1], [requests[i][2] for i in where], block_hash)
+        except ValueError as exc:  # the SDK's StorageFunctionNotFound: not in this runtime
+            values = [Missing(item, str(exc))] * len(where)
+        for i, value in zip(where, values, strict=True):
+            out[i] = value
+
+    await _gather(*(one(item, where) for item, where in groups.items()))
+    return out
+
+
+async def spec_version_at(view: Any) -> int | None:
+    """The runtime spec version governing ``view``'s block (None if the node cannot say)."""
+    substrate = view._client._substrate
+    try:
+        block_hash = await substrate.block_hash(view.block)
+        at = getattr(substrate, "spec_version_at", None)
+        if at is not None:
+            return int(await at(block_hash))
+        if isinstance(substrate, bt.RpcSubstrate):
+
+            async def op(raw: Any) -> int:
+                return int((await raw._runtimes.codec_at(block_hash)).spec_version)
+
+            return await substrate._read(op)
+        version = await substrate.runtime_call("Core", "version", [], block_hash)
+        return int(version["spec_version"])
+    except (bt.ChainError, ValueError, KeyError, TypeError) as exc:
+        log.info("spec version of block %s unknown: %s", view.block, exc)
+        return None
+
+
+def _present(value: Any, default: Any, notes: list[str], what: str) -> Any:
+    """A batched value, or ``default`` with a note when the runtime lacks the item."""
+    if isinstance(value, Missing):
+        notes.append(f"{what}: not in this runtime")
+        return default
+    return default if value is None else value
 
 # --------------------------------------------------------------------------------------------------
 # Reading one subnet
@@ -371,19 +514,46 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
     aligned = epoch_block is not None
     vin = await client.at(inputs_block)
     vout = await client.at(outputs_block)
+    same = inputs_block == outputs_block
+    notes: list[str] = []
 
-    graph_in, hyper, bonds_penalty, tao_weight, stake_threshold, prev_step, mech_count, split = await _gather(
+    # Single storage values, one batched request per block (append a read here, not a round trip).
+    inputs_items: list[tuple[Descriptor, list | None]] = [
+        (ST.BondsPenalty, [netuid]),
+        (ST.TaoWeight, None),
+        (ST.StakeThreshold, None),
+        (ST.LastMechansimStepBlock, [netuid]),
+        (ST.MechanismCountCurrent, [netuid]),
+        (ST.MechanismEmissionSplit, [netuid]),
+    ]
+    outputs_items: list[tuple[Descriptor, list | None]] = [
+        (ST.ValidatorTrust, [netuid]),
+        (ST.StakeWeight, [netuid]),
+    ]
+    if same:
+        inputs_items += outputs_items
+    graph_in, hyper, values_in, values_out, spec, graph_out = await _gather(
         vin.subnets.metagraph(netuid, commitments=False),
         _hyperparameters_v3(vin, netuid),
-        vin.query(ST.BondsPenalty, [netuid]),
-        vin.query(ST.TaoWeight),
-        vin.query(ST.StakeThreshold),
-        vin.query(ST.LastMechansimStepBlock, [netuid]),
-        vin.subnets.mechanism_count(netuid),
-        vin.subnets.mechanism_emission_split(netuid),
+        read_values(vin, inputs_items),
+        _value(None) if same else read_values(vout, outputs_items),
+        spec_version_at(vout),
+        _value(None) if same else vout.subnets.metagraph(netuid, commitments=False),
     )
     if graph_in is None or hyper is None:
         raise bt.ChainError(f"subnet {netuid} does not exist at block {inputs_block}")
+    if spec is not None and spec < OLDEST_SUPPORTED_SPEC:
+        raise CollectorError(
+            f"block {outputs_block} runs runtime spec {spec}, older than the oldest supported ({OLDEST_SUPPORTED_SPEC})"
+        )
+    if same:
+        values_in, values_out = values_in[:6], values_in[6:]
+    bonds_penalty = _present(values_in[0], 65535, notes, "bonds_penalty")
+    tao_weight = _present(values_in[1], 0, notes, "tao_weight")
+    stake_threshold = _present(values_in[2], 0, notes, "stake_threshold")
+    prev_step = _present(values_in[3], 0, notes, "last_mechanism_step_block")
+    mech_count = _present(values_in[4], 1, [], "mechanism_count")  # before mechanisms: one
+    split = _present(values_in[5], None, [], "emission_split")
     if hyper is _NO_V3:
         hyper = await _legacy_hyperparameters(vin, netuid, graph_in)
     commit_reveal = bool(hyper.get("commit_reveal_weights_enabled", False))
@@ -392,12 +562,10 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
     mechanisms = range(max(1, int(mech_count)))
     index = [m * MECHANISM_STRIDE + netuid for m in mechanisms]
 
-    same = inputs_block == outputs_block
-    graph_out, trust, stake_weight = await _gather(
-        _value(graph_in) if same else vout.subnets.metagraph(netuid, commitments=False),
-        vout.query(ST.ValidatorTrust, [netuid]),
-        vout.query(ST.StakeWeight, [netuid]),
-    )
+    if same:
+        graph_out = graph_in
+    trust = _present(values_out[0], None, notes, "validator_trust")
+    stake_weight = _present(values_out[1], None, notes, "stake_weight")
     if graph_out is None:
         raise bt.ChainError(f"subnet {netuid} does not exist at block {outputs_block}")
 
@@ -425,17 +593,30 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
     uid_of = {hk: uid for uid, hk in enumerate(hotkeys)}
     tempo = int(hyper.get("tempo", graph_in.tempo))
     commit_blocks: list[np.ndarray | None] = [None for _ in mechanisms]
+    legacy_at = None
+    if spec is not None and spec < LEGACY_COMMITS_BEFORE_SPEC:
+        legacy_at = outputs_block
+        if commit_reveal:
+            notes.append(f"commit blocks decoded with the WeightCommits layout of runtimes before {LEGACY_COMMITS_BEFORE_SPEC}")
     if commit_reveal:
         reveal_period = int(hyper.get("commit_reveal_period", 1))
-        epoch_index = await _epoch_index(vout, netuid, tempo)
+        epoch_index = 0 if legacy_at is not None else await _epoch_index(vout, netuid, tempo)
         # At e the counter already holds the epoch that ran; a non-aligned snapshot shows the next one.
         current_epoch = epoch_index if aligned else epoch_index + 1
         views = [vin] if same else [vin, vout]
+
+        async def commits(view: Any, item: Descriptor, key: int) -> list:
+            try:
+                return await view.query_map(item, [key])
+            except ValueError as exc:  # not in this block's runtime: no commits of that kind
+                log.info("subnet %d: %s.%s not at block %s (%s)", netuid, *item, view.block, exc)
+                return []
+
         reads = await _gather(
             *(
                 _gather(
-                    vout.query_map(ST.TimelockedWeightCommits, [i]),
-                    *(v.query_map(ST.WeightCommits, [i]) for v in views),
+                    commits(vout, ST.TimelockedWeightCommits, i),
+                    *(commits(v, ST.WeightCommits, i) for v in views),
                 )
                 for i in index
             )
@@ -449,6 +630,7 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
                 reveal_period=reveal_period,
                 v2_reads=v2_reads,
                 v4_read=v4_read,
+                legacy_at=legacy_at,
             )
 
     owner = graph_in.owner_hotkey
@@ -483,6 +665,8 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         "weights_block": weights_block,
         "outputs_block": outputs_block,
         "last_mechanism_step_block": int(prev_step or 0),
+        "spec_version": spec,
+        "decode_note": "; ".join(notes) or None,
     }
 
     neurons_in, neurons_out = graph_in.neurons, graph_out.neurons[:n]
@@ -516,9 +700,9 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         "prev_consensus": _u16_from_fraction(x.consensus for x in neurons_in),
         "active": out_column(np.array([x.active for x in neurons_out], dtype=bool), bool),
         "validator_permit": out_column(np.array([x.validator_permit for x in neurons_out], dtype=bool), bool),
-        "stake_weight": _column(stake_weight, n, np.uint16),
+        "stake_weight": _column(stake_weight, n, np.uint16) if stake_weight is not None else _unknown(n),
         "consensus": out_column(_u16_from_fraction(x.consensus for x in neurons_out), np.uint16),
-        "validator_trust": _column(trust, n, np.uint16),
+        "validator_trust": _column(trust, n, np.uint16) if trust is not None else _unknown(n),
         "dividends": out_column(_u16_from_fraction(x.dividends for x in neurons_out), np.uint16),
         "emission": out_column(np.array([x.emission.rao for x in neurons_out], dtype=np.uint64), np.uint64),
     }
@@ -586,7 +770,9 @@ def _columns_table(name: str, blocks: list[dict[str, Any]]) -> pa.Table:
         values = [b[fld.name] for b in blocks]
         if isinstance(values[0], np.ndarray):
             data = np.concatenate(values)
-            mask = data < 0 if fld.name == "commit_block" else None
+            mask = data < 0 if fld.name in NULLABLE_UNKNOWN else None
+            if mask is not None and mask.any():
+                data = np.where(mask, 0, data)
             arrays.append(pa.array(data, fld.type, mask=mask))
         else:
             arrays.append(pa.array(list(itertools.chain.from_iterable(values)), fld.type))
@@ -764,8 +950,17 @@ async def _collect_async(
     progress: ProgressFn | None,
     summary: CollectionSummary,
     already_stored: Callable[[int], bool],
+    *,
+    anchor: int | None = None,
+    skip: Callable[[int], set[int]] | None = None,
+    on_rows: Callable[[SubnetRows], None] | None = None,
+    on_anchor: Callable[[dict[str, Any], list[int]], None] | None = None,
 ) -> tuple[list[SubnetRows], dict[str, Any] | None]:
-    """Fetch every requested subnet, retrying failures on fresh clients. Returns rows and meta."""
+    """Fetch every requested subnet, retrying failures on fresh clients. Returns rows and meta.
+
+    ``anchor`` (backfill): read each subnet at its last epoch at or before that block instead of the
+    head; requested subnets that did not exist there are left out, ``skip(anchor)`` names subnets
+    already stored, and ``on_rows`` receives each subnet as it completes (written at once)."""
     pending: list[int] | None = None
     fetched: dict[int, SubnetRows] = {}
     meta: dict[str, Any] | None = None
@@ -782,8 +977,21 @@ async def _collect_async(
             async with _opened(client_source, policy) as client:
                 if meta is None:
                     head, meta, pending = await asyncio.wait_for(
-                        _anchor(client, netuids, block, summary.network), policy.timeout
+                        _anchor(
+                            client,
+                            netuids,
+                            block if block is not None else anchor,
+                            summary.network,
+                            pinned=block is not None,
+                            missing_ok=anchor is not None,
+                        ),
+                        policy.timeout,
                     )
+                    if skip is not None:
+                        done = skip(head)
+                        pending = [s for s in pending if s not in done]
+                    if on_anchor is not None:
+                        on_anchor(meta, pending)
                     summary.block = head
                     summary.failed.pop(-1, None)
                     total = len(pending)
@@ -793,7 +1001,7 @@ async def _collect_async(
                         total,
                         _ranges(pending),
                         head,
-                        "each at its last epoch" if block is None else "everything at that block",
+                        "everything at that block" if block is not None else "each at its last epoch",
                     )
                     if already_stored(head):
                         summary.already_stored = True
@@ -819,6 +1027,8 @@ async def _collect_async(
                             "subnet %d: attempt %d failed: %s", netuid, attempt, summary.failed[netuid]
                         )
                     else:
+                        if on_rows is not None:
+                            on_rows(result)
                         fetched[netuid] = result
                         summary.failed.pop(netuid, None)
                         summary.aligned[netuid] = bool(result.subnet["aligned"])
@@ -842,18 +1052,37 @@ async def _collect_async(
 
 
 async def _anchor(
-    client: Any, netuids: list[int] | None, block: int | None, network: str
+    client: Any,
+    netuids: list[int] | None,
+    block: int | None,
+    network: str,
+    *,
+    pinned: bool | None = None,
+    missing_ok: bool = False,
 ) -> tuple[int, dict[str, Any], list[int]]:
-    """The anchor block, snapshot metadata and the netuids to read (checked against the chain)."""
+    """The anchor block, snapshot metadata and the netuids to read (checked against the chain).
+
+    ``block``: the anchor (default the head); everything is read there when ``pinned`` (default: a
+    block was given), else each subnet at its last epoch at or before it. ``missing_ok`` (backfill):
+    a requested subnet that did not exist at the anchor is left out instead of an error."""
+    pinned = block is not None if pinned is None else pinned
     head = await client.block()
     anchor = head if block is None else int(block)
     if anchor > head:
         raise CollectorError(f"block {anchor} is beyond the chain head ({head}) on {network}")
     view = await client.at(anchor)
+    spec = await spec_version_at(view)
+    if spec is not None and spec < OLDEST_SUPPORTED_SPEC:
+        raise CollectorError(
+            f"block {anchor} runs runtime spec {spec}, older than the oldest this collector decodes "
+            f"(spec {OLDEST_SUPPORTED_SPEC}); pick a later block"
+        )
     added = await view.query_map(ST.NetworksAdded)
     on_chain = sorted(int(k) for k, v in added if v)
     if netuids is None:
         chosen = [s for s in on_chain if s != 0]  # the root network runs no Yuma epoch
+    elif missing_ok:
+        chosen = [s for s in netuids if s in on_chain]
     else:
         missing = [s for s in netuids if s not in on_chain]
         if missing:
@@ -867,11 +1096,15 @@ async def _anchor(
         "block": anchor,
         "block_hash": await client._substrate.block_hash(anchor),
         "taken_at": datetime.now(UTC).replace(tzinfo=None),
-        "spec_version": int(await client.spec_version()),
+        "spec_version": int(await client.spec_version()) if block is None else spec,
         "sdk_version": f"bittensor {importlib.metadata.version('bittensor')}",
         "source": "chain",
-        "note": "epoch-aligned" if block is None else f"pinned at block {anchor} (not epoch-aligned)",
+        "note": f"pinned at block {anchor} (not epoch-aligned)" if pinned else "epoch-aligned",
     }
+    if block is not None and not pinned:  # a past anchor (backfill): the time is the block's own
+        stamp = await view.query(("Timestamp", "Now"))
+        meta["taken_at"] = datetime.fromtimestamp(int(stamp) / 1000, UTC).replace(tzinfo=None)
+        meta["note"] = f"backfill: epoch-aligned at or before block {anchor}"
     return anchor, meta, chosen
 
 
@@ -975,3 +1208,475 @@ def collect(
         except store.StoreError as exc:
             log.error("could not record the run in %s: %s", path, exc)
     return summary
+
+
+# --------------------------------------------------------------------------------------------------
+# Backfill: past points, each collected as `collect` would have at that block
+
+BLOCKS_PER_EVERY = {"epoch": 361, "day": 7200, "week": 50400}  # 12 s blocks; an epoch = tempo 360 + 1
+
+
+def parse_every(text: str | int) -> int:
+    """``epoch`` | ``day`` | ``week`` | a positive number of blocks -> the step in blocks."""
+    value = str(text).strip().lower()
+    if value in BLOCKS_PER_EVERY:
+        return BLOCKS_PER_EVERY[value]
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    raise CollectorError(f"unknown --every {text!r}: use epoch, day, week or a number of blocks")
+
+
+@dataclass
+class BackfillSummary:
+    """What a backfill stored per point (anchor block) and what failed; ``ok`` when nothing failed."""
+
+    network: str
+    points: list[int] = field(default_factory=list)
+    stored: dict[int, list[int]] = field(default_factory=dict)  # point -> netuids written by this run
+    already: list[int] = field(default_factory=list)  # points complete before this run
+    failed: dict[int, dict[int, str]] = field(default_factory=dict)  # point -> netuid (-1: all) -> why
+    snapshot_ids: dict[int, int] = field(default_factory=dict)
+    run_id: int | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    @property
+    def status(self) -> str:
+        if self.ok:
+            return "ok"
+        return "partial" if any(self.stored.values()) or self.already else "failed"
+
+
+BackfillProgress = Callable[[int, int, int, int, int], None]  # points done, points, point, subnets done, subnets
+
+
+async def _time_of(client: Any, block: int) -> int:
+    view = await client.at(block)
+    return int(await view.query(("Timestamp", "Now")))
+
+
+async def block_at(client: Any, when: datetime) -> int:
+    """The last block whose timestamp is at or before ``when`` (binary search over Timestamp.Now)."""
+    target = int(when.timestamp() * 1000)
+    lo, hi = 1, await client.block()
+    if await _time_of(client, hi) < target:
+        return hi
+    if await _time_of(client, lo) > target:
+        return lo
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if await _time_of(client, mid) <= target:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+async def resolve_range(
+    subtensor: Any,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    start_block: int | None = None,
+    end_block: int | None = None,
+    policy: RetryPolicy | None = None,
+) -> tuple[int, int]:
+    """(start, end) blocks from dates or blocks, checked against the chain: CollectorError if the start
+    is in the future, the end before the start, or the start older than the oldest supported runtime."""
+    policy = policy or RetryPolicy()
+    async with _opened(subtensor, policy) as client:
+        head = await client.block()
+        head_time = datetime.fromtimestamp(await _time_of(client, head) / 1000, UTC)
+        if since is not None:
+            if since > head_time:
+                raise CollectorError(
+                    f"--since {since:%Y-%m-%d %H:%M} is in the future (the chain's head is at {head_time:%Y-%m-%d %H:%M} UTC)"
+                )
+            start_block = await block_at(client, since)
+        if until is not None:
+            end_block = await block_at(client, until) if until < head_time else head
+        start = int(start_block if start_block is not None else head)
+        end = int(end_block if end_block is not None else head)
+        if start > head:
+            raise CollectorError(f"start block {start} is beyond the chain head ({head})")
+        if end < start:
+            raise CollectorError(f"the end of the range (block {end}) is before its start (block {start})")
+        end = min(end, head)
+        spec = await spec_version_at(await client.at(start))
+        if spec is not None and spec < OLDEST_SUPPORTED_SPEC:
+            raise CollectorError(
+                f"block {start} runs runtime spec {spec}, older than the oldest this collector decodes "
+                f"(spec {OLDEST_SUPPORTED_SPEC}); start later"
+            )
+        return start, end
+
+
+def backfill(
+    subtensor: Any,
+    db_path: str | os.PathLike[str],
+    *,
+    start_block: int,
+    end_block: int | None = None,
+    every: str | int = "week",
+    netuids: Sequence[int] | None = None,
+    policy: RetryPolicy | None = None,
+    progress: BackfillProgress | None = None,
+    flush_seconds: float = 2.0,
+) -> BackfillSummary:
+    """Snapshot past points start_block, start_block + step, ... <= end_block (default the head): at
+    each, every subnet at its last epoch at or before the point, through the same reads as
+    :func:`collect`, one snapshot per point whose time is the block's own.
+
+    Resumable and idempotent: subnets already stored at a point are skipped, and each subnet is
+    written (whole, with its summary row) within ``flush_seconds`` of being read, so an interrupted
+    run loses only what was in flight and a rerun continues. Same lock, retries and CollectorError /
+    CollectorBusy as :func:`collect`; the run is recorded in ``collection_runs``.
+    """
+    policy = policy or RetryPolicy()
+    step = parse_every(every)
+    if start_block < 0 or (end_block is not None and end_block < start_block):
+        raise CollectorError(f"the end of the range (block {end_block}) is before its start (block {start_block})")
+    path = check_db_path(db_path)
+    requested = list(dict.fromkeys(int(s) for s in netuids)) if netuids is not None else None
+    summary = BackfillSummary(network=subtensor.network)
+    started = datetime.now(UTC).replace(tzinfo=None)
+
+    def stored_now() -> dict[int, set[int]]:
+        if not path.exists() or path.stat().st_size == 0:
+            return {}
+        try:
+            return store.stored_subnets(path, summary.network)
+        except store.StoreError:
+            return {}
+
+    with run_lock(path):
+        head = asyncio.run(_head(subtensor, policy))
+        end = head if end_block is None else min(int(end_block), head)
+        if start_block > end:
+            raise CollectorError(f"start block {start_block} is beyond the chain head ({head})")
+        summary.points = list(range(int(start_block), end + 1, step))
+        known = stored_now()
+        for index, point in enumerate(summary.points):
+            if requested is not None and point in known and set(requested) <= known[point]:
+                summary.already.append(point)
+                if progress:
+                    progress(index + 1, len(summary.points), point, len(requested), len(requested))
+                continue
+            _backfill_point(subtensor, path, point, requested, policy, summary, known, progress, index, flush_seconds)
+        failed = {str(p): {("all" if s < 0 else s): m for s, m in f.items()} for p, f in summary.failed.items()}
+        run = {
+            "started_at": started,
+            "finished_at": datetime.now(UTC).replace(tzinfo=None),
+            "network": summary.network,
+            "status": summary.status,
+            "snapshot_id": max(summary.snapshot_ids.values(), default=None),
+            "subnets_ok": sorted({s for v in summary.stored.values() for s in v}),
+            "subnets_failed": failed or None,
+        }
+        try:
+            summary.run_id = _with_db_retries(lambda: store.record_run(path, run), policy, "recording the run")
+        except store.StoreError as exc:
+            log.error("could not record the run in %s: %s", path, exc)
+    return summary
+
+
+async def _head(subtensor: Any, policy: RetryPolicy) -> int:
+    for attempt in range(1, policy.tries + 1):
+        try:
+            async with _opened(subtensor if attempt == 1 else fresh_subtensor(subtensor), policy) as client:
+                return int(await asyncio.wait_for(client.block(), policy.timeout))
+        except Exception as exc:
+            if attempt == policy.tries:
+                raise CollectorError(f"cannot reach {subtensor.network}: {_describe(exc)}") from None
+            await asyncio.sleep(policy.delay(attempt))
+    raise AssertionError("unreachable")
+
+
+def _backfill_point(
+    subtensor: Any,
+    path: Path,
+    point: int,
+    requested: list[int] | None,
+    policy: RetryPolicy,
+    summary: BackfillSummary,
+    known: dict[int, set[int]],
+    progress: BackfillProgress | None,
+    index: int,
+    flush_seconds: float,
+) -> None:
+    """One point through collect's fetch loop, each subnet written as soon as it is read."""
+    point_summary = CollectionSummary(network=summary.network)
+    buffer: list[SubnetRows] = []
+    meta_box: dict[str, Any] = {}
+    last_flush = [time.monotonic()]
+    written: list[int] = summary.stored.setdefault(point, [])
+    counts = [0, 0]
+
+    def flush() -> None:
+        if not buffer or "meta" not in meta_box:
+            return
+        rows = list(buffer)
+        buffer.clear()
+        data = store.SnapshotData(meta=dict(meta_box["meta"]), tables=build_tables(rows))
+        try:
+            snapshot_id, added = _with_db_retries(
+                lambda: store.add_subnets(path, data), policy, f"writing point {point}"
+            )
+        except Exception as exc:
+            for r in rows:
+                summary.failed.setdefault(point, {})[r.netuid] = f"database write failed: {_describe(exc)}"
+            return
+        summary.snapshot_ids[point] = snapshot_id
+        written.extend(added)
+        known.setdefault(point, set()).update(added)
+        last_flush[0] = time.monotonic()
+
+    def on_rows(rows: SubnetRows) -> None:
+        buffer.append(rows)
+        counts[0] += 1
+        if progress:
+            progress(index, len(summary.points), point, counts[0], counts[1])
+        if time.monotonic() - last_flush[0] >= flush_seconds:
+            flush()
+
+    def skip(anchor: int) -> set[int]:
+        return set(known.get(anchor, set()))
+
+    def on_anchor(meta: dict[str, Any], chosen: list[int]) -> None:
+        meta_box["meta"] = meta
+        counts[1] = len(chosen)
+
+    _rows, meta = asyncio.run(
+        _collect_async(
+            subtensor,
+            requested,
+            None,
+            policy,
+            None,
+            point_summary,
+            lambda _anchor_block: False,
+            anchor=point,
+            skip=skip,
+            on_rows=on_rows,
+            on_anchor=on_anchor,
+        )
+    )
+    if meta is not None:
+        meta_box["meta"] = meta
+    flush()
+    if point_summary.failed:
+        summary.failed.setdefault(point, {}).update(point_summary.failed)
+    if progress:
+        progress(index + 1, len(summary.points), point, counts[0], counts[1])
+    log.info(
+        "point %d (%d of %d): %d subnet(s) written%s",
+        point,
+        index + 1,
+        len(summary.points),
+        len(written),
+        f", {len(point_summary.failed)} failed" if point_summary.failed else "",
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Record and replay: every request the client sent and every answer it got, as JSON lines
+
+RECORDING_FILE = "requests.jsonl"
+_RECORDED_CALLS = (
+    "block_hash",
+    "block_number",
+    "finalized_block_number",
+    "block_time",
+    "spec_version",
+    "spec_version_at",
+    "query",
+    "query_map",
+    "query_batch",
+    "query_multi",
+    "runtime_call",
+    "constant",
+    "map_has_entries",
+)
+
+
+def _to_json(value: Any) -> Any:
+    """Decoded chain values as JSON that keeps their Python shape (tuples, bytes, Missing)."""
+    if isinstance(value, tuple):
+        return {"__tuple__": [_to_json(v) for v in value]}
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {"__dict__": [[_to_json(k), _to_json(v)] for k, v in value.items()]}
+    if isinstance(value, bytes | bytearray):
+        return {"__bytes__": bytes(value).hex()}
+    if isinstance(value, Missing):
+        return {"__missing__": [value.item[0], value.item[1], value.reason]}
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    if isinstance(value, dict):
+        if "__tuple__" in value:
+            return tuple(_from_json(v) for v in value["__tuple__"])
+        if "__dict__" in value:
+            return {_from_json(k): _from_json(v) for k, v in value["__dict__"]}
+        if "__bytes__" in value:
+            return bytes.fromhex(value["__bytes__"])
+        if "__missing__" in value:
+            module, name, reason = value["__missing__"]
+            return Missing((module, name), reason)
+    return value
+
+
+def _call_key(name: str, args: tuple) -> str:
+    return json.dumps([name, _to_json(list(args))], sort_keys=True, separators=(",", ":"))
+
+
+class RecordingSubstrate:
+    """A ``bt.Substrate`` that forwards to another and appends each request and its answer (or
+    error) to ``DIR/requests.jsonl``; the SDK above it, and the node or chain below, are unchanged."""
+
+    def __init__(self, inner: Any, directory: str | os.PathLike[str], network: str) -> None:
+        self._inner = inner
+        self._dir = Path(directory)
+        self._dir.mkdir(parents=True, exist_ok=True)
+        self._file = open(self._dir / RECORDING_FILE, "a", encoding="utf-8")  # noqa: SIM115 - whole run
+        self._write({"network": network, "sdk": importlib.metadata.version("bittensor")})
+
+    def _write(self, line: dict[str, Any]) -> None:
+        self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
+        self._file.flush()
+
+    def balance(self, rao: int, netuid: int = 0) -> Any:
+        return self._inner.balance(rao, netuid)
+
+    async def connect(self) -> None:
+        await self._inner.connect()
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+    async def _forward(self, name: str, args: tuple) -> Any:
+        inner = getattr(self._inner, name, None)
+        if name == "query_multi" and inner is None:
+            if isinstance(self._inner, bt.RpcSubstrate):
+                inner = functools.partial(_rpc_query_multi, self._inner)
+            else:
+                raise AttributeError(name)
+        if name == "spec_version_at" and inner is None:
+            view = _BlockView(self._inner, None)
+            view.block_hash = args[0]
+            inner = view.spec
+        try:
+            result = await inner(*args)
+        except (bt.ChainError, ValueError) as exc:
+            self._write({"call": _call_key(name, args), "error": type(exc).__name__, "message": str(exc)})
+            raise
+        self._write({"call": _call_key(name, args), "result": _to_json(result)})
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _RECORDED_CALLS:
+            return functools.partial(self._forward_any, name)
+        return getattr(self._inner, name)
+
+    async def _forward_any(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return await self._forward(name, (*args, *kwargs.values()))
+
+
+class _BlockView:
+    """The spec of one block over a plain substrate (RPC codec, or the Core.version runtime call)."""
+
+    def __init__(self, substrate: Any, block_hash: str | None) -> None:
+        self.substrate, self.block_hash = substrate, block_hash
+
+    async def spec(self, _block_hash: str | None = None) -> int:
+        if isinstance(self.substrate, bt.RpcSubstrate):
+
+            async def op(raw: Any) -> int:
+                return int((await raw._runtimes.codec_at(self.block_hash)).spec_version)
+
+            return await self.substrate._read(op)
+        version = await self.substrate.runtime_call("Core", "version", [], self.block_hash)
+        return int(version["spec_version"])
+
+
+class ReplaySubstrate:
+    """A ``bt.Substrate`` answering from a recording: the same command runs offline, answer for answer.
+
+    A request the recording does not hold raises ChainError naming it (the run then reports that
+    subnet failed, as against a node that refused it)."""
+
+    def __init__(self, directory: str | os.PathLike[str]) -> None:
+        path = Path(directory) / RECORDING_FILE
+        if not path.is_file():
+            raise CollectorError(f"no recording at {path} (make one with --record {directory})")
+        self.answers: dict[str, list[dict[str, Any]]] = {}
+        self.network = "local"
+        self.token_symbols: dict[int, str] = {}
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                raise CollectorError(f"recording {path} line {number} is not JSON") from None
+            if "network" in entry:
+                self.network = str(entry["network"])
+            elif "call" in entry:
+                self.answers.setdefault(entry["call"], []).append(entry)
+        self._served: dict[str, int] = {}
+
+    def balance(self, rao: int, netuid: int = 0) -> Any:
+        from bittensor import Balance
+
+        return Balance(int(rao), netuid, self.token_symbols.get(netuid) if netuid else None)
+
+    async def connect(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+    async def _answer(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        key = _call_key(name, (*args, *kwargs.values()))
+        entries = self.answers.get(key)
+        if not entries:
+            raise bt.ChainError(f"replay: {name}{tuple(args)} is not in the recording")
+        index = self._served.get(key, 0)
+        self._served[key] = index + 1
+        entry = entries[min(index, len(entries) - 1)]
+        if "error" in entry:
+            raise (ValueError if entry["error"] == "ValueError" else bt.ChainError)(entry["message"])
+        return _from_json(entry["result"])
+
+    def __getattr__(self, name: str) -> Any:
+        if name in _RECORDED_CALLS:
+            return functools.partial(self._answer, name)
+        raise AttributeError(f"a replayed recording does not implement {name!r}")
+
+
+def recorded(subtensor: Any, directory: str | os.PathLike[str]) -> Any:
+    """An unopened client like ``subtensor`` whose every request and answer is recorded to ``directory``."""
+    inner = subtensor._client._substrate
+    return bt.Subtensor(subtensor.network, substrate=RecordingSubstrate(inner, directory, subtensor.network))
+
+
+def replayed(directory: str | os.PathLike[str]) -> Any:
+    """An unopened client answering from a recording made with :func:`recorded` (no node needed)."""
+    substrate = ReplaySubstrate(directory)
+    return bt.Subtensor(substrate.network, substrate=substrate)
+
+
+def client_for(
+    network: str, *, record: str | os.PathLike[str] | None = None, replay: str | os.PathLike[str] | None = None
+) -> Any:
+    """The client a command runs on: the network, recorded to ``record``, or a replay of ``replay``."""
+    if replay is not None:
+        return replayed(replay)
+    subtensor = subtensor_for(network)
+    return recorded(subtensor, record) if record is not None else subtensor

@@ -77,6 +77,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from analytics.data import lake as _lake
 
@@ -84,8 +85,67 @@ SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 # Forward migrations: (version, SQL). Version 1 is schema.sql itself. Append new versions; never edit
 # an applied one. Each runs in one transaction together with its schema_version row.
+# Per-(snapshot, subnet) figures the History page charts, computed from `neurons` by SQL so the
+# migration (all old snapshots) and every ingest (the new subnets) fill them the same way.
+_SUMMARY_INSERT = """
+INSERT INTO subnet_summary
+WITH nn AS (
+    SELECT n.*, CAST(n.consensus AS DOUBLE)
+               / nullif(sum(CAST(n.consensus AS DOUBLE)) OVER (PARTITION BY n.snapshot_id, n.netuid), 0) AS c_share,
+           row_number() OVER (PARTITION BY n.snapshot_id, n.netuid ORDER BY n.consensus DESC, n.uid) AS c_rank
+    FROM neurons n
+    WHERE {where}
+)
+SELECT snapshot_id, netuid,
+       count(*)::INTEGER AS n,
+       count(*) FILTER (WHERE active)::INTEGER AS active,
+       count(*) FILTER (WHERE validator_permit)::INTEGER AS validators,
+       CAST(sum(total_stake) AS HUGEINT) AS total_stake,
+       CAST(sum(emission) AS HUGEINT) AS emission,
+       median(validator_trust / 65535.0) FILTER (WHERE validator_permit) AS tv_median,
+       sum(validator_trust / 65535.0 * CAST(total_stake AS DOUBLE)) FILTER (WHERE validator_permit)
+           / nullif(sum(CAST(total_stake AS DOUBLE)) FILTER (WHERE validator_permit), 0) AS tv_stake_weighted,
+       coalesce(sum(c_share) FILTER (WHERE c_rank <= 10), 0.0) AS consensus_top10_share,
+       1.0 / nullif(coalesce(sum(c_share * c_share), 0.0), 0) AS effective_miners
+FROM nn
+GROUP BY snapshot_id, netuid
+"""
+
+
+def _migration_3() -> str:
+    """Runtime history and fast history: each subnet row records the spec version of its epoch block
+    and a note on items its runtime lacked (stored NULL, hence validator_trust and stake_weight may be
+    NULL); `subnet_summary` holds one row per (snapshot, subnet), filled here for old snapshots and
+    at every ingest after."""
+    return (
+        """
+        ALTER TABLE subnets ADD COLUMN IF NOT EXISTS spec_version INTEGER;
+        ALTER TABLE subnets ADD COLUMN IF NOT EXISTS decode_note VARCHAR;
+        ALTER TABLE neurons ALTER COLUMN validator_trust DROP NOT NULL;
+        ALTER TABLE neurons ALTER COLUMN stake_weight DROP NOT NULL;
+        CREATE TABLE IF NOT EXISTS subnet_summary (
+            snapshot_id           BIGINT NOT NULL,
+            netuid                INTEGER NOT NULL,
+            n                     INTEGER NOT NULL,
+            active                INTEGER NOT NULL,
+            validators            INTEGER NOT NULL,   -- validator-permit holders (epoch output)
+            total_stake           HUGEINT,            -- rao, summed over uids
+            emission              HUGEINT,            -- rao, summed over uids
+            tv_median             DOUBLE,             -- of permit holders, Tv as a fraction
+            tv_stake_weighted     DOUBLE,
+            consensus_top10_share DOUBLE,             -- share of all consensus held by the top 10 miners
+            effective_miners      DOUBLE,             -- 1 / sum(c_i^2), c = C / sum(C)
+            PRIMARY KEY (snapshot_id, netuid)
+        );
+        """
+        + _SUMMARY_INSERT.format(where="true")
+        + ";"
+    )
+
+
 MIGRATIONS: list[tuple[int, Callable[[], str]]] = [
     (1, lambda: SCHEMA_FILE.read_text()),
+    (3, _migration_3),
 ]
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
@@ -140,6 +200,7 @@ _ORDER: dict[str, str] = {
     "bonds_after": "snapshot_id, netuid, mechid, validator_uid, miner_uid",
     "collection_runs": "run_id",
     "schema_version": "version",
+    "subnet_summary": "snapshot_id, netuid",
 }
 
 
@@ -389,7 +450,14 @@ def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
         raise StoreError(
             f"database {path} has schema version {version}, newer than this code ({SCHEMA_VERSION}): upgrade metagraph-lens"
         )
-    if version == SCHEMA_VERSION:
+    # Applied by number, not by "greater than the newest": migrations are pre-numbered per branch, so
+    # a database may hold 3 before 2 exists; the missing one is applied when it does.
+    applied = (
+        {int(r[0]) for r in con.execute("SELECT version FROM schema_version").fetchall()}
+        if "schema_version" in tables
+        else set()
+    )
+    if all(number in applied for number, _ in MIGRATIONS):
         return
     con.execute("BEGIN TRANSACTION")
     try:
@@ -397,7 +465,7 @@ def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
             "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL)"
         )
         for number, sql in MIGRATIONS:
-            if number > version:
+            if number not in applied:
                 con.execute(sql())
                 con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, _utcnow()])
         con.execute("COMMIT")
@@ -497,13 +565,8 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
             f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
             [snapshot_id, *[meta.get(c) for c in cols]],
         )
-        for table, incoming, names in plan:
-            alias = f"incoming_{table}"
-            con.register(alias, incoming)
-            col_list = ", ".join(names)
-            con.execute(
-                f"INSERT INTO {table} (snapshot_id, {col_list}) SELECT {snapshot_id:d}, {col_list} FROM {alias}"
-            )
+        _insert_plan(con, plan, snapshot_id)
+        con.execute(_SUMMARY_INSERT.format(where=f"n.snapshot_id = {snapshot_id:d}"))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -512,6 +575,125 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
         for table, _, _ in plan:
             con.unregister(f"incoming_{table}")
     return snapshot_id
+
+
+def _insert_plan(con: duckdb.DuckDBPyConnection, plan: list, snapshot_id: int) -> None:
+    """INSERT ... SELECT each incoming Arrow table under the snapshot's id (inside the caller's transaction)."""
+    for table, incoming, names in plan:
+        alias = f"incoming_{table}"
+        con.register(alias, incoming)
+        col_list = ", ".join(names)
+        con.execute(
+            f"INSERT INTO {table} (snapshot_id, {col_list}) SELECT {snapshot_id:d}, {col_list} FROM {alias}"
+        )
+
+
+def add_subnets(db_path: str | os.PathLike[str], snapshot: SnapshotData) -> tuple[int, list[int]]:
+    """Add subnets to the snapshot of (network, block), creating it if absent: what a resumable run
+    (backfill) writes as each subnet completes, so an interrupted run loses only the work in flight.
+
+    One transaction: every incoming subnet not stored yet in that snapshot is written whole, with its
+    summary row; subnets already there are skipped (a rerun adds nothing). Returns (snapshot_id,
+    netuids added).
+    """
+    _validate_snapshot(snapshot)
+    incoming_subnets = snapshot.tables.get("subnets")
+    netuids = [int(v) for v in incoming_subnets.column("netuid").to_pylist()] if incoming_subnets else []
+    meta = dict(snapshot.meta)
+    with _writer(db_path) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            row = con.execute(
+                "SELECT snapshot_id FROM snapshots WHERE network = ? AND block = ?",
+                [meta["network"], int(meta["block"])],
+            ).fetchone()
+            if row:
+                snapshot_id = int(row[0])
+            else:
+                snapshot_id = int(
+                    con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchone()[0]
+                )
+                cols = list(SNAPSHOT_META_COLUMNS)
+                con.execute(
+                    f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
+                    [snapshot_id, *[meta.get(c) for c in cols]],
+                )
+            stored = {
+                int(r[0])
+                for r in con.execute("SELECT netuid FROM subnets WHERE snapshot_id = ?", [snapshot_id]).fetchall()
+            }
+            new = [k for k in netuids if k not in stored]
+            plan = []
+            if new:
+                keep = pa.array(new, pa.int32())
+                for table in TABLES:
+                    incoming = snapshot.tables.get(table)
+                    if incoming is None or incoming.num_rows == 0:
+                        continue
+                    incoming = incoming.filter(pc.is_in(incoming.column("netuid"), value_set=keep))
+                    if incoming.num_rows:
+                        plan.append((table, incoming, _checked_columns(table, incoming, _table_columns(con, table))))
+                _insert_plan(con, plan, snapshot_id)
+                listed = ", ".join(str(k) for k in new)
+                con.execute(
+                    _SUMMARY_INSERT.format(where=f"n.snapshot_id = {snapshot_id:d} AND n.netuid IN ({listed})")
+                )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            for table, _, _ in plan if "plan" in locals() else []:
+                con.unregister(f"incoming_{table}")
+    return snapshot_id, new
+
+
+def stored_subnets(db_path: str | os.PathLike[str], network: str) -> dict[int, set[int]]:
+    """block -> netuids stored, for every snapshot of ``network`` (what a resumed run skips)."""
+    df = _read_df(
+        db_path,
+        "SELECT s.block, b.netuid FROM snapshots s LEFT JOIN subnets b USING (snapshot_id) WHERE s.network = ?",
+        [network],
+    )
+    out: dict[int, set[int]] = {}
+    for block, netuid in zip(df["block"], df["netuid"], strict=True):
+        entry = out.setdefault(int(block), set())
+        if pd.notna(netuid):
+            entry.add(int(netuid))
+    return out
+
+
+def subnet_summary(db_path: str | os.PathLike[str], netuid: int, network: str | None = None) -> pd.DataFrame:
+    """One subnet's `subnet_summary` rows across snapshots with the snapshot's block and time, oldest
+    first: a few hundred rows, not the subnet's every neuron."""
+    where = "m.netuid = ?" + (" AND s.network = ?" if network is not None else "")
+    params: list[Any] = [int(netuid)] + ([network] if network is not None else [])
+    return _read_df(
+        db_path,
+        f"""
+        SELECT m.*, s.network, s.block, s.taken_at
+        FROM subnet_summary m JOIN snapshots s USING (snapshot_id)
+        WHERE {where}
+        ORDER BY s.taken_at, s.snapshot_id
+        """,
+        params,
+    )
+
+
+def validator_history(db_path: str | os.PathLike[str], netuid: int, network: str | None = None) -> pd.DataFrame:
+    """subnet_history's columns for the validator-permit holders only (a quarter of the rows or less)."""
+    where = "n.netuid = ? AND n.validator_permit" + (" AND s.network = ?" if network is not None else "")
+    params: list[Any] = [int(netuid)] + ([network] if network is not None else [])
+    return _read_df(
+        db_path,
+        f"""
+        SELECT {_HISTORY_COLUMNS}
+        FROM neurons n JOIN snapshots s USING (snapshot_id)
+        WHERE {where}
+        ORDER BY s.taken_at, s.snapshot_id, n.uid
+        """,
+        params,
+    )
 
 
 def ingest_snapshot(db_path: str | os.PathLike[str], snapshot: SnapshotData) -> int | None:
