@@ -21,7 +21,7 @@ import pytest
 from analytics.cli import main
 from analytics.data import lake, store
 from analytics.views import export
-from tests.test_collector_cli import one_error_line
+from tests.test_collector_cli import FAST, one_error_line
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "lens-test-secret-9f2c"  # must never appear in any output
@@ -240,3 +240,30 @@ def test_local_directory_holding_other_files_is_refused(small_db: Path, tmp_path
     assert main(["lake", "export", "--db", str(small_db), "--to", str(tmp_path / "photos")]) == 2
     assert "other files" in one_error_line(capsys.readouterr().err)
     assert sorted(p.name for p in (tmp_path / "photos").iterdir()) == ["cat.jpg"]
+
+
+def test_collect_appends_to_the_lake(tmp_path, capsys, monkeypatch) -> None:
+    import bittensor as bt
+
+    from analytics.data import collector
+    from tests.fakechain import sample_network
+
+    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+    chain, _epochs = sample_network()
+    monkeypatch.setattr(collector, "subtensor_for", lambda network: bt.Subtensor("local", substrate=chain))
+    db, root = tmp_path / "lens.duckdb", tmp_path / "lake"
+
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x.csv").write_text("a\n")
+    argv = ["collect", "--db", str(db), "--netuid", "all", *FAST, "--lake", str(tmp_path / "busy")]
+    assert main(argv) == 2  # checked before the chain is read: nothing written anywhere
+    assert "other files" in one_error_line(capsys.readouterr().err) and not db.exists()
+
+    assert main(["collect", "--db", str(db), "--netuid", "all", *FAST, "--lake", str(root)]) == 0
+    assert "1 new snapshot(s)" in capsys.readouterr().err
+    assert_lake_equals_db(db, root)
+
+
+def assert_lake_equals_db(db: Path, root: Path) -> None:
+    for table in (*TABLES, "collection_runs"):
+        pd.testing.assert_frame_equal(store.table_contents(db, table), store.table_contents(root, table))

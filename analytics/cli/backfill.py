@@ -21,7 +21,6 @@ from analytics.cli import CliError
 from analytics.cli.collect import (
     EXIT_BUSY,
     EXIT_FAILED,
-    EXIT_OK,
     _log_to_stderr,
     add_lake_arguments,
     append_to_lake,
