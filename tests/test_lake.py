@@ -267,3 +267,24 @@ def test_collect_appends_to_the_lake(tmp_path, capsys, monkeypatch) -> None:
 def assert_lake_equals_db(db: Path, root: Path) -> None:
     for table in (*TABLES, "collection_runs"):
         pd.testing.assert_frame_equal(store.table_contents(db, table), store.table_contents(root, table))
+
+
+def test_a_snapshot_that_gains_subnets_gains_them_in_the_lake(
+    demo_db: Path, small_db: Path, tmp_path
+) -> None:
+    """backfill (and a collect rerun) fills a snapshot subnet by subnet: the lake follows."""
+    partial = _trimmed_copy(demo_db, tmp_path / "partial.duckdb", snapshots=2, netuids=(1,))
+    root = tmp_path / "lake"
+    lake.export(partial, root)
+    con = duckdb.connect(str(partial))
+    con.execute(f"ATTACH '{small_db}' AS full_db (READ_ONLY)")
+    for table in TABLES[1:]:
+        con.execute(f"INSERT INTO {table} SELECT * FROM full_db.{table} WHERE snapshot_id = 2 AND netuid = 4")
+    con.close()
+    summary = lake.export(partial, root)
+    assert summary.exported == [] and summary.grown == [("demo", 7250400)]
+    for table in (*TABLES, "collection_runs"):
+        pd.testing.assert_frame_equal(store.table_contents(partial, table), store.table_contents(root, table))
+    subnet_files = sorted(p.name for p in root.glob("table=subnets/network=demo/*/*.parquet"))
+    assert subnet_files == ["block-7200000.parquet", "block-7250400-g1.parquet"]  # no stale generation
+    assert lake.export(partial, root).grown == []

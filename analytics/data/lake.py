@@ -27,12 +27,14 @@ config files through pyarrow's S3 filesystem (the AWS SDK's own chain) and are n
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
 import threading
 import urllib.parse
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -272,11 +274,14 @@ def snapshot_date(taken_at: object) -> str:
 
 
 def _file_path(table: str, entry: dict[str, Any], netuid: object, has_netuid: bool) -> str:
+    """A file's path. Files split by subnet are never rewritten; a snapshot's other files are rewritten
+    when it gains subnets (backfill fills a snapshot subnet by subnet), as generation ``-g<n>``."""
     parts = [f"table={table}", f"network={_quote(entry['network'])}"]
     if has_netuid:
         parts.append(f"netuid={_quote(netuid)}")
     parts.append(f"date={entry['date']}")
-    parts.append(f"block-{int(entry['block'])}.parquet")
+    gen = 0 if has_netuid else int(entry.get("gen", 0))
+    parts.append(f"block-{int(entry['block'])}{f'-g{gen}' if gen else ''}.parquet")
     return "/".join(parts)
 
 
@@ -325,6 +330,7 @@ class ExportSummary:
 
     target: str
     exported: list[tuple[str, int]] = field(default_factory=list)  # (network, block) written now
+    grown: list[tuple[str, int]] = field(default_factory=list)  # stored snapshots that gained subnets
     already: int = 0  # snapshots the lake held before
     files: int = 0
     bytes: int = 0
@@ -388,6 +394,59 @@ def _remap_snapshot_ids(table: pa.Table, mapping: dict[int, int]) -> pa.Table:
     return table.set_column(index, table.schema.field(index), new)
 
 
+def _netuids_of(tables: dict[str, pa.Table]) -> list[int]:
+    subnets = tables.get("subnets")
+    if subnets is None or "netuid" not in subnets.column_names:
+        return []
+    return sorted(int(v) for v in subnets.column("netuid").to_pylist())
+
+
+# Files of one snapshot written at once: S3 PUTs are mostly waiting, and pyarrow releases the GIL.
+WRITERS = 8
+
+
+def _write_snapshot(
+    target: Target,
+    specs: list[TableSpec],
+    entry: dict[str, Any],
+    tables: dict[str, pa.Table],
+    only: set[int] | None,
+    summary: ExportSummary,
+) -> None:
+    """Write one snapshot's files (``only``: just these subnets' files split by subnet, plus the
+    snapshot's other files as a new generation) and record their row counts in ``entry``; the
+    ``snapshots`` file is written after all the others."""
+    jobs: list[tuple[str, pa.Table]] = []
+    last: list[tuple[str, pa.Table]] = []
+    for spec in specs:
+        data = tables[spec.name]
+        groups = _split_by_netuid(data) if spec.by_netuid else [(None, data)]
+        rows: dict[str, int] = dict(entry["files"].get(spec.name, {})) if spec.by_netuid else {}
+        for netuid, part in groups:
+            if part.num_rows == 0 or (only is not None and spec.by_netuid and netuid not in only):
+                continue
+            drop = [c for c in ("netuid", "network") if c in part.column_names]  # in the path
+            if not spec.by_netuid and "netuid" in drop:
+                drop.remove("netuid")
+            path = _file_path(spec.name, entry, netuid, spec.by_netuid)
+            (last if spec.name == "snapshots" else jobs).append((path, part.drop_columns(drop)))
+            rows["" if netuid is None else str(netuid)] = part.num_rows
+        if rows:
+            entry["files"][spec.name] = rows
+        else:
+            entry["files"].pop(spec.name, None)
+
+    def put(job: tuple[str, pa.Table]) -> int:
+        blob = _parquet_bytes(job[1])
+        _write_bytes(target, job[0], blob)
+        return len(blob)
+
+    with ThreadPoolExecutor(WRITERS) as pool:
+        summary.bytes += sum(pool.map(put, jobs))
+    summary.bytes += sum(put(job) for job in last)
+    summary.files += len(jobs) + len(last)
+
+
 def export(
     db: str | os.PathLike[str],
     location: str | os.PathLike[str],
@@ -395,7 +454,8 @@ def export(
     endpoint_url: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ExportSummary:
-    """Append every snapshot of ``db`` that the lake at ``location`` lacks, then the whole tables.
+    """Append every snapshot of ``db`` that the lake at ``location`` lacks (and the subnets a stored
+    snapshot gained since), then the whole tables.
 
     Each snapshot is committed on its own (files, then the manifest), so an interrupted export leaves
     the lake as it was after its last committed snapshot. Raises LakeError (bad location) or
@@ -423,55 +483,64 @@ def export(
             "kind": "snapshot" if spec.per_snapshot else "whole",
             "by_netuid": spec.by_netuid,
         }
-    have = manifest.keys()
-    used_ids = {int(s["snapshot_id"]) for s in manifest.snapshots}
+    # the snapshots table last: a reader joining with it never sees a snapshot whose files are missing
+    per_snapshot = sorted((s for s in specs.values() if s.per_snapshot), key=lambda s: s.name == "snapshots")
+    entries = {(e["network"], int(e["block"])): e for e in manifest.snapshots}
+    used_ids = {int(e["snapshot_id"]) for e in manifest.snapshots}
     mapping: dict[int, int] = {}  # database snapshot_id -> lake snapshot_id
-    by_key = {(s["network"], int(s["block"])): int(s["snapshot_id"]) for s in manifest.snapshots}
-    per_snapshot = [s for s in specs.values() if s.per_snapshot and s.name != "snapshots"]
-    todo = [row for _, row in snapshots.iterrows() if (row["network"], int(row["block"])) not in have]
+    subnet_counts = dict(zip(snapshots["snapshot_id"].astype(int), snapshots["subnet_count"].astype(int), strict=True))
+    todo = []
     for _, row in snapshots.iterrows():
-        key = (row["network"], int(row["block"]))
-        if key in by_key:
-            mapping[int(row["snapshot_id"])] = by_key[key]
+        key, source_id = (str(row["network"]), int(row["block"])), int(row["snapshot_id"])
+        entry = entries.get(key)
+        if entry is not None:
+            mapping[source_id] = int(entry["snapshot_id"])
+            if len(entry.get("netuids", [])) < subnet_counts[source_id]:
+                todo.append((row, entry))  # the snapshot gained subnets since it was exported
+        else:
+            todo.append((row, None))
 
-    for done, row in enumerate(todo, 1):
+    for done, (row, entry) in enumerate(todo, 1):
         source_id = int(row["snapshot_id"])
-        lake_id = source_id if source_id not in used_ids else max(used_ids | {0}) + 1
-        used_ids.add(lake_id)
-        mapping[source_id] = lake_id
-        entry: dict[str, Any] = {
-            "snapshot_id": lake_id,
-            "network": str(row["network"]),
-            "block": int(row["block"]),
-            "date": snapshot_date(row["taken_at"]),
-            "files": {},
-        }
-        tables = store.snapshot_arrow(db, source_id, [s.name for s in per_snapshot] + ["snapshots"])
-        written = 0
-        for spec in [*per_snapshot, specs["snapshots"]]:  # the snapshots file last: see the docstring
-            data = _remap_snapshot_ids(tables[spec.name], {source_id: lake_id})
-            groups = _split_by_netuid(data) if spec.has_netuid else [(None, data)]
-            rows: dict[str, int] = {}
-            for netuid, part in groups:
-                if part.num_rows == 0:
-                    continue
-                drop = [c for c in ("netuid", "network") if c in part.column_names]  # in the path
-                if not spec.by_netuid and "netuid" in drop:
-                    drop.remove("netuid")
-                blob = _parquet_bytes(part.drop_columns(drop))
-                _write_bytes(target, _file_path(spec.name, entry, netuid, spec.has_netuid), blob)
-                rows["" if netuid is None else str(netuid)] = part.num_rows
-                written += 1
-                summary.bytes += len(blob)
-            if rows:
-                entry["files"][spec.name] = rows
-        manifest.snapshots.append(entry)
+        tables = store.snapshot_arrow(db, source_id, [s.name for s in per_snapshot])
+        netuids = _netuids_of(tables)
+        if entry is None:
+            lake_id = source_id if source_id not in used_ids else max(used_ids | {0}) + 1
+            used_ids.add(lake_id)
+            entry = {
+                "snapshot_id": lake_id,
+                "network": str(row["network"]),
+                "block": int(row["block"]),
+                "date": snapshot_date(row["taken_at"]),
+                "files": {},
+                "netuids": [],
+            }
+            only, grown, old_paths = None, False, []
+        else:
+            only, grown = set(netuids) - set(entry.get("netuids", [])), True
+            old_paths = [
+                _file_path(s.name, entry, None, False)
+                for s in per_snapshot
+                if not s.by_netuid and s.name in entry["files"]
+            ]
+            entry["gen"] = int(entry.get("gen", 0)) + 1
+        mapping[source_id] = int(entry["snapshot_id"])
+        tables = {k: _remap_snapshot_ids(v, {source_id: int(entry["snapshot_id"])}) for k, v in tables.items()}
+        before = summary.files
+        _write_snapshot(target, per_snapshot, entry, tables, only, summary)
+        entry["netuids"] = netuids
+        if not grown:
+            manifest.snapshots.append(entry)
+            summary.exported.append((entry["network"], entry["block"]))
+        else:
+            summary.grown.append((entry["network"], entry["block"]))
         _commit(target, manifest)
-        summary.exported.append((entry["network"], entry["block"]))
-        summary.files += written
+        for path in old_paths:  # the previous generation: no longer listed, and not to be read twice
+            with contextlib.suppress(OSError):
+                target.fs.delete_file(target.path(path))
         say(
-            f"snapshot {lake_id} ({entry['network']} block {entry['block']}, {entry['date']}): "
-            f"{written} files [{done}/{len(todo)}]"
+            f"snapshot {entry['snapshot_id']} ({entry['network']} block {entry['block']}, {entry['date']}): "
+            f"{summary.files - before} files{f', subnets {sorted(only)} added' if grown else ''} [{done}/{len(todo)}]"
         )
 
     changed = False
@@ -490,7 +559,7 @@ def export(
         summary.files += 1
         summary.bytes += len(blob)
         changed = True
-    if changed or not summary.exported and summary.already == 0:
+    if changed or (not todo and summary.already == 0):
         _commit(target, manifest)
     return summary
 
