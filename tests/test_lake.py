@@ -295,3 +295,23 @@ def test_a_snapshot_that_gains_subnets_gains_them_in_the_lake(
     subnet_files = sorted(p.name for p in root.glob("table=subnets/network=demo/*/*.parquet"))
     assert subnet_files == ["block-7200000.parquet", "block-7250400-g1.parquet"]  # no stale generation
     assert lake.export(partial, root).grown == []
+
+
+def test_cli_commands_read_a_lake_as_a_file(small_db: Path, tmp_path, capsys) -> None:
+    root = tmp_path / "lake"
+    lake.export(small_db, root)
+    outputs = {}
+    for db in (small_db, root):
+        csv = tmp_path / f"{db.name}.csv"
+        assert (
+            main(["export", "--db", str(db), "--table", "validators", "--netuid", "1", "--out", str(csv)])
+            == 0
+        )
+        assert main(["check", "--db", str(db), "--all"]) == 0
+        assert main(["simulate", "--db", str(db), "--netuid", "4", "--epochs", "2", "--json"]) == 0
+        outputs[db] = (csv.read_bytes(), capsys.readouterr().out)
+    assert outputs[small_db] == outputs[root]
+    assert main(["demo", "--db", str(root)]) == 2  # a lake is read-only: nothing written
+    assert sorted(p.name for p in root.iterdir()) == sorted(
+        [lake.MANIFEST, *{p.name for p in root.glob("table=*")}]
+    )
