@@ -102,36 +102,49 @@ def _endpoint(endpoint_url: str | None) -> str | None:
     return None
 
 
+_s3_targets: dict[tuple[str, str | None, str | None], Target] = {}
+
+
 def target_for(location: str | os.PathLike[str], endpoint_url: str | None = None) -> Target:
-    """The filesystem and root for a directory or ``s3://bucket/prefix`` (no I/O)."""
+    """The filesystem and root for a directory or ``s3://bucket/prefix`` (no I/O; an S3 client is made
+    once per location and endpoint: the dashboard asks for it on every query)."""
     if is_uri(location):
-        text = str(location)
-        rest = text[len(S3_SCHEME) :].strip("/")
-        if not rest or rest.startswith("/"):
-            raise LakeError(f"{text}: an S3 location is s3://bucket/prefix")
-        endpoint = _endpoint(endpoint_url)
-        kwargs: dict[str, Any] = {
-            "connect_timeout": 5,
-            "request_timeout": 30,
-            "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=2),
-            "allow_bucket_creation": False,
-            "allow_bucket_deletion": False,
-        }
-        if endpoint:
-            parsed = urllib.parse.urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
-            if not parsed.hostname:
-                raise LakeError(f"--endpoint-url {endpoint!r} is not a URL like http://host:port")
-            kwargs["endpoint_override"] = parsed.netloc.rsplit("@", 1)[-1]
-            kwargs["scheme"] = parsed.scheme or "https"
-            if not os.environ.get("AWS_REGION") and not os.environ.get("AWS_DEFAULT_REGION"):
-                kwargs["region"] = "us-east-1"  # S3-compatible servers ignore it; the SDK needs one
-        try:
-            fs = pafs.S3FileSystem(**kwargs)
-        except (OSError, ValueError) as exc:
-            raise LakeError(f"{text}: cannot set up S3 access: {_short(exc)}") from None
-        return Target(fs=fs, root=rest, display=f"{S3_SCHEME}{rest}", s3=True)
+        key = (str(location), _endpoint(endpoint_url), os.environ.get("AWS_ACCESS_KEY_ID"))
+        if key not in _s3_targets:
+            _s3_targets[key] = _s3_target(str(location), endpoint_url)
+        return _s3_targets[key]
     path = Path(os.fspath(location)).expanduser().resolve()
     return Target(fs=pafs.LocalFileSystem(), root=path.as_posix(), display=str(path), s3=False)
+
+
+def _s3_target(text: str, endpoint_url: str | None) -> Target:
+    """pyarrow's S3 client for ``s3://bucket/prefix``: short timeouts, no bucket creation, and an
+    S3-compatible endpoint from --endpoint-url or the standard AWS_ENDPOINT_URL(_S3) variables."""
+    rest = text[len(S3_SCHEME) :].strip("/")
+    if not rest or rest.startswith("/"):
+        raise LakeError(f"{text}: an S3 location is s3://bucket/prefix")
+    endpoint = _endpoint(endpoint_url)
+    kwargs: dict[str, Any] = {
+        "connect_timeout": 5,
+        "request_timeout": 30,
+        "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=2),
+        "allow_bucket_creation": False,
+        "allow_bucket_deletion": False,
+    }
+    if endpoint:
+        parsed = urllib.parse.urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
+        if not parsed.hostname:
+            shown = endpoint if "@" not in endpoint else "given"  # never echo user:password@
+            raise LakeError(f"--endpoint-url {shown} is not a URL like http://host:port")
+        kwargs["endpoint_override"] = parsed.netloc.rsplit("@", 1)[-1]
+        kwargs["scheme"] = parsed.scheme or "https"
+        if not os.environ.get("AWS_REGION") and not os.environ.get("AWS_DEFAULT_REGION"):
+            kwargs["region"] = "us-east-1"  # S3-compatible servers ignore it; the SDK needs one
+    try:
+        fs = pafs.S3FileSystem(**kwargs)
+    except (OSError, ValueError) as exc:
+        raise LakeError(f"{text}: cannot set up S3 access: {_short(exc)}") from None
+    return Target(fs=fs, root=rest, display=f"{S3_SCHEME}{rest}", s3=True)
 
 
 def _short(exc: BaseException) -> str:
