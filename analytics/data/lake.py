@@ -130,6 +130,7 @@ def _s3_target(text: str, endpoint_url: str | None) -> Target:
         "retry_strategy": pafs.AwsStandardS3RetryStrategy(max_attempts=2),
         "allow_bucket_creation": False,
         "allow_bucket_deletion": False,
+        "allow_delayed_open": True,  # a small file is one PutObject (not a 3-request multipart upload)
     }
     if endpoint:
         parsed = urllib.parse.urlsplit(endpoint if "://" in endpoint else f"https://{endpoint}")
@@ -429,35 +430,40 @@ def _write_snapshot(
     """Write one snapshot's files (``only``: just these subnets' files split by subnet, plus the
     snapshot's other files as a new generation) and record their row counts in ``entry``; the
     ``snapshots`` file is written after all the others."""
-    jobs: list[tuple[str, pa.Table]] = []
-    last: list[tuple[str, pa.Table]] = []
+    jobs: list[tuple[str, str, str, pa.Table]] = []  # (table, netuid key, path, rows)
+    last: list[tuple[str, str, str, pa.Table]] = []
+    files: dict[str, dict[str, list[int]]] = {}
     for spec in specs:
         data = tables[spec.name]
         groups = _split_by_netuid(data) if spec.by_netuid else [(None, data)]
-        rows: dict[str, int] = dict(entry["files"].get(spec.name, {})) if spec.by_netuid else {}
+        files[spec.name] = dict(entry["files"].get(spec.name, {})) if spec.by_netuid else {}
         for netuid, part in groups:
             if part.num_rows == 0 or (only is not None and spec.by_netuid and netuid not in only):
                 continue
             drop = [c for c in ("netuid", "network") if c in part.column_names]  # in the path
             if not spec.by_netuid and "netuid" in drop:
                 drop.remove("netuid")
-            path = _file_path(spec.name, entry, netuid, spec.by_netuid)
-            (last if spec.name == "snapshots" else jobs).append((path, part.drop_columns(drop)))
-            rows["" if netuid is None else str(netuid)] = part.num_rows
-        if rows:
-            entry["files"][spec.name] = rows
-        else:
-            entry["files"].pop(spec.name, None)
+            key = "" if netuid is None else str(netuid)
+            job = (spec.name, key, _file_path(spec.name, entry, netuid, spec.by_netuid), part.drop_columns(drop))
+            (last if spec.name == "snapshots" else jobs).append(job)
 
-    def put(job: tuple[str, pa.Table]) -> int:
-        blob = _parquet_bytes(job[1])
-        _write_bytes(target, job[0], blob)
-        return len(blob)
+    def put(job: tuple[str, str, str, pa.Table]) -> tuple[str, str, int, int]:
+        blob = _parquet_bytes(job[3])
+        _write_bytes(target, job[2], blob)
+        return job[0], job[1], job[3].num_rows, len(blob)
 
     with ThreadPoolExecutor(WRITERS) as pool:
-        summary.bytes += sum(pool.map(put, jobs))
-    summary.bytes += sum(put(job) for job in last)
-    summary.files += len(jobs) + len(last)
+        done = list(pool.map(put, jobs))
+    done += [put(job) for job in last]
+    for name, key, rows, size in done:
+        files[name][key] = [rows, size]  # the size lets readers skip a HEAD request per file
+        summary.bytes += size
+    summary.files += len(done)
+    for name, listed in files.items():
+        if listed:
+            entry["files"][name] = listed
+        else:
+            entry["files"].pop(name, None)
 
 
 def export(
@@ -567,7 +573,12 @@ def export(
             continue
         relative = f"table={spec.name}/data.parquet"
         _write_bytes(target, relative, blob)
-        manifest.whole[spec.name] = {"path": relative, "rows": data.num_rows, "digest": digest}
+        manifest.whole[spec.name] = {
+            "path": relative,
+            "rows": data.num_rows,
+            "bytes": len(blob),
+            "digest": digest,
+        }
         summary.whole_tables.append(spec.name)
         summary.files += 1
         summary.bytes += len(blob)
@@ -618,35 +629,38 @@ def _value(value: str, type_: pa.DataType) -> pa.Scalar:
     return pa.scalar(value if pa.types.is_string(type_) else int(value), type_)
 
 
-def _files_of(target: Target, manifest: Manifest, name: str) -> list[tuple[str, dict[str, pa.Scalar]]]:
-    """(path, partition values that are table columns) of every committed file of a table."""
+_File = tuple[str, dict[str, pa.Scalar], int]  # path, partition values that are table columns, bytes
+
+
+def _files_of(target: Target, manifest: Manifest, name: str) -> list[_File]:
+    """Every committed file of a table."""
     schema = manifest.schema(name)
     info = manifest.tables[name]
     if info["kind"] == "whole":
         whole = manifest.whole.get(name)
-        return [] if whole is None else [(target.path(whole["path"]), {})]
+        return [] if whole is None else [(target.path(whole["path"]), {}, int(whole["bytes"]))]
     by_netuid = bool(info.get("by_netuid"))
     out = []
     for entry in manifest.snapshots:
-        for netuid, _rows in entry["files"].get(name, {}).items():
+        for netuid, (_rows, size) in entry["files"].get(name, {}).items():
             values = {"snapshot_id": pa.scalar(entry["snapshot_id"], schema.field("snapshot_id").type)}
             if "network" in schema.names:
                 values["network"] = pa.scalar(entry["network"], schema.field("network").type)
             if by_netuid:
                 values["netuid"] = _value(netuid, schema.field("netuid").type)
             path = _file_path(name, entry, None if netuid == "" else netuid, by_netuid)
-            out.append((target.path(path), values))
+            out.append((target.path(path), values, int(size)))
     return out
 
 
-def _read_small(target: Target, schema: pa.Schema, files: list[tuple[str, dict[str, pa.Scalar]]]) -> pa.Table:
+def _read_small(target: Target, schema: pa.Schema, files: list[_File]) -> pa.Table:
     """A small table in memory: each file read once per process, partition columns put back."""
     parts = []
-    missing = [(p, v) for p, v in files if p not in _files]
+    missing = [f for f in files if f[0] not in _files]
     if missing:
-        read = pq.read_table if not target.s3 else None
-        for path, values in missing:
-            table = read(path) if read else pq.read_table(path, filesystem=target.fs)
+        for path, values, size in missing:
+            fragment = ds.ParquetFileFormat().make_fragment(path, target.fs, file_size=size)
+            table = fragment.to_table()  # the known size spares a HEAD request
             columns = []
             for fld in schema:
                 if fld.name in table.column_names:
@@ -657,7 +671,7 @@ def _read_small(target: Target, schema: pa.Schema, files: list[tuple[str, dict[s
                     columns.append(pa.nulls(table.num_rows, fld.type))
             with _cache_lock:
                 _files[path] = pa.Table.from_arrays(columns, schema=schema)
-    for path, _values in files:
+    for path, _values, _size in files:
         parts.append(_files[path])
     return pa.concat_tables(parts) if parts else schema.empty_table()
 
@@ -671,15 +685,13 @@ def _open_tables(target: Target, manifest: Manifest) -> dict[str, pa.Table | ds.
         if not info.get("by_netuid"):
             out[name] = _read_small(target, schema, files)
             continue
-        partitions = []
-        for _path, values in files:
+        fragments = []
+        for path, values, size in files:
             expr = ds.scalar(True)
             for column, value in values.items():
                 expr = expr & (ds.field(column).is_null() if not value.is_valid else ds.field(column) == value)
-            partitions.append(expr)
-        out[name] = ds.FileSystemDataset.from_paths(
-            [p for p, _ in files], schema=schema, format=fmt, filesystem=target.fs, partitions=partitions
-        )
+            fragments.append(fmt.make_fragment(path, target.fs, partition_expression=expr, file_size=size))
+        out[name] = ds.FileSystemDataset(fragments, schema, fmt, target.fs)
     return out
 
 
