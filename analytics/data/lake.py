@@ -279,7 +279,10 @@ def _parquet_bytes(table: pa.Table) -> bytes:
 
 def _quote(value: object) -> str:
     """A partition value as Hive escapes it in a path (Spark and Trino unescape %XX)."""
-    return NULL_PARTITION if value is None else urllib.parse.quote(str(value), safe="")
+    if value is None:
+        return NULL_PARTITION
+    text = str(value)
+    return text if text.isalnum() else urllib.parse.quote(text, safe="")
 
 
 def snapshot_date(taken_at: object) -> str:
@@ -300,22 +303,22 @@ def _file_path(table: str, entry: dict[str, Any], netuid: object, has_netuid: bo
 
 
 def _split_by_netuid(table: pa.Table) -> list[tuple[object, pa.Table]]:
-    """Consecutive runs of one netuid (the store returns rows ordered by netuid first)."""
-    column = table.column("netuid")
+    """Consecutive runs of one netuid (the store returns rows ordered by netuid first); nulls last."""
     if table.num_rows == 0:
         return []
-    if column.null_count:
+    if table.column("netuid").null_count:
         table = table.sort_by([("netuid", "ascending")])
-        column = table.column("netuid")
-    values = column.to_numpy(zero_copy_only=False)
+    column = table.column("netuid")
+    valid = table.num_rows - column.null_count
+    values = column.slice(0, valid).to_numpy(zero_copy_only=False)
+    starts = [0, *(np.flatnonzero(values[1:] != values[:-1]) + 1).tolist()] if valid else []
+    ends = [*starts[1:], valid]
+    runs: list[tuple[object, pa.Table]] = [
+        (int(values[a]), table.slice(a, b - a)) for a, b in zip(starts, ends, strict=True)
+    ]
     if column.null_count:
-        keys = [None if v is None else int(v) for v in column.to_pylist()]
-    else:
-        keys = [int(v) for v in values]
-    mask = np.ones(len(keys), dtype=bool)
-    mask[1:] = np.array([a != b for a, b in zip(keys[1:], keys[:-1], strict=True)], dtype=bool)
-    starts = np.flatnonzero(mask).tolist() + [len(keys)]
-    return [(keys[a], table.slice(a, b - a)) for a, b in zip(starts[:-1], starts[1:], strict=True)]
+        runs.append((None, table.slice(valid)))
+    return runs
 
 
 # --------------------------------------------------------------------------------------------------
@@ -606,8 +609,11 @@ class LakeView:
     manifest: Manifest
 
 
+_File = tuple[str, dict[str, pa.Scalar], int]  # path, partition values that are table columns, bytes
 _cache: dict[str, LakeView] = {}
 _files: dict[str, pa.Table] = {}  # path -> its table: files are immutable once committed
+_entry_files: dict[tuple[Any, ...], list[_File]] = {}  # (lake, table, snapshot, gen, count) -> files
+_fragments: dict[tuple[str, str], ds.Fragment] = {}  # (lake, path) -> its fragment (lazy, no I/O)
 _cache_lock = threading.Lock()
 
 
@@ -629,27 +635,32 @@ def _value(value: str, type_: pa.DataType) -> pa.Scalar:
     return pa.scalar(value if pa.types.is_string(type_) else int(value), type_)
 
 
-_File = tuple[str, dict[str, pa.Scalar], int]  # path, partition values that are table columns, bytes
-
-
 def _files_of(target: Target, manifest: Manifest, name: str) -> list[_File]:
-    """Every committed file of a table."""
+    """Every committed file of a table (per snapshot, remembered across commits: a new commit only
+    adds entries, and a snapshot that grew has a new generation and more files)."""
     schema = manifest.schema(name)
     info = manifest.tables[name]
     if info["kind"] == "whole":
         whole = manifest.whole.get(name)
         return [] if whole is None else [(target.path(whole["path"]), {}, int(whole["bytes"]))]
     by_netuid = bool(info.get("by_netuid"))
-    out = []
+    out: list[_File] = []
     for entry in manifest.snapshots:
-        for netuid, (_rows, size) in entry["files"].get(name, {}).items():
-            values = {"snapshot_id": pa.scalar(entry["snapshot_id"], schema.field("snapshot_id").type)}
-            if "network" in schema.names:
-                values["network"] = pa.scalar(entry["network"], schema.field("network").type)
-            if by_netuid:
-                values["netuid"] = _value(netuid, schema.field("netuid").type)
-            path = _file_path(name, entry, None if netuid == "" else netuid, by_netuid)
-            out.append((target.path(path), values, int(size)))
+        listed = entry["files"].get(name, {})
+        key = (target.display, name, entry["snapshot_id"], entry.get("gen", 0), len(listed))
+        files = _entry_files.get(key)
+        if files is None:
+            files = []
+            for netuid, (_rows, size) in listed.items():
+                values = {"snapshot_id": pa.scalar(entry["snapshot_id"], schema.field("snapshot_id").type)}
+                if "network" in schema.names:
+                    values["network"] = pa.scalar(entry["network"], schema.field("network").type)
+                if by_netuid:
+                    values["netuid"] = _value(netuid, schema.field("netuid").type)
+                path = _file_path(name, entry, None if netuid == "" else netuid, by_netuid)
+                files.append((target.path(path), values, int(size)))
+            _entry_files[key] = files
+        out.extend(files)
     return out
 
 
@@ -687,10 +698,14 @@ def _open_tables(target: Target, manifest: Manifest) -> dict[str, pa.Table | ds.
             continue
         fragments = []
         for path, values, size in files:
-            expr = ds.scalar(True)
-            for column, value in values.items():
-                expr = expr & (ds.field(column).is_null() if not value.is_valid else ds.field(column) == value)
-            fragments.append(fmt.make_fragment(path, target.fs, partition_expression=expr, file_size=size))
+            fragment = _fragments.get((target.display, path))
+            if fragment is None:
+                expr = ds.scalar(True)
+                for column, value in values.items():
+                    expr = expr & (ds.field(column).is_null() if not value.is_valid else ds.field(column) == value)
+                fragment = fmt.make_fragment(path, target.fs, partition_expression=expr, file_size=size)
+                _fragments[(target.display, path)] = fragment
+            fragments.append(fragment)
         out[name] = ds.FileSystemDataset(fragments, schema, fmt, target.fs)
     return out
 
