@@ -38,8 +38,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def s3():
     """moto's S3 server on a free localhost port, with the standard AWS variables pointing at it."""
+    import logging
+
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not one log line per request
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
