@@ -9,13 +9,13 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.app import ui
 from analytics.views import export
 
 PAGES_DIR = Path(__file__).resolve().parent / "pages"
+OVERVIEW_PATH = "overview"  # /overview opens the Overview, as "/" does
 
 
 def overview() -> None:
@@ -49,7 +49,7 @@ def overview() -> None:
         "Select a row to open the subnet."
     )
     event = st.dataframe(
-        table,
+        ui.style_tv(table, "stake_weighted_tv"),
         hide_index=True,
         width="stretch",
         on_select="rerun",
@@ -71,13 +71,16 @@ def overview() -> None:
             "tempo": st.column_config.NumberColumn(
                 "Tempo", width="small", help="an epoch runs every tempo blocks"
             ),
-            "stake_weighted_tv": st.column_config.ProgressColumn(
-                "Stake-weighted Tv", min_value=0.0, max_value=1.0, format="%.3f"
+            "stake_weighted_tv": st.column_config.NumberColumn(
+                "Stake-weighted Tv",
+                format="%.3f",
+                help="coloured by health: green from 0.95 (ok), amber from 0.8, orange from 0.5, red below",
             ),
             "out_of_consensus": st.column_config.NumberColumn(
                 "Out of consensus", help=f"validators with Tv < {export.OUT_OF_CONSENSUS_TV:.2g}"
             ),
         },
+        placeholder="",
     )
     ui.csv_download(table, export.csv_filename("subnets", None, None, snapshot_id), key="subnets")
 
@@ -102,16 +105,7 @@ def overview() -> None:
 
     st.subheader("Consensus health by subnet")
     chart = table.assign(subnet=[f"SN{n}" for n in table["netuid"]])
-    fig = go.Figure()
-    for band, _, _ in export.TV_BANDS:
-        fig.add_trace(
-            go.Bar(
-                x=chart["subnet"],
-                y=chart[f"tv_{band}"],
-                name=f"{band} ({export.band_label(band)})",
-                marker_color=ui.TV_BAND_COLOURS[band],
-            )
-        )
+    fig = export.tv_band_bars(chart["subnet"], chart)
     fig.update_layout(
         barmode="stack",
         height=380,
@@ -125,7 +119,7 @@ def overview() -> None:
     ui.csv_download(table, export.csv_filename("subnets", None, None, snapshot_id), key="subnets_chart")
 
     with st.expander("Where this snapshot comes from"):
-        st.dataframe(meta, hide_index=True, width="stretch")
+        st.dataframe(meta, hide_index=True, width="stretch", placeholder="")
         ui.csv_download(meta, export.csv_filename("provenance", None, None, snapshot_id), key="provenance")
 
 
@@ -138,9 +132,13 @@ def main() -> None:
     # A dashboard for stakers, not a Streamlit workspace: no "Deploy" / "Clear cache" in the menu.
     st.set_option("client.toolbarMode", "viewer")
     pages = [
-        st.Page(overview, title="Overview", icon=":material/insights:", url_path="overview", default=True)
+        st.Page(overview, title="Overview", icon=":material/insights:", url_path="home", default=True),
+        # The default page is served at "/" whatever its url_path, so "/overview" needs a page of its own
+        # (hidden from the menu) or the browser shows "Page not found" before falling back to "/".
+        st.Page(overview, title="Overview", url_path=OVERVIEW_PATH, visibility="hidden"),
     ]
-    pages += [st.Page(str(p)) for p in sorted(PAGES_DIR.glob("*.py"), key=_page_order)]
+    numbered = [p for p in PAGES_DIR.glob("*.py") if re.match(r"\d+_", p.name)]  # not pages/overview.py
+    pages += [st.Page(str(p)) for p in sorted(numbered, key=_page_order)]
     st.navigation(pages).run()
 
 

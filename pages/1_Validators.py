@@ -10,24 +10,12 @@ from analytics.app import ui
 from analytics.model import emission
 from analytics.views import export
 
-db = ui.page_setup(
+db, snapshot_id, netuid, mechid = ui.subnet_page(
     "Validators",
-    intro="Every validator of one subnet and mechanism, the most serious consensus problem first.",
+    "Every validator of one subnet and mechanism, the most serious consensus problem first.",
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
-mechid = ui.mechanism_picker(db, snapshot_id, netuid)
 
-table = ui.table("validators", db, snapshot_id, netuid, mechid)
-if table.empty:
-    st.info(
-        f"Mechanism {mechid} of subnet {netuid} has no validator in this snapshot: no UID holds a validator "
-        "permit or has set weights. Pick another subnet, or collect a newer snapshot with "
-        "`python -m analytics collect`."
-    )
-    st.stop()
+table = ui.validators_or_stop(db, snapshot_id, netuid, mechid)
 
 flagged = table[table["severity"].isin(export.OUT_OF_CONSENSUS)]
 c1, c2, c3, c4 = st.columns(4)
@@ -74,6 +62,7 @@ st.dataframe(
         "stake_share": st.column_config.NumberColumn("Stake", format="percent", width="small"),
         "reasons": st.column_config.TextColumn("Reasons (validators)", width="large"),
     },
+    placeholder="",
 )
 ui.csv_download(summary, export.csv_filename("reasons", netuid, mechid, snapshot_id), key="reasons")
 
@@ -114,6 +103,7 @@ st.dataframe(
         "copier_overlap_current": st.column_config.NumberColumn("Overlap current C", format="%.3f"),
         "copier_overlap_best_peer": st.column_config.NumberColumn("Overlap best peer", format="%.3f"),
     },
+    placeholder="",
 )
 ui.csv_download(table, export.csv_filename("validators", netuid, mechid, snapshot_id), key="validators")
 st.caption(
@@ -148,5 +138,5 @@ with st.expander("All neurons of this subnet (raw values as stored)"):
     mechanism_count = int(ui.subnets(db, snapshot_id).set_index("netuid").at[netuid, "mechanism_count"])
     if note := emission.stored_emission_note(mechanism_count):
         st.caption(note)
-    st.dataframe(neurons, hide_index=True, width="stretch")
+    st.dataframe(neurons, hide_index=True, width="stretch", placeholder="")
     ui.csv_download(neurons, export.csv_filename("neurons", netuid, mechid, snapshot_id), key="neurons")

@@ -9,15 +9,10 @@ import streamlit as st
 from analytics.app import ui
 from analytics.views import export
 
-db = ui.page_setup(
+db, snapshot_id, netuid, mechid = ui.subnet_page(
     "Miner: weights vs consensus",
-    intro="How each validator scores one miner, where the stake-weighted consensus lies, and what is clipped.",
+    "How each validator scores one miner, where the stake-weighted consensus lies, and what is clipped.",
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
-mechid = ui.mechanism_picker(db, snapshot_id, netuid)
 
 consensus = ui.table("consensus", db, snapshot_id, netuid, mechid)
 if consensus.empty:
@@ -107,19 +102,16 @@ else:
     st.plotly_chart(fig, width="stretch", key="miner_chart")
 
 st.subheader("The table behind the chart")
-st.dataframe(
+ui.table_and_csv(
     weights,
-    hide_index=True,
-    width="stretch",
+    export.csv_filename("weights", netuid, mechid, snapshot_id, miner=miner),
+    key="miner",
     column_config={
         "stake_share": st.column_config.NumberColumn("stake share", format="percent"),
         "row_counted": st.column_config.CheckboxColumn(
             "row used", help="the epoch used this validator's row"
         ),
     },
-)
-ui.csv_download(
-    weights, export.csv_filename("weights", netuid, mechid, snapshot_id, miner=miner), key="miner"
 )
 
 with st.expander("Every miner of this mechanism: consensus and incentive, stored and recomputed"):
@@ -132,5 +124,6 @@ with st.expander("Every miner of this mechanism: consensus and incentive, stored
             "stake_weighted_weight": st.column_config.NumberColumn("stake-weighted weight", format="%.5f"),
             "stake_weighted_clipped": st.column_config.NumberColumn("stake-weighted clipped", format="%.5f"),
         },
+        placeholder="",
     )
     ui.csv_download(consensus, export.csv_filename("consensus", netuid, mechid, snapshot_id), key="consensus")

@@ -13,23 +13,12 @@ from analytics.app import ui
 from analytics.data import store
 from analytics.views import export
 
-db = ui.page_setup(
+db, snapshot_id, netuid, mechid = ui.subnet_page(
     "Validator detail",
-    intro="Where one validator's weights overshoot consensus and are clipped, and how it fared across snapshots.",
+    "Where one validator's weights overshoot consensus and are clipped, and how it fared across snapshots.",
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
-mechid = ui.mechanism_picker(db, snapshot_id, netuid)
 
-validators = ui.table("validators", db, snapshot_id, netuid, mechid)
-if validators.empty:
-    st.info(
-        f"Mechanism {mechid} of subnet {netuid} has no validator in this snapshot (no permit, no weights). "
-        "Pick another subnet or collect a newer snapshot with `python -m analytics collect`."
-    )
-    st.stop()
+validators = ui.validators_or_stop(db, snapshot_id, netuid, mechid)
 hotkeys = dict(zip(validators["uid"].astype(int), validators["hotkey"].astype(str), strict=True))
 hotkey = ui.validator_picker(hotkeys, default=str(validators.iloc[0]["hotkey"]))
 assert hotkey is not None
@@ -134,12 +123,14 @@ if not history.empty:
             "overlaying": "y",
             "side": "right",
             "rangemode": "tozero",
-            "tickformat": ".3~%",
+            "tickformat": ".2~p",  # two significant digits as a percent: 8%, 0.002%, never 8.434%
+            "tickmode": "auto",
+            "nticks": 6,
             "showgrid": False,
         },
         legend={"orientation": "h", "y": 1.12},
         hovermode="x unified",
     )
     st.plotly_chart(fig, width="stretch", key="validator_history_chart")
-    st.dataframe(hist, hide_index=True, width="stretch")
+    st.dataframe(hist, hide_index=True, width="stretch", placeholder="")
     ui.csv_download(hist, f"validator_history_sn{netuid}_uid{uid}.csv", key="validator_history")

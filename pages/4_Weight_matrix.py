@@ -9,15 +9,10 @@ import streamlit as st
 from analytics.app import ui
 from analytics.views import export
 
-db = ui.page_setup(
+db, snapshot_id, netuid, mechid = ui.subnet_page(
     "Weight matrix",
-    intro="Who weights whom. Rows are validators (largest stake on top), columns miners (highest consensus left).",
+    "Who weights whom. Rows are validators (largest stake on top), columns miners (highest consensus left).",
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
-mechid = ui.mechanism_picker(db, snapshot_id, netuid)
 
 weights = ui.table("weights", db, snapshot_id, netuid, mechid)
 if weights.empty or not weights["weight_u16"].any():

@@ -8,14 +8,11 @@ import streamlit as st
 from analytics.app import ui
 from analytics.views import export
 
-db = ui.page_setup(
+db, snapshot_id, netuid, _ = ui.subnet_page(
     "History",
-    intro="One subnet across every snapshot of the network: is consensus getting healthier or not?",
+    "One subnet across every snapshot of the network: is consensus getting healthier or not?",
+    mechanism=False,
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
 network = str(ui.provenance(db, snapshot_id).iloc[0]["network"])
 summary = ui.table("history", db, snapshot_id, netuid)
 _, tv_rows = ui.cached(export.history_tables, db, netuid, network)
@@ -40,17 +37,7 @@ c2.metric(
 c3.metric("Effective miners now", f"{last['effective_miners']:.1f}")
 
 st.subheader("Validator trust distribution")
-BAND_LABELS = {band: export.band_label(band) for band, _, _ in export.TV_BANDS}
-fig = go.Figure()
-for band, _, _ in reversed(export.TV_BANDS):
-    fig.add_trace(
-        go.Bar(
-            x=summary["taken_at"],
-            y=summary[f"tv_{band}"],
-            name=f"{BAND_LABELS[band]} ({band})",
-            marker_color=ui.TV_BAND_COLOURS[band],
-        )
-    )
+fig = export.tv_band_bars(summary["taken_at"], summary, worst_last=True, label_first=True)
 fig.update_layout(
     barmode="stack",
     height=360,
@@ -71,7 +58,11 @@ left, right = st.columns(2)
 with left:
     st.subheader("Validators out of consensus")
     fig = go.Figure(go.Bar(x=summary["taken_at"], y=summary["out_of_consensus"], marker_color="#ef6c00"))
-    fig.update_layout(height=300, margin={"l": 10, "r": 10, "t": 10, "b": 10}, yaxis_title="validators")
+    fig.update_layout(
+        height=300,
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        yaxis=ui.integer_axis(summary["out_of_consensus"], "validators"),
+    )
     st.plotly_chart(fig, width="stretch", key="out_bar")
     st.caption(f"Validators with a permit whose stored Tv is below {export.OUT_OF_CONSENSUS_TV:.2g}.")
 with right:
@@ -92,10 +83,10 @@ with right:
     )
 
 st.subheader("Per snapshot")
-st.dataframe(
+ui.table_and_csv(
     summary,
-    hide_index=True,
-    width="stretch",
+    f"history_sn{netuid}.csv",
+    key="history",
     column_config={
         "tv_median": st.column_config.NumberColumn("Tv median", format="%.4f"),
         "tv_stake_weighted": st.column_config.NumberColumn("Tv stake-weighted", format="%.4f"),
@@ -103,4 +94,3 @@ st.dataframe(
         "effective_miners": st.column_config.NumberColumn("effective miners", format="%.1f"),
     },
 )
-ui.csv_download(summary, f"history_sn{netuid}.csv", key="history")

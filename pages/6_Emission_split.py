@@ -1,87 +1,29 @@
 """Emission split: how a subnet's emission is divided between its incentive mechanisms, per UID, and what-if.
 
-Query, compute, draw: the subnet comes from analytics.cli.split.load_stored_subnet (through the
+Query, compute, draw: the subnet comes from analytics.views.split.load_stored_subnet (through the
 store), every number from analytics.model.emission. The edited split lives in ``?split=`` so a link
 reproduces the what-if.
 """
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
 
 from analytics.app import ui
-from analytics.cli.split import load_stored_subnet, owner_burn_note, owner_uids
 from analytics.model import emission
+from analytics.views import display
+from analytics.views.split import (
+    comparison_table,
+    load_stored_subnet,
+    mechanism_table,
+    owner_burn_note,
+    payout_chart,
+    split_table,
+    totals_table,
+)
 
 PARAM_SPLIT = "split"
 TOP = 10
-
-
-def alpha(rao: np.ndarray | int) -> np.ndarray | float:
-    """rao -> alpha for display (float; the exact rao are in the CLI's --json)."""
-    return np.asarray(rao, dtype=np.float64) / emission.RAO_PER_ALPHA
-
-
-def split_table(pools: emission.SubnetPools, mechids: tuple[int, ...]) -> pd.DataFrame:
-    """One row per mechanism: the raw u16 (None when unset), its share and its pools in alpha."""
-    split = pools.split
-    return pd.DataFrame(
-        {
-            "mechanism": list(mechids),
-            "u16": [None if not split else (split[k] if k < len(split) else 0) for k in range(len(mechids))],
-            "share %": np.round(pools.shares * 100, 4),
-            "emission α": alpha(pools.mechanism),
-            "miners α": alpha(pools.miners),
-            "validators α": alpha(pools.validators),
-        }
-    ).astype({"u16": "Int64"})
-
-
-def mechanism_table(snap, inputs, pay: emission.Payouts, k: int) -> pd.DataFrame:
-    """One mechanism's UIDs: stored incentive, dividends used, and the miner / validator payouts."""
-    return pd.DataFrame(
-        {
-            "uid": np.arange(snap.n),
-            "hotkey": [str(h) for h in snap.hotkeys],
-            "owner": owner_uids(snap),
-            "incentive u16": inputs.incentive[k],
-            "dividends u16": inputs.dividends[k],
-            "miner α": alpha(pay.miner[k]),
-            "validator α": alpha(pay.validator[k]),
-            "total α": alpha(pay.by_mechanism[k]),
-        }
-    )
-
-
-def totals_table(snap, mechids: tuple[int, ...], pay: emission.Payouts) -> pd.DataFrame:
-    """Every UID's payout per mechanism and in total, next to the stored Emission."""
-    frame = pd.DataFrame({"uid": np.arange(snap.n), "hotkey": [str(h) for h in snap.hotkeys]})
-    for k, mechid in enumerate(mechids):
-        frame[f"mechanism {mechid} α"] = alpha(pay.by_mechanism[k])
-    frame["payout α"] = alpha(pay.total)
-    frame["stored Emission α"] = alpha(snap.emission)
-    return frame
-
-
-def comparison_table(snap, change: emission.PayoutChange, uids: np.ndarray | None = None) -> pd.DataFrame:
-    """Current vs edited payout per UID (all UIDs, or ``uids`` in that order)."""
-    index = np.arange(snap.n) if uids is None else np.asarray(uids, dtype=np.int64)
-    current, edited, delta = change.current[index], change.edited[index], change.delta[index]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.where(current > 0, delta / np.where(current > 0, current, 1) * 100, np.nan)
-    return pd.DataFrame(
-        {
-            "uid": index,
-            "change α": alpha(delta),
-            "change %": np.round(pct, 2),
-            "current α": alpha(current),
-            "edited α": alpha(edited),
-            "hotkey": [str(snap.hotkeys[i]) for i in index],
-        }
-    )
 
 
 def initial_split(count: int, current: tuple[int, ...] | None, netuid: int) -> tuple[int, ...]:
@@ -103,12 +45,31 @@ def initial_split(count: int, current: tuple[int, ...] | None, netuid: int) -> t
     return emission.even_split(count)
 
 
+def _keep_typed_percent(keys: list[str], index: int) -> None:
+    """The percentage just typed stays as typed; the other mechanisms share the rest in proportion
+    (emission.keep_one_percent), and a note says what they became."""
+    values = [st.session_state[k] for k in keys]
+    if abs(sum(values) - 100) <= 1e-6:
+        return
+    kept = emission.keep_one_percent([f"{v:.6f}" for v in values], index)
+    others = []
+    for m, (key, value) in enumerate(zip(keys, kept, strict=True)):
+        if m != index:
+            st.session_state[key] = float(value)
+            others.append(f"mechanism {m} → {float(value):.2f} %")
+    st.session_state["_split_percent_note"] = (
+        f"Mechanism {index} set to {float(kept[index]):.2f} %; the others keep their proportions and share "
+        f"the remaining {100 - float(kept[index]):.2f} %: {', '.join(others)}."
+    )
+
+
 def split_editor(count: int, start: tuple[int, ...], netuid: int) -> tuple[int, ...] | None:
     """Percent or u16 inputs per mechanism; returns the valid vector to submit, or None (error shown)."""
     mode = st.radio("Edit the split as", ["percent", "u16"], horizontal=True, key=f"split_mode_{netuid}")
     columns = st.columns(min(count, 4))
     if mode == "percent":
         shown = [round(v / emission.U16_MAX * 100, 2) for v in start]
+        keys = [f"pct_{netuid}_{count}_{m}" for m in range(count)]
         values = [
             columns[m % len(columns)].number_input(
                 f"Mechanism {m} %",
@@ -117,15 +78,25 @@ def split_editor(count: int, start: tuple[int, ...], netuid: int) -> tuple[int, 
                 value=shown[m],
                 step=0.5,
                 format="%.2f",
-                key=f"pct_{netuid}_{count}_{m}",
+                key=keys[m],
+                on_change=_keep_typed_percent,
+                args=(keys, m),
             )
             for m in range(count)
         ]
         if values == shown:
             return start  # untouched: keep the exact vector rather than re-rounding its percentages
+        note = st.session_state.pop("_split_percent_note", None)
+        if note:
+            st.caption(note)
         total = sum(values)
-        if abs(total - 100) > 1e-9 and total > 0:
-            st.caption(f"The percentages add up to {total:.2f} %; they are scaled to 100 %.")
+        if abs(total - 100) > 1e-6 and total > 0:
+            st.warning(f"The percentages add up to {total:.2f} %, not 100 %.")
+            if st.button("Normalise to 100 %", key=f"split_normalise_{netuid}"):
+                for key, value in zip(keys, values, strict=True):
+                    st.session_state[key] = 100 * value / total
+                st.rerun()
+            return None
         try:
             return emission.percent_to_split([f"{v:.6f}" for v in values])
         except emission.SplitError as exc:
@@ -151,40 +122,14 @@ def split_editor(count: int, start: tuple[int, ...], netuid: int) -> tuple[int, 
         return None
 
 
-def payout_chart(snap, change: emission.PayoutChange) -> go.Figure:
-    """Every UID's payout under the current and the edited split (grouped bars, hotkeys on hover)."""
-    uids = np.arange(snap.n)
-    hover = [str(h) for h in snap.hotkeys]
-    figure = go.Figure()
-    for name, values in (("current split", change.current), ("edited split", change.edited)):
-        figure.add_bar(
-            x=uids,
-            y=alpha(values),
-            name=name,
-            hovertext=hover,
-            hovertemplate="uid %{x}<br>%{hovertext}<br>%{y:.6f} α<extra>" + name + "</extra>",
-        )
-    figure.update_layout(
-        barmode="group",
-        xaxis_title="UID",
-        yaxis_title="payout per epoch (α)",
-        legend={"orientation": "h", "y": 1.1},
-        margin={"t": 30, "b": 40},
-    )
-    return figure
-
-
 # --------------------------------------------------------------------------------------------------
 
-db = ui.page_setup(
+db, snapshot_id, netuid, _ = ui.subnet_page(
     "Emission split",
-    intro="A subnet's owner splits its emission between incentive mechanisms with one u16 per mechanism "
+    "A subnet's owner splits its emission between incentive mechanisms with one u16 per mechanism "
     "(share = value / 65535). Each mechanism then pays its miners by incentive and its validators by dividends.",
+    mechanism=False,
 )
-snapshot_id = ui.snapshot_picker(db)
-netuid = ui.subnet_picker(db, snapshot_id)
-if netuid is None:
-    st.stop()
 
 snap, inputs = ui.cached(load_stored_subnet, db, snapshot_id, netuid)
 mechids = inputs.mechids
@@ -209,7 +154,7 @@ if epoch_emission is None:
     )
 else:
     st.caption(
-        f"Epoch emission E = {alpha(epoch_emission):,.9f} α per epoch, after the owner's cut "
+        f"Epoch emission E = {display.format_alpha(epoch_emission)} per epoch, after the owner's cut "
         f"({emission.DEFAULT_OWNER_CUT}/65535 ≈ 18 % by default), split between mechanisms, then halved "
         "between miners and validators."
     )
@@ -219,7 +164,7 @@ left.metric("Mechanisms", count)
 middle.metric("Split (u16)", emission.format_split(current_split))
 right.metric("Shares", " / ".join(f"{s * 100:.2f} %" for s in pools.shares))
 current_table = split_table(pools, mechids)
-st.dataframe(current_table, hide_index=True)
+st.dataframe(current_table, hide_index=True, placeholder="")
 ui.csv_download(current_table, f"split_{netuid}_current.csv", key="split_current")
 if current_split is None and count > 1:
     st.caption(
@@ -238,11 +183,11 @@ tabs = st.tabs([f"Mechanism {m}" for m in mechids] + ["All mechanisms"])
 for k, mechid in enumerate(mechids):
     with tabs[k]:
         frame = mechanism_table(snap, inputs, current_pay, k)
-        st.dataframe(frame, hide_index=True)
+        st.dataframe(frame, hide_index=True, placeholder="")
         ui.csv_download(frame, f"split_{netuid}_mechanism_{mechid}.csv", key=f"split_mech_{mechid}")
 with tabs[-1]:
     totals = totals_table(snap, mechids, current_pay)
-    st.dataframe(totals, hide_index=True)
+    st.dataframe(totals, hide_index=True, placeholder="")
     ui.csv_download(totals, f"split_{netuid}_totals.csv", key="split_totals")
     note = emission.stored_emission_note(count)
     st.caption(note or "With one mechanism the stored Emission is the combined payout (up to flooring).")
@@ -280,7 +225,7 @@ st.caption(
 
 edited_pools = emission.subnet_pools(epoch_emission, edited, count, owner_cut=0)
 edited_table = split_table(edited_pools, mechids)
-st.dataframe(edited_table, hide_index=True)
+st.dataframe(edited_table, hide_index=True, placeholder="")
 ui.csv_download(edited_table, f"split_{netuid}_edited.csv", key="split_edited")
 
 edited_pay = emission.uid_payouts(edited_pools, inputs.incentive, inputs.dividends, stake=snap.alpha_stake)
@@ -291,23 +236,23 @@ if not change.delta.any():
     )
 st.plotly_chart(payout_chart(snap, change), key="split_chart")
 
-win_col, lose_col = st.columns(2)
-with win_col:
-    st.markdown("**Biggest winners**")
-    winners = comparison_table(snap, change, change.winners(TOP))
-    if winners.empty:
-        st.caption("Nobody gains from this split.")
-    st.dataframe(winners, hide_index=True)
-    ui.csv_download(winners, f"split_{netuid}_winners.csv", key="split_winners")
-with lose_col:
-    st.markdown("**Biggest losers**")
-    losers = comparison_table(snap, change, change.losers(TOP))
-    if losers.empty:
-        st.caption("Nobody loses from this split.")
-    st.dataframe(losers, hide_index=True)
-    ui.csv_download(losers, f"split_{netuid}_losers.csv", key="split_losers")
+for col, title, uids, nobody, name in zip(
+    st.columns(2),
+    ("Biggest winners", "Biggest losers"),
+    (change.winners(TOP), change.losers(TOP)),
+    ("Nobody gains from this split.", "Nobody loses from this split."),
+    ("winners", "losers"),
+    strict=True,
+):
+    col.markdown(f"**{title}**")
+    ranked = comparison_table(snap, change, uids)
+    if ranked.empty:
+        col.caption(nobody)
+    col.dataframe(ranked, hide_index=True, placeholder="")
+    with col:
+        ui.csv_download(ranked, f"split_{netuid}_{name}.csv", key=f"split_{name}")
 
 with st.expander("Every UID, current vs edited"):
     everyone = comparison_table(snap, change)
-    st.dataframe(everyone, hide_index=True)
+    st.dataframe(everyone, hide_index=True, placeholder="")
     ui.csv_download(everyone, f"split_{netuid}_comparison.csv", key="split_comparison")

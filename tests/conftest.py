@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import settings
@@ -21,10 +25,34 @@ from hypothesis import settings
 settings.register_profile("lens", deadline=None)
 settings.load_profile("lens")
 
+
+@dataclass
+class FakeChain:
+    """The sample fake chain the collector reads (see the ``fake_chain`` fixture)."""
+
+    chain: Any
+    epochs: Any
+    calls: list[str]
+
+
 ROOT = Path(__file__).resolve().parent.parent
 REALDATA = ROOT.parent / "shared" / "realdata"
 CHROMIUM = Path("/usr/bin/chromium")
 REQUIRE_BROWSER_ENV = "METAGRAPH_LENS_REQUIRE_BROWSER"
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """``python -m analytics ARGS`` as a real process in the repo root: its exit code and text output."""
+    return subprocess.run(
+        [sys.executable, "-m", "analytics", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -60,6 +88,46 @@ def chromium_path() -> str:
 
 
 @pytest.fixture
+def token_symbol_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SDK's token-symbol cache in this test's temp dir (it would write to the user's home otherwise)."""
+    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+
+
+@pytest.fixture
+def fake_chain(monkeypatch: pytest.MonkeyPatch) -> FakeChain:
+    """The collector's client for any network is the SDK over the sample fake chain; ``calls`` lists the networks asked."""
+    import bittensor as bt
+
+    from analytics.data import collector
+    from tests.fakechain import sample_network
+
+    chain, epochs = sample_network()
+    fake = FakeChain(chain, epochs, [])
+
+    def subtensor_for(network: str) -> bt.Subtensor:
+        fake.calls.append(network)
+        return bt.Subtensor("local", substrate=chain)
+
+    monkeypatch.setattr(collector, "subtensor_for", subtensor_for)
+    return fake
+
+
+def subnet_row(**values: object) -> dict[str, object]:
+    """A row of the store's ``subnets`` table: the chain's default hyperparameters (Yuma3 on, 64 validator
+    permits), one mechanism, an epoch-aligned snapshot at block 1000; ``values`` replace any column."""
+    row: dict[str, object] = {
+        "netuid": 1, "name": "", "symbol": "a", "owner_hotkey": "", "owner_coldkey": "",
+        "n": 0, "tempo": 360, "kappa": 32767, "bonds_moving_avg": 900_000, "bonds_penalty": 65535,
+        "activity_cutoff_factor_milli": 13889, "yuma3": True, "liquid_alpha": False, "alpha_low": 45875,
+        "alpha_high": 58982, "alpha_sigmoid_steepness": 1000, "max_validators": 64, "commit_reveal": False,
+        "tao_weight": 0, "stake_threshold": 0, "mechanism_count": 1, "emission_split": None,
+        "epoch_emission": 10**9, "aligned": True, "epoch_block": 1000, "inputs_block": 999,
+        "weights_block": 999, "outputs_block": 1000, "last_mechanism_step_block": 639,
+    }  # fmt: skip
+    return row | values
+
+
+@pytest.fixture
 def bare_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """One snapshot of one fresh subnet: 4 neurons, no stake, no weights, no permits (what a new subnet
     looks like), opened by the app through METAGRAPH_LENS_DB. For the pages' empty states."""
@@ -69,15 +137,9 @@ def bare_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     from analytics.data import store
 
     n = 4
-    subnet = {
-        "netuid": 1, "name": "fresh", "symbol": "a", "owner_hotkey": "5Owner", "owner_coldkey": "5OwnerC",
-        "n": n, "tempo": 360, "kappa": 32767, "bonds_moving_avg": 900_000, "bonds_penalty": 65535,
-        "activity_cutoff_factor_milli": 13889, "yuma3": True, "liquid_alpha": False, "alpha_low": 45875,
-        "alpha_high": 58982, "alpha_sigmoid_steepness": 1000, "max_validators": 64, "commit_reveal": False,
-        "tao_weight": 0, "stake_threshold": 0, "mechanism_count": 1, "emission_split": None,
-        "epoch_emission": 10**9, "aligned": True, "epoch_block": 1000, "inputs_block": 999,
-        "weights_block": 999, "outputs_block": 1000, "last_mechanism_step_block": 639,
-    }  # fmt: skip
+    subnet = subnet_row(
+        netuid=1, name="fresh", symbol="a", owner_hotkey="5Owner", owner_coldkey="5OwnerC", n=n
+    )
     zeros = [0] * n
     neurons = {
         "netuid": [1] * n, "uid": list(range(n)), "hotkey": [f"5Hot{i}" for i in range(n)],

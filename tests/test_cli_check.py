@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
@@ -14,9 +12,8 @@ import pytest
 
 from analytics.cli import main
 from analytics.data import store
+from tests.conftest import run_cli
 from tests.test_store import hold_lock
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 def digest(path: Path) -> str:
@@ -117,14 +114,7 @@ def test_a_locked_database_exits_2_after_waiting(
 
 def test_the_real_command_line_and_the_env_default(demo_db: Path) -> None:
     env = {**os.environ, "METAGRAPH_LENS_DB": str(demo_db)}
-    done = subprocess.run(
-        [sys.executable, "-m", "analytics", "check", "--netuid", "4"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_cli("check", "--netuid", "4", env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "subnet   4: ok" in done.stdout
 

@@ -17,10 +17,7 @@ import pytest
 from analytics.data import collector, store
 from tests.fakechain import Matrix, expected_rows, sample_network
 
-
-@pytest.fixture(autouse=True)
-def _token_symbol_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 
 def fetch_tables(chain, netuids, block=None) -> dict[str, pa.Table]:

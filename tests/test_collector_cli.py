@@ -12,26 +12,21 @@ import threading
 import time
 from pathlib import Path
 
-import bittensor as bt
 import pytest
 
 from analytics.cli import main
 from analytics.data import collector, store
-from tests.fakechain import sample_network
 
 FAST = ["--timeout", "1", "--tries", "2", "--backoff", "0.01"]
 
 
-@pytest.fixture(autouse=True)
-def _token_symbol_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 
 @pytest.fixture
-def fake_network(monkeypatch):
-    chain, epochs = sample_network()
-    monkeypatch.setattr(collector, "subtensor_for", lambda network: bt.Subtensor("local", substrate=chain))
-    return chain, epochs
+def fake_network(fake_chain):
+    """The sample fake chain and its epochs, served to the collector."""
+    return fake_chain.chain, fake_chain.epochs
 
 
 def one_error_line(err: str) -> str:

@@ -5,32 +5,19 @@ from __future__ import annotations
 
 import shutil
 
-import bittensor as bt
 import pytest
 
 from analytics.cli import main
-from analytics.data import collector, store
-from tests.fakechain import sample_network
+from analytics.data import store
 from tests.test_collector_cli import one_error_line
 
-
-@pytest.fixture(autouse=True)
-def _token_symbol_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 
 @pytest.fixture
-def chain_calls(monkeypatch):
+def chain_calls(fake_chain):
     """The fake chain, counting how often the collector asks for a client."""
-    chain, _ = sample_network()
-    calls: list[str] = []
-
-    def subtensor_for(network):
-        calls.append(network)
-        return bt.Subtensor("local", substrate=chain)
-
-    monkeypatch.setattr(collector, "subtensor_for", subtensor_for)
-    return calls
+    return fake_chain.calls
 
 
 @pytest.mark.parametrize(

@@ -16,10 +16,7 @@ from analytics.data import collector, snapshot
 from analytics.model import yuma
 from tests.fakechain import FakeChain, Globals, Matrix, epoch_timeline, perturbed, random_subnet
 
-
-@pytest.fixture(autouse=True)
-def _token_symbol_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 
 def engine_subnet(chain: FakeChain, netuid: int, e: int) -> tuple:
@@ -57,17 +54,7 @@ def engine_subnet(chain: FakeChain, netuid: int, e: int) -> tuple:
         block_at_registration=before.block_at_registration,
         validator_permit=before.validator_permit,
         current_block=e,
-        tempo=before.tempo,
-        activity_cutoff_factor_milli=before.activity_cutoff_factor_milli,
-        kappa=before.kappa,
-        bonds_moving_average=before.bonds_moving_avg,
-        bonds_penalty=before.bonds_penalty,
-        yuma3=before.yuma3,
-        liquid_alpha=before.liquid_alpha,
-        alpha_low=before.alpha_low,
-        alpha_high=before.alpha_high,
-        alpha_sigmoid_steepness=before.alpha_sigmoid_steepness,
-        max_allowed_validators=before.max_validators,
+        **yuma.hyperparameter_inputs(vars(before)),
         stake_threshold=g.stake_threshold,
         owner_uid=0,
         last_mechanism_step_block=before.last_mechanism_step_block,

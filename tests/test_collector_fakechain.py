@@ -30,9 +30,7 @@ if not REAL.is_dir():
     pytest.skip(f"real data folder {REAL} is absent", allow_module_level=True)
 
 
-@pytest.fixture(autouse=True)
-def _token_symbol_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 
 @pytest.fixture(scope="module")

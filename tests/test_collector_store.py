@@ -30,9 +30,7 @@ FAST = collector.RetryPolicy(
 )
 
 
-@pytest.fixture(autouse=True)
-def _token_symbol_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 
 def subtensor(chain: FakeChain):
@@ -171,18 +169,27 @@ def test_a_chain_error_on_one_subnet_does_not_stop_the_others(tmp_path) -> None:
     assert list(json.loads(run["subnets_failed"])) == ["2"]
 
 
-def test_a_transient_failure_is_retried_on_a_fresh_client(tmp_path) -> None:
-    chain, epochs = sample_network()
-    flaky = {"left": 1}
+def interrupt_once(chain, netuid: int, interruption) -> None:
+    """The chain's first runtime call about ``netuid`` awaits ``interruption()`` first (it raises or never returns)."""
+    left = {"calls": 1}
     real_runtime_call = chain.runtime_call
 
     async def runtime_call(api, method, params, block_hash=None):
-        if params and params[0] == 3 and flaky["left"]:
-            flaky["left"] -= 1
-            raise bt.RpcConnectionError("connection reset by peer")
+        if params and params[0] == netuid and left["calls"]:
+            left["calls"] -= 1
+            await interruption()
         return await real_runtime_call(api, method, params, block_hash)
 
     chain.runtime_call = runtime_call
+
+
+def test_a_transient_failure_is_retried_on_a_fresh_client(tmp_path) -> None:
+    chain, epochs = sample_network()
+
+    async def reset_by_peer():
+        raise bt.RpcConnectionError("connection reset by peer")
+
+    interrupt_once(chain, 3, reset_by_peer)
     db = tmp_path / "lens.duckdb"
     summary = collector.collect(subtensor(chain), db, netuids=[1, 3], policy=FAST)
     assert summary.ok and summary.stored == [1, 3]
@@ -192,16 +199,7 @@ def test_a_transient_failure_is_retried_on_a_fresh_client(tmp_path) -> None:
 
 def test_a_read_that_hangs_mid_fetch_hits_its_deadline_and_is_retried(tmp_path) -> None:
     chain, epochs = sample_network()
-    stuck = {"left": 1}
-    real_runtime_call = chain.runtime_call
-
-    async def runtime_call(api, method, params, block_hash=None):
-        if params and params[0] == 1 and stuck["left"]:
-            stuck["left"] -= 1
-            await asyncio.Event().wait()  # the node accepted the request and went silent
-        return await real_runtime_call(api, method, params, block_hash)
-
-    chain.runtime_call = runtime_call
+    interrupt_once(chain, 1, asyncio.Event().wait)  # the node accepted the request and went silent
     db = tmp_path / "lens.duckdb"
     policy = collector.RetryPolicy(tries=2, timeout=0.5, close_timeout=0.1, backoff=0.01)
     started = time.monotonic()

@@ -17,6 +17,7 @@ from analytics.model.consensus import (
     overlap,
 )
 from analytics.model.yuma import EpochInputs, epoch, epoch_with_mechanisms
+from tests.test_yuma_vectors import step_one_network
 
 
 def by_uid(explanations: list[ValidatorExplanation]) -> dict[int, ValidatorExplanation]:
@@ -69,18 +70,7 @@ def test_split_weight_gives_half_clipped_and_major_severity() -> None:
 
 
 def test_in_consensus_validator_storing_65534_is_ok() -> None:
-    n = 8
-    w = np.zeros((n, n), dtype=np.int64)
-    w[:4, 4:] = [16383, 32767, 49149, 65535]
-    inp = EpochInputs(
-        weights=w,
-        alpha_stake=np.array([1, 2, 3, 4, 0, 0, 0, 0]),
-        last_update=np.array([2] * 4 + [1] * 4),
-        block_at_registration=np.ones(n, dtype=np.int64),
-        validator_permit=np.array([True] * 4 + [False] * 4),
-        current_block=2,
-        tempo=1,
-    )
+    inp = step_one_network()
     res = epoch(inp)
     ex = explain_validators(inp, res)
     assert [e.trust_u16 for e in ex] == [65534] * 4

@@ -14,16 +14,11 @@ import pytest
 from analytics.cli import main
 from analytics.data import demo, snapshot, store
 from analytics.model.consensus import explain_validators
+from tests.conftest import run_cli
 from tests.test_store import tiny_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT_TABLES = ("snapshots", *store.TABLES)
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "analytics", *args], cwd=ROOT, capture_output=True, text=True, timeout=300
-    )
 
 
 def assert_same_contents(a: Path, b: Path) -> None:
@@ -55,14 +50,16 @@ def test_the_cli_builds_identical_tables_every_time(demo_db: Path, tmp_path: Pat
     assert_same_contents(db, demo_db)
 
 
-def test_force_rebuilds_an_existing_demo_or_unreadable_file(
+def test_force_rebuilds_an_existing_demo_but_never_an_unreadable_file(
     tmp_path: Path, small_demo: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     db = tmp_path / "demo.duckdb"
     db.write_bytes(b"garbage")
     assert main(["demo", "--db", str(db)]) == 2
+    assert main(["demo", "--db", str(db), "--force"]) == 2  # not a demo database: not ours to replace
     assert db.read_bytes() == b"garbage"
-    assert main(["demo", "--db", str(db), "--force"]) == 0
+    db.unlink()
+    assert main(["demo", "--db", str(db)]) == 0
     first = {t: store.table_contents(db, t) for t in CONTENT_TABLES}
     assert len(first["snapshots"]) == 2 and set(first["snapshots"]["source"]) == {"demo"}
     assert main(["demo", "--db", str(db), "--force"]) == 0  # a demo database may be replaced

@@ -58,11 +58,16 @@ def test_current_split_and_per_mechanism_tables(split_db: Path, monkeypatch) -> 
     assert (comparison[2]["change α"] == 0).all()
 
 
+def set_percents(at: AppTest, netuid: int, percents: list[float]) -> None:
+    """Type a split in percent into the page's editor (subnet ``netuid``), then rerun."""
+    for k, value in enumerate(percents):
+        at.number_input(key=f"pct_{netuid}_{len(percents)}_{k}").set_value(value)
+    at.run()
+
+
 def test_percent_what_if_shows_vector_winners_and_losers(split_db: Path, monkeypatch) -> None:
     at = open_page(split_db, monkeypatch, netuid="7")
-    at.number_input(key="pct_7_2_0").set_value(50.0)
-    at.number_input(key="pct_7_2_1").set_value(50.0)
-    at.run()
+    set_percents(at, 7, [50.0, 50.0])
     assert not at.exception
     assert [c.value for c in at.code] == ["32768,32767"]
     winners, losers = frame_with(at, "change α")[:2]
@@ -130,9 +135,7 @@ def test_page_runs_on_the_demo_database(request: pytest.FixtureRequest, monkeypa
     assert frame_with(at, "u16")[0]["u16"].tolist() == [45875, 19660]
     assert [c.value for c in at.code] == ["45875,19660"]
     assert any("recomputed by the Yuma engine" in i.value for i in at.info)
-    at.number_input(key="pct_4_2_0").set_value(50.0)
-    at.number_input(key="pct_4_2_1").set_value(50.0)
-    at.run()
+    set_percents(at, 4, [50.0, 50.0])
     assert not at.exception
     assert [c.value for c in at.code] == ["32768,32767"]
     winners, losers = frame_with(at, "change α")[:2]

@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 
 from analytics.cli import main
+from tests.conftest import subnet_row
 
 store = pytest.importorskip("analytics.data.store")
 pytest.importorskip("analytics.data.snapshot")
@@ -32,27 +33,14 @@ STORED_EMISSION = [500_000_000, 123, 456]  # arbitrary: the stored Emission is n
 def _subnet_row(
     netuid: int, mechanism_count: int, split: list[int] | None, epoch_emission: int | None
 ) -> dict:
-    return dict(
+    return subnet_row(
         netuid=netuid,
         name="mech\x1b[31mtest",  # an untrusted chain string with a terminal escape
         symbol="m",
         owner_hotkey="hk0",
         owner_coldkey="ck0",
         n=3,
-        tempo=360,
-        kappa=32767,
-        bonds_moving_avg=900_000,
-        bonds_penalty=65535,
-        activity_cutoff_factor_milli=13889,
         yuma3=False,
-        liquid_alpha=False,
-        alpha_low=45875,
-        alpha_high=58982,
-        alpha_sigmoid_steepness=1000,
-        max_validators=64,
-        commit_reveal=False,
-        tao_weight=0,
-        stake_threshold=0,
         mechanism_count=mechanism_count,
         emission_split=split,
         epoch_emission=epoch_emission,
@@ -237,7 +225,7 @@ def test_missing_database_is_a_clear_error(tmp_path: Path, capsys) -> None:
 
 
 def test_payout_inputs_shapes(db: Path) -> None:
-    from analytics.cli.split import load_stored_subnet
+    from analytics.views.split import load_stored_subnet
 
     snap, inputs = load_stored_subnet(db, 1, NETUID)
     assert inputs.mechids == (0, 1)

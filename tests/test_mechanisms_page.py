@@ -1,4 +1,6 @@
-"""The mechanism-lab page driven headless through Streamlit's AppTest: renders, reacts, and reports bad input."""
+"""The mechanism-lab page driven headless through Streamlit's AppTest: renders, reacts, and reports bad input.
+
+The numbers behind it are checked without Streamlit in tests/test_mechanisms_views.py."""
 
 from __future__ import annotations
 
@@ -8,6 +10,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import app_test as app_test_module
+
+from tests.test_pages import RecordingStorage, download_bytes
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "8_Mechanism_lab.py")
 
@@ -61,37 +66,9 @@ def test_every_result_table_has_a_csv_download(default_view: AppTest) -> None:
     tables = [d for d in default_view.dataframe if d.editing_mode == "read_only"]
     buttons = [b.key for b in default_view.get("download_button")]
     assert len(tables) >= 8
-    assert len([k for k in buttons if not k.startswith("download_input_")]) == len(tables)
+    assert len([k for k in buttons if not k.startswith("csv_input_")]) == len(tables)
     # and every editable table can be saved as it stands
-    assert len([k for k in buttons if k.startswith("download_input_")]) == len(default_view.data_editor) == 5
-
-
-def test_incentive_at_the_last_sync_by_hand(default_view: AppTest) -> None:
-    at = table_with(default_view, "t_decay_h", "raw_incentive", "share")
-    short = at[at["t_decay_h"] == 2].set_index("miner")
-    # t = 14 h, t_decay = 2 h: epochs at 12 h and 14 h count. steady 12 + 12, late joiner 20 + 20,
-    # early burst 0, below B_min (8 < 10) 0.
-    assert short["raw_incentive"].to_dict() == {
-        "steady": 24,
-        "early burst": 0,
-        "late joiner": 40,
-        "below B_min": 0,
-    }
-    assert short.loc["late joiner", "share"] == pytest.approx(40 / 64)
-    long = at[at["t_decay_h"] == 10].set_index("miner")
-    # t_decay = 10 h keeps the epochs at 4..14 h: steady 6 * 12, early burst only its 4 h epoch (30),
-    # late joiner 4 * 20.
-    assert long.loc["steady", "raw_incentive"] == 72
-    assert long.loc["early burst", "raw_incentive"] == 30
-    assert long.loc["late joiner", "raw_incentive"] == 80
-
-
-def test_changing_b_min_changes_who_qualifies() -> None:
-    app = run()
-    app.number_input(key="sn9_bmin").set_value(13).run()
-    assert not app.exception
-    assert metric(app, "B_eff (effective batch count)") == "39"  # only 14 and 25 reach 13
-    assert metric(app, "Merge") == "waits"
+    assert len([k for k in buttons if k.startswith("csv_input_")]) == len(default_view.data_editor) == 5
 
 
 def test_settings_come_from_the_link_and_an_unreadable_one_falls_back_to_the_default() -> None:
@@ -112,44 +89,6 @@ def test_negative_b_min_shows_an_error_in_both_sections_not_an_exception() -> No
     assert metric(app, "Raw score") == "55,209,333"  # the other tab is unaffected
 
 
-def test_source_weights_not_summing_to_one_show_an_error_not_an_exception() -> None:
-    app = run()
-    app.number_input(key="dsw_reddit").set_value(0.6).run()
-    assert not app.exception
-    assert any("sum to 1.02" in e for e in errors(app))
-    assert metric(app, "B_eff (effective batch count)") == "61"  # the other tab is unaffected
-
-
-def test_negative_bytes_in_the_bucket_table_show_an_error() -> None:
-    buckets = pd.DataFrame(
-        {
-            "source": ["reddit"],
-            "label": ["r/x"],
-            "age_days": [1.0],
-            "bytes": [-5.0],
-            "bytes_all_miners": [10.0],
-        }
-    )
-    app = run(sn13_buckets_base=buckets)
-    assert not app.exception
-    assert any("cannot be negative" in e for e in errors(app))
-
-
-def test_all_data_older_than_thirty_days_scores_zero_on_the_page() -> None:
-    buckets = pd.DataFrame(
-        {
-            "source": ["reddit", "x"],
-            "label": ["a", "b"],
-            "age_days": [31.0, 90.0],
-            "bytes": [1e6, 1e6],
-            "bytes_all_miners": [1e6, 1e6],
-        }
-    )
-    app = run(sn13_buckets_base=buckets)
-    assert not app.exception and not app.error
-    assert metric(app, "Raw score") == "0"
-
-
 def test_user_text_in_an_error_is_escaped_not_rendered_as_markdown() -> None:
     buckets = pd.DataFrame(
         {
@@ -164,27 +103,6 @@ def test_user_text_in_an_error_is_escaped_not_rendered_as_markdown() -> None:
     assert not app.exception
     message = next(e.value for e in app.error if "no data-source weight" in shown(e.value))
     assert r"\*\*bold\*\* \[link\]\(http\:" in message
-
-
-def test_bad_timeline_and_t_decay_show_errors() -> None:
-    timeline = pd.DataFrame(
-        {"epoch": [1, 1], "time_h": [0.0, 0.0], "miner": ["a", "a"], "backward_passes": [10, 12]}
-    )
-    app = run(sn9_timeline_base=timeline)
-    assert not app.exception
-    assert any("repeats miner" in e for e in errors(app))
-    app = run()
-    app.text_input(key="sn9_tdecay").set_value("2, soon").run()
-    assert not app.exception
-    assert any("not a number of hours" in e for e in errors(app))
-
-
-def test_failure_share_changes_the_recovery_count() -> None:
-    app = run()
-    app.number_input(key="sn13_fail").set_value(0.5).run()
-    assert not app.exception
-    # 0.9 -> 0.15*0.5 + 0.85*0.9 = 0.84; clean: 0.864, 0.8844, 0.90174 -> 3
-    assert metric(app, "Clean validations to recover") == "3"
 
 
 def uploader(app: AppTest, key: str):
@@ -211,24 +129,12 @@ def test_a_csv_without_the_needed_columns_is_refused_with_what_it_needs() -> Non
     assert metric(app, "Clean validations to recover") == "6"  # the example table is kept
 
 
-def test_a_label_listed_twice_is_refused() -> None:
-    labels = pd.DataFrame({"source": ["x", "X"], "label": ["#tao", "#TAO"], "scale_factor": [1.0, 2.0]})
-    app = run(sn13_labels_base=labels)
+def test_a_formula_typed_as_a_miner_name_is_neutralised_in_every_csv(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    batches = pd.DataFrame({"miner": ['=HYPERLINK("http://x")', "miner-B"], "backward_passes": [14, 10]})
+    app = run(sn9_batches_base=batches)
     assert not app.exception
-    assert any("lists X #TAO again" in e for e in errors(app))
-
-
-def test_scoring_one_per_qualifying_sync_evens_out_throughput() -> None:
-    app = run()
-    app.radio(key="sn9_rule").set_value("per_sync").run()
-    assert not app.exception
-    at = table_with(app, "t_decay_h", "raw_incentive", "share")
-    short = at[at["t_decay_h"] == 2].set_index("miner")
-    # t = 14 h, t_decay = 2 h: the syncs at 12 h and 14 h; steady and late joiner reach B_min in both.
-    assert short["raw_incentive"].to_dict() == {
-        "steady": 2,
-        "early burst": 0,
-        "late joiner": 2,
-        "below B_min": 0,
-    }
-    assert short.loc["steady", "share"] == pytest.approx(0.5)
+    for key in ("sn9_merge", "input_sn9_batches"):
+        data = download_bytes(app, key)
+        assert b"'=HYPERLINK" in data, key
+        assert b"\n=HYPERLINK" not in data and not data.startswith(b"=")

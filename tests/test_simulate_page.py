@@ -12,12 +12,13 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from streamlit.testing.v1 import app_test as app_test_module
 
-from analytics.cli.simulate import mechanism_inputs, winners_frame
 from analytics.data.demo import DEMO_CASES
 from analytics.data.snapshot import load_subnet
 from analytics.data.store import latest_snapshot_id
 from analytics.model import simulate
 from analytics.views import export
+from analytics.views.display import whatif_winners_table
+from analytics.views.whatif import mechanism_inputs, winners_frame
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "7_What_if.py")
 FAR = DEMO_CASES[1]["far_from_consensus"]
@@ -94,8 +95,12 @@ def test_a_deep_link_reproduces_the_what_if(page, demo_db: Path) -> None:
     assert params.to_dict("records") == [
         {"hyperparameter": "kappa", "snapshot": "0.5000 (32767)", "what-if": "0.6000 (39321)"}
     ]
-    pd.testing.assert_frame_equal(shown.reset_index(drop=True), winners_frame(snap, sim), check_dtype=False)
+    exact = winners_frame(snap, sim)  # the table shows it in α; the CSV keeps the rao
+    pd.testing.assert_frame_equal(
+        shown.reset_index(drop=True), whatif_winners_table(exact), check_dtype=False
+    )
     assert shown["uid"].iloc[0] == FAR
+    assert shown["what-if (α)"].iloc[0] == exact["scenario_rao"].iloc[0] / 1e9
     assert download_bytes(at, "whatif_winners") == export.csv_bytes(winners_frame(snap, sim))
     epochs_csv = download_bytes(at, "whatif_epochs_csv").decode().splitlines()
     assert epochs_csv[0].startswith("epoch,block,uid,hotkey,consensus,consensus_baseline,consensus_delta,")
@@ -110,7 +115,9 @@ def test_a_deep_link_reproduces_the_what_if(page, demo_db: Path) -> None:
 
     at = at.radio(key="whatif_plot").set_value("difference from baseline").run()
     dividends = json.loads(at.get("plotly_chart")[1].proto.spec)
-    assert dividends["data"][0]["name"] == f"uid {FAR} · what-if − baseline"
+    assert dividends["data"][0]["name"] == f"uid {FAR}"
+    assert dividends["layout"]["title"]["subtitle"]["text"] == "what-if − baseline"
+    assert dividends["layout"]["legend"]["orientation"] == "h"  # below the plot: never cut off
     charted = at.multiselect(key="whatif_validators").value
     assert len(dividends["data"]) == len(charted)
     assert np.allclose(_plotly_values(dividends["data"][0]["y"]), sim.delta("dividends")[:, FAR] / 65535)
@@ -180,3 +187,12 @@ def test_a_fresh_subnet_without_weights_or_validators_explains_itself(bare_db: P
         and float(at.metric[0].value.replace(",", "")) > 0
     )
     assert [i.value for i in at.info] == ["Validator 1 holds no bonds in either replay."]
+
+
+def test_every_kind_in_the_registry_has_a_form_whose_token_parses(page) -> None:
+    at = page(netuid="2")
+    for kind in simulate.KINDS:
+        at.selectbox(key="whatif_kind").select(kind.label).run()
+        assert not at.exception, kind.key
+        shown = next(t.value for t in at.text if t.value.startswith("Adds: "))
+        assert simulate.parse_scenario(shown.removeprefix("Adds: ")).spec.startswith(kind.head), kind.key

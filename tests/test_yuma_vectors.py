@@ -287,24 +287,43 @@ def test_v5_bonds_multi_epoch() -> None:
             assert r.incentive[4:].tolist() == [0, 0, 0, 65535]
 
 
-def test_v5_normalised_weights_of_step_one() -> None:
+def step_one_network() -> EpochInputs:
+    """The V5 network (subtensor's ``test_bonds``) at its first step: validators 0-3 (stake 1-4) weight miners
+    4-7 at 1:2:3:4."""
     n = 8
     w = np.zeros((n, n), dtype=np.int64)
     w[:4, 4:] = [16383, 32767, 49149, 65535]
-    r = epoch(
-        inputs(
-            n,
-            weights=w,
-            alpha_stake=np.array([1, 2, 3, 4, 0, 0, 0, 0]),
-            last_update=np.array([2] * 4 + [1] * 4),
-            block_at_registration=np.ones(n, dtype=np.int64),
-            validator_permit=np.array([True] * 4 + [False] * 4),
-            current_block=2,
-            tempo=1,
-        )
+    return inputs(
+        n,
+        weights=w,
+        alpha_stake=np.array([1, 2, 3, 4, 0, 0, 0, 0]),
+        last_update=np.array([2] * 4 + [1] * 4),
+        block_at_registration=np.ones(n, dtype=np.int64),
+        validator_permit=np.array([True] * 4 + [False] * 4),
+        current_block=2,
+        tempo=1,
     )
+
+
+def test_v5_normalised_weights_of_step_one() -> None:
+    r = epoch(step_one_network())
     got = r.weights_float[0, 4:]
     assert np.allclose(got, [0.0999975584, 0.2000012207, 0.2999926754, 0.400008545], atol=1e-9)
+
+
+def equal_stake_chain(n: int, start: int, tempo: int) -> Chain:
+    """``n`` uids of one rao of stake each, registered and last updated at block ``start``, after the epoch at
+    ``start`` that gives every one of them a validator permit."""
+    chain = Chain(
+        n,
+        alpha_stake=np.ones(n, dtype=np.int64),
+        block_at_registration=np.full(n, start, dtype=np.int64),
+        last_update=np.full(n, start, dtype=np.int64),
+        tempo=tempo,
+    )
+    chain.run(start)
+    assert chain.permit.all()
+    return chain
 
 
 # --------------------------------------------------------------------------------------------
@@ -313,16 +332,7 @@ def test_v5_normalised_weights_of_step_one() -> None:
 
 
 def test_v6_inactive_validators() -> None:
-    n = 4
-    chain = Chain(
-        n,
-        alpha_stake=np.ones(n, dtype=np.int64),
-        block_at_registration=np.zeros(n, dtype=np.int64),
-        last_update=np.zeros(n, dtype=np.int64),
-        tempo=1,
-    )
-    chain.run(0)
-    assert chain.permit.all()
+    chain = equal_stake_chain(4, start=0, tempo=1)
     chain.set_weights(0, {2: 65535, 3: 65535}, 1)
     chain.set_weights(1, {2: 65535, 3: 65535}, 1)
     r = chain.run(1)
@@ -383,16 +393,7 @@ def test_v7_zero_self_and_outdated_weights() -> None:
 
 
 def test_v8_outdated_weights_after_deregistration() -> None:
-    n = 4
-    chain = Chain(
-        n,
-        alpha_stake=np.ones(n, dtype=np.int64),
-        block_at_registration=np.ones(n, dtype=np.int64),
-        last_update=np.ones(n, dtype=np.int64),
-        tempo=0,
-    )
-    chain.run(1)
-    assert chain.permit.all()
+    chain = equal_stake_chain(4, start=1, tempo=0)
     for uid in (0, 1):
         chain.set_weights(uid, {2: 65535, 3: 32768}, 2)
     for uid in (2, 3):
@@ -569,8 +570,9 @@ def test_v13_emergency_mode_distributes_by_stake() -> None:
     assert r.validator_emission.tolist() == [99999, 299999, 600000, 0]
 
 
-def test_v15_owner_keeps_self_weight() -> None:
-    r = epoch(
+def owner_self_weight_epoch(**owner: object) -> EpochResult:
+    """Uid 0 (all the stake) weights itself and uid 1 equally, on Yuma3; ``owner`` names the subnet owner."""
+    return epoch(
         inputs(
             2,
             weights=np.array([[65535, 65535], [0, 0]]),
@@ -579,10 +581,14 @@ def test_v15_owner_keeps_self_weight() -> None:
             last_update=np.array([2, 0]),
             block_at_registration=np.array([1, 1]),
             current_block=2,
-            owner_uid=0,
             yuma3=True,
+            **owner,
         )
     )
+
+
+def test_v15_owner_keeps_self_weight() -> None:
+    r = owner_self_weight_epoch(owner_uid=0)
     assert r.consensus.tolist() == [32767, 32767] and r.incentive.tolist() == [32767, 32767]
     assert r.server_emission.tolist() == [250000000, 250000000]
     assert r.validator_emission.tolist() == [500000000, 0]
@@ -590,18 +596,7 @@ def test_v15_owner_keeps_self_weight() -> None:
 
 
 def test_v15_without_owner_the_self_weight_is_masked() -> None:
-    r = epoch(
-        inputs(
-            2,
-            weights=np.array([[65535, 65535], [0, 0]]),
-            alpha_stake=np.array([5 * 10**12, 0]),
-            validator_permit=np.array([True, False]),
-            last_update=np.array([2, 0]),
-            block_at_registration=np.array([1, 1]),
-            current_block=2,
-            yuma3=True,
-        )
-    )
+    r = owner_self_weight_epoch()
     assert r.incentive.tolist() == [0, 65535]
 
 
@@ -654,12 +649,17 @@ def test_v14_per_mechanism_incentive_and_bonds() -> None:
     assert m1.consensus.tolist() == [65535, 0] and m1.incentive.tolist() == [65535, 0]
 
 
+def validator_rows(*rows: list[int]) -> list[np.ndarray]:
+    """One (3, 3) weight matrix per mechanism: validator 0 weights miners 1 and 2 with the row given."""
+    matrices = [np.zeros((3, 3), dtype=np.int64) for _ in rows]
+    for matrix, row in zip(matrices, rows, strict=True):
+        matrix[0, 1:] = row
+    return matrices
+
+
 def test_v14_incentive_proportional_to_weights() -> None:
     base = mock_epoch_state(3, [True, False, False])
-    w0 = np.zeros((3, 3), dtype=np.int64)
-    w1 = np.zeros((3, 3), dtype=np.int64)
-    w0[0, 1:] = [52428, 13107]
-    w1[0, 1:] = [13107, 52428]
+    w0, w1 = validator_rows([52428, 13107], [13107, 52428])
     out = epoch_with_mechanisms(base, [w0, w1], [None, None], [np.full(3, 2)] * 2, None)
     i0, i1 = (m.incentive for m in out.mechanisms)
     assert abs(int(i0[1]) - 52428) <= 1 and abs(int(i0[2]) - 13107) <= 1
@@ -677,10 +677,7 @@ def test_v14_incentive_proportional_to_weights() -> None:
 
 def test_v14_persists_and_aggregates_all_terms() -> None:
     base = mock_epoch_state(3, [True, False, False])
-    w0 = np.zeros((3, 3), dtype=np.int64)
-    w1 = np.zeros((3, 3), dtype=np.int64)
-    w0[0, 1:] = [39321, 26214]
-    w1[0, 1:] = [13107, 52428]
+    w0, w1 = validator_rows([39321, 26214], [13107, 52428])
     lu = [np.full(3, 2)] * 2
     out = epoch_with_mechanisms(base, [w0, w1], [None, None], lu, [16383, 49152])
     assert out.mechanism_emission == [249988556, 750011444]

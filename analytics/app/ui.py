@@ -57,10 +57,12 @@ from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from analytics.data import store
+from analytics.textsafe import safe_text
 from analytics.views import export
 
 APP_NAME = "metagraph-lens"
@@ -73,7 +75,7 @@ PARAM_MINER = "miner"
 PARAM_VALIDATOR = "validator"
 
 # One colour per validator-trust band (export.TV_BANDS), shared by every chart that shows the bands.
-TV_BAND_COLOURS = {"critical": "#c62828", "major": "#ef6c00", "minor": "#f9a825", "ok": "#2e7d32"}
+TV_BAND_COLOURS = export.TV_BAND_COLOURS  # the old name; the colours live with the bands in views
 
 T = TypeVar("T", bound=Hashable)
 _UNSET = object()
@@ -85,7 +87,7 @@ _UNSET = object()
 
 def code(value: object, limit: int = 60) -> str:
     """``value`` as an inline code span for st.warning/st.error text: shown literally, never as markup."""
-    text = str(value).replace("`", "'").replace("\n", " ").replace("\r", " ")
+    text = (safe_text(str(value)) or "").replace("`", "'")
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return f"`{text}`"
@@ -96,10 +98,44 @@ def plot_text(values: Any) -> Any:
     and hover labels: ``<``, ``>`` and ``&`` become entities, so a name shows as typed. Accepts a
     string, a list or a pandas Series."""
     if isinstance(values, pd.Series):
-        return values.astype(str).map(html.escape)
+        return values.astype(str).map(lambda v: html.escape(safe_text(v) or ""))
     if isinstance(values, list | tuple):
-        return [html.escape(str(v)) for v in values]
-    return html.escape(str(values))
+        return [html.escape(safe_text(str(v)) or "") for v in values]
+    return html.escape(safe_text(str(values)) or "")
+
+
+def tv_band(tv: float) -> str | None:
+    """The export.TV_BANDS band of a validator-trust fraction (None for a missing value)."""
+    if tv is None or pd.isna(tv):
+        return None
+    return next((band for band, lo, hi in export.TV_BANDS if lo <= tv < hi), "ok" if tv >= 1 else "critical")
+
+
+def style_tv(frame: pd.DataFrame, *columns: str) -> Any:
+    """``frame`` as a Styler whose Tv ``columns`` are tinted by health band (TV_BAND_COLOURS: green from
+    0.95, amber, orange, red below 0.5), for st.dataframe; the data itself is unchanged."""
+
+    def tint(values: pd.Series) -> list[str]:
+        out = []
+        for value in values:
+            band = tv_band(value)
+            colour = TV_BAND_COLOURS.get(band or "", "")
+            out.append(f"background-color: {colour}33; color: {colour}; font-weight: 600" if colour else "")
+        return out
+
+    present = [c for c in columns if c in frame.columns]
+    return frame.style.apply(tint, subset=present) if present else frame.style
+
+
+def integer_axis(values: Any, title: str | None = None) -> dict[str, Any]:
+    """A Plotly axis for counts: whole-number ticks only (never 0.5 validators), from zero."""
+    peak = float(np.nanmax(np.asarray(values, dtype=float))) if len(values) else 0.0
+    axis: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero", "tick0": 0}
+    if not np.isfinite(peak) or peak <= 10:
+        axis["dtick"] = 1
+    if title is not None:
+        axis["title"] = title
+    return axis
 
 
 def configured_db(argv: Sequence[str] | None = None) -> Path:
@@ -162,9 +198,61 @@ def cached(fn: Callable[..., Any], db: str, *args: Hashable, **kwargs: Hashable)
             tuple(sorted(kwargs.items())),
         )
     except store.StoreError as exc:
-        busy = "locked" in str(exc)
-        stop_with_error(f"The database cannot be read: {exc}", _BUSY_HINT if busy else _DB_HINT)
+        _stop_on_store_error(exc)
         raise  # unreachable: st.stop() raises
+
+
+def _stop_on_store_error(exc: store.StoreError) -> None:
+    busy = "locked" in str(exc)
+    stop_with_error(f"The database cannot be read: {exc}", _BUSY_HINT if busy else _DB_HINT)
+
+
+@st.cache_resource(show_spinner=False)
+def _resources() -> dict[tuple[Any, ...], Any]:
+    """Results of :func:`resource` in this server process, oldest first."""
+    return {}
+
+
+def resource(
+    fn: Callable[..., Any],
+    db: str,
+    *args: Hashable,
+    keep: int = 8,
+    progress: tuple[str, str] | None = None,
+    **unkeyed: Any,
+) -> Any:
+    """``fn(db, *args, **unkeyed)`` kept in this process for the DB file's current contents (the same token
+    as :func:`cached`), newest ``keep`` per function: for large read-only results (a replay holds every
+    epoch's bonds) that ``st.cache_data`` would copy on every read. ``unkeyed`` arguments are passed on a
+    miss but are not part of the key. With ``progress`` = (first text, text with ``{done}`` and ``{total}``)
+    a miss shows a progress bar and passes ``progress=callback(done, total)`` to ``fn``.
+    """
+    name = (fn.__module__, fn.__qualname__)
+    key = (*name, str(db), _db_token(str(db)), tuple(args))
+    cache = _resources()
+    if key in cache:
+        cache[key] = cache.pop(key)
+        return cache[key]
+    bar = None
+    if progress is not None:
+        first, each = progress
+        bar = st.progress(0.0, text=first)
+        unkeyed["progress"] = lambda done, total: bar.progress(
+            done / total, text=each.format(done=done, total=total)
+        )
+    try:
+        value = fn(db, *args, **unkeyed)
+    except store.StoreError as exc:
+        _stop_on_store_error(exc)
+        raise  # unreachable: st.stop() raises
+    finally:
+        if bar is not None:
+            bar.empty()
+    cache[key] = value
+    same = [k for k in cache if k[:2] == name]
+    for old in same[: max(len(same) - keep, 0)]:
+        cache.pop(old, None)
+    return value
 
 
 def snapshots(db: str) -> pd.DataFrame:
@@ -187,6 +275,19 @@ def table(name: str, db: str, snapshot_id: int, netuid: int | None, mechid: int 
     return cached(
         export.build_table, db, name, int(snapshot_id), None if netuid is None else int(netuid), int(mechid)
     )
+
+
+def validators_or_stop(db: str, snapshot_id: int, netuid: int, mechid: int) -> pd.DataFrame:
+    """The validators table of one mechanism; when it has no validator, say so (and what to do) and stop."""
+    validators = table("validators", db, snapshot_id, netuid, mechid)
+    if validators.empty:
+        st.info(
+            f"Mechanism {mechid} of subnet {netuid} has no validator in this snapshot: no UID holds a validator "
+            "permit or has set weights. Pick another subnet, or collect a newer snapshot with "
+            "`python -m analytics collect`."
+        )
+        st.stop()
+    return validators
 
 
 # --------------------------------------------------------------------------------------------------
@@ -258,6 +359,19 @@ def page_setup(title: str, *, icon: str | None = None, intro: str | None = None)
 # Pickers bound to st.query_params
 
 
+def subnet_page(title: str, intro: str, *, mechanism: bool = True) -> tuple[str, int, int, int]:
+    """:func:`page_setup`, then the snapshot, subnet and (with ``mechanism``) mechanism pickers, stopping the
+    page when the snapshot holds no subnet: (db, snapshot_id, netuid, mechid), mechid 0 without the picker."""
+    db = page_setup(title, intro=intro)
+    snapshot_id = snapshot_picker(db)
+    netuid = subnet_picker(db, snapshot_id)
+    if netuid is None:
+        st.stop()
+        raise AssertionError("unreachable: st.stop() raises")
+    mechid = mechanism_picker(db, snapshot_id, netuid) if mechanism else 0
+    return db, snapshot_id, netuid, mechid
+
+
 def _write_param(param: str, value: str) -> None:
     """Put a choice in the URL and remember that this session wrote it (see :func:`_from_link`)."""
     st.query_params[param] = value
@@ -276,6 +390,31 @@ def _sync_param(param: str, widget_key: str, memo_key: str, serialise: Callable[
     value = st.session_state[widget_key]
     st.session_state[memo_key] = value
     _write_param(param, serialise(value))
+
+
+def link_value(raw: str | None, options: Sequence[T], parse: Callable[[str], Any] = int) -> T | None:
+    """The option a link's raw query value names, or None when it names none (absent, unparsable,
+    out of range). Pure: what every picker does with whatever a URL holds, fuzzed in
+    tests/test_fuzz_urls.py. ``parse`` may raise TypeError, ValueError or KeyError for a bad value."""
+    if raw is None:
+        return None
+    try:
+        value = parse(raw)
+    except (TypeError, ValueError, KeyError, OverflowError):
+        return None
+    try:
+        return value if value in options else None
+    except TypeError:  # an unhashable or incomparable parse result
+        return None
+
+
+def validator_from_link(raw: str, hotkeys_by_uid: dict[int, str]) -> str:
+    """A validator link value as a hotkey: a UID (ASCII digits) is mapped through ``hotkeys_by_uid``
+    (KeyError when no such UID), anything else is taken as the hotkey itself."""
+    raw = raw.strip()
+    if raw.isascii() and raw.isdigit():
+        return hotkeys_by_uid[int(raw)] if len(raw) <= 9 else raw
+    return raw
 
 
 def bound_select(
@@ -302,15 +441,9 @@ def bound_select(
     if not opts:
         return None
     widget_key, memo_key = f"pick_{param}", f"_memo_{param}"
-    chosen: Any = _UNSET
     raw = st.query_params.get(param)
-    if raw is not None:
-        try:
-            value = parse(raw)
-        except (TypeError, ValueError, KeyError):
-            value = _UNSET
-        if value is not _UNSET and value in opts:
-            chosen = value
+    value = link_value(raw, opts, parse)
+    chosen: Any = _UNSET if value is None else value
     if chosen is _UNSET:
         memo = st.session_state.get(memo_key, _UNSET)
         chosen = memo if memo in opts else (default if default in opts else opts[0])
@@ -458,16 +591,11 @@ def validator_picker(
     UIDs are recycled between snapshots, so the hotkey is what the URL keeps.
     """
     uid_of = {hk: uid for uid, hk in hotkeys_by_uid.items()}
-
-    def parse(raw: str) -> str:
-        raw = raw.strip()
-        return hotkeys_by_uid[int(raw)] if raw.isdigit() else raw
-
     return bound_select(
         label,
         list(hotkeys_by_uid.values()),
         PARAM_VALIDATOR,
-        parse=parse,
+        parse=lambda raw: validator_from_link(raw, hotkeys_by_uid),
         format_func=lambda hk: f"uid {uid_of[hk]} · {hk}",
         serialise=str,
         default=default,
@@ -497,3 +625,10 @@ def csv_download(df: pd.DataFrame, filename: str, key: str, *, label: str = "Dow
         on_click="ignore",
         icon=":material/download:",
     )
+
+
+def table_and_csv(df: pd.DataFrame, filename: str, key: str, **dataframe_args: Any) -> None:
+    """Show ``df`` full width without its index (missing values as empty cells), with a CSV download of
+    exactly what is shown below it."""
+    st.dataframe(df, hide_index=True, width="stretch", **{"placeholder": "", **dataframe_args})
+    csv_download(df, filename, key=key)

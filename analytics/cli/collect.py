@@ -17,6 +17,7 @@ from pathlib import Path
 
 from analytics.cli import CliError
 from analytics.data import store
+from analytics.textsafe import safe_text
 
 log = logging.getLogger("analytics.cli.collect")
 
@@ -194,7 +195,7 @@ def _run(args: argparse.Namespace, collector) -> int:
         )
     except collector.CollectorBusy as exc:
         progress.finish()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {safe_text(str(exc))}", file=sys.stderr)
         return EXIT_BUSY
     except collector.CollectorError as exc:
         progress.finish()

@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force",
         action="store_true",
-        help="replace an existing file (refused when it holds snapshots that are not from the demo)",
+        help="replace an existing demo database (any other file is refused: chain snapshots, another application's DuckDB file, a corrupt file)",
     )
 
 

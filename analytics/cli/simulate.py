@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import os
 import sys
@@ -17,8 +16,10 @@ from analytics.cli import CliError
 from analytics.data import store
 from analytics.data.snapshot import SubnetSnapshot, load_subnet
 from analytics.model import simulate
-from analytics.model.yuma import EpochInputs, split_emissions
+from analytics.model.yuma import EpochInputs
+from analytics.textsafe import safe_text
 from analytics.views import export
+from analytics.views.whatif import epochs_frame, mechanism_inputs, winners_frame
 
 HELP = (
     "Replay a subnet's epochs with what-if scenarios (weights, stake, hyperparameters) against the baseline."
@@ -85,16 +86,6 @@ def load(args: argparse.Namespace) -> tuple[SubnetSnapshot, EpochInputs]:
         raise CliError(str(exc)) from None
 
 
-def mechanism_inputs(snap: SubnetSnapshot, mechid: int) -> EpochInputs:
-    """One mechanism's epoch inputs; with several mechanisms it receives its split of E (design §5)."""
-    inputs = snap.epoch_inputs(mechid)
-    if snap.mechanism_count <= 1:
-        return inputs
-    shares = split_emissions(int(inputs.emission), snap.mechanism_count, snap.split)
-    index = [m.mechid for m in snap.mechanisms].index(mechid)
-    return dataclasses.replace(inputs, emission=int(shares[index]))
-
-
 def run_simulation(args: argparse.Namespace) -> tuple[SubnetSnapshot, simulate.Simulation]:
     if not 1 <= args.epochs <= simulate.MAX_EPOCHS:
         raise CliError(f"--epochs must be between 1 and {simulate.MAX_EPOCHS}, got {args.epochs}")
@@ -124,27 +115,9 @@ def _progress():
     return show
 
 
-def epochs_frame(snap: SubnetSnapshot, sim: simulate.Simulation) -> pd.DataFrame:
-    """One row per epoch and uid: the scenario's figures, the baseline's, and the difference."""
-    cols = sim.per_epoch_columns()
-    frame = pd.DataFrame(cols)
-    frame.insert(3, "hotkey", np.asarray(snap.hotkeys, dtype=object)[cols["uid"]])
-    return frame
-
-
-def winners_frame(snap: SubnetSnapshot, sim: simulate.Simulation) -> pd.DataFrame:
-    """Per uid, totals over the replay, sorted from the biggest winner to the biggest loser."""
-    table = sim.winners_losers()
-    frame = pd.DataFrame(table)
-    was_validator = (sim.scenario.validator_permit | sim.baseline.validator_permit).any(axis=0)
-    frame.insert(1, "role", np.where(was_validator[table["uid"]], "validator", "miner"))
-    frame.insert(2, "hotkey", np.asarray(snap.hotkeys, dtype=object)[table["uid"]])
-    return frame
-
-
 def _plain(text: object, limit: int = 16) -> str:
     """A chain string made safe for a terminal line: printable characters only, shortened."""
-    s = "".join(ch for ch in str(text) if ch.isprintable())
+    s = safe_text(str(text)) or ""
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
@@ -183,8 +156,7 @@ def _summary(snap: SubnetSnapshot, args: argparse.Namespace, sim: simulate.Simul
     uids = sim.affected_uids(limit=args.top) if sim.scenarios else []
     if not sim.scenarios:
         uids = [int(u) for u in np.argsort(-sim.baseline.emission_share.sum(0), kind="stable")[: args.top]]
-    totals_b = sim.baseline.server_emission.sum(0) + sim.baseline.validator_emission.sum(0)
-    totals_s = sim.scenario.server_emission.sum(0) + sim.scenario.validator_emission.sum(0)
+    totals_b, totals_s = sim.paid()
     header = f"{'uid':>5} {'hotkey':<16} {'Tv last':>15} {'D last':>15} {'I last':>15} {'paid (alpha)':>14} {'change':>9}"
     lines += ["", header]
     for uid in uids:

@@ -856,6 +856,7 @@ def _check_existing_db(path: Path) -> None:
     asked (minutes of retries) and before anything is written. A file locked by another writer is left
     to the run lock and the writer's own retries."""
     try:
+        store.check_lens_database(path)  # another application's DuckDB file: refused, never written
         if store.schema_version(path) == 0:
             return
         sources = set(store.list_snapshots(path)["source"])

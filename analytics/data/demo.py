@@ -32,7 +32,7 @@ import numpy as np
 import pyarrow as pa
 
 from analytics.data import store
-from analytics.model.yuma import EpochInputs, EpochResult, epoch_with_mechanisms
+from analytics.model.yuma import EpochInputs, EpochResult, epoch_with_mechanisms, hyperparameter_inputs
 
 SEED = 20260105
 NETWORK = "demo"
@@ -339,14 +339,7 @@ class _SubnetSim:
             validator_permit=self.permit.copy(),
             commit_block=self.commit_block[0] if spec.commit_reveal else None,
             current_block=epoch,
-            tempo=spec.tempo,
-            kappa=spec.kappa,
-            bonds_moving_average=spec.bonds_moving_avg,
-            bonds_penalty=spec.bonds_penalty,
-            yuma3=spec.yuma3,
-            liquid_alpha=spec.liquid_alpha,
-            max_allowed_validators=spec.max_validators,
-            stake_threshold=spec.stake_threshold,
+            **hyperparameter_inputs(vars(spec)),
             owner_uid=0,
             last_mechanism_step_block=self.last_epoch,
             emission=emission,
@@ -551,15 +544,24 @@ def generate(progress: Callable[[str], None] | None = None) -> list[store.Snapsh
 
 
 def _refuse_to_replace(path: Path) -> None:
-    """--force may replace a demo database or an unreadable file, never one holding real snapshots."""
+    """--force replaces a metagraph-lens demo database and nothing else: not a file holding real
+    snapshots, not another application's DuckDB file, not a file that cannot be read as one."""
     try:
+        store.check_lens_database(path)
         snaps = store.list_snapshots(path)
-    except store.StoreError:
-        return
+    except store.StoreError as exc:
+        raise store.StoreError(
+            f"{exc}: refusing to replace it with the demo (remove it yourself or pick another --db)"
+        ) from None
     real = snaps[snaps["source"] != "demo"]
     if len(real):
         raise store.StoreError(
             f"{path} holds {len(real)} non-demo snapshot(s): refusing to replace it with the demo"
+        )
+    if snaps.empty:
+        raise store.StoreError(
+            f"{path} holds no demo snapshot: refusing to replace it with the demo "
+            "(remove it yourself or pick another --db)"
         )
 
 

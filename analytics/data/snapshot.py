@@ -145,7 +145,7 @@ class SubnetSnapshot:
         `emission` is the whole subnet's E when the subnet has one mechanism; for several, pass the
         subnet through :meth:`recompute`, which splits E the chain's way.
         """
-        from analytics.model.yuma import EpochInputs
+        from analytics.model.yuma import EpochInputs, hyperparameter_inputs
 
         mech = self.mechanism(mechid)
         s = self.subnet
@@ -161,18 +161,7 @@ class SubnetSnapshot:
             validator_permit=self.validator_permit_prev,
             commit_block=mech.commit_block if bool(s["commit_reveal"]) else None,
             current_block=self.current_block,
-            tempo=int(s["tempo"]),
-            activity_cutoff_factor_milli=int(s["activity_cutoff_factor_milli"]),
-            kappa=int(s["kappa"]),
-            bonds_moving_average=int(s["bonds_moving_avg"]),
-            bonds_penalty=int(s["bonds_penalty"]),
-            yuma3=bool(s["yuma3"]),
-            liquid_alpha=bool(s["liquid_alpha"]),
-            alpha_low=int(s["alpha_low"]),
-            alpha_high=int(s["alpha_high"]),
-            alpha_sigmoid_steepness=int(s["alpha_sigmoid_steepness"]),
-            max_allowed_validators=int(s["max_validators"]),
-            stake_threshold=int(s["stake_threshold"]),
+            **hyperparameter_inputs(s),
             owner_uid=self.owner_uid,
             last_mechanism_step_block=int(s["last_mechanism_step_block"]),
         )

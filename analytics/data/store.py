@@ -81,6 +81,8 @@ import pyarrow.compute as pc
 
 from analytics.data import lake as _lake
 
+from analytics.textsafe import safe_frame
+
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
 # Forward migrations: (version, SQL). Version 1 is schema.sql itself. Append new versions; never edit
@@ -314,7 +316,11 @@ def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
     delay = 0.02
     while True:
         try:
-            return duckdb.connect(str(path), read_only=read_only)
+            con = duckdb.connect(str(path), read_only=read_only)
+            # A table missing from the file must be an error, never a Python variable of that name
+            # that DuckDB's replacement scan finds in the caller's frame (ingest registers its views).
+            con.execute("SET python_enable_replacements = false")
+            return con
         except duckdb.Error as exc:
             if _is_lock_error(exc):
                 remaining = deadline - time.monotonic()
@@ -336,7 +342,8 @@ def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
 def _query_error(path: Path, exc: duckdb.Error) -> StoreError:
     """Translate an error raised while querying an open database into a one-line StoreError."""
     msg = _first_line(exc)
-    if isinstance(exc, duckdb.CatalogException):
+    if isinstance(exc, duckdb.CatalogException | duckdb.BinderException):
+        # a missing table (Catalog) or a same-named table with other columns (Binder): foreign schema
         return StoreError(f"database {path} is not a metagraph-lens database or is outdated ({msg})")
     if (
         "Corrupt" in msg
@@ -396,7 +403,14 @@ def _reader(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnecti
 
 def _read_df(db_path: str | os.PathLike[str], sql: str, params: list[Any] | None = None) -> pd.DataFrame:
     with _reader(db_path) as con:
-        return con.execute(sql, params or []).df()
+        return _shown(con.execute(sql, params or []).df())
+
+
+def _shown(frame: pd.DataFrame) -> pd.DataFrame:
+    """Every read leaves the store with chain strings made visible (analytics.textsafe): control and
+    bidi characters escaped, once here for every page, chart, CSV and terminal line. The database keeps
+    the raw bytes (read them with duckdb itself)."""
+    return safe_frame(frame)
 
 
 @contextmanager
@@ -470,12 +484,50 @@ def _migrate(con: duckdb.DuckDBPyConnection, path: Path) -> None:
                 con.execute("INSERT INTO schema_version VALUES (?, ?)", [number, _utcnow()])
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
+
+
+def _rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Undo the open transaction, keeping the error that caused it. A failed write (disk full, file too
+    large) can abort the transaction by itself; then ROLLBACK fails with "no transaction is active", and
+    raising that would hide the real cause. Nothing was committed either way."""
+    try:
+        con.execute("ROLLBACK")
+    except duckdb.Error:
+        pass
 
 
 def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _foreign_reason(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Why an open database is not ours (None when it is, or when it is empty: a new file)."""
+    tables = _user_tables(con)
+    if not tables:
+        return None
+    if "schema_version" not in tables or _current_version(con) == 0:
+        shown = ", ".join(sorted(tables)[:3]) + (", ..." if len(tables) > 3 else "")
+        return f"it holds other tables ({shown}) and no metagraph-lens schema"
+    columns = _table_columns(con, "snapshots")
+    if "snapshots" not in tables or not {"snapshot_id", *SNAPSHOT_META_COLUMNS} <= set(columns):
+        return "its snapshots table is not metagraph-lens's"
+    return None
+
+
+def check_lens_database(db_path: str | os.PathLike[str]) -> None:
+    """Raise StoreError("... is not a metagraph-lens database ...") for an existing file that belongs to
+    something else: not DuckDB, or DuckDB with other tables (a same-named ``snapshots`` included).
+    A missing or empty (0-byte) file, or a DuckDB file without tables, passes: a writer may create it.
+    Cheap (one read-only connection): callers run it before minutes of chain reads or a rebuild."""
+    path = Path(db_path)
+    if not path.exists() or (path.is_file() and path.stat().st_size == 0):
+        return
+    with _reader(path) as con:
+        reason = _foreign_reason(con)
+    if reason:
+        raise StoreError(f"database {path} is not a metagraph-lens database: {reason}")
 
 
 def schema_version(db_path: str | os.PathLike[str]) -> int:
@@ -569,7 +621,7 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
         con.execute(_SUMMARY_INSERT.format(where=f"n.snapshot_id = {snapshot_id:d}"))
         con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        _rollback(con)
         raise
     finally:
         for table, _, _ in plan:
@@ -737,7 +789,7 @@ def record_run(db_path: str | os.PathLike[str], run: dict[str, Any]) -> int:
             )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
         return run_id
 
@@ -854,11 +906,13 @@ def snapshot_tables(
     with _reader(db_path) as con:
         if not con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", params[:1]).fetchone():
             raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
-        out["subnet"] = con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df()
+        out["subnet"] = _shown(
+            con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df()
+        )
         for table in ("neurons", "mechanism_neurons", "weights", "bonds", "bonds_after"):
-            out[table] = con.execute(
-                f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params
-            ).df()
+            out[table] = _shown(
+                con.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params).df()
+            )
     return out
 
 

@@ -120,6 +120,27 @@ def percent_to_split(percents: Sequence[object]) -> Split:
     return apportion(percents, U16_MAX)
 
 
+def keep_one_percent(percents: Sequence[object], index: int) -> list[Fraction]:
+    """Percentages after the user set mechanism ``index``: its value is kept (clamped to 0..100) and the
+    other mechanisms share the remaining 100 − value in their current proportions (evenly when they are
+    all zero), so the result sums to exactly 100. [70, 30] with 50 typed for 0 -> [50, 50], not the
+    62.5 / 37.5 a rescale of [50, 30] would give."""
+    values = [_exact(p, "percentage") for p in percents]
+    if not 0 <= index < len(values):
+        raise SplitError(f"no mechanism {index} among {len(values)}")
+    kept = min(values[index], Fraction(100))
+    others = [m for m in range(len(values)) if m != index]
+    if not others:
+        return [Fraction(100)]
+    rest = Fraction(100) - kept
+    weight = sum(values[m] for m in others)
+    out = list(values)
+    out[index] = kept
+    for m in others:
+        out[m] = rest * values[m] / weight if weight else rest / len(others)
+    return out
+
+
 def split_to_percent(split: Sequence[int] | None, mechanism_count: int) -> np.ndarray:
     """Each mechanism's share in percent (float64, length M), even when the split is unset."""
     return shares(split, mechanism_count) * 100.0

@@ -18,8 +18,8 @@ Stake, registrations and hyperparameters are held fixed (scenarios may change th
 replay). The same replay without any scenario is the *baseline*; every figure is reported for both and
 as a difference.
 
-Scenarios are small frozen dataclasses; each has a one-token text form (its ``spec``) used by the CLI
-and by the What-if page's URL, parsed by :func:`parse_scenario`. ``SCENARIO_GRAMMAR`` documents it.
+Scenarios, their one-token text form, parser and grammar live in :mod:`analytics.model.scenarios` (one
+registry, :data:`~analytics.model.scenarios.KINDS`); their names stay importable from here.
 
 Pure: numpy and :mod:`analytics.model.yuma` only.
 """
@@ -28,488 +28,54 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from analytics.model.scenarios import (  # noqa: F401  (re-exported: simulate.* is the API the CLI and page use)
+    KINDS,
+    MAX_DIGITS,
+    MAX_FACTOR,
+    MIN_FACTOR,
+    PARAM_SCENARIOS,
+    SCENARIO_GRAMMAR,
+    U16_MAX,
+    U64_LIMIT,
+    USAGE,
+    WEIGHT_SCENARIOS,
+    AlphaRange,
+    BondsMovingAverage,
+    BondsPenalty,
+    CopyValidator,
+    EditWeights,
+    FollowConsensus,
+    FormField,
+    Kappa,
+    LagConsensus,
+    LateWeights,
+    LiquidAlpha,
+    MaxValidators,
+    ParamScenario,
+    ScaleMiner,
+    ScaleStake,
+    Scenario,
+    ScenarioError,
+    ScenarioKind,
+    SetStake,
+    StopSettingWeights,
+    WeightScenario,
+    Yuma3,
+    ZeroWeights,
+    check_combination,
+    parse_scenario,
+    parse_scenarios,
+    scenario_uids,
+    shorten,
+)
 from analytics.model.yuma import EpochInputs, EpochResult, activity_cutoff_blocks, carry_forward, epoch
 
 MAX_EPOCHS = 200
-U16_MAX = 65535
-U64_LIMIT = 2**63 - 1  # stake stays within the signed 64-bit range numpy holds
-
-SCENARIO_GRAMMAR = """\
-Scenarios (repeat --scenario; they combine; U = validator uid, J = miner uid):
-  consensus:U        U sets its weights to this epoch's consensus (knowing the others' weights)
-  lagcopy:U          U copies the previous epoch's consensus (a weight copier that lags one epoch)
-  copy:U=V           U copies validator V's weight row every epoch
-  weights:U=J:x,...  U sets an edited vector, e.g. weights:5=17:1,18:0.5 (relative, >= 0)
-  zero:U             U stops: its weight row is emptied from the first epoch
-  stop:U             U stops re-setting weights: they go stale after the activity cutoff
-  late:U             U's weights arrive one epoch late (it uses what it set the epoch before)
-  stake:U*F          scale U's stake by F          stake:U=RAO   set U's stake in rao
-  miner:J*F          scale every validator's weight on miner J by F (a better or worse miner)
-  kappa=X            consensus quantile, 0..1 (chain default 0.5)
-  bma=X              bonds moving average, 0..1 (chain default 0.9)
-  penalty=X          bonds penalty, 0..1 (chain default 1)
-  yuma3=on|off       Yuma3 bonds instead of the original Yuma
-  liquid=on|off      liquid alpha (used with Yuma3 only)
-  alpha=LOW,HIGH     liquid alpha bounds, 0..1 (chain default 0.7,0.9)
-  maxval=K           maximum number of validator permits"""
-
-
-class ScenarioError(ValueError):
-    """A scenario that cannot be applied; the message is one line meant for the user."""
-
-
-# --------------------------------------------------------------------------------------------------------
-# Scenarios
-
-
-def _num(value: float) -> str:
-    """Shortest text for a number that parses back to the same float (2.0 -> '2')."""
-    return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else repr(float(value))
-
-
-def _unit(name: str, value: float) -> None:
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise ScenarioError(f"{name} must be between 0 and 1, got {_num(value)}")
-
-
-def _factor(spec: str, value: float) -> None:
-    if not (math.isfinite(value) and value >= 0.0):
-        raise ScenarioError(f"scenario {spec!r}: the factor must be a finite number >= 0")
-
-
-def _uid(value: int) -> None:
-    if value < 0:
-        raise ScenarioError(f"uid {value} is not a uid (uids start at 0)")
-
-
-@dataclass(frozen=True)
-class FollowConsensus:
-    """``uid`` sets its weights to this epoch's consensus, as if it knew everybody else's weights."""
-
-    uid: int
-
-    def __post_init__(self) -> None:
-        _uid(self.uid)
-
-    @property
-    def spec(self) -> str:
-        return f"consensus:{self.uid}"
-
-
-@dataclass(frozen=True)
-class LagConsensus:
-    """``uid`` copies the previous epoch's consensus, which the chain shows until the next epoch."""
-
-    uid: int
-
-    def __post_init__(self) -> None:
-        _uid(self.uid)
-
-    @property
-    def spec(self) -> str:
-        return f"lagcopy:{self.uid}"
-
-
-@dataclass(frozen=True)
-class CopyValidator:
-    """``uid`` copies validator ``source``'s weight row (as it stands on chain that epoch)."""
-
-    uid: int
-    source: int
-
-    def __post_init__(self) -> None:
-        _uid(self.uid)
-        _uid(self.source)
-        if self.uid == self.source:
-            raise ScenarioError(f"scenario {self.spec!r}: a validator cannot copy itself")
-
-    @property
-    def spec(self) -> str:
-        return f"copy:{self.uid}={self.source}"
-
-
-@dataclass(frozen=True)
-class EditWeights:
-    """``uid`` sets an edited weight vector: ``weights`` = ((miner, relative weight), ...)."""
-
-    uid: int
-    weights: tuple[tuple[int, float], ...]
-
-    def __post_init__(self) -> None:
-        _uid(self.uid)
-        miners = [j for j, _ in self.weights]
-        values = [w for _, w in self.weights]
-        if not self.weights or not all(math.isfinite(w) and w >= 0 for w in values) or max(values) <= 0:
-            raise ScenarioError(
-                f"scenario {self.spec!r}: not a weight vector (weights must be finite, >= 0, one of them > 0)"
-            )
-        if len(set(miners)) != len(miners):
-            raise ScenarioError(f"scenario {self.spec!r}: not a weight vector (a miner appears twice)")
-        for j in miners:
-            _uid(j)
-
-    @property
-    def spec(self) -> str:
-        return f"weights:{self.uid}=" + ",".join(f"{j}:{_num(w)}" for j, w in self.weights)
-
-
-@dataclass(frozen=True)
-class ZeroWeights:
-    """``uid`` stops: its weight row is emptied from the first epoch (Tv 0 at once)."""
-
-    uid: int
-
-    def __post_init__(self) -> None:
-        _uid(self.uid)
-
-    @property
-    def spec(self) -> str:
-        return f"zero:{self.uid}"
-
-
-@dataclass(frozen=True)
-class StopSettingWeights:
-    """``uid`` stops re-setting weights: its row stays, its last_update freezes, it goes inactive."""
-
-    uid: int
-
-    def __post_init__(self) -> None:
-        _uid(self.uid)
-
-    @property
-    def spec(self) -> str:
-        return f"stop:{self.uid}"
-
-
-@dataclass(frozen=True)
-class LateWeights:
-    """``uid``'s weights arrive one epoch late: each epoch it uses the row it would have set the epoch before."""
-
-    uid: int
-
-    def __post_init__(self) -> None:
-        _uid(self.uid)
-
-    @property
-    def spec(self) -> str:
-        return f"late:{self.uid}"
-
-
-@dataclass(frozen=True)
-class ScaleStake:
-    """``uid``'s stake (alpha and root) multiplied by ``factor``."""
-
-    uid: int
-    factor: float
-
-    def __post_init__(self) -> None:
-        _uid(self.uid)
-        _factor(self.spec, self.factor)
-
-    @property
-    def spec(self) -> str:
-        return f"stake:{self.uid}*{_num(self.factor)}"
-
-
-@dataclass(frozen=True)
-class SetStake:
-    """``uid``'s stake set to ``rao`` of alpha (and no root stake)."""
-
-    uid: int
-    rao: int
-
-    def __post_init__(self) -> None:
-        _uid(self.uid)
-        if not 0 <= self.rao <= U64_LIMIT:
-            raise ScenarioError(f"scenario {self.spec!r}: stake must be between 0 and {U64_LIMIT} rao")
-
-    @property
-    def spec(self) -> str:
-        return f"stake:{self.uid}={self.rao}"
-
-
-@dataclass(frozen=True)
-class ScaleMiner:
-    """Every validator's weight on miner ``uid`` multiplied by ``factor`` (rows re-upscaled as the chain stores them)."""
-
-    uid: int
-    factor: float
-
-    def __post_init__(self) -> None:
-        _uid(self.uid)
-        _factor(self.spec, self.factor)
-
-    @property
-    def spec(self) -> str:
-        return f"miner:{self.uid}*{_num(self.factor)}"
-
-
-@dataclass(frozen=True)
-class Kappa:
-    """Consensus quantile kappa in [0, 1]; stored as round(value * 65535)."""
-
-    value: float
-
-    def __post_init__(self) -> None:
-        _unit("kappa", self.value)
-
-    @property
-    def spec(self) -> str:
-        return f"kappa={_num(self.value)}"
-
-    def params(self) -> dict[str, object]:
-        return {"kappa": round(self.value * U16_MAX)}
-
-
-@dataclass(frozen=True)
-class BondsMovingAverage:
-    """Bonds moving average in [0, 1] (0.9 = the chain's 900_000: bonds move 10 % per epoch)."""
-
-    value: float
-
-    def __post_init__(self) -> None:
-        _unit("bma", self.value)
-
-    @property
-    def spec(self) -> str:
-        return f"bma={_num(self.value)}"
-
-    def params(self) -> dict[str, object]:
-        return {"bonds_moving_average": round(self.value * 1_000_000)}
-
-
-@dataclass(frozen=True)
-class BondsPenalty:
-    """Bonds penalty in [0, 1]: 1 builds bonds on clipped weights, 0 on raw weights."""
-
-    value: float
-
-    def __post_init__(self) -> None:
-        _unit("penalty", self.value)
-
-    @property
-    def spec(self) -> str:
-        return f"penalty={_num(self.value)}"
-
-    def params(self) -> dict[str, object]:
-        return {"bonds_penalty": round(self.value * U16_MAX)}
-
-
-@dataclass(frozen=True)
-class Yuma3:
-    """Yuma3 bonds on or off (off = the original Yuma)."""
-
-    on: bool
-
-    @property
-    def spec(self) -> str:
-        return f"yuma3={'on' if self.on else 'off'}"
-
-    def params(self) -> dict[str, object]:
-        return {"yuma3": self.on}
-
-
-@dataclass(frozen=True)
-class LiquidAlpha:
-    """Liquid alpha on or off (the chain uses it with Yuma3 only)."""
-
-    on: bool
-
-    @property
-    def spec(self) -> str:
-        return f"liquid={'on' if self.on else 'off'}"
-
-    def params(self) -> dict[str, object]:
-        return {"liquid_alpha": self.on}
-
-
-@dataclass(frozen=True)
-class AlphaRange:
-    """Liquid alpha bounds (alpha low, alpha high) in [0, 1], low <= high."""
-
-    low: float
-    high: float
-
-    def __post_init__(self) -> None:
-        _unit("alpha low", self.low)
-        _unit("alpha high", self.high)
-        if self.low > self.high:
-            raise ScenarioError(f"scenario {self.spec!r}: alpha low must not exceed alpha high")
-
-    @property
-    def spec(self) -> str:
-        return f"alpha={_num(self.low)},{_num(self.high)}"
-
-    def params(self) -> dict[str, object]:
-        return {"alpha_low": round(self.low * U16_MAX), "alpha_high": round(self.high * U16_MAX)}
-
-
-@dataclass(frozen=True)
-class MaxValidators:
-    """Maximum number of validator permits (top-K stake)."""
-
-    count: int
-
-    def __post_init__(self) -> None:
-        if not 1 <= self.count <= U16_MAX:
-            raise ScenarioError(f"maxval must be between 1 and {U16_MAX}, got {self.count}")
-
-    @property
-    def spec(self) -> str:
-        return f"maxval={self.count}"
-
-    def params(self) -> dict[str, object]:
-        return {"max_allowed_validators": self.count}
-
-
-WeightScenario = FollowConsensus | LagConsensus | CopyValidator | EditWeights | ZeroWeights
-ParamScenario = Kappa | BondsMovingAverage | BondsPenalty | Yuma3 | LiquidAlpha | AlphaRange | MaxValidators
-Scenario = (
-    WeightScenario | StopSettingWeights | LateWeights | ScaleStake | SetStake | ScaleMiner | ParamScenario
-)
-
-WEIGHT_SCENARIOS = (FollowConsensus, LagConsensus, CopyValidator, EditWeights, ZeroWeights)
-PARAM_SCENARIOS = (Kappa, BondsMovingAverage, BondsPenalty, Yuma3, LiquidAlpha, AlphaRange, MaxValidators)
-
-_INT = r"(\d+)"
-_FLOAT = r"([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)"
-_SWITCH = {"on": True, "off": False, "true": True, "false": False, "1": True, "0": False}
-
-
-def _switch(spec: str, text: str) -> bool:
-    if text.lower() not in _SWITCH:
-        raise ScenarioError(f"scenario {spec!r}: expected on or off")
-    return _SWITCH[text.lower()]
-
-
-def _parse_edit(spec: str, uid: str, body: str) -> EditWeights:
-    pairs: list[tuple[int, float]] = []
-    for item in body.split(","):
-        m = re.fullmatch(rf"\s*{_INT}\s*:\s*{_FLOAT}\s*", item)
-        if not m:
-            raise ScenarioError(
-                f"scenario {spec!r}: not a weight vector (expected MINER:WEIGHT,... e.g. 17:1,18:0.5)"
-            )
-        pairs.append((int(m[1]), float(m[2])))
-    return EditWeights(int(uid), tuple(pairs))
-
-
-_PARSERS: list[tuple[re.Pattern[str], object]] = [
-    (re.compile(rf"consensus:{_INT}"), lambda s, m: FollowConsensus(int(m[1]))),
-    (re.compile(rf"lagcopy:{_INT}"), lambda s, m: LagConsensus(int(m[1]))),
-    (re.compile(rf"copy:{_INT}={_INT}"), lambda s, m: CopyValidator(int(m[1]), int(m[2]))),
-    (re.compile(rf"weights:{_INT}=(.+)"), lambda s, m: _parse_edit(s, m[1], m[2])),
-    (re.compile(rf"zero:{_INT}"), lambda s, m: ZeroWeights(int(m[1]))),
-    (re.compile(rf"stop:{_INT}"), lambda s, m: StopSettingWeights(int(m[1]))),
-    (re.compile(rf"late:{_INT}"), lambda s, m: LateWeights(int(m[1]))),
-    (re.compile(rf"stake:{_INT}\*{_FLOAT}"), lambda s, m: ScaleStake(int(m[1]), float(m[2]))),
-    (re.compile(rf"stake:{_INT}={_INT}"), lambda s, m: SetStake(int(m[1]), int(m[2]))),
-    (re.compile(rf"miner:{_INT}\*{_FLOAT}"), lambda s, m: ScaleMiner(int(m[1]), float(m[2]))),
-    (re.compile(rf"kappa=(-?{_FLOAT})"), lambda s, m: Kappa(float(m[1]))),
-    (re.compile(rf"bma=(-?{_FLOAT})"), lambda s, m: BondsMovingAverage(float(m[1]))),
-    (re.compile(rf"penalty=(-?{_FLOAT})"), lambda s, m: BondsPenalty(float(m[1]))),
-    (re.compile(r"yuma3=(\w+)"), lambda s, m: Yuma3(_switch(s, m[1]))),
-    (re.compile(r"liquid=(\w+)"), lambda s, m: LiquidAlpha(_switch(s, m[1]))),
-    (re.compile(rf"alpha=(-?{_FLOAT}),(-?{_FLOAT})"), lambda s, m: AlphaRange(float(m[1]), float(m[3]))),
-    (re.compile(r"maxval=(-?\d+)"), lambda s, m: MaxValidators(int(m[1]))),
-]
-
-
-# The form of each scenario, for the message about a malformed one (same words as SCENARIO_GRAMMAR).
-USAGE = {
-    "consensus": "consensus:U",
-    "lagcopy": "lagcopy:U",
-    "copy": "copy:U=V",
-    "weights": "weights:U=J:x,J:x,... (e.g. weights:5=17:1,18:0.5)",
-    "zero": "zero:U",
-    "stop": "stop:U",
-    "late": "late:U",
-    "stake": "stake:U*F or stake:U=RAO",
-    "miner": "miner:J*F",
-    "kappa": "kappa=X with X between 0 and 1",
-    "bma": "bma=X with X between 0 and 1",
-    "penalty": "penalty=X with X between 0 and 1",
-    "yuma3": "yuma3=on or yuma3=off",
-    "liquid": "liquid=on or liquid=off",
-    "alpha": "alpha=LOW,HIGH (e.g. alpha=0.7,0.9)",
-    "maxval": "maxval=K",
-}
-
-
-def parse_scenario(text: str) -> Scenario:
-    """Parse one scenario token (see ``SCENARIO_GRAMMAR``); raise :class:`ScenarioError` with a user message."""
-    spec = text.strip().replace(" ", "")
-    for pattern, build in _PARSERS:
-        m = pattern.fullmatch(spec)
-        if m:
-            try:
-                return build(spec, m)  # type: ignore[operator]
-            except ScenarioError as exc:
-                msg = str(exc)
-                raise ScenarioError(
-                    msg if msg.startswith("scenario ") else f"scenario {spec!r}: {msg}"
-                ) from None
-    head = re.split(r"[:=]", spec, maxsplit=1)[0]
-    if head in USAGE:
-        raise ScenarioError(f"scenario {text.strip()!r} is malformed; expected {USAGE[head]}")
-    raise ScenarioError(f"unknown scenario {text.strip()!r}; expected one of: {', '.join(sorted(USAGE))}")
-
-
-def parse_scenarios(texts: Iterable[str]) -> tuple[Scenario, ...]:
-    """Parse several tokens and check they combine (see :func:`check_combination`)."""
-    scenarios = tuple(parse_scenario(t) for t in texts if t.strip())
-    check_combination(scenarios)
-    return scenarios
-
-
-def scenario_uids(scenario: Scenario) -> tuple[int, ...]:
-    """The uids a scenario names (target first, then a copied source)."""
-    if isinstance(scenario, CopyValidator):
-        return (scenario.uid, scenario.source)
-    if isinstance(scenario, EditWeights):
-        return (scenario.uid, *(j for j, _ in scenario.weights))
-    uid = getattr(scenario, "uid", None)
-    return () if uid is None else (uid,)
-
-
-def check_combination(scenarios: Sequence[Scenario]) -> None:
-    """Reject combinations that contradict each other: two rows for one uid, one setting given twice, copy cycles."""
-    seen_rows: dict[int, str] = {}
-    seen_kind: dict[tuple[type, int | None], str] = {}
-    for s in scenarios:
-        if isinstance(s, WEIGHT_SCENARIOS):
-            if s.uid in seen_rows:
-                raise ScenarioError(
-                    f"scenarios {seen_rows[s.uid]!r} and {s.spec!r} both set uid {s.uid}'s weights; keep one"
-                )
-            seen_rows[s.uid] = s.spec
-        key_uid = None if isinstance(s, PARAM_SCENARIOS) else getattr(s, "uid", None)
-        kind = SetStake if isinstance(s, ScaleStake) else type(s)
-        key = (kind, key_uid)
-        if key in seen_kind:
-            raise ScenarioError(f"scenarios {seen_kind[key]!r} and {s.spec!r} set the same thing; keep one")
-        seen_kind[key] = s.spec
-        if (
-            isinstance(s, StopSettingWeights)
-            and s.uid in seen_rows
-            or (isinstance(s, WEIGHT_SCENARIOS) and (StopSettingWeights, s.uid) in seen_kind)
-        ):
-            raise ScenarioError(f"uid {s.uid} cannot both stop setting weights and set new ones; keep one")
-    copies = {s.uid: s.source for s in scenarios if isinstance(s, CopyValidator)}
-    for start in copies:
-        uid, path = start, [start]
-        while uid in copies:
-            uid = copies[uid]
-            if uid == start:
-                chain = " -> ".join(str(u) for u in path + [uid])
-                raise ScenarioError(f"copy scenarios form a cycle ({chain}); nobody would set weights")
-            path.append(uid)
 
 
 def validate(scenarios: Sequence[Scenario], inputs: EpochInputs) -> list[str]:
@@ -520,6 +86,10 @@ def validate(scenarios: Sequence[Scenario], inputs: EpochInputs) -> list[str]:
         for uid in scenario_uids(s):
             if uid >= n:
                 raise ScenarioError(f"scenario {s.spec!r}: uid {uid} is not on this subnet (uids 0-{n - 1})")
+        if isinstance(s, ScaleStake):  # the scaled stake must stay a stake (found here, not mid-replay)
+            _scaled_rao(s, int(inputs.alpha_stake[s.uid]))
+            if inputs.tao_stake is not None:
+                _scaled_rao(s, int(inputs.tao_stake[s.uid]))
     notes: list[str] = []
     permits = np.asarray(inputs.validator_permit, dtype=bool)
     for s in scenarios:
@@ -604,10 +174,29 @@ class Simulation:
                     out.append(uid)
         return out
 
-    def affected_uids(self, limit: int = 8) -> list[int]:
-        """The scenarios' own uids, then those whose total emission share moved most, up to ``limit``."""
-        out = self.target_uids()[:limit]
-        moved = np.abs(self.delta("emission_share")).sum(axis=0)
+    @property
+    def was_validator(self) -> np.ndarray:
+        """(n,) bool: held a validator permit in some epoch of either replay."""
+        return (self.scenario.validator_permit | self.baseline.validator_permit).any(axis=0)
+
+    def paid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Emission paid per uid over the replay (miner incentive + validator dividends, rao): baseline, scenario."""
+        base = self.baseline.server_emission.sum(0) + self.baseline.validator_emission.sum(0)
+        scen = self.scenario.server_emission.sum(0) + self.scenario.validator_emission.sum(0)
+        return base, scen
+
+    def affected_uids(
+        self, limit: int = 8, field: str = "emission_share", among: np.ndarray | None = None
+    ) -> list[int]:
+        """The scenarios' own uids, then those whose ``field`` moved most over the replay, up to ``limit``;
+        ``among`` (bool per uid) keeps only some uids (e.g. the validators)."""
+        keep = (
+            np.ones(self.baseline.consensus.shape[1], dtype=bool)
+            if among is None
+            else np.asarray(among, bool)
+        )
+        out = [u for u in self.target_uids() if keep[u]][:limit]
+        moved = np.abs(self.delta(field)).sum(axis=0) * keep
         for uid in np.argsort(-moved, kind="stable"):
             if len(out) >= limit or moved[uid] <= 1e-12:
                 break
@@ -615,10 +204,17 @@ class Simulation:
                 out.append(int(uid))
         return out
 
+    def biggest_winner_loser(self) -> tuple[int, int] | None:
+        """The uids whose pay rose most and fell most over the replay (None when nobody's pay changed)."""
+        base, scen = self.paid()
+        change = scen.astype(np.int64) - base.astype(np.int64)
+        if not change.any():
+            return None
+        return int(np.argmax(change)), int(np.argmin(change))
+
     def winners_losers(self) -> dict[str, np.ndarray]:
         """Per uid, summed over the epochs: emission (rao) and share, baseline vs scenario, sorted by the change."""
-        base = self.baseline.server_emission.sum(0) + self.baseline.validator_emission.sum(0)
-        scen = self.scenario.server_emission.sum(0) + self.scenario.validator_emission.sum(0)
+        base, scen = self.paid()
         change = scen.astype(np.int64) - base.astype(np.int64)
         with np.errstate(divide="ignore", invalid="ignore"):
             pct = np.where(base > 0, 100.0 * change / np.maximum(base, 1), np.nan)
@@ -703,10 +299,12 @@ def _apply_start(inputs: EpochInputs, scenarios: Sequence[Scenario]) -> EpochInp
 
 
 def _scaled_rao(s: ScaleStake, rao: int) -> int:
-    value = math.floor(int(rao) * s.factor)
-    if value > U64_LIMIT:
+    """``rao`` times the factor, floored; ScenarioError when it leaves the stake range (a huge factor
+    times a large stake overflows a float to infinity, which has no integer)."""
+    product = int(rao) * s.factor
+    if not math.isfinite(product) or product > U64_LIMIT:
         raise ScenarioError(f"scenario {s.spec!r}: the scaled stake exceeds {U64_LIMIT} rao")
-    return value
+    return math.floor(product)
 
 
 def _compile(inputs: EpochInputs, scenarios: Sequence[Scenario], active0: np.ndarray) -> _Plan:
@@ -939,6 +537,19 @@ def replay_baseline(
     """The replay without any scenario (what :func:`simulate` compares against)."""
     _check_epochs(epochs)
     return _replay(_compile(inputs, (), _active(inputs)), epochs, previous_consensus)
+
+
+def parse_epochs(text: str) -> int:
+    """A replay length as typed or linked (``"20"``): a whole number from 1 to MAX_EPOCHS, else
+    ScenarioError (``1e400``, ``nan``, ``-0``, a megabyte of digits...)."""
+    stripped = text.strip()
+    if not (stripped.isascii() and stripped.isdigit() and len(stripped) <= 6):
+        raise ScenarioError(
+            f"epochs must be a whole number from 1 to {MAX_EPOCHS}, got {shorten(stripped)!r}"
+        )
+    epochs = int(stripped)
+    _check_epochs(epochs)
+    return epochs
 
 
 def _check_epochs(epochs: int) -> None:

@@ -41,9 +41,10 @@ weighted_median_col, activity_cutoff_blocks, effective_activity_cutoff.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 
@@ -132,6 +133,30 @@ class EpochInputs:
     @property
     def n(self) -> int:
         return len(self.alpha_stake)
+
+
+# A subnet's hyperparameters as the chain (and the store) names them -> the EpochInputs field and its type.
+STORED_HYPERPARAMETERS: dict[str, tuple[str, type]] = {
+    "tempo": ("tempo", int),
+    "activity_cutoff_factor_milli": ("activity_cutoff_factor_milli", int),
+    "kappa": ("kappa", int),
+    "bonds_moving_avg": ("bonds_moving_average", int),
+    "bonds_penalty": ("bonds_penalty", int),
+    "yuma3": ("yuma3", bool),
+    "liquid_alpha": ("liquid_alpha", bool),
+    "alpha_low": ("alpha_low", int),
+    "alpha_high": ("alpha_high", int),
+    "alpha_sigmoid_steepness": ("alpha_sigmoid_steepness", int),
+    "max_validators": ("max_allowed_validators", int),
+    "stake_threshold": ("stake_threshold", int),
+}
+
+
+def hyperparameter_inputs(stored: Mapping[str, Any]) -> dict[str, Any]:
+    """EpochInputs keyword arguments from a subnet's hyperparameters under their chain names (those present)."""
+    return {
+        field: kind(stored[name]) for name, (field, kind) in STORED_HYPERPARAMETERS.items() if name in stored
+    }
 
 
 def _bits_to_float(bits: np.ndarray) -> np.ndarray:

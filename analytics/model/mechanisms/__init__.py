@@ -25,7 +25,7 @@ class MechanismInputError(ValueError):
 
 
 def as_finite_array(
-    values: Sequence[float] | np.ndarray,
+    values: Sequence[float] | Sequence[Sequence[float]] | np.ndarray,
     name: str,
     *,
     ndim: int = 1,

@@ -144,7 +144,7 @@ def label_scale_factors(
 
 
 def score_buckets(
-    sources: Sequence[str],
+    sources: Sequence[str | None],
     label_scale: Sequence[float] | np.ndarray,
     age_hours: Sequence[float] | np.ndarray,
     bucket_scorable_bytes: Sequence[float] | np.ndarray,
@@ -233,8 +233,13 @@ def credibility_path(
     path = np.empty(v.size + 1)
     path[0] = _check_unit(start, "The starting credibility")
     for k, share in enumerate(v, start=1):
-        path[k] = alpha * share + (1 - alpha) * path[k - 1]
+        path[k] = credibility_update(path[k - 1], share, alpha)
     return path
+
+
+def credibility_update(credibility: float, share: float, alpha: float = CREDIBILITY_ALPHA) -> float:
+    """Credibility after one evaluation: the moving average alpha * V + (1 - alpha) * C_old."""
+    return alpha * share + (1 - alpha) * credibility
 
 
 def recovery_validations(
@@ -248,7 +253,7 @@ def recovery_validations(
     credibility = _check_unit(credibility, "The credibility before the failure")
     failure_share = _check_unit(failure_share, "The share validated in the failed evaluation")
     alpha = _check_alpha(alpha)
-    current = alpha * failure_share + (1 - alpha) * credibility
+    current = credibility_update(credibility, failure_share, alpha)
     if current >= credibility:
         return 0
     if credibility >= 1:
@@ -261,8 +266,44 @@ def recovery_validations(
     )
     value = current
     for _ in range(n):
-        value = alpha + (1 - alpha) * value
+        value = credibility_update(value, 1.0, alpha)
     while value < credibility:
-        value = alpha + (1 - alpha) * value
+        value = credibility_update(value, 1.0, alpha)
         n += 1
     return n
+
+
+RECOVERY_LEVELS = np.round(np.arange(0.0, 0.995, 0.01), 2)  # credibility before a failure, 0 to 0.99
+
+
+def recovery_curve(
+    alpha: float = CREDIBILITY_ALPHA, failure_share: float = 0.0
+) -> tuple[np.ndarray, list[int | None]]:
+    """Clean validations to recover from one failure, for every credibility 0, 0.01, ..., 0.99 before it."""
+    return RECOVERY_LEVELS, [recovery_validations(float(c), alpha, failure_share) for c in RECOVERY_LEVELS]
+
+
+def listed_label_factors(
+    sources: Sequence[str | None], labels: Sequence[str | None], factors: Sequence[float] | np.ndarray
+) -> dict[tuple[str, str], float]:
+    """The listed-labels table (source, label, scale factor rows) as a lookup for :func:`label_scale_factors`.
+
+    Every row needs a source and a label, and a (source, label) pair may be listed once (case-insensitive:
+    several jobs on one label add up, so the table gives their sum).
+    """
+    listed: dict[tuple[str, str], float] = {}
+    seen: set[tuple[str, str]] = set()
+    for row, (source, label, factor) in enumerate(zip(sources, labels, factors, strict=True), start=1):
+        if source is None or label is None:
+            raise MechanismInputError(
+                f"Listed labels: row {row} needs a source and a label; fill them in or delete the row."
+            )
+        key = (source.strip().lower(), label.strip().lower())
+        if key in seen:
+            raise MechanismInputError(
+                f"Listed labels: row {row} lists {source} {label} again; keep one row (several jobs on one "
+                "label add up, so give their sum)."
+            )
+        seen.add(key)
+        listed[(source, label)] = factor
+    return listed

@@ -39,6 +39,11 @@ DEFAULT_MERGE_FRACTION = 0.8
 DEFAULT_T_DECAY_HOURS = 3000 * 12 / 3600  # SCORE_VALIDITY_PERIOD, 10 h
 ScoreRule = Literal["backward_passes", "per_sync"]
 SCORE_RULES: tuple[ScoreRule, ...] = ("backward_passes", "per_sync")
+SCORE_RULE_LABELS: dict[str, str] = {
+    "backward_passes": "backward passes (if ≥ B_min)",
+    "per_sync": "1 per sync at B_min (public validator)",
+}
+CURVE_POINTS = 400  # evenly spaced instants of an incentive curve, besides the instants where a step sits
 
 
 @dataclass(frozen=True)
@@ -215,9 +220,9 @@ def incentive_shares(raw: np.ndarray) -> np.ndarray:
 
 def pivot_timeline(
     epochs: Sequence[Hashable],
-    times: Sequence[float],
+    times: Sequence[float] | np.ndarray,
     miners: Sequence[Hashable],
-    counts: Sequence[float],
+    counts: Sequence[float] | np.ndarray,
 ) -> tuple[list[Hashable], np.ndarray, list[Hashable], np.ndarray]:
     """Long rows (epoch, time, miner, backward passes) -> (epoch ids, epoch times, miner ids, (E, M) counts).
 
@@ -260,3 +265,47 @@ def pivot_timeline(
         seen.add(cell)
         matrix[cell] = count
     return epoch_ids, np.array([epoch_time[e] for e in epoch_ids]), miner_ids, matrix
+
+
+def parse_hours(text: str) -> list[float]:
+    """'2, 6, 10' -> [2.0, 6.0, 10.0]; raises MechanismInputError naming the part that is not a duration."""
+    values = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            value = float(part)
+        except ValueError:
+            raise MechanismInputError(
+                f"t_decay list: {part!r} is not a number of hours; write e.g. 2, 6, 10."
+            ) from None
+        if not np.isfinite(value) or value <= 0:
+            raise MechanismInputError(f"t_decay list: {part!r} must be a positive number of hours.")
+        values.append(value)
+    if not values:
+        raise MechanismInputError("t_decay list: give at least one duration in hours, e.g. 2, 6, 10.")
+    return sorted(set(values))
+
+
+def incentive_curves(
+    scores: np.ndarray,
+    epoch_times: np.ndarray,
+    t_decays: Sequence[float],
+    base_score: float = 0.0,
+    points: int = CURVE_POINTS,
+) -> list[tuple[float, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per t_decay: (t_decay, times, raw incentive (T, miners), shares (T, miners)) to draw as curves.
+
+    The times run evenly from the first sync to one hour past the longest window, plus the instants where a
+    score starts and stops counting under this t_decay (and just after), so each step sits where it happens.
+    """
+    times = np.asarray(epoch_times, dtype=np.float64)
+    start, end = float(times.min()), float(times.max()) + max(t_decays)
+    even = np.linspace(start, end + 1, points)
+    curves = []
+    for t_decay in t_decays:
+        edges = np.concatenate([times, times + t_decay])
+        grid = np.unique(np.concatenate([even, edges, edges + 1e-6]))
+        raw = incentive_over_time(scores, times, grid, t_decay, base_score)
+        curves.append((t_decay, grid, raw, incentive_shares(raw)))
+    return curves

@@ -1,0 +1,95 @@
+"""One sanitiser for untrusted chain strings (subnet names, identities, any text a chain account chose).
+
+Chain strings may hold characters that change how the text *around* them looks or that tools choke on:
+C0/C1 control characters (NUL truncates strings in C tools and some CSV readers; ESC starts terminal
+escape sequences; CR/LF split a table row) and the Unicode bidirectional controls (U+202E RIGHT-TO-LEFT
+OVERRIDE visually reverses the text after it, so ``evil\\u202egnp.exe`` reads as ``evilexe.png``).
+
+:func:`safe_text` makes each of them *visible* instead of removing it: it becomes its escape, e.g.
+``\\x00``, ``\\u202e``, so a reader sees that the name holds something odd, and two names that differ only
+by a hidden character still look different. Everything else (accents, CJK, emoji, a plain ``\\``) is kept
+as typed. The raw value stays in the database; this is applied where text leaves the program: the
+store's reads (every page table, chart, picker and CLI line), the CSV writer and terminal output.
+
+Pure: the standard library only (pandas is imported lazily by the frame helpers).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# C0 controls (but not the tab, which tables and CSV show as a space), DEL and C1 controls; the bidi
+# embeddings, overrides and isolates, the implicit marks; line/paragraph separators; zero-width
+# characters that hide inside names; the BOM; the interlinear annotation characters; the Unicode tag
+# block (invisible "ASCII smuggling"). Each is shown as its Python escape.
+_UNSAFE = re.compile(
+    "["
+    "\x00-\x08\x0a-\x1f\x7f-\x9f"  # C0 (tab kept), DEL, C1
+    "\u061c\u200e\u200f"  # Arabic letter mark, LRM, RLM
+    "\u202a-\u202e"  # LRE, RLE, PDF, LRO, RLO
+    "\u2066-\u2069"  # LRI, RLI, FSI, PDI
+    "\u2028\u2029"  # line and paragraph separators
+    "\u200b-\u200d\u2060\ufeff"  # zero-width space, non-joiner, joiner, word joiner, BOM
+    "\ufff9-\ufffb"  # interlinear annotation
+    "\U000e0000-\U000e007f"  # tags
+    "]"
+)
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code <= 0xFF:
+        return f"\\x{code:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def safe_text(s: str | None) -> str | None:
+    """``s`` with every control and bidi/invisible formatting character shown as its escape
+    (``"a\\x00b"`` -> ``"a\\\\x00b"``); ``None`` stays ``None``. Cheap when there is nothing to change."""
+    if s is None:
+        return None
+    if not isinstance(s, str):
+        s = str(s)
+    return _UNSAFE.sub(_escape, s) if _UNSAFE.search(s) else s
+
+
+def is_safe(s: str) -> bool:
+    """True when :func:`safe_text` would leave ``s`` unchanged."""
+    return _UNSAFE.search(s) is None
+
+
+def safe_series(series: pd.Series) -> pd.Series:
+    """A text column sanitised cell by cell (non-string cells, such as None or NaN, are kept); the
+    same object back when no cell needs a change, so clean data costs one vectorised scan."""
+    import pandas as pd
+
+    if series.dtype.kind not in "OSU" and not isinstance(series.dtype, pd.StringDtype):
+        return series
+    text = series.map(lambda v: isinstance(v, str) and not is_safe(v))
+    if not text.any():
+        return series
+    return series.map(lambda v: safe_text(v) if isinstance(v, str) else v)
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text column sanitised by :func:`safe_series` (a copy only when one changes)."""
+    changed: dict[Any, pd.Series] = {}
+    for name in frame.columns:
+        column = frame[name]
+        if not hasattr(column, "dtype"):  # duplicate column names give a frame: leave it
+            continue
+        cleaned = safe_series(column)
+        if cleaned is not column:
+            changed[name] = cleaned
+    if not changed:
+        return frame
+    out = frame.copy()
+    for name, cleaned in changed.items():
+        out[name] = cleaned
+    return out
