@@ -132,5 +132,6 @@ if not history.empty:
         hovermode="x unified",
     )
     st.plotly_chart(fig, width="stretch", key="validator_history_chart")
-    st.dataframe(hist, hide_index=True, width="stretch", placeholder="")
-    ui.csv_download(hist, f"validator_history_sn{netuid}_uid{uid}.csv", key="validator_history")
+    ui.table_and_csv(
+        hist, export.csv_filename("validator_history", netuid, None, None, uid=uid), key="validator_history"
+    )

@@ -51,7 +51,10 @@ st.caption(
     "A validator with a permit that sets no weights has Tv = 0."
 )
 ui.csv_download(
-    tv_rows, f"history_tv_sn{netuid}.csv", key="history_tv", label="Download CSV (Tv per validator)"
+    tv_rows,
+    export.csv_filename("history_tv", netuid, None, None),
+    key="history_tv",
+    label="Download CSV (Tv per validator)",
 )
 
 left, right = st.columns(2)
@@ -85,7 +88,7 @@ with right:
 st.subheader("Per snapshot")
 ui.table_and_csv(
     summary,
-    f"history_sn{netuid}.csv",
+    export.csv_filename("history", netuid, None, None),
     key="history",
     column_config={
         "tv_median": st.column_config.NumberColumn("Tv median", format="%.4f"),

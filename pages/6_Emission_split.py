@@ -11,7 +11,7 @@ import streamlit as st
 
 from analytics.app import ui
 from analytics.model import emission
-from analytics.views import display
+from analytics.views import display, export
 from analytics.views.split import (
     comparison_table,
     load_stored_subnet,
@@ -131,6 +131,12 @@ db, snapshot_id, netuid, _ = ui.subnet_page(
     mechanism=False,
 )
 
+
+def split_csv(table: str, mechid: int | None = None) -> str:
+    """This subnet's download names, as every page names them (export.csv_filename)."""
+    return export.csv_filename(table, netuid, mechid, snapshot_id)
+
+
 snap, inputs = ui.cached(load_stored_subnet, db, snapshot_id, netuid)
 mechids = inputs.mechids
 count = len(mechids)
@@ -165,7 +171,7 @@ middle.metric("Split (u16)", emission.format_split(current_split))
 right.metric("Shares", " / ".join(f"{s * 100:.2f} %" for s in pools.shares))
 current_table = split_table(pools, mechids)
 st.dataframe(current_table, hide_index=True, placeholder="")
-ui.csv_download(current_table, f"split_{netuid}_current.csv", key="split_current")
+ui.csv_download(current_table, split_csv("split_current"), key="split_current")
 if current_split is None and count > 1:
     st.caption(
         "No split is set, so the chain splits evenly (the remainder of the division goes to mechanism 0)."
@@ -184,11 +190,11 @@ for k, mechid in enumerate(mechids):
     with tabs[k]:
         frame = mechanism_table(snap, inputs, current_pay, k)
         st.dataframe(frame, hide_index=True, placeholder="")
-        ui.csv_download(frame, f"split_{netuid}_mechanism_{mechid}.csv", key=f"split_mech_{mechid}")
+        ui.csv_download(frame, split_csv("split", mechid), key=f"split_mech_{mechid}")
 with tabs[-1]:
     totals = totals_table(snap, mechids, current_pay)
     st.dataframe(totals, hide_index=True, placeholder="")
-    ui.csv_download(totals, f"split_{netuid}_totals.csv", key="split_totals")
+    ui.csv_download(totals, split_csv("split_totals"), key="split_totals")
     note = emission.stored_emission_note(count)
     st.caption(note or "With one mechanism the stored Emission is the combined payout (up to flooring).")
 
@@ -226,7 +232,7 @@ st.caption(
 edited_pools = emission.subnet_pools(epoch_emission, edited, count, owner_cut=0)
 edited_table = split_table(edited_pools, mechids)
 st.dataframe(edited_table, hide_index=True, placeholder="")
-ui.csv_download(edited_table, f"split_{netuid}_edited.csv", key="split_edited")
+ui.csv_download(edited_table, split_csv("split_edited"), key="split_edited")
 
 edited_pay = emission.uid_payouts(edited_pools, inputs.incentive, inputs.dividends, stake=snap.alpha_stake)
 change = emission.compare_payouts(current_pay, edited_pay)
@@ -250,9 +256,9 @@ for col, title, uids, nobody, name in zip(
         col.caption(nobody)
     col.dataframe(ranked, hide_index=True, placeholder="")
     with col:
-        ui.csv_download(ranked, f"split_{netuid}_{name}.csv", key=f"split_{name}")
+        ui.csv_download(ranked, split_csv(f"split_{name}"), key=f"split_{name}")
 
 with st.expander("Every UID, current vs edited"):
     everyone = comparison_table(snap, change)
     st.dataframe(everyone, hide_index=True, placeholder="")
-    ui.csv_download(everyone, f"split_{netuid}_comparison.csv", key="split_comparison")
+    ui.csv_download(everyone, split_csv("split_comparison"), key="split_comparison")

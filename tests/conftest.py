@@ -5,15 +5,18 @@
 * ``chromium_path``: "/usr/bin/chromium" for Playwright's ``executable_path``. Skips the test with a
   clear reason when the browser or playwright is missing, but FAILS it when the environment sets
   METAGRAPH_LENS_REQUIRE_BROWSER=1 (as .ci/run does), so CI cannot go green without browser tests.
-* ``REALDATA``: ../shared/realdata relative to the repo root (tests skip, saying why, when absent).
+* ``REALDATA``: ../shared/realdata relative to the repo root; :func:`require_realdata` skips a test,
+  saying why, when a file there is absent, but FAILS it when ``$CI`` is set (CI must run them).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import inspect
 import os
 import subprocess
 import sys
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,11 +59,65 @@ def run_cli(
 
 
 @pytest.fixture(scope="session")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The demo database, built once per session (a few seconds)."""
+def demo_db(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The demo database, built once per test run (a few seconds): with pytest-xdist the workers share
+    one build, made by whichever gets the lock first, in the run's common temp folder."""
+    from filelock import FileLock
+
     from analytics.data.demo import build_demo
 
-    return build_demo(tmp_path_factory.mktemp("demo") / "demo.duckdb")
+    if worker_id == "master":  # not under xdist
+        return build_demo(tmp_path_factory.mktemp("demo") / "demo.duckdb")
+    shared = tmp_path_factory.getbasetemp().parent / "shared-demo"
+    shared.mkdir(exist_ok=True)
+    target = shared / "demo.duckdb"
+    with FileLock(str(shared / "build.lock")):
+        if not target.exists():
+            build_demo(target)  # written to a temporary file and renamed: never seen half-built
+    return target
+
+
+def _names(code: types.CodeType) -> set[str]:
+    """Every global name a function's code (and the code nested in it) refers to."""
+    found = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            found |= _names(const)
+    return found
+
+
+def _drives_apptest(item: pytest.Item) -> bool:
+    """Whether a test runs Streamlit's AppTest: its code, a fixture or a helper of its module (followed
+    through the module's own functions) refers to AppTest. Plain logic tests in the same module stay fast."""
+    module, function = getattr(item, "module", None), getattr(item, "function", None)
+    if module is None or function is None or not hasattr(module, "AppTest"):
+        return False
+    todo = [function, *(getattr(module, name, None) for name in getattr(item, "fixturenames", ()))]
+    seen: set[int] = set()
+    while todo:
+        obj = todo.pop()
+        obj = getattr(obj, "__wrapped__", obj)  # a pytest fixture definition wraps its function
+        code = getattr(obj, "__code__", None)
+        if code is None or id(code) in seen:
+            continue
+        seen.add(id(code))
+        names = _names(code)
+        if "AppTest" in names:
+            return True
+        todo += [getattr(module, n) for n in names if inspect.isfunction(getattr(module, n, None))]
+    return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every AppTest and browser test is `slow` (deselect with -m "not slow"; CI runs everything).
+
+    The browser tests (the longest, ~20 s each) go first, in their own order: with several xdist
+    workers the long ones then start at once and the short ones fill in around them, instead of one
+    long test starting last and running alone."""
+    for item in items:
+        if item.get_closest_marker("browser") or _drives_apptest(item):
+            item.add_marker(pytest.mark.slow)
+    items.sort(key=lambda item: item.get_closest_marker("browser") is None)  # stable: order kept within
 
 
 def browser_missing_reason() -> str | None:
@@ -79,6 +136,23 @@ def require_browser(reason: str | None, required: bool) -> str:
             pytest.fail(f"browser tests are required ({REQUIRE_BROWSER_ENV}=1) but {reason}")
         pytest.skip(f"browser test skipped: {reason}")
     return str(CHROMIUM)
+
+
+def in_ci() -> bool:
+    """Whether the environment says this is CI (``CI`` set to anything but empty, 0 or false)."""
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false")
+
+
+def require_realdata(path: Path, *, module_level: bool = False) -> Path:
+    """``path`` when it exists; else skip saying why, or fail when ``$CI`` is set: in CI the real-data
+    tests must run, so a missing shared folder cannot turn them into silent skips."""
+    if path.exists():
+        return path
+    reason = f"real data not present at {path} (the shared realdata folder is not beside the repository)"
+    if in_ci():
+        pytest.fail(f"CI is set, so the real-data tests must run, but {reason}", pytrace=False)
+    pytest.skip(reason, allow_module_level=module_level)
+    raise AssertionError("unreachable")  # pytest.skip raises
 
 
 @pytest.fixture(scope="session")

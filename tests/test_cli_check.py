@@ -119,6 +119,7 @@ def test_the_real_command_line_and_the_env_default(demo_db: Path) -> None:
     assert "subnet   4: ok" in done.stdout
 
 
+@pytest.mark.slow  # recomputes all 96 stored epochs of the demo
 def test_all_snapshots(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "--db", str(demo_db), "--all"]) == 0
     out = capsys.readouterr().out

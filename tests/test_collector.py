@@ -7,6 +7,7 @@ blocks (inputs at e - 1, weights at e on commit-reveal subnets, outputs at e).
 from __future__ import annotations
 
 import asyncio
+import re
 
 import bittensor as bt
 import duckdb
@@ -238,9 +239,29 @@ def test_progress_bar_on_a_terminal(monkeypatch) -> None:
     for done in range(1, 5):
         bar(done, 4, done, True)
     bar.finish()
-    frames = screen.getvalue().split("\r")
-    assert frames[-1].startswith("[" + "#" * 30 + "] 4/4 subnets") and frames[-1].endswith("\n")
-    assert frames[1].startswith("[" + "#" * 7 + "." * 23 + "] 1/4")
+    # rich.progress draws the bar: the last frame (escape codes removed) is the full bar at 4/4
+    frames = [re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", f) for f in screen.getvalue().split("\r")]
+    assert frames[-1].startswith("collecting " + "━" * 30 + " 4/4 subnets") and frames[-1].endswith("\n")
+    assert "sn4" in frames[-1]
+
+
+def test_progress_bar_names_a_failed_read(monkeypatch) -> None:
+    import io
+
+    from analytics.cli import collect as cli
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    screen = Terminal()
+    monkeypatch.setattr("sys.stderr", screen)
+    bar = cli._Progress()
+    bar(1, 4, 3, True)
+    bar(1, 4, 7, False)
+    bar.finish()
+    last = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue().split("\r")[-1])
+    assert "1/4 subnets" in last and "sn7 failed, will retry" in last
 
 
 def test_retries_get_a_fresh_client() -> None:

@@ -200,6 +200,7 @@ def test_help_lists_collect(capsys) -> None:
         assert option in out
 
 
+@pytest.mark.slow  # a real process imports bittensor (several seconds)
 def test_module_entry_point_runs(tmp_path) -> None:
     import subprocess
 

@@ -7,7 +7,7 @@
 2. A real record: the recorded mainnet subnet 1 metagraph (block 6,852,690) is decoded from its
    SCALE bytes and served to the SDK; the collector's neurons table must hold the values an
    independent decoder (bittensor 10.2) saw.
-Both use ../shared/realdata and skip, saying why, when it is absent.
+Both use ../shared/realdata and skip, saying why, when it is absent (fail when $CI is set).
 """
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from bittensor._transport.codec import RuntimeCodec, strip_option_opaque_metadat
 from bittensor._transport.runtime_api import decode_runtime_api_result
 
 from analytics.data import collector
+from tests.conftest import require_realdata
 from tests.fakechain import FakeChain, hyperparams_record, metagraph_record, random_subnet, sample_network
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "realdata" / "sdk-integration-sn1-6852690"
-if not REAL.is_dir():
-    pytest.skip(f"real data folder {REAL} is absent", allow_module_level=True)
+require_realdata(REAL, module_level=True)
 
 
 pytestmark = pytest.mark.usefixtures("token_symbol_cache")

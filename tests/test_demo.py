@@ -35,6 +35,7 @@ def small_demo(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(demo, "WEEKS", 2)
 
 
+@pytest.mark.slow  # a real process builds or reads the whole demo
 def test_the_cli_builds_identical_tables_every_time(demo_db: Path, tmp_path: Path) -> None:
     """`python -m analytics demo` gives the same table contents as any other build (fixed seed)."""
     db = tmp_path / "demo.duckdb"
@@ -258,6 +259,7 @@ print(demo.ensure_demo_db(sys.argv[1]))
 """
 
 
+@pytest.mark.slow  # a real process builds or reads the whole demo
 def test_concurrent_first_starts_share_one_build(tmp_path: Path) -> None:
     """Several app processes starting at once: all get the database, none sees a half-written file."""
     target = tmp_path / "demo.duckdb"

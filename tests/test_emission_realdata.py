@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from analytics.model import emission
+from tests.conftest import require_realdata
 
 ROOT = Path(__file__).resolve().parent.parent
 SN1 = (
@@ -29,9 +30,7 @@ SN1 = (
 
 @pytest.fixture(scope="module")
 def sn1() -> dict:
-    if not SN1.exists():
-        pytest.skip(f"real data not found at {SN1} (the shared realdata folder is not mounted)")
-    return json.loads(SN1.read_text())
+    return json.loads(require_realdata(SN1).read_text())
 
 
 def test_single_mechanism_payouts_reproduce_the_stored_emission(sn1: dict) -> None:

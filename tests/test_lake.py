@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from analytics.cli import main
-from analytics.data import lake, store
+from analytics.data import files, lake, store
 from analytics.views import export
 from tests.test_collector_cli import FAST, one_error_line
 
@@ -168,6 +168,22 @@ def test_a_lake_is_read_only_through_the_store(tmp_path, small_db: Path) -> None
     assert store.is_lake(target)
     with pytest.raises(store.StoreError, match="read-only"):
         store.record_run(target, {"started_at": pd.Timestamp("2026-01-01"), "network": "x", "status": "ok"})
+
+
+def test_one_version_token_for_files_and_lakes(demo_db: Path, small_db: Path, tmp_path) -> None:
+    """The cache key of every reader (files.db_version and its aliases) follows a lake's commits."""
+    from analytics.app import ui
+    from analytics.views import analysis
+
+    assert store.db_token is ui._db_token is analysis._file_token is files.db_version
+    root = tmp_path / "lake"
+    assert files.db_version(root) == "-/-" and not store.db_exists(root)  # nothing there yet
+    lake.export(_trimmed_copy(demo_db, tmp_path / "one.duckdb", snapshots=1), root)
+    first = files.db_version(root)
+    assert store.db_exists(root) and first not in ("-", "-/-") and "/" not in first  # the manifest's
+    assert files.db_version(root) == first  # stable while nothing is committed
+    lake.export(small_db, root)  # three more snapshots: a new commit
+    assert files.db_version(root) != first
 
 
 def _uncommitted(root: Path) -> list[Path]:

@@ -15,12 +15,17 @@ import pytest
 
 from analytics.model import simulate as sm
 from analytics.model.yuma import EpochInputs, epoch
+from tests.conftest import require_realdata
 
 ROOT = Path(__file__).resolve().parent.parent
 SN2 = ROOT.parent / "shared" / "realdata" / "btdecode-sn2-2024-08" / "neurons_sn2_decoded.json"
 LAST_EPOCH_BLOCK = 3_705_300
 
-pytestmark = pytest.mark.skipif(not SN2.exists(), reason=f"real data not present at {SN2}")
+
+@pytest.fixture(autouse=True)
+def _needs_sn2() -> None:
+    """Skip without the real data (fail in CI): see tests/conftest.require_realdata."""
+    require_realdata(SN2)
 
 
 @pytest.fixture(scope="module")

@@ -32,7 +32,8 @@ API (stable; other pages rely on it):
 Rules this module keeps for every page:
 
 * **Database.** ``--db PATH`` (``streamlit run app.py -- --db PATH``), else ``METAGRAPH_LENS_DB``,
-  else ``data/demo.duckdb``, which is created from the embedded demo on first start. A missing,
+  else ``data/lens.duckdb`` once ``collect`` has written it, else ``data/demo.duckdb``, which is
+  created from the embedded demo on first start (see analytics.config). A missing,
   empty, corrupt or locked file shows what happened and what to run, then stops the page.
 * **Demo banner.** When the data shown is the demo network, every page says so at the top.
 * **Deep links.** Every picker reads and writes one ``st.query_params`` entry. A value in the link
@@ -61,7 +62,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from analytics.data import store
+from analytics.data import files, store
 from analytics.textsafe import safe_text
 from analytics.views import export
 
@@ -138,18 +139,19 @@ def integer_axis(values: Any, title: str | None = None) -> dict[str, Any]:
     return axis
 
 
-def configured_db(argv: Sequence[str] | None = None) -> Path:
-    """The database to open: ``--db PATH`` in the script arguments, else the store's default
-    ($METAGRAPH_LENS_DB, else data/demo.duckdb)."""
+def configured_db(argv: Sequence[str] | None = None) -> Path | str:
+    """The database to open: ``--db PATH`` in the script arguments, else analytics.config's default
+    ($METAGRAPH_LENS_DB, else data/lens.duckdb once collected, else data/demo.duckdb). A lake works
+    too: a directory, or an ``s3://`` URI (kept a string)."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--db")
     args, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
-    return store.db_location(args.db) if args.db else store.default_db_path()  # type: ignore[return-value]
+    return store.db_location(args.db) if args.db else store.default_db_path()
 
 
-def _db_token(db: str) -> str:
-    """Identity of the DB's current contents for cache keys (size + mtime of file and WAL; a lake's commit)."""
-    return store.db_token(db)
+# Identity of the database's current contents for cache keys, a file's or a lake's (one definition:
+# analytics.data.files).
+_db_token = files.db_version
 
 
 def stop_with_error(message: str, hint: str | None = None) -> None:
@@ -203,7 +205,7 @@ def cached(fn: Callable[..., Any], db: str, *args: Hashable, **kwargs: Hashable)
 
 
 def _stop_on_store_error(exc: store.StoreError) -> None:
-    busy = "locked" in str(exc)
+    busy = isinstance(exc, store.DatabaseLockedError)
     stop_with_error(f"The database cannot be read: {exc}", _BUSY_HINT if busy else _DB_HINT)
 
 
@@ -312,8 +314,8 @@ DEMO_BANNER = (
 def resolve_db() -> str:
     """The database path for this run; creates the default demo database on first start."""
     path = configured_db()
-    if store.is_lake(path):
-        return str(path)  # read-only: a problem shows when the first query runs
+    if isinstance(path, str) or store.is_lake(path):  # a lake (s3:// or a directory), read-only:
+        return str(path)  # a problem shows when the first query runs
     if path.resolve() == store.DEMO_DB_PATH.resolve() and not path.exists():
         from analytics.data import demo  # imported here: only the first start needs it
 
@@ -487,11 +489,11 @@ def snapshot_picker(db: str, *, where: Any = None) -> int:
         where=where,
         help="Each snapshot is one read of the network at a pinned block (date in UTC). Newest first.",
     )
+    assert snapshot_id is not None  # page_setup stopped on an empty database
     picked = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
     (st.sidebar if where is None else where).caption(
         f"Snapshot #{int(snapshot_id)} · {pd.Timestamp(picked['taken_at']):%H:%M} UTC · source: {code(picked['source'])}"
     )
-    assert snapshot_id is not None  # page_setup stopped on an empty database
     row = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
     if row["source"] == "demo" and not (snaps["source"] == "demo").all():
         st.warning(DEMO_BANNER, icon=":material/science:")
@@ -550,17 +552,17 @@ def mechanism_picker(db: str, snapshot_id: int, netuid: int, *, where: Any = Non
         if raw is not None:
             _write_param(PARAM_MECHID, "0")
         return 0
-    return int(
-        bound_select(
-            "Mechanism",
-            options,
-            PARAM_MECHID,
-            format_func=lambda m: f"mechanism {m}",
-            what=f"subnet {netuid}",
-            where=where,
-            help="A subnet may run several incentive mechanisms, each with its own weights and Yuma run.",
-        )
+    chosen = bound_select(
+        "Mechanism",
+        options,
+        PARAM_MECHID,
+        format_func=lambda m: f"mechanism {m}",
+        what=f"subnet {netuid}",
+        where=where,
+        help="A subnet may run several incentive mechanisms, each with its own weights and Yuma run.",
     )
+    assert chosen is not None  # options is never empty
+    return int(chosen)
 
 
 def miner_picker(

@@ -16,8 +16,10 @@ import logging
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-from analytics.cli import CliError
+from analytics.cli import CliError, add_db_argument, db_path
 from analytics.cli.collect import (
     EXIT_BUSY,
     EXIT_FAILED,
@@ -25,8 +27,10 @@ from analytics.cli.collect import (
     add_lake_arguments,
     append_to_lake,
     check_lake_argument,
-    default_db_path,
 )
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 log = logging.getLogger("analytics.cli.backfill")
 
@@ -48,9 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--every", default="week", help="epoch, day, week (default) or a number of blocks between points"
     )
     parser.add_argument("--netuid", default="all", help="'all' (default: every subnet but root) or 1,3,5")
-    parser.add_argument(
-        "--db", type=Path, default=None, help=f"DuckDB file to write (default: {default_db_path()})"
-    )
+    add_db_argument(parser, "collect")
     parser.add_argument(
         "--network", default="archive", help="archive (default), finney, test, local or a ws(s):// URL"
     )
@@ -76,7 +78,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_lake_arguments(parser)
 
 
-def _date(text: str, flag: str, collector) -> datetime:
+def _date(text: str, flag: str, collector: ModuleType) -> datetime:
     for fmt in ("%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"):
         try:
             return datetime.strptime(text.strip(), fmt).replace(tzinfo=UTC)
@@ -89,9 +91,9 @@ class _Progress:
     """A rich bar with ETA over points on a terminal; a log line per point otherwise."""
 
     def __init__(self) -> None:
-        self.bar = None
-        self.task = None
-        self.last_point = None
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
+        self.last_point: int | None = None
         if sys.stderr.isatty():
             from rich.console import Console
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -131,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("analytics").removeHandler(handler)
 
 
-def _run(args: argparse.Namespace, collector) -> int:
+def _run(args: argparse.Namespace, collector: ModuleType) -> int:
     try:
         network = collector.check_network(args.network)
         netuids = collector.parse_netuids(args.netuid)
@@ -149,7 +151,7 @@ def _run(args: argparse.Namespace, collector) -> int:
             )
         if args.tries < 1 or args.timeout <= 0 or args.concurrency < 1 or args.backoff < 0:
             raise collector.CollectorError("--tries, --timeout and --concurrency must be positive")
-        db_path = collector.check_db_path(args.db or default_db_path())
+        target = collector.check_db_path(db_path(args, "collect"))
         policy = collector.RetryPolicy(
             tries=args.tries, timeout=args.timeout, backoff=args.backoff, concurrency=args.concurrency
         )
@@ -173,7 +175,7 @@ def _run(args: argparse.Namespace, collector) -> int:
     try:
         summary = collector.backfill(
             collector.client_for(network, record=args.record, replay=args.replay),
-            db_path,
+            target,
             start_block=start,
             end_block=end,
             every=args.every,
@@ -200,7 +202,7 @@ def _run(args: argparse.Namespace, collector) -> int:
         len(summary.already),
     )
     if summary.ok:
-        return append_to_lake(args, db_path)
+        return append_to_lake(args, target)
     for point, failures in sorted(summary.failed.items()):
         for netuid, reason in sorted(failures.items()):
             log.error(

@@ -13,8 +13,7 @@ import argparse
 
 import pandas as pd
 
-from analytics.cli import CliError
-from analytics.data import store
+from analytics.cli import CliError, add_db_argument, db_path
 
 HELP = "Recompute stored epochs with the Yuma engine and report where they differ from the stored values."
 
@@ -32,12 +31,7 @@ SHORT = {
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--db",
-        type=store.db_location,
-        default=None,
-        help="database (default: $METAGRAPH_LENS_DB, else data/lens.duckdb if collected, else data/demo.duckdb)",
-    )
+    add_db_argument(parser)
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--snapshot", type=int, default=None, help="snapshot id (default: the latest)")
     which.add_argument("--all", action="store_true", help="check every snapshot")
@@ -63,7 +57,7 @@ def _describe(diff: pd.DataFrame) -> str:
 def run(args: argparse.Namespace) -> int:
     from analytics.data import snapshot, store
 
-    db = args.db if args.db is not None else store.default_db_path()
+    db = db_path(args)
     try:
         if args.all:
             snapshot_ids = sorted(int(s) for s in store.list_snapshots(db)["snapshot_id"])

@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
+from typing import Any
 
-from analytics.cli import CliError
-from analytics.data import store
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from analytics import config
+from analytics.cli import CliError, add_db_argument, db_path
 from analytics.textsafe import safe_text
 
 log = logging.getLogger("analytics.cli.collect")
@@ -26,10 +30,8 @@ HELP = "Snapshot subnets from the chain into a DuckDB file (epoch-aligned by def
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
 
 
-def default_db_path() -> Path:
-    """The app's database ($METAGRAPH_LENS_DB) when set, else data/lens.duckdb: never the demo file,
-    which `demo --force` rebuilds (store.default_db_path() falls back to it)."""
-    return Path(os.environ.get(store.DB_ENV_VAR) or store.CHAIN_DB_PATH)
+# The app's database ($METAGRAPH_LENS_DB) when set, else data/lens.duckdb: never the demo file.
+default_db_path = config.chain_db_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,9 +48,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--netuid", default="all", help="'all' (default: every subnet but root) or a list like 1,3,5"
     )
-    parser.add_argument(
-        "--db", type=Path, default=None, help=f"DuckDB file to write (default: {default_db_path()})"
-    )
+    add_db_argument(parser, "collect")
     parser.add_argument(
         "--block",
         type=int,
@@ -94,7 +94,7 @@ def add_lake_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def append_to_lake(args: argparse.Namespace, db_path: Path) -> int:
+def append_to_lake(args: argparse.Namespace, db: Path) -> int:
     """The --lake step after a run that stored (or already had) its snapshot: EXIT_OK, or EXIT_FAILED
     with one log line when the lake cannot take it (the database keeps the data; re-run to retry)."""
     if not getattr(args, "lake", None):
@@ -102,9 +102,9 @@ def append_to_lake(args: argparse.Namespace, db_path: Path) -> int:
     from analytics.cli import lake as lake_cli
 
     try:
-        lake_cli.export_to_lake(db_path, args.lake, args.endpoint_url)
+        lake_cli.export_to_lake(db, args.lake, args.endpoint_url)
     except CliError as exc:
-        log.error("the snapshot is in %s but the lake export failed: %s", db_path, exc)
+        log.error("the snapshot is in %s but the lake export failed: %s", db, exc)
         return EXIT_FAILED
     return EXIT_OK
 
@@ -118,36 +118,57 @@ def check_lake_argument(args: argparse.Namespace) -> None:
 
 
 class _Progress:
-    """A one-line bar on a terminal; plain log lines when stderr is a file (cron)."""
+    """A rich progress bar on a terminal; plain log lines when stderr is a file (cron)."""
 
     def __init__(self) -> None:
         self.tty = sys.stderr.isatty()
-        self.started = time.monotonic()
-        self.drawn = False
+        self.bar: Progress | None = None
+        self.task: TaskID | None = None
 
     def __call__(self, done: int, total: int, netuid: int, ok: bool) -> None:
         if not self.tty:
             if ok:
                 log.info("subnet %d read (%d/%d)", netuid, done, total)
             return
-        width = 30
-        filled = width * done // max(total, 1)
-        elapsed = time.monotonic() - self.started
-        sys.stderr.write(
-            f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} subnets  {elapsed:5.0f} s  sn{netuid} "
+        if self.bar is None:
+            self.bar = Progress(
+                TextColumn("collecting"),
+                BarColumn(bar_width=30),
+                MofNCompleteColumn(),
+                TextColumn("subnets"),
+                TimeElapsedColumn(),
+                TextColumn("{task.fields[last]}"),
+                console=Console(file=sys.stderr),
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("collect", total=total, last="")
+        assert self.task is not None
+        self.bar.update(
+            self.task, completed=done, total=total, last=f"sn{netuid}" + ("" if ok else " failed, will retry")
         )
-        sys.stderr.flush()
-        self.drawn = True
 
     def finish(self) -> None:
-        if self.drawn:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        if self.bar is not None:
+            self.bar.stop()
+            self.bar = None
+
+
+class _StderrHandler(logging.StreamHandler):
+    """A log handler writing to whatever sys.stderr is now, so that log lines printed while the
+    progress bar runs go through rich (which redirects stderr) and land above the bar."""
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
 
 
 def _log_to_stderr() -> logging.Handler:
     """Timestamped (UTC) lines on stderr for the analytics loggers; the cron log is this stream."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
     formatter.converter = time.gmtime
     handler.setFormatter(formatter)
@@ -167,7 +188,7 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger("analytics").removeHandler(handler)
 
 
-def _run(args: argparse.Namespace, collector) -> int:
+def _run(args: argparse.Namespace, collector: ModuleType) -> int:
     try:
         network = collector.check_network(args.network)
         netuids = collector.parse_netuids(args.netuid)
@@ -175,7 +196,7 @@ def _run(args: argparse.Namespace, collector) -> int:
             raise collector.CollectorError(f"--block must be a block number, not {args.block}")
         if args.tries < 1 or args.timeout <= 0 or args.concurrency < 1 or args.backoff < 0:
             raise collector.CollectorError("--tries, --timeout and --concurrency must be positive")
-        db_path = collector.check_db_path(args.db or default_db_path())
+        target = collector.check_db_path(db_path(args, "collect"))
     except collector.CollectorError as exc:
         raise CliError(str(exc)) from None
     check_lake_argument(args)
@@ -187,7 +208,7 @@ def _run(args: argparse.Namespace, collector) -> int:
     try:
         summary = collector.collect(
             collector.client_for(network, record=args.record, replay=args.replay),
-            db_path,
+            target,
             netuids=netuids,
             block=args.block,
             policy=policy,
@@ -203,8 +224,8 @@ def _run(args: argparse.Namespace, collector) -> int:
     progress.finish()
 
     if summary.already_stored:
-        log.info("%s block %s is already in %s: nothing written", network, summary.block, db_path)
-        return append_to_lake(args, db_path)
+        log.info("%s block %s is already in %s: nothing written", network, summary.block, target)
+        return append_to_lake(args, target)
     for netuid, reason in sorted(summary.failed.items()):
         log.error("%s failed: %s", "the run" if netuid < 0 else f"subnet {netuid}", reason)
     if summary.snapshot_id is not None:
@@ -217,7 +238,7 @@ def _run(args: argparse.Namespace, collector) -> int:
             f" (not epoch-aligned: {unaligned})" if unaligned and args.block is None else "",
         )
     if summary.ok:
-        return append_to_lake(args, db_path)
+        return append_to_lake(args, target)
     log.error(
         "%d subnet(s) stored, %d failed: exit %d",
         len(summary.stored),

@@ -5,19 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-from analytics.cli import CliError
+from analytics.cli import CliError, add_db_argument, db_path
 
 HELP = "Build the deterministic demo network (12 weekly snapshots of 8 subnets) into a DuckDB file."
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from analytics.data.store import DEMO_DB_PATH
-
-    parser.add_argument(
-        "--db", type=Path, default=DEMO_DB_PATH, help=f"database file to create (default: {DEMO_DB_PATH})"
-    )
+    add_db_argument(parser, "demo")
     parser.add_argument(
         "--force",
         action="store_true",
@@ -30,7 +25,9 @@ def run(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     try:
-        path = demo.build_demo(args.db, force=args.force, progress=lambda msg: print(msg, file=sys.stderr))
+        path = demo.build_demo(
+            db_path(args, "demo"), force=args.force, progress=lambda msg: print(msg, file=sys.stderr)
+        )
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
     print(

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
 
-from analytics.cli import CliError
-from analytics.data import store
+from analytics.cli import CliError, add_db_argument, db_path
+from analytics.data import files, store
 from analytics.views import export
 
 HELP = "write a table the app shows (neurons, weights, validators, consensus, subnets, history) as CSV, byte for byte"
@@ -22,18 +20,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--snapshot", type=int, help="snapshot id (default: the newest; for history: whose network to follow)"
     )
-    parser.add_argument(
-        "--db",
-        type=store.db_location,
-        help="DuckDB file (default: $METAGRAPH_LENS_DB, else data/demo.duckdb)",
-    )
+    add_db_argument(parser)
     parser.add_argument("--miner", type=int, help="weights only: keep one miner's column")
     parser.add_argument("--validator", help="weights only: keep one validator's row (hotkey or uid)")
     parser.add_argument("--out", required=True, help="output file, or - for stdout")
-
-
-def _db_path(args: argparse.Namespace) -> Path:
-    return args.db if args.db is not None else store.default_db_path()
 
 
 def _validator_uid(db: str, snapshot_id: int, netuid: int, value: str) -> int:
@@ -53,18 +43,11 @@ def _write_atomically(out: str, data: bytes) -> None:
         raise CliError(f"--out {out} is a directory")
     if not target.parent.exists():
         raise CliError(f"directory {target.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    files.atomic_write(target, data)
 
 
 def run(args: argparse.Namespace) -> int:
-    db = str(_db_path(args))
+    db = str(db_path(args))
     try:
         snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
         if snapshot_id is None:

@@ -11,7 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from analytics.cli import CliError
+from analytics.cli import CliError, add_db_argument, db_path
 from analytics.data import lake, store
 
 HELP = "Export every table as zstd Parquet, hive-partitioned, to a directory or s3://bucket/prefix (incremental)."
@@ -28,12 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             "then the tables not keyed by snapshot. Exit 0 when done, 2 on bad input (nothing written)."
         ),
     )
-    export.add_argument(
-        "--db",
-        type=Path,
-        default=None,
-        help="DuckDB file to export (default: $METAGRAPH_LENS_DB, else the app's)",
-    )
+    add_db_argument(export, "export")
     export.add_argument("--to", required=True, help="lake: a directory or s3://bucket/prefix")
     export.add_argument(
         "--endpoint-url",
@@ -74,7 +69,7 @@ def check_lake_target(to: str, endpoint_url: str | None = None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    db = args.db if args.db is not None else store.default_db_path()
+    db = db_path(args, "export")
     if store.is_lake(db):
         raise CliError(f"--db {db} is a lake; export from a DuckDB file")
     if not Path(db).is_file():

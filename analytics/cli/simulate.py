@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from analytics.cli import CliError
-from analytics.data import store
+from analytics.cli import CliError, add_db_argument, db_path
+from analytics.data import files, store
 from analytics.data.snapshot import SubnetSnapshot, load_subnet
 from analytics.model import simulate
 from analytics.model.yuma import EpochInputs
@@ -33,7 +31,7 @@ Examples:
 
 Every replay starts from the snapshot's stored epoch inputs and carries bonds and validator permits from
 epoch to epoch as the chain does; weights are held fixed and re-set every epoch by every uid that was
-active (see analytics/simulate.py). Figures are for one mechanism; the default output lists the uids the
+active (see analytics/model/simulate.py). Figures are for one mechanism; the default output lists the uids the
 scenarios changed most, with totals over the replay."""
 
 
@@ -43,11 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--netuid", type=int, required=True, help="the subnet to replay")
     parser.add_argument("--mechid", type=int, default=0, help="the incentive mechanism (default 0)")
     parser.add_argument("--snapshot", type=int, default=None, help="snapshot id (default: the newest)")
-    parser.add_argument(
-        "--db",
-        default=None,
-        help=f"database (default: ${store.DB_ENV_VAR}, else data/lens.duckdb if collected, else data/demo.duckdb)",
-    )
+    add_db_argument(parser)
     parser.add_argument(
         "--epochs", type=int, default=20, help=f"epochs to replay, 1-{simulate.MAX_EPOCHS} (default 20)"
     )
@@ -64,8 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--csv", metavar="FILE", help="write one row per epoch and uid to FILE ('-' = stdout)")
 
 
-def _db_path(arg: str | None) -> Path:
-    path = store.db_location(arg) if arg else store.default_db_path()
+def _db_path(args: argparse.Namespace) -> Path | str:
+    path = db_path(args)
     if not store.db_exists(path):
         raise CliError(
             f"database {path} does not exist (create one with `python -m analytics demo --db {path}`)"
@@ -75,7 +69,7 @@ def _db_path(arg: str | None) -> Path:
 
 def load(args: argparse.Namespace) -> tuple[SubnetSnapshot, EpochInputs]:
     """The stored subnet and the engine inputs of the chosen mechanism."""
-    db = _db_path(args.db)
+    db = _db_path(args)
     try:
         snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
         if snapshot_id is None:
@@ -103,7 +97,7 @@ def run_simulation(args: argparse.Namespace) -> tuple[SubnetSnapshot, simulate.S
     return snap, result
 
 
-def _progress():
+def _progress() -> simulate.ProgressFn | None:
     """A one-line epoch counter on an interactive stderr (nothing when piped or redirected)."""
     if not sys.stderr.isatty():
         return None
@@ -136,13 +130,9 @@ def _write_atomically(path: str, data: bytes) -> None:
     """Write to a temporary file beside the target, then rename: a reader never sees half a file."""
     target = Path(path).expanduser()
     _check_folder(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, target)
+        files.atomic_write(target, data)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise CliError(f"cannot write {target}: {exc.strerror or exc}") from None
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from analytics.cli import CliError
+from analytics.cli import CliError, add_db_argument, db_path
 from analytics.model import emission
 from analytics.views.split import StoredPayoutInputs, load_stored_subnet, owner_burn_note
 
@@ -81,11 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--netuid", type=int, help="also apply the split to this stored subnet's UIDs")
     parser.add_argument("--snapshot", type=int, metavar="ID", help="snapshot id (default: the latest)")
-    parser.add_argument(
-        "--db",
-        metavar="PATH",
-        help="DuckDB file (default: $METAGRAPH_LENS_DB, else data/lens.duckdb if collected, else the demo); with --netuid",
-    )
+    add_db_argument(parser, extra="; with --netuid")
     parser.add_argument(
         "--decimals",
         type=int,
@@ -123,7 +119,9 @@ def _split_argument(args: argparse.Namespace, mechanism_count: int | None) -> tu
     return raw, mechanism_count
 
 
-def _pools(raw_split: object, mechanism_count: int, amount_rao: int, owner_cut: int, fraction: Fraction):
+def _pools(
+    raw_split: object, mechanism_count: int, amount_rao: int, owner_cut: int, fraction: Fraction
+) -> emission.SubnetPools:
     try:
         return emission.subnet_pools(
             amount_rao,
@@ -145,7 +143,7 @@ def _pools(raw_split: object, mechanism_count: int, amount_rao: int, owner_cut: 
 def _load(args: argparse.Namespace) -> tuple[Any, StoredPayoutInputs]:
     from analytics.data import store
 
-    db = store.db_location(args.db) if args.db else store.default_db_path()
+    db = db_path(args)
     try:
         snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
         if snapshot_id is None:
@@ -313,13 +311,13 @@ def run(args: argparse.Namespace) -> int:
 
     snap, inputs = _load(args) if args.netuid is not None else (None, None)
     count = args.mechanisms
-    if inputs is not None:
+    if snap is not None and inputs is not None:
         stored_count = len(inputs.mechids)
         if count is not None and count != stored_count:
             raise CliError(f"subnet {snap.netuid} has {stored_count} mechanisms, not {count}")
         count = stored_count
     raw_split, count = _split_argument(args, count)
-    if raw_split is None and snap is not None and snap.split:
+    if raw_split is None and snap is not None and snap.split and count is not None:
         try:
             raw_split = emission.parse_split(snap.split, count)
         except emission.SplitError as exc:

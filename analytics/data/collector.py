@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
 import functools
 import importlib.metadata
 import itertools
@@ -37,7 +36,7 @@ import os
 import random
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,8 +45,12 @@ from typing import Any
 import bittensor as bt
 import numpy as np
 import pyarrow as pa
+from filelock import FileLock, Timeout
 
 from analytics.data import store
+from analytics.errors import CollectorBusy, CollectorError
+
+__all__ = ["CollectorBusy", "CollectorError", "RetryPolicy", "collect"]
 
 log = logging.getLogger("analytics.data.collector")
 
@@ -56,14 +59,6 @@ SUBNET_API = bt.runtime_api.SubnetInfoRuntimeApi
 MECHANISM_STRIDE = 4096  # storage index of mechanism m of subnet s: m * 4096 + s
 U16_MAX = 65535
 NETWORK_NAMES = ("finney", "test", "archive", "local")
-
-
-class CollectorError(Exception):
-    """A problem the user must fix (bad input, busy lock): one clear line, nothing written."""
-
-
-class CollectorBusy(CollectorError):
-    """Another collection run holds the lock file of this database."""
 
 
 @dataclass
@@ -75,7 +70,10 @@ class RetryPolicy:
     close_timeout: float = 10.0  # seconds: closing a client (a clean close can hang forever)
     backoff: float = 5.0  # seconds before the 2nd attempt; doubles each time, with jitter
     backoff_max: float = 120.0
-    db_tries: int = 5  # attempts to write when another process holds the database lock
+    # How long a write waits while readers hold the database lock: as long as db_tries attempts
+    # db_backoff, 2 * db_backoff, ... apart would, on top of the store's own LOCK_WAIT_SECONDS. The
+    # store does the waiting (one retry layer); these only size it.
+    db_tries: int = 5
     db_backoff: float = 2.0
     concurrency: int = 64  # subnets read at once over the one client (each subnet is ~13 requests)
 
@@ -83,6 +81,11 @@ class RetryPolicy:
         """Exponential backoff with full jitter in [0.5, 1] of the nominal delay."""
         nominal = min((self.backoff if base is None else base) * 2 ** (attempt - 1), self.backoff_max)
         return nominal * random.uniform(0.5, 1.0)
+
+    def write_lock_wait(self) -> float:
+        """Seconds a database write waits for readers holding the lock (passed to the store)."""
+        backoffs = sum(min(self.db_backoff * 2**k, self.backoff_max) for k in range(max(self.db_tries - 1, 0)))
+        return store.LOCK_WAIT_SECONDS + backoffs
 
 
 @dataclass
@@ -325,7 +328,8 @@ LEGACY_COMMITS_BEFORE_SPEC = 423
 # tests/test_collector_fakechain.py (finney spec 343, block 6,852,690 in ../shared/realdata).
 OLDEST_SUPPORTED_SPEC = 343
 
-Descriptor = tuple[str, str]
+# A storage item: (pallet, name), or the SDK's storage Item (which adds its value type's name).
+Descriptor = tuple[str, ...]
 
 
 class Missing:
@@ -860,9 +864,9 @@ def _check_existing_db(path: Path) -> None:
         if store.schema_version(path) == 0:
             return
         sources = set(store.list_snapshots(path)["source"])
+    except store.DatabaseLockedError:
+        return
     except store.StoreError as exc:
-        if "locked" in str(exc):
-            return
         raise CollectorError(str(exc)) from None
     if "demo" in sources:
         raise CollectorError(
@@ -873,25 +877,32 @@ def _check_existing_db(path: Path) -> None:
 
 @contextlib.contextmanager
 def run_lock(db_path: Path) -> Iterator[Path]:
-    """Hold ``<db>.lock`` for the whole run; CollectorBusy if another run holds it."""
+    """Hold ``<db>.lock`` for the whole run; CollectorBusy if another run holds it.
+
+    The lock is a ``filelock.FileLock`` (released by the OS if the process dies); who holds it is
+    written to ``<db>.lock.owner`` so the refusal can name the other run.
+    """
     lock_path = db_path.with_name(db_path.name + ".lock")
-    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole run
+    owner_path = lock_path.with_name(lock_path.name + ".owner")
+    lock = FileLock(lock_path, timeout=0, thread_local=False)
     try:
+        lock.acquire()
+    except Timeout:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            raise CollectorBusy(
-                f"another collection run ({holder}) holds {lock_path}; not starting a second one"
-            ) from None
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
-        handle.flush()
+            holder = owner_path.read_text().strip() or "another process"
+        except OSError:
+            holder = "another process"
+        raise CollectorBusy(
+            f"another collection run ({holder}) holds {lock_path}; not starting a second one"
+        ) from None
+    try:
+        with contextlib.suppress(OSError):  # naming the holder is a courtesy, not a condition
+            owner_path.write_text(f"pid {os.getpid()} since {datetime.now(UTC):%Y-%m-%d %H:%M:%S} UTC\n")
         yield lock_path
     finally:
-        handle.close()  # closing releases the flock
+        with contextlib.suppress(OSError):
+            owner_path.unlink()
+        lock.release()
 
 
 def subtensor_for(network: str) -> Any:
@@ -908,7 +919,7 @@ def fresh_subtensor(like: Any) -> Any:
 
 
 @contextlib.asynccontextmanager
-async def _opened(subtensor: Any, policy: RetryPolicy):
+async def _opened(subtensor: Any, policy: RetryPolicy) -> AsyncIterator[Any]:
     """``async with subtensor`` with deadlines on opening and closing."""
     client = await asyncio.wait_for(subtensor.__aenter__(), policy.timeout)
     try:
@@ -977,7 +988,7 @@ async def _collect_async(
         try:
             async with _opened(client_source, policy) as client:
                 if meta is None:
-                    head, meta, pending = await asyncio.wait_for(
+                    anchored, at_anchor, listed = await asyncio.wait_for(
                         _anchor(
                             client,
                             netuids,
@@ -989,24 +1000,26 @@ async def _collect_async(
                         policy.timeout,
                     )
                     if skip is not None:
-                        done = skip(head)
-                        pending = [s for s in pending if s not in done]
+                        done = skip(anchored)
+                        listed = [s for s in listed if s not in done]
                     if on_anchor is not None:
-                        on_anchor(meta, pending)
-                    summary.block = head
+                        on_anchor(at_anchor, listed)
+                    head, pending, meta = anchored, listed, at_anchor
+                    summary.block = anchored
                     summary.failed.pop(-1, None)
-                    total = len(pending)
+                    total = len(listed)
                     log.info(
                         "%s: reading %d subnet(s) (%s) anchored at block %d, %s",
                         summary.network,
                         total,
-                        _ranges(pending),
-                        head,
+                        _ranges(listed),
+                        anchored,
                         "everything at that block" if block is not None else "each at its last epoch",
                     )
-                    if already_stored(head):
+                    if already_stored(anchored):
                         summary.already_stored = True
                         return [], meta
+                assert head is not None and pending is not None  # set with meta on the first answer
                 sem = asyncio.Semaphore(policy.concurrency)
 
                 async def one(
@@ -1109,20 +1122,6 @@ async def _anchor(
     return anchor, meta, chosen
 
 
-def _with_db_retries(action: Callable[[], Any], policy: RetryPolicy, what: str) -> Any:
-    """Run a store write, retrying while another process holds the database lock."""
-    for attempt in range(1, policy.db_tries + 1):
-        try:
-            return action()
-        except store.StoreError as exc:
-            if "lock" not in str(exc).lower() or attempt == policy.db_tries:
-                raise
-            wait = policy.delay(attempt, policy.db_backoff)
-            log.warning("%s: database locked (%s); retrying in %.1f s", what, exc, wait)
-            time.sleep(wait)
-    raise AssertionError("unreachable")
-
-
 def collect(
     subtensor: Any,
     db_path: str | os.PathLike[str],
@@ -1175,10 +1174,8 @@ def collect(
             if failed:
                 meta["note"] += f"; failed subnets: {', '.join(map(str, sorted(failed)))}"
             try:
-                snapshot_id = _with_db_retries(
-                    lambda: store.ingest_snapshot(path, store.SnapshotData(meta=meta, tables=tables)),
-                    policy,
-                    "writing the snapshot",
+                snapshot_id = store.ingest_snapshot(
+                    path, store.SnapshotData(meta=meta, tables=tables), lock_wait=policy.write_lock_wait()
                 )
             except Exception as exc:  # nothing was committed: the transaction rolled back
                 log.debug("database write failed", exc_info=True)
@@ -1203,9 +1200,7 @@ def collect(
             "subnets_failed": {("all" if s < 0 else s): m for s, m in sorted(summary.failed.items())} or None,
         }
         try:
-            summary.run_id = _with_db_retries(
-                lambda: store.record_run(path, run), policy, "recording the run"
-            )
+            summary.run_id = store.record_run(path, run, lock_wait=policy.write_lock_wait())
         except store.StoreError as exc:
             log.error("could not record the run in %s: %s", path, exc)
     return summary
@@ -1377,7 +1372,7 @@ def backfill(
             "subnets_failed": failed or None,
         }
         try:
-            summary.run_id = _with_db_retries(lambda: store.record_run(path, run), policy, "recording the run")
+            summary.run_id = store.record_run(path, run, lock_wait=policy.write_lock_wait())
         except store.StoreError as exc:
             log.error("could not record the run in %s: %s", path, exc)
     return summary
@@ -1422,9 +1417,7 @@ def _backfill_point(
         buffer.clear()
         data = store.SnapshotData(meta=dict(meta_box["meta"]), tables=build_tables(rows))
         try:
-            snapshot_id, added = _with_db_retries(
-                lambda: store.add_subnets(path, data), policy, f"writing point {point}"
-            )
+            snapshot_id, added = store.add_subnets(path, data, lock_wait=policy.write_lock_wait())
         except Exception as exc:
             for r in rows:
                 summary.failed.setdefault(point, {})[r.netuid] = f"database write failed: {_describe(exc)}"
@@ -1564,7 +1557,7 @@ class RecordingSubstrate:
         await self._inner.close()
 
     async def _forward(self, name: str, args: tuple) -> Any:
-        inner = getattr(self._inner, name, None)
+        inner: Any = getattr(self._inner, name, None)
         if name == "query_multi" and inner is None:
             if isinstance(self._inner, bt.RpcSubstrate):
                 inner = functools.partial(_rpc_query_multi, self._inner)

@@ -20,7 +20,6 @@ The cases a staker must be able to spot (uids in DEMO_CASES, on subnets 1 and 2)
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 from collections.abc import Callable
@@ -30,8 +29,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from filelock import FileLock
 
-from analytics.data import store
+from analytics.data import files, store
 from analytics.model.yuma import EpochInputs, EpochResult, epoch_with_mechanisms, hyperparameter_inputs
 
 SEED = 20260105
@@ -585,23 +585,12 @@ def build_demo(
         if not force:
             raise store.StoreError(f"{path} already exists: pass --force to rebuild the demo there")
         _refuse_to_replace(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    _remove(tmp)
-    try:
+    with files.atomic_path(path) as tmp:
         snapshots = generate(progress)
         if progress:
             progress(f"writing {len(snapshots)} snapshots")
         store.ingest_snapshots(tmp, snapshots)
-        os.replace(tmp, path)
-    finally:
-        _remove(tmp)
     return path
-
-
-def _remove(path: Path) -> None:
-    for p in (path, path.with_name(path.name + ".wal")):
-        if p.exists():
-            p.unlink()
 
 
 def demo_state(db_path: str | os.PathLike[str]) -> str:
@@ -632,14 +621,9 @@ def ensure_demo_db(db_path: str | os.PathLike[str] = DEMO_DB_PATH) -> Path:
     if path.exists() and demo_state(path) != "stale":
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
-    lock_path = path.with_name(path.name + ".lock")
-    with open(lock_path, "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if not path.exists():
-                build_demo(path)
-            elif demo_state(path) == "stale":
-                build_demo(path, force=True)
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    with FileLock(path.with_name(path.name + ".lock"), thread_local=False):
+        if not path.exists():
+            build_demo(path)
+        elif demo_state(path) == "stale":
+            build_demo(path, force=True)
     return path

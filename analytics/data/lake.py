@@ -46,23 +46,21 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from analytics import config
+from analytics.errors import LakeError
+
 MANIFEST = "_lens_manifest.json"
 FORMAT = "metagraph-lens-lake"
 FORMAT_VERSION = 1
-S3_SCHEME = "s3://"
+S3_SCHEME = config.S3_SCHEME
 # Standard AWS variables for an S3-compatible endpoint (MinIO, moto, R2...), service-specific first.
 ENDPOINT_ENV_VARS = ("AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 COMPRESSION = "zstd"
 NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 
-class LakeError(Exception):
-    """A lake problem the user can act on, with a one-line message (never holding credentials)."""
-
-
-def is_uri(location: object) -> bool:
-    """Whether ``location`` names object storage (``s3://bucket/prefix``) rather than a local path."""
-    return isinstance(location, str) and location.lower().startswith(S3_SCHEME)
+# Whether a location names object storage (``s3://bucket/prefix``) rather than a local path.
+is_uri = config.is_uri
 
 
 def is_lake(location: object) -> bool:
@@ -511,7 +509,7 @@ def export(
     used_ids = {int(e["snapshot_id"]) for e in manifest.snapshots}
     mapping: dict[int, int] = {}  # database snapshot_id -> lake snapshot_id
     subnet_counts = dict(zip(snapshots["snapshot_id"].astype(int), snapshots["subnet_count"].astype(int), strict=True))
-    todo = []
+    todo: list[tuple[Any, dict[str, Any] | None]] = []  # (database row, its lake entry if any)
     for _, row in snapshots.iterrows():
         key, source_id = (str(row["network"]), int(row["block"])), int(row["snapshot_id"])
         entry = entries.get(key)
@@ -537,7 +535,8 @@ def export(
                 "files": {},
                 "netuids": [],
             }
-            only, grown, old_paths = None, False, []
+            only: set[int] | None = None
+            grown, old_paths = False, []
         else:
             only, grown = set(netuids) - set(entry.get("netuids", [])), True
             old_paths = [
@@ -562,7 +561,8 @@ def export(
                 target.fs.delete_file(target.path(path))
         say(
             f"snapshot {entry['snapshot_id']} ({entry['network']} block {entry['block']}, {entry['date']}): "
-            f"{summary.files - before} files{f', subnets {sorted(only)} added' if grown else ''} [{done}/{len(todo)}]"
+            f"{summary.files - before} files{f', subnets {sorted(only)} added' if only is not None else ''} "
+            f"[{done}/{len(todo)}]"
         )
 
     changed = False

@@ -27,7 +27,8 @@ Reading (read-only connection opened per call, retried with backoff on a lock er
     subnet_history(db_path, netuid) -> DataFrame              per-snapshot per-uid Tv, permit, stake...
     collection_runs(db_path) -> DataFrame
 
-Errors: StoreError (a clear one-line message) for a missing, empty, corrupt or locked file.
+Errors: StoreError (a clear one-line message) for a missing, empty, corrupt or locked file; a lock
+still held after the wait is DatabaseLockedError, a StoreError (both from analytics.errors).
 
 Additions beyond the original contract (same rules):
     ingest_snapshots(db_path, [SnapshotData, ...]) -> list[int | None]   one connection, one
@@ -41,7 +42,7 @@ Additions beyond the original contract (same rules):
     table_contents(db_path, table) -> DataFrame             a whole table in a canonical order (tests, audits)
     schema_version(db_path) -> int
     initialise(db_path) -> None                             create / migrate the schema, no data
-    default_db_path() -> Path                               $METAGRAPH_LENS_DB, else CHAIN_DB_PATH if it exists, else DEMO_DB_PATH
+    default_db_path() -> Path                               alias of analytics.config.default_db_path
     SCHEMA_VERSION, TABLES, DEMO_DB_PATH, LOCK_WAIT_SECONDS (seconds a call waits for another
     process's lock; env METAGRAPH_LENS_LOCK_WAIT)
 
@@ -63,12 +64,13 @@ own connection and closes it before returning: a cached connection would lock ou
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -79,9 +81,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from analytics import config
+from analytics.data import files
 from analytics.data import lake as _lake
-
+from analytics.errors import DatabaseLockedError, StoreError
 from analytics.textsafe import safe_frame
+
+__all__ = ["DatabaseLockedError", "StoreError"]  # re-exported: callers catch store.StoreError
+
+log = logging.getLogger("analytics.data.store")
 
 SCHEMA_FILE = Path(__file__).with_name("schema.sql")
 
@@ -154,22 +162,15 @@ SCHEMA_VERSION = MIGRATIONS[-1][0]
 # The tables a snapshot writes, in insert order; collection_runs is written by record_run.
 TABLES: tuple[str, ...] = ("subnets", "neurons", "mechanism_neurons", "weights", "bonds", "bonds_after")
 
-# The embedded demo database, and the environment variable naming the database to open instead.
-DEMO_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "demo.duckdb"
-CHAIN_DB_PATH = Path(__file__).resolve().parents[2] / "data" / "lens.duckdb"
-DB_ENV_VAR = "METAGRAPH_LENS_DB"
+# The embedded demo database, and the environment variable naming the database to open instead
+# (aliases of analytics.config, where paths and defaults live).
+DEMO_DB_PATH = config.DEMO_DB_PATH
+CHAIN_DB_PATH = config.CHAIN_DB_PATH
+DB_ENV_VAR = config.DB_ENV_VAR
 
-
-def _lock_wait_from_env(default: float = 10.0) -> float:
-    try:
-        value = float(os.environ.get("METAGRAPH_LENS_LOCK_WAIT", default))
-    except ValueError:
-        return default
-    return value if value >= 0 else default
-
-
-# Seconds a read or write waits, retrying with backoff, while another process holds the file's lock.
-LOCK_WAIT_SECONDS = _lock_wait_from_env()
+# Seconds a read or write waits, retrying with backoff, while another process holds the file's lock
+# (the one retry layer for locks; a test or a caller may set it, a write may pass its own wait).
+LOCK_WAIT_SECONDS = config.lock_wait_seconds()
 
 SNAPSHOT_META_COLUMNS = (
     "network",
@@ -206,10 +207,6 @@ _ORDER: dict[str, str] = {
 }
 
 
-class StoreError(Exception):
-    """A database problem the user can act on, with a one-line message."""
-
-
 @dataclass
 class SnapshotData:
     """One snapshot to ingest: `snapshots` metadata plus Arrow tables (see the module docstring)."""
@@ -218,22 +215,15 @@ class SnapshotData:
     tables: dict[str, pa.Table] = field(default_factory=dict)
 
 
-def default_db_path() -> Path:
-    """The database to open when none is given: $METAGRAPH_LENS_DB, else data/lens.duckdb once the
-    collector has written it (so `collect` then `streamlit run app.py` shows the chain), else the demo.
-    An ``s3://`` lake in the variable is returned as a string (a Path would fold its '//')."""
-    configured = os.environ.get(DB_ENV_VAR, "").strip()
-    if configured:
-        return db_location(configured)  # type: ignore[return-value]
-    return CHAIN_DB_PATH if CHAIN_DB_PATH.exists() else DEMO_DB_PATH
+def default_db_path() -> config.DbLocation:
+    """The database to open when none is given: analytics.config.default_db_path with this module's
+    CHAIN_DB_PATH and DEMO_DB_PATH (kept for callers of the store). An ``s3://`` lake in
+    $METAGRAPH_LENS_DB is returned as a string (a Path would fold its '//')."""
+    return config.default_db_path(chain=CHAIN_DB_PATH, demo=DEMO_DB_PATH)
 
 
-def db_location(value: str | os.PathLike[str]) -> Path | str:
-    """A database given on a command line or in the environment: an ``s3://`` lake URI stays a string,
-    anything else is a (user-expanded) local Path: a DuckDB file or a lake directory."""
-    if _lake.is_uri(value):
-        return str(value)
-    return Path(os.fspath(value)).expanduser()
+# A database given on a command line or in the environment: s3:// stays a string, else a Path.
+db_location = config.db_location
 
 
 def is_lake(location: object) -> bool:
@@ -246,22 +236,8 @@ def db_exists(location: str | os.PathLike[str]) -> bool:
     return is_lake(location) or Path(os.fspath(location)).exists()
 
 
-def db_token(location: str | os.PathLike[str]) -> str:
-    """Identity of the database's current contents, for cache keys: size and mtime of the file and its
-    WAL, or a lake's current commit. '-' parts for what does not exist."""
-    if is_lake(location):
-        try:
-            return _lake.version_token(location)
-        except _lake.LakeError:
-            return "-"
-    parts = []
-    for path in (os.fspath(location), os.fspath(location) + ".wal"):
-        try:
-            st_ = os.stat(path)
-            parts.append(f"{st_.st_size}:{st_.st_mtime_ns}")
-        except OSError:
-            parts.append("-")
-    return "/".join(parts)
+# Identity of the database's current contents for cache keys, a file's or a lake's (one definition).
+db_token = files.db_version
 
 
 # --------------------------------------------------------------------------------------------------
@@ -310,10 +286,16 @@ def _check_writable(path: Path) -> None:
         )
 
 
-def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
-    """Open a connection, retrying with exponential backoff (and jitter) while the file is locked."""
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+def _open(path: Path, *, read_only: bool, lock_wait: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open a connection, retrying with exponential backoff (and jitter) while the file is locked:
+    up to ``lock_wait`` seconds (default LOCK_WAIT_SECONDS), then DatabaseLockedError.
+
+    The only retry on a lock in the code base; :func:`_is_lock_error` is the only place that tells a
+    lock from other DuckDB errors."""
+    wait = LOCK_WAIT_SECONDS if lock_wait is None else lock_wait
+    deadline = time.monotonic() + wait
     delay = 0.02
+    warned = False
     while True:
         try:
             con = duckdb.connect(str(path), read_only=read_only)
@@ -325,10 +307,13 @@ def _open(path: Path, *, read_only: bool) -> duckdb.DuckDBPyConnection:
             if _is_lock_error(exc):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise StoreError(
-                        f"database {path} is locked{_lock_holder(exc)} (waited {LOCK_WAIT_SECONDS:g} s); "
+                    raise DatabaseLockedError(
+                        f"database {path} is locked{_lock_holder(exc)} (waited {wait:g} s); "
                         "try again when the writer has finished"
                     ) from None
+                if not warned and not read_only:
+                    log.warning("database locked%s: waiting up to %g s for %s", _lock_holder(exc), wait, path)
+                    warned = True
                 time.sleep(min(delay * (1 + random.random() / 4), remaining))
                 delay = min(delay * 2, 1.0)
                 continue
@@ -414,7 +399,9 @@ def _shown(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 @contextmanager
-def _writer(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+def _writer(
+    db_path: str | os.PathLike[str], lock_wait: float | None = None
+) -> Iterator[duckdb.DuckDBPyConnection]:
     """A fresh read-write connection with the schema migrated to SCHEMA_VERSION."""
     if is_lake(db_path):
         raise StoreError(
@@ -423,7 +410,7 @@ def _writer(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnecti
         )
     path = Path(db_path)
     _check_writable(path)
-    con = _open(path, read_only=False)
+    con = _open(path, read_only=False, lock_wait=lock_wait)
     try:
         _migrate(con, path)
         yield con
@@ -492,10 +479,8 @@ def _rollback(con: duckdb.DuckDBPyConnection) -> None:
     """Undo the open transaction, keeping the error that caused it. A failed write (disk full, file too
     large) can abort the transaction by itself; then ROLLBACK fails with "no transaction is active", and
     raising that would hide the real cause. Nothing was committed either way."""
-    try:
+    with suppress(duckdb.Error):
         con.execute("ROLLBACK")
-    except duckdb.Error:
-        pass
 
 
 def _utcnow() -> datetime:
@@ -549,6 +534,13 @@ def initialise(db_path: str | os.PathLike[str]) -> None:
 
 # --------------------------------------------------------------------------------------------------
 # Writing
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The one value of an aggregate query (which always returns one row)."""
+    row = con.execute(sql).fetchone()
+    assert row is not None
+    return row[0]
 
 
 def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, bool]:
@@ -609,9 +601,7 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
         if exists:
             con.execute("ROLLBACK")
             return None
-        snapshot_id = int(
-            con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchone()[0]
-        )
+        snapshot_id = int(_scalar(con, "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"))
         cols = list(SNAPSHOT_META_COLUMNS)
         con.execute(
             f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
@@ -640,19 +630,21 @@ def _insert_plan(con: duckdb.DuckDBPyConnection, plan: list, snapshot_id: int) -
         )
 
 
-def add_subnets(db_path: str | os.PathLike[str], snapshot: SnapshotData) -> tuple[int, list[int]]:
+def add_subnets(
+    db_path: str | os.PathLike[str], snapshot: SnapshotData, *, lock_wait: float | None = None
+) -> tuple[int, list[int]]:
     """Add subnets to the snapshot of (network, block), creating it if absent: what a resumable run
     (backfill) writes as each subnet completes, so an interrupted run loses only the work in flight.
 
     One transaction: every incoming subnet not stored yet in that snapshot is written whole, with its
     summary row; subnets already there are skipped (a rerun adds nothing). Returns (snapshot_id,
-    netuids added).
+    netuids added). ``lock_wait`` as for :func:`ingest_snapshot`.
     """
     _validate_snapshot(snapshot)
     incoming_subnets = snapshot.tables.get("subnets")
     netuids = [int(v) for v in incoming_subnets.column("netuid").to_pylist()] if incoming_subnets else []
     meta = dict(snapshot.meta)
-    with _writer(db_path) as con:
+    with _writer(db_path, lock_wait) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             row = con.execute(
@@ -662,9 +654,7 @@ def add_subnets(db_path: str | os.PathLike[str], snapshot: SnapshotData) -> tupl
             if row:
                 snapshot_id = int(row[0])
             else:
-                snapshot_id = int(
-                    con.execute("SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots").fetchone()[0]
-                )
+                snapshot_id = int(_scalar(con, "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"))
                 cols = list(SNAPSHOT_META_COLUMNS)
                 con.execute(
                     f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
@@ -692,7 +682,7 @@ def add_subnets(db_path: str | os.PathLike[str], snapshot: SnapshotData) -> tupl
                 )
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            _rollback(con)
             raise
         finally:
             for table, _, _ in plan if "plan" in locals() else []:
@@ -748,15 +738,19 @@ def validator_history(db_path: str | os.PathLike[str], netuid: int, network: str
     )
 
 
-def ingest_snapshot(db_path: str | os.PathLike[str], snapshot: SnapshotData) -> int | None:
+def ingest_snapshot(
+    db_path: str | os.PathLike[str], snapshot: SnapshotData, *, lock_wait: float | None = None
+) -> int | None:
     """Write one snapshot atomically; return its new snapshot_id, or None if (network, block) is stored.
+
+    ``lock_wait``: seconds to wait for readers holding the file's lock (default LOCK_WAIT_SECONDS).
 
     Incoming Arrow tables are registered under `incoming_<table>` (a name no table uses, so the
     replacement scan cannot pick up a table of the same name) and copied with INSERT ... SELECT
     inside one transaction: readers see all of the snapshot or none of it.
     """
     _validate_snapshot(snapshot)
-    with _writer(db_path) as con:
+    with _writer(db_path, lock_wait) as con:
         return _ingest_on(con, snapshot)
 
 
@@ -768,20 +762,19 @@ def ingest_snapshots(db_path: str | os.PathLike[str], snapshots: list[SnapshotDa
         return [_ingest_on(con, snapshot) for snapshot in snapshots]
 
 
-def record_run(db_path: str | os.PathLike[str], run: dict[str, Any]) -> int:
-    """Append one collection run (keys: RUN_COLUMNS; subnets_failed may be a dict) and return its run_id."""
+def record_run(db_path: str | os.PathLike[str], run: dict[str, Any], *, lock_wait: float | None = None) -> int:
+    """Append one collection run (keys: RUN_COLUMNS; subnets_failed may be a dict) and return its run_id.
+    ``lock_wait`` as for :func:`ingest_snapshot`."""
     unknown = set(run) - set(RUN_COLUMNS)
     if unknown:
         raise StoreError(f"collection run: unknown field(s) {sorted(unknown)}")
     values = dict(run)
     if isinstance(values.get("subnets_failed"), dict):
         values["subnets_failed"] = json.dumps({str(k): str(v) for k, v in values["subnets_failed"].items()})
-    with _writer(db_path) as con:
+    with _writer(db_path, lock_wait) as con:
         con.execute("BEGIN TRANSACTION")
         try:
-            run_id = int(
-                con.execute("SELECT coalesce(max(run_id), 0) + 1 FROM collection_runs").fetchone()[0]
-            )
+            run_id = int(_scalar(con, "SELECT coalesce(max(run_id), 0) + 1 FROM collection_runs"))
             cols = list(RUN_COLUMNS)
             con.execute(
                 f"INSERT INTO collection_runs (run_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",

@@ -344,8 +344,8 @@ def explain_validators(
     if previous_consensus is not None:
         if len(previous_consensus) != n:
             raise ValueError(f"previous_consensus has {len(previous_consensus)} entries for {n} uids")
-        counted = [u for u in chosen.tolist() if permit[u] and masks.kept[u].any() and w[u].any()]
-        copier = {s.uid: s for s in copier_signals(result, previous_consensus, counted)}
+        counted_uids = [u for u in chosen.tolist() if permit[u] and masks.kept[u].any() and w[u].any()]
+        copier = {s.uid: s for s in copier_signals(result, previous_consensus, counted_uids)}
 
     out: list[ValidatorExplanation] = []
     for uid in chosen.tolist():

@@ -27,6 +27,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from analytics.errors import InputError
 from analytics.model.yuma import split_emissions
 
 U16_MAX = 65535
@@ -45,7 +46,7 @@ STORED_EMISSION_NOTE = (
 Split = tuple[int, ...]
 
 
-class SplitError(ValueError):
+class SplitError(InputError):
     """A split that the chain would reject. ``problem`` says why; ``suggestion`` is the nearest valid split."""
 
     def __init__(self, problem: str, suggestion: Split | None = None) -> None:
@@ -205,7 +206,7 @@ def parse_split(raw: str | Sequence[object] | None, mechanism_count: int) -> Spl
     _check_mechanism_count(mechanism_count)
     if raw is None:
         return None
-    items: list[object] = split_tokens(raw) if isinstance(raw, str) else list(raw)
+    items: list[object] = list(split_tokens(raw)) if isinstance(raw, str) else list(raw)
     if not items:
         return None
     values: list[int] = []

@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
+from analytics.errors import InputError
+
 U16_MAX = 65535
 U64_LIMIT = 2**63 - 1  # stake stays within the signed 64-bit range numpy holds
 # Scale factors and relative weights: 0 or within these bounds. u16 weights times 1e18 and rao stakes
@@ -25,7 +27,7 @@ MIN_FACTOR, MAX_FACTOR = 1e-18, 1e18
 MAX_DIGITS = 30  # an integer in a scenario longer than this is out of every range (and slow to convert)
 
 
-class ScenarioError(ValueError):
+class ScenarioError(InputError):
     """A scenario that cannot be applied; the message is one line meant for the user."""
 
 

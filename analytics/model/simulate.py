@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -76,6 +77,7 @@ from analytics.model.scenarios import (  # noqa: F401  (re-exported: simulate.* 
 from analytics.model.yuma import EpochInputs, EpochResult, activity_cutoff_blocks, carry_forward, epoch
 
 MAX_EPOCHS = 200
+ProgressFn = Callable[[int, int], None]  # progress(done, total) after each epoch replayed
 
 
 def validate(scenarios: Sequence[Scenario], inputs: EpochInputs) -> list[str]:
@@ -274,7 +276,7 @@ class _Plan:
 
 
 def _apply_start(inputs: EpochInputs, scenarios: Sequence[Scenario]) -> EpochInputs:
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     alpha = np.array(inputs.alpha_stake, dtype=np.int64, copy=True)
     tao = None if inputs.tao_stake is None else np.array(inputs.tao_stake, dtype=np.int64, copy=True)
     stake_changed = False
@@ -315,8 +317,8 @@ def _compile(inputs: EpochInputs, scenarios: Sequence[Scenario], active0: np.nda
     scale = [s for s in scenarios if isinstance(s, ScaleMiner)]
     if scale:
         col = np.ones(stored.shape[1])
-        for s in scale:
-            col[s.uid] *= s.factor
+        for miner in scale:
+            col[miner.uid] *= miner.factor
         scaled = stored * col[None, :]
         # Validators re-set the changed rows; the chain stores them max-upscaled (largest entry 65535).
         changed = (stored[:, col != 1] > 0).any(axis=1)
@@ -410,7 +412,7 @@ def _replay(
     plan: _Plan,
     epochs: int,
     previous_consensus: np.ndarray | None,
-    progress: object = None,
+    progress: ProgressFn | None = None,
 ) -> Replay:
     start = plan.start
     n = len(start.alpha_stake)
@@ -466,7 +468,9 @@ def _replay(
             moves = (plan.refresh | plan.fresh) & (commit0 >= 0) & (commit0 <= block0)
             commit = np.where(moves, commit0 + k * tempo, commit0)
         weights, mask, intended = (plan.weights, plan.weights_set, {}) if not dynamic else resolve()
-        this_epoch = dict(weights=weights, weights_set=mask, current_block=block, last_update=last_update)
+        this_epoch: dict[str, Any] = dict(
+            weights=weights, weights_set=mask, current_block=block, last_update=last_update
+        )
         if out is None:
             inputs = dataclasses.replace(start, commit_block=commit, **this_epoch)
         else:  # bonds, permits and the last epoch's block as storage holds them after the previous epoch
@@ -484,7 +488,7 @@ def _replay(
         previous = {u: intended[u] for u in plan.late}
         prev_c = np.asarray(out.consensus, dtype=np.float64)
         if progress is not None:
-            progress(k + 1, epochs)  # type: ignore[operator]
+            progress(k + 1, epochs)
     return rec.replay(int(start.emission))
 
 
@@ -495,7 +499,7 @@ def simulate(
     *,
     previous_consensus: np.ndarray | None = None,
     baseline: Replay | None = None,
-    progress: object = None,
+    progress: ProgressFn | None = None,
 ) -> Simulation:
     """Replay ``epochs`` epochs from ``inputs`` without and with ``scenarios``.
 
@@ -515,10 +519,11 @@ def simulate(
         raise ValueError(f"the baseline given has {baseline.epochs} epochs, not {epochs}")
     todo = (0 if baseline is not None else epochs) + (epochs if scenarios else 0)
 
-    def tick(offset: int):
+    def tick(offset: int) -> ProgressFn | None:
         if progress is None:
             return None
-        return lambda done, _total: progress(offset + done, todo)  # type: ignore[operator]
+        report = progress
+        return lambda done, _total: report(offset + done, todo)
 
     active0 = _active(inputs)
     if baseline is None:

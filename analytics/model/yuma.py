@@ -328,14 +328,14 @@ class EpochResult:
 # ----------------------------------------------------------------------------------------------
 
 
-def _mul_split(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _mul_split(a: np.ndarray, b: np.ndarray | np.int64) -> np.ndarray:
     """floor(a * b / 2^32) with `a` split into 16-bit halves: any sign of a, b; |a|, |b| < 2^46."""
     hi = (a >> 16) * b
     lo = ((a & _LO16) * b) >> 16
     return (hi + lo) >> 16
 
 
-def _mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _mul(a: np.ndarray, b: np.ndarray | np.int64) -> np.ndarray:
     """I32F32 multiply: floor(a * b / 2^32) (floor toward -inf, as substrate_fixed does).
 
     Fast path: non-negative operands whose product stays below 2^64 multiply in uint64 (two passes).
@@ -370,7 +370,7 @@ def _mul_unit(m: np.ndarray, v: np.ndarray | int) -> np.ndarray:
     return _mul_split(m, np.int64(v))
 
 
-def _div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _div(a: np.ndarray, b: np.ndarray | np.int64) -> np.ndarray:
     """I32F32 safe_div of non-negative values: floor(a * 2^32 / b), 0 where b == 0.
 
     Fast path in uint64 (a << 32 fits while a < 2^32, which covers every proportion below 1.0);
@@ -574,7 +574,9 @@ def _matrix_u16(name: str, value: object, n: int, check_range: bool = True) -> n
     return _check_u16(name, arr) if check_range else arr
 
 
-def _stake_bits(alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None):
+def _stake_bits(
+    alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None
+) -> tuple[np.ndarray, np.ndarray]:
     """I64F64 total stake, threshold filter and normalisation, truncated to I32F32 (exact).
 
     T_i = alpha_i + tao_i * tw with tw bits = floor(TaoWeight * 2^32 / (2^64 - 1)); scaled by 2^32 so
@@ -1031,14 +1033,15 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     fresh = last_tempo <= registered  # columns whose miner registered since the last epoch
     if bond_bits is None:
         b_old = np.zeros((r_count, n), dtype=np.int64)
-        b_rows = np.zeros(r_count, dtype=bool)
+        b_rows: np.ndarray = np.zeros(r_count, dtype=bool)
     else:
         if r_count and int(np.bitwise_or.reduce(bond_bits[rows])) >> 16:
             raise ValueError("bonds values must be u16 (0..65535)")
+        assert raw_b is not None  # read together with bond_bits
         b_old = raw_b.take(rows, axis=0)
         if fresh.any():
             b_old[:, fresh] = 0
-            b_rows = b_old.any(axis=1)
+            b_rows = np.asarray(b_old.any(axis=1))
         else:
             b_rows = bond_bits[rows] != 0
     bma_bits = (int(inp.bonds_moving_average) << 32) // 1_000_000
@@ -1059,6 +1062,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     if inp.yuma3:
         b_prev = _u16_proportion(b_old)
         if liquid and consensus.any():
+            assert keep_b is not None  # set whenever liquid alpha runs
             # entries of W^b (explicit zeros included): only these keep a bond under liquid alpha
             if beta == 0:
                 wb_support = keep_b
@@ -1202,7 +1206,7 @@ def carry_forward(inputs: EpochInputs, result: EpochResult, **changes: object) -
     block becomes this one (for the bond mask of newly registered miners); `changes` overrides
     anything else (new weights, stake, current_block, ...). For what-if runs over several epochs.
     """
-    carried: dict[str, object] = {
+    carried: dict[str, Any] = {
         "bonds": result.bonds,
         "validator_permit": result.new_validator_permit,
         "last_mechanism_step_block": int(inputs.current_block),

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from analytics.data.store import SNAPSHOT_META_COLUMNS, StoreError, db_exists, db_token
+from analytics.data.files import db_version
+from analytics.data.store import SNAPSHOT_META_COLUMNS, StoreError, db_exists
 
 if TYPE_CHECKING:
     from analytics.data.snapshot import SubnetSnapshot
@@ -57,9 +58,9 @@ class SubnetAnalysis:
         return self.per_mechanism[mechid]
 
 
-def _file_token(db_path: str) -> str:
-    """The database's current version (a file's size and mtime, or a Parquet lake's commit)."""
-    return db_token(db_path)
+# Which version of the database (a file or a lake) a memoised analysis belongs to (one definition:
+# analytics.data.files).
+_file_token = db_version
 
 
 @functools.lru_cache(maxsize=8)

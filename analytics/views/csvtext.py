@@ -96,13 +96,17 @@ def csv_bytes(df: pd.DataFrame) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def csv_filename(table: str, netuid: int | None, mechid: int | None, snapshot_id: int, **extra: Any) -> str:
-    """The file name a download button offers, e.g. ``validators_sn3_m0_snap12.csv``."""
+def csv_filename(
+    table: str, netuid: int | None, mechid: int | None, snapshot_id: int | None, **extra: Any
+) -> str:
+    """The file name every download button offers, e.g. ``validators_sn3_m0_snap12.csv``; a part that
+    is None is left out (``history_sn3.csv`` spans snapshots), ``extra`` adds ``key<value>`` parts."""
     parts = [table]
     if netuid is not None:
         parts.append(f"sn{netuid}")
     if mechid is not None:
         parts.append(f"m{mechid}")
-    parts.append(f"snap{snapshot_id}")
+    if snapshot_id is not None:
+        parts.append(f"snap{snapshot_id}")
     parts += [f"{k}{v}" for k, v in sorted(extra.items()) if v is not None]
     return "_".join(parts) + ".csv"

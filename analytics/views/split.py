@@ -6,13 +6,16 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.model import emission
+
+if TYPE_CHECKING:
+    from analytics.data.snapshot import SubnetSnapshot
 
 
 @dataclass(frozen=True)
@@ -125,7 +128,9 @@ def split_table(pools: emission.SubnetPools, mechids: tuple[int, ...]) -> pd.Dat
     ).astype({"u16": "Int64"})
 
 
-def mechanism_table(snap, inputs, pay: emission.Payouts, k: int) -> pd.DataFrame:
+def mechanism_table(
+    snap: SubnetSnapshot, inputs: StoredPayoutInputs, pay: emission.Payouts, k: int
+) -> pd.DataFrame:
     """One mechanism's UIDs: stored incentive, dividends used, and the miner / validator payouts."""
     return pd.DataFrame(
         {
@@ -141,7 +146,7 @@ def mechanism_table(snap, inputs, pay: emission.Payouts, k: int) -> pd.DataFrame
     )
 
 
-def totals_table(snap, mechids: tuple[int, ...], pay: emission.Payouts) -> pd.DataFrame:
+def totals_table(snap: SubnetSnapshot, mechids: tuple[int, ...], pay: emission.Payouts) -> pd.DataFrame:
     """Every UID's payout per mechanism and in total, next to the stored Emission."""
     frame = pd.DataFrame({"uid": np.arange(snap.n), "hotkey": [str(h) for h in snap.hotkeys]})
     for k, mechid in enumerate(mechids):
@@ -151,7 +156,9 @@ def totals_table(snap, mechids: tuple[int, ...], pay: emission.Payouts) -> pd.Da
     return frame
 
 
-def comparison_table(snap, change: emission.PayoutChange, uids: np.ndarray | None = None) -> pd.DataFrame:
+def comparison_table(
+    snap: SubnetSnapshot, change: emission.PayoutChange, uids: np.ndarray | None = None
+) -> pd.DataFrame:
     """Current vs edited payout per UID (all UIDs, or ``uids`` in that order)."""
     index = np.arange(snap.n) if uids is None else np.asarray(uids, dtype=np.int64)
     current, edited, delta = change.current[index], change.edited[index], change.delta[index]
@@ -169,7 +176,7 @@ def comparison_table(snap, change: emission.PayoutChange, uids: np.ndarray | Non
     )
 
 
-def payout_chart(snap, change: emission.PayoutChange) -> go.Figure:
+def payout_chart(snap: SubnetSnapshot, change: emission.PayoutChange) -> go.Figure:
     """Every UID's payout under the current and the edited split (grouped bars, hotkeys on hover)."""
     uids = np.arange(snap.n)
     hover = [str(h) for h in snap.hotkeys]

@@ -17,10 +17,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from analytics.errors import InputError
+
 __all__ = ["MechanismInputError", "as_finite_array"]
 
 
-class MechanismInputError(ValueError):
+class MechanismInputError(InputError):
     """Input a mechanism cannot score; the message names the value and what is accepted."""
 
 
