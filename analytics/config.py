@@ -5,6 +5,8 @@ environment variables and defaults.
 * ``METAGRAPH_LENS_LOCK_WAIT``: seconds a reader or writer waits for another process's lock (default 10).
 * Defaults: ``data/lens.duckdb`` once ``collect`` has written it, else the demo ``data/demo.duckdb``;
   ``collect`` never writes into the demo file. The alerts watchlist: ``data/alerts.toml``.
+* A database to read may also be a Parquet lake: a local directory, or an ``s3://bucket/prefix`` URI,
+  which stays a string (a Path would fold its ``//``); see :func:`db_location`.
 """
 
 from __future__ import annotations
@@ -22,19 +24,39 @@ DB_ENV_VAR = "METAGRAPH_LENS_DB"
 LOCK_WAIT_ENV_VAR = "METAGRAPH_LENS_LOCK_WAIT"
 DEFAULT_LOCK_WAIT_SECONDS = 10.0
 
+# A database location naming object storage (a Parquet lake on S3) rather than a local path.
+S3_SCHEME = "s3://"
+
+# A database to open: a local Path (DuckDB file or lake directory) or an s3:// lake URI (a string).
+DbLocation = Path | str
+
 # How the defaults read in help texts and docs (relative to the project folder, so they never drift).
 DEFAULT_DB_WORDING = f"${DB_ENV_VAR}, else data/lens.duckdb once collected, else data/demo.duckdb"
 CHAIN_DB_WORDING = f"${DB_ENV_VAR}, else data/lens.duckdb; never the demo file"
 ALERTS_CONFIG_WORDING = "data/alerts.toml in the project folder"
 
 
-def configured_db() -> Path | None:
-    """The database named by ``$METAGRAPH_LENS_DB`` (user-expanded), or None when it is unset or blank."""
+def is_uri(location: object) -> bool:
+    """Whether ``location`` names object storage (``s3://bucket/prefix``) rather than a local path."""
+    return isinstance(location, str) and location.lower().startswith(S3_SCHEME)
+
+
+def db_location(value: str | os.PathLike[str]) -> DbLocation:
+    """A database given on a command line or in the environment: an ``s3://`` lake URI stays a string,
+    anything else is a (user-expanded) local Path: a DuckDB file or a lake directory."""
+    if is_uri(value):
+        return str(value)
+    return Path(os.fspath(value)).expanduser()
+
+
+def configured_db() -> DbLocation | None:
+    """The database named by ``$METAGRAPH_LENS_DB`` (see :func:`db_location`), or None when it is
+    unset or blank."""
     configured = os.environ.get(DB_ENV_VAR, "").strip()
-    return Path(configured).expanduser() if configured else None
+    return db_location(configured) if configured else None
 
 
-def default_db_path(*, chain: Path | None = None, demo: Path | None = None) -> Path:
+def default_db_path(*, chain: Path | None = None, demo: Path | None = None) -> DbLocation:
     """The database to open when none is given: $METAGRAPH_LENS_DB, else data/lens.duckdb once the
     collector has written it (so `collect` then `streamlit run app.py` shows the chain), else the demo.
     ``chain`` / ``demo`` replace the two default files (the store passes its own, which tests move)."""

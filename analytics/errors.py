@@ -6,7 +6,8 @@ layer (even the pure model) may import it.
 
     LensError
     ├── StoreError              a database problem the user can act on (analytics.data.store)
-    │   └── DatabaseLockedError  another process holds the file's lock, still after the lock wait
+    │   ├── DatabaseLockedError  another process holds the file's lock, still after the lock wait
+    │   └── LakeError            a Parquet lake that cannot be read or written (analytics.data.lake)
     ├── CollectorError          bad collect input, unusable target (analytics.data.collector)
     │   └── CollectorBusy       another collection run holds the lock file
     ├── CliError                a command-line usage error: one line, exit code 2 (analytics.cli)
@@ -32,6 +33,11 @@ class StoreError(LensError):
 
 class DatabaseLockedError(StoreError):
     """Another process holds the database file's lock and kept it past the wait (the store decides)."""
+
+
+class LakeError(StoreError):
+    """A Parquet lake problem the user can act on (unreachable, foreign content, newer format); the
+    message never holds credentials. A StoreError: a lake is read wherever a database is."""
 
 
 class CollectorError(LensError):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from analytics import config, errors
-from analytics.cli import DB_HELP, build_parser
+from analytics.cli import DB_HELP, build_parser, db_path
 from analytics.cli import CliError as CliErrorFromCli
-from analytics.data import collector, files, store
+from analytics.data import collector, files, lake, store
 from analytics.model.emission import SplitError
 from analytics.model.mechanisms import MechanismInputError
 from analytics.model.simulate import ScenarioError
@@ -24,6 +24,7 @@ def test_every_error_we_raise_derives_from_one_base_and_keeps_its_old_name() -> 
     assert CliErrorFromCli is errors.CliError and collector.CollectorBusy is errors.CollectorBusy
     assert issubclass(errors.DatabaseLockedError, store.StoreError)
     assert issubclass(errors.CollectorBusy, errors.CollectorError)
+    assert lake.LakeError is errors.LakeError and issubclass(lake.LakeError, store.StoreError)
     for cls in (store.StoreError, collector.CollectorError, errors.CliError, ScenarioError, SplitError):
         assert issubclass(cls, errors.LensError), cls
     for cls in (ScenarioError, SplitError, MechanismInputError):  # were ValueErrors: callers catch those
@@ -61,6 +62,8 @@ def test_config_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path:
     monkeypatch.setenv(config.DB_ENV_VAR, "~/lens.duckdb")
     assert config.default_db_path() == Path("~/lens.duckdb").expanduser()
     assert store.default_db_path() == config.default_db_path()
+    monkeypatch.setenv(config.DB_ENV_VAR, "s3://bucket/lens")  # a lake on S3: kept a string
+    assert store.default_db_path() == config.default_db_path() == "s3://bucket/lens"
     monkeypatch.setenv(config.DB_ENV_VAR, "  ")
     chain, demo = tmp_path / "lens.duckdb", tmp_path / "demo.duckdb"
     assert config.default_db_path(chain=chain, demo=demo) == demo  # blank = unset; no chain file yet
@@ -84,8 +87,21 @@ def test_every_command_takes_the_same_db_option() -> None:
     actions = _db_actions(build_parser())
     assert {"demo", "collect", "export", "check", "split", "simulate"} <= set(actions)
     for name, action in actions.items():
-        assert action.metavar == "PATH" and action.type is Path and action.default is None, name
+        assert action.metavar == "PATH" and action.default is None, name
+        # the writers take a DuckDB file; every reader also a Parquet lake (s3:// kept a string)
+        assert action.type is (Path if name in ("demo", "collect", "backfill") else config.db_location), name
         assert any(action.help.startswith(h) for h in DB_HELP.values()), (name, action.help)
+
+
+def test_a_lake_uri_survives_every_reading_db_option() -> None:
+    parser = build_parser()
+    for command in (["check"], ["export", "--table", "subnets", "--out", "-"], ["simulate", "--netuid", "1"]):
+        args = parser.parse_args([*command, "--db", "s3://bucket/lake"])
+        assert db_path(args) == "s3://bucket/lake", command  # a Path would fold the '//'
+    args = parser.parse_args(["check", "--db", "~/lens.duckdb"])
+    assert db_path(args) == Path("~/lens.duckdb").expanduser()
+    args = parser.parse_args(["collect", "--db", "~/lens.duckdb"])
+    assert db_path(args, "collect") == Path("~/lens.duckdb").expanduser()
 
 
 def test_atomic_write_replaces_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -154,16 +154,18 @@ def integer_axis(values: Any, title: str | None = None) -> dict[str, Any]:
     return axis
 
 
-def configured_db(argv: Sequence[str] | None = None) -> Path:
+def configured_db(argv: Sequence[str] | None = None) -> Path | str:
     """The database to open: ``--db PATH`` in the script arguments, else analytics.config's default
-    ($METAGRAPH_LENS_DB, else data/lens.duckdb once collected, else data/demo.duckdb)."""
+    ($METAGRAPH_LENS_DB, else data/lens.duckdb once collected, else data/demo.duckdb). A lake works
+    too: a directory, or an ``s3://`` URI (kept a string)."""
     parser = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     parser.add_argument("--db")
     args, _ = parser.parse_known_args(list(sys.argv[1:] if argv is None else argv))
-    return Path(args.db).expanduser() if args.db else store.default_db_path()
+    return store.db_location(args.db) if args.db else store.default_db_path()
 
 
-# Identity of the DB file's current contents for cache keys (one definition: analytics.data.files).
+# Identity of the database's current contents for cache keys, a file's or a lake's (one definition:
+# analytics.data.files).
 _db_token = files.db_version
 
 
@@ -327,6 +329,8 @@ DEMO_BANNER = (
 def resolve_db() -> str:
     """The database path for this run; creates the default demo database on first start."""
     path = configured_db()
+    if isinstance(path, str) or store.is_lake(path):  # a lake (s3:// or a directory), read-only:
+        return str(path)  # a problem shows when the first query runs
     if path.resolve() == store.DEMO_DB_PATH.resolve() and not path.exists():
         from analytics.data import demo  # imported here: only the first start needs it
 

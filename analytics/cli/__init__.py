@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, Literal, NoReturn, overload
 
 from analytics import config
 from analytics.errors import CliError
@@ -35,32 +35,51 @@ COMMANDS: tuple[str, ...] = (
     "simulate",
     "returns",
     "alerts",
+    "lake",
 )
 
 
 # The help of --db for each kind of command (one definition: see add_db_argument).
 DB_HELP = {
-    "read": f"DuckDB file to read (default: {config.DEFAULT_DB_WORDING})",
+    "read": f"DuckDB file or Parquet lake (directory or s3://bucket/prefix) to read (default: {config.DEFAULT_DB_WORDING})",
     "collect": f"DuckDB file to write (default: {config.CHAIN_DB_WORDING})",
     "demo": "database file to create (default: data/demo.duckdb)",
+    "export": f"DuckDB file to export (default: {config.DEFAULT_DB_WORDING})",
 }
 
 
-def add_db_argument(parser: argparse.ArgumentParser, role: str = "read", *, extra: str = "") -> None:
+Role = Literal["read", "collect", "demo", "export"]
+_LOCATIONS = ("read", "export")  # roles whose --db may name a lake: an s3:// URI stays a string
+
+
+def add_db_argument(parser: argparse.ArgumentParser, role: Role = "read", *, extra: str = "") -> None:
     """The ``--db PATH`` option every command takes, defined once. ``role``: 'read' (the dashboard's
-    database), 'collect' (the chain database, never the demo) or 'demo' (the demo file)."""
-    parser.add_argument("--db", type=Path, default=None, metavar="PATH", help=DB_HELP[role] + extra)
+    database, which may be a Parquet lake: a directory or an s3:// URI), 'collect' (the chain database,
+    never the demo), 'demo' (the demo file) or 'export' (the DuckDB file `lake export` reads, the
+    dashboard's by default; given a lake, the command says so)."""
+    parser.add_argument(
+        "--db",
+        type=config.db_location if role in _LOCATIONS else Path,
+        default=None,
+        metavar="PATH",
+        help=DB_HELP[role] + extra,
+    )
 
 
-def db_path(args: argparse.Namespace, role: str = "read") -> Path:
-    """The database a command uses: ``--db`` (user-expanded), else the role's default from analytics.config."""
+@overload
+def db_path(args: argparse.Namespace, role: Literal["read", "export"] = "read") -> config.DbLocation: ...
+@overload
+def db_path(args: argparse.Namespace, role: Literal["collect", "demo"]) -> Path: ...
+def db_path(args: argparse.Namespace, role: Role = "read") -> config.DbLocation:
+    """The database a command uses: ``--db`` (user-expanded; for 'read' an s3:// lake stays a string),
+    else the role's default from analytics.config."""
     if args.db is not None:
-        return Path(args.db).expanduser()
-    return {
-        "read": config.default_db_path,
-        "collect": config.chain_db_path,
-        "demo": lambda: config.DEMO_DB_PATH,
-    }[role]()
+        return config.db_location(args.db) if role in _LOCATIONS else Path(args.db).expanduser()
+    if role == "collect":
+        return config.chain_db_path()
+    if role == "demo":
+        return config.DEMO_DB_PATH
+    return config.default_db_path()
 
 
 class _Parser(argparse.ArgumentParser):

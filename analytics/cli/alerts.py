@@ -43,7 +43,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the alerts as a JSON list on stdout")
 
 
-def load_watchlist(path: Path, db: Path | None) -> config.Watchlist:
+def load_watchlist(path: Path, db: lens_config.DbLocation | None) -> config.Watchlist:
     """The checked watchlist; CliError (one line naming the file's line) when it is bad."""
     try:
         return config.load(path)
@@ -53,7 +53,7 @@ def load_watchlist(path: Path, db: Path | None) -> config.Watchlist:
         raise CliError(str(exc)) from None
 
 
-def execute(db: Path, watchlist: config.Watchlist, *, dry_run: bool, as_json: bool) -> int:
+def execute(db: lens_config.DbLocation, watchlist: config.Watchlist, *, dry_run: bool, as_json: bool) -> int:
     """Run the watchlist and print the alerts; the exit code (0 delivered, 1 some failed)."""
     try:
         with stderr_log():
@@ -82,6 +82,11 @@ def _print(result: RunResult, *, as_json: bool, dry_run: bool) -> None:
 
 def run(args: argparse.Namespace) -> int:
     target = db_path(args)
+    if store.is_lake(target) and not args.dry_run:
+        raise CliError(
+            f"{target} is a Parquet lake, read-only: alerts remember what they sent in a DuckDB file "
+            "(give --db a DuckDB file, or use --dry-run on the lake)"
+        )
     try:
         store.schema_version(target)  # a missing, empty, corrupt or locked file: one line, exit 2
     except store.StoreError as exc:

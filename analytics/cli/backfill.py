@@ -20,7 +20,13 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from analytics.cli import CliError, add_db_argument, db_path, stderr_log
-from analytics.cli.collect import EXIT_BUSY, EXIT_FAILED, EXIT_OK
+from analytics.cli.collect import (
+    EXIT_BUSY,
+    EXIT_FAILED,
+    add_lake_arguments,
+    append_to_lake,
+    check_lake_argument,
+)
 
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
@@ -68,6 +74,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="answer from a recording made with --record instead of a node (offline reproduction)",
     )
     parser.add_argument("--concurrency", type=int, default=64, help="subnets read at once (default 64)")
+    add_lake_arguments(parser)
 
 
 def _date(text: str, flag: str, collector: ModuleType) -> datetime:
@@ -164,6 +171,7 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
         raise CliError(str(exc)) from None
     except Exception as exc:  # the node could not be asked
         raise CliError(f"cannot reach {args.network}: {collector._describe(exc)}") from None
+    check_lake_argument(args)
 
     progress = _Progress()
     try:
@@ -196,7 +204,7 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
         len(summary.already),
     )
     if summary.ok:
-        return EXIT_OK
+        return append_to_lake(args, target)
     for point, failures in sorted(summary.failed.items()):
         for netuid, reason in sorted(failures.items()):
             log.error(

@@ -87,6 +87,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="answer from a recording made with --record instead of a node (offline reproduction)",
     )
     parser.add_argument("--concurrency", type=int, default=64, help="subnets read at once (default 64)")
+    add_lake_arguments(parser)
+
+
+def add_lake_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--lake DIR|s3://...` and `--endpoint-url`: shared with backfill."""
+    parser.add_argument(
+        "--lake",
+        default=None,
+        metavar="DIR|s3://bucket/prefix",
+        help="after a successful run, append the database's new snapshots to this Parquet lake",
+    )
+    parser.add_argument(
+        "--endpoint-url", default=None, help="S3-compatible endpoint for --lake (default: $AWS_ENDPOINT_URL)"
+    )
+
+
+def append_to_lake(args: argparse.Namespace, db: Path) -> int:
+    """The --lake step after a run that stored (or already had) its snapshot: EXIT_OK, or EXIT_FAILED
+    with one log line when the lake cannot take it (the database keeps the data; re-run to retry)."""
+    if not getattr(args, "lake", None):
+        return EXIT_OK
+    from analytics.cli import lake as lake_cli
+
+    try:
+        lake_cli.export_to_lake(db, args.lake, args.endpoint_url)
+    except CliError as exc:
+        log.error("the snapshot is in %s but the lake export failed: %s", db, exc)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def check_lake_argument(args: argparse.Namespace) -> None:
+    """Before a run: CliError (exit 2, nothing written) when --lake cannot take a lake."""
+    if getattr(args, "lake", None):
+        from analytics.cli import lake as lake_cli
+
+        lake_cli.check_lake_target(args.lake, args.endpoint_url)
 
 
 class _Progress:
@@ -143,6 +180,7 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
         target = collector.check_db_path(db_path(args, "collect"))
     except collector.CollectorError as exc:
         raise CliError(str(exc)) from None
+    check_lake_argument(args)
     watchlist = None
     if args.alerts is not None:  # a bad watchlist fails before the long collect, not after it
         from analytics.cli import alerts as alerts_cli
@@ -173,7 +211,7 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
 
     if summary.already_stored:
         log.info("%s block %s is already in %s: nothing written", network, summary.block, target)
-        return _alerts_after(target, watchlist)
+        return _after_success(args, target, watchlist)
     for netuid, reason in sorted(summary.failed.items()):
         log.error("%s failed: %s", "the run" if netuid < 0 else f"subnet {netuid}", reason)
     if summary.snapshot_id is not None:
@@ -186,7 +224,7 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
             f" (not epoch-aligned: {unaligned})" if unaligned and args.block is None else "",
         )
     if summary.ok:
-        return _alerts_after(target, watchlist)
+        return _after_success(args, target, watchlist)
     log.error(
         "%d subnet(s) stored, %d failed: exit %d",
         len(summary.stored),
@@ -194,6 +232,12 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
         EXIT_FAILED,
     )
     return EXIT_FAILED
+
+
+def _after_success(args: argparse.Namespace, target: Path, watchlist: Any) -> int:
+    """After a successful collect: the lake append (`--lake`), then the watchlist (`--alerts`); the
+    worse exit code of the two (the snapshot is stored either way)."""
+    return max(append_to_lake(args, target), _alerts_after(target, watchlist))
 
 
 def _alerts_after(target: Path, watchlist: Any) -> int:

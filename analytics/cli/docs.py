@@ -37,20 +37,20 @@ def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentP
     return {}
 
 
+def _sections(parser: argparse.ArgumentParser, prefix: str) -> Iterator[str]:
+    """Each sub-command's ``--help`` in a code block under its heading, then its own sub-commands'
+    (``lake`` -> ``lake export``)."""
+    for name, sub in _subparsers(parser).items():
+        command = f"{prefix} {name}"
+        yield from (f"### `{command}`", "", "```text", sub.format_help().rstrip(), "```", "")
+        yield from _sections(sub, command)
+
+
 def cli_reference(width: int = WIDTH) -> str:
     """Markdown: the top-level ``--help``, then each command's ``--help`` in a code block."""
     with _columns(width):
         parser = build_parser()
-        parts = ["```text", parser.format_help().rstrip(), "```", ""]
-        for name, sub in _subparsers(parser).items():
-            parts += [
-                f"### `python -m analytics {name}`",
-                "",
-                "```text",
-                sub.format_help().rstrip(),
-                "```",
-                "",
-            ]
+        parts = ["```text", parser.format_help().rstrip(), "```", "", *_sections(parser, parser.prog)]
     return "\n".join(parts)
 
 

@@ -58,9 +58,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     out.add_argument("--csv", metavar="FILE", help="write one row per epoch and uid to FILE ('-' = stdout)")
 
 
-def _db_path(args: argparse.Namespace) -> Path:
+def _db_path(args: argparse.Namespace) -> Path | str:
     path = db_path(args)
-    if not path.exists():
+    if not store.db_exists(path):
         raise CliError(
             f"database {path} does not exist (create one with `python -m analytics demo --db {path}`)"
         )

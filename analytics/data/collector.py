@@ -36,6 +36,7 @@ import logging
 import os
 import random
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime

@@ -4,7 +4,8 @@
   reader (or a crash) never sees half a CSV.
 * :func:`atomic_path` — the same for writers that open a file by name (DuckDB building the demo).
 * :func:`db_version` — a token that changes whenever the database file or its WAL changes (size and
-  modification time), for cache keys: a snapshot written by the cron job is seen on the next read.
+  modification time), or a Parquet lake commits (its manifest), for cache keys: a snapshot written by
+  the cron job or appended to the lake is seen on the next read.
 """
 
 from __future__ import annotations
@@ -15,10 +16,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from analytics.data import lake
+
 
 def db_version(db_path: str | os.PathLike[str]) -> str:
-    """Identity of the DB file's current contents for cache keys: size and mtime of the file and its
-    WAL ('-' for one that is missing)."""
+    """Identity of the database's current contents for cache keys: size and mtime of the file and its
+    WAL ('-' for one that is missing), or a lake's current commit ('-' when it holds none or cannot
+    be reached: the read that follows says why)."""
+    if lake.is_lake(db_path):
+        try:
+            return lake.version_token(db_path)
+        except lake.LakeError:
+            return "-"
     parts = []
     for path in (os.fspath(db_path), os.fspath(db_path) + ".wal"):
         try:

@@ -49,6 +49,16 @@ Additions beyond the original contract (same rules):
     SCHEMA_VERSION, TABLES, DEMO_DB_PATH, LOCK_WAIT_SECONDS (seconds a call waits for another
     process's lock; env METAGRAPH_LENS_LOCK_WAIT)
 
+Parquet lakes (analytics/data/lake.py): anywhere a database path is taken, a lake directory or an
+``s3://bucket/prefix`` works for reading: it is opened as an in-memory DuckDB connection with the
+lake's tables registered (pyarrow datasets over the committed files), so every read above runs
+unchanged. Writing to a lake goes through `lake export` / `collect --lake`, never through this module.
+    db_location(value) -> Path | str      a CLI/env value: s3:// URIs stay strings, else a Path
+    is_lake(location) -> bool; db_exists(location) -> bool; db_token(location) -> str (cache key)
+    lake_table_specs(db_path) -> {table: lake.TableSpec}   every table, discovered from the schema
+    snapshot_arrow(db_path, snapshot_id, tables) -> {table: pa.Table}   one snapshot's rows, key order
+    table_arrow(db_path, table) -> pa.Table                   a whole table, key order
+
 Concurrency: DuckDB allows one writing process per file and takes an exclusive lock while any
 read-write connection is open; a read-only connection takes a shared lock. So by default every call
 opens its own connection and closes it before returning. The app turns on ``keep_reader_open()``:
@@ -83,6 +93,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from analytics import config
+from analytics.data import files
+from analytics.data import lake as _lake
 from analytics.errors import DatabaseLockedError, StoreError
 from analytics.textsafe import safe_frame
 
@@ -257,10 +269,29 @@ class SnapshotData:
     tables: dict[str, pa.Table] = field(default_factory=dict)
 
 
-def default_db_path() -> Path:
+def default_db_path() -> config.DbLocation:
     """The database to open when none is given: analytics.config.default_db_path with this module's
-    CHAIN_DB_PATH and DEMO_DB_PATH (kept for callers of the store)."""
+    CHAIN_DB_PATH and DEMO_DB_PATH (kept for callers of the store). An ``s3://`` lake in
+    $METAGRAPH_LENS_DB is returned as a string (a Path would fold its '//')."""
     return config.default_db_path(chain=CHAIN_DB_PATH, demo=DEMO_DB_PATH)
+
+
+# A database given on a command line or in the environment: s3:// stays a string, else a Path.
+db_location = config.db_location
+
+
+def is_lake(location: object) -> bool:
+    """Whether ``location`` is a Parquet lake (an s3:// URI or a directory holding a lake manifest)."""
+    return _lake.is_lake(location)
+
+
+def db_exists(location: str | os.PathLike[str]) -> bool:
+    """Whether there is something to open: a file, a lake directory, or (not checked here) an s3:// lake."""
+    return is_lake(location) or Path(os.fspath(location)).exists()
+
+
+# Identity of the database's current contents for cache keys, a file's or a lake's (one definition).
+db_token = files.db_version
 
 
 # --------------------------------------------------------------------------------------------------
@@ -465,9 +496,42 @@ def keep_reader_open(enabled: bool = True) -> None:
 
 
 @contextmanager
+def _lake_reader(location: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An in-memory DuckDB connection with the lake's committed tables registered under their names."""
+    try:
+        view = _lake.open_for_reading(location)
+    except _lake.LakeError as exc:
+        raise StoreError(str(exc)) from None
+    # One connection per thread and lake commit (registering the tables costs more than most queries);
+    # DuckDB connections are not shared between threads, and a new commit gets a new connection.
+    held = getattr(_lake_connections, "by_lake", None)
+    if held is None:
+        held = _lake_connections.by_lake = {}
+    token, con = held.get(view.display, (None, None))
+    if token != view.token or con is None:
+        if con is not None:
+            con.close()
+        con = duckdb.connect(":memory:")
+        for name, table in view.tables.items():
+            con.register(name, table)
+        held[view.display] = (view.token, con)
+    try:
+        yield con
+    except (duckdb.Error, OSError, pa.ArrowException) as exc:
+        raise StoreError(f"lake {view.display}: {_first_line(exc)}") from None
+
+
+_lake_connections = threading.local()
+
+
+@contextmanager
 def _reader(db_path: str | os.PathLike[str]) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection for one call: a cursor on the app's shared connection when enabled,
-    else a fresh connection closed on exit; errors become StoreError."""
+    """A read-only connection for one call: a lake's in-memory connection, a cursor on the app's
+    shared connection when enabled, else a fresh connection closed on exit; errors become StoreError."""
+    if is_lake(db_path):
+        with _lake_reader(db_path) as con:
+            yield con
+        return
     path = Path(db_path)
     _check_readable(path)
     cursor = SHARED_READER.checkout(path) if SHARED_READER.enabled else None
@@ -505,6 +569,11 @@ def _writer(
     db_path: str | os.PathLike[str], lock_wait: float | None = None
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A fresh read-write connection with the schema migrated to SCHEMA_VERSION."""
+    if is_lake(db_path):
+        raise StoreError(
+            f"{db_path} is a Parquet lake, read-only here: write to a DuckDB file and append to the lake "
+            "with `python -m analytics lake export` or `collect --lake`"
+        )
     path = Path(db_path)
     _check_writable(path)
     SHARED_READER.close()
@@ -629,6 +698,11 @@ def check_lens_database(db_path: str | os.PathLike[str]) -> None:
 def schema_version(db_path: str | os.PathLike[str]) -> int:
     """The schema version of an existing database: the highest version up to which every migration this
     code knows is applied (0 when it has no metagraph-lens schema; see _version_of)."""
+    if is_lake(db_path):
+        try:
+            return _lake.open_for_reading(db_path).schema_version
+        except _lake.LakeError as exc:
+            raise StoreError(str(exc)) from None
     with _reader(db_path) as con:
         return _current_version(con)
 
@@ -752,7 +826,7 @@ def add_subnets(
 
     One transaction: every incoming subnet not stored yet in that snapshot is written whole, with its
     summary row; subnets already there are skipped (a rerun adds nothing). Returns (snapshot_id,
-    netuids added).
+    netuids added). ``lock_wait`` as for :func:`ingest_snapshot`.
     """
     _validate_snapshot(snapshot)
     incoming_subnets = snapshot.tables.get("subnets")
@@ -1517,3 +1591,66 @@ def record_delivery(
             """,
             [ok, _utcnow(), ok, error, int(alert_id), destination],
         )
+
+
+# --------------------------------------------------------------------------------------------------
+# Reads for the Parquet lake export (analytics/data/lake.py): Arrow tables, every table discovered from
+# the schema so tables and columns added by later migrations reach the lake unchanged.
+
+
+def _key_order(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """ORDER BY for a table: its canonical key order, else netuid first when it has one (lake files
+    are split by netuid), else every column."""
+    if table in _ORDER:
+        return _ORDER[table]
+    names = list(_table_columns(con, table))
+    return ", ".join(([c for c in ("snapshot_id", "netuid") if c in names] or names[:1]) or ["1"])
+
+
+def lake_table_specs(db_path: str | os.PathLike[str]) -> dict[str, _lake.TableSpec]:
+    """Every table of the database with its Arrow schema; per snapshot when snapshot_id is required."""
+    with _reader(db_path) as con:
+        if "snapshots" not in _user_tables(con):
+            raise StoreError(f"database {db_path} is not a metagraph-lens database (no snapshots table)")
+        keys = {
+            name: list(cols)
+            for name, cols in con.execute(
+                "SELECT table_name, constraint_column_names FROM duckdb_constraints() "
+                "WHERE constraint_type = 'PRIMARY KEY' AND database_name = current_database()"
+            ).fetchall()
+        }
+        specs: dict[str, _lake.TableSpec] = {}
+        for table in sorted(_user_tables(con)):
+            columns = _table_columns(con, table)
+            schema = con.sql(f'SELECT * FROM "{table}" LIMIT 0').to_arrow_table().schema
+            per_snapshot = columns.get("snapshot_id") is False
+            key = keys.get(table)
+            one_per_subnet = key is not None and set(key) <= {"snapshot_id", "netuid"}
+            by_netuid = per_snapshot and "netuid" in columns and not one_per_subnet
+            specs[table] = _lake.TableSpec(
+                name=table, schema=schema, per_snapshot=per_snapshot, by_netuid=by_netuid
+            )
+    return specs
+
+
+def snapshot_arrow(db_path: str | os.PathLike[str], snapshot_id: int, tables: list[str]) -> dict[str, pa.Table]:
+    """One snapshot's rows of each table (all of them tables with a snapshot_id), in key order."""
+    out: dict[str, pa.Table] = {}
+    with _reader(db_path) as con:
+        known = _user_tables(con)
+        for table in tables:
+            if table not in known:
+                raise StoreError(f"unknown table {table!r} in {db_path}")
+            out[table] = con.sql(
+                f'SELECT * FROM "{table}" WHERE snapshot_id = $sid ORDER BY {_key_order(con, table)}',
+                params={"sid": int(snapshot_id)},
+            ).to_arrow_table()
+    return out
+
+
+def table_arrow(db_path: str | os.PathLike[str], table: str) -> pa.Table:
+    """A whole table as Arrow, in key order."""
+    with _reader(db_path) as con:
+        if table not in _user_tables(con):
+            raise StoreError(f"unknown table {table!r} in {db_path}")
+        return con.sql(f'SELECT * FROM "{table}" ORDER BY {_key_order(con, table)}').to_arrow_table()

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from analytics.data.files import db_version
-from analytics.data.store import SNAPSHOT_META_COLUMNS, StoreError
+from analytics.data.store import SNAPSHOT_META_COLUMNS, StoreError, db_exists
 
 if TYPE_CHECKING:
     from analytics.data.snapshot import SubnetSnapshot
@@ -58,7 +58,8 @@ class SubnetAnalysis:
         return self.per_mechanism[mechid]
 
 
-# Which version of the DB file a memoised analysis belongs to (one definition: analytics.data.files).
+# Which version of the database (a file or a lake) a memoised analysis belongs to (one definition:
+# analytics.data.files).
 _file_token = db_version
 
 
@@ -78,7 +79,7 @@ def _analysis(db_path: str, token: str, snapshot_id: int, netuid: int) -> Subnet
 def subnet_analysis(db_path: str | os.PathLike[str], snapshot_id: int, netuid: int) -> SubnetAnalysis:
     """Load one subnet and recompute its epoch (memoised per file version, snapshot and subnet)."""
     db = str(db_path)
-    if not os.path.exists(db):
+    if not db_exists(db):
         raise StoreError(f"database {db} does not exist")
     return _analysis(db, _file_token(db), int(snapshot_id), int(netuid))
 
