@@ -76,7 +76,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 
 from analytics.data import files, store
 from analytics.textsafe import safe_text
-from analytics.views import export, health
+from analytics.views import display, export, health
 from analytics.views import freshness as fresh
 
 APP_NAME = "metagraph-lens"
@@ -757,7 +757,9 @@ def page_link(
 
 
 def table_and_csv(df: pd.DataFrame, filename: str, key: str, **dataframe_args: Any) -> None:
-    """Show ``df`` full width without its index (missing values as empty cells), with a CSV download of
-    exactly what is shown below it."""
-    st.dataframe(df, hide_index=True, width="stretch", **{"placeholder": "", **dataframe_args})
+    """Show ``df`` full width without its index (missing values as empty cells, readable headers for the
+    columns ``column_config`` leaves out), with a CSV download of exactly what is shown below it."""
+    args = {"placeholder": "", **dataframe_args}
+    args["column_config"] = display.header_labels(list(df.columns), args.get("column_config"))
+    st.dataframe(df, hide_index=True, width="stretch", **args)
     csv_download(df, filename, key=key)

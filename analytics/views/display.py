@@ -55,3 +55,31 @@ def whatif_winners_table(winners: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return out.reset_index(drop=True)
+
+
+# Column-name endings that name a unit: shown once, in the header, after the words.
+_UNIT_SUFFIXES = {"rao": "rao", "alpha": "α", "tao": "TAO", "pct": "%", "u16": "u16"}
+# Words written differently in a header than in a column name.
+_WORDS = {"uid": "UID", "uids": "UIDs", "tv": "Tv", "id": "ID", "mechid": "mechanism", "netuid": "subnet"}
+
+
+def readable_header(column: str) -> str:
+    """A table header for a snake_case column name: words with spaces, the unit once in brackets
+    (``stake_alpha`` -> "Stake (α)", ``validator_uid`` -> "Validator UID"). Other names are kept."""
+    if "_" not in column and column.lower() == column and column not in _WORDS:
+        return column[:1].upper() + column[1:] if column.isidentifier() else column
+    words = column.split("_")
+    unit = _UNIT_SUFFIXES.get(words[-1]) if len(words) > 1 else None
+    if unit is not None:
+        words = words[:-1]
+    text = " ".join(_WORDS.get(w, w) for w in words if w)
+    text = text[:1].upper() + text[1:]
+    return f"{text} ({unit})" if unit else text
+
+
+def header_labels(columns: list[str], column_config: dict[str, object] | None = None) -> dict[str, object]:
+    """``column_config`` completed with a readable header for every column it does not configure, so
+    no table shows a snake_case name (what is configured is kept as it is)."""
+    labels: dict[str, object] = {str(c): readable_header(str(c)) for c in columns}
+    labels.update(column_config or {})
+    return labels
