@@ -20,34 +20,26 @@ import pytest
 
 from analytics.cli import main
 from analytics.data import collector, store
+from tests.conftest import dump_tables
 from tests.fakechain import expected_rows, fake_subtensor, history_network, point_epochs
+from tests.test_collector_cli import one_error_line
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = collector.RetryPolicy(tries=1, timeout=20, concurrency=4)
+# The data tables a backfill writes (the run log differs between runs by its clock, so it is left out).
 DATA_TABLES = (
     "snapshots",
-    "subnets",
-    "neurons",
-    "mechanism_neurons",
-    "weights",
-    "bonds",
-    "bonds_after",
+    *(t for t in store.TABLES if t not in ("hotkeys", "child_keys")),
     "subnet_summary",
 )
 
 
-@pytest.fixture(autouse=True)
-def _token_symbol_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 
 def dump(db: Path) -> dict[str, list[tuple]]:
-    """Every data table in key order (the run log differs between runs by its clock, so it is left out)."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in DATA_TABLES}
-    finally:
-        con.close()
+    """Every data table in key order."""
+    return dump_tables(db, DATA_TABLES)
 
 
 def test_each_point_stores_its_own_epoch_and_a_rerun_adds_nothing(tmp_path) -> None:
@@ -200,13 +192,6 @@ def cli_chain(monkeypatch):
     chain = history_network(subnets=(1,))
     monkeypatch.setattr(collector, "subtensor_for", lambda network: bt.Subtensor("local", substrate=chain))
     return chain
-
-
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    return lines[0]
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pytest
 
 from analytics.data import collector, store
+from tests.conftest import assert_rows_equal
 from tests.fakechain import Matrix, expected_rows, sample_network
 
 pytestmark = pytest.mark.usefixtures("token_symbol_cache")
@@ -35,28 +36,6 @@ def rows_of(table: pa.Table) -> list[dict]:
     return table.to_pylist()
 
 
-def key(row: dict) -> tuple:
-    names = (
-        "netuid",
-        "mechid",
-        "uid",
-        "validator_uid",
-        "miner_uid",
-        "hotkey",
-        "child_hotkey",
-        "parent_hotkey",
-    )
-    return tuple(str(row[k]) for k in names if k in row)
-
-
-def assert_rows_equal(actual: list[dict], expected: list[dict], table: str) -> None:
-    actual = sorted(actual, key=key)
-    expected = sorted(expected, key=key)
-    assert len(actual) == len(expected), f"{table}: {len(actual)} rows, expected {len(expected)}"
-    for a, e in zip(actual, expected, strict=True):
-        assert a == e, f"{table} row {key(e)} differs: {a} != {e}"
-
-
 def test_tables_have_exactly_the_schema_columns(tmp_path: Path) -> None:
     """The Arrow schemas carry exactly the columns of the migrated schema (every migration applied)."""
     db = tmp_path / "schema.duckdb"
@@ -71,16 +50,7 @@ def test_aligned_snapshot_equals_the_chain_value_for_value() -> None:
     netuids = sorted(epochs)
     tables = fetch_tables(chain, netuids)
     expected = expected_rows(chain, epochs)
-    for table in (
-        "subnets",
-        "neurons",
-        "mechanism_neurons",
-        "weights",
-        "bonds",
-        "bonds_after",
-        "hotkeys",
-        "child_keys",
-    ):
+    for table in store.TABLES:
         assert_rows_equal(rows_of(tables[table]), expected[table], table)
 
 
