@@ -7,6 +7,7 @@ blocks (inputs at e - 1, weights at e on commit-reveal subnets, outputs at e).
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from analytics.cli import collect as collect_cli
 from analytics.data import collector, store
 from tests.conftest import assert_rows_equal
 from tests.fakechain import Matrix, expected_rows, sample_network
@@ -234,18 +236,22 @@ def test_a_runtime_without_the_money_items_still_stores_the_subnet() -> None:
     assert tables["child_keys"].num_rows == 0
 
 
-def test_progress_bar_on_a_terminal(monkeypatch) -> None:
-    import io
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so the collect command draws its rich progress bar."""
 
-    from analytics.cli import collect as cli
+    def isatty(self) -> bool:
+        return True
 
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
 
+def progress_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> tuple[collect_cli._Progress, Terminal]:
+    """The collect command's progress reporter drawing on a fake terminal, and that terminal."""
     screen = Terminal()
     monkeypatch.setattr("sys.stderr", screen)
-    bar = cli._Progress()
+    return collect_cli._Progress(), screen
+
+
+def test_progress_bar_on_a_terminal(monkeypatch) -> None:
+    bar, screen = progress_on_a_terminal(monkeypatch)
     for done in range(1, 5):
         bar(done, 4, done, True)
     bar.finish()
@@ -256,17 +262,7 @@ def test_progress_bar_on_a_terminal(monkeypatch) -> None:
 
 
 def test_progress_bar_names_a_failed_read(monkeypatch) -> None:
-    import io
-
-    from analytics.cli import collect as cli
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    screen = Terminal()
-    monkeypatch.setattr("sys.stderr", screen)
-    bar = cli._Progress()
+    bar, screen = progress_on_a_terminal(monkeypatch)
     bar(1, 4, 3, True)
     bar(1, 4, 7, False)
     bar.finish()
