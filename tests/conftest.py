@@ -18,7 +18,7 @@ import os
 import subprocess
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,6 +186,51 @@ def fake_chain(monkeypatch: pytest.MonkeyPatch) -> FakeChain:
 
     monkeypatch.setattr(collector, "subtensor_for", subtensor_for)
     return fake
+
+
+ROW_KEY_COLUMNS = (
+    "netuid",
+    "mechid",
+    "uid",
+    "validator_uid",
+    "miner_uid",
+    "hotkey",
+    "child_hotkey",
+    "parent_hotkey",
+)
+
+
+def row_key(row: dict) -> tuple:
+    """A stored or fetched row's identity (its key columns present, as text): to sort rows of any table."""
+    return tuple(str(row[k]) for k in ROW_KEY_COLUMNS if k in row)
+
+
+def assert_rows_equal(actual: list[dict], expected: list[dict], table: str) -> None:
+    """The rows of ``table`` equal the expected ones value for value, in any order (sorted by row_key)."""
+    actual = sorted(actual, key=row_key)
+    expected = sorted(expected, key=row_key)
+    assert len(actual) == len(expected), f"{table}: {len(actual)} rows, expected {len(expected)}"
+    for a, e in zip(actual, expected, strict=True):
+        assert a == e, f"{table} row {row_key(e)} differs: {a} != {e}"
+
+
+def dump_tables(
+    db: Path, tables: Iterable[str], snapshot_columns: str | None = None
+) -> dict[str, list[tuple]]:
+    """Every row of each table in ``tables``, in key order, read-only: to compare two databases whole.
+    With ``snapshot_columns``, also those columns of ``snapshots`` (leaving out the ones set by the clock)."""
+    import duckdb
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        out = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in tables}
+        if snapshot_columns is not None:
+            out["snapshots"] = con.execute(
+                f"SELECT {snapshot_columns} FROM snapshots ORDER BY ALL"
+            ).fetchall()
+        return out
+    finally:
+        con.close()
 
 
 def subnet_row(**values: object) -> dict[str, object]:

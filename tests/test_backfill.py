@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import bittensor as bt
 import duckdb
@@ -20,34 +21,41 @@ import pytest
 
 from analytics.cli import main
 from analytics.data import collector, store
+from tests.conftest import dump_tables
 from tests.fakechain import expected_rows, fake_subtensor, history_network, point_epochs
+from tests.test_collector_cli import one_error_line
 
 ROOT = Path(__file__).resolve().parent.parent
 FAST = collector.RetryPolicy(tries=1, timeout=20, concurrency=4)
+# The data tables a backfill writes (the run log differs between runs by its clock, so it is left out).
 DATA_TABLES = (
     "snapshots",
-    "subnets",
-    "neurons",
-    "mechanism_neurons",
-    "weights",
-    "bonds",
-    "bonds_after",
+    *(t for t in store.TABLES if t not in ("hotkeys", "child_keys")),
     "subnet_summary",
 )
 
 
-@pytest.fixture(autouse=True)
-def _token_symbol_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 
 def dump(db: Path) -> dict[str, list[tuple]]:
-    """Every data table in key order (the run log differs between runs by its clock, so it is left out)."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in DATA_TABLES}
-    finally:
-        con.close()
+    """Every data table in key order."""
+    return dump_tables(db, DATA_TABLES)
+
+
+def backfill_history(
+    db: Path, *, end_block: int = 10_500, policy: collector.RetryPolicy = FAST, **options: Any
+) -> collector.BackfillSummary:
+    """Backfill the whole history network into ``db`` from block 4_500 every 2_000 blocks."""
+    return collector.backfill(
+        fake_subtensor(history_network()),
+        db,
+        start_block=4_500,
+        end_block=end_block,
+        every=2_000,
+        policy=policy,
+        **options,
+    )
 
 
 def test_each_point_stores_its_own_epoch_and_a_rerun_adds_nothing(tmp_path) -> None:
@@ -106,14 +114,7 @@ collector.backfill(fake_subtensor(history_network()), sys.argv[1], start_block=4
 
 def test_a_run_killed_midway_and_rerun_equals_an_uninterrupted_run(tmp_path) -> None:
     whole = tmp_path / "whole.duckdb"
-    collector.backfill(
-        fake_subtensor(history_network()),
-        whole,
-        start_block=4_500,
-        end_block=10_500,
-        every=2_000,
-        policy=FAST,
-    )
+    backfill_history(whole)
     killed = tmp_path / "killed.duckdb"
     proc = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(KILLED_RUN), str(killed), str(tmp_path / "sym.json")],
@@ -125,14 +126,7 @@ def test_a_run_killed_midway_and_rerun_equals_an_uninterrupted_run(tmp_path) -> 
     assert proc.returncode == -9, proc.stderr
     partial = dump(killed)
     assert len(partial["snapshots"]) == 3 and 0 < len(partial["subnets"]) < 12  # stopped inside point 3
-    resumed = collector.backfill(
-        fake_subtensor(history_network()),
-        killed,
-        start_block=4_500,
-        end_block=10_500,
-        every=2_000,
-        policy=FAST,
-    )
+    resumed = backfill_history(killed)
     assert resumed.ok
     assert sum(len(v) for v in resumed.stored.values()) == 12 - len(partial["subnets"])
     assert dump(killed) == dump(whole)
@@ -202,13 +196,6 @@ def cli_chain(monkeypatch):
     return chain
 
 
-def one_error_line(err: str) -> str:
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
-    return lines[0]
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -275,12 +262,9 @@ def test_ctrl_c_keeps_every_subnet_already_read(tmp_path) -> None:
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        collector.backfill(
-            fake_subtensor(history_network()),
+        backfill_history(
             db,
-            start_block=4_500,
             end_block=8_500,
-            every=2_000,
             policy=collector.RetryPolicy(tries=1, timeout=20, concurrency=1),
             progress=progress,
             flush_seconds=1_000.0,  # nothing flushed by time: only the interrupt writes them

@@ -7,6 +7,7 @@ blocks (inputs at e - 1, weights at e on commit-reveal subnets, outputs at e).
 from __future__ import annotations
 
 import asyncio
+import io
 import re
 from pathlib import Path
 
@@ -15,7 +16,9 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from analytics.cli import collect as collect_cli
 from analytics.data import collector, store
+from tests.conftest import assert_rows_equal
 from tests.fakechain import Matrix, expected_rows, sample_network
 
 pytestmark = pytest.mark.usefixtures("token_symbol_cache")
@@ -35,28 +38,6 @@ def rows_of(table: pa.Table) -> list[dict]:
     return table.to_pylist()
 
 
-def key(row: dict) -> tuple:
-    names = (
-        "netuid",
-        "mechid",
-        "uid",
-        "validator_uid",
-        "miner_uid",
-        "hotkey",
-        "child_hotkey",
-        "parent_hotkey",
-    )
-    return tuple(str(row[k]) for k in names if k in row)
-
-
-def assert_rows_equal(actual: list[dict], expected: list[dict], table: str) -> None:
-    actual = sorted(actual, key=key)
-    expected = sorted(expected, key=key)
-    assert len(actual) == len(expected), f"{table}: {len(actual)} rows, expected {len(expected)}"
-    for a, e in zip(actual, expected, strict=True):
-        assert a == e, f"{table} row {key(e)} differs: {a} != {e}"
-
-
 def test_tables_have_exactly_the_schema_columns(tmp_path: Path) -> None:
     """The Arrow schemas carry exactly the columns of the migrated schema (every migration applied)."""
     db = tmp_path / "schema.duckdb"
@@ -71,16 +52,7 @@ def test_aligned_snapshot_equals_the_chain_value_for_value() -> None:
     netuids = sorted(epochs)
     tables = fetch_tables(chain, netuids)
     expected = expected_rows(chain, epochs)
-    for table in (
-        "subnets",
-        "neurons",
-        "mechanism_neurons",
-        "weights",
-        "bonds",
-        "bonds_after",
-        "hotkeys",
-        "child_keys",
-    ):
+    for table in store.TABLES:
         assert_rows_equal(rows_of(tables[table]), expected[table], table)
 
 
@@ -264,18 +236,22 @@ def test_a_runtime_without_the_money_items_still_stores_the_subnet() -> None:
     assert tables["child_keys"].num_rows == 0
 
 
-def test_progress_bar_on_a_terminal(monkeypatch) -> None:
-    import io
+class Terminal(io.StringIO):
+    """A stderr that says it is a terminal, so the collect command draws its rich progress bar."""
 
-    from analytics.cli import collect as cli
+    def isatty(self) -> bool:
+        return True
 
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
 
+def progress_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> tuple[collect_cli._Progress, Terminal]:
+    """The collect command's progress reporter drawing on a fake terminal, and that terminal."""
     screen = Terminal()
     monkeypatch.setattr("sys.stderr", screen)
-    bar = cli._Progress()
+    return collect_cli._Progress(), screen
+
+
+def test_progress_bar_on_a_terminal(monkeypatch) -> None:
+    bar, screen = progress_on_a_terminal(monkeypatch)
     for done in range(1, 5):
         bar(done, 4, done, True)
     bar.finish()
@@ -286,17 +262,7 @@ def test_progress_bar_on_a_terminal(monkeypatch) -> None:
 
 
 def test_progress_bar_names_a_failed_read(monkeypatch) -> None:
-    import io
-
-    from analytics.cli import collect as cli
-
-    class Terminal(io.StringIO):
-        def isatty(self) -> bool:
-            return True
-
-    screen = Terminal()
-    monkeypatch.setattr("sys.stderr", screen)
-    bar = cli._Progress()
+    bar, screen = progress_on_a_terminal(monkeypatch)
     bar(1, 4, 3, True)
     bar(1, 4, 7, False)
     bar.finish()

@@ -21,19 +21,10 @@ import duckdb
 import pytest
 
 from analytics.data import collector, store
+from tests.conftest import assert_rows_equal
 from tests.fakechain import FakeChain, expected_rows, sample_network, with_emission_shares
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLES = (
-    "subnets",
-    "neurons",
-    "mechanism_neurons",
-    "weights",
-    "bonds",
-    "bonds_after",
-    "hotkeys",
-    "child_keys",
-)
 FAST = collector.RetryPolicy(
     tries=3, timeout=2.0, close_timeout=0.5, backoff=0.01, backoff_max=0.05, db_tries=3, db_backoff=0.01
 )
@@ -61,27 +52,10 @@ def table_rows(db: Path, table: str, snapshot_id: int) -> list[dict]:
     return rows
 
 
-def key(row: dict) -> tuple:
-    names = (
-        "netuid",
-        "mechid",
-        "uid",
-        "validator_uid",
-        "miner_uid",
-        "hotkey",
-        "child_hotkey",
-        "parent_hotkey",
-    )
-    return tuple(str(row[k]) for k in names if k in row)
-
-
 def assert_snapshot_equals(db: Path, snapshot_id: int, expected: dict[str, list]) -> None:
-    for table in TABLES:
-        actual = sorted(table_rows(db, table, snapshot_id), key=key)
-        want = sorted(expected[table], key=key)
-        assert len(actual) == len(want), f"{table}: {len(actual)} rows stored, {len(want)} on chain"
-        for a, e in zip(actual, want, strict=True):
-            assert a == e, f"{table} {key(e)}: stored {a} != chain {e}"
+    """Every table of the stored snapshot equals the chain's rows value for value."""
+    for table in store.TABLES:
+        assert_rows_equal(table_rows(db, table, snapshot_id), expected[table], table)
 
 
 def count_snapshots(db: Path) -> int:
@@ -324,7 +298,7 @@ def test_a_crash_leaves_no_partial_snapshot(tmp_path, mode) -> None:
     assert done.returncode == 1, done.stderr[-2000:]
     assert count_snapshots(db) == 0
     if db.exists():
-        for table in TABLES:
+        for table in store.TABLES:
             assert read(db, f"SELECT count(*) AS n FROM {table}")[0]["n"] == 0, table
     # The lock file died with the process: the next run goes ahead and stores everything.
     chain, epochs = sample_network()

@@ -7,41 +7,23 @@ import json
 from pathlib import Path
 
 import bittensor as bt
-import duckdb
 import pytest
 
 from analytics.cli import main
-from analytics.data import collector
+from analytics.data import collector, store
+from tests.conftest import dump_tables
 from tests.fakechain import history_network, sample_network
 
-TABLES = (
-    "subnets",
-    "neurons",
-    "hotkeys",
-    "child_keys",
-    "mechanism_neurons",
-    "weights",
-    "bonds",
-    "bonds_after",
-    "subnet_summary",
-)
+TABLES = (*store.TABLES, "subnet_summary")
+SNAPSHOT_COLUMNS = "snapshot_id, network, block, block_hash, spec_version, note"  # not the clock's taken_at
 
 
-@pytest.fixture(autouse=True)
-def _token_symbol_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
+pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 
 def dump(db: Path) -> dict[str, list[tuple]]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        out = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall() for t in TABLES}
-        out["snapshots"] = con.execute(
-            "SELECT snapshot_id, network, block, block_hash, spec_version, note FROM snapshots ORDER BY ALL"
-        ).fetchall()
-        return out
-    finally:
-        con.close()
+    """Every data table and the snapshots' chain columns, in key order."""
+    return dump_tables(db, TABLES, SNAPSHOT_COLUMNS)
 
 
 def test_collect_recorded_from_the_chain_replays_offline(tmp_path, monkeypatch, capsys) -> None:

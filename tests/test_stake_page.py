@@ -12,19 +12,10 @@ from streamlit.testing.v1 import app_test as app_test_module
 
 from analytics.data import demo, store
 from analytics.views import export, health, returns, stake
+from tests.test_pages import RecordingStorage
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/0_Stake.py"
-
-
-class RecordingStorage(app_test_module.MemoryMediaFileStorage):
-    """The AppTest media storage, remembered so a test can read what a download button holds."""
-
-    latest: RecordingStorage | None = None
-
-    def __init__(self, endpoint: str) -> None:
-        super().__init__(endpoint)
-        RecordingStorage.latest = self
 
 
 @pytest.fixture

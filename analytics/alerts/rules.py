@@ -111,6 +111,21 @@ def _who(hotkey: str, label: str | None) -> str:
     return f"{label} ({literal(hotkey)})" if label else f"hotkey {literal(hotkey)}"
 
 
+def _hotkey_finding(
+    rule: str, netuid: Any, hotkey: Any, *, message: str, event: bool, details: dict[str, Any]
+) -> Finding:
+    """A finding about one validator (netuid, hotkey), remembered under its hotkey."""
+    return Finding(
+        rule=rule,
+        netuid=int(netuid),
+        hotkey=str(hotkey),
+        key=str(hotkey),
+        message=message,
+        event=event,
+        details=details,
+    )
+
+
 def _with(frame: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
     """Rows of `frame` whose (netuid, hotkey) is a target."""
     if frame.empty or targets.empty:
@@ -137,11 +152,10 @@ def _out_of_consensus(frames: Frames, targets: pd.DataFrame, _: Any, label: str 
         else:
             reason = f"{first['severity']}: {first['reason']}"
         out.append(
-            Finding(
-                rule="out_of_consensus",
-                netuid=int(netuid),
-                hotkey=str(hotkey),
-                key=str(hotkey),
+            _hotkey_finding(
+                "out_of_consensus",
+                netuid,
+                hotkey,
                 message=f"{_who(hotkey, label)} (uid {int(first['uid'])}) on subnet {int(netuid)} is out of "
                 f"consensus — {reason}",
                 event=False,
@@ -167,11 +181,10 @@ def _tv_below(frames: Frames, targets: pd.DataFrame, threshold: float, label: st
     tv = rows["validator_trust"].astype(np.float64) / U16_MAX
     rows = rows.assign(tv=tv)[tv < threshold]
     return [
-        Finding(
-            rule=f"tv_below:{threshold:g}",
-            netuid=int(r.netuid),
-            hotkey=str(r.hotkey),
-            key=str(r.hotkey),
+        _hotkey_finding(
+            f"tv_below:{threshold:g}",
+            r.netuid,
+            r.hotkey,
             message=f"{_who(r.hotkey, label)} (uid {int(r.uid)}) on subnet {int(r.netuid)}: validator trust "
             f"{r.tv:.4f} is below {threshold:g}",
             event=False,
@@ -190,11 +203,10 @@ def _stale_weights(frames: Frames, targets: pd.DataFrame, blocks: int, label: st
     )
     worst = worst[worst["blocks_since_update"] > blocks]
     return [
-        Finding(
-            rule=f"stale_weights:{blocks}",
-            netuid=int(r.netuid),
-            hotkey=str(r.hotkey),
-            key=str(r.hotkey),
+        _hotkey_finding(
+            f"stale_weights:{blocks}",
+            r.netuid,
+            r.hotkey,
             message=f"{_who(r.hotkey, label)} (uid {int(r.uid)}) on subnet {int(r.netuid)}: weights last set "
             f"{int(r.blocks_since_update)} blocks ago"
             + (f" on mechanism {int(r.mechid)}" if int(r.mechanisms) > 1 else "")
@@ -212,11 +224,10 @@ def _copier(frames: Frames, targets: pd.DataFrame, _: Any, label: str | None) ->
         return []
     rows = rows[rows["likely_copier"].astype(bool)].drop_duplicates(["netuid", "hotkey"])
     return [
-        Finding(
-            rule="copier",
-            netuid=int(r.netuid),
-            hotkey=str(r.hotkey),
-            key=str(r.hotkey),
+        _hotkey_finding(
+            "copier",
+            r.netuid,
+            r.hotkey,
             message=f"{_who(r.hotkey, label)} (uid {int(r.uid)}) on subnet {int(r.netuid)} shows the weight-copier "
             f"signal: its weights share {r.copier_overlap_previous:.1%} with the previous epoch's consensus, "
             f"{r.copier_overlap_current:.1%} with the current one, {r.copier_overlap_best_peer:.1%} with its "
@@ -273,11 +284,10 @@ def _deregistered(frames: Frames, targets: pd.DataFrame, _: Any, label: str | No
     pairs = _pairs(frames, targets)
     gone = pairs[pairs["uid_now"].isna()]
     return [
-        Finding(
-            rule="deregistered",
-            netuid=int(r.netuid),
-            hotkey=str(r.hotkey),
-            key=str(r.hotkey),
+        _hotkey_finding(
+            "deregistered",
+            r.netuid,
+            r.hotkey,
             message=f"{_who(r.hotkey, label)} was deregistered from subnet {int(r.netuid)}: uid "
             f"{int(r.uid_before)} in snapshot {frames.previous_id}, not registered in snapshot {frames.snapshot_id}",
             event=True,
@@ -293,11 +303,10 @@ def _uid_changed(frames: Frames, targets: pd.DataFrame, _: Any, label: str | Non
     pairs = _pairs(frames, targets).dropna(subset=["uid_now"])
     moved = pairs[pairs["uid_now"].astype(np.int64) != pairs["uid_before"].astype(np.int64)]
     return [
-        Finding(
-            rule="uid_changed",
-            netuid=int(r.netuid),
-            hotkey=str(r.hotkey),
-            key=str(r.hotkey),
+        _hotkey_finding(
+            "uid_changed",
+            r.netuid,
+            r.hotkey,
             message=f"{_who(r.hotkey, label)} on subnet {int(r.netuid)} moved from uid {int(r.uid_before)} to uid "
             f"{int(r.uid_now)} (re-registered)",
             event=True,
@@ -317,25 +326,34 @@ def _returns_pairs(frames: Frames, targets: pd.DataFrame) -> pd.DataFrame:
     return now[columns].merge(before[columns], on=["netuid", "hotkey"], suffixes=("_now", "_before"))
 
 
+def _returns_change(
+    frames: Frames, targets: pd.DataFrame, column: str
+) -> tuple[pd.DataFrame, pd.Series, pd.Series] | None:
+    """The targets' returns rows of both snapshots side by side, and ``column`` before and now as
+    floats; None when there is nothing to compare (no previous snapshot or no returns)."""
+    pairs = _returns_pairs(frames, targets)
+    if pairs.empty:
+        return None
+    return pairs, pairs[f"{column}_before"].astype(np.float64), pairs[f"{column}_now"].astype(np.float64)
+
+
 def _uid(value: Any) -> str:
     return "" if pd.isna(value) else f" (uid {int(value)})"
 
 
 def _return_drop(frames: Frames, targets: pd.DataFrame, percent: float, label: str | None) -> list[Finding]:
-    pairs = _returns_pairs(frames, targets)
-    if pairs.empty:
+    change = _returns_change(frames, targets, "return_tao_per_1000_per_day")
+    if change is None:
         return []
-    now = pairs["return_tao_per_1000_per_day_now"].astype(np.float64)
-    before = pairs["return_tao_per_1000_per_day_before"].astype(np.float64)
+    pairs, before, now = change
     with np.errstate(divide="ignore", invalid="ignore"):
         drop = np.where(before > 0, (before - now) / before * 100.0, np.nan)
     hit = pairs.assign(drop=drop)[np.nan_to_num(drop, nan=-np.inf) > percent]
     return [
-        Finding(
-            rule=f"return_drop:{percent:g}%",
-            netuid=int(r.netuid),
-            hotkey=str(r.hotkey),
-            key=str(r.hotkey),
+        _hotkey_finding(
+            f"return_drop:{percent:g}%",
+            r.netuid,
+            r.hotkey,
             message=f"{_who(r.hotkey, label)}{_uid(r.uid_now)} on subnet {int(r.netuid)}: what 1000 TAO staked "
             f"earns per day after its take fell {r.drop:.1f}% (more than {percent:g}%), from "
             f"{r.return_tao_per_1000_per_day_before:.4f} to {r.return_tao_per_1000_per_day_now:.4f} TAO "
@@ -353,18 +371,16 @@ def _return_drop(frames: Frames, targets: pd.DataFrame, percent: float, label: s
 
 
 def _take_raised(frames: Frames, targets: pd.DataFrame, _: Any, label: str | None) -> list[Finding]:
-    pairs = _returns_pairs(frames, targets)
-    if pairs.empty:
+    change = _returns_change(frames, targets, "delegate_take")
+    if change is None:
         return []
-    now = pairs["delegate_take_now"].astype(np.float64)
-    before = pairs["delegate_take_before"].astype(np.float64)
+    pairs, before, now = change
     raised = pairs[(now > before + 1e-9).fillna(False)]
     return [
-        Finding(
-            rule="take_raised",
-            netuid=int(r.netuid),
-            hotkey=str(r.hotkey),
-            key=str(r.hotkey),
+        _hotkey_finding(
+            "take_raised",
+            r.netuid,
+            r.hotkey,
             message=f"{_who(r.hotkey, label)}{_uid(r.uid_now)} on subnet {int(r.netuid)} raised its delegate take "
             f"from {r.delegate_take_before:.2%} to {r.delegate_take_now:.2%} since snapshot {frames.previous_id}",
             event=True,

@@ -22,7 +22,16 @@ from analytics import config
 from analytics.errors import CliError
 from analytics.textsafe import safe_text
 
-__all__ = ["COMMANDS", "CliError", "add_db_argument", "build_parser", "db_path", "main", "stderr_log"]
+__all__ = [
+    "COMMANDS",
+    "CliError",
+    "add_db_argument",
+    "build_parser",
+    "chosen_snapshot",
+    "db_path",
+    "main",
+    "stderr_log",
+]
 
 # Sub-commands in the order `--help` lists them. A module missing here is simply not offered.
 COMMANDS: tuple[str, ...] = (
@@ -108,6 +117,17 @@ class _StderrHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, value: Any) -> None:
         pass
+
+
+def chosen_snapshot(db: config.DbLocation, snapshot: int | None) -> int:
+    """The `--snapshot` id when given, else the database's latest; a CliError when it holds none.
+    (The store's own errors, e.g. an unreadable file, reach the caller as StoreError.)"""
+    from analytics.data import store  # imports duckdb and pandas: only for commands that read
+
+    snapshot_id = snapshot if snapshot is not None else store.latest_snapshot_id(db)
+    if snapshot_id is None:
+        raise CliError(f"database {db} holds no snapshot yet (run `python -m analytics demo` or `collect`)")
+    return int(snapshot_id)
 
 
 @contextmanager

@@ -15,17 +15,19 @@ import asyncio
 import logging
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from analytics.cli import CliError, add_db_argument, db_path, stderr_log
+from analytics.cli import CliError, add_db_argument, db_path
 from analytics.cli.collect import (
     EXIT_BUSY,
     EXIT_FAILED,
-    add_lake_arguments,
+    add_recording_and_lake_arguments,
     append_to_lake,
     check_lake_argument,
+    retry_policy,
+    run_collector_step,
+    run_with_collector,
 )
 
 if TYPE_CHECKING:
@@ -58,23 +60,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--timeout", type=float, default=180.0, help="seconds per subnet per attempt")
     parser.add_argument("--tries", type=int, default=4, help="attempts per subnet (default 4)")
     parser.add_argument("--backoff", type=float, default=5.0, help="seconds before the first retry")
-    recording = parser.add_mutually_exclusive_group()
-    recording.add_argument(
-        "--record",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="write every request sent to the node and every answer to DIR/requests.jsonl",
-    )
-    recording.add_argument(
-        "--replay",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="answer from a recording made with --record instead of a node (offline reproduction)",
-    )
-    parser.add_argument("--concurrency", type=int, default=64, help="subnets read at once (default 64)")
-    add_lake_arguments(parser)
+    add_recording_and_lake_arguments(parser)
 
 
 def _date(text: str, flag: str, collector: ModuleType) -> datetime:
@@ -129,10 +115,7 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analytics.data import collector  # imports bittensor: only when collecting
-
-    with stderr_log():
-        return _run(args, collector)
+    return run_with_collector(_run, args)
 
 
 def _run(args: argparse.Namespace, collector: ModuleType) -> int:
@@ -151,12 +134,8 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
             raise collector.CollectorError(
                 f"--end-block {args.end_block} is before --start-block {args.start_block}"
             )
-        if args.tries < 1 or args.timeout <= 0 or args.concurrency < 1 or args.backoff < 0:
-            raise collector.CollectorError("--tries, --timeout and --concurrency must be positive")
+        policy = retry_policy(args, collector)
         target = collector.check_db_path(db_path(args, "collect"))
-        policy = collector.RetryPolicy(
-            tries=args.tries, timeout=args.timeout, backoff=args.backoff, concurrency=args.concurrency
-        )
         start, end = asyncio.run(
             collector.resolve_range(
                 collector.client_for(network, record=args.record, replay=args.replay),
@@ -174,9 +153,12 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
     check_lake_argument(args)
 
     progress = _Progress()
-    try:
-        summary = collector.backfill(
-            collector.client_for(network, record=args.record, replay=args.replay),
+    summary = run_collector_step(
+        collector,
+        args,
+        progress,
+        lambda client: collector.backfill(
+            client,
             target,
             start_block=start,
             end_block=end,
@@ -184,15 +166,10 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
             netuids=netuids,
             policy=policy,
             progress=progress,
-        )
-    except collector.CollectorBusy as exc:
-        progress.finish()
-        print(f"error: {exc}", file=sys.stderr)
+        ),
+    )
+    if summary is None:
         return EXIT_BUSY
-    except collector.CollectorError as exc:
-        progress.finish()
-        raise CliError(str(exc)) from None
-    progress.finish()
 
     written = sum(len(v) for v in summary.stored.values())
     log.info(

@@ -13,9 +13,10 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -24,11 +25,16 @@ from analytics import config
 from analytics.cli import CliError, add_db_argument, db_path, stderr_log
 from analytics.textsafe import safe_text
 
+if TYPE_CHECKING:
+    from analytics.data.collector import RetryPolicy
+
 log = logging.getLogger("analytics.cli.collect")
 
 HELP = "Snapshot subnets from the chain into a DuckDB file (epoch-aligned by default; fit for cron)."
 
 EXIT_OK, EXIT_FAILED, EXIT_BUSY = 0, 1, 3
+
+T = TypeVar("T")
 
 
 # The app's database ($METAGRAPH_LENS_DB) when set, else data/lens.duckdb: never the demo file.
@@ -71,6 +77,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="after a successful collect, run `alerts --config FILE` on the database (exit code: the alerts')",
     )
+    add_recording_and_lake_arguments(parser)
+
+
+def add_recording_and_lake_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--record DIR` | `--replay DIR`, `--concurrency` and the lake options: shared with backfill."""
     recording = parser.add_mutually_exclusive_group()
     recording.add_argument(
         "--record",
@@ -163,10 +174,52 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analytics.data import collector  # imports bittensor: only when collecting
+    return run_with_collector(_run, args)
+
+
+def run_with_collector(
+    body: Callable[[argparse.Namespace, ModuleType], int], args: argparse.Namespace
+) -> int:
+    """``body(args, collector)`` with log lines on stderr; the collector module is imported only here,
+    when a command really collects (it imports bittensor, which is slow). Shared with backfill."""
+    from analytics.data import collector
 
     with stderr_log():
-        return _run(args, collector)
+        return body(args, collector)
+
+
+class _Finishable(Protocol):
+    def finish(self) -> None: ...
+
+
+def run_collector_step(
+    collector: ModuleType, args: argparse.Namespace, progress: _Finishable, work: Callable[[Any], T]
+) -> T | None:
+    """``work(client)`` (a collect or backfill writing the database) with the chain client the
+    options ask for (`--network`, checked by the caller, `--record`, `--replay`), then the progress display closed.
+    None when another process holds the database (its `error:` line printed: the caller exits
+    EXIT_BUSY); a CliError on any other collector error. Shared with backfill."""
+    try:
+        result = work(collector.client_for(args.network, record=args.record, replay=args.replay))
+    except collector.CollectorBusy as exc:
+        progress.finish()
+        print(f"error: {safe_text(str(exc))}", file=sys.stderr)
+        return None
+    except collector.CollectorError as exc:
+        progress.finish()
+        raise CliError(str(exc)) from None
+    progress.finish()
+    return result
+
+
+def retry_policy(args: argparse.Namespace, collector: ModuleType) -> RetryPolicy:
+    """The collector's RetryPolicy from `--tries`, `--timeout`, `--backoff` and `--concurrency`; a
+    CollectorError when one of them is out of range. Shared with backfill."""
+    if args.tries < 1 or args.timeout <= 0 or args.concurrency < 1 or args.backoff < 0:
+        raise collector.CollectorError("--tries, --timeout and --concurrency must be positive")
+    return collector.RetryPolicy(
+        tries=args.tries, timeout=args.timeout, backoff=args.backoff, concurrency=args.concurrency
+    )
 
 
 def _run(args: argparse.Namespace, collector: ModuleType) -> int:
@@ -175,8 +228,7 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
         netuids = collector.parse_netuids(args.netuid)
         if args.block is not None and args.block < 0:
             raise collector.CollectorError(f"--block must be a block number, not {args.block}")
-        if args.tries < 1 or args.timeout <= 0 or args.concurrency < 1 or args.backoff < 0:
-            raise collector.CollectorError("--tries, --timeout and --concurrency must be positive")
+        policy = retry_policy(args, collector)
         target = collector.check_db_path(db_path(args, "collect"))
     except collector.CollectorError as exc:
         raise CliError(str(exc)) from None
@@ -187,27 +239,22 @@ def _run(args: argparse.Namespace, collector: ModuleType) -> int:
 
         watchlist = alerts_cli.load_watchlist(args.alerts.expanduser(), None)
 
-    policy = collector.RetryPolicy(
-        tries=args.tries, timeout=args.timeout, backoff=args.backoff, concurrency=args.concurrency
-    )
     progress = _Progress()
-    try:
-        summary = collector.collect(
-            collector.client_for(network, record=args.record, replay=args.replay),
+    summary = run_collector_step(
+        collector,
+        args,
+        progress,
+        lambda client: collector.collect(
+            client,
             target,
             netuids=netuids,
             block=args.block,
             policy=policy,
             progress=progress,
-        )
-    except collector.CollectorBusy as exc:
-        progress.finish()
-        print(f"error: {safe_text(str(exc))}", file=sys.stderr)
+        ),
+    )
+    if summary is None:
         return EXIT_BUSY
-    except collector.CollectorError as exc:
-        progress.finish()
-        raise CliError(str(exc)) from None
-    progress.finish()
 
     if summary.already_stored:
         log.info("%s block %s is already in %s: nothing written", network, summary.block, target)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from analytics.cli import CliError, add_db_argument, db_path
+from analytics.cli import CliError, add_db_argument, chosen_snapshot, db_path
 from analytics.data import files, store
 from analytics.views import export
 
@@ -49,11 +49,7 @@ def _write_atomically(out: str, data: bytes) -> None:
 def run(args: argparse.Namespace) -> int:
     db = str(db_path(args))
     try:
-        snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
-        if snapshot_id is None:
-            raise CliError(
-                f"database {db} holds no snapshot yet (run `python -m analytics demo` or `collect`)"
-            )
+        snapshot_id = chosen_snapshot(db, args.snapshot)
         subnets = store.subnets(db, snapshot_id)
         if subnets.empty and args.snapshot is not None:
             raise CliError(f"no snapshot {snapshot_id} in {db} (or it holds no subnet)")

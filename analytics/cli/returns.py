@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import pandas as pd
 
 from analytics import ss58
-from analytics.cli import CliError, add_db_argument, db_path
+from analytics.cli import CliError, add_db_argument, chosen_snapshot, db_path
 from analytics.data import store
 from analytics.views import returns
 
@@ -87,11 +87,7 @@ def run(args: argparse.Namespace) -> int:
                 f"database {db} predates takes and dividends (schema version {store.schema_version(db)}): "
                 "collect into it once (or rebuild the demo) to upgrade it in place"
             )
-        snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
-        if snapshot_id is None:
-            raise CliError(
-                f"database {db} holds no snapshot yet (run `python -m analytics demo` or `collect`)"
-            )
+        snapshot_id = chosen_snapshot(db, args.snapshot)
         store.snapshot_meta(db, snapshot_id)  # StoreError naming an unknown snapshot
         if netuids is not None:
             stored = set(store.subnets(db, snapshot_id)["netuid"].astype(int))

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.cli import CliError, add_db_argument, db_path
+from analytics.cli import CliError, add_db_argument, chosen_snapshot, db_path
 from analytics.data import files, store
 from analytics.data.snapshot import SubnetSnapshot, load_subnet
 from analytics.model import simulate
@@ -71,9 +71,7 @@ def load(args: argparse.Namespace) -> tuple[SubnetSnapshot, EpochInputs]:
     """The stored subnet and the engine inputs of the chosen mechanism."""
     db = _db_path(args)
     try:
-        snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
-        if snapshot_id is None:
-            raise CliError(f"database {db} holds no snapshot yet")
+        snapshot_id = chosen_snapshot(db, args.snapshot)
         snap = load_subnet(db, snapshot_id, args.netuid)
         return snap, mechanism_inputs(snap, args.mechid)
     except store.StoreError as exc:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from analytics.cli import CliError, add_db_argument, db_path
+from analytics.cli import CliError, add_db_argument, chosen_snapshot, db_path
 from analytics.model import emission
 from analytics.views.split import StoredPayoutInputs, load_stored_subnet, owner_burn_note
 
@@ -145,9 +145,7 @@ def _load(args: argparse.Namespace) -> tuple[Any, StoredPayoutInputs]:
 
     db = db_path(args)
     try:
-        snapshot_id = args.snapshot if args.snapshot is not None else store.latest_snapshot_id(db)
-        if snapshot_id is None:
-            raise CliError(f"database {db} has no snapshots (run `python -m analytics demo` or `collect`)")
+        snapshot_id = chosen_snapshot(db, args.snapshot)
         return load_stored_subnet(db, int(snapshot_id), int(args.netuid))
     except store.StoreError as exc:
         raise CliError(str(exc)) from None

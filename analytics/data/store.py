@@ -774,22 +774,25 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
             continue
         plan.append((table, incoming, _checked_columns(table, incoming, _table_columns(con, table))))
 
-    con.execute("BEGIN TRANSACTION")
-    try:
+    with _snapshot_transaction(con, plan):
         exists = con.execute(
             "SELECT 1 FROM snapshots WHERE network = ? AND block = ?", [meta["network"], int(meta["block"])]
         ).fetchone()
         if exists:
-            con.execute("ROLLBACK")
-            return None
-        snapshot_id = int(_scalar(con, "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"))
-        cols = list(SNAPSHOT_META_COLUMNS)
-        con.execute(
-            f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
-            [snapshot_id, *[meta.get(c) for c in cols]],
-        )
+            return None  # already stored: the transaction ends having written nothing
+        snapshot_id = _insert_snapshot_row(con, meta)
         _insert_plan(con, plan, snapshot_id)
         _write_summary(con, f"n.snapshot_id = {snapshot_id:d}")
+    return snapshot_id
+
+
+@contextmanager
+def _snapshot_transaction(con: duckdb.DuckDBPyConnection, plan: list) -> Iterator[None]:
+    """One write transaction: committed when the body ends, rolled back on any error or interrupt
+    (nothing half-written); the incoming Arrow tables of ``plan`` unregistered either way."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
         con.execute("COMMIT")
     except BaseException:
         _rollback(con)
@@ -797,6 +800,17 @@ def _ingest_on(con: duckdb.DuckDBPyConnection, snapshot: SnapshotData) -> int | 
     finally:
         for table, _, _ in plan:
             con.unregister(f"incoming_{table}")
+
+
+def _insert_snapshot_row(con: duckdb.DuckDBPyConnection, meta: dict[str, Any]) -> int:
+    """A new ``snapshots`` row under the next free id holding ``meta`` (inside the caller's
+    transaction); returns that id."""
+    snapshot_id = int(_scalar(con, "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"))
+    cols = list(SNAPSHOT_META_COLUMNS)
+    con.execute(
+        f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
+        [snapshot_id, *[meta.get(c) for c in cols]],
+    )
     return snapshot_id
 
 
@@ -833,46 +847,31 @@ def add_subnets(
     netuids = [int(v) for v in incoming_subnets.column("netuid").to_pylist()] if incoming_subnets else []
     meta = dict(snapshot.meta)
     plan: list[tuple[str, pa.Table, list[str]]] = []
-    with _writer(db_path, lock_wait=lock_wait) as con:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            row = con.execute(
-                "SELECT snapshot_id FROM snapshots WHERE network = ? AND block = ?",
-                [meta["network"], int(meta["block"])],
-            ).fetchone()
-            if row:
-                snapshot_id = int(row[0])
-            else:
-                snapshot_id = int(_scalar(con, "SELECT coalesce(max(snapshot_id), 0) + 1 FROM snapshots"))
-                cols = list(SNAPSHOT_META_COLUMNS)
-                con.execute(
-                    f"INSERT INTO snapshots (snapshot_id, {', '.join(cols)}) VALUES (?{', ?' * len(cols)})",
-                    [snapshot_id, *[meta.get(c) for c in cols]],
-                )
-            stored = {
-                int(r[0])
-                for r in con.execute("SELECT netuid FROM subnets WHERE snapshot_id = ?", [snapshot_id]).fetchall()
-            }
-            new = [k for k in netuids if k not in stored]
-            if new:
-                keep = pa.array(new, pa.int32())
-                for table in TABLES:
-                    incoming = snapshot.tables.get(table)
-                    if incoming is None or incoming.num_rows == 0:
-                        continue
-                    incoming = incoming.filter(pc.is_in(incoming.column("netuid"), value_set=keep))
-                    if incoming.num_rows:
-                        plan.append((table, incoming, _checked_columns(table, incoming, _table_columns(con, table))))
-                _insert_plan(con, plan, snapshot_id)
-                listed = ", ".join(str(k) for k in new)
-                _write_summary(con, f"n.snapshot_id = {snapshot_id:d} AND n.netuid IN ({listed})")
-            con.execute("COMMIT")
-        except BaseException:
-            _rollback(con)
-            raise
-        finally:
-            for table, _, _ in plan:
-                con.unregister(f"incoming_{table}")
+    with _writer(db_path, lock_wait=lock_wait) as con, _snapshot_transaction(con, plan):
+        row = con.execute(
+            "SELECT snapshot_id FROM snapshots WHERE network = ? AND block = ?",
+            [meta["network"], int(meta["block"])],
+        ).fetchone()
+        snapshot_id = int(row[0]) if row else _insert_snapshot_row(con, meta)
+        stored = {
+            int(r[0])
+            for r in con.execute("SELECT netuid FROM subnets WHERE snapshot_id = ?", [snapshot_id]).fetchall()
+        }
+        new = [k for k in netuids if k not in stored]
+        if new:
+            keep = pa.array(new, pa.int32())
+            for table in TABLES:
+                incoming = snapshot.tables.get(table)
+                if incoming is None or incoming.num_rows == 0:
+                    continue
+                incoming = incoming.filter(pc.is_in(incoming.column("netuid"), value_set=keep))
+                if incoming.num_rows:
+                    plan.append(
+                        (table, incoming, _checked_columns(table, incoming, _table_columns(con, table)))
+                    )
+            _insert_plan(con, plan, snapshot_id)
+            listed = ", ".join(str(k) for k in new)
+            _write_summary(con, f"n.snapshot_id = {snapshot_id:d} AND n.netuid IN ({listed})")
     return snapshot_id, new
 
 
@@ -908,7 +907,9 @@ def subnet_summary(db_path: str | os.PathLike[str], netuid: int, network: str | 
     )
 
 
-def validator_history(db_path: str | os.PathLike[str], netuid: int, network: str | None = None) -> pd.DataFrame:
+def validator_history(
+    db_path: str | os.PathLike[str], netuid: int, network: str | None = None
+) -> pd.DataFrame:
     """The validator-permit holders of one subnet across snapshots, oldest first: snapshot_id,
     taken_at, block, uid, hotkey, validator_permit, active, validator_trust (u16), total_stake (rao). Only the columns History
     charts: the scan fetches a handful of column vectors where the subnet's rows are, not whole rows."""
@@ -951,7 +952,9 @@ def ingest_snapshots(db_path: str | os.PathLike[str], snapshots: list[SnapshotDa
         return [_ingest_on(con, snapshot) for snapshot in snapshots]
 
 
-def record_run(db_path: str | os.PathLike[str], run: dict[str, Any], *, lock_wait: float | None = None) -> int:
+def record_run(
+    db_path: str | os.PathLike[str], run: dict[str, Any], *, lock_wait: float | None = None
+) -> int:
     """Append one collection run (keys: RUN_COLUMNS; subnets_failed may be a dict) and return its run_id.
     ``lock_wait`` as for :func:`ingest_snapshot`."""
     unknown = set(run) - set(RUN_COLUMNS)
@@ -1189,6 +1192,20 @@ def _id_list(values: list[int]) -> tuple[str, list[int]]:
     return (", ".join("?" * len(ids)) or "NULL"), ids
 
 
+def _snapshots_and_subnets(
+    snapshot_ids: list[int], netuids: list[int] | None, prefix: str = ""
+) -> tuple[str, list[int]]:
+    """A WHERE condition (and its parameters) keeping rows of the given snapshots and, unless
+    ``netuids`` is None, of those subnets; ``prefix`` qualifies the columns (e.g. "s.")."""
+    marks, params = _id_list(snapshot_ids)
+    where = f"{prefix}snapshot_id IN ({marks})"
+    if netuids is not None:
+        more, extra = _id_list(netuids)
+        where += f" AND {prefix}netuid IN ({more})"
+        params = params + extra
+    return where, params
+
+
 _WINDOW_SQL = """
     SELECT snapshot_id FROM snapshots
     WHERE network = ? AND taken_at <= ? AND taken_at >= ? - to_days(?)
@@ -1205,12 +1222,7 @@ def snapshots_in_window(db_path: str | os.PathLike[str], snapshot_id: int, days:
 
 
 def _money_subnets_sql(snapshot_ids: list[int], netuids: list[int] | None) -> tuple[str, list[Any]]:
-    marks, params = _id_list(snapshot_ids)
-    where = f"s.snapshot_id IN ({marks})"
-    if netuids is not None:
-        more, extra = _id_list(netuids)
-        where += f" AND s.netuid IN ({more})"
-        params = params + extra
+    where, params = _snapshots_and_subnets(snapshot_ids, netuids, "s.")
     sql = f"""
         SELECT {_MONEY_SUBNET_COLUMNS}, p.block, p.taken_at, p.network, p.source, p.spec_version
         FROM subnets s JOIN snapshots p USING (snapshot_id)
@@ -1331,7 +1343,9 @@ def returns_frames(
             ids = [int(r[0]) for r in window]
         out["snapshot_id"], out["snapshot_ids"] = int(snapshot_id), ids
         out["subnets"] = _shown(con.execute(*_money_subnets_sql(ids, netuids)).df())
-        out["latest"] = _shown(con.execute(*_money_hotkeys_sql([int(snapshot_id)], netuids, hotkey, True)).df())
+        out["latest"] = _shown(
+            con.execute(*_money_hotkeys_sql([int(snapshot_id)], netuids, hotkey, True)).df()
+        )
         # The window needs only the recorded amounts (a row without them has no rate), so it reads
         # `hotkeys` alone, for the snapshot's hotkeys, keyed by their row in 'latest' (no strings back).
         keys = pa.table(
@@ -1374,13 +1388,10 @@ def child_keys(
     db_path: str | os.PathLike[str], snapshot_ids: list[int], netuids: list[int] | None = None
 ) -> pd.DataFrame:
     """Parent/child relations of the given snapshots (and subnets), in the children's storage order."""
-    marks, params = _id_list(snapshot_ids)
-    where = f"snapshot_id IN ({marks})"
-    if netuids is not None:
-        more, extra = _id_list(netuids)
-        where += f" AND netuid IN ({more})"
-        params = params + extra
-    return _read_df(db_path, f"SELECT * FROM child_keys WHERE {where} ORDER BY {_ORDER['child_keys']}", params)
+    where, params = _snapshots_and_subnets(snapshot_ids, netuids)
+    return _read_df(
+        db_path, f"SELECT * FROM child_keys WHERE {where} ORDER BY {_ORDER['child_keys']}", params
+    )
 
 
 _HOTKEY_SNAPSHOTS_SQL = """
@@ -1397,16 +1408,23 @@ def hotkey_snapshots(db_path: str | os.PathLike[str], netuid: int, hotkey: str) 
     return [int(v) for v in df["snapshot_id"]]
 
 
-def hotkey_money_history(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -> dict[str, pd.DataFrame]:
+def hotkey_money_history(
+    db_path: str | os.PathLike[str], netuid: int, hotkey: str
+) -> dict[str, pd.DataFrame]:
     """One hotkey's money rows on a subnet across snapshots, through one connection: 'hotkeys'
     (money_hotkeys rows, validators only) and 'subnets' (money_subnets rows) of every snapshot that
     holds it; both empty when it never appears."""
     with _reader(db_path) as con:
-        ids = [int(r[0]) for r in con.execute(_HOTKEY_SNAPSHOTS_SQL, [int(netuid), hotkey, int(netuid), hotkey]).fetchall()]
+        ids = [
+            int(r[0])
+            for r in con.execute(_HOTKEY_SNAPSHOTS_SQL, [int(netuid), hotkey, int(netuid), hotkey]).fetchall()
+        ]
         return {
             "hotkeys": _shown(con.execute(*_money_hotkeys_sql(ids, [int(netuid)], hotkey, True)).df()),
             "subnets": _shown(con.execute(*_money_subnets_sql(ids, [int(netuid)])).df()),
         }
+
+
 # --------------------------------------------------------------------------------------------------
 # Added for alerts (issue 18): the watchlist's reads and the remembered alerts (migration 4).
 
@@ -1633,7 +1651,9 @@ def lake_table_specs(db_path: str | os.PathLike[str]) -> dict[str, _lake.TableSp
     return specs
 
 
-def snapshot_arrow(db_path: str | os.PathLike[str], snapshot_id: int, tables: list[str]) -> dict[str, pa.Table]:
+def snapshot_arrow(
+    db_path: str | os.PathLike[str], snapshot_id: int, tables: list[str]
+) -> dict[str, pa.Table]:
     """One snapshot's rows of each table (all of them tables with a snapshot_id), in key order."""
     out: dict[str, pa.Table] = {}
     with _reader(db_path) as con:
