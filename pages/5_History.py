@@ -14,8 +14,8 @@ db, snapshot_id, netuid, _ = ui.subnet_page(
     mechanism=False,
 )
 network = str(ui.provenance(db, snapshot_id).iloc[0]["network"])
-summary = ui.table("history", db, snapshot_id, netuid)
-_, tv_rows = ui.cached(export.history_tables, db, netuid, network)
+# one read of the subnet's history (the export table "history" is its summary half: not read twice)
+summary, tv_rows = ui.cached(export.history_tables, db, netuid, network)
 if summary.empty:
     st.info(f"Subnet {netuid} has no stored history on this network yet.")
     st.stop()

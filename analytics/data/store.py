@@ -1425,6 +1425,42 @@ def hotkey_money_history(
         }
 
 
+_HOTKEY_RETURN_SQL = """
+    WITH h AS (
+        SELECT snapshot_id, uid, alpha_stake_own, alpha_dividends FROM hotkeys WHERE netuid = ? AND hotkey = ?
+    ), n AS (
+        SELECT snapshot_id, validator_permit, validator_trust, alpha_stake FROM neurons WHERE netuid = ? AND hotkey = ?
+    )
+    SELECT * FROM (
+        SELECT n.snapshot_id, n.validator_trust, n.alpha_stake, h.alpha_stake_own, h.alpha_dividends
+        FROM n LEFT JOIN h USING (snapshot_id)
+        WHERE n.validator_permit OR h.alpha_dividends > 0
+        UNION ALL
+        SELECT snapshot_id, NULL, NULL, alpha_stake_own, alpha_dividends FROM h WHERE uid IS NULL
+    )
+    ORDER BY snapshot_id
+"""
+
+
+def hotkey_return_history(
+    db_path: str | os.PathLike[str], netuid: int, hotkey: str
+) -> dict[str, pd.DataFrame]:
+    """The columns a validator's return history needs, through one connection: 'hotkeys' (snapshot_id,
+    netuid, validator_trust, alpha_stake, alpha_stake_own, alpha_dividends: the validators_only rows of
+    :func:`hotkey_money_history`) and 'subnets' (money_subnets rows of those snapshots).
+
+    Why not hotkey_money_history: the hotkey's rows lie in every row group (neurons are stored in
+    snapshot, netuid order), so a cold read costs per column scanned; one pass over the five columns
+    the return needs, filtered on (netuid, hotkey) in the scan, instead of the snapshot list and then
+    every money column, halves the Validator detail page's cold time at 260 snapshots."""
+    key = [int(netuid), hotkey]
+    with _reader(db_path) as con:
+        rows = con.execute(_HOTKEY_RETURN_SQL, key + key).df()
+        rows.insert(1, "netuid", pd.Series(int(netuid), index=rows.index, dtype="int32"))
+        ids = [int(v) for v in pd.unique(rows["snapshot_id"])]
+        return {"hotkeys": rows, "subnets": _shown(con.execute(*_money_subnets_sql(ids, [int(netuid)])).df())}
+
+
 # --------------------------------------------------------------------------------------------------
 # Added for alerts (issue 18): the watchlist's reads and the remembered alerts (migration 4).
 

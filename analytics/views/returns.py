@@ -203,7 +203,7 @@ def returns_history(db_path: str | os.PathLike[str], netuid: int, hotkey: str) -
     """One row per stored snapshot holding the hotkey on the subnet (oldest first): that epoch's
     return per 1000 TAO per day (alpha and TAO, at that snapshot's spot price), trust, pool stake and
     the nominators' dividend (alpha rao) the chain recorded. Empty when the hotkey never appears."""
-    frames = store.hotkey_money_history(db_path, netuid, hotkey)
+    frames = store.hotkey_return_history(db_path, netuid, hotkey)
     if frames["hotkeys"].empty:
         return pd.DataFrame(columns=list(HISTORY_COLUMNS))
     rows = _with_rates(frames["hotkeys"], frames["subnets"])
