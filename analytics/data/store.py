@@ -67,7 +67,9 @@ one shared read-only connection per process, lent out as cursors, closed when id
 still gets the lock within seconds (see SharedReader for the measurements behind this choice).
 
 Added by issue 16: ``add_subnets`` (resumable writes), ``stored_subnets``, ``subnet_summary``,
-``validator_history``, the `subnet_summary` table (migration 3), ``keep_reader_open``.
+``validator_history``, the `subnet_summary` table (migration 3), ``keep_reader_open``,
+``hotkey_return_history`` (a validator's return history in one narrow pass: Validator detail cold
+<= 0.5 s at 260 snapshots of 128 subnets).
 """
 
 from __future__ import annotations
