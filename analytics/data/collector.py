@@ -460,6 +460,72 @@ async def read_values(view: Any, items: Sequence[tuple[Descriptor, list | None]]
     return out
 
 
+KEYS_PAGE = 1000  # the most keys a node returns per state_getKeysPaged (substrate's limit)
+
+
+async def _rpc_query_map_multi(
+    substrate: Any, module: str, name: str, prefixes: list[list], block_hash: str
+) -> list[list[tuple[Any, Any]]]:
+    """Many prefix scans of one map in a few round trips: every prefix's ``state_getKeysPaged`` in
+    one JSON-RPC batch frame (again for the prefixes whose page came back full), then every key's
+    value in one batch of ``state_queryStorageAt`` calls, decoded as the SDK's own query_map does."""
+    from bittensor._substrate import _unwrap_key
+    from bittensor._transport.storage import decode_map_pairs
+
+    async def op(raw: Any) -> list[list[tuple[Any, Any]]]:
+        codec = await raw._runtimes.codec_at(block_hash)
+        entry = codec.storage_entry(module, name)
+        heads = ["0x" + codec.storage_key(entry, list(p)).hex() for p in prefixes]
+        keys: list[list[str]] = [[] for _ in prefixes]
+        todo = list(range(len(prefixes)))
+        while todo:
+            pages = await raw._session.request_batch(
+                [
+                    ("state_getKeysPaged", [heads[i], KEYS_PAGE, keys[i][-1] if keys[i] else heads[i], block_hash])
+                    for i in todo
+                ]
+            )
+            for i, page in zip(todo, pages, strict=True):
+                keys[i].extend(page or [])
+            todo = [i for i, page in zip(todo, pages, strict=True) if len(page or []) == KEYS_PAGE]
+        flat = [key for group in keys for key in group]
+        chunks = [flat[k : k + KEYS_PAGE] for k in range(0, len(flat), KEYS_PAGE)]
+        answers = await raw._session.request_batch(
+            [("state_queryStorageAt", [chunk, block_hash]) for chunk in chunks]
+        )
+        value_of: dict[str, str | None] = {}
+        for response in answers:
+            for group in response or []:
+                value_of.update(dict(group["changes"]))
+        return [
+            [
+                (_unwrap_key(k), v)
+                for k, v in decode_map_pairs(codec, entry, list(p), [(key, value_of.get(key)) for key in group])
+            ]
+            for p, group in zip(prefixes, keys, strict=True)
+        ]
+
+    return await substrate._read(op)
+
+
+async def read_prefix_maps(view: Any, item: Descriptor, prefixes: Sequence[list]) -> list[list[tuple[Any, Any]]]:
+    """The ``query_map`` of ``item`` under each prefix at ``view``'s block, in as few requests as the
+    substrate allows: over RPC two batched round trips (keys, then values) whatever the number of
+    prefixes; a substrate offering ``query_map_multi`` (the test chain, record/replay) answers in one
+    request; any other ``bt.Substrate`` gets one ``query_map`` per prefix."""
+    if not prefixes:
+        return []
+    substrate = view._client._substrate
+    block_hash = await substrate.block_hash(view.block)
+    lists = [list(p) for p in prefixes]
+    multi = getattr(substrate, "query_map_multi", None)
+    if multi is not None:
+        return list(await multi(item[0], item[1], lists, block_hash))
+    if isinstance(substrate, bt.RpcSubstrate):
+        return await _rpc_query_map_multi(substrate, item[0], item[1], lists, block_hash)
+    return await _gather(*(substrate.query_map(item[0], item[1], p, block_hash) for p in lists))
+
+
 async def spec_version_at(view: Any) -> int | None:
     """The runtime spec version governing ``view``'s block (None if the node cannot say)."""
     substrate = view._client._substrate
@@ -1057,8 +1123,10 @@ async def _fetch_money(
         _optional(vin.query_batch(ST.IdentitiesV2, [[ck] for ck in identity_keys]))
         if identity_keys
         else _value([]),
-        _gather(*(_optional(vin.query_map(ST.AlphaV2, [hk])) for hk in money_keys)),
+        # every hotkey's AlphaV2 positions in one request (a prefix scan per hotkey, batched)
+        _optional(read_prefix_maps(vin, ST.AlphaV2, [[hk] for hk in money_keys])),
     )
+    nominators = nominators or [None] * len(money_keys)
     name_of = dict(zip(identity_keys, names or [None] * len(identity_keys), strict=True))
     recorded_alpha = {str(hk): _int(v) for hk, v in alpha_divs or []}
     recorded_root = {str(hk): _int(v) for hk, v in root_divs or []}
@@ -1914,6 +1982,7 @@ _RECORDED_CALLS = (
     "query_map",
     "query_batch",
     "query_multi",
+    "query_map_multi",
     "runtime_call",
     "constant",
     "map_has_entries",
@@ -1986,6 +2055,11 @@ class RecordingSubstrate:
         if name == "query_multi" and inner is None:
             if isinstance(self._inner, bt.RpcSubstrate):
                 inner = functools.partial(_rpc_query_multi, self._inner)
+            else:
+                raise AttributeError(name)
+        if name == "query_map_multi" and inner is None:
+            if isinstance(self._inner, bt.RpcSubstrate):
+                inner = functools.partial(_rpc_query_map_multi, self._inner)
             else:
                 raise AttributeError(name)
         if name == "spec_version_at" and inner is None:
