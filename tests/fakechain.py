@@ -621,10 +621,15 @@ class FakeChain:
         await self._gate()
         block = self._block_of(block_hash)
         self.requests.append(("query_map_multi", f"{module}.{storage_function}", (), block))
-        out = []
-        for params in prefixes:
-            out.append(await self._map(module, storage_function, list(params), block))
-        return out
+        if storage_function == "AlphaV2" and not self.without_money and not self._absent(block, "AlphaV2"):
+            # the node's side of the scan, indexed once per request (not once per hotkey)
+            wanted = {str(p[0]): [] for p in prefixes}
+            for s in self.netuids_at(block):
+                for hotkey, coldkeys in self.subnet_at(s, block).money.stakers.items():
+                    if hotkey in wanted:
+                        wanted[hotkey].extend(((coldkey, s), {"mantissa": 1, "exponent": 0}) for coldkey in coldkeys)
+            return [list(wanted[str(p[0])]) for p in prefixes]
+        return [await self._map(module, storage_function, list(params), block) for params in prefixes]
 
     async def query_batch(self, module, storage_function, param_sets, block_hash=None) -> list:
         """One storage item for many keys in one request (``state_queryStorageAt``)."""
