@@ -615,7 +615,9 @@ class FakeChain:
             ]
         raise ChainError(f"storage map SubtensorModule.{storage_function} is not served by the fake chain")
 
-    async def query_map_multi(self, module: str, storage_function: str, prefixes: list, block_hash=None) -> list:
+    async def query_map_multi(
+        self, module: str, storage_function: str, prefixes: list, block_hash=None
+    ) -> list:
         """Many prefix scans of one map in one request, as the collector's RPC path batches them
         (every ``state_getKeysPaged`` in one JSON-RPC frame, then the values); answers as query_map."""
         await self._gate()
@@ -627,7 +629,9 @@ class FakeChain:
             for s in self.netuids_at(block):
                 for hotkey, coldkeys in self.subnet_at(s, block).money.stakers.items():
                     if hotkey in wanted:
-                        wanted[hotkey].extend(((coldkey, s), {"mantissa": 1, "exponent": 0}) for coldkey in coldkeys)
+                        wanted[hotkey].extend(
+                            ((coldkey, s), {"mantissa": 1, "exponent": 0}) for coldkey in coldkeys
+                        )
             return [list(wanted[str(p[0])]) for p in prefixes]
         return [await self._map(module, storage_function, list(params), block) for params in prefixes]
 
