@@ -886,22 +886,41 @@ I96F32_ONE = 2**32
 DEFAULT_DELEGATE_TAKE = 11796  # the runtime's default Delegates value (18 %)
 
 
+class Each(list):
+    """Parameter sets of one item read at many keys (a ``query_batch``) inside a :func:`read_values`
+    batch: :func:`_optional_values` gives the list of values, or None if the runtime lacks the item."""
+
+
 def _optional_values(view: Any, items: list[tuple[Descriptor, list | None]]) -> list[Any]:
     """:func:`read_values` (one request, started now) as one awaitable per item, to unpack inside a
-    gather; an item the runtime lacks, or a failed request, gives None as ``_optional`` does."""
+    gather; an item the runtime lacks, or a failed request, gives None as ``_optional`` does. An
+    item whose params are :class:`Each` gives the list of its values, one per parameter set."""
+    flat: list[tuple[Descriptor, list | None]] = []
+    spans: list[tuple[int, int, bool]] = []
+    for item, params in items:
+        many = isinstance(params, Each)
+        keys = [(item, p) for p in params] if isinstance(params, Each) else [(item, params)]
+        spans.append((len(flat), len(flat) + len(keys), many))
+        flat.extend(keys)
 
-    async def read() -> list[Any]:
+    async def read() -> list[Any] | None:
         try:
-            values = await read_values(view, items)
+            return await read_values(view, flat)
         except (bt.ChainError, ValueError, KeyError) as exc:
             log.debug("optional reads failed: %s", exc)
-            return [None] * len(items)
-        return [None if isinstance(v, Missing) else v for v in values]
+            return None
 
     task = asyncio.ensure_future(read())
 
     async def part(i: int) -> Any:
-        return (await task)[i]
+        values = await task
+        if values is None:
+            return None
+        start, stop, many = spans[i]
+        chunk = values[start:stop]
+        if any(isinstance(v, Missing) for v in chunk):
+            return None
+        return chunk if many else chunk[0]
 
     return [part(i) for i in range(len(items))]
 
@@ -1034,10 +1053,10 @@ async def _fetch_money(
                 (ST.CKBurn, None),
                 (ST.MinChildkeyTake, None),
                 (ST.MinChildkeyTakePerSubnet, [netuid]),
+                (ST.ParentKeys, Each(pairs)),
+                (ST.ChildKeys, Each(pairs)),
             ],
         ),
-        _optional(vin.query_batch(ST.ParentKeys, pairs)) if pairs else _value([]),
-        _optional(vin.query_batch(ST.ChildKeys, pairs)) if pairs else _value([]),
     )
     parents_of = parents_of or [[] for _ in keys]
     children_of = children_of or [[] for _ in keys]
@@ -1051,20 +1070,10 @@ async def _fetch_money(
     read = set(keys)  # parents outside the validators (registered or not) are read too
     outside = list(dict.fromkeys(p for (c, p) in edges if p not in read and c in read))
     edge_parents = list(dict.fromkeys(p for _, p in edges))
-    suspended_flags = (
-        await _optional(vin.query_batch(ST.ChildkeyThresholdSuspended, [[p] for p in edge_parents]))
-        if edge_parents
-        else []
-    )
-    # A suspended parent's relations are inert (hidden from get_parents / get_children) except on
-    # the subnet it owns (runtime docs of ChildkeyThresholdSuspended; a runtime without the item: none).
-    suspended = {
-        p for p, flag in zip(edge_parents, suspended_flags or [None] * len(edge_parents), strict=True)
-        if flag is not None and p != owner_hotkey
-    }
     money_keys = keys + outside
     coldkey_of: dict[str, str | None] = {hotkeys[uid]: coldkeys[uid] for uid in uids}
     (
+        suspended_flags,
         owners,
         takes,
         childkey_takes,
@@ -1072,6 +1081,7 @@ async def _fetch_money(
         root_own,
         alpha_divs,
         root_divs,
+        nominators,
         tao_reserve,
         alpha_reserve,
         alpha_outstanding,
@@ -1086,13 +1096,22 @@ async def _fetch_money(
         bar_rank,
         runtime,
     ) = await _gather(
-        _optional(vin.query_batch(ST.Owner, [[hk] for hk in outside])) if outside else _value([]),
-        _optional(vin.query_batch(ST.Delegates, [[hk] for hk in money_keys])),
-        _optional(vin.query_batch(ST.ChildkeyTake, [[hk, netuid] for hk in money_keys])),
-        _optional(vin.query_batch(ST.TotalHotkeyAlpha, [[hk, netuid] for hk in money_keys])),
-        _optional(vin.query_batch(ST.TotalHotkeyAlpha, [[hk, 0] for hk in money_keys])),
+        # the per-hotkey reads at e - 1 in one request
+        *_optional_values(
+            vin,
+            [
+                (ST.ChildkeyThresholdSuspended, Each([[p] for p in edge_parents])),
+                (ST.Owner, Each([[hk] for hk in outside])),
+                (ST.Delegates, Each([[hk] for hk in money_keys])),
+                (ST.ChildkeyTake, Each([[hk, netuid] for hk in money_keys])),
+                (ST.TotalHotkeyAlpha, Each([[hk, netuid] for hk in money_keys])),
+                (ST.TotalHotkeyAlpha, Each([[hk, 0] for hk in money_keys])),
+            ],
+        ),
         _optional(vout.query_map(ST.AlphaDividendsPerSubnet, [netuid])),
         _optional(vout.query_map(ST.RootAlphaDividendsPerSubnet, [netuid])),
+        # every hotkey's AlphaV2 positions in one request (a prefix scan per hotkey, batched)
+        _optional(read_prefix_maps(vin, ST.AlphaV2, [[hk] for hk in money_keys])),
         *_spliced(
             _optional_values(
                 vout,
@@ -1115,18 +1134,20 @@ async def _fetch_money(
             _optional(vout.runtime(bt.runtime_api.SwapRuntimeApi.current_alpha_price, [netuid])),
         ),
     )
+    nominators = nominators or [None] * len(money_keys)
+    # A suspended parent's relations are inert (hidden from get_parents / get_children) except on
+    # the subnet it owns (runtime docs of ChildkeyThresholdSuspended; a runtime without the item: none).
+    suspended = {
+        p for p, flag in zip(edge_parents, suspended_flags or [None] * len(edge_parents), strict=True)
+        if flag is not None and p != owner_hotkey
+    }
     for hk, owner in zip(outside, owners or [None] * len(outside), strict=True):
         coldkey_of[hk] = str(owner) if owner else None
     identity_keys = list(dict.fromkeys(c for c in coldkey_of.values() if c))
-    names, nominators = await _gather(
-        # every coldkey's identity in one request (query_batch), not one request per coldkey
-        _optional(vin.query_batch(ST.IdentitiesV2, [[ck] for ck in identity_keys]))
-        if identity_keys
-        else _value([]),
-        # every hotkey's AlphaV2 positions in one request (a prefix scan per hotkey, batched)
-        _optional(read_prefix_maps(vin, ST.AlphaV2, [[hk] for hk in money_keys])),
+    # every coldkey's identity in one request (query_batch), not one request per coldkey
+    names = (
+        await _optional(vin.query_batch(ST.IdentitiesV2, [[ck] for ck in identity_keys])) if identity_keys else []
     )
-    nominators = nominators or [None] * len(money_keys)
     name_of = dict(zip(identity_keys, names or [None] * len(identity_keys), strict=True))
     recorded_alpha = {str(hk): _int(v) for hk, v in alpha_divs or []}
     recorded_root = {str(hk): _int(v) for hk, v in root_divs or []}
