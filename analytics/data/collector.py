@@ -691,105 +691,9 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
     if graph_out is None:
         raise bt.ChainError(f"subnet {netuid} does not exist at block {outputs_block}")
 
-    async def mechagraph(view: Any, graph: Any, m: int) -> dict:
-        if m == 0:
-            return {"incentives": _u16_from_fraction(x.incentive for x in graph.neurons), "last_update": None}
-        record = await view.runtime(SUBNET_API.get_mechagraph, [netuid, m])
-        if not isinstance(record, dict):
-            raise bt.ChainError(f"mechanism {m} of subnet {netuid} missing at block {view.block}")
-        return record
-
-    # Everything else of every mechanism in one round of concurrent reads.
-    per_mech_in, per_mech_out, weights, bonds, bonds_after = await _gather(
-        _gather(*(mechagraph(vin, graph_in, m) for m in mechanisms)),
-        _value(None) if same else _gather(*(mechagraph(vout, graph_out, m) for m in mechanisms)),
-        _gather(*(vw.query_map(ST.Weights, [i]) for i in index)),
-        _gather(*(vin.query_map(ST.Bonds, [i]) for i in index)),
-        _value(None) if same else _gather(*(vout.query_map(ST.Bonds, [i]) for i in index)),
-    )
-    if same:
-        per_mech_out, bonds_after = per_mech_in, bonds
-
     n = len(graph_in.neurons)
     hotkeys = [x.hotkey for x in graph_in.neurons]
-    uid_of = {hk: uid for uid, hk in enumerate(hotkeys)}
-    tempo = int(hyper.get("tempo", graph_in.tempo))
-    commit_blocks: list[np.ndarray | None] = [None for _ in mechanisms]
-    legacy_at = None
-    if spec is not None and spec < LEGACY_COMMITS_BEFORE_SPEC:
-        legacy_at = outputs_block
-        if commit_reveal:
-            notes.append(f"commit blocks decoded with the WeightCommits layout of runtimes before {LEGACY_COMMITS_BEFORE_SPEC}")
-    if commit_reveal:
-        reveal_period = int(hyper.get("commit_reveal_period", 1))
-        epoch_index = 0 if legacy_at is not None else await _epoch_index(vout, netuid, tempo)
-        # At e the counter already holds the epoch that ran; a non-aligned snapshot shows the next one.
-        current_epoch = epoch_index if aligned else epoch_index + 1
-        views = [vin] if same else [vin, vout]
-
-        async def commits(view: Any, item: Descriptor, key: int) -> list:
-            try:
-                return await view.query_map(item, [key])
-            except ValueError as exc:  # not in this block's runtime: no commits of that kind
-                log.info("subnet %d: %s.%s not at block %s (%s)", netuid, *item, view.block, exc)
-                return []
-
-        reads = await _gather(
-            *(
-                _gather(
-                    commits(vout, ST.TimelockedWeightCommits, i),
-                    *(commits(v, ST.WeightCommits, i) for v in views),
-                )
-                for i in index
-            )
-        )
-        for k, (v4_read, *v2_reads) in enumerate(reads):
-            commit_blocks[k] = _commit_blocks(
-                n,
-                uid_of,
-                epoch_block=epoch_block,
-                current_epoch=current_epoch,
-                reveal_period=reveal_period,
-                v2_reads=v2_reads,
-                v4_read=v4_read,
-                legacy_at=legacy_at,
-            )
-
     owner = graph_in.owner_hotkey
-    yuma_version = int(hyper.get("yuma_version", 2))
-    subnet = {
-        "netuid": netuid,
-        "name": graph_in.name,
-        "symbol": graph_in.symbol,
-        "owner_hotkey": owner,
-        "owner_coldkey": graph_in.owner_coldkey,
-        "n": n,
-        "tempo": tempo,
-        "kappa": int(hyper["kappa"]),
-        "bonds_moving_avg": int(hyper["bonds_moving_avg"]),
-        "bonds_penalty": int(bonds_penalty),
-        "activity_cutoff_factor_milli": int(hyper.get("activity_cutoff_factor", 13_889)),
-        "yuma3": yuma_version >= 3,
-        "liquid_alpha": bool(hyper.get("liquid_alpha_enabled", False)),
-        "alpha_low": int(hyper.get("alpha_low", 45875)),
-        "alpha_high": int(hyper.get("alpha_high", 58982)),
-        "alpha_sigmoid_steepness": int(hyper.get("alpha_sigmoid_steepness", 1000)),
-        "max_validators": int(hyper["max_validators"]),
-        "commit_reveal": commit_reveal,
-        "tao_weight": int(tao_weight),
-        "stake_threshold": int(stake_threshold or 0),
-        "mechanism_count": len(mechanisms),
-        "emission_split": [int(s) for s in split] if split else None,
-        "epoch_emission": None,  # pending emission drained at e is not in state at e - 1 or e
-        "aligned": aligned,
-        "epoch_block": epoch_block,
-        "inputs_block": inputs_block,
-        "weights_block": weights_block,
-        "outputs_block": outputs_block,
-        "last_mechanism_step_block": int(prev_step or 0),
-        "decode_note": "; ".join(notes) or None,
-    }
-
     neurons_in, neurons_out = graph_in.neurons, graph_out.neurons[:n]
     replaced = [
         uid for uid, (a, b) in enumerate(zip(neurons_in, neurons_out, strict=False)) if a.hotkey != b.hotkey
@@ -828,53 +732,160 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         "emission": out_column(np.array([x.emission.rao for x in neurons_out], dtype=np.uint64), np.uint64),
     }
 
-    mechanism_rows = []
-    for k, m in enumerate(mechanisms):
-        rec_in, rec_out = per_mech_in[k], per_mech_out[k]
-        if m == 0:
-            last_update = np.array([x.last_update for x in neurons_in], dtype=np.int64)
-        else:
-            last_update = _column(rec_in.get("last_update"), n, np.int64)
-        commit = commit_blocks[k]
-        mechanism_rows.append(
-            {
-                "netuid": np.full(n, netuid, dtype=np.int32),
-                "mechid": np.full(n, m, dtype=np.int32),
-                "uid": np.arange(n, dtype=np.int32),
-                "last_update": last_update,
-                "commit_block": commit if commit is not None else np.full(n, -1, dtype=np.int64),
-                "prev_incentive": _column(list(rec_in["incentives"]), n, np.uint16),
-                "incentive": _column(list(rec_out["incentives"]), n, np.uint16),
-            }
+    # The money reads need only the neurons: they run beside the mechanism, weight and commit reads.
+    money = asyncio.ensure_future(
+        _fetch_money(
+            vin,
+            vout,
+            netuid,
+            hotkeys=hotkeys,
+            coldkeys=[x.coldkey for x in neurons_in],
+            validators=np.asarray(neurons["validator_permit_prev"])
+            | np.asarray(neurons["validator_permit"])
+            | (np.asarray(neurons["dividends"]) > 0),
+            aligned=aligned,
+            owner_hotkey=owner,
         )
-
-    money_subnet, money_hotkeys, money_children = await _fetch_money(
-        vin,
-        vout,
-        netuid,
-        hotkeys=hotkeys,
-        coldkeys=[x.coldkey for x in neurons_in],
-        validators=np.asarray(neurons["validator_permit_prev"])
-        | np.asarray(neurons["validator_permit"])
-        | (np.asarray(neurons["dividends"]) > 0),
-        aligned=aligned,
-        owner_hotkey=owner,
     )
-    subnet.update(money_subnet)
-    if spec is not None:  # the block's own runtime, as its reads were decoded (also where System is absent)
-        subnet["epoch_spec_version"] = spec
+    try:
 
-    return SubnetRows(
-        netuid=netuid,
-        subnet=subnet,
-        neurons=neurons,
-        hotkeys=money_hotkeys,
-        child_keys=money_children,
-        mechanism_neurons=mechanism_rows,
-        weights=[(m, _sparse(rows)) for m, rows in zip(mechanisms, weights, strict=True)],
-        bonds=[(m, _sparse(rows)) for m, rows in zip(mechanisms, bonds, strict=True)],
-        bonds_after=[(m, _sparse(rows)) for m, rows in zip(mechanisms, bonds_after, strict=True)],
-    )
+        async def mechagraph(view: Any, graph: Any, m: int) -> dict:
+            if m == 0:
+                return {"incentives": _u16_from_fraction(x.incentive for x in graph.neurons), "last_update": None}
+            record = await view.runtime(SUBNET_API.get_mechagraph, [netuid, m])
+            if not isinstance(record, dict):
+                raise bt.ChainError(f"mechanism {m} of subnet {netuid} missing at block {view.block}")
+            return record
+
+        # Everything else of every mechanism in one round of concurrent reads.
+        per_mech_in, per_mech_out, weights, bonds, bonds_after = await _gather(
+            _gather(*(mechagraph(vin, graph_in, m) for m in mechanisms)),
+            _value(None) if same else _gather(*(mechagraph(vout, graph_out, m) for m in mechanisms)),
+            _gather(*(vw.query_map(ST.Weights, [i]) for i in index)),
+            _gather(*(vin.query_map(ST.Bonds, [i]) for i in index)),
+            _value(None) if same else _gather(*(vout.query_map(ST.Bonds, [i]) for i in index)),
+        )
+        if same:
+            per_mech_out, bonds_after = per_mech_in, bonds
+
+        uid_of = {hk: uid for uid, hk in enumerate(hotkeys)}
+        tempo = int(hyper.get("tempo", graph_in.tempo))
+        commit_blocks: list[np.ndarray | None] = [None for _ in mechanisms]
+        legacy_at = None
+        if spec is not None and spec < LEGACY_COMMITS_BEFORE_SPEC:
+            legacy_at = outputs_block
+            if commit_reveal:
+                notes.append(f"commit blocks decoded with the WeightCommits layout of runtimes before {LEGACY_COMMITS_BEFORE_SPEC}")
+        if commit_reveal:
+            reveal_period = int(hyper.get("commit_reveal_period", 1))
+            epoch_index = 0 if legacy_at is not None else await _epoch_index(vout, netuid, tempo)
+            # At e the counter already holds the epoch that ran; a non-aligned snapshot shows the next one.
+            current_epoch = epoch_index if aligned else epoch_index + 1
+            views = [vin] if same else [vin, vout]
+
+            async def commits(view: Any, item: Descriptor, key: int) -> list:
+                try:
+                    return await view.query_map(item, [key])
+                except ValueError as exc:  # not in this block's runtime: no commits of that kind
+                    log.info("subnet %d: %s.%s not at block %s (%s)", netuid, *item, view.block, exc)
+                    return []
+
+            reads = await _gather(
+                *(
+                    _gather(
+                        commits(vout, ST.TimelockedWeightCommits, i),
+                        *(commits(v, ST.WeightCommits, i) for v in views),
+                    )
+                    for i in index
+                )
+            )
+            for k, (v4_read, *v2_reads) in enumerate(reads):
+                commit_blocks[k] = _commit_blocks(
+                    n,
+                    uid_of,
+                    epoch_block=epoch_block,
+                    current_epoch=current_epoch,
+                    reveal_period=reveal_period,
+                    v2_reads=v2_reads,
+                    v4_read=v4_read,
+                    legacy_at=legacy_at,
+                )
+
+        yuma_version = int(hyper.get("yuma_version", 2))
+        subnet = {
+            "netuid": netuid,
+            "name": graph_in.name,
+            "symbol": graph_in.symbol,
+            "owner_hotkey": owner,
+            "owner_coldkey": graph_in.owner_coldkey,
+            "n": n,
+            "tempo": tempo,
+            "kappa": int(hyper["kappa"]),
+            "bonds_moving_avg": int(hyper["bonds_moving_avg"]),
+            "bonds_penalty": int(bonds_penalty),
+            "activity_cutoff_factor_milli": int(hyper.get("activity_cutoff_factor", 13_889)),
+            "yuma3": yuma_version >= 3,
+            "liquid_alpha": bool(hyper.get("liquid_alpha_enabled", False)),
+            "alpha_low": int(hyper.get("alpha_low", 45875)),
+            "alpha_high": int(hyper.get("alpha_high", 58982)),
+            "alpha_sigmoid_steepness": int(hyper.get("alpha_sigmoid_steepness", 1000)),
+            "max_validators": int(hyper["max_validators"]),
+            "commit_reveal": commit_reveal,
+            "tao_weight": int(tao_weight),
+            "stake_threshold": int(stake_threshold or 0),
+            "mechanism_count": len(mechanisms),
+            "emission_split": [int(s) for s in split] if split else None,
+            "epoch_emission": None,  # pending emission drained at e is not in state at e - 1 or e
+            "aligned": aligned,
+            "epoch_block": epoch_block,
+            "inputs_block": inputs_block,
+            "weights_block": weights_block,
+            "outputs_block": outputs_block,
+            "last_mechanism_step_block": int(prev_step or 0),
+            "decode_note": "; ".join(notes) or None,
+        }
+
+        mechanism_rows = []
+        for k, m in enumerate(mechanisms):
+            rec_in, rec_out = per_mech_in[k], per_mech_out[k]
+            if m == 0:
+                last_update = np.array([x.last_update for x in neurons_in], dtype=np.int64)
+            else:
+                last_update = _column(rec_in.get("last_update"), n, np.int64)
+            commit = commit_blocks[k]
+            mechanism_rows.append(
+                {
+                    "netuid": np.full(n, netuid, dtype=np.int32),
+                    "mechid": np.full(n, m, dtype=np.int32),
+                    "uid": np.arange(n, dtype=np.int32),
+                    "last_update": last_update,
+                    "commit_block": commit if commit is not None else np.full(n, -1, dtype=np.int64),
+                    "prev_incentive": _column(list(rec_in["incentives"]), n, np.uint16),
+                    "incentive": _column(list(rec_out["incentives"]), n, np.uint16),
+                }
+            )
+
+        money_subnet, money_hotkeys, money_children = await money
+        subnet.update(money_subnet)
+        if spec is not None:  # the block's own runtime, as its reads were decoded (also where System is absent)
+            subnet["epoch_spec_version"] = spec
+
+        return SubnetRows(
+            netuid=netuid,
+            subnet=subnet,
+            neurons=neurons,
+            hotkeys=money_hotkeys,
+            child_keys=money_children,
+            mechanism_neurons=mechanism_rows,
+            weights=[(m, _sparse(rows)) for m, rows in zip(mechanisms, weights, strict=True)],
+            bonds=[(m, _sparse(rows)) for m, rows in zip(mechanisms, bonds, strict=True)],
+            bonds_after=[(m, _sparse(rows)) for m, rows in zip(mechanisms, bonds_after, strict=True)],
+        )
+    except BaseException:
+        money.cancel()  # a failed read of the rest: no money reads left running
+        if money.done() and not money.cancelled():
+            money.exception()  # retrieved: the rest's error is the one raised
+        raise
 
 
 # --------------------------------------------------------------------------------------------------
