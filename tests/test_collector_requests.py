@@ -19,7 +19,7 @@ from tests.fakechain import FakeChain, account, epoch_timeline, fake_subtensor, 
 pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 SUBNETS = 3
-MAX_REQUESTS_PER_SUBNET = 25  # 21 today for a 1-mechanism subnet; was ~146 with one scan per hotkey
+MAX_REQUESTS_PER_SUBNET = 24  # 20 today for a 1-mechanism subnet; was ~146 with one scan per hotkey
 RUN_LEVEL = (
     "SubtensorModule.NetworksAdded",
     "SubtensorModule.TokenSymbol",

@@ -1037,6 +1037,7 @@ async def _fetch_money(
     uids = [uid for uid in range(n) if validators[uid] and hotkeys[uid]]
     keys = [hotkeys[uid] for uid in uids]
     pairs = [[hk, netuid] for hk in keys]
+    validator_coldkeys = list(dict.fromkeys(coldkeys[uid] for uid in uids if coldkeys[uid]))
     (
         pending_server,
         pending_validator,
@@ -1050,6 +1051,7 @@ async def _fetch_money(
         min_take_subnet,
         parents_of,
         children_of,
+        validator_names,
     ) = await _gather(
         *_optional_values(
             vin,
@@ -1066,6 +1068,7 @@ async def _fetch_money(
                 (ST.MinChildkeyTakePerSubnet, [netuid]),
                 (ST.ParentKeys, Each(pairs)),
                 (ST.ChildKeys, Each(pairs)),
+                (ST.IdentitiesV2, Each([[ck] for ck in validator_coldkeys])),
             ],
         ),
     )
@@ -1154,12 +1157,14 @@ async def _fetch_money(
     }
     for hk, owner in zip(outside, owners or [None] * len(outside), strict=True):
         coldkey_of[hk] = str(owner) if owner else None
-    identity_keys = list(dict.fromkeys(c for c in coldkey_of.values() if c))
-    # every coldkey's identity in one request (query_batch), not one request per coldkey
+    # Identities: the validators' coldkeys came with the first batch; the outside parents' owners
+    # not among them in one more request (query_batch), only when there are any.
+    name_of = dict(zip(validator_coldkeys, validator_names or [None] * len(validator_coldkeys), strict=True))
+    identity_keys = list(dict.fromkeys(c for c in coldkey_of.values() if c and c not in name_of))
     names = (
         await _optional(vin.query_batch(ST.IdentitiesV2, [[ck] for ck in identity_keys])) if identity_keys else []
     )
-    name_of = dict(zip(identity_keys, names or [None] * len(identity_keys), strict=True))
+    name_of.update(zip(identity_keys, names or [None] * len(identity_keys), strict=True))
     recorded_alpha = {str(hk): _int(v) for hk, v in alpha_divs or []}
     recorded_root = {str(hk): _int(v) for hk, v in root_divs or []}
     floor_take = max(_int(min_take), _int(min_take_subnet))  # get_effective_min_childkey_take
