@@ -19,7 +19,7 @@ from tests.fakechain import FakeChain, account, epoch_timeline, fake_subtensor, 
 pytestmark = pytest.mark.usefixtures("token_symbol_cache")
 
 SUBNETS = 3
-MAX_REQUESTS_PER_SUBNET = 24  # 20 today for a 1-mechanism subnet; was ~146 with one scan per hotkey
+MAX_REQUESTS_PER_SUBNET = 23  # 19 today for a 1-mechanism subnet; was ~146 with one scan per hotkey
 RUN_LEVEL = (
     "SubtensorModule.NetworksAdded",
     "SubtensorModule.TokenSymbol",
@@ -68,6 +68,8 @@ def test_requests_per_subnet_stay_low_and_do_not_grow_with_validators(tmp_path: 
     assert many == few  # 8x the validators, not one request more of any kind
     assert many[("query_map_multi", "SubtensorModule.AlphaV2")] == SUBNETS  # one batched scan each
     assert not [key for key in many if key[1] == "SubtensorModule.AlphaV2" and key[0] != "query_map_multi"]
+    # every subnet's epoch block in one request at the head, not one per subnet
+    assert ("query", "SubtensorModule.LastMechansimStepBlock") not in many
 
     # Nothing lost: every validator's nominators counted, as many as it has stakers.
     for nominators, validators in ((few_nominators, 4), (many_nominators, 32)):

@@ -618,14 +618,38 @@ async def _epoch_index(view: Any, netuid: int, tempo: int) -> int:
         return (int(view.block) + netuid + 1) // (tempo + 1)
 
 
-async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None) -> SubnetRows:
-    """Read one subnet (every mechanism) at its epoch blocks, or all at ``pinned``."""
-    head_view = await client.at(head)
+async def _last_steps(client: Any, head: int, netuids: list[int], pinned: int | None) -> dict[int, int]:
+    """Every subnet's ``LastMechansimStepBlock`` at ``head`` in one request (each subnet's epoch
+    block); none when everything is read at a pinned block, for an item the runtime lacks, or when
+    the batch fails (then each subnet reads its own, failing alone as it would)."""
+    if pinned is not None or not netuids:
+        return {}
+    try:
+        view = await client.at(head)
+        values = await read_values(view, [(ST.LastMechansimStepBlock, [netuid]) for netuid in netuids])
+    except (bt.ChainError, ValueError, KeyError) as exc:  # one subnet's failure is its own: each reads its own
+        log.debug("epoch blocks of every subnet in one batch failed: %s", exc)
+        return {}
+    return {
+        netuid: int(value or 0) for netuid, value in zip(netuids, values, strict=True) if not isinstance(value, Missing)
+    }
+
+
+async def _fetch_subnet(
+    client: Any, netuid: int, head: int, pinned: int | None, last_step_at_head: int | None = None
+) -> SubnetRows:
+    """Read one subnet (every mechanism) at its epoch blocks, or all at ``pinned``.
+
+    ``last_step_at_head``: the subnet's ``LastMechansimStepBlock`` at ``head`` when the caller read it
+    already (one batch for every subnet); None reads it here."""
     if pinned is not None:
         epoch_block = None
         inputs_block = outputs_block = pinned
     else:
-        last_step = int(await head_view.query(ST.LastMechansimStepBlock, [netuid]) or 0)
+        if last_step_at_head is None:
+            head_view = await client.at(head)
+            last_step_at_head = await head_view.query(ST.LastMechansimStepBlock, [netuid])
+        last_step = int(last_step_at_head or 0)
         if last_step <= 0:  # no epoch has run yet: nothing to align to
             log.warning(
                 "subnet %d has run no epoch yet: snapshot at head block %d, not aligned", netuid, head
@@ -1545,6 +1569,7 @@ async def _collect_async(
                         return [], meta
                 assert head is not None and pending is not None  # set with meta on the first answer
                 sem = asyncio.Semaphore(policy.concurrency)
+                steps = await asyncio.wait_for(_last_steps(client, head, pending, block), policy.timeout)
 
                 async def one(
                     netuid: int, sem: asyncio.Semaphore = sem, client: Any = client, head: int = head
@@ -1552,7 +1577,7 @@ async def _collect_async(
                     async with sem:
                         try:
                             return netuid, await asyncio.wait_for(
-                                _fetch_subnet(client, netuid, head, block), policy.timeout
+                                _fetch_subnet(client, netuid, head, block, steps.get(netuid)), policy.timeout
                             )
                         except Exception as exc:
                             return netuid, exc
