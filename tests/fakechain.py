@@ -564,6 +564,10 @@ class FakeChain:
         block = self._block_of(block_hash)
         params = list(params or [])
         self.requests.append(("query_map", f"{module}.{storage_function}", tuple(params), block))
+        return await self._map(module, storage_function, params, block)
+
+    async def _map(self, module: str, storage_function: str, params: list, block: int) -> list:
+        """One map's (key, value) pairs under ``params`` at ``block`` (no request counted)."""
         if self._absent(block, storage_function):
             raise ValueError(f"Storage function {module}.{storage_function} not found")
         if module != "SubtensorModule":
@@ -610,6 +614,26 @@ class FakeChain:
                 (epoch, [tuple(c) for c in commits]) for epoch, commits in mech.timelocked_commits.items()
             ]
         raise ChainError(f"storage map SubtensorModule.{storage_function} is not served by the fake chain")
+
+    async def query_map_multi(
+        self, module: str, storage_function: str, prefixes: list, block_hash=None
+    ) -> list:
+        """Many prefix scans of one map in one request, as the collector's RPC path batches them
+        (every ``state_getKeysPaged`` in one JSON-RPC frame, then the values); answers as query_map."""
+        await self._gate()
+        block = self._block_of(block_hash)
+        self.requests.append(("query_map_multi", f"{module}.{storage_function}", (), block))
+        if storage_function == "AlphaV2" and not self.without_money and not self._absent(block, "AlphaV2"):
+            # the node's side of the scan, indexed once per request (not once per hotkey)
+            wanted = {str(p[0]): [] for p in prefixes}
+            for s in self.netuids_at(block):
+                for hotkey, coldkeys in self.subnet_at(s, block).money.stakers.items():
+                    if hotkey in wanted:
+                        wanted[hotkey].extend(
+                            ((coldkey, s), {"mantissa": 1, "exponent": 0}) for coldkey in coldkeys
+                        )
+            return [list(wanted[str(p[0])]) for p in prefixes]
+        return [await self._map(module, storage_function, list(params), block) for params in prefixes]
 
     async def query_batch(self, module, storage_function, param_sets, block_hash=None) -> list:
         """One storage item for many keys in one request (``state_queryStorageAt``)."""

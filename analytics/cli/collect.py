@@ -97,7 +97,7 @@ def add_recording_and_lake_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="answer from a recording made with --record instead of a node (offline reproduction)",
     )
-    parser.add_argument("--concurrency", type=int, default=64, help="subnets read at once (default 64)")
+    parser.add_argument("--concurrency", type=int, default=128, help="subnets read at once (default 128)")
     add_lake_arguments(parser)
 
 

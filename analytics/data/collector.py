@@ -77,7 +77,7 @@ class RetryPolicy:
     # store does the waiting (one retry layer); these only size it.
     db_tries: int = 5
     db_backoff: float = 2.0
-    concurrency: int = 64  # subnets read at once over the one client (each subnet is ~13 requests)
+    concurrency: int = 128  # subnets read at once over the one client (each subnet is ~26 requests)
 
     def delay(self, attempt: int, base: float | None = None) -> float:
         """Exponential backoff with full jitter in [0.5, 1] of the nominal delay."""
@@ -460,6 +460,72 @@ async def read_values(view: Any, items: Sequence[tuple[Descriptor, list | None]]
     return out
 
 
+KEYS_PAGE = 1000  # the most keys a node returns per state_getKeysPaged (substrate's limit)
+
+
+async def _rpc_query_map_multi(
+    substrate: Any, module: str, name: str, prefixes: list[list], block_hash: str
+) -> list[list[tuple[Any, Any]]]:
+    """Many prefix scans of one map in a few round trips: every prefix's ``state_getKeysPaged`` in
+    one JSON-RPC batch frame (again for the prefixes whose page came back full), then every key's
+    value in one batch of ``state_queryStorageAt`` calls, decoded as the SDK's own query_map does."""
+    from bittensor._substrate import _unwrap_key
+    from bittensor._transport.storage import decode_map_pairs
+
+    async def op(raw: Any) -> list[list[tuple[Any, Any]]]:
+        codec = await raw._runtimes.codec_at(block_hash)
+        entry = codec.storage_entry(module, name)
+        heads = ["0x" + codec.storage_key(entry, list(p)).hex() for p in prefixes]
+        keys: list[list[str]] = [[] for _ in prefixes]
+        todo = list(range(len(prefixes)))
+        while todo:
+            pages = await raw._session.request_batch(
+                [
+                    ("state_getKeysPaged", [heads[i], KEYS_PAGE, keys[i][-1] if keys[i] else heads[i], block_hash])
+                    for i in todo
+                ]
+            )
+            for i, page in zip(todo, pages, strict=True):
+                keys[i].extend(page or [])
+            todo = [i for i, page in zip(todo, pages, strict=True) if len(page or []) == KEYS_PAGE]
+        flat = [key for group in keys for key in group]
+        chunks = [flat[k : k + KEYS_PAGE] for k in range(0, len(flat), KEYS_PAGE)]
+        answers = await raw._session.request_batch(
+            [("state_queryStorageAt", [chunk, block_hash]) for chunk in chunks]
+        )
+        value_of: dict[str, str | None] = {}
+        for response in answers:
+            for group in response or []:
+                value_of.update(dict(group["changes"]))
+        return [
+            [
+                (_unwrap_key(k), v)
+                for k, v in decode_map_pairs(codec, entry, list(p), [(key, value_of.get(key)) for key in group])
+            ]
+            for p, group in zip(prefixes, keys, strict=True)
+        ]
+
+    return await substrate._read(op)
+
+
+async def read_prefix_maps(view: Any, item: Descriptor, prefixes: Sequence[list]) -> list[list[tuple[Any, Any]]]:
+    """The ``query_map`` of ``item`` under each prefix at ``view``'s block, in as few requests as the
+    substrate allows: over RPC two batched round trips (keys, then values) whatever the number of
+    prefixes; a substrate offering ``query_map_multi`` (the test chain, record/replay) answers in one
+    request; any other ``bt.Substrate`` gets one ``query_map`` per prefix."""
+    if not prefixes:
+        return []
+    substrate = view._client._substrate
+    block_hash = await substrate.block_hash(view.block)
+    lists = [list(p) for p in prefixes]
+    multi = getattr(substrate, "query_map_multi", None)
+    if multi is not None:
+        return list(await multi(item[0], item[1], lists, block_hash))
+    if isinstance(substrate, bt.RpcSubstrate):
+        return await _rpc_query_map_multi(substrate, item[0], item[1], lists, block_hash)
+    return await _gather(*(substrate.query_map(item[0], item[1], p, block_hash) for p in lists))
+
+
 async def spec_version_at(view: Any) -> int | None:
     """The runtime spec version governing ``view``'s block (None if the node cannot say)."""
     substrate = view._client._substrate
@@ -552,14 +618,38 @@ async def _epoch_index(view: Any, netuid: int, tempo: int) -> int:
         return (int(view.block) + netuid + 1) // (tempo + 1)
 
 
-async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None) -> SubnetRows:
-    """Read one subnet (every mechanism) at its epoch blocks, or all at ``pinned``."""
-    head_view = await client.at(head)
+async def _last_steps(client: Any, head: int, netuids: list[int], pinned: int | None) -> dict[int, int]:
+    """Every subnet's ``LastMechansimStepBlock`` at ``head`` in one request (each subnet's epoch
+    block); none when everything is read at a pinned block, for an item the runtime lacks, or when
+    the batch fails (then each subnet reads its own, failing alone as it would)."""
+    if pinned is not None or not netuids:
+        return {}
+    try:
+        view = await client.at(head)
+        values = await read_values(view, [(ST.LastMechansimStepBlock, [netuid]) for netuid in netuids])
+    except (bt.ChainError, ValueError, KeyError) as exc:  # one subnet's failure is its own: each reads its own
+        log.debug("epoch blocks of every subnet in one batch failed: %s", exc)
+        return {}
+    return {
+        netuid: int(value or 0) for netuid, value in zip(netuids, values, strict=True) if not isinstance(value, Missing)
+    }
+
+
+async def _fetch_subnet(
+    client: Any, netuid: int, head: int, pinned: int | None, last_step_at_head: int | None = None
+) -> SubnetRows:
+    """Read one subnet (every mechanism) at its epoch blocks, or all at ``pinned``.
+
+    ``last_step_at_head``: the subnet's ``LastMechansimStepBlock`` at ``head`` when the caller read it
+    already (one batch for every subnet); None reads it here."""
     if pinned is not None:
         epoch_block = None
         inputs_block = outputs_block = pinned
     else:
-        last_step = int(await head_view.query(ST.LastMechansimStepBlock, [netuid]) or 0)
+        if last_step_at_head is None:
+            head_view = await client.at(head)
+            last_step_at_head = await head_view.query(ST.LastMechansimStepBlock, [netuid])
+        last_step = int(last_step_at_head or 0)
         if last_step <= 0:  # no epoch has run yet: nothing to align to
             log.warning(
                 "subnet %d has run no epoch yet: snapshot at head block %d, not aligned", netuid, head
@@ -625,105 +715,9 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
     if graph_out is None:
         raise bt.ChainError(f"subnet {netuid} does not exist at block {outputs_block}")
 
-    async def mechagraph(view: Any, graph: Any, m: int) -> dict:
-        if m == 0:
-            return {"incentives": _u16_from_fraction(x.incentive for x in graph.neurons), "last_update": None}
-        record = await view.runtime(SUBNET_API.get_mechagraph, [netuid, m])
-        if not isinstance(record, dict):
-            raise bt.ChainError(f"mechanism {m} of subnet {netuid} missing at block {view.block}")
-        return record
-
-    # Everything else of every mechanism in one round of concurrent reads.
-    per_mech_in, per_mech_out, weights, bonds, bonds_after = await _gather(
-        _gather(*(mechagraph(vin, graph_in, m) for m in mechanisms)),
-        _value(None) if same else _gather(*(mechagraph(vout, graph_out, m) for m in mechanisms)),
-        _gather(*(vw.query_map(ST.Weights, [i]) for i in index)),
-        _gather(*(vin.query_map(ST.Bonds, [i]) for i in index)),
-        _value(None) if same else _gather(*(vout.query_map(ST.Bonds, [i]) for i in index)),
-    )
-    if same:
-        per_mech_out, bonds_after = per_mech_in, bonds
-
     n = len(graph_in.neurons)
     hotkeys = [x.hotkey for x in graph_in.neurons]
-    uid_of = {hk: uid for uid, hk in enumerate(hotkeys)}
-    tempo = int(hyper.get("tempo", graph_in.tempo))
-    commit_blocks: list[np.ndarray | None] = [None for _ in mechanisms]
-    legacy_at = None
-    if spec is not None and spec < LEGACY_COMMITS_BEFORE_SPEC:
-        legacy_at = outputs_block
-        if commit_reveal:
-            notes.append(f"commit blocks decoded with the WeightCommits layout of runtimes before {LEGACY_COMMITS_BEFORE_SPEC}")
-    if commit_reveal:
-        reveal_period = int(hyper.get("commit_reveal_period", 1))
-        epoch_index = 0 if legacy_at is not None else await _epoch_index(vout, netuid, tempo)
-        # At e the counter already holds the epoch that ran; a non-aligned snapshot shows the next one.
-        current_epoch = epoch_index if aligned else epoch_index + 1
-        views = [vin] if same else [vin, vout]
-
-        async def commits(view: Any, item: Descriptor, key: int) -> list:
-            try:
-                return await view.query_map(item, [key])
-            except ValueError as exc:  # not in this block's runtime: no commits of that kind
-                log.info("subnet %d: %s.%s not at block %s (%s)", netuid, *item, view.block, exc)
-                return []
-
-        reads = await _gather(
-            *(
-                _gather(
-                    commits(vout, ST.TimelockedWeightCommits, i),
-                    *(commits(v, ST.WeightCommits, i) for v in views),
-                )
-                for i in index
-            )
-        )
-        for k, (v4_read, *v2_reads) in enumerate(reads):
-            commit_blocks[k] = _commit_blocks(
-                n,
-                uid_of,
-                epoch_block=epoch_block,
-                current_epoch=current_epoch,
-                reveal_period=reveal_period,
-                v2_reads=v2_reads,
-                v4_read=v4_read,
-                legacy_at=legacy_at,
-            )
-
     owner = graph_in.owner_hotkey
-    yuma_version = int(hyper.get("yuma_version", 2))
-    subnet = {
-        "netuid": netuid,
-        "name": graph_in.name,
-        "symbol": graph_in.symbol,
-        "owner_hotkey": owner,
-        "owner_coldkey": graph_in.owner_coldkey,
-        "n": n,
-        "tempo": tempo,
-        "kappa": int(hyper["kappa"]),
-        "bonds_moving_avg": int(hyper["bonds_moving_avg"]),
-        "bonds_penalty": int(bonds_penalty),
-        "activity_cutoff_factor_milli": int(hyper.get("activity_cutoff_factor", 13_889)),
-        "yuma3": yuma_version >= 3,
-        "liquid_alpha": bool(hyper.get("liquid_alpha_enabled", False)),
-        "alpha_low": int(hyper.get("alpha_low", 45875)),
-        "alpha_high": int(hyper.get("alpha_high", 58982)),
-        "alpha_sigmoid_steepness": int(hyper.get("alpha_sigmoid_steepness", 1000)),
-        "max_validators": int(hyper["max_validators"]),
-        "commit_reveal": commit_reveal,
-        "tao_weight": int(tao_weight),
-        "stake_threshold": int(stake_threshold or 0),
-        "mechanism_count": len(mechanisms),
-        "emission_split": [int(s) for s in split] if split else None,
-        "epoch_emission": None,  # pending emission drained at e is not in state at e - 1 or e
-        "aligned": aligned,
-        "epoch_block": epoch_block,
-        "inputs_block": inputs_block,
-        "weights_block": weights_block,
-        "outputs_block": outputs_block,
-        "last_mechanism_step_block": int(prev_step or 0),
-        "decode_note": "; ".join(notes) or None,
-    }
-
     neurons_in, neurons_out = graph_in.neurons, graph_out.neurons[:n]
     replaced = [
         uid for uid, (a, b) in enumerate(zip(neurons_in, neurons_out, strict=False)) if a.hotkey != b.hotkey
@@ -762,53 +756,160 @@ async def _fetch_subnet(client: Any, netuid: int, head: int, pinned: int | None)
         "emission": out_column(np.array([x.emission.rao for x in neurons_out], dtype=np.uint64), np.uint64),
     }
 
-    mechanism_rows = []
-    for k, m in enumerate(mechanisms):
-        rec_in, rec_out = per_mech_in[k], per_mech_out[k]
-        if m == 0:
-            last_update = np.array([x.last_update for x in neurons_in], dtype=np.int64)
-        else:
-            last_update = _column(rec_in.get("last_update"), n, np.int64)
-        commit = commit_blocks[k]
-        mechanism_rows.append(
-            {
-                "netuid": np.full(n, netuid, dtype=np.int32),
-                "mechid": np.full(n, m, dtype=np.int32),
-                "uid": np.arange(n, dtype=np.int32),
-                "last_update": last_update,
-                "commit_block": commit if commit is not None else np.full(n, -1, dtype=np.int64),
-                "prev_incentive": _column(list(rec_in["incentives"]), n, np.uint16),
-                "incentive": _column(list(rec_out["incentives"]), n, np.uint16),
-            }
+    # The money reads need only the neurons: they run beside the mechanism, weight and commit reads.
+    money = asyncio.ensure_future(
+        _fetch_money(
+            vin,
+            vout,
+            netuid,
+            hotkeys=hotkeys,
+            coldkeys=[x.coldkey for x in neurons_in],
+            validators=np.asarray(neurons["validator_permit_prev"])
+            | np.asarray(neurons["validator_permit"])
+            | (np.asarray(neurons["dividends"]) > 0),
+            aligned=aligned,
+            owner_hotkey=owner,
         )
-
-    money_subnet, money_hotkeys, money_children = await _fetch_money(
-        vin,
-        vout,
-        netuid,
-        hotkeys=hotkeys,
-        coldkeys=[x.coldkey for x in neurons_in],
-        validators=np.asarray(neurons["validator_permit_prev"])
-        | np.asarray(neurons["validator_permit"])
-        | (np.asarray(neurons["dividends"]) > 0),
-        aligned=aligned,
-        owner_hotkey=owner,
     )
-    subnet.update(money_subnet)
-    if spec is not None:  # the block's own runtime, as its reads were decoded (also where System is absent)
-        subnet["epoch_spec_version"] = spec
+    try:
 
-    return SubnetRows(
-        netuid=netuid,
-        subnet=subnet,
-        neurons=neurons,
-        hotkeys=money_hotkeys,
-        child_keys=money_children,
-        mechanism_neurons=mechanism_rows,
-        weights=[(m, _sparse(rows)) for m, rows in zip(mechanisms, weights, strict=True)],
-        bonds=[(m, _sparse(rows)) for m, rows in zip(mechanisms, bonds, strict=True)],
-        bonds_after=[(m, _sparse(rows)) for m, rows in zip(mechanisms, bonds_after, strict=True)],
-    )
+        async def mechagraph(view: Any, graph: Any, m: int) -> dict:
+            if m == 0:
+                return {"incentives": _u16_from_fraction(x.incentive for x in graph.neurons), "last_update": None}
+            record = await view.runtime(SUBNET_API.get_mechagraph, [netuid, m])
+            if not isinstance(record, dict):
+                raise bt.ChainError(f"mechanism {m} of subnet {netuid} missing at block {view.block}")
+            return record
+
+        # Everything else of every mechanism in one round of concurrent reads.
+        per_mech_in, per_mech_out, weights, bonds, bonds_after = await _gather(
+            _gather(*(mechagraph(vin, graph_in, m) for m in mechanisms)),
+            _value(None) if same else _gather(*(mechagraph(vout, graph_out, m) for m in mechanisms)),
+            _gather(*(vw.query_map(ST.Weights, [i]) for i in index)),
+            _gather(*(vin.query_map(ST.Bonds, [i]) for i in index)),
+            _value(None) if same else _gather(*(vout.query_map(ST.Bonds, [i]) for i in index)),
+        )
+        if same:
+            per_mech_out, bonds_after = per_mech_in, bonds
+
+        uid_of = {hk: uid for uid, hk in enumerate(hotkeys)}
+        tempo = int(hyper.get("tempo", graph_in.tempo))
+        commit_blocks: list[np.ndarray | None] = [None for _ in mechanisms]
+        legacy_at = None
+        if spec is not None and spec < LEGACY_COMMITS_BEFORE_SPEC:
+            legacy_at = outputs_block
+            if commit_reveal:
+                notes.append(f"commit blocks decoded with the WeightCommits layout of runtimes before {LEGACY_COMMITS_BEFORE_SPEC}")
+        if commit_reveal:
+            reveal_period = int(hyper.get("commit_reveal_period", 1))
+            epoch_index = 0 if legacy_at is not None else await _epoch_index(vout, netuid, tempo)
+            # At e the counter already holds the epoch that ran; a non-aligned snapshot shows the next one.
+            current_epoch = epoch_index if aligned else epoch_index + 1
+            views = [vin] if same else [vin, vout]
+
+            async def commits(view: Any, item: Descriptor, key: int) -> list:
+                try:
+                    return await view.query_map(item, [key])
+                except ValueError as exc:  # not in this block's runtime: no commits of that kind
+                    log.info("subnet %d: %s.%s not at block %s (%s)", netuid, *item, view.block, exc)
+                    return []
+
+            reads = await _gather(
+                *(
+                    _gather(
+                        commits(vout, ST.TimelockedWeightCommits, i),
+                        *(commits(v, ST.WeightCommits, i) for v in views),
+                    )
+                    for i in index
+                )
+            )
+            for k, (v4_read, *v2_reads) in enumerate(reads):
+                commit_blocks[k] = _commit_blocks(
+                    n,
+                    uid_of,
+                    epoch_block=epoch_block,
+                    current_epoch=current_epoch,
+                    reveal_period=reveal_period,
+                    v2_reads=v2_reads,
+                    v4_read=v4_read,
+                    legacy_at=legacy_at,
+                )
+
+        yuma_version = int(hyper.get("yuma_version", 2))
+        subnet = {
+            "netuid": netuid,
+            "name": graph_in.name,
+            "symbol": graph_in.symbol,
+            "owner_hotkey": owner,
+            "owner_coldkey": graph_in.owner_coldkey,
+            "n": n,
+            "tempo": tempo,
+            "kappa": int(hyper["kappa"]),
+            "bonds_moving_avg": int(hyper["bonds_moving_avg"]),
+            "bonds_penalty": int(bonds_penalty),
+            "activity_cutoff_factor_milli": int(hyper.get("activity_cutoff_factor", 13_889)),
+            "yuma3": yuma_version >= 3,
+            "liquid_alpha": bool(hyper.get("liquid_alpha_enabled", False)),
+            "alpha_low": int(hyper.get("alpha_low", 45875)),
+            "alpha_high": int(hyper.get("alpha_high", 58982)),
+            "alpha_sigmoid_steepness": int(hyper.get("alpha_sigmoid_steepness", 1000)),
+            "max_validators": int(hyper["max_validators"]),
+            "commit_reveal": commit_reveal,
+            "tao_weight": int(tao_weight),
+            "stake_threshold": int(stake_threshold or 0),
+            "mechanism_count": len(mechanisms),
+            "emission_split": [int(s) for s in split] if split else None,
+            "epoch_emission": None,  # pending emission drained at e is not in state at e - 1 or e
+            "aligned": aligned,
+            "epoch_block": epoch_block,
+            "inputs_block": inputs_block,
+            "weights_block": weights_block,
+            "outputs_block": outputs_block,
+            "last_mechanism_step_block": int(prev_step or 0),
+            "decode_note": "; ".join(notes) or None,
+        }
+
+        mechanism_rows = []
+        for k, m in enumerate(mechanisms):
+            rec_in, rec_out = per_mech_in[k], per_mech_out[k]
+            if m == 0:
+                last_update = np.array([x.last_update for x in neurons_in], dtype=np.int64)
+            else:
+                last_update = _column(rec_in.get("last_update"), n, np.int64)
+            commit = commit_blocks[k]
+            mechanism_rows.append(
+                {
+                    "netuid": np.full(n, netuid, dtype=np.int32),
+                    "mechid": np.full(n, m, dtype=np.int32),
+                    "uid": np.arange(n, dtype=np.int32),
+                    "last_update": last_update,
+                    "commit_block": commit if commit is not None else np.full(n, -1, dtype=np.int64),
+                    "prev_incentive": _column(list(rec_in["incentives"]), n, np.uint16),
+                    "incentive": _column(list(rec_out["incentives"]), n, np.uint16),
+                }
+            )
+
+        money_subnet, money_hotkeys, money_children = await money
+        subnet.update(money_subnet)
+        if spec is not None:  # the block's own runtime, as its reads were decoded (also where System is absent)
+            subnet["epoch_spec_version"] = spec
+
+        return SubnetRows(
+            netuid=netuid,
+            subnet=subnet,
+            neurons=neurons,
+            hotkeys=money_hotkeys,
+            child_keys=money_children,
+            mechanism_neurons=mechanism_rows,
+            weights=[(m, _sparse(rows)) for m, rows in zip(mechanisms, weights, strict=True)],
+            bonds=[(m, _sparse(rows)) for m, rows in zip(mechanisms, bonds, strict=True)],
+            bonds_after=[(m, _sparse(rows)) for m, rows in zip(mechanisms, bonds_after, strict=True)],
+        )
+    except BaseException:
+        money.cancel()  # a failed read of the rest: no money reads left running
+        if money.done() and not money.cancelled():
+            money.exception()  # retrieved: the rest's error is the one raised
+        raise
 
 
 # --------------------------------------------------------------------------------------------------
@@ -820,22 +921,41 @@ I96F32_ONE = 2**32
 DEFAULT_DELEGATE_TAKE = 11796  # the runtime's default Delegates value (18 %)
 
 
+class Each(list):
+    """Parameter sets of one item read at many keys (a ``query_batch``) inside a :func:`read_values`
+    batch: :func:`_optional_values` gives the list of values, or None if the runtime lacks the item."""
+
+
 def _optional_values(view: Any, items: list[tuple[Descriptor, list | None]]) -> list[Any]:
     """:func:`read_values` (one request, started now) as one awaitable per item, to unpack inside a
-    gather; an item the runtime lacks, or a failed request, gives None as ``_optional`` does."""
+    gather; an item the runtime lacks, or a failed request, gives None as ``_optional`` does. An
+    item whose params are :class:`Each` gives the list of its values, one per parameter set."""
+    flat: list[tuple[Descriptor, list | None]] = []
+    spans: list[tuple[int, int, bool]] = []
+    for item, params in items:
+        many = isinstance(params, Each)
+        keys = [(item, p) for p in params] if isinstance(params, Each) else [(item, params)]
+        spans.append((len(flat), len(flat) + len(keys), many))
+        flat.extend(keys)
 
-    async def read() -> list[Any]:
+    async def read() -> list[Any] | None:
         try:
-            values = await read_values(view, items)
+            return await read_values(view, flat)
         except (bt.ChainError, ValueError, KeyError) as exc:
             log.debug("optional reads failed: %s", exc)
-            return [None] * len(items)
-        return [None if isinstance(v, Missing) else v for v in values]
+            return None
 
     task = asyncio.ensure_future(read())
 
     async def part(i: int) -> Any:
-        return (await task)[i]
+        values = await task
+        if values is None:
+            return None
+        start, stop, many = spans[i]
+        chunk = values[start:stop]
+        if any(isinstance(v, Missing) for v in chunk):
+            return None
+        return chunk if many else chunk[0]
 
     return [part(i) for i in range(len(items))]
 
@@ -941,6 +1061,7 @@ async def _fetch_money(
     uids = [uid for uid in range(n) if validators[uid] and hotkeys[uid]]
     keys = [hotkeys[uid] for uid in uids]
     pairs = [[hk, netuid] for hk in keys]
+    validator_coldkeys = list(dict.fromkeys(coldkeys[uid] for uid in uids if coldkeys[uid]))
     (
         pending_server,
         pending_validator,
@@ -954,6 +1075,7 @@ async def _fetch_money(
         min_take_subnet,
         parents_of,
         children_of,
+        validator_names,
     ) = await _gather(
         *_optional_values(
             vin,
@@ -968,10 +1090,11 @@ async def _fetch_money(
                 (ST.CKBurn, None),
                 (ST.MinChildkeyTake, None),
                 (ST.MinChildkeyTakePerSubnet, [netuid]),
+                (ST.ParentKeys, Each(pairs)),
+                (ST.ChildKeys, Each(pairs)),
+                (ST.IdentitiesV2, Each([[ck] for ck in validator_coldkeys])),
             ],
         ),
-        _optional(vin.query_batch(ST.ParentKeys, pairs)) if pairs else _value([]),
-        _optional(vin.query_batch(ST.ChildKeys, pairs)) if pairs else _value([]),
     )
     parents_of = parents_of or [[] for _ in keys]
     children_of = children_of or [[] for _ in keys]
@@ -985,20 +1108,10 @@ async def _fetch_money(
     read = set(keys)  # parents outside the validators (registered or not) are read too
     outside = list(dict.fromkeys(p for (c, p) in edges if p not in read and c in read))
     edge_parents = list(dict.fromkeys(p for _, p in edges))
-    suspended_flags = (
-        await _optional(vin.query_batch(ST.ChildkeyThresholdSuspended, [[p] for p in edge_parents]))
-        if edge_parents
-        else []
-    )
-    # A suspended parent's relations are inert (hidden from get_parents / get_children) except on
-    # the subnet it owns (runtime docs of ChildkeyThresholdSuspended; a runtime without the item: none).
-    suspended = {
-        p for p, flag in zip(edge_parents, suspended_flags or [None] * len(edge_parents), strict=True)
-        if flag is not None and p != owner_hotkey
-    }
     money_keys = keys + outside
     coldkey_of: dict[str, str | None] = {hotkeys[uid]: coldkeys[uid] for uid in uids}
     (
+        suspended_flags,
         owners,
         takes,
         childkey_takes,
@@ -1006,6 +1119,7 @@ async def _fetch_money(
         root_own,
         alpha_divs,
         root_divs,
+        nominators,
         tao_reserve,
         alpha_reserve,
         alpha_outstanding,
@@ -1020,13 +1134,22 @@ async def _fetch_money(
         bar_rank,
         runtime,
     ) = await _gather(
-        _optional(vin.query_batch(ST.Owner, [[hk] for hk in outside])) if outside else _value([]),
-        _optional(vin.query_batch(ST.Delegates, [[hk] for hk in money_keys])),
-        _optional(vin.query_batch(ST.ChildkeyTake, [[hk, netuid] for hk in money_keys])),
-        _optional(vin.query_batch(ST.TotalHotkeyAlpha, [[hk, netuid] for hk in money_keys])),
-        _optional(vin.query_batch(ST.TotalHotkeyAlpha, [[hk, 0] for hk in money_keys])),
+        # the per-hotkey reads at e - 1 in one request
+        *_optional_values(
+            vin,
+            [
+                (ST.ChildkeyThresholdSuspended, Each([[p] for p in edge_parents])),
+                (ST.Owner, Each([[hk] for hk in outside])),
+                (ST.Delegates, Each([[hk] for hk in money_keys])),
+                (ST.ChildkeyTake, Each([[hk, netuid] for hk in money_keys])),
+                (ST.TotalHotkeyAlpha, Each([[hk, netuid] for hk in money_keys])),
+                (ST.TotalHotkeyAlpha, Each([[hk, 0] for hk in money_keys])),
+            ],
+        ),
         _optional(vout.query_map(ST.AlphaDividendsPerSubnet, [netuid])),
         _optional(vout.query_map(ST.RootAlphaDividendsPerSubnet, [netuid])),
+        # every hotkey's AlphaV2 positions in one request (a prefix scan per hotkey, batched)
+        _optional(read_prefix_maps(vin, ST.AlphaV2, [[hk] for hk in money_keys])),
         *_spliced(
             _optional_values(
                 vout,
@@ -1049,17 +1172,23 @@ async def _fetch_money(
             _optional(vout.runtime(bt.runtime_api.SwapRuntimeApi.current_alpha_price, [netuid])),
         ),
     )
+    nominators = nominators or [None] * len(money_keys)
+    # A suspended parent's relations are inert (hidden from get_parents / get_children) except on
+    # the subnet it owns (runtime docs of ChildkeyThresholdSuspended; a runtime without the item: none).
+    suspended = {
+        p for p, flag in zip(edge_parents, suspended_flags or [None] * len(edge_parents), strict=True)
+        if flag is not None and p != owner_hotkey
+    }
     for hk, owner in zip(outside, owners or [None] * len(outside), strict=True):
         coldkey_of[hk] = str(owner) if owner else None
-    identity_keys = list(dict.fromkeys(c for c in coldkey_of.values() if c))
-    names, nominators = await _gather(
-        # every coldkey's identity in one request (query_batch), not one request per coldkey
-        _optional(vin.query_batch(ST.IdentitiesV2, [[ck] for ck in identity_keys]))
-        if identity_keys
-        else _value([]),
-        _gather(*(_optional(vin.query_map(ST.AlphaV2, [hk])) for hk in money_keys)),
+    # Identities: the validators' coldkeys came with the first batch; the outside parents' owners
+    # not among them in one more request (query_batch), only when there are any.
+    name_of = dict(zip(validator_coldkeys, validator_names or [None] * len(validator_coldkeys), strict=True))
+    identity_keys = list(dict.fromkeys(c for c in coldkey_of.values() if c and c not in name_of))
+    names = (
+        await _optional(vin.query_batch(ST.IdentitiesV2, [[ck] for ck in identity_keys])) if identity_keys else []
     )
-    name_of = dict(zip(identity_keys, names or [None] * len(identity_keys), strict=True))
+    name_of.update(zip(identity_keys, names or [None] * len(identity_keys), strict=True))
     recorded_alpha = {str(hk): _int(v) for hk, v in alpha_divs or []}
     recorded_root = {str(hk): _int(v) for hk, v in root_divs or []}
     floor_take = max(_int(min_take), _int(min_take_subnet))  # get_effective_min_childkey_take
@@ -1440,6 +1569,7 @@ async def _collect_async(
                         return [], meta
                 assert head is not None and pending is not None  # set with meta on the first answer
                 sem = asyncio.Semaphore(policy.concurrency)
+                steps = await asyncio.wait_for(_last_steps(client, head, pending, block), policy.timeout)
 
                 async def one(
                     netuid: int, sem: asyncio.Semaphore = sem, client: Any = client, head: int = head
@@ -1447,7 +1577,7 @@ async def _collect_async(
                     async with sem:
                         try:
                             return netuid, await asyncio.wait_for(
-                                _fetch_subnet(client, netuid, head, block), policy.timeout
+                                _fetch_subnet(client, netuid, head, block, steps.get(netuid)), policy.timeout
                             )
                         except Exception as exc:
                             return netuid, exc
@@ -1914,6 +2044,7 @@ _RECORDED_CALLS = (
     "query_map",
     "query_batch",
     "query_multi",
+    "query_map_multi",
     "runtime_call",
     "constant",
     "map_has_entries",
@@ -1986,6 +2117,11 @@ class RecordingSubstrate:
         if name == "query_multi" and inner is None:
             if isinstance(self._inner, bt.RpcSubstrate):
                 inner = functools.partial(_rpc_query_multi, self._inner)
+            else:
+                raise AttributeError(name)
+        if name == "query_map_multi" and inner is None:
+            if isinstance(self._inner, bt.RpcSubstrate):
+                inner = functools.partial(_rpc_query_map_multi, self._inner)
             else:
                 raise AttributeError(name)
         if name == "spec_version_at" and inner is None:
