@@ -608,6 +608,10 @@ def _stake_bits(
             q += r >> 63
             return q, whole
         return np.array([(int(v) << 32) // total for v in kept.tolist()], dtype=np.int64), whole
+    if n and int(tao.min()) >= 0:
+        fast = _stake_bits_weighted(alpha, tao, tw_bits, threshold, owner)
+        if fast is not None:
+            return fast
     scaled = [(int(a) << 32) + int(t) * tw_bits for a, t in zip(alpha.tolist(), tao.tolist(), strict=True)]
     whole_l = [v >> 32 for v in scaled]
     if threshold > 0:
@@ -620,6 +624,54 @@ def _stake_bits(
     if total == 0:
         return np.zeros(n, dtype=np.int64), whole
     return np.array([(v << 32) // total for v in scaled], dtype=np.int64), whole
+
+
+def _stake_bits_weighted(
+    alpha: np.ndarray, tao: np.ndarray, tw_bits: int, threshold: int, owner: int | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """_stake_bits with TAO weight, vectorised (exact); None when a value is out of its range.
+
+    V_i = alpha_i * 2^32 + tao_i * tw_bits passes 2^64, so it is held in three base-2^32 limbs
+    (uint64 arrays) L2, L1, L0; the total is one Python int. S_i = floor(V_i * 2^32 / total) <= 2^32
+    is estimated in float64: V_i (exact limbs, two rounded additions), 2^32 / total and the product
+    round at most five times, so the estimate is within 2^-50 relative, 2^-18 absolute, of the real
+    quotient. Where its fraction lies in [2^-16, 1 - 2^-16] the floor is certain; the other entries
+    (exact quotients such as a sole staker's 2^32, and near-ties) are divided as Python ints.
+    Needs 0 <= alpha, tao < 2^63 (int64) and tw_bits <= 2^32 (TaoWeight / (2^64 - 1) <= 1).
+    """
+    if tw_bits > 1 << 32 or int(alpha.min()) < 0:
+        return None
+    mask = np.uint64(_LO32)
+    a, t, w = alpha.view(np.uint64), tao.view(np.uint64), np.uint64(tw_bits)
+    low = (t & mask) * w  # < 2^64
+    mid = (a & mask) + (t >> _U32) * w + (low >> _U32)  # < 2^63 + 2^33
+    l0, l1, l2 = low & mask, mid & mask, (a >> _U32) + (mid >> _U32)
+    if int(l2.max()) >= 1 << 31:  # floor(T) would pass int64
+        return None
+    whole = ((l2 << _U32) | l1).view(np.int64)  # floor(T_i) = V_i >> 32
+    if threshold > 0:
+        below = whole < threshold
+        if owner is not None:
+            below[owner] = False
+        if below.any():
+            l0, l1, l2 = (np.where(below, 0, limb) for limb in (l0, l1, l2))
+    total = (int(l2.sum()) << 64) + (int(l1.sum()) << 32) + int(l0.sum())
+    n = len(alpha)
+    if total == 0:
+        return np.zeros(n, dtype=np.int64), whole
+    value = l2.astype(np.float64) * float(1 << 64)
+    value += l1.astype(np.float64) * float(1 << 32)
+    value += l0.astype(np.float64)
+    value *= float(1 << 32) / float(total)
+    q = np.floor(value)
+    frac = value - q
+    out = q.astype(np.int64)
+    margin = 1.0 / (1 << 16)
+    unsure = ((frac < margin) | (frac > 1.0 - margin)) & (value != 0.0)
+    for i in np.flatnonzero(unsure).tolist():
+        v = (int(l2[i]) << 64) + (int(l1[i]) << 32) + int(l0[i])
+        out[i] = (v << 32) // total
+    return out, whole
 
 
 def _topk_nonzero(stake: np.ndarray, k: int) -> np.ndarray:
@@ -737,28 +789,49 @@ def weighted_median_col(stake_bits: np.ndarray, score_bits: np.ndarray, kappa_bi
 
 
 def _consensus(
-    stake: np.ndarray, scores: np.ndarray, kappa_bits: int, has_weights: np.ndarray | None = None
+    stake: np.ndarray,
+    scores: np.ndarray,
+    kappa_bits: int,
+    has_weights: np.ndarray | None = None,
+    score_rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    """weighted_median_col on int64 arrays; has_weights (m,) bool, when known, says which score rows are non-zero."""
+    """weighted_median_col on int64 arrays; has_weights (rows of scores,) bool, when known, says which
+    score rows are non-zero. score_rows, when given, says which entries of `stake` the rows of `scores`
+    belong to: every other row scores 0 in every column (it still votes, and counts in the stake)."""
     voting = stake > 0
+    k = scores.shape[1]
     if not voting.any():
-        return np.zeros(scores.shape[1], dtype=np.int64)
-    if voting.all():
-        u = _normalize(stake)
+        return np.zeros(k, dtype=np.int64)
+    if score_rows is None:
+        if voting.all():
+            u = _normalize(stake)
+        else:
+            u = _normalize(stake[voting])
+            scores = scores[voting]
+            if has_weights is not None:
+                has_weights = has_weights[voting]
+        u_all = u_rows = u
+        scored = scores.any(axis=1) if has_weights is None else has_weights
     else:
-        u = _normalize(stake[voting])
-        scores = scores[voting]
-        if has_weights is not None:
-            has_weights = has_weights[voting]
-    minority = int(u.sum()) - int(kappa_bits)
-    empty = ~scores.any(axis=1) if has_weights is None else ~has_weights
-    if np.count_nonzero(empty) > 1:
-        # Rows without weights vote 0 everywhere; the median depends only on cumulative stake per
-        # score, so they can vote as one row holding their summed stake (same result, fewer rows).
-        keep = ~empty
-        u = np.append(u[keep], u[empty].sum())
-        scores = np.vstack([scores[keep], np.zeros((1, scores.shape[1]), dtype=np.int64)])
-    return _weighted_median_cols(u, scores, minority)
+        # the voting rows' normalised stakes, in place (0 elsewhere), then those of the given rows
+        u_all = _normalize(np.where(voting, stake, 0))
+        u_rows = u_all[score_rows]
+        scored = voting[score_rows] & (scores.any(axis=1) if has_weights is None else has_weights)
+    minority = int(u_all.sum()) - int(kappa_bits)
+    # Rows without weights vote 0 everywhere; the median depends only on cumulative stake per score,
+    # so they vote as one row holding their summed stake (same result, fewer rows). Counting them
+    # once keeps the row count, whose 1 is the single-voter case, the chain's.
+    empty = int(np.count_nonzero(voting)) - int(np.count_nonzero(scored))
+    if empty == 0 and score_rows is None:
+        return _weighted_median_cols(u_rows, scores, minority)
+    u_kept = u_rows[scored]
+    if empty:
+        u_kept = np.append(u_kept, int(u_all.sum()) - int(u_kept.sum()))
+        kept = np.zeros((len(u_kept), k), dtype=np.int64)
+        kept[:-1] = scores[scored]
+    else:
+        kept = scores[scored]
+    return _weighted_median_cols(u_kept, kept, minority)
 
 
 def _alpha_sigmoid(
@@ -983,13 +1056,27 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     # One OR over each bond row says both "holds an entry" and, with any bit above the low 16 (negative
     # values set them all), "holds a value outside u16"; rows with any entry are read (and checked).
     bond_bits = None if raw_b is None else np.bitwise_or.reduce(raw_b, axis=1)
-    rows = np.flatnonzero(old_permit if bond_bits is None else old_permit | (bond_bits != 0))
+    row_index = np.flatnonzero(old_permit if bond_bits is None else old_permit | (bond_bits != 0))
+    w_raw = raw_w.take(row_index, axis=0)
+    row_or = np.bitwise_or.reduce(w_raw, axis=1)
+    if len(row_index) and int(np.bitwise_or.reduce(row_or)) >> 16:
+        raise ValueError("weights values must be u16 (0..65535)")
+    # The n x n work runs on the rows that hold a weight or a bond. A permitted row with neither
+    # (most permit holders on real subnets) normalises to zeros: it votes 0 in consensus (its stake
+    # still counts), clips to nothing, ranks nothing and holds no bonds; explicit zero entries in it
+    # only matter for bonds it does not have. Its zero rows are added to the intermediates at the end.
+    live = row_or != 0
+    if bond_bits is not None:
+        live |= bond_bits[row_index] != 0
+    compact = not live.all()
+    if compact:
+        sub = np.flatnonzero(live)
+        rows, w_raw = row_index[sub], w_raw[sub]
+    else:
+        rows = row_index
     r_count = len(rows)
 
     # -- weights: permit, diagonal (except owner), outdated, commit-reveal masks; row-normalise --
-    w_raw = raw_w.take(rows, axis=0)
-    if r_count and int(np.bitwise_or.reduce(w_raw, axis=None)) >> 16:
-        raise ValueError("weights values must be u16 (0..65535)")
     liquid = bool(inp.yuma3 and inp.liquid_alpha)
     if liquid:  # liquid-alpha bonds need to know which entries survive (explicit zeros included)
         keep = _row_masks(
@@ -1005,7 +1092,10 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     kappa_bits = (int(inp.kappa) << 32) // U16_MAX
     a_r = active_stake[rows]
     has_weights = w_sum > 0  # a row's normalised weights are non-zero exactly where its sum is
-    consensus = _consensus(a_r, w_bits, kappa_bits, has_weights)
+    if compact:
+        consensus = _consensus(active_stake[row_index], w_bits, kappa_bits, has_weights, sub)
+    else:
+        consensus = _consensus(a_r, w_bits, kappa_bits, has_weights)
     clipped = np.minimum(w_bits, consensus)
     trust_r = clipped.sum(axis=1)
     validator_trust = np.zeros(n, dtype=np.int64)
@@ -1145,6 +1235,13 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         np.array([consensus, incentive, validator_trust, dividends, stake])
     )
 
+    if compact:  # the rows left out are zero rows of W and of clipped W
+        w_bits_all = np.zeros((len(row_index), n), dtype=np.int64)
+        w_bits_all[sub] = w_bits
+        clipped_all = np.zeros((len(row_index), n), dtype=np.int64)
+        clipped_all[sub] = clipped
+        w_bits, clipped = w_bits_all, clipped_all
+
     return EpochResult(
         consensus=consensus_u16,
         incentive=incentive_u16,
@@ -1165,7 +1262,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         ranks_bits=ranks,
         incentive_bits=incentive,
         dividends_bits=dividends,
-        row_index=rows,
+        row_index=row_index,
         weights_rows_bits=w_bits,
         clipped_rows_bits=clipped,
         fallback=fallback,
@@ -1301,6 +1398,31 @@ def epoch_with_mechanisms(
             weights_bits.append((parts[m] << 64) // emission)
 
     first = results[0]
+    if count == 1:
+        # One mechanism: w_0 = E / E = 1 exactly (also for E = 0), so floor(0 + 1 * v) = v, already
+        # within its cap; sums and ORs over one result are that result: the aggregate is mechanism 0.
+        copies = {
+            name: getattr(first, name).copy()
+            for name in (
+                "consensus",
+                "dividends",
+                "validator_trust",
+                "stake_weight",
+                "emission",
+                "server_emission",
+                "validator_emission",
+                "active",
+                "new_validator_permit",
+            )
+        }
+        return replace(
+            first,
+            **copies,
+            mechanisms=results,
+            mechanism_emission=parts,
+            mechanism_weight_bits=weights_bits,
+            mechanism_inputs=per_inputs,
+        )
 
     def acc(attr: str, cap: int = U16_MAX) -> np.ndarray:
         return np.minimum(_weighted_acc([getattr(r, attr) for r in results], weights_bits), cap)
