@@ -43,7 +43,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -174,9 +174,11 @@ class EpochResult:
 
     Intermediates (I32F32 bits, int64): stake_bits (normalised S), active_stake_bits (A),
     consensus_bits, validator_trust_bits, ranks_bits (R before normalisation), incentive_bits,
-    dividends_bits; (n, n) views expanded on demand from the computed rows: weights_bits (W after
-    every mask and row normalisation), clipped_weights_bits (W clipped at C). Float views (value =
-    bits / 2^32, or u16 / 65535) are the *_float properties.
+    dividends_bits. W (after every mask and row normalisation) and W clipped at C are kept for the
+    rows computed (live_index: the rows holding a weight or a bond); weights_rows_bits /
+    clipped_rows_bits (one row per row_index uid) and the (n, n) weights_bits /
+    clipped_weights_bits are expanded from them on demand (the other rows are zero). Float views
+    (value = bits / 2^32, or u16 / 65535) are the *_float properties.
 
     For epoch_with_mechanisms the stored fields are the aggregate (see that function); `mechanisms`
     then holds each mechanism's own EpochResult, `mechanism_emission` the split E_m and
@@ -203,9 +205,10 @@ class EpochResult:
     ranks_bits: np.ndarray
     incentive_bits: np.ndarray
     dividends_bits: np.ndarray
-    row_index: np.ndarray  # uids of the rows that were computed (permits and bond holders)
-    weights_rows_bits: np.ndarray  # (len(row_index), n) W after masks + row normalisation
-    clipped_rows_bits: np.ndarray  # (len(row_index), n) W clipped at consensus
+    row_index: np.ndarray  # uids of the rows the epoch reads (permits and bond holders)
+    live_index: np.ndarray  # those of them holding a weight or a bond: the rows computed
+    weights_live_bits: np.ndarray  # (len(live_index), n) W after masks + row normalisation
+    clipped_live_bits: np.ndarray  # (len(live_index), n) W clipped at consensus
     fallback: bool  # True when sum(I + D) was 0 and emission followed (active) stake
     total_stake: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # floor(S) rao
     mechanisms: list[EpochResult] = field(default_factory=list)
@@ -241,18 +244,30 @@ class EpochResult:
             "ranks_float": self.ranks_float,
         }
 
-    def _expand(self, rows: np.ndarray) -> np.ndarray:
-        full = np.zeros((self.n, self.n), dtype=np.int64)
-        if len(self.row_index):
-            full[self.row_index] = rows
+    def _expand(self, live: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Rows of `live` (one per live_index uid) placed at their uids among `rows` (default: all n)."""
+        rows = np.arange(self.n) if rows is None else rows
+        full = np.zeros((len(rows), self.n), dtype=np.int64)
+        if len(self.live_index):
+            full[np.searchsorted(rows, self.live_index)] = live
         return full
+
+    @cached_property
+    def weights_rows_bits(self) -> np.ndarray:
+        """(len(row_index), n) W after masks + row normalisation (rows without weights are zero)."""
+        return self._expand(self.weights_live_bits, self.row_index)
+
+    @cached_property
+    def clipped_rows_bits(self) -> np.ndarray:
+        """(len(row_index), n) W clipped at consensus."""
+        return self._expand(self.clipped_live_bits, self.row_index)
 
     @property
     def preranks_bits(self) -> np.ndarray:
         """P_j = sum_i A_i W_ij before clipping (historic; I32F32 bits)."""
-        if not len(self.row_index):
+        if not len(self.live_index):
             return np.zeros(self.n, dtype=np.int64)
-        return _mul(self.weights_rows_bits, self.active_stake_bits[self.row_index][:, None]).sum(axis=0)
+        return _mul(self.weights_live_bits, self.active_stake_bits[self.live_index][:, None]).sum(axis=0)
 
     @property
     def trust(self) -> np.ndarray:
@@ -265,12 +280,12 @@ class EpochResult:
     @property
     def weights_bits(self) -> np.ndarray:
         """(n, n) normalised weights W as I32F32 bits (masked rows are zero)."""
-        return self._expand(self.weights_rows_bits)
+        return self._expand(self.weights_live_bits)
 
     @property
     def clipped_weights_bits(self) -> np.ndarray:
         """(n, n) weights clipped at consensus, I32F32 bits."""
-        return self._expand(self.clipped_rows_bits)
+        return self._expand(self.clipped_live_bits)
 
     # float views for charts and tables --------------------------------------------------------
     @property
@@ -476,6 +491,17 @@ def _u16_proportion(u: np.ndarray) -> np.ndarray:
     return (np.asarray(u, dtype=np.int64) << FRAC_BITS) // U16_MAX
 
 
+def _u16_proportion_of_u16(u: np.ndarray) -> np.ndarray:
+    """_u16_proportion for int64 values known to lie in 0..65535, without a division.
+
+    2^32 = 65535 * 65537 + 1, so u * 2^32 / 65535 = u * 65537 + u / 65535, whose floor for
+    0 <= u <= 65535 is u * 65537 + (1 if u == 65535 else 0) = u * 65537 + ((u + 1) >> 16).
+    """
+    out = u * 65537
+    out += (u + 1) >> 16
+    return out
+
+
 def _amount(share_bits: np.ndarray, rao: int) -> np.ndarray:
     """floor(share * rao) as the chain's I96F32 product, for 0 <= share_bits <= 2^32 and rao < 2^63."""
     s = np.asarray(share_bits, dtype=np.uint64)
@@ -533,6 +559,10 @@ def effective_activity_cutoff(inputs: EpochInputs) -> int:
 
 
 def _vector(name: str, value: object, n: int, dtype: type = np.int64) -> np.ndarray:
+    """`value` as an (n,) int64 (or bool) array, checked; an array already of that kind is returned
+    as it is (the epoch never writes into its inputs)."""
+    if isinstance(value, np.ndarray) and value.shape == (n,) and value.dtype == dtype:
+        return value
     arr = np.asarray(value)
     if arr.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
@@ -1150,7 +1180,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         if weighted_b is not None:
             weighted_b = weighted_b[bonded]
     if inp.yuma3:
-        b_prev = _u16_proportion(b_old)
+        b_prev = _u16_proportion_of_u16(b_old)  # rows read were checked to hold u16 values
         if liquid and consensus.any():
             assert keep_b is not None  # set whenever liquid alpha runs
             # entries of W^b (explicit zeros included): only these keep a bond under liquid alpha
@@ -1182,7 +1212,10 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         ema_norm = _div_cols(ema, ema.sum(axis=0))
         per_validator = _mul_unit(ema_norm, incentive).sum(axis=1)
         div_b = _mul(per_validator, a_b)
-        stored_b = _to_u16(ema)
+        # 0 <= ema <= 1.0 (a convex mix of proportions, floored; capped under liquid alpha), so
+        # fixed_proportion_to_u16 needs no saturation
+        stored_b = ema * U16_MAX
+        stored_b >>= FRAC_BITS
     else:
         b_norm = _div_u16_sum(b_old, b_old.sum(axis=0))
         if weighted_b is None:
@@ -1199,25 +1232,21 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         stored_b = _div_cols(ema, ema.max(axis=0) if len(ema) else np.zeros(n, dtype=np.int64))
         stored_b *= U16_MAX
         stored_b >>= FRAC_BITS
-    if full_rows:
-        div_r, stored_bonds_r = div_b, stored_b
-    else:
-        div_r = np.zeros(r_count, dtype=np.int64)
-        div_r[bonded] = div_b
-        stored_bonds_r = np.zeros((r_count, n), dtype=np.int64)
-        stored_bonds_r[bonded] = stored_b
+    # rows left out of the bond maths have no dividend and store no bonds
+    b_uids = rows if full_rows else rows[bonded]
     dividends_raw = np.zeros(n, dtype=np.int64)
-    dividends_raw[rows] = div_r
+    dividends_raw[b_uids] = div_b
     dividends = _normalize(dividends_raw)
     bonds_out = np.zeros((n, n), dtype=np.int64)
-    persist = new_permit[rows]
+    persist = new_permit[b_uids]
+    b_count = len(b_uids)
     if persist.all():
-        if r_count and int(rows[-1]) - int(rows[0]) == r_count - 1:  # a block of rows: a slice copy
-            bonds_out[int(rows[0]) : int(rows[-1]) + 1] = stored_bonds_r
+        if b_count and int(b_uids[-1]) - int(b_uids[0]) == b_count - 1:  # a block of rows: a slice copy
+            bonds_out[int(b_uids[0]) : int(b_uids[-1]) + 1] = stored_b
         else:
-            bonds_out[rows] = stored_bonds_r
+            bonds_out[b_uids] = stored_b
     else:
-        bonds_out[rows[persist]] = stored_bonds_r[persist]
+        bonds_out[b_uids[persist]] = stored_b[persist]
 
     # -- emission --------------------------------------------------------------------------------
     combined = incentive + dividends
@@ -1234,13 +1263,6 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     consensus_u16, incentive_u16, trust_u16, dividends_u16, stake_u16 = _to_u16(
         np.array([consensus, incentive, validator_trust, dividends, stake])
     )
-
-    if compact:  # the rows left out are zero rows of W and of clipped W
-        w_bits_all = np.zeros((len(row_index), n), dtype=np.int64)
-        w_bits_all[sub] = w_bits
-        clipped_all = np.zeros((len(row_index), n), dtype=np.int64)
-        clipped_all[sub] = clipped
-        w_bits, clipped = w_bits_all, clipped_all
 
     return EpochResult(
         consensus=consensus_u16,
@@ -1263,8 +1285,9 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         incentive_bits=incentive,
         dividends_bits=dividends,
         row_index=row_index,
-        weights_rows_bits=w_bits,
-        clipped_rows_bits=clipped,
+        live_index=rows,
+        weights_live_bits=w_bits,
+        clipped_live_bits=clipped,
         fallback=fallback,
         total_stake=total_stake,
     )
