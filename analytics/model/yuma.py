@@ -737,7 +737,9 @@ def weighted_median(stake_bits: np.ndarray, score_bits: np.ndarray, minority_bit
     return out[0] if single else out
 
 
-def _weighted_median_cols(stake: np.ndarray, scores: np.ndarray, minority: int) -> np.ndarray:
+def _weighted_median_cols(
+    stake: np.ndarray, scores: np.ndarray, minority: int, nonnegative: bool = False
+) -> np.ndarray:
     """weighted_median per column of scores (m, k) with stake (m,): one row sort per column.
 
     (score, row) pairs are packed in one int64 key and sorted per column (contiguous rows of a
@@ -746,20 +748,29 @@ def _weighted_median_cols(stake: np.ndarray, scores: np.ndarray, minority: int) 
     column j - 1: for 0 <= minority < T one searchsorted of j*T + minority finds, for every column at
     once, the first key whose cumulative stake within its column passes the minority (and it lies in
     that column). minority < 0 gives each column's smallest score, minority >= T its largest.
+
+    Columns whose median is known to be 0 are not sorted: those where every score is 0, and, for
+    non-negative scores (`nonnegative` says so when the caller knows), those whose zero scores
+    (the first keys of the column) hold more than the minority of the stake, for 0 <= minority < T
+    and non-negative stake: the crossing lies among them. On real subnets that is most miners.
     """
     m, k = scores.shape
     if m <= 1 or k == 0:
         return scores[0].copy() if m == 1 else np.zeros(k, dtype=np.int64)
     out = np.zeros(k, dtype=np.int64)
-    # Columns where every score is 0 have median 0 whatever the stake; sort only the others when
-    # that saves a good share of the sorting.
-    nonzero = scores.any(axis=0)
+    low, high = int(stake.min()), int(stake.max())
+    sums_fit = low >= 0 and high * m < 1 << 62  # then int64 sums of stake are exact
+    if sums_fit and 0 <= minority < int(stake.sum()) and (nonnegative or int(scores.min()) >= 0):
+        zero_stake = stake @ (scores == 0)  # per column, exact (int64, sums fit)
+        open_cols = zero_stake <= minority
+    else:
+        open_cols = scores.any(axis=0)  # a column of zeros has median 0 whatever the stake
     cols = None
-    count = int(np.count_nonzero(nonzero))
+    count = int(np.count_nonzero(open_cols))
     if count == 0:
         return out
-    if count < k - k // 4:
-        cols = np.flatnonzero(nonzero)
+    if count < k:
+        cols = np.flatnonzero(open_cols)
         scores = scores[:, cols]
         k = count
     shift = max(1, int(m - 1).bit_length())
@@ -767,7 +778,6 @@ def _weighted_median_cols(stake: np.ndarray, scores: np.ndarray, minority: int) 
     keys <<= shift
     keys |= np.arange(m, dtype=np.int64)
     keys.sort(axis=1)
-    low, high = int(stake.min()), int(stake.max())
     total = int(stake.sum()) if low >= 0 and high * m * k < 1 << 62 else None
     if total is not None and minority < 0:
         med = keys[:, 0] >> shift
@@ -824,10 +834,12 @@ def _consensus(
     kappa_bits: int,
     has_weights: np.ndarray | None = None,
     score_rows: np.ndarray | None = None,
+    nonnegative: bool = False,
 ) -> np.ndarray:
     """weighted_median_col on int64 arrays; has_weights (rows of scores,) bool, when known, says which
     score rows are non-zero. score_rows, when given, says which entries of `stake` the rows of `scores`
-    belong to: every other row scores 0 in every column (it still votes, and counts in the stake)."""
+    belong to: every other row scores 0 in every column (it still votes, and counts in the stake).
+    nonnegative: the caller knows every score is >= 0 (normalised weights), which spares a check."""
     voting = stake > 0
     k = scores.shape[1]
     if not voting.any():
@@ -853,7 +865,7 @@ def _consensus(
     # once keeps the row count, whose 1 is the single-voter case, the chain's.
     empty = int(np.count_nonzero(voting)) - int(np.count_nonzero(scored))
     if empty == 0 and score_rows is None:
-        return _weighted_median_cols(u_rows, scores, minority)
+        return _weighted_median_cols(u_rows, scores, minority, nonnegative)
     u_kept = u_rows[scored]
     if empty:
         u_kept = np.append(u_kept, int(u_all.sum()) - int(u_kept.sum()))
@@ -861,7 +873,7 @@ def _consensus(
         kept[:-1] = scores[scored]
     else:
         kept = scores[scored]
-    return _weighted_median_cols(u_kept, kept, minority)
+    return _weighted_median_cols(u_kept, kept, minority, nonnegative)
 
 
 def _alpha_sigmoid(
@@ -1123,9 +1135,9 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     a_r = active_stake[rows]
     has_weights = w_sum > 0  # a row's normalised weights are non-zero exactly where its sum is
     if compact:
-        consensus = _consensus(active_stake[row_index], w_bits, kappa_bits, has_weights, sub)
+        consensus = _consensus(active_stake[row_index], w_bits, kappa_bits, has_weights, sub, True)
     else:
-        consensus = _consensus(a_r, w_bits, kappa_bits, has_weights)
+        consensus = _consensus(a_r, w_bits, kappa_bits, has_weights, nonnegative=True)
     clipped = np.minimum(w_bits, consensus)
     trust_r = clipped.sum(axis=1)
     validator_trust = np.zeros(n, dtype=np.int64)
