@@ -208,7 +208,6 @@ class EpochResult:
     row_index: np.ndarray  # uids of the rows the epoch reads (permits and bond holders)
     live_index: np.ndarray  # those of them holding a weight or a bond: the rows computed
     weights_live_bits: np.ndarray  # (len(live_index), n) W after masks + row normalisation
-    clipped_live_bits: np.ndarray  # (len(live_index), n) W clipped at consensus
     fallback: bool  # True when sum(I + D) was 0 and emission followed (active) stake
     total_stake: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # floor(S) rao
     mechanisms: list[EpochResult] = field(default_factory=list)
@@ -251,6 +250,11 @@ class EpochResult:
         if len(self.live_index):
             full[np.searchsorted(rows, self.live_index)] = live
         return full
+
+    @cached_property
+    def clipped_live_bits(self) -> np.ndarray:
+        """(len(live_index), n) W clipped at consensus: min(W_ij, C_j), as the epoch clips it."""
+        return np.minimum(self.weights_live_bits, self.consensus_bits)
 
     @cached_property
     def weights_rows_bits(self) -> np.ndarray:
@@ -931,6 +935,16 @@ def _div_one_by(d: np.ndarray) -> np.ndarray:
     return (q + (rem == r - np.uint64(1)).astype(np.uint64)).astype(np.int64)
 
 
+def _paid_columns(
+    x: np.ndarray, sums: np.ndarray | None, incentive: np.ndarray, paid: np.ndarray
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+    """The columns `paid` (those with incentive) of x, of its column sums and of the incentive, when
+    they are few enough for the gather to pay off; else everything as it is."""
+    if 4 * len(paid) >= 3 * len(incentive):
+        return x, sums, incentive
+    return x[:, paid], None if sums is None else sums[paid], incentive[paid]
+
+
 def _col_normalize(x: np.ndarray) -> np.ndarray:
     """inplace_col_normalize_sparse: divide each column by its sum where the sum is non-zero."""
     return _div(x, x.sum(axis=0))
@@ -1138,23 +1152,44 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         consensus = _consensus(active_stake[row_index], w_bits, kappa_bits, has_weights, sub, True)
     else:
         consensus = _consensus(a_r, w_bits, kappa_bits, has_weights, nonnegative=True)
-    clipped = np.minimum(w_bits, consensus)
-    trust_r = clipped.sum(axis=1)
+    # Clipping at C_j = 0 empties column j, so when few miners have consensus (most subnets) the
+    # clipped weights, trust, ranks and the full-penalty bond weights are worked out on those
+    # columns only (`agreed`); `clipped` (every column) is then made only where a path needs it.
+    agreed = np.flatnonzero(consensus)
+    narrow = 4 * len(agreed) < 3 * n
+    clipped: np.ndarray | None = None
+    if narrow:
+        clipped_a = np.minimum(w_bits[:, agreed], consensus[agreed])
+        trust_r = clipped_a.sum(axis=1)
+        # A_i * clipped W_ij: summed over validators it is the rank; with the full bonds penalty it
+        # is also the bond delta's numerator, and its column sums are then the ranks again.
+        weighted = _mul_unit(clipped_a, a_r[:, None])
+        ranks = np.zeros(n, dtype=np.int64)
+        if r_count:
+            ranks[agreed] = weighted.sum(axis=0)
+    else:
+        clipped = np.minimum(w_bits, consensus)
+        trust_r = clipped.sum(axis=1)
+        weighted = _mul_unit(clipped, a_r[:, None])
+        ranks = weighted.sum(axis=0) if r_count else np.zeros(n, dtype=np.int64)
     validator_trust = np.zeros(n, dtype=np.int64)
     validator_trust[rows] = trust_r
-    # A_i * clipped W_ij: summed over validators it is the rank; with the full bonds penalty it is also
-    # the bond delta's numerator, and its column sums are then the ranks again.
-    weighted = _mul_unit(clipped, a_r[:, None])
-    ranks = weighted.sum(axis=0) if r_count else np.zeros(n, dtype=np.int64)
     incentive = _normalize(ranks)
+    paid = np.flatnonzero(incentive)
 
     # -- weights for bonds (bonds penalty) ----------------------------------------------------------
     beta = (int(inp.bonds_penalty) << 32) // U16_MAX
+    # wb is None when W^b is the clipped weights held for the agreed columns only (zero elsewhere)
+    wb: np.ndarray | None
     if beta == 0:
         wb, wb_rows = w_bits, has_weights
     elif beta == ONE:
         wb, wb_rows = clipped, trust_r > 0  # clipped >= 0: a row is non-zero exactly where its sum is
+        if wb is None and liquid and consensus.any():  # the liquid-alpha EMA reads every entry
+            wb = np.minimum(w_bits, consensus)
     else:
+        if clipped is None:
+            clipped = np.minimum(w_bits, consensus)
         wb = w_bits + _mul(clipped - w_bits, np.int64(beta))
         wb = np.where(wb > 0, wb, 0)
         wb_rows = wb.any(axis=1)
@@ -1182,19 +1217,23 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     # bonds, so the bond maths runs on the others only (exact; most permit holders in real subnets).
     bonded = np.flatnonzero(wb_rows | b_rows)
     full_rows = len(bonded) == r_count
-    weighted_b = weighted if beta == ONE else None
+    weighted_b = weighted if beta == ONE else None  # (agreed columns only when wb is None)
     if full_rows:
         a_b, w_bits_b = a_r, w_bits
         keep_b = keep if liquid else None
+        clipped_b = clipped_a if wb is None else None
     else:
-        wb, b_old, a_b, w_bits_b = wb[bonded], b_old[bonded], a_r[bonded], w_bits[bonded]
+        b_old, a_b, w_bits_b = b_old[bonded], a_r[bonded], w_bits[bonded]
         keep_b = keep[bonded] if liquid else None
+        if wb is not None:
+            wb = wb[bonded]
+        clipped_b = clipped_a[bonded] if wb is None else None
         if weighted_b is not None:
             weighted_b = weighted_b[bonded]
     if inp.yuma3:
         b_prev = _u16_proportion_of_u16(b_old)  # rows read were checked to hold u16 values
         if liquid and consensus.any():
-            assert keep_b is not None  # set whenever liquid alpha runs
+            assert keep_b is not None and wb is not None  # set whenever liquid alpha runs
             # entries of W^b (explicit zeros included): only these keep a bond under liquid alpha
             if beta == 0:
                 wb_support = keep_b
@@ -1218,11 +1257,18 @@ def epoch(inputs: EpochInputs) -> EpochResult:
                 value = _mul_unit(ONE - alphas, b_s) + _mul_unit(alphas, w_s)
                 ema = np.zeros_like(wb)
                 ema[ri, cj] = np.minimum(value, ONE)
+        elif wb is None:  # W^b is zero outside the agreed columns
+            assert clipped_b is not None
+            ema = _mul_unit(b_prev, ONE - rate)
+            if len(agreed):
+                ema[:, agreed] += _mul_unit(clipped_b, rate)
         else:
             ema = _mul_unit(wb, rate)
             ema += _mul_unit(b_prev, ONE - rate)
-        ema_norm = _div_cols(ema, ema.sum(axis=0))
-        per_validator = _mul_unit(ema_norm, incentive).sum(axis=1)
+        # dividends sum floor(B_ij * I_j) over miners: those without incentive add 0, so the column
+        # normalisation is needed only where I_j > 0 (a few miners on real subnets)
+        ema_i, sums_i, incentive_i = _paid_columns(ema, ema.sum(axis=0), incentive, paid)
+        per_validator = _mul_unit(_div_cols(ema_i, sums_i), incentive_i).sum(axis=1)
         div_b = _mul(per_validator, a_b)
         # 0 <= ema <= 1.0 (a convex mix of proportions, floored; capped under liquid alpha), so
         # fixed_proportion_to_u16 needs no saturation
@@ -1231,14 +1277,20 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     else:
         b_norm = _div_u16_sum(b_old, b_old.sum(axis=0))
         if weighted_b is None:
+            assert wb is not None  # W^b is held in full unless the bonds penalty is full
             weighted_b = _mul_unit(wb, a_b[:, None])
-            delta = _div_cols(weighted_b, weighted_b.sum(axis=0))
+            ema = _mul_unit(_div_cols(weighted_b, weighted_b.sum(axis=0)), rate)
+            ema += _mul_unit(b_norm, ONE - rate)
+        elif wb is None:  # the delta is zero outside the agreed columns (their ranks are the sums)
+            ema = _mul_unit(b_norm, ONE - rate)
+            if len(agreed):
+                ema[:, agreed] += _mul_unit(_div_cols(weighted_b, ranks[agreed]), rate)
         else:  # rows left out hold no weights, so the column sums are the ranks
-            delta = _div_cols(weighted_b, ranks)
-        ema = _mul_unit(delta, rate)
-        ema += _mul_unit(b_norm, ONE - rate)
+            ema = _mul_unit(_div_cols(weighted_b, ranks), rate)
+            ema += _mul_unit(b_norm, ONE - rate)
         ema = _div_cols(ema, ema.sum(axis=0))
-        div_b = _mul_unit(ema, incentive).sum(axis=1)
+        ema_i, _, incentive_i = _paid_columns(ema, None, incentive, paid)
+        div_b = _mul_unit(ema_i, incentive_i).sum(axis=1)
         # stored as u16 after scaling each column to its maximum: ema <= its column's max, so the
         # quotient is at most 1.0 and floor(q * 65535 / 2^32) needs no clamping
         stored_b = _div_cols(ema, ema.max(axis=0) if len(ema) else np.zeros(n, dtype=np.int64))
@@ -1299,7 +1351,6 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         row_index=row_index,
         live_index=rows,
         weights_live_bits=w_bits,
-        clipped_live_bits=clipped,
         fallback=fallback,
         total_stake=total_stake,
     )
