@@ -776,7 +776,17 @@ def _weighted_median_cols(
     if count < k:
         cols = np.flatnonzero(open_cols)
         scores = scores[:, cols]
-        k = count
+    med = _median_sorted(stake, scores, minority, low, high)
+    if cols is None:
+        return med
+    out[cols] = med
+    return out
+
+
+def _median_sorted(stake: np.ndarray, scores: np.ndarray, minority: int, low: int, high: int) -> np.ndarray:
+    """The sorting part of _weighted_median_cols for every column of scores (m >= 2 rows); low and
+    high are stake's minimum and maximum."""
+    m, k = scores.shape
     shift = max(1, int(m - 1).bit_length())
     keys = _transposed(scores)
     keys <<= shift
@@ -797,10 +807,7 @@ def _weighted_median_cols(
         first = np.argmax(above, axis=1)
         first[~above[:, -1]] = m - 1
         med = keys[np.arange(k), first] >> shift
-    if cols is None:
-        return med
-    out[cols] = med
-    return out
+    return med
 
 
 def _transposed(a: np.ndarray) -> np.ndarray:
@@ -878,6 +885,48 @@ def _consensus(
     else:
         kept = scores[scored]
     return _weighted_median_cols(u_kept, kept, minority, nonnegative)
+
+
+def _epoch_consensus(
+    stake: np.ndarray,
+    w_bits: np.ndarray,
+    live: np.ndarray | None,
+    has_weights: np.ndarray,
+    kappa_bits: int,
+) -> np.ndarray:
+    """_consensus(stake, w_bits, kappa_bits, has_weights, live, nonnegative=True) for the epoch, with
+    the voters' rows gathered once: stake (>= 0) over the rows read, w_bits the normalised weights of
+    the rows `live` among them (None: all). The usual case (several voters, 0 <= minority < their
+    stake) is done here; the others go through _consensus."""
+    k = w_bits.shape[1]
+    voting = stake > 0
+    n_voting = int(np.count_nonzero(voting))
+    u_all = _normalize(stake)  # non-voters hold 0
+    total = int(u_all.sum())
+    minority = total - int(kappa_bits)
+    u_live = u_all if live is None else u_all[live]
+    scored = has_weights & (voting if live is None else voting[live])
+    rows = np.flatnonzero(scored)
+    empty = n_voting - len(rows)  # voters without weights: one zero row holding their stake
+    high = int(u_all.max()) if n_voting else 0
+    if len(rows) + (empty > 0) < 2 or not 0 <= minority < total or high * (len(rows) + 1) >= 1 << 62:
+        return _consensus(stake, w_bits, kappa_bits, has_weights, live, nonnegative=True)
+    u = u_live[rows]
+    scores = w_bits[rows]
+    u_empty = total - int(u.sum())
+    # a column's zeros sort first; when they hold more than the minority its median is 0
+    zero_stake = u @ (scores == 0)
+    zero_stake += u_empty
+    cols = np.flatnonzero(zero_stake <= minority)
+    out = np.zeros(k, dtype=np.int64)
+    if not len(cols):
+        return out
+    scores = scores[:, cols]
+    if empty:
+        u = np.append(u, u_empty)
+        scores = np.vstack([scores, np.zeros((1, len(cols)), dtype=np.int64)])
+    out[cols] = _median_sorted(u, scores, minority, int(u.min()), int(u.max()))
+    return out
 
 
 def _alpha_sigmoid(
@@ -1148,10 +1197,9 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     kappa_bits = (int(inp.kappa) << 32) // U16_MAX
     a_r = active_stake[rows]
     has_weights = w_sum > 0  # a row's normalised weights are non-zero exactly where its sum is
-    if compact:
-        consensus = _consensus(active_stake[row_index], w_bits, kappa_bits, has_weights, sub, True)
-    else:
-        consensus = _consensus(a_r, w_bits, kappa_bits, has_weights, nonnegative=True)
+    consensus = _epoch_consensus(
+        active_stake[row_index], w_bits, sub if compact else None, has_weights, kappa_bits
+    )
     # Clipping at C_j = 0 empties column j, so when few miners have consensus (most subnets) the
     # clipped weights, trust, ranks and the full-penalty bond weights are worked out on those
     # columns only (`agreed`); `clipped` (every column) is then made only where a path needs it.
