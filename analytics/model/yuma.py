@@ -452,11 +452,12 @@ def _div_scalar(x: np.ndarray, total: int) -> np.ndarray:
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
-    """inplace_normalize: divide by the exact sum; a zero sum leaves x unchanged."""
+    """inplace_normalize: divide by the exact sum; a zero sum leaves x unchanged (x >= 0)."""
     total = int(x.sum())
     if total == 0:
         return x.copy()
-    if total < 1 << 62 and int(x.max()) < 1 << 32:  # non-negative proportions: one uint64 division
+    # one uint64 division when x << 32 fits: each x <= total < 2^32 (no need to look), or checked
+    if 0 < total < 1 << 32 or (total < 1 << 62 and int(x.max()) < 1 << 32):
         return ((x.view(np.uint64) << _U32) // np.uint64(total)).view(np.int64)
     return _div(x, np.int64(total))
 
@@ -709,10 +710,13 @@ def _stake_bits_weighted(
 
 
 def _topk_nonzero(stake: np.ndarray, k: int) -> np.ndarray:
-    """is_topk_nonzero: non-zero stake, and (when n >= k) not among the n - k smallest (stable sort)."""
+    """is_topk_nonzero: non-zero stake, and (when n >= k) not among the n - k smallest (stable sort).
+
+    stake >= 0 (I32F32 bits of normalised stake).
+    """
     keep = stake != 0
     n = len(stake)
-    if n < k:
+    if n < k or int(np.count_nonzero(keep)) <= k:  # (stake >= 0) then the n - k smallest are zeros
         return keep
     order = np.argsort(stake, kind="stable")
     keep[order[: n - k]] = False
@@ -911,8 +915,10 @@ def _epoch_consensus(
     high = int(u_all.max()) if n_voting else 0
     if len(rows) + (empty > 0) < 2 or not 0 <= minority < total or high * (len(rows) + 1) >= 1 << 62:
         return _consensus(stake, w_bits, kappa_bits, has_weights, live, nonnegative=True)
-    u = u_live[rows]
-    scores = w_bits[rows]
+    if len(rows) == len(u_live):  # every row computed votes with weights
+        u, scores = u_live, w_bits
+    else:
+        u, scores = u_live[rows], w_bits[rows]
     u_empty = total - int(u.sum())
     # a column's zeros sort first; when they hold more than the minority its median is 0
     zero_stake = u @ (scores == 0)
@@ -1097,11 +1103,11 @@ def _mask_weights(
     newest = int(registered.max())
     lu = last_update[rows]
     if int(lu.min()) <= newest:
-        w[lu[:, None] <= registered[None, :]] = 0
+        w *= lu[:, None] > registered[None, :]  # zero where outdated (a product: faster than a mask)
     if cb is not None:
         committed = cb >= 0
         if committed.any() and int(cb[committed].min()) < newest:
-            w[committed[:, None] & (cb[:, None] < registered[None, :])] = 0
+            w *= ~(committed[:, None] & (cb[:, None] < registered[None, :]))
     return w
 
 
