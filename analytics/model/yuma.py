@@ -666,46 +666,47 @@ def _stake_bits_weighted(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """_stake_bits with TAO weight, vectorised (exact); None when a value is out of its range.
 
-    V_i = alpha_i * 2^32 + tao_i * tw_bits passes 2^64, so it is held in three base-2^32 limbs
-    (uint64 arrays) L2, L1, L0; the total is one Python int. S_i = floor(V_i * 2^32 / total) <= 2^32
-    is estimated in float64: V_i (exact limbs, two rounded additions), 2^32 / total and the product
-    round at most five times, so the estimate is within 2^-50 relative, 2^-18 absolute, of the real
-    quotient. Where its fraction lies in [2^-16, 1 - 2^-16] the floor is certain; the other entries
-    (exact quotients such as a sole staker's 2^32, and near-ties) are divided as Python ints.
-    Needs 0 <= alpha, tao < 2^63 (int64) and tw_bits <= 2^32 (TaoWeight / (2^64 - 1) <= 1).
+    V_i = alpha_i * 2^32 + tao_i * tw_bits passes 2^64, so it is held as floor(T_i) = V_i >> 32
+    (alpha_i + floor(tao_i * tw_bits / 2^32), the product split at 32 bits) and its low 32 bits;
+    the total is one Python int. S_i = floor(V_i * 2^32 / total) <= 2^32 is estimated in float64:
+    V_i (two roundings), 2^32 / total (two) and their product (one) put the estimate within 2^-50
+    relative, 2^-18 absolute, of the real quotient. Where its fraction lies in [2^-16, 1 - 2^-16]
+    the floor is certain; the other entries (exact quotients such as a sole staker's 2^32, and
+    near-ties) are divided as Python ints. Needs 0 <= alpha, tao (int64) and tw_bits <= 2^32.
     """
+    n = len(alpha)
     if tw_bits > 1 << 32 or int(alpha.min()) < 0:
         return None
-    mask = np.uint64(_LO32)
-    a, t, w = alpha.view(np.uint64), tao.view(np.uint64), np.uint64(tw_bits)
-    low = (t & mask) * w  # < 2^64
-    mid = (a & mask) + (t >> _U32) * w + (low >> _U32)  # < 2^63 + 2^33
-    l0, l1, l2 = low & mask, mid & mask, (a >> _U32) + (mid >> _U32)
-    if int(l2.max()) >= 1 << 31:  # floor(T) would pass int64
+    top = int(alpha.max()) + (int(tao.max()) >> 32) * tw_bits + (1 << 32)
+    if top * n >= 1 << 63:  # floor(T) or its sum would pass int64
         return None
-    whole = ((l2 << _U32) | l1).view(np.int64)  # floor(T_i) = V_i >> 32
+    t, w = tao.view(np.uint64), np.uint64(tw_bits)
+    low = (t & np.uint64(_LO32)) * w  # < 2^64
+    whole = ((t >> _U32) * w + (low >> _U32)).view(np.int64)
+    whole += alpha  # floor(T_i)
+    frac = (low & np.uint64(_LO32)).view(np.int64)  # V_i = whole_i * 2^32 + frac_i
+    kept_whole, kept_frac = whole, frac
     if threshold > 0:
         below = whole < threshold
         if owner is not None:
             below[owner] = False
         if below.any():
-            l0, l1, l2 = (np.where(below, 0, limb) for limb in (l0, l1, l2))
-    total = (int(l2.sum()) << 64) + (int(l1.sum()) << 32) + int(l0.sum())
-    n = len(alpha)
+            kept_whole, kept_frac = np.where(below, 0, whole), np.where(below, 0, frac)
+    total = (int(kept_whole.sum()) << 32) + int(kept_frac.sum())
     if total == 0:
         return np.zeros(n, dtype=np.int64), whole
-    value = l2.astype(np.float64) * float(1 << 64)
-    value += l1.astype(np.float64) * float(1 << 32)
-    value += l0.astype(np.float64)
+    value = kept_whole.astype(np.float64)
+    value *= float(1 << 32)
+    value += kept_frac
     value *= float(1 << 32) / float(total)
     q = np.floor(value)
-    frac = value - q
     out = q.astype(np.int64)
+    q -= value  # minus the fraction
     margin = 1.0 / (1 << 16)
-    unsure = ((frac < margin) | (frac > 1.0 - margin)) & (value != 0.0)
-    for i in np.flatnonzero(unsure).tolist():
-        v = (int(l2[i]) << 64) + (int(l1[i]) << 32) + int(l0[i])
-        out[i] = (v << 32) // total
+    unsure = np.flatnonzero((q > -margin) | (q < margin - 1.0))
+    for i in unsure.tolist():
+        if value[i] != 0.0:
+            out[i] = (((int(kept_whole[i]) << 32) + int(kept_frac[i])) << 32) // total
     return out, whole
 
 
