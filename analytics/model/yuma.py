@@ -703,10 +703,9 @@ def _stake_bits_weighted(
     out = q.astype(np.int64)
     q -= value  # minus the fraction
     margin = 1.0 / (1 << 16)
-    unsure = np.flatnonzero((q > -margin) | (q < margin - 1.0))
+    unsure = np.flatnonzero(((q > -margin) | (q < margin - 1.0)) & (value != 0.0))  # 0 is exact
     for i in unsure.tolist():
-        if value[i] != 0.0:
-            out[i] = (((int(kept_whole[i]) << 32) + int(kept_frac[i])) << 32) // total
+        out[i] = (((int(kept_whole[i]) << 32) + int(kept_frac[i])) << 32) // total
     return out, whole
 
 
@@ -1176,7 +1175,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     # The n x n work runs on the rows that hold a weight or a bond. A permitted row with neither
     # (most permit holders on real subnets) normalises to zeros: it votes 0 in consensus (its stake
     # still counts), clips to nothing, ranks nothing and holds no bonds; explicit zero entries in it
-    # only matter for bonds it does not have. Its zero rows are added to the intermediates at the end.
+    # only matter for bonds it does not have. The result expands its zero rows on demand.
     live = row_or != 0
     if bond_bits is not None:
         live |= bond_bits[row_index] != 0
