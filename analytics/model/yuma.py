@@ -434,10 +434,19 @@ def _div_cols(x: np.ndarray, sums: np.ndarray) -> np.ndarray:
 
     The divisors bound the numerators, so checking the (n,) divisors for < 2^32 proves the uint64
     fast path safe without a pass over x; a zero column has only zero entries, which divide by 1 to 0.
+    A divisor of exactly 1.0 (a column held by one row, then normalised) is common: an x of 2^32 is
+    then that divisor and its quotient 2^32, computed as (2^32 - 1) * 2^32 / 2^32 + 1.
     """
-    if x.size and int(sums.max()) < 1 << 32:
+    top = int(sums.max()) if x.size else 0
+    if x.size and top < 1 << 32:
         q = x.view(np.uint64) << _U32
         q //= np.maximum(sums, 1).view(np.uint64)
+        return q.view(np.int64)
+    if x.size and top == 1 << 32:
+        carry = x >> FRAC_BITS  # 1 where x == 2^32, else 0
+        q = (x - carry).view(np.uint64) << _U32
+        q //= np.maximum(sums, 1).view(np.uint64)
+        q += carry.view(np.uint64)
         return q.view(np.int64)
     return _div(x, sums)
 
