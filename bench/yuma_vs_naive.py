@@ -292,7 +292,17 @@ def main() -> int:
     parser.add_argument("--subnets", type=int, default=128)
     parser.add_argument("--passes", type=int, default=15)
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument(
+        "--steady-heap",
+        action="store_true",
+        help="rerun with glibc malloc keeping freed memory (no page-fault churn for either side)",
+    )
     args = parser.parse_args()
+    if args.steady_heap and not os.environ.get("MALLOC_TRIM_THRESHOLD_"):
+        env = dict(os.environ, MALLOC_MMAP_THRESHOLD_=str(64 << 20), MALLOC_TRIM_THRESHOLD_=str(256 << 20))
+        os.execve(sys.executable, [sys.executable, *sys.argv], env)
+    steady = "MALLOC_TRIM_THRESHOLD_" in os.environ
+    print(f"heap: {'steady (MALLOC_TRIM/MMAP_THRESHOLD_ set)' if steady else 'glibc defaults'}")
     print(f"before: {load()}; times are thread CPU time per pass over every subnet")
     rng = np.random.default_rng(args.seed)
     cases = [make_subnet(rng) for _ in range(args.subnets)]

@@ -374,6 +374,8 @@ def _mul_unit(m: np.ndarray, v: np.ndarray | int) -> np.ndarray:
 
     Checks only the (small) second operand: below 1.0 the uint64 product cannot overflow.
     """
+    if not m.size:
+        return np.zeros(np.broadcast_shapes(m.shape, np.shape(v)), dtype=np.int64)
     if isinstance(v, np.ndarray) and v.ndim:
         small = v.size == 0 or (int(v.min()) >= 0 and int(v.max()) < 1 << 32)
         if small and m.size:
@@ -437,12 +439,14 @@ def _div_cols(x: np.ndarray, sums: np.ndarray) -> np.ndarray:
     A divisor of exactly 1.0 (a column held by one row, then normalised) is common: an x of 2^32 is
     then that divisor and its quotient 2^32, computed as (2^32 - 1) * 2^32 / 2^32 + 1.
     """
-    top = int(sums.max()) if x.size else 0
-    if x.size and top < 1 << 32:
+    if not x.size:
+        return np.zeros(x.shape, dtype=np.int64)
+    top = int(sums.max())
+    if top < 1 << 32:
         q = x.view(np.uint64) << _U32
         q //= np.maximum(sums, 1).view(np.uint64)
         return q.view(np.int64)
-    if x.size and top == 1 << 32:
+    if top == 1 << 32:
         carry = x >> FRAC_BITS  # 1 where x == 2^32, else 0
         q = (x - carry).view(np.uint64) << _U32
         q //= np.maximum(sums, 1).view(np.uint64)
@@ -601,6 +605,13 @@ def _check_u16(name: str, arr: np.ndarray) -> np.ndarray:
 def _matrix_u16(name: str, value: object, n: int, check_range: bool = True) -> np.ndarray:
     """An (n, n) int64 matrix of u16 values; check_range=False leaves the range check to the caller
     (the epoch checks only the rows it reads: no other row can change its result)."""
+    if (
+        not check_range
+        and isinstance(value, np.ndarray)
+        and value.dtype == np.int64
+        and value.shape == (n, n)
+    ):
+        return value
     arr = np.asarray(value)
     if arr.shape != (n, n):
         raise ValueError(f"{name} must have shape ({n}, {n}), got {arr.shape}")
