@@ -1010,14 +1010,12 @@ def _div_one_by(d: np.ndarray) -> np.ndarray:
     return (q + (rem == r - np.uint64(1)).astype(np.uint64)).astype(np.int64)
 
 
-def _paid_columns(
-    x: np.ndarray, sums: np.ndarray | None, incentive: np.ndarray, paid: np.ndarray
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
-    """The columns `paid` (those with incentive) of x, of its column sums and of the incentive, when
-    they are few enough for the gather to pay off; else everything as it is."""
+def _paid_columns(x: np.ndarray, incentive: np.ndarray, paid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The columns `paid` (those with incentive) of x and of the incentive, when they are few enough
+    for the gather to pay off; else both as they are."""
     if 4 * len(paid) >= 3 * len(incentive):
-        return x, sums, incentive
-    return x[:, paid], None if sums is None else sums[paid], incentive[paid]
+        return x, incentive
+    return x[:, paid], incentive[paid]
 
 
 def _col_normalize(x: np.ndarray) -> np.ndarray:
@@ -1341,8 +1339,8 @@ def epoch(inputs: EpochInputs) -> EpochResult:
             ema += _mul_unit(b_prev, ONE - rate)
         # dividends sum floor(B_ij * I_j) over miners: those without incentive add 0, so the column
         # normalisation is needed only where I_j > 0 (a few miners on real subnets)
-        ema_i, sums_i, incentive_i = _paid_columns(ema, ema.sum(axis=0), incentive, paid)
-        per_validator = _mul_unit(_div_cols(ema_i, sums_i), incentive_i).sum(axis=1)
+        ema_i, incentive_i = _paid_columns(ema, incentive, paid)
+        per_validator = _mul_unit(_div_cols(ema_i, ema_i.sum(axis=0)), incentive_i).sum(axis=1)
         div_b = _mul(per_validator, a_b)
         # 0 <= ema <= 1.0 (a convex mix of proportions, floored; capped under liquid alpha), so
         # fixed_proportion_to_u16 needs no saturation
@@ -1363,7 +1361,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
             ema = _mul_unit(_div_cols(weighted_b, ranks), rate)
             ema += _mul_unit(b_norm, ONE - rate)
         ema = _div_cols(ema, ema.sum(axis=0))
-        ema_i, _, incentive_i = _paid_columns(ema, None, incentive, paid)
+        ema_i, incentive_i = _paid_columns(ema, incentive, paid)
         div_b = _mul_unit(ema_i, incentive_i).sum(axis=1)
         # stored as u16 after scaling each column to its maximum: ema <= its column's max, so the
         # quotient is at most 1.0 and floor(q * 65535 / 2^32) needs no clamping
