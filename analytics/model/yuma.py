@@ -13,18 +13,24 @@ uint64 where they provably fit and fall back to hi/lo splits where they do not (
 values). Python ints are used only for O(n) work (the I64F64 stake when TAO weight applies, the
 U64F64 mechanism weights).
 
-n x n work is restricted to the rows that can matter: rows holding a validator permit (every other
-row is masked out by the chain) plus rows that still hold bonds (they decay and take part in the
-column normalisations). The liquid-alpha sigmoid emulates substrate_fixed's Taylor-series exp bit
-for bit, so liquid-alpha bonds match exactly too (the contract allows 1 u16).
+n x n work is restricted to the rows that can matter: of the rows holding a validator permit (every
+other row is masked out by the chain) or still holding bonds (they decay and take part in the
+column normalisations), those with a weight or a bond; a permitted row with neither only adds its
+stake to consensus as a zero vote. The liquid-alpha sigmoid emulates substrate_fixed's
+Taylor-series exp bit for bit, so liquid-alpha bonds match exactly too (the contract allows 1 u16).
 
-Speed (bench/yuma.py) comes from shortcuts that are exact, never approximate: u16 normalisations
-divide in float64 where the quotient provably floors right (_div_u16_sum); column divisions run in
-uint64 once the (n,) divisors prove nothing overflows (_div_cols); the median sorts packed
-(score, row) keys per column and finds every column's crossing with one searchsorted; the masks are
-skipped when an O(n) bound shows they drop nothing; the ranks' product doubles as the bond delta's
-numerator. At 64 x 256 about 40% of an epoch is numpy's per-call cost, so fewer calls matter as
-much as fewer passes. tests/test_yuma_fixed.py checks the shortcuts against exact integers.
+Speed (bench/yuma.py; bench/yuma_vs_naive.py against a naive dense float64 epoch on mainnet-shaped
+subnets) comes from shortcuts that are exact, never approximate: u16 normalisations divide in
+float64 where the quotient provably floors right (_div_u16_sum), and so does the TAO-weighted stake
+(with an exact fallback near integers); column divisions run in uint64 once the (n,) divisors prove
+nothing overflows (_div_cols); the median sorts packed (score, row) keys per column and finds every
+column's crossing with one searchsorted, and skips the columns whose zero votes already hold more
+than the minority (median 0: most miners on real subnets); clipping, ranks and full-penalty bond
+weights touch only the miners with consensus, the dividends' column normalisation only those with
+incentive; the masks are skipped when an O(n) bound shows they drop nothing; the ranks' product
+doubles as the bond delta's numerator. Much of an epoch on a sparse subnet is numpy's per-call
+cost, so fewer calls matter as much as fewer passes. tests/test_yuma_fixed.py and
+tests/test_yuma_shortcuts.py check the shortcuts against exact integers and the general paths.
 
 How it is checked (tests/): subtensor's own test cases as vectors, random epochs replayed through
 subtensor's epoch maths, exp/sigmoid tables from substrate_fixed, hypothesis properties, mainnet data.
