@@ -23,13 +23,25 @@ min of each total, and the ratio engine / naive (of the medians, and the min and
 The naive results are compared with the engine's (u16 differences), to show it computes the same
 epoch (a float64 recompute is expected to differ by about 1 u16 at floor boundaries).
 
-Measured on the 2-core dev VM (2026-12-03), 128 subnets, 15 passes, median / min s per pass:
-                            before (load avg ~3.5)          after
-  engine                    0.090 / 0.082                   -
-  naive dense float64       0.352 / 0.331                   -
-  ratio engine / naive      0.26 (0.24 - 0.29)              -
+The naive epoch allocates a dozen n x n float64 temporaries per call; with glibc's default malloc
+thresholds their memory goes back to the kernel and is faulted in again (~730 page faults per call,
+a few times the engine's), which makes the naive figure swing with the machine's load.
+--steady-heap reruns the bench with malloc told to keep freed memory, so both sides pay compute only.
 
-Run: /work/venv/bin/python bench/yuma_vs_naive.py [--subnets 128] [--passes 15]
+Measured on the 2-core dev VM (2026-12-03, load average 14-18 from other helpers' work), 128
+subnets, 15 passes; "before" is main at a72d77f, run with this same bench; ms per subnet (median):
+                          heap            engine    naive      engine / naive (per-pass range)
+  before (main)           glibc defaults  1.273     5.605      0.227 (0.214 - 0.247)
+  after (this branch)     glibc defaults  0.704     5.498      0.128 (0.122 - 0.136)
+  before (main)           steady          1.244     3.269      0.380 (0.356 - 0.416)
+  after (this branch)     steady          0.621     2.629      0.236 (0.193 - 0.247)
+Other runs of this branch the same morning: defaults 0.119 - 0.196 (the high one when the naive
+escaped most page faults: 3.3 ms), steady 0.21 - 0.24. So the target holds with the default heap
+(what the issue measured: main reads 0.22 - 0.29 there), not yet with a steady heap.
+The naive's results match the engine's to 1 u16 (consensus, incentive, trust, dividends; stored
+bonds up to 7 u16 where the column max-upscale or liquid alpha amplifies a float64 rounding).
+
+Run: /work/venv/bin/python bench/yuma_vs_naive.py [--subnets 128] [--passes 15] [--steady-heap]
 """
 
 from __future__ import annotations
