@@ -521,7 +521,11 @@ class FakeChain:
             return () if params[0] in acc.suspended else None
         if item == "IdentitiesV2":
             name = acc.identity.get(params[0])
-            return None if name is None else {"name": list(name.encode()), "url": [], "description": []}
+            if name is None:
+                return None
+            blank: list[int] = []  # ChainIdentityV2: every field the runtime type has
+            fields = ("url", "github_repo", "image", "discord", "description", "additional")
+            return {"name": list(name.encode()), **dict.fromkeys(fields, blank)}
         if item in ("TotalHotkeyAlpha", "ChildkeyTake", "ParentKeys", "ChildKeys"):
             hotkey, netuid = params[0], int(params[1])
             if item == "TotalHotkeyAlpha" and netuid == 0:
