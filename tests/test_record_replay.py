@@ -1,5 +1,8 @@
-"""`--record DIR` / `--replay DIR`: a run recorded from the in-memory chain through the real SDK
-replays offline into the same database, for collect and backfill; a broken recording is one line."""
+"""`--record DIR` / `--replay DIR` at the SDK's transport: a collect (and a backfill) run by the real SDK
+against an in-memory node (tests/fakenode.py: a local websocket JSON-RPC server, SCALE for finney spec
+343) writes every JSON-RPC frame, metadata included; with the node stopped, the replay runs the same
+SDK over the recording into the same database. A cut recording fails its subnet; a broken one is one
+line."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from analytics.cli import main
 from analytics.data import collector, store
 from tests.conftest import dump_tables
 from tests.fakechain import history_network, sample_network
+from tests.fakenode import serving
 
 TABLES = (*store.TABLES, "subnet_summary")
 SNAPSHOT_COLUMNS = "snapshot_id, network, block, block_hash, spec_version, note"  # not the clock's taken_at
@@ -26,64 +30,100 @@ def dump(db: Path) -> dict[str, list[tuple]]:
     return dump_tables(db, TABLES, SNAPSHOT_COLUMNS)
 
 
-def test_collect_recorded_from_the_chain_replays_offline(tmp_path, monkeypatch, capsys) -> None:
+def frames(rec: Path) -> list[dict]:
+    return [json.loads(x) for x in (rec / collector.RECORDING_FILE).read_text().splitlines()]
+
+
+def requests(lines: list[dict]) -> list[dict]:
+    """Every request frame sent, batches flattened."""
+    sent = [x["sent"] for x in lines if "sent" in x]
+    return [f for s in sent for f in (s if isinstance(s, list) else [s])]
+
+
+def test_collect_recorded_against_a_node_replays_offline(tmp_path, capsys) -> None:
     chain, _ = sample_network()
-    monkeypatch.setattr(collector, "subtensor_for", lambda network: bt.Subtensor("local", substrate=chain))
     rec = tmp_path / "rec"
     live, offline = tmp_path / "live.duckdb", tmp_path / "offline.duckdb"
-    assert (
-        main(["collect", "--network", "local", "--db", str(live), "--record", str(rec), "--netuid", "1,2,3"])
-        == 0
-    )
-    lines = [json.loads(x) for x in (rec / "requests.jsonl").read_text().splitlines()]
-    assert lines[0]["network"] == "local" and len(lines) > 10
-    assert any(json.loads(x["call"])[0] == "runtime_call" for x in lines[1:])
+    with serving(chain) as node:
+        url = node.url
+        args = ["collect", "--network", url, "--netuid", "1,2,3", "--tries", "1"]
+        assert main([*args, "--db", str(live), "--record", str(rec)]) == 0
+    assert node.node.frames > 20  # the real SDK talked to the node over the socket
 
-    def no_chain(network):
-        raise AssertionError("a replay must not reach a node")
-
-    monkeypatch.setattr(collector, "subtensor_for", no_chain)
-    assert (
-        main(
-            ["collect", "--network", "local", "--db", str(offline), "--replay", str(rec), "--netuid", "1,2,3"]
-        )
-        == 0
-    )
-    assert dump(offline) == dump(live)
-    assert len(dump(live)["subnets"]) == 3
-
-
-def test_backfill_replays_and_a_missing_answer_fails_that_subnet(tmp_path, monkeypatch) -> None:
-    chain = history_network(subnets=(1, 2))
-    monkeypatch.setattr(collector, "subtensor_for", lambda network: bt.Subtensor("local", substrate=chain))
-    rec = tmp_path / "rec"
-    live, offline = tmp_path / "live.duckdb", tmp_path / "offline.duckdb"
-    args = [
-        "backfill",
-        "--network",
-        "local",
-        "--start-block",
-        "5000",
-        "--end-block",
-        "9000",
-        "--every",
-        "2000",
+    lines = frames(rec)
+    assert lines[0]["recording"] == "json-rpc" and lines[0]["endpoint"] == url
+    sent = requests(lines)
+    methods = {f["method"] for f in sent}
+    assert {
+        "state_getRuntimeVersion",
+        "chain_getHeader",
+        "state_getKeysPaged",
+        "state_queryStorageAt",
+    } <= methods
+    # the runtime metadata the SDK decoded with rides in the recording
+    asked = {
+        f["id"]
+        for f in sent
+        if f["method"] == "state_call" and f["params"][0] == "Metadata_metadata_at_version"
+    }
+    got = [
+        x["got"] for x in lines if "got" in x and isinstance(x["got"], dict) and x["got"].get("id") in asked
     ]
-    assert main([*args, "--db", str(live), "--record", str(rec)]) == 0
+    assert got and all(len(g["result"]) > 500_000 for g in got)
+
+    # The node is gone: the replay runs the SDK over the recording alone.
     assert main([*args, "--db", str(offline), "--replay", str(rec)]) == 0
     assert dump(offline) == dump(live)
-    # A recording without the answers for one subnet's metagraph: that subnet fails, exit 1.
+    stored = dump(live)
+    assert len(stored["subnets"]) == 3 and len(stored["neurons"]) > 100
+    assert {row[4] for row in stored["snapshots"]} == {343}  # the node's runtime, read from its metadata
+
+
+def test_backfill_replays_and_a_cut_recording_fails_that_subnet(tmp_path, capsys) -> None:
+    chain = history_network(subnets=(1, 2), n=8)
+    rec = tmp_path / "rec"
+    live, offline = tmp_path / "live.duckdb", tmp_path / "offline.duckdb"
+    with serving(chain) as node:
+        args = [
+            "backfill",
+            "--network",
+            node.url,
+            "--start-block",
+            "5000",
+            "--end-block",
+            "9000",
+            "--every",
+            "2000",
+        ]
+        assert main([*args, "--db", str(live), "--record", str(rec)]) == 0
+    assert main([*args, "--db", str(offline), "--replay", str(rec)]) == 0
+    assert dump(offline) == dump(live)
+    assert len(dump(live)["subnets"]) == 6  # 3 points x 2 subnets
+
+    # Without the node's answers to subnet 2's metagraph calls, subnet 2 fails (exit 1), 1 is stored.
+    def subnet_2_metagraph(frame: dict) -> bool:
+        method, data = (frame["params"] + [None, None])[:2]
+        return (
+            frame["method"] == "state_call"
+            and "graph" in str(method)
+            and str(data).removeprefix("0x").startswith("0200")
+        )
+
     cut = tmp_path / "cut"
     cut.mkdir()
-    kept = [
-        x
-        for x in (rec / "requests.jsonl").read_text().splitlines()
-        if not (
-            "get_metagraph" in x and json.loads(json.loads(x).get("call", "[0,[0,0,[0]]]"))[1][2][:1] == [2]
-        )
-    ]
-    (cut / "requests.jsonl").write_text("\n".join(kept) + "\n")
-    assert main([*args, "--db", str(tmp_path / "cut.duckdb"), "--replay", str(cut), "--tries", "1"]) == 1
+    kept = []
+    for line in frames(rec):
+        sent = line.get("sent")
+        if isinstance(sent, dict) and subnet_2_metagraph(sent):
+            continue
+        kept.append(json.dumps(line))
+    assert len(kept) < len(frames(rec))
+    (cut / collector.RECORDING_FILE).write_text("\n".join(kept) + "\n")
+    capsys.readouterr()
+    cut_db = tmp_path / "cut.duckdb"
+    assert main([*args, "--db", str(cut_db), "--replay", str(cut), "--tries", "1"]) == 1
+    assert "is not in the recording" in capsys.readouterr().err
+    assert {row[1] for row in dump(cut_db)["subnets"]} == {1}
 
 
 def test_a_missing_or_broken_recording_is_one_error_line(tmp_path, capsys) -> None:
@@ -92,8 +132,24 @@ def test_a_missing_or_broken_recording_is_one_error_line(tmp_path, capsys) -> No
     assert "no recording at" in capsys.readouterr().err
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "requests.jsonl").write_text("{not json\n")
-    assert main(["collect", "--db", str(db), "--replay", str(bad)]) == 2
-    err = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
-    assert len(err) == 1 and "is not JSON" in err[0]
+    for text, says in (
+        ("{not json\n", "is not a recorded JSON-RPC frame"),
+        ('{"conn": "a", "sent": {"id": 1, "method": "chain_getHead", "params": []}}\n', "is not a recorded"),
+        ('{"call": "[\\"query\\"]", "result": 1}\n', "is not a recorded"),  # the old substrate-level lines
+        ("", "has no header line"),
+    ):
+        (bad / collector.RECORDING_FILE).write_text(text)
+        assert main(["collect", "--db", str(db), "--replay", str(bad)]) == 2
+        err = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+        assert len(err) == 1 and says in err[0] and err[0].startswith("error:")
+    assert not db.exists()
+
+
+def test_record_needs_a_node(tmp_path, monkeypatch, capsys) -> None:
+    """The in-memory substrate has no JSON-RPC to record: one clear line, nothing written."""
+    chain, _ = sample_network()
+    monkeypatch.setattr(collector, "subtensor_for", lambda network: bt.Subtensor("local", substrate=chain))
+    db = tmp_path / "x.duckdb"
+    assert main(["collect", "--db", str(db), "--record", str(tmp_path / "rec")]) == 2
+    assert "--record writes a node's JSON-RPC frames" in capsys.readouterr().err
     assert not db.exists()

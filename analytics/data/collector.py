@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
-import time
 import importlib.metadata
 import itertools
 import json
@@ -37,11 +35,12 @@ import os
 import random
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import bittensor as bt
 import numpy as np
@@ -86,7 +85,9 @@ class RetryPolicy:
 
     def write_lock_wait(self) -> float:
         """Seconds a database write waits for readers holding the lock (passed to the store)."""
-        backoffs = sum(min(self.db_backoff * 2**k, self.backoff_max) for k in range(max(self.db_tries - 1, 0)))
+        backoffs = sum(
+            min(self.db_backoff * 2**k, self.backoff_max) for k in range(max(self.db_tries - 1, 0))
+        )
         return store.LOCK_WAIT_SECONDS + backoffs
 
 
@@ -368,7 +369,6 @@ def _commit_blocks(
     return blocks
 
 
-
 # --------------------------------------------------------------------------------------------------
 # Batched storage reads and the runtime of a block
 
@@ -418,7 +418,8 @@ async def _rpc_query_multi(substrate: Any, requests: list[tuple[str, str, list]]
             for key_hex, value_hex in group["changes"]:
                 by_key[key_hex] = bytes.fromhex(value_hex[2:]) if value_hex is not None else None
         return [
-            entry if key is None else decode_storage_value(codec, entry, by_key.get(key)) for entry, key in plan
+            entry if key is None else decode_storage_value(codec, entry, by_key.get(key))
+            for entry, key in plan
         ]
 
     return await substrate._read(op)
@@ -450,7 +451,9 @@ async def read_values(view: Any, items: Sequence[tuple[Descriptor, list | None]]
 
     async def one(item: tuple[str, str], where: list[int]) -> None:
         try:
-            values = await substrate.query_batch(item[0], item[1], [requests[i][2] for i in where], block_hash)
+            values = await substrate.query_batch(
+                item[0], item[1], [requests[i][2] for i in where], block_hash
+            )
         except ValueError as exc:  # the SDK's StorageFunctionNotFound: not in this runtime
             values = [Missing(item, str(exc))] * len(where)
         for i, value in zip(where, values, strict=True):
@@ -481,7 +484,10 @@ async def _rpc_query_map_multi(
         while todo:
             pages = await raw._session.request_batch(
                 [
-                    ("state_getKeysPaged", [heads[i], KEYS_PAGE, keys[i][-1] if keys[i] else heads[i], block_hash])
+                    (
+                        "state_getKeysPaged",
+                        [heads[i], KEYS_PAGE, keys[i][-1] if keys[i] else heads[i], block_hash],
+                    )
                     for i in todo
                 ]
             )
@@ -500,7 +506,9 @@ async def _rpc_query_map_multi(
         return [
             [
                 (_unwrap_key(k), v)
-                for k, v in decode_map_pairs(codec, entry, list(p), [(key, value_of.get(key)) for key in group])
+                for k, v in decode_map_pairs(
+                    codec, entry, list(p), [(key, value_of.get(key)) for key in group]
+                )
             ]
             for p, group in zip(prefixes, keys, strict=True)
         ]
@@ -508,7 +516,9 @@ async def _rpc_query_map_multi(
     return await substrate._read(op)
 
 
-async def read_prefix_maps(view: Any, item: Descriptor, prefixes: Sequence[list]) -> list[list[tuple[Any, Any]]]:
+async def read_prefix_maps(
+    view: Any, item: Descriptor, prefixes: Sequence[list]
+) -> list[list[tuple[Any, Any]]]:
     """The ``query_map`` of ``item`` under each prefix at ``view``'s block, in as few requests as the
     substrate allows: over RPC two batched round trips (keys, then values) whatever the number of
     prefixes; a substrate offering ``query_map_multi`` (the test chain, record/replay) answers in one
@@ -553,6 +563,7 @@ def _present(value: Any, default: Any, notes: list[str], what: str) -> Any:
         notes.append(f"{what}: not in this runtime")
         return default
     return default if value is None else value
+
 
 # --------------------------------------------------------------------------------------------------
 # Reading one subnet
@@ -627,11 +638,17 @@ async def _last_steps(client: Any, head: int, netuids: list[int], pinned: int | 
     try:
         view = await client.at(head)
         values = await read_values(view, [(ST.LastMechansimStepBlock, [netuid]) for netuid in netuids])
-    except (bt.ChainError, ValueError, KeyError) as exc:  # one subnet's failure is its own: each reads its own
+    except (
+        bt.ChainError,
+        ValueError,
+        KeyError,
+    ) as exc:  # one subnet's failure is its own: each reads its own
         log.debug("epoch blocks of every subnet in one batch failed: %s", exc)
         return {}
     return {
-        netuid: int(value or 0) for netuid, value in zip(netuids, values, strict=True) if not isinstance(value, Missing)
+        netuid: int(value or 0)
+        for netuid, value in zip(netuids, values, strict=True)
+        if not isinstance(value, Missing)
     }
 
 
@@ -775,7 +792,10 @@ async def _fetch_subnet(
 
         async def mechagraph(view: Any, graph: Any, m: int) -> dict:
             if m == 0:
-                return {"incentives": _u16_from_fraction(x.incentive for x in graph.neurons), "last_update": None}
+                return {
+                    "incentives": _u16_from_fraction(x.incentive for x in graph.neurons),
+                    "last_update": None,
+                }
             record = await view.runtime(SUBNET_API.get_mechagraph, [netuid, m])
             if not isinstance(record, dict):
                 raise bt.ChainError(f"mechanism {m} of subnet {netuid} missing at block {view.block}")
@@ -799,7 +819,9 @@ async def _fetch_subnet(
         if spec is not None and spec < LEGACY_COMMITS_BEFORE_SPEC:
             legacy_at = outputs_block
             if commit_reveal:
-                notes.append(f"commit blocks decoded with the WeightCommits layout of runtimes before {LEGACY_COMMITS_BEFORE_SPEC}")
+                notes.append(
+                    f"commit blocks decoded with the WeightCommits layout of runtimes before {LEGACY_COMMITS_BEFORE_SPEC}"
+                )
         if commit_reveal:
             reveal_period = int(hyper.get("commit_reveal_period", 1))
             epoch_index = 0 if legacy_at is not None else await _epoch_index(vout, netuid, tempo)
@@ -891,7 +913,9 @@ async def _fetch_subnet(
 
         money_subnet, money_hotkeys, money_children = await money
         subnet.update(money_subnet)
-        if spec is not None:  # the block's own runtime, as its reads were decoded (also where System is absent)
+        if (
+            spec is not None
+        ):  # the block's own runtime, as its reads were decoded (also where System is absent)
             subnet["epoch_spec_version"] = spec
 
         return SubnetRows(
@@ -1176,7 +1200,8 @@ async def _fetch_money(
     # A suspended parent's relations are inert (hidden from get_parents / get_children) except on
     # the subnet it owns (runtime docs of ChildkeyThresholdSuspended; a runtime without the item: none).
     suspended = {
-        p for p, flag in zip(edge_parents, suspended_flags or [None] * len(edge_parents), strict=True)
+        p
+        for p, flag in zip(edge_parents, suspended_flags or [None] * len(edge_parents), strict=True)
         if flag is not None and p != owner_hotkey
     }
     for hk, owner in zip(outside, owners or [None] * len(outside), strict=True):
@@ -1186,7 +1211,9 @@ async def _fetch_money(
     name_of = dict(zip(validator_coldkeys, validator_names or [None] * len(validator_coldkeys), strict=True))
     identity_keys = list(dict.fromkeys(c for c in coldkey_of.values() if c and c not in name_of))
     names = (
-        await _optional(vin.query_batch(ST.IdentitiesV2, [[ck] for ck in identity_keys])) if identity_keys else []
+        await _optional(vin.query_batch(ST.IdentitiesV2, [[ck] for ck in identity_keys]))
+        if identity_keys
+        else []
     )
     name_of.update(zip(identity_keys, names or [None] * len(identity_keys), strict=True))
     recorded_alpha = {str(hk): _int(v) for hk, v in alpha_divs or []}
@@ -1217,7 +1244,13 @@ async def _fetch_money(
         for k, hk in enumerate(money_keys)
     ]
     child_rows = [
-        {"netuid": netuid, "child_hotkey": c, "parent_hotkey": p, "proportion": prop, "suspended": p in suspended}
+        {
+            "netuid": netuid,
+            "child_hotkey": c,
+            "parent_hotkey": p,
+            "proportion": prop,
+            "suspended": p in suspended,
+        }
         for (c, p), prop in edges.items()
     ]
 
@@ -1271,7 +1304,6 @@ async def _fetch_money(
     return money, hotkey_rows, child_rows
 
 
-
 def set_emission_shares(rows: Sequence[SubnetRows]) -> None:
     """Each subnet's share of the block's TAO emission: its TAO injected plus its excess TAO (chain
     buy) in its epoch block, over the sum across subnets. Only meaningful for a snapshot of every
@@ -1285,6 +1317,7 @@ def set_emission_shares(rows: Sequence[SubnetRows]) -> None:
     total = sum(flows)
     for r, flow in zip(rows, flows, strict=True):
         r.subnet["emission_share"] = flow / total if total else None
+
 
 # --------------------------------------------------------------------------------------------------
 # Rows -> Arrow tables
@@ -1461,8 +1494,10 @@ def subtensor_for(network: str) -> Any:
 def fresh_subtensor(like: Any) -> Any:
     """A new unopened client to the same chain: a new connection for RPC, the same backend for fakes."""
     substrate = getattr(getattr(like, "_client", None), "_substrate", None)
+    if isinstance(substrate, WiredRpcSubstrate):  # recorded or replayed: the same recording
+        return bt.Subtensor(_network_argument(like), substrate=substrate.renewed())
     if substrate is None or isinstance(substrate, bt.RpcSubstrate):
-        return bt.Subtensor(like.network if like.network in NETWORK_NAMES else like.endpoint)
+        return bt.Subtensor(_network_argument(like))
     return bt.Subtensor(like.network, substrate=substrate)
 
 
@@ -1796,7 +1831,9 @@ class BackfillSummary:
         return "partial" if any(self.stored.values()) or self.already else "failed"
 
 
-BackfillProgress = Callable[[int, int, int, int, int], None]  # points done, points, point, subnets done, subnets
+BackfillProgress = Callable[
+    [int, int, int, int, int], None
+]  # points done, points, point, subnets done, subnets
 
 
 async def _time_of(client: Any, block: int) -> int:
@@ -1884,7 +1921,9 @@ def backfill(
     policy = policy or RetryPolicy()
     step = parse_every(every)
     if start_block < 0 or (end_block is not None and end_block < start_block):
-        raise CollectorError(f"the end of the range (block {end_block}) is before its start (block {start_block})")
+        raise CollectorError(
+            f"the end of the range (block {end_block}) is before its start (block {start_block})"
+        )
     path = check_db_path(db_path)
     requested = list(dict.fromkeys(int(s) for s in netuids)) if netuids is not None else None
     summary = BackfillSummary(network=subtensor.network)
@@ -1911,8 +1950,12 @@ def backfill(
                 if progress:
                     progress(index + 1, len(summary.points), point, len(requested), len(requested))
                 continue
-            _backfill_point(subtensor, path, point, requested, policy, summary, known, progress, index, flush_seconds)
-        failed = {str(p): {("all" if s < 0 else s): m for s, m in f.items()} for p, f in summary.failed.items()}
+            _backfill_point(
+                subtensor, path, point, requested, policy, summary, known, progress, index, flush_seconds
+            )
+        failed = {
+            str(p): {("all" if s < 0 else s): m for s, m in f.items()} for p, f in summary.failed.items()
+        }
         run = {
             "started_at": started,
             "finished_at": datetime.now(UTC).replace(tzinfo=None),
@@ -2030,205 +2073,263 @@ def _backfill_point(
 
 
 # --------------------------------------------------------------------------------------------------
-# Record and replay: every request the client sent and every answer it got, as JSON lines
+# Record and replay: the JSON-RPC frames the SDK's transport sent and received, as JSON lines
+#
+# The SDK dials its websocket through a replaceable factory (``RpcSession(connect_factory=...)``);
+# a recorded client's factory wraps the real websocket and appends every frame to ``DIR/rpc.jsonl``,
+# a replayed client's factory is a connection answering each request from that file. Everything
+# above the socket is the real SDK: session, batches, runtime resolution, metadata, SCALE decoding.
 
-RECORDING_FILE = "requests.jsonl"
-_RECORDED_CALLS = (
-    "block_hash",
-    "block_number",
-    "finalized_block_number",
-    "block_time",
-    "spec_version",
-    "spec_version_at",
-    "query",
-    "query_map",
-    "query_batch",
-    "query_multi",
-    "query_map_multi",
-    "runtime_call",
-    "constant",
-    "map_has_entries",
-)
+RECORDING_FILE = "rpc.jsonl"
+RECORDING_FORMAT = 1
 
 
-def _to_json(value: Any) -> Any:
-    """Decoded chain values as JSON that keeps their Python shape (tuples, bytes, Missing)."""
-    if isinstance(value, tuple):
-        return {"__tuple__": [_to_json(v) for v in value]}
-    if isinstance(value, list):
-        return [_to_json(v) for v in value]
-    if isinstance(value, dict):
-        return {"__dict__": [[_to_json(k), _to_json(v)] for k, v in value.items()]}
-    if isinstance(value, bytes | bytearray):
-        return {"__bytes__": bytes(value).hex()}
-    if isinstance(value, Missing):
-        return {"__missing__": [value.item[0], value.item[1], value.reason]}
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+def _network_argument(subtensor: Any) -> str:
+    """What to pass ``bt.Subtensor`` for another client to the same chain: a name, or the URL."""
+    return subtensor.network if subtensor.network in NETWORK_NAMES else subtensor.endpoint
 
 
-def _from_json(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    if isinstance(value, dict):
-        if "__tuple__" in value:
-            return tuple(_from_json(v) for v in value["__tuple__"])
-        if "__dict__" in value:
-            return {_from_json(k): _from_json(v) for k, v in value["__dict__"]}
-        if "__bytes__" in value:
-            return bytes.fromhex(value["__bytes__"])
-        if "__missing__" in value:
-            module, name, reason = value["__missing__"]
-            return Missing((module, name), reason)
-    return value
+def _request_key(method: Any, params: Any) -> str:
+    return json.dumps([method, params], sort_keys=True, separators=(",", ":"))
 
 
-def _call_key(name: str, args: tuple) -> str:
-    return json.dumps([name, _to_json(list(args))], sort_keys=True, separators=(",", ":"))
+class _Recorder:
+    """Appends JSON lines to ``DIR/rpc.jsonl``: a header, then each connection's frames."""
 
+    def __init__(self, directory: str | os.PathLike[str], header: dict[str, Any]) -> None:
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self._file = open(self.dir / RECORDING_FILE, "a", encoding="utf-8")  # noqa: SIM115 - whole run
+        self.write({"recording": "json-rpc", "format": RECORDING_FORMAT, **header})
 
-class RecordingSubstrate:
-    """A ``bt.Substrate`` that forwards to another and appends each request and its answer (or
-    error) to ``DIR/requests.jsonl``; the SDK above it, and the node or chain below, are unchanged."""
-
-    def __init__(self, inner: Any, directory: str | os.PathLike[str], network: str) -> None:
-        self._inner = inner
-        self._dir = Path(directory)
-        self._dir.mkdir(parents=True, exist_ok=True)
-        self._file = open(self._dir / RECORDING_FILE, "a", encoding="utf-8")  # noqa: SIM115 - whole run
-        self._write({"network": network, "sdk": importlib.metadata.version("bittensor")})
-
-    def _write(self, line: dict[str, Any]) -> None:
+    def write(self, line: dict[str, Any]) -> None:
         self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
         self._file.flush()
 
-    def balance(self, rao: int, netuid: int = 0) -> Any:
-        return self._inner.balance(rao, netuid)
+    async def connect(self, url: str) -> Any:
+        """The SDK's own websocket dial to ``url``, every frame through it recorded."""
+        from bittensor._transport.rpc import _default_connect
 
-    async def connect(self) -> None:
-        await self._inner.connect()
+        conn = uuid.uuid4().hex[:12]  # unique across the runs appending to one recording
+        ws = await _default_connect(url)
+        self.write({"conn": conn, "url": url})
+        return _RecordingConnection(ws, self, conn)
+
+
+class _RecordingConnection:
+    """A websocket that writes each frame it sends or receives to the recording (the SDK's
+    ``WsConnection``: send, recv, close)."""
+
+    def __init__(self, ws: Any, recorder: _Recorder, conn: str) -> None:
+        self._ws, self._recorder, self._conn = ws, recorder, conn
+
+    def _frame(self, text: str | bytes) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return {"text": text if isinstance(text, str) else text.decode("utf-8", "replace")}
+
+    async def send(self, message: str) -> None:
+        self._recorder.write({"conn": self._conn, "sent": self._frame(message)})
+        await self._ws.send(message)
+
+    async def recv(self) -> str | bytes:
+        message = await self._ws.recv()
+        self._recorder.write({"conn": self._conn, "got": self._frame(message)})
+        return message
 
     async def close(self) -> None:
-        await self._inner.close()
-
-    async def _forward(self, name: str, args: tuple) -> Any:
-        inner: Any = getattr(self._inner, name, None)
-        if name == "query_multi" and inner is None:
-            if isinstance(self._inner, bt.RpcSubstrate):
-                inner = functools.partial(_rpc_query_multi, self._inner)
-            else:
-                raise AttributeError(name)
-        if name == "query_map_multi" and inner is None:
-            if isinstance(self._inner, bt.RpcSubstrate):
-                inner = functools.partial(_rpc_query_map_multi, self._inner)
-            else:
-                raise AttributeError(name)
-        if name == "spec_version_at" and inner is None:
-            view = _BlockView(self._inner, None)
-            view.block_hash = args[0]
-            inner = view.spec
-        try:
-            result = await inner(*args)
-        except (bt.ChainError, ValueError) as exc:
-            self._write({"call": _call_key(name, args), "error": type(exc).__name__, "message": str(exc)})
-            raise
-        self._write({"call": _call_key(name, args), "result": _to_json(result)})
-        return result
-
-    def __getattr__(self, name: str) -> Any:
-        if name in _RECORDED_CALLS:
-            return functools.partial(self._forward_any, name)
-        return getattr(self._inner, name)
-
-    async def _forward_any(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._forward(name, (*args, *kwargs.values()))
+        await self._ws.close()
 
 
-class _BlockView:
-    """The spec of one block over a plain substrate (RPC codec, or the Core.version runtime call)."""
+class Recording:
+    """A recording read back: its header and each request's answers, in the order they came.
 
-    def __init__(self, substrate: Any, block_hash: str | None) -> None:
-        self.substrate, self.block_hash = substrate, block_hash
-
-    async def spec(self, _block_hash: str | None = None) -> int:
-        if isinstance(self.substrate, bt.RpcSubstrate):
-
-            async def op(raw: Any) -> int:
-                return int((await raw._runtimes.codec_at(self.block_hash)).spec_version)
-
-            return await self.substrate._read(op)
-        version = await self.substrate.runtime_call("Core", "version", [], self.block_hash)
-        return int(version["spec_version"])
-
-
-class ReplaySubstrate:
-    """A ``bt.Substrate`` answering from a recording: the same command runs offline, answer for answer.
-
-    A request the recording does not hold raises ChainError naming it (the run then reports that
-    subnet failed, as against a node that refused it)."""
+    Requests are matched on (endpoint, method, params): a batch is its requests, ids are the
+    replaying session's own. The same request asked again gets the next recorded answer, then the
+    last one again (a head re-probed more often offline than live)."""
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         path = Path(directory) / RECORDING_FILE
         if not path.is_file():
             raise CollectorError(f"no recording at {path} (make one with --record {directory})")
-        self.answers: dict[str, list[dict[str, Any]]] = {}
-        self.network = "local"
-        self.token_symbols: dict[int, str] = {}
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                raise CollectorError(f"recording {path} line {number} is not JSON") from None
-            if "network" in entry:
-                self.network = str(entry["network"])
-            elif "call" in entry:
-                self.answers.setdefault(entry["call"], []).append(entry)
-        self._served: dict[str, int] = {}
+        self.path = path
+        self.header: dict[str, Any] = {}
+        self._answers: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._served: dict[tuple[str, str], int] = {}
+        self.missing: list[str] = []
+        urls: dict[str, str] = {}
+        asked: dict[tuple[str, Any], tuple[str, str]] = {}
+        with path.open(encoding="utf-8") as lines:
+            for number, line in enumerate(lines, 1):
+                try:
+                    entry = json.loads(line)
+                    if not isinstance(entry, dict):
+                        raise ValueError
+                    if "recording" in entry:
+                        if entry.get("format") != RECORDING_FORMAT or not isinstance(
+                            entry.get("endpoint"), str
+                        ):
+                            raise ValueError
+                        self.header = self.header or entry
+                    elif "url" in entry:
+                        urls[str(entry["conn"])] = str(entry["url"])
+                    elif "sent" in entry or "got" in entry:
+                        conn = str(entry["conn"])
+                        frames = entry.get("sent", entry.get("got"))
+                        for frame in frames if isinstance(frames, list) else [frames]:
+                            if "sent" in entry:
+                                asked[conn, frame["id"]] = (
+                                    urls[conn],
+                                    _request_key(frame["method"], frame["params"]),
+                                )
+                            elif frame.get("id") is not None and (conn, frame["id"]) in asked:
+                                answer = {k: v for k, v in frame.items() if k not in ("id", "jsonrpc")}
+                                self._answers.setdefault(asked.pop((conn, frame["id"])), []).append(answer)
+                    else:
+                        raise ValueError
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    raise CollectorError(
+                        f"recording {path} line {number} is not a recorded JSON-RPC frame (not JSON, or not "
+                        "written by --record)"
+                    ) from None
+        if not self.header:
+            raise CollectorError(f"recording {path} has no header line (not written by --record)")
 
-    def balance(self, rao: int, netuid: int = 0) -> Any:
-        from bittensor import Balance
+    def answer(self, url: str, request: dict[str, Any]) -> dict[str, Any]:
+        """The response frame to one request frame, with the request's id."""
+        method = request.get("method")
+        key = _request_key(method, request.get("params", []))
+        found = (url, key)
+        if found not in self._answers:  # asked of another endpoint of the pool while recording
+            found = next((k for k in self._answers if k[1] == key), found)
+        answers = self._answers.get(found)
+        if not answers:
+            what = f"{method}{json.dumps(request.get('params', []))}"
+            self.missing.append(what)
+            log.warning("replay: %s is not in the recording", what)
+            answer: dict[str, Any] = {
+                "error": {"code": -32000, "message": f"replay: {what} is not in the recording"}
+            }
+        else:
+            index = self._served.get(found, 0)
+            self._served[found] = index + 1
+            answer = answers[min(index, len(answers) - 1)]
+        return {"jsonrpc": "2.0", "id": request.get("id"), **answer}
 
-        return Balance(int(rao), netuid, self.token_symbols.get(netuid) if netuid else None)
+    async def connect(self, url: str) -> Any:
+        return _ReplayConnection(self, url)
 
-    async def connect(self) -> None:
-        return None
+
+class _ReplayConnection:
+    """A websocket to no node: each frame sent is answered from the recording (a batch as a batch)."""
+
+    def __init__(self, recording: Recording, url: str) -> None:
+        self._recording, self._url = recording, url
+        self._replies: asyncio.Queue[str] = asyncio.Queue()
+
+    async def send(self, message: str) -> None:
+        frame = json.loads(message)
+        if isinstance(frame, list):
+            reply: Any = [self._recording.answer(self._url, f) for f in frame]
+        else:
+            reply = self._recording.answer(self._url, frame)
+        self._replies.put_nowait(json.dumps(reply))
+
+    async def recv(self) -> str:
+        return await self._replies.get()
 
     async def close(self) -> None:
         return None
 
-    async def _answer(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        key = _call_key(name, (*args, *kwargs.values()))
-        entries = self.answers.get(key)
-        if not entries:
-            raise bt.ChainError(f"replay: {name}{tuple(args)} is not in the recording")
-        index = self._served.get(key, 0)
-        self._served[key] = index + 1
-        entry = entries[min(index, len(entries) - 1)]
-        if "error" in entry:
-            raise (ValueError if entry["error"] == "ValueError" else bt.ChainError)(entry["message"])
-        return _from_json(entry["result"])
 
-    def __getattr__(self, name: str) -> Any:
-        if name in _RECORDED_CALLS:
-            return functools.partial(self._answer, name)
-        raise AttributeError(f"a replayed recording does not implement {name!r}")
+def _runtimes_over_the_wire(session: Any) -> Any:
+    """The SDK's runtime manager without its on-disk metadata cache: each spec's metadata is asked of
+    the node once per connection, so a recording always holds the metadata it was decoded with."""
+    from bittensor._transport.runtime import RuntimeManager
+
+    class OverTheWire(RuntimeManager):
+        async def _build_codec(
+            self, spec_version: int, transaction_version: int, at_hash: str | None, *, spec_name: str = ""
+        ) -> Any:
+            metadata, _ = await self._download_metadata(at_hash)
+            return self._make_codec(metadata, spec_version, transaction_version, spec_name=spec_name)
+
+    return OverTheWire(session)
+
+
+class WiredRpcSubstrate(bt.RpcSubstrate):
+    """The SDK's RPC substrate whose websockets are dialled by ``connect(url)``: recorded, or replayed."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        connect: Callable[[str], Any],
+        *,
+        fallback_endpoints: list[str] | None = None,
+        archive_endpoints: list[str] | None = None,
+    ) -> None:
+        super().__init__(endpoint, fallback_endpoints=fallback_endpoints, archive_endpoints=archive_endpoints)
+        self._dial = connect
+
+    def _interface(self, endpoint: str, fallbacks: list[str]) -> Any:
+        from bittensor._transport.interface import SubstrateConnection
+
+        connection = SubstrateConnection(
+            endpoint, fallback_urls=fallbacks, retry_forever=self.retry_forever, connect_factory=self._dial
+        )
+        connection._runtimes = _runtimes_over_the_wire(connection._session)
+        return connection
+
+    def renewed(self) -> WiredRpcSubstrate:
+        """A new unopened substrate dialling the same way (a fresh client for a retry)."""
+        return WiredRpcSubstrate(
+            self.endpoint,
+            self._dial,
+            fallback_endpoints=self.fallback_endpoints,
+            archive_endpoints=self.archive_endpoints,
+        )
 
 
 def recorded(subtensor: Any, directory: str | os.PathLike[str]) -> Any:
-    """An unopened client like ``subtensor`` whose every request and answer is recorded to ``directory``."""
-    inner = subtensor._client._substrate
-    return bt.Subtensor(subtensor.network, substrate=RecordingSubstrate(inner, directory, subtensor.network))
+    """An unopened client to ``subtensor``'s node whose every JSON-RPC frame is recorded to ``directory``."""
+    rpc = getattr(getattr(subtensor, "_client", None), "_substrate", None)
+    if not isinstance(rpc, bt.RpcSubstrate):
+        raise CollectorError("--record writes a node's JSON-RPC frames; this client does not talk to a node")
+    network = _network_argument(subtensor)
+    recorder = _Recorder(
+        directory,
+        {
+            "network": network,
+            "endpoint": rpc.endpoint,
+            "archive": list(rpc.archive_endpoints),
+            "sdk": importlib.metadata.version("bittensor"),
+        },
+    )
+    wired = WiredRpcSubstrate(
+        rpc.endpoint,
+        recorder.connect,
+        fallback_endpoints=rpc.fallback_endpoints,
+        archive_endpoints=rpc.archive_endpoints,
+    )
+    return bt.Subtensor(network, substrate=wired)
 
 
 def replayed(directory: str | os.PathLike[str]) -> Any:
-    """An unopened client answering from a recording made with :func:`recorded` (no node needed)."""
-    substrate = ReplaySubstrate(directory)
-    return bt.Subtensor(substrate.network, substrate=substrate)
+    """An unopened client whose node is a recording made with :func:`recorded` (no network)."""
+    recording = Recording(directory)
+    header = recording.header
+    wired = WiredRpcSubstrate(
+        header["endpoint"], recording.connect, archive_endpoints=[str(u) for u in header.get("archive") or []]
+    )
+    return bt.Subtensor(str(header.get("network") or header["endpoint"]), substrate=wired)
 
 
 def client_for(
-    network: str, *, record: str | os.PathLike[str] | None = None, replay: str | os.PathLike[str] | None = None
+    network: str,
+    *,
+    record: str | os.PathLike[str] | None = None,
+    replay: str | os.PathLike[str] | None = None,
 ) -> Any:
     """The client a command runs on: the network, recorded to ``record``, or a replay of ``replay``."""
     if replay is not None:
