@@ -28,7 +28,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import REALDATA, require_realdata
-from tests.fakechain import FakeChain, block_hash_of
+from tests.fakechain import FakeChain
 
 SPEC = 343
 REAL = REALDATA / "sdk-integration-sn1-6852690"

@@ -430,7 +430,7 @@ async def read_values(view: Any, items: Sequence[tuple[Descriptor, list | None]]
 
     The list is general on purpose: a read of one more item is one more entry, not one more round
     trip. Over RPC every key goes in one ``state_queryStorageAt``; a substrate offering
-    ``query_multi`` (the test chain, record/replay) answers the list in one request; any other
+    ``query_multi`` (the in-memory test chain) answers the list in one request; any other
     ``bt.Substrate`` gets one ``query_batch`` per distinct item. An item the block's runtime lacks
     comes back as :class:`Missing`, never as a guessed value.
     """
@@ -521,7 +521,7 @@ async def read_prefix_maps(
 ) -> list[list[tuple[Any, Any]]]:
     """The ``query_map`` of ``item`` under each prefix at ``view``'s block, in as few requests as the
     substrate allows: over RPC two batched round trips (keys, then values) whatever the number of
-    prefixes; a substrate offering ``query_map_multi`` (the test chain, record/replay) answers in one
+    prefixes; a substrate offering ``query_map_multi`` (the in-memory test chain) answers in one
     request; any other ``bt.Substrate`` gets one ``query_map`` per prefix."""
     if not prefixes:
         return []
@@ -2158,36 +2158,12 @@ class Recording:
         self._answers: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._served: dict[tuple[str, str], int] = {}
         self.missing: list[str] = []
-        urls: dict[str, str] = {}
-        asked: dict[tuple[str, Any], tuple[str, str]] = {}
+        self._urls: dict[str, str] = {}  # connection -> endpoint
+        self._asked: dict[tuple[str, Any], tuple[str, str]] = {}  # (connection, id) -> (endpoint, request)
         with path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, 1):
                 try:
-                    entry = json.loads(line)
-                    if not isinstance(entry, dict):
-                        raise ValueError
-                    if "recording" in entry:
-                        if entry.get("format") != RECORDING_FORMAT or not isinstance(
-                            entry.get("endpoint"), str
-                        ):
-                            raise ValueError
-                        self.header = self.header or entry
-                    elif "url" in entry:
-                        urls[str(entry["conn"])] = str(entry["url"])
-                    elif "sent" in entry or "got" in entry:
-                        conn = str(entry["conn"])
-                        frames = entry.get("sent", entry.get("got"))
-                        for frame in frames if isinstance(frames, list) else [frames]:
-                            if "sent" in entry:
-                                asked[conn, frame["id"]] = (
-                                    urls[conn],
-                                    _request_key(frame["method"], frame["params"]),
-                                )
-                            elif frame.get("id") is not None and (conn, frame["id"]) in asked:
-                                answer = {k: v for k, v in frame.items() if k not in ("id", "jsonrpc")}
-                                self._answers.setdefault(asked.pop((conn, frame["id"])), []).append(answer)
-                    else:
-                        raise ValueError
+                    self._take(json.loads(line))
                 except (ValueError, KeyError, TypeError, AttributeError):
                     raise CollectorError(
                         f"recording {path} line {number} is not a recorded JSON-RPC frame (not JSON, or not "
@@ -2195,6 +2171,29 @@ class Recording:
                     ) from None
         if not self.header:
             raise CollectorError(f"recording {path} has no header line (not written by --record)")
+
+    def _take(self, entry: Any) -> None:
+        """One line: the header, a connection's endpoint, or a frame it sent or got (raises if neither)."""
+        if not isinstance(entry, dict):
+            raise ValueError
+        if "recording" in entry:
+            if entry.get("format") != RECORDING_FORMAT or not isinstance(entry.get("endpoint"), str):
+                raise ValueError
+            self.header = self.header or entry
+        elif "url" in entry:
+            self._urls[str(entry["conn"])] = str(entry["url"])
+        elif "sent" in entry or "got" in entry:
+            conn = str(entry["conn"])
+            frames: Any = entry["sent"] if "sent" in entry else entry["got"]
+            for frame in frames if isinstance(frames, list) else [frames]:
+                if "sent" in entry:
+                    request = _request_key(frame["method"], frame["params"])
+                    self._asked[conn, frame["id"]] = (self._urls[conn], request)
+                elif (conn, frame.get("id")) in self._asked:  # a response (not a subscription's push)
+                    answer = {k: v for k, v in frame.items() if k not in ("id", "jsonrpc")}
+                    self._answers.setdefault(self._asked.pop((conn, frame["id"])), []).append(answer)
+        else:
+            raise ValueError
 
     def answer(self, url: str, request: dict[str, Any]) -> dict[str, Any]:
         """The response frame to one request frame, with the request's id."""
