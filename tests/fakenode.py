@@ -139,7 +139,9 @@ class ChainNode:
         except ValueError as exc:
             raise ValueError(f"{entry.pallet}.{entry.name}: {exc}") from exc
 
-    async def _keys(self, prefix_hex: str, count: int, start: str | None, block_hash: str | None) -> list[str]:
+    async def _keys(
+        self, prefix_hex: str, count: int, start: str | None, block_hash: str | None
+    ) -> list[str]:
         entry, params = self._item(prefix_hex)
         block_hash = block_hash or await self._hash(self.chain.head)
         if not entry.param_types:
@@ -291,4 +293,3 @@ def serving(chain: FakeChain) -> Iterator[Served]:
         yield served
     finally:
         served.stop()
-

@@ -10,12 +10,13 @@ import json
 from pathlib import Path
 
 import bittensor as bt
+import duckdb
 import pytest
 
 from analytics.cli import main
 from analytics.data import collector, store
 from tests.conftest import dump_tables
-from tests.fakechain import history_network, sample_network
+from tests.fakechain import FakeChain, account, epoch_timeline, history_network, random_subnet, sample_network
 from tests.fakenode import serving
 
 TABLES = (*store.TABLES, "subnet_summary")
@@ -40,13 +41,27 @@ def requests(lines: list[dict]) -> list[dict]:
     return [f for s in sent for f in (s if isinstance(s, list) else [s])]
 
 
-def test_collect_recorded_against_a_node_replays_offline(tmp_path, capsys) -> None:
-    chain, _ = sample_network()
+def small_network() -> FakeChain:
+    """Two small subnets (one commit-reveal) at their epochs; validator uid k has k + 1 stakers."""
+    chain = FakeChain(head=10_000)
+    for netuid in (1, 2):
+        sn = random_subnet(netuid, n=16, validators=4, commit_reveal=netuid == 2, seed=netuid)
+        sn.money.stakers = {
+            hk: [account(f"staker-{netuid}-{uid}-{k}") for k in range(uid + 1)]
+            for uid, hk in enumerate(sn.hotkeys[:4])
+        }
+        for state in epoch_timeline(chain, sn, epoch_block=10_000 - 40 * netuid):
+            state.money.stakers = sn.money.stakers
+    return chain
+
+
+def test_collect_recorded_against_a_node_replays_offline(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(collector, "KEYS_PAGE", 2)  # the stake scans page on, in batches
     rec = tmp_path / "rec"
     live, offline = tmp_path / "live.duckdb", tmp_path / "offline.duckdb"
-    with serving(chain) as node:
+    with serving(small_network()) as node:
         url = node.url
-        args = ["collect", "--network", url, "--netuid", "1,2,3", "--tries", "1"]
+        args = ["collect", "--network", url, "--tries", "1"]
         assert main([*args, "--db", str(live), "--record", str(rec)]) == 0
     assert node.node.frames > 20  # the real SDK talked to the node over the socket
 
@@ -70,13 +85,24 @@ def test_collect_recorded_against_a_node_replays_offline(tmp_path, capsys) -> No
         x["got"] for x in lines if "got" in x and isinstance(x["got"], dict) and x["got"].get("id") in asked
     ]
     assert got and all(len(g["result"]) > 500_000 for g in got)
+    # the batched stake scans went out as JSON-RPC batch frames (spec 343: the legacy Alpha map)
+    batches = [x["sent"] for x in lines if isinstance(x.get("sent"), list)]
+    assert any(len(b) > 1 and all(f["method"] == "state_getKeysPaged" for f in b) for b in batches)
 
     # The node is gone: the replay runs the SDK over the recording alone.
     assert main([*args, "--db", str(offline), "--replay", str(rec)]) == 0
     assert dump(offline) == dump(live)
     stored = dump(live)
-    assert len(stored["subnets"]) == 3 and len(stored["neurons"]) > 100
+    assert len(stored["subnets"]) == 2 and len(stored["neurons"]) == 32
     assert {row[4] for row in stored["snapshots"]} == {343}  # the node's runtime, read from its metadata
+    con = duckdb.connect(str(offline), read_only=True)
+    try:
+        nominators = dict(con.execute("SELECT hotkey, nominators FROM hotkeys").fetchall())
+    finally:
+        con.close()
+    for netuid in (1, 2):
+        for uid, hk in enumerate(random_subnet(netuid, n=16, validators=4, seed=netuid).hotkeys[:4]):
+            assert nominators[hk] == uid + 1
 
 
 def test_backfill_replays_and_a_cut_recording_fails_that_subnet(tmp_path, capsys) -> None:
@@ -93,12 +119,12 @@ def test_backfill_replays_and_a_cut_recording_fails_that_subnet(tmp_path, capsys
             "--end-block",
             "9000",
             "--every",
-            "2000",
+            "4000",
         ]
         assert main([*args, "--db", str(live), "--record", str(rec)]) == 0
     assert main([*args, "--db", str(offline), "--replay", str(rec)]) == 0
     assert dump(offline) == dump(live)
-    assert len(dump(live)["subnets"]) == 6  # 3 points x 2 subnets
+    assert len(dump(live)["subnets"]) == 4  # 2 points x 2 subnets
 
     # Without the node's answers to subnet 2's metagraph calls, subnet 2 fails (exit 1), 1 is stored.
     def subnet_2_metagraph(frame: dict) -> bool:
@@ -121,8 +147,11 @@ def test_backfill_replays_and_a_cut_recording_fails_that_subnet(tmp_path, capsys
     (cut / collector.RECORDING_FILE).write_text("\n".join(kept) + "\n")
     capsys.readouterr()
     cut_db = tmp_path / "cut.duckdb"
-    assert main([*args, "--db", str(cut_db), "--replay", str(cut), "--tries", "1"]) == 1
-    assert "is not in the recording" in capsys.readouterr().err
+    # the retry runs on a fresh client over the same recording (no node to fall back to)
+    assert main([*args, "--db", str(cut_db), "--replay", str(cut), "--tries", "2", "--backoff", "0"]) == 1
+    err = capsys.readouterr().err
+    assert "SubnetInfoRuntimeApi_get_metagraph" in err and "is not in the recording" in err
+    assert "subnet 2: attempt 2 failed" in err
     assert {row[1] for row in dump(cut_db)["subnets"]} == {1}
 
 

@@ -1034,9 +1034,22 @@ def _identity_name(value: Any) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+LEGACY_ALPHA: Descriptor = ("SubtensorModule", "Alpha")  # AlphaV2's keys, U64F64 shares (spec 343)
+
+
+async def _stake_positions(view: Any, hotkeys: list[str]) -> list[list[tuple[Any, Any]]]:
+    """Each hotkey's stake positions ((coldkey, netuid) -> share) at ``view``'s block: ``AlphaV2``,
+    or on a runtime before it ``Alpha``, which holds the same keys (its values are U64F64 shares)."""
+    prefixes = [[hk] for hk in hotkeys]
+    try:
+        return await read_prefix_maps(view, ST.AlphaV2, prefixes)
+    except ValueError:  # StorageFunctionNotFound: this block's runtime has no AlphaV2
+        return await read_prefix_maps(view, LEGACY_ALPHA, prefixes)
+
+
 def _nominator_count(entries: list[tuple[Any, Any]] | None, netuid: int) -> int | None:
-    """Coldkeys holding stake to a hotkey on ``netuid``, from ``AlphaV2`` entries under the hotkey
-    (keys (coldkey, netuid) after the hotkey prefix)."""
+    """Coldkeys holding stake to a hotkey on ``netuid``, from ``AlphaV2`` (or ``Alpha``) entries under
+    the hotkey (keys (coldkey, netuid) after the hotkey prefix)."""
     if entries is None:
         return None
     count = 0
@@ -1172,8 +1185,8 @@ async def _fetch_money(
         ),
         _optional(vout.query_map(ST.AlphaDividendsPerSubnet, [netuid])),
         _optional(vout.query_map(ST.RootAlphaDividendsPerSubnet, [netuid])),
-        # every hotkey's AlphaV2 positions in one request (a prefix scan per hotkey, batched)
-        _optional(read_prefix_maps(vin, ST.AlphaV2, [[hk] for hk in money_keys])),
+        # every hotkey's stake positions in one request (a prefix scan per hotkey, batched)
+        _optional(_stake_positions(vin, money_keys)),
         *_spliced(
             _optional_values(
                 vout,
