@@ -1620,7 +1620,11 @@ async def _collect_async(
                 steps = await asyncio.wait_for(_last_steps(client, head, pending, block), policy.timeout)
 
                 async def one(
-                    netuid: int, sem: asyncio.Semaphore = sem, client: Any = client, head: int = head
+                    netuid: int,
+                    sem: asyncio.Semaphore = sem,
+                    client: Any = client,
+                    head: int = head,
+                    steps: dict[int, int] = steps,
                 ) -> tuple[int, SubnetRows | BaseException]:
                     async with sem:
                         try:
