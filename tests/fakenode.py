@@ -221,6 +221,8 @@ class ChainNode:
             reply["error"] = {"code": exc.code, "message": str(exc)}
         except ChainError as exc:
             reply["error"] = {"code": -32000, "message": f"Client error: {exc}"}
+        except Exception as exc:  # a state the node cannot encode: answer, so a test fails fast and says why
+            reply["error"] = {"code": -32603, "message": f"fake node: {type(exc).__name__}: {exc}"}
         return reply
 
     async def handle(self, text: str) -> str:

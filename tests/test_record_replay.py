@@ -182,3 +182,41 @@ def test_record_needs_a_node(tmp_path, monkeypatch, capsys) -> None:
     assert main(["collect", "--db", str(db), "--record", str(tmp_path / "rec")]) == 2
     assert "--record writes a node's JSON-RPC frames" in capsys.readouterr().err
     assert not db.exists()
+
+
+def test_a_runtime_s_metadata_answers_whichever_of_its_blocks_asks_first(tmp_path) -> None:
+    """The SDK downloads a runtime's metadata at the first block of that runtime it meets, which
+    concurrent reads need not repeat offline: a metadata request is answered from the recording by
+    runtime version; one for a runtime never recorded is not."""
+    url = "ws://node"
+
+    def sent(i: int, method: str, params: list) -> dict:
+        return {"conn": "c", "sent": {"jsonrpc": "2.0", "id": i, "method": method, "params": params}}
+
+    def got(i: int, result: object) -> dict:
+        return {"conn": "c", "got": {"jsonrpc": "2.0", "id": i, "result": result}}
+
+    meta = ["Metadata_metadata_at_version", "0x0f000000"]
+    lines = [
+        {"recording": "json-rpc", "format": collector.RECORDING_FORMAT, "network": url, "endpoint": url},
+        {"conn": "c", "url": url},
+        sent(1, "state_getRuntimeVersion", ["0xa1"]),
+        sent(2, "state_getRuntimeVersion", ["0xa2"]),
+        sent(3, "state_getRuntimeVersion", ["0xb1"]),
+        got(1, {"specVersion": 400}),
+        got(2, {"specVersion": 400}),
+        got(3, {"specVersion": 401}),
+        sent(4, "state_call", [*meta, "0xa1"]),
+        got(4, "0x400400"),
+    ]
+    rec = tmp_path / "rec"
+    rec.mkdir()
+    (rec / collector.RECORDING_FILE).write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    recording = collector.Recording(rec)
+
+    def ask(params: list) -> dict:
+        return recording.answer(url, {"jsonrpc": "2.0", "id": 9, "method": "state_call", "params": params})
+
+    assert ask([*meta, "0xa2"]) == {"jsonrpc": "2.0", "id": 9, "result": "0x400400"}  # same runtime
+    assert "not in the recording" in ask([*meta, "0xb1"])["error"]["message"]  # runtime 401: never fetched
+    assert "not in the recording" in ask([*meta, "0xc1"])["error"]["message"]  # a block never seen

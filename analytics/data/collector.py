@@ -2214,11 +2214,10 @@ class Recording:
 
     def answer(self, url: str, request: dict[str, Any]) -> dict[str, Any]:
         """The response frame to one request frame, with the request's id."""
-        method = request.get("method")
-        key = _request_key(method, request.get("params", []))
-        found = (url, key)
-        if found not in self._answers:  # asked of another endpoint of the pool while recording
-            found = next((k for k in self._answers if k[1] == key), found)
+        method, params = request.get("method"), request.get("params", [])
+        found = self._find(url, _request_key(method, params))
+        if found not in self._answers and _is_metadata(method, params):
+            found = self._same_runtime_metadata(url, method, params) or found
         answers = self._answers.get(found)
         if not answers:
             what = f"{method}{json.dumps(request.get('params', []))}"
@@ -2233,8 +2232,44 @@ class Recording:
             answer = answers[min(index, len(answers) - 1)]
         return {"jsonrpc": "2.0", "id": request.get("id"), **answer}
 
+    def _find(self, url: str, key: str) -> tuple[str, str]:
+        """The recorded request: asked of ``url``, else of another endpoint of the pool."""
+        if (url, key) in self._answers:
+            return (url, key)
+        return next((k for k in self._answers if k[1] == key), (url, key))
+
+    def _spec_at(self, url: str, block_hash: Any) -> Any:
+        """The runtime version the node gave for ``block_hash`` (None: never asked)."""
+        answers = self._answers.get(self._find(url, _request_key("state_getRuntimeVersion", [block_hash])))
+        result = answers[0].get("result") if answers else None
+        return result.get("specVersion") if isinstance(result, dict) else None
+
+    def _same_runtime_metadata(self, url: str, method: Any, params: list[Any]) -> tuple[str, str] | None:
+        """A recorded metadata answer for the same runtime version: the SDK downloads a runtime's
+        metadata at whichever of its blocks it meets first, which concurrent reads need not repeat."""
+        spec = self._spec_at(url, params[-1])
+        if spec is None:
+            return None
+        for found in self._answers:
+            other_method, other_params = json.loads(found[1])
+            if (
+                other_method == method
+                and _is_metadata(other_method, other_params)
+                and other_params[:-1] == params[:-1]
+                and self._spec_at(found[0], other_params[-1]) == spec
+            ):
+                return found
+        return None
+
     async def connect(self, url: str) -> Any:
         return _ReplayConnection(self, url)
+
+
+def _is_metadata(method: Any, params: list[Any]) -> bool:
+    """A runtime metadata request (its last parameter: the block hash, None for the head)."""
+    if method == "state_call":
+        return len(params) == 3 and params[0] == "Metadata_metadata_at_version"
+    return method == "state_getMetadata" and len(params) == 1
 
 
 class _ReplayConnection:
