@@ -16,7 +16,7 @@ import pytest
 from analytics.cli import main
 from analytics.data import collector, store
 from tests.conftest import dump_tables
-from tests.fakechain import FakeChain, account, epoch_timeline, history_network, random_subnet, sample_network
+from tests.fakechain import FakeChain, account, epoch_timeline, history_network, random_subnet
 from tests.fakenode import serving
 
 TABLES = (*store.TABLES, "subnet_summary")
@@ -166,8 +166,9 @@ def test_a_missing_or_broken_recording_is_one_error_line(tmp_path, capsys) -> No
         ('{"conn": "a", "sent": {"id": 1, "method": "chain_getHead", "params": []}}\n', "is not a recorded"),
         ('{"call": "[\\"query\\"]", "result": 1}\n', "is not a recorded"),  # the old substrate-level lines
         ("", "has no header line"),
+        ("\udcff\n", "is not a recorded JSON-RPC frame"),  # not UTF-8
     ):
-        (bad / collector.RECORDING_FILE).write_text(text)
+        (bad / collector.RECORDING_FILE).write_bytes(text.encode("utf-8", "surrogateescape"))
         assert main(["collect", "--db", str(db), "--replay", str(bad)]) == 2
         err = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
         assert len(err) == 1 and says in err[0] and err[0].startswith("error:")
@@ -176,11 +177,20 @@ def test_a_missing_or_broken_recording_is_one_error_line(tmp_path, capsys) -> No
 
 def test_record_needs_a_node(tmp_path, monkeypatch, capsys) -> None:
     """The in-memory substrate has no JSON-RPC to record: one clear line, nothing written."""
-    chain, _ = sample_network()
+    chain = small_network()
+    real = collector.subtensor_for
     monkeypatch.setattr(collector, "subtensor_for", lambda network: bt.Subtensor("local", substrate=chain))
     db = tmp_path / "x.duckdb"
     assert main(["collect", "--db", str(db), "--record", str(tmp_path / "rec")]) == 2
     assert "--record writes a node's JSON-RPC frames" in capsys.readouterr().err
+    assert not db.exists()
+    # a recording place that cannot be written: one line, before any node is dialled
+    monkeypatch.setattr(collector, "subtensor_for", real)
+    (tmp_path / "a-file").write_text("")
+    args = ["collect", "--network", "ws://127.0.0.1:9", "--db", str(db), "--record", str(tmp_path / "a-file")]
+    assert main(args) == 2
+    err = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert len(err) == 1 and "cannot write a recording in" in err[0]
     assert not db.exists()
 
 

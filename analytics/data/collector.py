@@ -2115,8 +2115,11 @@ class _Recorder:
 
     def __init__(self, directory: str | os.PathLike[str], header: dict[str, Any]) -> None:
         self.dir = Path(directory)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self._file = open(self.dir / RECORDING_FILE, "a", encoding="utf-8")  # noqa: SIM115 - whole run
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.dir / RECORDING_FILE, "a", encoding="utf-8")  # noqa: SIM115 - whole run
+        except OSError as exc:
+            raise CollectorError(f"cannot write a recording in {self.dir}: {exc.strerror or exc}") from None
         self.write({"recording": "json-rpc", "format": RECORDING_FORMAT, **header})
 
     def write(self, line: dict[str, Any]) -> None:
@@ -2177,7 +2180,7 @@ class Recording:
         self.missing: list[str] = []
         self._urls: dict[str, str] = {}  # connection -> endpoint
         self._asked: dict[tuple[str, Any], tuple[str, str]] = {}  # (connection, id) -> (endpoint, request)
-        with path.open(encoding="utf-8") as lines:
+        with path.open("rb") as lines:  # bytes: text that is not UTF-8 is a bad line, not a crash
             for number, line in enumerate(lines, 1):
                 try:
                     self._take(json.loads(line))
