@@ -2180,6 +2180,7 @@ class Recording:
         self.missing: list[str] = []
         self._urls: dict[str, str] = {}  # connection -> endpoint
         self._asked: dict[tuple[str, Any], tuple[str, str]] = {}  # (connection, id) -> (endpoint, request)
+        self._anywhere: dict[str, tuple[str, str]] = {}  # request -> the first endpoint that answered it
         with path.open("rb") as lines:  # bytes: text that is not UTF-8 is a bad line, not a crash
             for number, line in enumerate(lines, 1):
                 try:
@@ -2211,7 +2212,9 @@ class Recording:
                     self._asked[conn, frame["id"]] = (self._urls[conn], request)
                 elif (conn, frame.get("id")) in self._asked:  # a response (not a subscription's push)
                     answer = {k: v for k, v in frame.items() if k not in ("id", "jsonrpc")}
-                    self._answers.setdefault(self._asked.pop((conn, frame["id"])), []).append(answer)
+                    asked = self._asked.pop((conn, frame["id"]))
+                    self._answers.setdefault(asked, []).append(answer)
+                    self._anywhere.setdefault(asked[1], asked)
         else:
             raise ValueError
 
@@ -2237,9 +2240,7 @@ class Recording:
 
     def _find(self, url: str, key: str) -> tuple[str, str]:
         """The recorded request: asked of ``url``, else of another endpoint of the pool."""
-        if (url, key) in self._answers:
-            return (url, key)
-        return next((k for k in self._answers if k[1] == key), (url, key))
+        return (url, key) if (url, key) in self._answers else self._anywhere.get(key, (url, key))
 
     def _spec_at(self, url: str, block_hash: Any) -> Any:
         """The runtime version the node gave for ``block_hash`` (None: never asked)."""
