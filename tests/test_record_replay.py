@@ -98,8 +98,14 @@ def test_collect_recorded_against_a_node_replays_offline(tmp_path, monkeypatch) 
     con = duckdb.connect(str(offline), read_only=True)
     try:
         nominators = dict(con.execute("SELECT hotkey, nominators FROM hotkeys").fetchall())
+        runtimes = con.execute(
+            "SELECT netuid, epoch_spec_version, decode_note FROM subnets ORDER BY 1"
+        ).fetchall()
     finally:
         con.close()
+    # spec 343 is a runtime before 423: subnet 2's commits were decoded with that runtime's layout
+    assert runtimes[0] == (1, 343, None)
+    assert runtimes[1][:2] == (2, 343) and "WeightCommits layout of runtimes before 423" in runtimes[1][2]
     for netuid in (1, 2):
         for uid, hk in enumerate(random_subnet(netuid, n=16, validators=4, seed=netuid).hotkeys[:4]):
             assert nominators[hk] == uid + 1
