@@ -28,12 +28,15 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import REALDATA, require_realdata
-from tests.fakechain import FakeChain
+from tests.fakechain import FakeChain, block_hash_of
 
 SPEC = 343
 REAL = REALDATA / "sdk-integration-sn1-6852690"
 _SKIP = {"Blake2_128Concat": 16, "Twox64Concat": 8, "Identity": 0}
 _ZERO_HASH = "0x" + "00" * 32
+_STATE_READS = frozenset(
+    {"state_call", "state_getStorage", "state_getStorageAt", "state_queryStorageAt", "state_getKeysPaged"}
+)
 
 
 class NodeError(Exception):
@@ -53,8 +56,10 @@ def metadata_hex() -> str:
 class ChainNode:
     """A substrate node's JSON-RPC answers over a FakeChain, SCALE-encoded for spec 343."""
 
-    def __init__(self, chain: FakeChain) -> None:
+    def __init__(self, chain: FakeChain, *, pruned_below: int | None = None) -> None:
         self.chain = chain
+        self.pruned_below = pruned_below  # a lite node: state of older blocks is discarded
+        self._all_hashes: dict[str, int] = {}
         self.metadata = metadata_hex()
         blob = strip_option_opaque_metadata(bytes.fromhex(self.metadata.removeprefix("0x")))
         assert blob is not None
@@ -75,9 +80,19 @@ class ChainNode:
         if block_hash is None:
             return self.chain.head
         n = self.chain._hashes.get(block_hash)
+        if n is None and not self._all_hashes:  # a hash another node gave out: every block's is known
+            self._all_hashes = {block_hash_of(b): b for b in range(self.chain.head + 1)}
+        n = n if n is not None else self._all_hashes.get(block_hash)
         if n is not None:
+            self.chain._hashes[block_hash] = n  # the chain answers reads at it from now on
             return n
         raise NodeError(4003, f"Client error: UnknownBlock: header not found for {block_hash}")
+
+    def _discarded(self, block_hash: str | None) -> bool:
+        """A lite node's refusal: the state at ``block_hash`` is older than it keeps."""
+        if self.pruned_below is None or block_hash is None:
+            return False
+        return self._number(block_hash) < self.pruned_below
 
     async def _hash(self, block: int) -> str:
         return await self.chain.block_hash(block)  # registers the hash with the chain
@@ -199,6 +214,8 @@ class ChainNode:
             return {"specName": "node-subtensor", "specVersion": SPEC, "transactionVersion": 1, "apis": []}
         if method == "state_getMetadata":
             return self.legacy_metadata
+        if method in _STATE_READS and self._discarded(params[-1] if len(params) > 1 else None):
+            raise NodeError(4003, f"Client error: State already discarded for {at}")
         if method == "state_call":
             return await self._call(params[0], params[1], params[2] if len(params) > 2 else None)
         if method in ("state_getStorage", "state_getStorageAt"):
@@ -288,9 +305,10 @@ class Served:
 
 
 @contextlib.contextmanager
-def serving(chain: FakeChain) -> Iterator[Served]:
-    """A local websocket node over ``chain`` on a free port, stopped on exit."""
-    served = Served(ChainNode(chain)).start()
+def serving(chain: FakeChain, *, pruned_below: int | None = None) -> Iterator[Served]:
+    """A local websocket node over ``chain`` on a free port, stopped on exit (``pruned_below``: a
+    lite node that has discarded the state of blocks before that one)."""
+    served = Served(ChainNode(chain, pruned_below=pruned_below)).start()
     try:
         yield served
     finally:

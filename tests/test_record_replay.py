@@ -236,3 +236,25 @@ def test_a_runtime_s_metadata_answers_whichever_of_its_blocks_asks_first(tmp_pat
     assert ask([*meta, "0xa2"]) == {"jsonrpc": "2.0", "id": 9, "result": "0x400400"}  # same runtime
     assert "not in the recording" in ask([*meta, "0xb1"])["error"]["message"]  # runtime 401: never fetched
     assert "not in the recording" in ask([*meta, "0xc1"])["error"]["message"]  # a block never seen
+
+
+def test_reads_a_lite_node_sends_to_the_archive_replay_from_the_archive_s_answers(tmp_path) -> None:
+    """The SDK retries a read of discarded state on its archive endpoint: both connections are in the
+    recording, each request matched to the endpoint that answered it, so the replay does the same."""
+    rec = tmp_path / "rec"
+    live, offline = tmp_path / "live.duckdb", tmp_path / "offline.duckdb"
+    policy = collector.RetryPolicy(tries=1, timeout=60)
+    with serving(small_network(), pruned_below=9_990) as lite, serving(small_network()) as archive:
+        client = bt.Subtensor(lite.url, fallback_endpoints=[], archive_endpoints=[archive.url])
+        assert collector.collect(collector.recorded(client, rec), live, policy=policy).ok
+    assert archive.node.frames > 0  # the epoch blocks (9,920 and 9,960) were read there
+    lines = frames(rec)
+    urls = {x["url"] for x in lines if "url" in x}
+    assert urls == {lite.url, archive.url}
+    discarded = [x for x in lines if "State already discarded" in json.dumps(x.get("got", ""))]
+    assert discarded
+
+    summary = collector.collect(collector.replayed(rec), offline, policy=policy)
+    assert summary.ok, summary.failed
+    assert dump(offline) == dump(live)
+    assert len(dump(live)["subnets"]) == 2
