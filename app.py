@@ -134,10 +134,12 @@ def _page_order(path: Path) -> tuple[int, str]:
 def main() -> None:
     # A dashboard for stakers, not a Streamlit workspace: no "Deploy" / "Clear cache" in the menu.
     st.set_option("client.toolbarMode", "viewer")
+    ui.app_navigation()  # a server's first run is in Streamlit's pages-folder mode: rerun outside it
     pages = [
         st.Page(overview, title="Overview", icon=":material/insights:", url_path="home", default=True),
         # The default page is served at "/" whatever its url_path, so "/overview" needs a page of its own
-        # (hidden from the menu) or the browser shows "Page not found" before falling back to "/".
+        # (hidden from the menu) or the browser shows "Page not found" before falling back to "/"
+        # (pages/overview.py is the same path for Streamlit's pages-folder mode; see ui.app_navigation).
         st.Page(overview, title="Overview", url_path=OVERVIEW_PATH, visibility="hidden"),
     ]
     numbered = [p for p in PAGES_DIR.glob("*.py") if re.match(r"\d+_", p.name)]  # not pages/overview.py

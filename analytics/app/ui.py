@@ -16,6 +16,8 @@ API (stable; other pages rely on it):
 
 * ``page_setup(title, *, icon=None, intro=None) -> db path`` — set_page_config, database checks, title,
   demo banner; stops the page with a clear message when there is nothing to show.
+* ``app_navigation()`` — a page's first call when it does not call ``page_setup``: a deep link that is
+  a server's first request runs through app.py's navigation, not Streamlit's pages-folder mode.
 * ``snapshot_picker(db) -> snapshot_id``, ``subnet_picker(db, snapshot_id) -> netuid | None`` (None:
   the snapshot has no subnet, an info box is shown), ``mechanism_picker(db, snapshot_id, netuid) ->
   mechid``, ``miner_picker(uids, labels=None, default=None) -> uid``, ``validator_picker(hotkeys_by_uid,
@@ -73,6 +75,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
+from streamlit.runtime.pages_manager import PagesManager
 
 from analytics.data import files, store
 from analytics.textsafe import safe_text
@@ -371,12 +374,31 @@ def subnet_heading(netuid: int, name: object = None) -> str:
     return f"subnet {int(netuid)}" + (f" · {literal}" if literal else "")
 
 
+def app_navigation() -> None:
+    """Leave Streamlit's pages-folder mode: rerun this request through app.py's ``st.navigation``.
+
+    Streamlit decides per server process, at its first session, that an app with a ``pages/`` folder
+    beside its main script is a folder app (``PagesManager.uses_pages_directory``); only a call to
+    ``st.navigation`` clears that. In folder mode a link such as ``/Validators?netuid=1`` runs the page's
+    file alone (app.py never runs), with an auto-discovered sidebar ("app", "overview", ...). So the
+    first script that runs in folder mode (app.py or any page: every page calls this first, through
+    :func:`page_setup`) clears the flag as ``st.navigation`` would and reruns the same request: the
+    rerun keeps the page (its hash is its URL path in both modes) and the query string, and runs
+    app.py, whose navigation opens the page. Outside folder mode this does nothing.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_setup(title: str, *, icon: str | None = None, intro: str | None = None) -> str:
     """Configure the page, check the database and show the demo banner; return the DB path.
 
     Stops the page (st.stop) with a clear message when the database is missing, empty, corrupt or
     locked, or holds no snapshot yet. ``intro`` is an optional caption under the title (our own text).
+    First, a page opened in Streamlit's pages-folder mode is rerun under app.py (:func:`app_navigation`).
     """
+    app_navigation()
     st.set_page_config(
         page_title=f"{title} · {APP_NAME}", page_icon=icon or ":material/insights:", layout="wide"
     )
