@@ -76,7 +76,7 @@ def overview() -> None:
             "stake_weighted_tv": st.column_config.NumberColumn(
                 "Stake-weighted Tv",
                 format="%.3f",
-                help="coloured by health: green from 0.95 (ok), amber from 0.8, orange from 0.5, red below",
+                help=f"coloured by health: {health.tv_scale()}",
             ),
             "out_of_consensus": st.column_config.NumberColumn(
                 "Out of consensus", help="validators whose health is critical or major"

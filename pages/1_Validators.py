@@ -73,7 +73,8 @@ st.subheader("Every validator")
 watched = st.session_state.get("watchlist_keys", [])
 shown = table.assign(watch=watchlist.watch_links(table["hotkey"].astype(str), watched))
 st.dataframe(
-    shown.style.map(lambda v: health.CELL_STYLES.get(v, ""), subset=["severity"]),
+    # Tv tinted by its health level as on the Overview (a healthy 0.98 reads green, not as a red bar).
+    ui.style_tv(shown, "validator_trust").map(lambda v: health.CELL_STYLES.get(v, ""), subset=["severity"]),
     hide_index=True,
     width="stretch",
     height=min(36 * (len(table) + 1) + 3, 640),
@@ -106,13 +107,12 @@ st.dataframe(
             "Stake (α)", format="localized", step=1, help="the stake weight the epoch used"
         ),
         "stake_share": st.column_config.NumberColumn("Stake share", format="percent"),
-        "validator_trust": st.column_config.ProgressColumn(
+        "validator_trust": st.column_config.NumberColumn(
             "Tv",
-            min_value=0.0,
-            max_value=1.0,
             format="%.3f",
-            width=110,
-            help="validator trust recomputed for this mechanism (1 = none of its weight clipped)",
+            width=70,
+            help="validator trust recomputed for this mechanism (1 = none of its weight clipped), coloured "
+            f"by health: {health.tv_scale()}",
         ),
         "validator_trust_stored": st.column_config.NumberColumn(
             "Tv on chain", format="%.4f", help="as stored by the chain (over all mechanisms)"

@@ -24,7 +24,10 @@ NAV_LINKS = """() => Array.from(document.querySelectorAll('[data-testid=stSideba
 
 
 def assert_app_navigation(page) -> None:  # type: ignore[no-untyped-def]
-    """The page shows app.py's navigation: Overview first, the numbered pages, no folder-mode entries."""
+    """The page shows app.py's navigation: Overview first, the numbered pages, no folder-mode entries.
+    A first request runs twice (ui.app_navigation reruns it; the page may look idle in between): waits
+    up to 10 s for a first link named "Overview", which folder mode never shows."""
+    page.wait_for_function(f"() => ({NAV_LINKS})()[0] === 'Overview'", timeout=10_000)
     links = page.evaluate(NAV_LINKS)
     assert links[:3] == ["Overview", "Stake", "Validators"] and "app" not in links, links
     assert "overview" not in links, links
@@ -57,9 +60,10 @@ def test_overview_path_and_what_if_layout(app_url: tuple[str, Path], chromium_pa
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{url}/overview")  # the server's first session: Streamlit's pages-directory mode
             wait_idle(page)
+            assert_app_navigation(page)
+            wait_idle(page)
             assert page.get_by_text("Page not found").count() == 0
             assert page.get_by_role("heading", name="Overview").count() == 1
-            assert_app_navigation(page)
             page.goto(f"{url}/overview?netuid=2")  # and a later session
             wait_idle(page)
             assert page.get_by_text("Page not found").count() == 0

@@ -35,12 +35,12 @@ def test_staker_view_in_chromium(app_url: tuple[str, Path], chromium_path: str) 
             wide = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
             page = wide.new_page()
             page.goto(f"{url}/Validators?netuid=2")
+            assert_app_navigation(page)
             wait_idle(page)
             page.wait_for_selector("[data-testid=stDataFrame] [role=columnheader]", state="attached")
             headers = page.evaluate(VISIBLE_HEADERS)[0]
             assert {"Return (TAO/day)", "Take", "Health", "Stake (α)"} <= set(headers), headers
             assert page.locator("h1").first.inner_text().startswith("Validators · subnet 2")
-            assert_app_navigation(page)
 
             # The Stake page's CSV holds exactly the rows and columns the table shows.
             page.goto(f"{url}/Stake?netuid=2,5&min_stake=500&window=1")
