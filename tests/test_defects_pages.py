@@ -131,7 +131,8 @@ def test_typing_a_percentage_keeps_it_and_says_what_the_others_became(demo_db: P
 
 
 def test_validators_tv_reads_as_health_not_a_red_bar(demo_db: Path, monkeypatch) -> None:
-    """Each Tv cell carries its health level's colour (as the Overview's Tv), no progress bar."""
+    """Each Tv cell carries its row's health level colour (the Overview's colours), no progress bar: a
+    Tv of 0 on a validator that is "major" (not validating) reads major, as its Health cell does."""
     at = run("pages/1_Validators.py", demo_db, monkeypatch, netuid="1")
     frame = at.dataframe[0]
     assert json.loads(frame.proto.columns)["validator_trust"]["type_config"]["type"] == "number"
@@ -140,8 +141,8 @@ def test_validators_tv_reads_as_health_not_a_red_bar(demo_db: Path, monkeypatch)
         for row, col in re.findall(r"_row(\d+)_col(\d+)", selectors):
             cells[(int(row), int(col))] = css
     col = list(frame.value.columns).index("validator_trust")
-    tv = frame.value["validator_trust"]
-    levels = health.tv_levels(tv)
-    assert {"ok", "critical"} <= set(levels)  # demo subnet 1 has both
+    levels = frame.value["severity"]
+    assert {"ok", "critical", "major"} <= set(levels)  # demo subnet 1 has them all
+    assert (health.tv_levels(frame.value["validator_trust"]) != levels).any()  # Tv 0: "major", not "critical"
     for row, level in enumerate(levels):
-        assert health.COLOURS[level] in cells[(row, col)], (row, tv.iloc[row], cells.get((row, col)))
+        assert health.COLOURS[level] in cells[(row, col)], (row, level, cells.get((row, col)))

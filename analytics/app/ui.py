@@ -130,20 +130,44 @@ def tv_band(tv: float) -> str | None:
     return str(health.tv_levels([tv])[0])
 
 
+def _level_css(level: str | None) -> str:
+    """The tint of a cell whose value has this health level (empty for none)."""
+    colour = TV_BAND_COLOURS.get(level or "", "")
+    return f"background-color: {colour}33; color: {colour}; font-weight: 600" if colour else ""
+
+
 def style_tv(frame: pd.DataFrame, *columns: str) -> Any:
     """``frame`` as a Styler whose Tv ``columns`` are tinted by health level (TV_BAND_COLOURS: green from
     0.95, amber, orange, red below 0.5), for st.dataframe; the data itself is unchanged."""
 
     def tint(values: pd.Series) -> list[str]:
-        out = []
-        for value in values:
-            band = tv_band(value)
-            colour = TV_BAND_COLOURS.get(band or "", "")
-            out.append(f"background-color: {colour}33; color: {colour}; font-weight: 600" if colour else "")
-        return out
+        return [_level_css(tv_band(value)) for value in values]
 
     present = [c for c in columns if c in frame.columns]
     return frame.style.apply(tint, subset=present) if present else frame.style
+
+
+def style_by_level(frame: pd.DataFrame, level_column: str, *columns: str) -> Any:
+    """``frame`` as a Styler whose ``columns`` are tinted by each row's health level in ``level_column``
+    (the colours of :func:`style_tv`), and ``level_column`` itself styled as everywhere
+    (health.CELL_STYLES): a Tv of 0 on a "major" row (not validating) reads major, not critical."""
+    levels = frame[level_column].astype(object).tolist()
+    present = [c for c in columns if c in frame.columns]
+
+    def tint(block: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({c: [_level_css(lv) for lv in levels] for c in block.columns}, index=block.index)
+
+    styler = frame.style.map(lambda v: health.CELL_STYLES.get(v, ""), subset=[level_column])
+    return styler.apply(tint, axis=None, subset=present) if present else styler
+
+
+def legend_on_top(title: str | None = None) -> dict[str, Any]:
+    """A Plotly legend laid out in a row above the plot, left-aligned: on a phone a legend at the right
+    would take a third of the chart's width. Leave about 40 px of top margin for it."""
+    legend: dict[str, Any] = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
+    if title is not None:
+        legend["title"] = {"text": title}
+    return legend
 
 
 def integer_axis(values: Any, title: str | None = None) -> dict[str, Any]:
