@@ -114,9 +114,8 @@ def overview() -> None:
         bargap=0.15,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         yaxis_title="validators",
-        legend_title_text="health",
         xaxis={"type": "category", "tickangle": -90 if len(chart) > 24 else 0},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        legend=ui.legend_on_top("health"),
     )
     st.plotly_chart(fig, width="stretch", key="subnets_chart")
     ui.csv_download(table, export.csv_filename("subnets", None, None, snapshot_id), key="subnets_chart")

@@ -33,8 +33,14 @@ c2.metric(
     int(last["out_of_consensus"]),
     delta=int(last["out_of_consensus"] - summary.iloc[-2]["out_of_consensus"]) if len(summary) > 1 else None,
     delta_color="inverse",
+    delta_description="since the previous snapshot",
+    help="validators whose health is critical or major",
 )
-c3.metric("Effective miners now", f"{last['effective_miners']:.1f}")
+c3.metric(
+    "Effective miners now",
+    f"{last['effective_miners']:.1f}",
+    help="how many equal miners would hold the consensus as spread as it is: 1 / Σ c², c = C / ΣC",
+)
 
 st.subheader("Consensus health of the validators")
 fig = export.health_bars(summary["taken_at"], summary, worst_last=True)
