@@ -33,7 +33,7 @@ def run(page: str, db: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> 
 def test_count_axes_have_whole_ticks() -> None:
     assert ui.integer_axis(pd.Series([0, 3, 5]), "validators") == {
         "tickformat": ",d",
-        "rangemode": "tozero",
+        "rangemode": "nonnegative",
         "tick0": 0,
         "dtick": 1,
         "title": "validators",

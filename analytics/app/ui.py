@@ -173,7 +173,8 @@ def legend_on_top(title: str | None = None) -> dict[str, Any]:
 def integer_axis(values: Any, title: str | None = None) -> dict[str, Any]:
     """A Plotly axis for counts: whole-number ticks only (never 0.5 validators), from zero."""
     peak = float(np.nanmax(np.asarray(values, dtype=float))) if len(values) else 0.0
-    axis: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero", "tick0": 0}
+    # nonnegative: from zero, and 0..1 rather than -1..1 when every count is 0
+    axis: dict[str, Any] = {"tickformat": ",d", "rangemode": "nonnegative", "tick0": 0}
     if not np.isfinite(peak) or peak <= 10:
         axis["dtick"] = 1
     if title is not None:
