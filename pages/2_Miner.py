@@ -96,7 +96,7 @@ else:
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis_title="validator (heaviest weight first)",
         yaxis_title="normalised weight on this miner",
-        legend={"orientation": "h", "y": 1.08},
+        legend=ui.legend_on_top(),
         barmode="overlay",
     )
     st.plotly_chart(fig, width="stretch", key="miner_chart")
