@@ -125,3 +125,49 @@ def test_every_write_path_fills_the_summary(tmp_path: Path) -> None:
     assert rows["total_stake"].tolist() == [10**12, 10**12]
     store.add_subnets(db, tiny_snapshot(100, netuid=2))  # a rerun adds nothing, twice nothing
     assert len(store.table_contents(db, "validator_summary")) == 2
+
+
+def _physical(db: Path) -> pd.DataFrame:
+    """validator_summary in storage order (what a scan meets first)."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute("SELECT * FROM validator_summary ORDER BY rowid").df()
+    finally:
+        con.close()
+
+
+def test_ingest_keeps_the_summary_sorted_by_subnet_and_hotkey_once_its_tail_is_due(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Appended snapshot by snapshot, every row group would hold every subnet; when the unsorted tail
+    passes VALIDATOR_SUMMARY_TAIL rows the table is rewritten in (netuid, hotkey, snapshot) order, its
+    rows unchanged."""
+    monkeypatch.setattr(store, "VALIDATOR_SUMMARY_TAIL", 4)
+    db = tmp_path / "lens.duckdb"
+    order = ["netuid", "hotkey", "snapshot_id"]
+    store.add_subnets(db, tiny_snapshot(100, netuid=2))  # one validator (uid 0) per subnet and snapshot
+    store.add_subnets(db, tiny_snapshot(100, netuid=1))
+    store.add_subnets(db, tiny_snapshot(200, netuid=2))
+    assert _physical(db)["netuid"].tolist() == [2, 1, 2]  # 3 unsorted rows: appended as written
+    store.add_subnets(db, tiny_snapshot(200, netuid=1))  # 4 unsorted rows: due
+    rows = _physical(db)
+    assert rows[order].values.tolist() == rows.sort_values(order)[order].values.tolist()
+    assert rows["netuid"].tolist() == [1, 1, 2, 2] and rows["snapshot_id"].tolist() == [1, 2, 1, 2]
+    for netuid in (2, 1):  # 2 more: a tail of 2 rows behind 4 sorted ones, appended only
+        store.add_subnets(db, tiny_snapshot(300, netuid=netuid))
+    assert _physical(db)["netuid"].tolist() == [1, 1, 2, 2, 2, 1]
+    assert store.table_contents(db, "validator_summary")["snapshot_id"].tolist() == [1, 1, 2, 2, 3, 3]
+
+
+def test_sorting_the_summary_changes_no_row_and_no_read(tmp_path: Path, demo_db: Path) -> None:
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(demo_db, db)
+    before = store.table_contents(db, "validator_summary")
+    key = _validator_keys(demo_db)[-1]
+    history = returns.returns_history(db, *key)
+    assert store.sort_validator_summary(db)
+    rows = _physical(db)
+    order = ["netuid", "hotkey", "snapshot_id"]
+    assert rows[order].values.tolist() == rows.sort_values(order)[order].values.tolist()
+    pd.testing.assert_frame_equal(store.table_contents(db, "validator_summary"), before)
+    pd.testing.assert_frame_equal(returns.returns_history(db, *key), history)

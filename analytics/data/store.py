@@ -169,9 +169,28 @@ def _migration_3() -> str:
 
 # Per-(snapshot, subnet, hotkey) rows of the validators (permit holders and hotkeys with recorded
 # dividends, parents that are not registered included): the columns a validator's history reads
-# (Validator detail, Stake, History), so following one hotkey or one subnet across years of snapshots
-# scans a narrow table of a quarter of the neurons instead of `neurons` and `hotkeys` whole (issue 16).
-# The rows are exactly those money_hotkeys(validators_only=True) returns, from the same join.
+# (Validator detail, Stake, History). The rows are exactly those money_hotkeys(validators_only=True)
+# returns, from the same join. Laid out by (netuid, hotkey, snapshot): DuckDB reads every row group a
+# query's filter cannot rule out by its min/max, whole, and rows appended snapshot by snapshot put every
+# subnet in every row group; sorted, one subnet's or one hotkey's years are one or two row groups.
+# Ingest appends each snapshot's rows and re-sorts the table when the unsorted tail has grown past
+# VALIDATOR_SUMMARY_TAIL rows and an eighth of the sorted part (so the rewrites cost O(1) per row).
+_VALIDATOR_SUMMARY_DDL = """
+CREATE TABLE {name} (
+    snapshot_id      BIGINT NOT NULL,
+    netuid           INTEGER NOT NULL,
+    hotkey           VARCHAR NOT NULL,
+    uid              INTEGER,            -- NULL: a parent not registered on the subnet
+    validator_permit BOOLEAN NOT NULL,   -- epoch output; false for an unregistered parent
+    active           BOOLEAN,
+    validator_trust  USMALLINT,          -- u16
+    total_stake      UBIGINT,            -- rao
+    alpha_stake      UBIGINT,            -- rao, the neuron's
+    alpha_stake_own  UBIGINT,            -- rao, TotalHotkeyAlpha (hotkeys)
+    alpha_dividends  UBIGINT             -- rao, the nominators' recorded dividend (hotkeys)
+)
+"""
+_VALIDATOR_SUMMARY_ORDER = "netuid, hotkey, snapshot_id"
 _VALIDATOR_SUMMARY_INSERT = """
 INSERT INTO validator_summary
 SELECT n.snapshot_id, n.netuid, n.hotkey, n.uid, n.validator_permit, n.active, n.validator_trust,
@@ -184,32 +203,61 @@ SELECT h.snapshot_id, h.netuid, h.hotkey, NULL, false, NULL, NULL, NULL, NULL, h
        h.alpha_dividends
 FROM hotkeys h
 WHERE ({where_h}) AND h.uid IS NULL
-ORDER BY 1, 2, 3
+ORDER BY 2, 3, 1
 """
+VALIDATOR_SUMMARY_TAIL = 4 * 122_880  # rows: four DuckDB row groups
+_SORTED_ROWS = "sorted_rows="  # the table comment: how many rows lead the table in sorted order
 
 
 def _migration_5() -> str:
     """Fast validator history: `validator_summary`, one row per (snapshot, subnet, validator hotkey),
-    filled here for old snapshots and at every ingest after (as subnet_summary)."""
+    filled here for old snapshots (sorted) and at every ingest after (as subnet_summary)."""
     return (
-        """
-        CREATE TABLE IF NOT EXISTS validator_summary (
-            snapshot_id      BIGINT NOT NULL,
-            netuid           INTEGER NOT NULL,
-            hotkey           VARCHAR NOT NULL,
-            uid              INTEGER,            -- NULL: a parent not registered on the subnet
-            validator_permit BOOLEAN NOT NULL,   -- epoch output; false for an unregistered parent
-            active           BOOLEAN,
-            validator_trust  USMALLINT,          -- u16
-            total_stake      UBIGINT,            -- rao
-            alpha_stake      UBIGINT,            -- rao, the neuron's
-            alpha_stake_own  UBIGINT,            -- rao, TotalHotkeyAlpha (hotkeys)
-            alpha_dividends  UBIGINT             -- rao, the nominators' recorded dividend (hotkeys)
-        );
-        """
+        _VALIDATOR_SUMMARY_DDL.format(name="validator_summary")
+        + ";"
         + _VALIDATOR_SUMMARY_INSERT.format(where_n="true", where_h="true")
         + ";"
+    )  # sorted; no table comment yet: the first ingest after records how many rows lead sorted
+
+
+def _sort_validator_summary(
+    con: duckdb.DuckDBPyConnection, appended: int = 0, *, force: bool = False
+) -> bool:
+    """After ``appended`` rows were added to `validator_summary`: rewrite it in (netuid, hotkey,
+    snapshot) order when its unsorted tail is due (see VALIDATOR_SUMMARY_TAIL), or always with
+    ``force``; inside the caller's transaction. The table comment keeps how many rows lead in sorted
+    order; none yet means all but the rows just appended (what migration 5 leaves). True when sorted."""
+    total = int(_scalar(con, "SELECT count(*) FROM validator_summary"))
+    comment = _scalar(
+        con,
+        "SELECT max(comment) FROM duckdb_tables() WHERE table_name = 'validator_summary'"
+        " AND database_name = current_database()",
     )
+    text = str(comment or "")
+    sorted_rows = int(text[len(_SORTED_ROWS) :]) if text.startswith(_SORTED_ROWS) else total - appended
+    if not force and total - sorted_rows < max(VALIDATOR_SUMMARY_TAIL, sorted_rows // 8):
+        if not text.startswith(_SORTED_ROWS):
+            con.execute(f"COMMENT ON TABLE validator_summary IS '{_SORTED_ROWS}{sorted_rows:d}'")
+        return False
+    con.execute(_VALIDATOR_SUMMARY_DDL.format(name="validator_summary_sorted"))
+    con.execute(
+        f"INSERT INTO validator_summary_sorted SELECT * FROM validator_summary ORDER BY {_VALIDATOR_SUMMARY_ORDER}"
+    )
+    con.execute("DROP TABLE validator_summary")
+    con.execute("ALTER TABLE validator_summary_sorted RENAME TO validator_summary")
+    con.execute(f"COMMENT ON TABLE validator_summary IS '{_SORTED_ROWS}{total:d}'")
+    return True
+
+
+def sort_validator_summary(db_path: str | os.PathLike[str]) -> bool:
+    """Sort `validator_summary` now, whatever its tail (one write transaction); False on a schema
+    before migration 5. Ingest does it when due; a bench (or an operator after a large backfill) may
+    want the layout a long history settles into without waiting for the next ingest."""
+    with _writer(db_path) as con:
+        if "validator_summary" not in _user_tables(con):
+            return False
+        with _snapshot_transaction(con, []):
+            return _sort_validator_summary(con, force=True)
 
 
 MIGRATIONS: list[tuple[int, Callable[[], str]]] = [
@@ -882,7 +930,8 @@ def _write_summary(
     if "subnet_summary" in tables:
         con.execute(_SUMMARY_INSERT.format(where=where("n")))
     if "validator_summary" in tables:
-        con.execute(_VALIDATOR_SUMMARY_INSERT.format(where_n=where("n"), where_h=where("h")))
+        row = con.execute(_VALIDATOR_SUMMARY_INSERT.format(where_n=where("n"), where_h=where("h"))).fetchone()
+        _sort_validator_summary(con, int(row[0]) if row else 0)
 
 
 def _insert_plan(con: duckdb.DuckDBPyConnection, plan: list, snapshot_id: int) -> None:
