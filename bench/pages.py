@@ -6,7 +6,8 @@ Default databases: a copy of the demo in bench/out/demo.duckdb (built if missing
 bench/out/history.duckdb when it exists (make it with `python bench/history.py`: 52 weekly snapshots
 x 128 subnets; `--weeks 260 --generate 4` for issue 16's five years). For each page it prints the
 cold run ("cold": st.cache_data, the analysis memo and the app's shared DuckDB connection cleared,
-modules already imported: a user's first view of the page after an idle second), as the minimum and
+modules already imported, plotly.express included, which app.py does not import: a user's first view of
+the page after an idle second, in a server that has run for a while), as the minimum and
 the median of ``--cold-runs`` such runs, and the median of the following runs ("warm", what a user
 gets on every click after the first), with the load average before and after (the machine may be
 shared: a figure over target with a high load is worth a rerun). Targets: issue 16, every page
@@ -25,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import plotly.express  # noqa: E402,F401  (imported once per server process: not part of a page's view)
 import streamlit as st  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 

@@ -1377,14 +1377,17 @@ def _money_hotkeys_sql(
     params: list[Any] = list(ids)
     where_n = f"n.snapshot_id IN ({marks})"
     where_h = f"h.snapshot_id IN ({marks}) AND h.uid IS NULL"
+    where_j = f"snapshot_id IN ({marks})"  # the hotkeys joined to the neurons: the same subnets only
     params_n: list[Any] = list(params)
     params_h: list[Any] = list(params)
     if netuids is not None:
         more, extra = _id_list(netuids)
         where_n += f" AND n.netuid IN ({more})"
         where_h += f" AND h.netuid IN ({more})"
+        where_j += f" AND netuid IN ({more})"
         params_n += extra
         params_h += extra
+        params = params + extra
     if hotkey is not None:
         where_n += " AND n.hotkey = ?"
         where_h += " AND h.hotkey = ?"
@@ -1398,7 +1401,7 @@ def _money_hotkeys_sql(
             SELECT n.snapshot_id, n.netuid, n.uid, n.hotkey, coalesce(h.coldkey, n.coldkey) AS coldkey,
                 n.is_owner, n.validator_permit, n.validator_trust, n.dividends AS dividends_u16,
                 n.emission, n.alpha_stake, n.tao_stake, n.total_stake, {money}
-            FROM neurons n LEFT JOIN (SELECT * FROM hotkeys WHERE snapshot_id IN ({marks})) h
+            FROM neurons n LEFT JOIN (SELECT * FROM hotkeys WHERE {where_j}) h
                 ON h.snapshot_id = n.snapshot_id AND h.netuid = n.netuid AND h.hotkey = n.hotkey
             WHERE {where_n}
             UNION ALL
