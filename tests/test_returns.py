@@ -189,9 +189,15 @@ def test_returns_history_follows_one_hotkey(demo_db: Path) -> None:
     assert returns.returns_history(demo_db, 2, ss58.derive("nobody")).empty
 
 
+@pytest.fixture(scope="module")
+def unregistered_parents(demo_db: Path) -> pd.DataFrame:
+    """The demo's hotkeys rows of parents not registered on the subnet (uid NULL): read once per module."""
+    return store.table_contents(demo_db, "hotkeys").query("uid.isna()")
+
+
 @pytest.mark.parametrize("netuid", [spec.netuid for spec in demo.SUBNETS])  # a share per worker
 def test_the_narrow_return_read_gives_the_full_money_reads_history(
-    demo_db: Path, monkeypatch: pytest.MonkeyPatch, netuid: int
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch, netuid: int, unregistered_parents: pd.DataFrame
 ) -> None:
     """store.hotkey_return_history (five columns, one pass: what keeps Validator detail fast at years of
     snapshots) yields the same history as the full money reads, for every registered validator of the
@@ -201,7 +207,7 @@ def test_the_narrow_return_read_gives_the_full_money_reads_history(
     latest = store.latest_snapshot_id(demo_db)
     money = store.money_hotkeys(demo_db, [int(latest)], [netuid], validators_only=True)
     keys = [(int(n), str(h)) for n, h in zip(money["netuid"], money["hotkey"], strict=True)]
-    parents = store.table_contents(demo_db, "hotkeys").query("uid.isna()")
+    parents = unregistered_parents
     assert len(parents), "the demo should hold a parent that is not registered"
     parents = parents[parents["netuid"] == netuid].drop_duplicates("hotkey")
     keys += [(netuid, str(hotkey)) for hotkey in parents["hotkey"]] + [(netuid, ss58.derive("nobody"))]
