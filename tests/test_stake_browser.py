@@ -15,6 +15,7 @@ import pytest
 from analytics.data import store
 from analytics.views import export, stake
 from tests.browser_app import wait_idle
+from tests.test_browser_layout import assert_app_navigation
 
 pytestmark = pytest.mark.browser
 
@@ -22,17 +23,20 @@ VISIBLE_HEADERS = """() => Array.from(document.querySelectorAll('[data-testid=st
     df => Array.from(df.querySelectorAll('[role=columnheader]')).map(h => h.textContent.trim()))"""
 
 
-def test_staker_view_in_chromium(app_url: tuple[str, Path], browser: Any) -> None:
-    url, db = app_url
+def test_staker_view_in_chromium(first_session_app_url: tuple[str, Path], browser: Any) -> None:
+    url, db = first_session_app_url
     # Validators at 1400 px: the return after take and the take are in view, no sideways scroll.
+    # This deep link is the server's first request (Streamlit's pages-folder mode): the page opens
+    # with its query applied and the app's navigation.
     wide = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = wide.new_page()
-    page.goto(f"{url}/Validators?netuid=1")
+    page.goto(f"{url}/Validators?netuid=2")
+    assert_app_navigation(page)
     wait_idle(page)
     page.wait_for_selector("[data-testid=stDataFrame] [role=columnheader]", state="attached")
     headers = page.evaluate(VISIBLE_HEADERS)[0]
     assert {"Return (TAO/day)", "Take", "Health", "Stake (α)"} <= set(headers), headers
-    assert page.locator("h1").first.inner_text().startswith("Validators · subnet 1")
+    assert page.locator("h1").first.inner_text().startswith("Validators · subnet 2")
 
     # The Stake page's CSV holds exactly the rows and columns the table shows.
     page.goto(f"{url}/Stake?netuid=2,5&min_stake=500&window=1")
