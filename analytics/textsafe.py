@@ -61,6 +61,8 @@ def safe_text(s: str | None) -> str | None:
 
 def is_safe(s: str) -> bool:
     """True when :func:`safe_text` would leave ``s`` unchanged."""
+    if s.isascii() and s.isprintable():  # printable ASCII holds no unsafe character: a C-speed scan
+        return True
     return _UNSAFE.search(s) is None
 
 
@@ -71,10 +73,29 @@ def safe_series(series: pd.Series) -> pd.Series:
 
     if series.dtype.kind not in "OSU" and not isinstance(series.dtype, pd.StringDtype):
         return series
-    text = series.map(lambda v: isinstance(v, str) and not is_safe(v))
-    if not text.any():
+    if _printable_ascii(series):
+        return series
+    # One scan over the column's text joined by spaces (every unsafe character is one character, so
+    # none can come from the join): a per-cell test cost more than the query on a whole snapshot.
+    if is_safe(" ".join([v for v in series.to_numpy(dtype=object) if isinstance(v, str)])):
         return series
     return series.map(lambda v: safe_text(v) if isinstance(v, str) else v)
+
+
+def _printable_ascii(series: pd.Series) -> bool:
+    """True when an Arrow-backed text column is all printable ASCII (then nothing in it is unsafe),
+    tested in Arrow's C++ without a Python string per cell; False when unsure."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not hasattr(series.array, "__arrow_array__"):
+        return False
+    try:
+        values = pa.array(series.array)
+        ok = pc.all(pc.and_(pc.string_is_ascii(values), pc.ascii_is_printable(values))).as_py()
+    except (pa.ArrowException, TypeError):
+        return False
+    return ok is True
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
