@@ -66,6 +66,16 @@ def is_safe(s: str) -> bool:
     return _UNSAFE.search(s) is None
 
 
+def safe_values(values: Any) -> Any:
+    """A numpy object array of text sanitised cell by cell (non-strings kept); the same array back
+    when no cell needs a change (one scan of the cells joined by spaces)."""
+    import numpy as np
+
+    if is_safe(" ".join([v for v in values if isinstance(v, str)])):
+        return values
+    return np.array([safe_text(v) if isinstance(v, str) else v for v in values], dtype=object)
+
+
 def safe_series(series: pd.Series) -> pd.Series:
     """A text column sanitised cell by cell (non-string cells, such as None or NaN, are kept); the
     same object back when no cell needs a change, so clean data costs one vectorised scan."""

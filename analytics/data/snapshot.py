@@ -340,13 +340,24 @@ class LoadedSnapshot:
         """payout_inputs for one aligned subnet from the rows already read (None without payout data)."""
         if not self.money:
             raise store.StoreError("this snapshot was read without its money rows")
-        no_rows: Columns = self.money["no_hotkeys"]
+        sub = self.subnet[netuid]
         return payout_inputs_from(
-            self.subnet[netuid],
+            sub,
             self.money["subnets"].get(netuid),
-            self.money["hotkeys"].get(netuid, no_rows),
+            _joined_money_rows(sub, self.money["rows"].get(netuid, self.money["no_rows"])),
             self.money["child_keys"].get(netuid, self.money["no_child_keys"]),
         )
+
+
+def _joined_money_rows(sub: SubnetSnapshot, rows: Columns) -> Columns:
+    """store.money_hotkeys' rows that hold a stake, from the subnet's `hotkeys` rows (store.snapshot_batches'
+    'money_rows') and its neurons, in its order: registered hotkeys by uid, then every row without a
+    uid (an unregistered parent) by hotkey."""
+    hotkeys = rows["hotkey"].tolist()
+    uid_of = dict(zip(sub.neurons["hotkey"].tolist(), sub.neurons["uid"].tolist(), strict=True))
+    registered = sorted((uid_of[h], k) for k, h in enumerate(hotkeys) if h in uid_of)
+    parents = sorted((hotkeys[k], k) for k in np.flatnonzero(pd.isna(rows["uid"])).tolist())
+    return _rows(rows, np.array([k for _, k in registered] + [k for _, k in parents], dtype=np.int64))
 
 
 def iter_snapshots(
@@ -365,13 +376,13 @@ def iter_snapshots(
         aligned = [int(k) for k, ok in zip(subnets["netuid"], subnets["aligned"], strict=True) if bool(ok)]
         extra: dict[str, Any] = {}
         if money:
-            hotkeys = _columns(batch["money_hotkeys"])
+            money_rows = _columns(batch["money_rows"])
             edges = _columns(batch["child_keys"])
             extra = {
                 "subnets": {int(r["netuid"]): r for r in batch["money_subnets"].to_dict("records")},
-                "hotkeys": _by_netuid(hotkeys),
+                "rows": _by_netuid(money_rows),
                 "child_keys": _by_netuid(edges),
-                "no_hotkeys": _rows(hotkeys, slice(0, 0)),
+                "no_rows": _rows(money_rows, slice(0, 0)),
                 "no_child_keys": _rows(edges, slice(0, 0)),
             }
         yield LoadedSnapshot(

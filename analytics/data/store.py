@@ -101,7 +101,7 @@ from analytics import config
 from analytics.data import files
 from analytics.data import lake as _lake
 from analytics.errors import DatabaseLockedError, StoreError
-from analytics.textsafe import safe_frame
+from analytics.textsafe import safe_frame, safe_values
 
 __all__ = ["DatabaseLockedError", "StoreError"]  # re-exported: callers catch store.StoreError
 
@@ -1132,6 +1132,17 @@ def _snapshot_tables_on(
     return out
 
 
+# The `hotkeys` columns the payout check reads (snapshot_batches' 'money_rows').
+_MONEY_ROW_COLUMNS = """netuid, uid, hotkey, coldkey, delegate_take, childkey_take, alpha_stake_own, root_stake_own,
+    alpha_dividends, root_alpha_dividends"""
+
+
+def _shown_values(column: pa.ChunkedArray) -> Any:
+    """One Arrow column as a numpy array, text made visible as _shown does (analytics.textsafe)."""
+    values = column.to_numpy()
+    return safe_values(values) if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) else values
+
+
 def snapshot_batches(
     db_path: str | os.PathLike[str],
     snapshot_ids: list[int],
@@ -1144,10 +1155,17 @@ def snapshot_batches(
 
     Each item: 'snapshot' (the `snapshots` row as a dict), snapshot_tables' keys with the weights and
     bonds as {column: numpy array} in storage order (netuid, mechid, validator_uid, miner_uid and
-    weight / bond; not sorted), and with ``money`` also 'money_subnets', 'money_hotkeys' and
-    'child_keys', as the functions of those names return them for the snapshot (and subnets).
+    weight / bond; not sorted), and with ``money`` also 'money_subnets' and 'child_keys', as the
+    functions of those names return them for the snapshot (and subnets), and 'money_rows': the
+    `hotkeys` rows holding a stake ({column: array}: netuid, uid, hotkey, coldkey, takes, own stakes,
+    recorded dividends; storage order) - money_hotkeys without its join, which the caller makes
+    against the neurons it already holds.
     StoreError for an unknown snapshot (raised when the iteration reaches it).
     """
+    row_where, row_params = "snapshot_id = ?", []
+    if netuids is not None:
+        row_where += f" AND netuid IN ({', '.join('?' * len(netuids))})" if netuids else " AND false"
+        row_params = [int(k) for k in netuids]
     with _reader(db_path) as con:
         for snapshot_id in snapshot_ids:
             meta = con.execute("SELECT * FROM snapshots WHERE snapshot_id = ?", [int(snapshot_id)]).df()
@@ -1158,7 +1176,11 @@ def snapshot_batches(
             if money:
                 ids = [int(snapshot_id)]
                 batch["money_subnets"] = _shown(con.execute(*_money_subnets_sql(ids, netuids)).df())
-                batch["money_hotkeys"] = _shown(con.execute(*_money_hotkeys_sql(ids, netuids, None, False)).df())
+                rows = con.sql(
+                    f"SELECT {_MONEY_ROW_COLUMNS} FROM hotkeys WHERE {row_where} AND alpha_stake_own IS NOT NULL",
+                    params=[int(snapshot_id), *row_params],
+                ).to_arrow_table()
+                batch["money_rows"] = {name: _shown_values(rows.column(name)) for name in rows.column_names}
                 where, params = _snapshots_and_subnets(ids, netuids)
                 batch["child_keys"] = _shown(
                     con.execute(
