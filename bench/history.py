@@ -1,15 +1,21 @@
-"""Generate a year of history for the page benchmarks: 52 weekly snapshots x 128 subnets.
+"""Generate a year of history for the page and check benchmarks: 52 weekly snapshots x 128 subnets.
 
-Each subnet has 256 UIDs, 64 validator permits, takes, a pool price and the validators' dividends (the
-money path of schema 2), and sparse weights (every validator weights about 90%
+Each subnet has 256 UIDs, 64 validator permits, takes, a pool price, three childkey relations and the
+money path of schema 2 (the pending amounts of one tempo and the dividends
+``analytics.model.returns.distribute`` pays), and sparse weights (every validator weights about 90%
 of the miners around a shared quality vector, a few far from it); UIDs are recycled between
 weeks (new hotkeys). Outputs (C, I, Tv, D, stake weight, permits, bonds, emission) come from the
-project's own engine, `analytics.model.yuma.epoch`, so the pages read data shaped like the chain's.
+project's own engine, `analytics.model.yuma.epoch`, so the pages read data shaped like the chain's
+and `python -m analytics check --all` recomputes every stored epoch, money included, exactly.
 
     python bench/history.py [--db bench/out/history.duckdb] [--weeks 52] [--subnets 128] [--force]
+        [--generate 4 [--light-copies]]
 
-Prints the rows written and the time taken; `bench/pages.py` then times every page on it. On the
-2-core dev machine: about 230 M rows (weights, bonds in and out, neurons) in ~7 minutes, ~0.9 GB.
+Prints the rows written and the time taken; `bench/pages.py` then times every page on it and
+`bench/check.py` times `check --all`. ``--generate 4`` generates 4 weeks and copies them back to 52,
+blocks shifted, weights and bonds included, so the copies check clean too (2-core dev machine: ~1 min,
+~0.95 GB); ``--light-copies`` leaves the copies' weights and bonds out (pages only: ~4x smaller, but
+the copies then fail `check`). Generating all 52 weeks: ~230 M rows in ~7 minutes, ~0.9 GB.
 """
 
 from __future__ import annotations

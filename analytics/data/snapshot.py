@@ -247,10 +247,13 @@ def _by_netuid(cols: Columns) -> dict[int, Columns]:
     return {netuid: _rows(cols, part) for netuid, part in ranges.items()}
 
 
-def _dense(cols: Columns, value: str, mechid: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Long-format (validator_uid, miner_uid, value) rows of one mechanism -> (values, present) (n, n)."""
+def _dense(
+    cols: Columns, value: str, mechid: int, n: int, *, present_too: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Long-format (validator_uid, miner_uid, value) rows of one mechanism -> (values, present) (n, n);
+    without ``present_too`` the second is an empty array (bonds: only weights need it)."""
     matrix = np.zeros(n * n, dtype=np.int64)
-    present = np.zeros(n * n, dtype=bool)
+    present = np.zeros(n * n if present_too else 0, dtype=bool)
     mech = np.asarray(cols["mechid"])
     if len(mech):
         i = np.asarray(cols["validator_uid"])
@@ -264,13 +267,16 @@ def _dense(cols: Columns, value: str, mechid: int, n: int) -> tuple[np.ndarray, 
             i, j, values = i[keep], j[keep], values[keep]
         flat = i.astype(np.int64) * n + j  # flat indices: a 2-D fancy assignment costs several times more
         matrix[flat] = values
-        present[flat] = True
-    return matrix.reshape(n, n), present.reshape(n, n)
+        if present_too:
+            present[flat] = True
+    return matrix.reshape(n, n), present.reshape(n, n) if present_too else present
 
 
 def _by_uid(cols: Columns, column: str, n: int, dtype: Any, fill: Any = 0) -> np.ndarray:
-    out = np.full(n, fill, dtype=dtype)
     uids = np.asarray(cols["uid"])
+    if len(uids) == n and n and uids[0] == 0 and uids[-1] == n - 1 and bool((np.diff(uids) == 1).all()):
+        return np.asarray(cols[column]).astype(dtype)  # rows are uids 0..n-1 in order: a copy, no scatter
+    out = np.full(n, fill, dtype=dtype)
     if len(uids):
         uids = uids.astype(np.int64)
         keep = uids < n
@@ -354,7 +360,7 @@ def _joined_money_rows(sub: SubnetSnapshot, rows: Columns) -> Columns:
     'money_rows') and its neurons, in its order: registered hotkeys by uid, then every row without a
     uid (an unregistered parent) by hotkey."""
     hotkeys = rows["hotkey"].tolist()
-    uid_of = dict(zip(sub.neurons["hotkey"].tolist(), sub.neurons["uid"].tolist(), strict=True))
+    uid_of = {h: uid for uid, h in enumerate(sub.hotkeys.tolist()) if h}  # '' marks a uid without a neuron row
     registered = sorted((uid_of[h], k) for k, h in enumerate(hotkeys) if h in uid_of)
     parents = sorted((hotkeys[k], k) for k in np.flatnonzero(pd.isna(rows["uid"])).tolist())
     return _rows(rows, np.array([k for _, k in registered] + [k for _, k in parents], dtype=np.int64))
@@ -429,8 +435,8 @@ def _build_columns(
     for mechid in mechids:
         mn = mechanism_neurons if single else _rows(mechanism_neurons, mech_ids == mechid)
         weights_m, weights_set = _dense(weights, "weight", mechid, n)
-        bonds_m, _ = _dense(bonds, "bond", mechid, n)
-        bonds_after_m, _ = _dense(bonds_after, "bond", mechid, n)
+        bonds_m, _ = _dense(bonds, "bond", mechid, n, present_too=False)
+        bonds_after_m, _ = _dense(bonds_after, "bond", mechid, n, present_too=False)
         has_commit = ~pd.isna(mn["commit_block"]) if len(mn["commit_block"]) else np.zeros(0, dtype=bool)
         commit_block = None
         if has_commit.any():
