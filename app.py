@@ -76,7 +76,7 @@ def overview() -> None:
             "stake_weighted_tv": st.column_config.NumberColumn(
                 "Stake-weighted Tv",
                 format="%.3f",
-                help="coloured by health: green from 0.95 (ok), amber from 0.8, orange from 0.5, red below",
+                help=f"coloured by health: {health.tv_scale()}",
             ),
             "out_of_consensus": st.column_config.NumberColumn(
                 "Out of consensus", help="validators whose health is critical or major"
@@ -114,9 +114,8 @@ def overview() -> None:
         bargap=0.15,
         margin={"l": 10, "r": 10, "t": 40, "b": 10},
         yaxis_title="validators",
-        legend_title_text="health",
         xaxis={"type": "category", "tickangle": -90 if len(chart) > 24 else 0},
-        legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0},
+        legend=ui.legend_on_top("health"),
     )
     st.plotly_chart(fig, width="stretch", key="subnets_chart")
     ui.csv_download(table, export.csv_filename("subnets", None, None, snapshot_id), key="subnets_chart")
@@ -134,10 +133,12 @@ def _page_order(path: Path) -> tuple[int, str]:
 def main() -> None:
     # A dashboard for stakers, not a Streamlit workspace: no "Deploy" / "Clear cache" in the menu.
     st.set_option("client.toolbarMode", "viewer")
+    ui.app_navigation()  # a server's first run is in Streamlit's pages-folder mode: rerun outside it
     pages = [
         st.Page(overview, title="Overview", icon=":material/insights:", url_path="home", default=True),
         # The default page is served at "/" whatever its url_path, so "/overview" needs a page of its own
-        # (hidden from the menu) or the browser shows "Page not found" before falling back to "/".
+        # (hidden from the menu) or the browser shows "Page not found" before falling back to "/"
+        # (pages/overview.py is the same path for Streamlit's pages-folder mode; see ui.app_navigation).
         st.Page(overview, title="Overview", url_path=OVERVIEW_PATH, visibility="hidden"),
     ]
     numbered = [p for p in PAGES_DIR.glob("*.py") if re.match(r"\d+_", p.name)]  # not pages/overview.py

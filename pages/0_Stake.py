@@ -240,7 +240,7 @@ fig = px.scatter(
         "stake_tao": "stake (TAO)",
     },
 )
-fig.update_layout(height=420, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend_title_text="health")
+fig.update_layout(height=440, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend=ui.legend_on_top("health"))
 fig.update_xaxes(dtick=1)  # log axis: a tick per power of ten
 st.plotly_chart(fig, width="stretch", key="stake_bubbles")
 ui.csv_download(shown, csv_name, key="stake_chart")

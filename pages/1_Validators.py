@@ -73,7 +73,8 @@ st.subheader("Every validator")
 watched = st.session_state.get("watchlist_keys", [])
 shown = table.assign(watch=watchlist.watch_links(table["hotkey"].astype(str), watched))
 st.dataframe(
-    shown.style.map(lambda v: health.CELL_STYLES.get(v, ""), subset=["severity"]),
+    # Tv tinted by the row's health level, the Overview's colours (a healthy 0.98 reads green, not a red bar).
+    ui.style_by_level(shown, "severity", "validator_trust"),
     hide_index=True,
     width="stretch",
     height=min(36 * (len(table) + 1) + 3, 640),
@@ -106,13 +107,12 @@ st.dataframe(
             "Stake (α)", format="localized", step=1, help="the stake weight the epoch used"
         ),
         "stake_share": st.column_config.NumberColumn("Stake share", format="percent"),
-        "validator_trust": st.column_config.ProgressColumn(
+        "validator_trust": st.column_config.NumberColumn(
             "Tv",
-            min_value=0.0,
-            max_value=1.0,
             format="%.3f",
-            width=110,
-            help="validator trust recomputed for this mechanism (1 = none of its weight clipped)",
+            width=70,
+            help="validator trust recomputed for this mechanism (1 = none of its weight clipped), coloured "
+            f"by the validator's health: {health.tv_scale()}; inactive or Tv = 0: at least major",
         ),
         "validator_trust_stored": st.column_config.NumberColumn(
             "Tv on chain", format="%.4f", help="as stored by the chain (over all mechanisms)"
@@ -150,7 +150,7 @@ st.caption(
 st.subheader("Why, in short")
 summary = export.reason_summary(table)
 st.dataframe(
-    summary.style.map(lambda v: health.CELL_STYLES.get(v, ""), subset=["severity"]),
+    ui.style_by_level(summary, "severity"),
     hide_index=True,
     width="stretch",
     column_config={
@@ -184,7 +184,8 @@ fig = px.scatter(
     },
 )
 fig.update_traces(marker={"size": 10, "line": {"width": 1, "color": "white"}})
-fig.update_layout(height=360, margin={"l": 10, "r": 10, "t": 10, "b": 10}, legend_title_text="health")
+fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend=ui.legend_on_top("health"))
+fig.update_xaxes(dtick=1)  # log axis: a tick per power of ten, as on the Stake page
 fig.update_yaxes(range=[-0.03, 1.05])
 st.plotly_chart(fig, width="stretch", key="tv_vs_stake")
 ui.csv_download(table, export.csv_filename("validators", netuid, mechid, snapshot_id), key="validators_chart")

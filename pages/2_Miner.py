@@ -96,23 +96,24 @@ else:
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis_title="validator (heaviest weight first)",
         yaxis_title="normalised weight on this miner",
-        legend={"orientation": "h", "y": 1.08},
+        legend=ui.legend_on_top(),
         barmode="overlay",
     )
     st.plotly_chart(fig, width="stretch", key="miner_chart")
 
-st.subheader("The table behind the chart")
-ui.table_and_csv(
-    weights,
-    export.csv_filename("weights", netuid, mechid, snapshot_id, miner=miner),
-    key="miner",
-    column_config={
-        "stake_share": st.column_config.NumberColumn("stake share", format="percent"),
-        "row_counted": st.column_config.CheckboxColumn(
-            "row used", help="the epoch used this validator's row"
-        ),
-    },
-)
+if not weights.empty:  # nothing stored: the note above says so; no empty table, no empty CSV
+    st.subheader("The table behind the chart")
+    ui.table_and_csv(
+        weights,
+        export.csv_filename("weights", netuid, mechid, snapshot_id, miner=miner),
+        key="miner",
+        column_config={
+            "stake_share": st.column_config.NumberColumn("stake share", format="percent"),
+            "row_counted": st.column_config.CheckboxColumn(
+                "row used", help="the epoch used this validator's row"
+            ),
+        },
+    )
 
 with st.expander("Every miner of this mechanism: consensus and incentive, stored and recomputed"):
     st.dataframe(

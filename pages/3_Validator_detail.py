@@ -92,7 +92,7 @@ else:
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis_title="miner (highest consensus first)",
         yaxis_title="normalised weight",
-        legend={"orientation": "h", "y": 1.08},
+        legend=ui.legend_on_top(),
         bargap=0.05,
     )
     fig.update_xaxes(showticklabels=len(x) <= 64)

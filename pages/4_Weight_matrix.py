@@ -58,14 +58,25 @@ fig = go.Figure(
         zmin=0,
         zmax=zmax,
         hovertemplate="validator %{y}<br>miner %{x}<br>" + value + " %{z:.5f}<extra></extra>",
-        colorbar={"title": VALUES[value].replace(" ", "<br>", 1)},
+        # Above the matrix, not beside it: on a phone a colour bar at the right would leave the matrix
+        # a third of the width.
+        colorbar={
+            "title": {"text": VALUES[value], "side": "top"},
+            "orientation": "h",
+            "x": 1,
+            "xanchor": "right",
+            "y": 1.01,
+            "yanchor": "bottom",
+            "len": 0.5,
+            "thickness": 12,
+        },
     )
 )
 fig.update_layout(
-    height=max(360, min(16 * len(rows) + 120, 900)),
-    margin={"l": 10, "r": 10, "t": 10, "b": 10},
+    height=max(400, min(16 * len(rows) + 170, 950)),
+    margin={"l": 10, "r": 10, "t": 70, "b": 10},
     xaxis={"title": "miner UID", "type": "category", "showticklabels": len(cols) <= 64},
-    yaxis={"title": "validator UID", "type": "category", "autorange": "reversed"},
+    yaxis={"title": "validator (UID · hotkey)", "type": "category", "autorange": "reversed"},
 )
 st.plotly_chart(fig, width="stretch", key="weight_matrix")
 st.caption(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -28,13 +30,21 @@ if len(summary) == 1:
 c1, c2, c3 = st.columns(3)
 last = summary.iloc[-1]
 c1.metric("Snapshots", len(summary))
+change = int(last["out_of_consensus"] - summary.iloc[-2]["out_of_consensus"]) if len(summary) > 1 else None
 c2.metric(
     "Out of consensus now",
     int(last["out_of_consensus"]),
-    delta=int(last["out_of_consensus"] - summary.iloc[-2]["out_of_consensus"]) if len(summary) > 1 else None,
+    delta=change,
     delta_color="inverse",
+    delta_description=None if change is None else "since the previous snapshot",
+    help="validators whose health is critical or major",
 )
-c3.metric("Effective miners now", f"{last['effective_miners']:.1f}")
+c3.metric(
+    "Effective miners now",
+    f"{last['effective_miners']:.1f}" if math.isfinite(last["effective_miners"]) else "—",
+    help="how many equal miners would hold the consensus as spread as it is: 1 / Σ c², c = C / ΣC "
+    "(— while no miner has consensus)",
+)
 
 st.subheader("Consensus health of the validators")
 fig = export.health_bars(summary["taken_at"], summary, worst_last=True)
@@ -42,7 +52,7 @@ fig.update_layout(
     barmode="stack",
     height=360,
     margin={"l": 10, "r": 10, "t": 30, "b": 10},
-    yaxis_title="validators",
+    yaxis=ui.integer_axis(summary["validators"], "validators"),
     legend={"orientation": "h", "y": 1.1, "title": {"text": "health"}},
 )
 st.plotly_chart(fig, width="stretch", key="tv_bands")

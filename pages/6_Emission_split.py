@@ -167,7 +167,11 @@ else:
 pools = emission.subnet_pools(epoch_emission, current_split, count, owner_cut=0)
 left, middle, right = st.columns(3)
 left.metric("Mechanisms", count)
-middle.metric("Split (u16)", emission.format_split(current_split))
+middle.metric(  # " / " as in Shares: "45875,19660" would read as one number with a thousands comma
+    "Split (u16)",
+    emission.format_split(current_split).replace(",", " / "),
+    help="the owner's u16 per mechanism, share = value / 65535 (in a link or the CLI: 45875,19660)",
+)
 right.metric("Shares", " / ".join(f"{s * 100:.2f} %" for s in pools.shares))
 current_table = split_table(pools, mechids)
 st.dataframe(current_table, hide_index=True, placeholder="")

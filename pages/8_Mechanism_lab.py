@@ -16,7 +16,8 @@ from analytics.model.mechanisms import data_universe_sn13 as sn13
 from analytics.model.mechanisms.registry import SN9, SN13
 from analytics.views import mechanisms as views
 
-# No database here, so not ui.page_setup (which stops a page without one): the same page config by hand.
+# No database here, so not ui.page_setup (which stops a page without one): the same first steps by hand.
+ui.app_navigation()
 st.set_page_config(page_title=f"Mechanism lab · {ui.APP_NAME}", layout="wide")
 st.title("Mechanism lab")
 st.caption(

@@ -50,8 +50,10 @@ ui.table_and_csv(
         "uid": st.column_config.NumberColumn("UID", format="%d"),
         "validator_permit": st.column_config.CheckboxColumn("Permit"),
         "validator_trust": st.column_config.NumberColumn("Tv on chain", format="%.4f"),
-        "stake_alpha": st.column_config.NumberColumn("Stake (α)", format="%.1f"),
-        "severity": st.column_config.TextColumn("Severity"),
+        "stake_alpha": st.column_config.NumberColumn("Stake (α)", format="localized", step=1),
+        "severity": st.column_config.TextColumn(
+            "Severity", help="as the alerts rate it (the consensus explanation, its worst mechanism first)"
+        ),
         "reason": st.column_config.TextColumn("Why", width="large"),
         "blocks_since_update": st.column_config.NumberColumn("Blocks since update"),
         "likely_copier": st.column_config.CheckboxColumn("Copier signal"),

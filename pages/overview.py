@@ -1,12 +1,12 @@
-"""``/overview``: the Overview under its own path, for a link opened as a server's very first session.
+"""``/overview``: the Overview's second path, for a link opened as a server's very first request.
 
-Streamlit runs a server's first session in its pages-directory mode, which only knows this folder's files:
-without this file ``/overview`` shows "Page not found" before app.py's navigation (where the Overview is
-a hidden page at this path, beside the default one at ``/``) takes over. Here app.py runs as usual, its
-``st.navigation`` switches Streamlit to the app's own page list and resolves this path to the Overview.
-app.py never lists this file, so it is never run twice."""
+A server's first session runs in Streamlit's pages-folder mode, which knows only this folder's files:
+without this file ``/overview`` would show "Page not found" before app.py's navigation takes over.
+:func:`analytics.app.ui.app_navigation` reruns the request through app.py, where the Overview is a
+hidden page at this path beside the default one at ``/``. app.py never lists this file, so outside
+folder mode it never runs.
+"""
 
-import runpy
-from pathlib import Path
+from analytics.app import ui
 
-runpy.run_path(str(Path(__file__).resolve().parents[1] / "app.py"), run_name="__main__")
+ui.app_navigation()

@@ -521,7 +521,11 @@ class FakeChain:
             return () if params[0] in acc.suspended else None
         if item == "IdentitiesV2":
             name = acc.identity.get(params[0])
-            return None if name is None else {"name": list(name.encode()), "url": [], "description": []}
+            if name is None:
+                return None
+            blank: list[int] = []  # ChainIdentityV2: every field the runtime type has
+            fields = ("url", "github_repo", "image", "discord", "description", "additional")
+            return {"name": list(name.encode()), **dict.fromkeys(fields, blank)}
         if item in ("TotalHotkeyAlpha", "ChildkeyTake", "ParentKeys", "ChildKeys"):
             hotkey, netuid = params[0], int(params[1])
             if item == "TotalHotkeyAlpha" and netuid == 0:
@@ -578,16 +582,19 @@ class FakeChain:
             return [(s, self.subnet_at(s, block).symbol) for s in self.netuids_at(block)]  # Vec<u8> as text
         if self.without_money and storage_function in (
             "AlphaV2",
+            "Alpha",
             "AlphaDividendsPerSubnet",
             "RootAlphaDividendsPerSubnet",
         ):
             raise ValueError(f"Storage function SubtensorModule.{storage_function} not found")
-        if storage_function == "AlphaV2":  # prefix [hotkey]: ((coldkey, netuid), share) per position
+        if storage_function in ("AlphaV2", "Alpha"):  # prefix [hotkey]: ((coldkey, netuid), share)
             hotkey = params[0]
+            # AlphaV2 shares are SafeFloat; the runtimes before it kept them in Alpha as U64F64
+            share = {"mantissa": 1, "exponent": 0} if storage_function == "AlphaV2" else {"bits": 2**64}
             out = []
             for s in self.netuids_at(block):
                 for coldkey in self.subnet_at(s, block).money.stakers.get(hotkey, []):
-                    out.append(((coldkey, s), {"mantissa": 1, "exponent": 0}))
+                    out.append(((coldkey, s), share))
             return out
         if storage_function in ("AlphaDividendsPerSubnet", "RootAlphaDividendsPerSubnet"):
             sn = self._subnet(block, int(params[0]))

@@ -1,6 +1,7 @@
 """Issue 12 items 6 and 7 in a real browser (its own `streamlit run`, so the first session is the one tested):
-``/overview`` opens the Overview without "Page not found"; the What-if charts keep their legends and titles
-inside the chart at 1400 px and at a phone's 390 px."""
+``/overview`` opens the Overview without "Page not found" and with the app's navigation (not Streamlit's
+pages-folder sidebar); the What-if charts keep their legends and titles inside the chart at 1400 px and at
+a phone's 390 px."""
 
 from __future__ import annotations
 
@@ -15,6 +16,22 @@ pytestmark = pytest.mark.browser
 
 FAR = DEMO_CASES[1]["far_from_consensus"]
 WHAT_IF = f"/What_if?netuid=1&scenario=consensus:{FAR}&scenario=kappa=0.6&epochs=6"
+
+# The sidebar's page links. app.py's navigation names the first "Overview" and lists no "overview" file;
+# Streamlit's pages-folder mode (a server's first session, see ui.app_navigation) lists "app" and "overview".
+NAV_LINKS = """() => Array.from(document.querySelectorAll('[data-testid=stSidebarNavLink]'))
+    .map(a => Array.from(a.querySelectorAll('span')).pop().textContent)"""
+
+
+def assert_app_navigation(page) -> None:  # type: ignore[no-untyped-def]
+    """The page shows app.py's navigation: Overview first, the numbered pages, no folder-mode entries.
+    A first request runs twice (ui.app_navigation reruns it; the page may look idle in between): waits
+    up to 10 s for a first link named "Overview", which folder mode never shows."""
+    page.wait_for_function(f"() => ({NAV_LINKS})()[0] === 'Overview'", timeout=10_000)
+    links = page.evaluate(NAV_LINKS)
+    assert links[:3] == ["Overview", "Stake", "Validators"] and "app" not in links, links
+    assert "overview" not in links, links
+
 
 # Per Plotly chart: is the legend scrolled (cut off) and does the title run past the chart's right edge?
 CHART_LAYOUT = """
@@ -42,6 +59,8 @@ def test_overview_path_and_what_if_layout(app_url: tuple[str, Path], chromium_pa
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.goto(f"{url}/overview")  # the server's first session: Streamlit's pages-directory mode
+            wait_idle(page)
+            assert_app_navigation(page)
             wait_idle(page)
             assert page.get_by_text("Page not found").count() == 0
             assert page.get_by_role("heading", name="Overview").count() == 1

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.app import ui
 from analytics.model import emission
+from analytics.views import health
 from analytics.views.display import format_alpha
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,7 +33,7 @@ def run(page: str, db: Path, monkeypatch: pytest.MonkeyPatch, **params: str) -> 
 def test_count_axes_have_whole_ticks() -> None:
     assert ui.integer_axis(pd.Series([0, 3, 5]), "validators") == {
         "tickformat": ",d",
-        "rangemode": "tozero",
+        "rangemode": "nonnegative",
         "tick0": 0,
         "dtick": 1,
         "title": "validators",
@@ -127,3 +128,21 @@ def test_typing_a_percentage_keeps_it_and_says_what_the_others_became(demo_db: P
     assert at.number_input(key="pct_4_2_1").value == 50.0
     assert [c.value for c in at.code] == [emission.format_split(emission.percent_to_split([50, 50]))]
     assert any("mechanism 1 → 50.00 %" in c.value for c in at.caption)
+
+
+def test_validators_tv_reads_as_health_not_a_red_bar(demo_db: Path, monkeypatch) -> None:
+    """Each Tv cell carries its row's health level colour (the Overview's colours), no progress bar: a
+    Tv of 0 on a validator that is "major" (not validating) reads major, as its Health cell does."""
+    at = run("pages/1_Validators.py", demo_db, monkeypatch, netuid="1")
+    frame = at.dataframe[0]
+    assert json.loads(frame.proto.columns)["validator_trust"]["type_config"]["type"] == "number"
+    cells: dict[tuple[int, int], str] = {}
+    for selectors, css in re.findall(r"([^{}]+)\{([^}]*)\}", frame.proto.arrow_data.styler.styles):
+        for row, col in re.findall(r"_row(\d+)_col(\d+)", selectors):
+            cells[(int(row), int(col))] = css
+    col = list(frame.value.columns).index("validator_trust")
+    levels = frame.value["severity"]
+    assert {"ok", "critical", "major"} <= set(levels)  # demo subnet 1 has them all
+    assert (health.tv_levels(frame.value["validator_trust"]) != levels).any()  # Tv 0: "major", not "critical"
+    for row, level in enumerate(levels):
+        assert health.COLOURS[level] in cells[(row, col)], (row, level, cells.get((row, col)))

@@ -39,7 +39,7 @@ def frame_with(at: AppTest, column: str):
 
 def test_current_split_and_per_mechanism_tables(split_db: Path, monkeypatch) -> None:
     at = open_page(split_db, monkeypatch, netuid="7")
-    assert [m.value for m in at.metric] == ["2", "16383,49152", "25.00 % / 75.00 %"]
+    assert [m.value for m in at.metric] == ["2", "16383 / 49152", "25.00 % / 75.00 %"]
     split = frame_with(at, "u16")[0]
     assert split["u16"].tolist() == [16383, 49152]
     assert split["emission α"].tolist() == [0.249988556, 0.750011444]

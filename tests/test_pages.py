@@ -460,12 +460,19 @@ def test_a_subnet_without_weights_or_validators_explains_itself(bare_db: Path, p
     assert_clean(at)
     assert any(says in i.value for i in at.info), [i.value for i in at.info]
     assert not any("Demo data" in w.value for w in at.warning), "chain data carries no demo banner"
+    for frame in at.dataframe:  # no empty table below the note (the Miner page's expander lists the miners)
+        assert not frame.value.empty, (page, list(frame.value.columns))
 
 
 def test_overview_and_history_of_a_bare_subnet(bare_db: Path) -> None:
     for page in ("overview", "history"):
         at = open_page(page)
         assert_clean(at)
+    metrics = {
+        m.label: m for m in at.metric
+    }  # the History of a subnet without consensus or a previous snapshot
+    assert metrics["Effective miners now"].value == "—"
+    assert not metrics["Out of consensus now"].proto.delta_description
 
 
 def test_raw_neurons_of_a_multi_mechanism_subnet_say_the_stored_emission_is_not_the_payout(db: Path) -> None:

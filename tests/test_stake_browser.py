@@ -14,6 +14,7 @@ import pytest
 from analytics.data import store
 from analytics.views import export, stake
 from tests.test_browser import CHROMIUM_ARGS, app_url, wait_idle  # noqa: F401 - app_url is a fixture
+from tests.test_browser_layout import assert_app_navigation
 
 pytestmark = pytest.mark.browser
 
@@ -29,14 +30,17 @@ def test_staker_view_in_chromium(app_url: tuple[str, Path], chromium_path: str) 
         browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
         try:
             # Validators at 1400 px: the return after take and the take are in view, no sideways scroll.
+            # This deep link is the server's first request (Streamlit's pages-folder mode): the page opens
+            # with its query applied and the app's navigation.
             wide = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
             page = wide.new_page()
-            page.goto(f"{url}/Validators?netuid=1")
+            page.goto(f"{url}/Validators?netuid=2")
+            assert_app_navigation(page)
             wait_idle(page)
             page.wait_for_selector("[data-testid=stDataFrame] [role=columnheader]", state="attached")
             headers = page.evaluate(VISIBLE_HEADERS)[0]
             assert {"Return (TAO/day)", "Take", "Health", "Stake (α)"} <= set(headers), headers
-            assert page.locator("h1").first.inner_text().startswith("Validators · subnet 1")
+            assert page.locator("h1").first.inner_text().startswith("Validators · subnet 2")
 
             # The Stake page's CSV holds exactly the rows and columns the table shows.
             page.goto(f"{url}/Stake?netuid=2,5&min_stake=500&window=1")

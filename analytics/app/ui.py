@@ -16,6 +16,8 @@ API (stable; other pages rely on it):
 
 * ``page_setup(title, *, icon=None, intro=None) -> db path`` — set_page_config, database checks, title,
   demo banner; stops the page with a clear message when there is nothing to show.
+* ``app_navigation()`` — a page's first call when it does not call ``page_setup``: a deep link that is
+  a server's first request runs through app.py's navigation, not Streamlit's pages-folder mode.
 * ``snapshot_picker(db) -> snapshot_id``, ``subnet_picker(db, snapshot_id) -> netuid | None`` (None:
   the snapshot has no subnet, an info box is shown), ``mechanism_picker(db, snapshot_id, netuid) ->
   mechid``, ``miner_picker(uids, labels=None, default=None) -> uid``, ``validator_picker(hotkeys_by_uid,
@@ -73,6 +75,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
+from streamlit.runtime.pages_manager import PagesManager
 
 from analytics.data import files, store
 from analytics.textsafe import safe_text
@@ -127,26 +130,51 @@ def tv_band(tv: float) -> str | None:
     return str(health.tv_levels([tv])[0])
 
 
+def _level_css(level: str | None) -> str:
+    """The tint of a cell whose value has this health level (empty for none)."""
+    colour = TV_BAND_COLOURS.get(level or "", "")
+    return f"background-color: {colour}33; color: {colour}; font-weight: 600" if colour else ""
+
+
 def style_tv(frame: pd.DataFrame, *columns: str) -> Any:
     """``frame`` as a Styler whose Tv ``columns`` are tinted by health level (TV_BAND_COLOURS: green from
     0.95, amber, orange, red below 0.5), for st.dataframe; the data itself is unchanged."""
 
     def tint(values: pd.Series) -> list[str]:
-        out = []
-        for value in values:
-            band = tv_band(value)
-            colour = TV_BAND_COLOURS.get(band or "", "")
-            out.append(f"background-color: {colour}33; color: {colour}; font-weight: 600" if colour else "")
-        return out
+        return [_level_css(tv_band(value)) for value in values]
 
     present = [c for c in columns if c in frame.columns]
     return frame.style.apply(tint, subset=present) if present else frame.style
 
 
+def style_by_level(frame: pd.DataFrame, level_column: str, *columns: str) -> Any:
+    """``frame`` as a Styler whose ``columns`` are tinted by each row's health level in ``level_column``
+    (the colours of :func:`style_tv`), and ``level_column`` itself styled as everywhere
+    (health.CELL_STYLES): a Tv of 0 on a "major" row (not validating) reads major, not critical."""
+    levels = frame[level_column].astype(object).tolist()
+    present = [c for c in columns if c in frame.columns]
+
+    def tint(block: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({c: [_level_css(lv) for lv in levels] for c in block.columns}, index=block.index)
+
+    styler = frame.style.map(lambda v: health.CELL_STYLES.get(v, ""), subset=[level_column])
+    return styler.apply(tint, axis=None, subset=present) if present else styler
+
+
+def legend_on_top(title: str | None = None) -> dict[str, Any]:
+    """A Plotly legend laid out in a row above the plot, left-aligned: on a phone a legend at the right
+    would take a third of the chart's width. Leave about 40 px of top margin for it."""
+    legend: dict[str, Any] = {"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0}
+    if title is not None:
+        legend["title"] = {"text": title}
+    return legend
+
+
 def integer_axis(values: Any, title: str | None = None) -> dict[str, Any]:
     """A Plotly axis for counts: whole-number ticks only (never 0.5 validators), from zero."""
     peak = float(np.nanmax(np.asarray(values, dtype=float))) if len(values) else 0.0
-    axis: dict[str, Any] = {"tickformat": ",d", "rangemode": "tozero", "tick0": 0}
+    # nonnegative: from zero, and 0..1 rather than -1..1 when every count is 0
+    axis: dict[str, Any] = {"tickformat": ",d", "rangemode": "nonnegative", "tick0": 0}
     if not np.isfinite(peak) or peak <= 10:
         axis["dtick"] = 1
     if title is not None:
@@ -371,12 +399,31 @@ def subnet_heading(netuid: int, name: object = None) -> str:
     return f"subnet {int(netuid)}" + (f" · {literal}" if literal else "")
 
 
+def app_navigation() -> None:
+    """Leave Streamlit's pages-folder mode: rerun this request through app.py's ``st.navigation``.
+
+    Streamlit decides per server process, at its first session, that an app with a ``pages/`` folder
+    beside its main script is a folder app (``PagesManager.uses_pages_directory``); only a call to
+    ``st.navigation`` clears that. In folder mode a link such as ``/Validators?netuid=1`` runs the page's
+    file alone (app.py never runs), with an auto-discovered sidebar ("app", "overview", ...). So the
+    first script that runs in folder mode (app.py or any page: every page calls this first, through
+    :func:`page_setup`) clears the flag as ``st.navigation`` would and reruns the same request: the
+    rerun keeps the page (its hash is its URL path in both modes) and the query string, and runs
+    app.py, whose navigation opens the page. Outside folder mode this does nothing.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_setup(title: str, *, icon: str | None = None, intro: str | None = None) -> str:
     """Configure the page, check the database and show the demo banner; return the DB path.
 
     Stops the page (st.stop) with a clear message when the database is missing, empty, corrupt or
     locked, or holds no snapshot yet. ``intro`` is an optional caption under the title (our own text).
+    First, a page opened in Streamlit's pages-folder mode is rerun under app.py (:func:`app_navigation`).
     """
+    app_navigation()
     st.set_page_config(
         page_title=f"{title} · {APP_NAME}", page_icon=icon or ":material/insights:", layout="wide"
     )

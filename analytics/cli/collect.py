@@ -88,14 +88,14 @@ def add_recording_and_lake_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="DIR",
-        help="write every request sent to the node and every answer to DIR/requests.jsonl",
+        help="write every JSON-RPC frame sent to the node and received (runtime metadata included) to DIR/rpc.jsonl",
     )
     recording.add_argument(
         "--replay",
         type=Path,
         default=None,
         metavar="DIR",
-        help="answer from a recording made with --record instead of a node (offline reproduction)",
+        help="run against a recording made with --record instead of a node (offline reproduction, no network)",
     )
     parser.add_argument("--concurrency", type=int, default=128, help="subnets read at once (default 128)")
     add_lake_arguments(parser)

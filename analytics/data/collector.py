@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import time
 import importlib.metadata
 import itertools
@@ -37,6 +36,7 @@ import os
 import random
 import tempfile
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -429,7 +429,7 @@ async def read_values(view: Any, items: Sequence[tuple[Descriptor, list | None]]
 
     The list is general on purpose: a read of one more item is one more entry, not one more round
     trip. Over RPC every key goes in one ``state_queryStorageAt``; a substrate offering
-    ``query_multi`` (the test chain, record/replay) answers the list in one request; any other
+    ``query_multi`` (the in-memory test chain) answers the list in one request; any other
     ``bt.Substrate`` gets one ``query_batch`` per distinct item. An item the block's runtime lacks
     comes back as :class:`Missing`, never as a guessed value.
     """
@@ -511,7 +511,7 @@ async def _rpc_query_map_multi(
 async def read_prefix_maps(view: Any, item: Descriptor, prefixes: Sequence[list]) -> list[list[tuple[Any, Any]]]:
     """The ``query_map`` of ``item`` under each prefix at ``view``'s block, in as few requests as the
     substrate allows: over RPC two batched round trips (keys, then values) whatever the number of
-    prefixes; a substrate offering ``query_map_multi`` (the test chain, record/replay) answers in one
+    prefixes; a substrate offering ``query_map_multi`` (the in-memory test chain) answers in one
     request; any other ``bt.Substrate`` gets one ``query_map`` per prefix."""
     if not prefixes:
         return []
@@ -1010,9 +1010,22 @@ def _identity_name(value: Any) -> str | None:
     return name if isinstance(name, str) and name else None
 
 
+LEGACY_ALPHA: Descriptor = ("SubtensorModule", "Alpha")  # AlphaV2's keys, U64F64 shares (spec 343)
+
+
+async def _stake_positions(view: Any, hotkeys: list[str]) -> list[list[tuple[Any, Any]]]:
+    """Each hotkey's stake positions ((coldkey, netuid) -> share) at ``view``'s block: ``AlphaV2``,
+    or on a runtime before it ``Alpha``, which holds the same keys (its values are U64F64 shares)."""
+    prefixes = [[hk] for hk in hotkeys]
+    try:
+        return await read_prefix_maps(view, ST.AlphaV2, prefixes)
+    except ValueError:  # StorageFunctionNotFound: this block's runtime has no AlphaV2
+        return await read_prefix_maps(view, LEGACY_ALPHA, prefixes)
+
+
 def _nominator_count(entries: list[tuple[Any, Any]] | None, netuid: int) -> int | None:
-    """Coldkeys holding stake to a hotkey on ``netuid``, from ``AlphaV2`` entries under the hotkey
-    (keys (coldkey, netuid) after the hotkey prefix)."""
+    """Coldkeys holding stake to a hotkey on ``netuid``, from ``AlphaV2`` (or ``Alpha``) entries under
+    the hotkey (keys (coldkey, netuid) after the hotkey prefix)."""
     if entries is None:
         return None
     count = 0
@@ -1148,8 +1161,8 @@ async def _fetch_money(
         ),
         _optional(vout.query_map(ST.AlphaDividendsPerSubnet, [netuid])),
         _optional(vout.query_map(ST.RootAlphaDividendsPerSubnet, [netuid])),
-        # every hotkey's AlphaV2 positions in one request (a prefix scan per hotkey, batched)
-        _optional(read_prefix_maps(vin, ST.AlphaV2, [[hk] for hk in money_keys])),
+        # every hotkey's stake positions in one request (a prefix scan per hotkey, batched)
+        _optional(_stake_positions(vin, money_keys)),
         *_spliced(
             _optional_values(
                 vout,
@@ -1461,8 +1474,10 @@ def subtensor_for(network: str) -> Any:
 def fresh_subtensor(like: Any) -> Any:
     """A new unopened client to the same chain: a new connection for RPC, the same backend for fakes."""
     substrate = getattr(getattr(like, "_client", None), "_substrate", None)
+    if isinstance(substrate, WiredRpcSubstrate):  # recorded or replayed: the same recording
+        return bt.Subtensor(_network_argument(like), substrate=substrate.renewed())
     if substrate is None or isinstance(substrate, bt.RpcSubstrate):
-        return bt.Subtensor(like.network if like.network in NETWORK_NAMES else like.endpoint)
+        return bt.Subtensor(_network_argument(like))
     return bt.Subtensor(like.network, substrate=substrate)
 
 
@@ -2030,205 +2045,301 @@ def _backfill_point(
 
 
 # --------------------------------------------------------------------------------------------------
-# Record and replay: every request the client sent and every answer it got, as JSON lines
+# Record and replay: the JSON-RPC frames the SDK's transport sent and received, as JSON lines
+#
+# The SDK dials its websocket through a replaceable factory (``RpcSession(connect_factory=...)``);
+# a recorded client's factory wraps the real websocket and appends every frame to ``DIR/rpc.jsonl``,
+# a replayed client's factory is a connection answering each request from that file. Everything
+# above the socket is the real SDK: session, batches, runtime resolution, metadata, SCALE decoding.
 
-RECORDING_FILE = "requests.jsonl"
-_RECORDED_CALLS = (
-    "block_hash",
-    "block_number",
-    "finalized_block_number",
-    "block_time",
-    "spec_version",
-    "spec_version_at",
-    "query",
-    "query_map",
-    "query_batch",
-    "query_multi",
-    "query_map_multi",
-    "runtime_call",
-    "constant",
-    "map_has_entries",
-)
+RECORDING_FILE = "rpc.jsonl"
+RECORDING_FORMAT = 1
 
 
-def _to_json(value: Any) -> Any:
-    """Decoded chain values as JSON that keeps their Python shape (tuples, bytes, Missing)."""
-    if isinstance(value, tuple):
-        return {"__tuple__": [_to_json(v) for v in value]}
-    if isinstance(value, list):
-        return [_to_json(v) for v in value]
-    if isinstance(value, dict):
-        return {"__dict__": [[_to_json(k), _to_json(v)] for k, v in value.items()]}
-    if isinstance(value, bytes | bytearray):
-        return {"__bytes__": bytes(value).hex()}
-    if isinstance(value, Missing):
-        return {"__missing__": [value.item[0], value.item[1], value.reason]}
-    if isinstance(value, np.integer):
-        return int(value)
-    return value
+def _network_argument(subtensor: Any) -> str:
+    """What to pass ``bt.Subtensor`` for another client to the same chain: a name, or the URL."""
+    return subtensor.network if subtensor.network in NETWORK_NAMES else subtensor.endpoint
 
 
-def _from_json(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    if isinstance(value, dict):
-        if "__tuple__" in value:
-            return tuple(_from_json(v) for v in value["__tuple__"])
-        if "__dict__" in value:
-            return {_from_json(k): _from_json(v) for k, v in value["__dict__"]}
-        if "__bytes__" in value:
-            return bytes.fromhex(value["__bytes__"])
-        if "__missing__" in value:
-            module, name, reason = value["__missing__"]
-            return Missing((module, name), reason)
-    return value
+def _request_key(method: Any, params: Any) -> str:
+    return json.dumps([method, params], sort_keys=True, separators=(",", ":"))
 
 
-def _call_key(name: str, args: tuple) -> str:
-    return json.dumps([name, _to_json(list(args))], sort_keys=True, separators=(",", ":"))
+class _Recorder:
+    """Appends JSON lines to ``DIR/rpc.jsonl``: a header, then each connection's frames."""
 
+    def __init__(self, directory: str | os.PathLike[str], header: dict[str, Any]) -> None:
+        self.dir = Path(directory)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.dir / RECORDING_FILE, "a", encoding="utf-8")  # noqa: SIM115 - whole run
+        except OSError as exc:
+            raise CollectorError(f"cannot write a recording in {self.dir}: {exc.strerror or exc}") from None
+        self.write({"recording": "json-rpc", "format": RECORDING_FORMAT, **header})
 
-class RecordingSubstrate:
-    """A ``bt.Substrate`` that forwards to another and appends each request and its answer (or
-    error) to ``DIR/requests.jsonl``; the SDK above it, and the node or chain below, are unchanged."""
-
-    def __init__(self, inner: Any, directory: str | os.PathLike[str], network: str) -> None:
-        self._inner = inner
-        self._dir = Path(directory)
-        self._dir.mkdir(parents=True, exist_ok=True)
-        self._file = open(self._dir / RECORDING_FILE, "a", encoding="utf-8")  # noqa: SIM115 - whole run
-        self._write({"network": network, "sdk": importlib.metadata.version("bittensor")})
-
-    def _write(self, line: dict[str, Any]) -> None:
+    def write(self, line: dict[str, Any]) -> None:
         self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
         self._file.flush()
 
-    def balance(self, rao: int, netuid: int = 0) -> Any:
-        return self._inner.balance(rao, netuid)
+    async def connect(self, url: str) -> Any:
+        """The SDK's own websocket dial to ``url``, every frame through it recorded."""
+        from bittensor._transport.rpc import _default_connect
 
-    async def connect(self) -> None:
-        await self._inner.connect()
+        conn = uuid.uuid4().hex[:12]  # unique across the runs appending to one recording
+        ws = await _default_connect(url)
+        self.write({"conn": conn, "url": url})
+        return _RecordingConnection(ws, self, conn)
+
+
+class _RecordingConnection:
+    """A websocket that writes each frame it sends or receives to the recording (the SDK's
+    ``WsConnection``: send, recv, close)."""
+
+    def __init__(self, ws: Any, recorder: _Recorder, conn: str) -> None:
+        self._ws, self._recorder, self._conn = ws, recorder, conn
+
+    def _frame(self, text: str | bytes) -> Any:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return {"text": text if isinstance(text, str) else text.decode("utf-8", "replace")}
+
+    async def send(self, message: str) -> None:
+        self._recorder.write({"conn": self._conn, "sent": self._frame(message)})
+        await self._ws.send(message)
+
+    async def recv(self) -> str | bytes:
+        message = await self._ws.recv()
+        self._recorder.write({"conn": self._conn, "got": self._frame(message)})
+        return message
 
     async def close(self) -> None:
-        await self._inner.close()
-
-    async def _forward(self, name: str, args: tuple) -> Any:
-        inner: Any = getattr(self._inner, name, None)
-        if name == "query_multi" and inner is None:
-            if isinstance(self._inner, bt.RpcSubstrate):
-                inner = functools.partial(_rpc_query_multi, self._inner)
-            else:
-                raise AttributeError(name)
-        if name == "query_map_multi" and inner is None:
-            if isinstance(self._inner, bt.RpcSubstrate):
-                inner = functools.partial(_rpc_query_map_multi, self._inner)
-            else:
-                raise AttributeError(name)
-        if name == "spec_version_at" and inner is None:
-            view = _BlockView(self._inner, None)
-            view.block_hash = args[0]
-            inner = view.spec
-        try:
-            result = await inner(*args)
-        except (bt.ChainError, ValueError) as exc:
-            self._write({"call": _call_key(name, args), "error": type(exc).__name__, "message": str(exc)})
-            raise
-        self._write({"call": _call_key(name, args), "result": _to_json(result)})
-        return result
-
-    def __getattr__(self, name: str) -> Any:
-        if name in _RECORDED_CALLS:
-            return functools.partial(self._forward_any, name)
-        return getattr(self._inner, name)
-
-    async def _forward_any(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        return await self._forward(name, (*args, *kwargs.values()))
+        await self._ws.close()
 
 
-class _BlockView:
-    """The spec of one block over a plain substrate (RPC codec, or the Core.version runtime call)."""
+class Recording:
+    """A recording read back: its header and each request's answers, in the order they came.
 
-    def __init__(self, substrate: Any, block_hash: str | None) -> None:
-        self.substrate, self.block_hash = substrate, block_hash
-
-    async def spec(self, _block_hash: str | None = None) -> int:
-        if isinstance(self.substrate, bt.RpcSubstrate):
-
-            async def op(raw: Any) -> int:
-                return int((await raw._runtimes.codec_at(self.block_hash)).spec_version)
-
-            return await self.substrate._read(op)
-        version = await self.substrate.runtime_call("Core", "version", [], self.block_hash)
-        return int(version["spec_version"])
-
-
-class ReplaySubstrate:
-    """A ``bt.Substrate`` answering from a recording: the same command runs offline, answer for answer.
-
-    A request the recording does not hold raises ChainError naming it (the run then reports that
-    subnet failed, as against a node that refused it)."""
+    Requests are matched on (endpoint, method, params): a batch is its requests, ids are the
+    replaying session's own. The same request asked again gets the next recorded answer, then the
+    last one again (a head re-probed more often offline than live)."""
 
     def __init__(self, directory: str | os.PathLike[str]) -> None:
         path = Path(directory) / RECORDING_FILE
         if not path.is_file():
             raise CollectorError(f"no recording at {path} (make one with --record {directory})")
-        self.answers: dict[str, list[dict[str, Any]]] = {}
-        self.network = "local"
-        self.token_symbols: dict[int, str] = {}
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:
-                raise CollectorError(f"recording {path} line {number} is not JSON") from None
-            if "network" in entry:
-                self.network = str(entry["network"])
-            elif "call" in entry:
-                self.answers.setdefault(entry["call"], []).append(entry)
-        self._served: dict[str, int] = {}
+        self.path = path
+        self.header: dict[str, Any] = {}
+        self._answers: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        self._served: dict[tuple[str, str], int] = {}
+        self.missing: list[str] = []
+        self._urls: dict[str, str] = {}  # connection -> endpoint
+        self._asked: dict[tuple[str, Any], tuple[str, str]] = {}  # (connection, id) -> (endpoint, request)
+        self._anywhere: dict[str, tuple[str, str]] = {}  # request -> the first endpoint that answered it
+        with path.open("rb") as lines:  # bytes: text that is not UTF-8 is a bad line, not a crash
+            for number, line in enumerate(lines, 1):
+                try:
+                    self._take(json.loads(line))
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    raise CollectorError(
+                        f"recording {path} line {number} is not a recorded JSON-RPC frame (not JSON, or not "
+                        "written by --record)"
+                    ) from None
+        if not self.header:
+            raise CollectorError(f"recording {path} has no header line (not written by --record)")
 
-    def balance(self, rao: int, netuid: int = 0) -> Any:
-        from bittensor import Balance
+    def _take(self, entry: Any) -> None:
+        """One line: the header, a connection's endpoint, or a frame it sent or got (raises if neither)."""
+        if not isinstance(entry, dict):
+            raise ValueError
+        if "recording" in entry:
+            if entry.get("format") != RECORDING_FORMAT or not isinstance(entry.get("endpoint"), str):
+                raise ValueError
+            self.header = self.header or entry
+        elif "url" in entry:
+            self._urls[str(entry["conn"])] = str(entry["url"])
+        elif "sent" in entry or "got" in entry:
+            conn = str(entry["conn"])
+            frames: Any = entry["sent"] if "sent" in entry else entry["got"]
+            for frame in frames if isinstance(frames, list) else [frames]:
+                if "sent" in entry:
+                    request = _request_key(frame["method"], frame["params"])
+                    self._asked[conn, frame["id"]] = (self._urls[conn], request)
+                elif (conn, frame.get("id")) in self._asked:  # a response (not a subscription's push)
+                    answer = {k: v for k, v in frame.items() if k not in ("id", "jsonrpc")}
+                    asked = self._asked.pop((conn, frame["id"]))
+                    self._answers.setdefault(asked, []).append(answer)
+                    self._anywhere.setdefault(asked[1], asked)
+        else:
+            raise ValueError
 
-        return Balance(int(rao), netuid, self.token_symbols.get(netuid) if netuid else None)
+    def answer(self, url: str, request: dict[str, Any]) -> dict[str, Any]:
+        """The response frame to one request frame, with the request's id."""
+        method, params = request.get("method"), request.get("params", [])
+        found = self._find(url, _request_key(method, params))
+        if found not in self._answers and _is_metadata(method, params):
+            found = self._same_runtime_metadata(url, method, params) or found
+        answers = self._answers.get(found)
+        if not answers:
+            what = f"{method}{json.dumps(request.get('params', []))}"
+            self.missing.append(what)
+            log.warning("replay: %s is not in the recording", what)
+            answer: dict[str, Any] = {
+                "error": {"code": -32000, "message": f"replay: {what} is not in the recording"}
+            }
+        else:
+            index = self._served.get(found, 0)
+            self._served[found] = index + 1
+            answer = answers[min(index, len(answers) - 1)]
+        return {"jsonrpc": "2.0", "id": request.get("id"), **answer}
 
-    async def connect(self) -> None:
+    def _find(self, url: str, key: str) -> tuple[str, str]:
+        """The recorded request: asked of ``url``, else of another endpoint of the pool."""
+        return (url, key) if (url, key) in self._answers else self._anywhere.get(key, (url, key))
+
+    def _spec_at(self, url: str, block_hash: Any) -> Any:
+        """The runtime version the node gave for ``block_hash`` (None: never asked)."""
+        answers = self._answers.get(self._find(url, _request_key("state_getRuntimeVersion", [block_hash])))
+        result = answers[0].get("result") if answers else None
+        return result.get("specVersion") if isinstance(result, dict) else None
+
+    def _same_runtime_metadata(self, url: str, method: Any, params: list[Any]) -> tuple[str, str] | None:
+        """A recorded metadata answer for the same runtime version: the SDK downloads a runtime's
+        metadata at whichever of its blocks it meets first, which concurrent reads need not repeat."""
+        spec = self._spec_at(url, params[-1])
+        if spec is None:
+            return None
+        for found in self._answers:
+            other_method, other_params = json.loads(found[1])
+            if (
+                other_method == method
+                and _is_metadata(other_method, other_params)
+                and other_params[:-1] == params[:-1]
+                and self._spec_at(found[0], other_params[-1]) == spec
+            ):
+                return found
         return None
+
+    async def connect(self, url: str) -> Any:
+        return _ReplayConnection(self, url)
+
+
+def _is_metadata(method: Any, params: list[Any]) -> bool:
+    """A runtime metadata request (its last parameter: the block hash, None for the head)."""
+    if method == "state_call":
+        return len(params) == 3 and params[0] == "Metadata_metadata_at_version"
+    return method == "state_getMetadata" and len(params) == 1
+
+
+class _ReplayConnection:
+    """A websocket to no node: each frame sent is answered from the recording (a batch as a batch)."""
+
+    def __init__(self, recording: Recording, url: str) -> None:
+        self._recording, self._url = recording, url
+        self._replies: asyncio.Queue[str] = asyncio.Queue()
+
+    async def send(self, message: str) -> None:
+        frame = json.loads(message)
+        if isinstance(frame, list):
+            reply: Any = [self._recording.answer(self._url, f) for f in frame]
+        else:
+            reply = self._recording.answer(self._url, frame)
+        self._replies.put_nowait(json.dumps(reply))
+
+    async def recv(self) -> str:
+        return await self._replies.get()
 
     async def close(self) -> None:
         return None
 
-    async def _answer(self, name: str, *args: Any, **kwargs: Any) -> Any:
-        key = _call_key(name, (*args, *kwargs.values()))
-        entries = self.answers.get(key)
-        if not entries:
-            raise bt.ChainError(f"replay: {name}{tuple(args)} is not in the recording")
-        index = self._served.get(key, 0)
-        self._served[key] = index + 1
-        entry = entries[min(index, len(entries) - 1)]
-        if "error" in entry:
-            raise (ValueError if entry["error"] == "ValueError" else bt.ChainError)(entry["message"])
-        return _from_json(entry["result"])
 
-    def __getattr__(self, name: str) -> Any:
-        if name in _RECORDED_CALLS:
-            return functools.partial(self._answer, name)
-        raise AttributeError(f"a replayed recording does not implement {name!r}")
+def _runtimes_over_the_wire(session: Any) -> Any:
+    """The SDK's runtime manager without its on-disk metadata cache: each spec's metadata is asked of
+    the node once per connection, so a recording always holds the metadata it was decoded with."""
+    from bittensor._transport.runtime import RuntimeManager
+
+    class OverTheWire(RuntimeManager):
+        async def _build_codec(
+            self, spec_version: int, transaction_version: int, at_hash: str | None, *, spec_name: str = ""
+        ) -> Any:
+            metadata, _ = await self._download_metadata(at_hash)
+            return self._make_codec(metadata, spec_version, transaction_version, spec_name=spec_name)
+
+    return OverTheWire(session)
+
+
+class WiredRpcSubstrate(bt.RpcSubstrate):
+    """The SDK's RPC substrate whose websockets are dialled by ``connect(url)``: recorded, or replayed."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        connect: Callable[[str], Any],
+        *,
+        fallback_endpoints: list[str] | None = None,
+        archive_endpoints: list[str] | None = None,
+    ) -> None:
+        super().__init__(endpoint, fallback_endpoints=fallback_endpoints, archive_endpoints=archive_endpoints)
+        self._dial = connect
+
+    def _interface(self, endpoint: str, fallbacks: list[str]) -> Any:
+        from bittensor._transport.interface import SubstrateConnection
+
+        connection = SubstrateConnection(
+            endpoint, fallback_urls=fallbacks, retry_forever=self.retry_forever, connect_factory=self._dial
+        )
+        connection._runtimes = _runtimes_over_the_wire(connection._session)
+        return connection
+
+    def renewed(self) -> WiredRpcSubstrate:
+        """A new unopened substrate dialling the same way (a fresh client for a retry)."""
+        return WiredRpcSubstrate(
+            self.endpoint,
+            self._dial,
+            fallback_endpoints=self.fallback_endpoints,
+            archive_endpoints=self.archive_endpoints,
+        )
 
 
 def recorded(subtensor: Any, directory: str | os.PathLike[str]) -> Any:
-    """An unopened client like ``subtensor`` whose every request and answer is recorded to ``directory``."""
-    inner = subtensor._client._substrate
-    return bt.Subtensor(subtensor.network, substrate=RecordingSubstrate(inner, directory, subtensor.network))
+    """An unopened client to ``subtensor``'s node whose every JSON-RPC frame is recorded to ``directory``."""
+    rpc = getattr(getattr(subtensor, "_client", None), "_substrate", None)
+    if not isinstance(rpc, bt.RpcSubstrate):
+        raise CollectorError("--record writes a node's JSON-RPC frames; this client does not talk to a node")
+    network = _network_argument(subtensor)
+    recorder = _Recorder(
+        directory,
+        {
+            "network": network,
+            "endpoint": rpc.endpoint,
+            "archive": list(rpc.archive_endpoints),
+            "sdk": importlib.metadata.version("bittensor"),
+        },
+    )
+    wired = WiredRpcSubstrate(
+        rpc.endpoint,
+        recorder.connect,
+        fallback_endpoints=rpc.fallback_endpoints,
+        archive_endpoints=rpc.archive_endpoints,
+    )
+    return bt.Subtensor(network, substrate=wired)
 
 
 def replayed(directory: str | os.PathLike[str]) -> Any:
-    """An unopened client answering from a recording made with :func:`recorded` (no node needed)."""
-    substrate = ReplaySubstrate(directory)
-    return bt.Subtensor(substrate.network, substrate=substrate)
+    """An unopened client whose node is a recording made with :func:`recorded` (no network)."""
+    recording = Recording(directory)
+    header = recording.header
+    wired = WiredRpcSubstrate(
+        header["endpoint"], recording.connect, archive_endpoints=[str(u) for u in header.get("archive") or []]
+    )
+    return bt.Subtensor(str(header.get("network") or header["endpoint"]), substrate=wired)
 
 
 def client_for(
-    network: str, *, record: str | os.PathLike[str] | None = None, replay: str | os.PathLike[str] | None = None
+    network: str,
+    *,
+    record: str | os.PathLike[str] | None = None,
+    replay: str | os.PathLike[str] | None = None,
 ) -> Any:
     """The client a command runs on: the network, recorded to ``record``, or a replay of ``replay``."""
     if replay is not None:

@@ -119,6 +119,15 @@ def counts(levels: Any) -> dict[str, int]:
     return {lv: int((values == lv).sum()) for lv in LEVELS}
 
 
+def tv_scale() -> str:
+    """How a Tv figure is coloured (:func:`tv_levels` with COLOURS), for help texts."""
+    c = consensus
+    return (
+        f"green from {1 - c.CLIPPED_MINOR:.2f} (ok), amber from {1 - c.CLIPPED_MAJOR:.2f} (minor), "
+        f"orange from {1 - c.CLIPPED_CRITICAL:.2f} (major), red below (critical)"
+    )
+
+
 def rules() -> str:
     """The rule in words, for captions and help texts."""
     c = consensus
