@@ -285,13 +285,13 @@ def distribute(
     np.add.at(incentive, uid_keys[~burned_uid], server[~burned_uid])
     for uid, key in enumerate(uid_keys.tolist()):
         amount = int(validator[uid])
-        plist = parents.get(key)
-        if not plist:
+        own_parents = parents.get(key, [])
+        if not own_parents:
             # no parents: the whole amount is the key's own (what parent_child_split returns then,
             # without its U96F32 round trip, exact for any u64 amount); zero amounts pay nothing
             dividend[key] = dividend.get(key, 0) + max(amount, 0)
             continue
-        pairs, burned = parent_child_split(key, amount, keys, plist, children_of, tw, burn_bits)
+        pairs, burned = parent_child_split(key, amount, keys, own_parents, children_of, tw, burn_bits)
         ck_burned[key] += burned
         for recipient, paid in pairs:
             dividend[recipient] = dividend.get(recipient, 0) + paid
