@@ -13,18 +13,24 @@ uint64 where they provably fit and fall back to hi/lo splits where they do not (
 values). Python ints are used only for O(n) work (the I64F64 stake when TAO weight applies, the
 U64F64 mechanism weights).
 
-n x n work is restricted to the rows that can matter: rows holding a validator permit (every other
-row is masked out by the chain) plus rows that still hold bonds (they decay and take part in the
-column normalisations). The liquid-alpha sigmoid emulates substrate_fixed's Taylor-series exp bit
-for bit, so liquid-alpha bonds match exactly too (the contract allows 1 u16).
+n x n work is restricted to the rows that can matter: of the rows holding a validator permit (every
+other row is masked out by the chain) or still holding bonds (they decay and take part in the
+column normalisations), those with a weight or a bond; a permitted row with neither only adds its
+stake to consensus as a zero vote. The liquid-alpha sigmoid emulates substrate_fixed's
+Taylor-series exp bit for bit, so liquid-alpha bonds match exactly too (the contract allows 1 u16).
 
-Speed (bench/yuma.py) comes from shortcuts that are exact, never approximate: u16 normalisations
-divide in float64 where the quotient provably floors right (_div_u16_sum); column divisions run in
-uint64 once the (n,) divisors prove nothing overflows (_div_cols); the median sorts packed
-(score, row) keys per column and finds every column's crossing with one searchsorted; the masks are
-skipped when an O(n) bound shows they drop nothing; the ranks' product doubles as the bond delta's
-numerator. At 64 x 256 about 40% of an epoch is numpy's per-call cost, so fewer calls matter as
-much as fewer passes. tests/test_yuma_fixed.py checks the shortcuts against exact integers.
+Speed (bench/yuma.py; bench/yuma_vs_naive.py against a naive dense float64 epoch on mainnet-shaped
+subnets) comes from shortcuts that are exact, never approximate: u16 normalisations divide in
+float64 where the quotient provably floors right (_div_u16_sum), and so does the TAO-weighted stake
+(with an exact fallback near integers); column divisions run in uint64 once the (n,) divisors prove
+nothing overflows (_div_cols); the median sorts packed (score, row) keys per column and finds every
+column's crossing with one searchsorted, and skips the columns whose zero votes already hold more
+than the minority (median 0: most miners on real subnets); clipping, ranks and full-penalty bond
+weights touch only the miners with consensus, the dividends' column normalisation only those with
+incentive; the masks are skipped when an O(n) bound shows they drop nothing; the ranks' product
+doubles as the bond delta's numerator. Much of an epoch on a sparse subnet is numpy's per-call
+cost, so fewer calls matter as much as fewer passes. tests/test_yuma_fixed.py and
+tests/test_yuma_shortcuts.py check the shortcuts against exact integers and the general paths.
 
 How it is checked (tests/): subtensor's own test cases as vectors, random epochs replayed through
 subtensor's epoch maths, exp/sigmoid tables from substrate_fixed, hypothesis properties, mainnet data.
@@ -43,7 +49,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -174,9 +180,11 @@ class EpochResult:
 
     Intermediates (I32F32 bits, int64): stake_bits (normalised S), active_stake_bits (A),
     consensus_bits, validator_trust_bits, ranks_bits (R before normalisation), incentive_bits,
-    dividends_bits; (n, n) views expanded on demand from the computed rows: weights_bits (W after
-    every mask and row normalisation), clipped_weights_bits (W clipped at C). Float views (value =
-    bits / 2^32, or u16 / 65535) are the *_float properties.
+    dividends_bits. W (after every mask and row normalisation) and W clipped at C are kept for the
+    rows computed (live_index: the rows holding a weight or a bond); weights_rows_bits /
+    clipped_rows_bits (one row per row_index uid) and the (n, n) weights_bits /
+    clipped_weights_bits are expanded from them on demand (the other rows are zero). Float views
+    (value = bits / 2^32, or u16 / 65535) are the *_float properties.
 
     For epoch_with_mechanisms the stored fields are the aggregate (see that function); `mechanisms`
     then holds each mechanism's own EpochResult, `mechanism_emission` the split E_m and
@@ -203,9 +211,9 @@ class EpochResult:
     ranks_bits: np.ndarray
     incentive_bits: np.ndarray
     dividends_bits: np.ndarray
-    row_index: np.ndarray  # uids of the rows that were computed (permits and bond holders)
-    weights_rows_bits: np.ndarray  # (len(row_index), n) W after masks + row normalisation
-    clipped_rows_bits: np.ndarray  # (len(row_index), n) W clipped at consensus
+    row_index: np.ndarray  # uids of the rows the epoch reads (permits and bond holders)
+    live_index: np.ndarray  # those of them holding a weight or a bond: the rows computed
+    weights_live_bits: np.ndarray  # (len(live_index), n) W after masks + row normalisation
     fallback: bool  # True when sum(I + D) was 0 and emission followed (active) stake
     total_stake: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # floor(S) rao
     mechanisms: list[EpochResult] = field(default_factory=list)
@@ -241,18 +249,35 @@ class EpochResult:
             "ranks_float": self.ranks_float,
         }
 
-    def _expand(self, rows: np.ndarray) -> np.ndarray:
-        full = np.zeros((self.n, self.n), dtype=np.int64)
-        if len(self.row_index):
-            full[self.row_index] = rows
+    def _expand(self, live: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Rows of `live` (one per live_index uid) placed at their uids among `rows` (default: all n)."""
+        rows = np.arange(self.n) if rows is None else rows
+        full = np.zeros((len(rows), self.n), dtype=np.int64)
+        if len(self.live_index):
+            full[np.searchsorted(rows, self.live_index)] = live
         return full
+
+    @cached_property
+    def clipped_live_bits(self) -> np.ndarray:
+        """(len(live_index), n) W clipped at consensus: min(W_ij, C_j), as the epoch clips it."""
+        return np.minimum(self.weights_live_bits, self.consensus_bits)
+
+    @cached_property
+    def weights_rows_bits(self) -> np.ndarray:
+        """(len(row_index), n) W after masks + row normalisation (rows without weights are zero)."""
+        return self._expand(self.weights_live_bits, self.row_index)
+
+    @cached_property
+    def clipped_rows_bits(self) -> np.ndarray:
+        """(len(row_index), n) W clipped at consensus."""
+        return self._expand(self.clipped_live_bits, self.row_index)
 
     @property
     def preranks_bits(self) -> np.ndarray:
         """P_j = sum_i A_i W_ij before clipping (historic; I32F32 bits)."""
-        if not len(self.row_index):
+        if not len(self.live_index):
             return np.zeros(self.n, dtype=np.int64)
-        return _mul(self.weights_rows_bits, self.active_stake_bits[self.row_index][:, None]).sum(axis=0)
+        return _mul(self.weights_live_bits, self.active_stake_bits[self.live_index][:, None]).sum(axis=0)
 
     @property
     def trust(self) -> np.ndarray:
@@ -265,12 +290,12 @@ class EpochResult:
     @property
     def weights_bits(self) -> np.ndarray:
         """(n, n) normalised weights W as I32F32 bits (masked rows are zero)."""
-        return self._expand(self.weights_rows_bits)
+        return self._expand(self.weights_live_bits)
 
     @property
     def clipped_weights_bits(self) -> np.ndarray:
         """(n, n) weights clipped at consensus, I32F32 bits."""
-        return self._expand(self.clipped_rows_bits)
+        return self._expand(self.clipped_live_bits)
 
     # float views for charts and tables --------------------------------------------------------
     @property
@@ -355,6 +380,8 @@ def _mul_unit(m: np.ndarray, v: np.ndarray | int) -> np.ndarray:
 
     Checks only the (small) second operand: below 1.0 the uint64 product cannot overflow.
     """
+    if not m.size:
+        return np.zeros(np.broadcast_shapes(m.shape, np.shape(v)), dtype=np.int64)
     if isinstance(v, np.ndarray) and v.ndim:
         small = v.size == 0 or (int(v.min()) >= 0 and int(v.max()) < 1 << 32)
         if small and m.size:
@@ -415,10 +442,21 @@ def _div_cols(x: np.ndarray, sums: np.ndarray) -> np.ndarray:
 
     The divisors bound the numerators, so checking the (n,) divisors for < 2^32 proves the uint64
     fast path safe without a pass over x; a zero column has only zero entries, which divide by 1 to 0.
+    A divisor of exactly 1.0 (a column held by one row, then normalised) is common: an x of 2^32 is
+    then that divisor and its quotient 2^32, computed as (2^32 - 1) * 2^32 / 2^32 + 1.
     """
-    if x.size and int(sums.max()) < 1 << 32:
+    if not x.size:
+        return np.zeros(x.shape, dtype=np.int64)
+    top = int(sums.max())
+    if top < 1 << 32:
         q = x.view(np.uint64) << _U32
         q //= np.maximum(sums, 1).view(np.uint64)
+        return q.view(np.int64)
+    if top == 1 << 32:
+        carry = x >> FRAC_BITS  # 1 where x == 2^32, else 0
+        q = (x - carry).view(np.uint64) << _U32
+        q //= np.maximum(sums, 1).view(np.uint64)
+        q += carry.view(np.uint64)
         return q.view(np.int64)
     return _div(x, sums)
 
@@ -433,11 +471,12 @@ def _div_scalar(x: np.ndarray, total: int) -> np.ndarray:
 
 
 def _normalize(x: np.ndarray) -> np.ndarray:
-    """inplace_normalize: divide by the exact sum; a zero sum leaves x unchanged."""
+    """inplace_normalize: divide by the exact sum; a zero sum leaves x unchanged (x >= 0)."""
     total = int(x.sum())
     if total == 0:
         return x.copy()
-    if total < 1 << 62 and int(x.max()) < 1 << 32:  # non-negative proportions: one uint64 division
+    # one uint64 division when x << 32 fits: each x <= total < 2^32 (no need to look), or checked
+    if 0 < total < 1 << 32 or (total < 1 << 62 and int(x.max()) < 1 << 32):
         return ((x.view(np.uint64) << _U32) // np.uint64(total)).view(np.int64)
     return _div(x, np.int64(total))
 
@@ -474,6 +513,17 @@ def _div_u16_sum(u: np.ndarray, total: np.ndarray) -> np.ndarray:
 def _u16_proportion(u: np.ndarray) -> np.ndarray:
     """u16_proportion_to_fixed: I32F32(u) / I32F32(65535) = floor(u * 2^32 / 65535)."""
     return (np.asarray(u, dtype=np.int64) << FRAC_BITS) // U16_MAX
+
+
+def _u16_proportion_of_u16(u: np.ndarray) -> np.ndarray:
+    """_u16_proportion for int64 values known to lie in 0..65535, without a division.
+
+    2^32 = 65535 * 65537 + 1, so u * 2^32 / 65535 = u * 65537 + u / 65535, whose floor for
+    0 <= u <= 65535 is u * 65537 + (1 if u == 65535 else 0) = u * 65537 + ((u + 1) >> 16).
+    """
+    out = u * 65537
+    out += (u + 1) >> 16
+    return out
 
 
 def _amount(share_bits: np.ndarray, rao: int) -> np.ndarray:
@@ -533,6 +583,10 @@ def effective_activity_cutoff(inputs: EpochInputs) -> int:
 
 
 def _vector(name: str, value: object, n: int, dtype: type = np.int64) -> np.ndarray:
+    """`value` as an (n,) int64 (or bool) array, checked; an array already of that kind is returned
+    as it is (the epoch never writes into its inputs)."""
+    if isinstance(value, np.ndarray) and value.shape == (n,) and value.dtype == dtype:
+        return value
     arr = np.asarray(value)
     if arr.shape != (n,):
         raise ValueError(f"{name} must have shape ({n},), got {arr.shape}")
@@ -557,6 +611,13 @@ def _check_u16(name: str, arr: np.ndarray) -> np.ndarray:
 def _matrix_u16(name: str, value: object, n: int, check_range: bool = True) -> np.ndarray:
     """An (n, n) int64 matrix of u16 values; check_range=False leaves the range check to the caller
     (the epoch checks only the rows it reads: no other row can change its result)."""
+    if (
+        not check_range
+        and isinstance(value, np.ndarray)
+        and value.dtype == np.int64
+        and value.shape == (n, n)
+    ):
+        return value
     arr = np.asarray(value)
     if arr.shape != (n, n):
         raise ValueError(f"{name} must have shape ({n}, {n}), got {arr.shape}")
@@ -608,6 +669,10 @@ def _stake_bits(
             q += r >> 63
             return q, whole
         return np.array([(int(v) << 32) // total for v in kept.tolist()], dtype=np.int64), whole
+    if n and int(tao.min()) >= 0:
+        fast = _stake_bits_weighted(alpha, tao, tw_bits, threshold, owner)
+        if fast is not None:
+            return fast
     scaled = [(int(a) << 32) + int(t) * tw_bits for a, t in zip(alpha.tolist(), tao.tolist(), strict=True)]
     whole_l = [v >> 32 for v in scaled]
     if threshold > 0:
@@ -622,11 +687,62 @@ def _stake_bits(
     return np.array([(v << 32) // total for v in scaled], dtype=np.int64), whole
 
 
+def _stake_bits_weighted(
+    alpha: np.ndarray, tao: np.ndarray, tw_bits: int, threshold: int, owner: int | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """_stake_bits with TAO weight, vectorised (exact); None when a value is out of its range.
+
+    V_i = alpha_i * 2^32 + tao_i * tw_bits passes 2^64, so it is held as floor(T_i) = V_i >> 32
+    (alpha_i + floor(tao_i * tw_bits / 2^32), the product split at 32 bits) and its low 32 bits;
+    the total is one Python int. S_i = floor(V_i * 2^32 / total) <= 2^32 is estimated in float64:
+    V_i (two roundings), 2^32 / total (two) and their product (one) put the estimate within 2^-50
+    relative, 2^-18 absolute, of the real quotient. Where its fraction lies in [2^-16, 1 - 2^-16]
+    the floor is certain; the other entries (exact quotients such as a sole staker's 2^32, and
+    near-ties) are divided as Python ints. Needs 0 <= alpha, tao (int64) and tw_bits <= 2^32.
+    """
+    n = len(alpha)
+    if tw_bits > 1 << 32 or int(alpha.min()) < 0:
+        return None
+    top = int(alpha.max()) + (int(tao.max()) >> 32) * tw_bits + (1 << 32)
+    if top * n >= 1 << 63:  # floor(T) or its sum would pass int64
+        return None
+    t, w = tao.view(np.uint64), np.uint64(tw_bits)
+    low = (t & np.uint64(_LO32)) * w  # < 2^64
+    whole = ((t >> _U32) * w + (low >> _U32)).view(np.int64)
+    whole += alpha  # floor(T_i)
+    frac = (low & np.uint64(_LO32)).view(np.int64)  # V_i = whole_i * 2^32 + frac_i
+    kept_whole, kept_frac = whole, frac
+    if threshold > 0:
+        below = whole < threshold
+        if owner is not None:
+            below[owner] = False
+        if below.any():
+            kept_whole, kept_frac = np.where(below, 0, whole), np.where(below, 0, frac)
+    total = (int(kept_whole.sum()) << 32) + int(kept_frac.sum())
+    if total == 0:
+        return np.zeros(n, dtype=np.int64), whole
+    value = kept_whole.astype(np.float64)
+    value *= float(1 << 32)
+    value += kept_frac
+    value *= float(1 << 32) / float(total)
+    q = np.floor(value)
+    out = q.astype(np.int64)
+    q -= value  # minus the fraction
+    margin = 1.0 / (1 << 16)
+    unsure = np.flatnonzero(((q > -margin) | (q < margin - 1.0)) & (value != 0.0))  # 0 is exact
+    for i in unsure.tolist():
+        out[i] = (((int(kept_whole[i]) << 32) + int(kept_frac[i])) << 32) // total
+    return out, whole
+
+
 def _topk_nonzero(stake: np.ndarray, k: int) -> np.ndarray:
-    """is_topk_nonzero: non-zero stake, and (when n >= k) not among the n - k smallest (stable sort)."""
+    """is_topk_nonzero: non-zero stake, and (when n >= k) not among the n - k smallest (stable sort).
+
+    stake >= 0 (I32F32 bits of normalised stake).
+    """
     keep = stake != 0
     n = len(stake)
-    if n < k:
+    if n < k or int(np.count_nonzero(keep)) <= k:  # (stake >= 0) then the n - k smallest are zeros
         return keep
     order = np.argsort(stake, kind="stable")
     keep[order[: n - k]] = False
@@ -655,7 +771,9 @@ def weighted_median(stake_bits: np.ndarray, score_bits: np.ndarray, minority_bit
     return out[0] if single else out
 
 
-def _weighted_median_cols(stake: np.ndarray, scores: np.ndarray, minority: int) -> np.ndarray:
+def _weighted_median_cols(
+    stake: np.ndarray, scores: np.ndarray, minority: int, nonnegative: bool = False
+) -> np.ndarray:
     """weighted_median per column of scores (m, k) with stake (m,): one row sort per column.
 
     (score, row) pairs are packed in one int64 key and sorted per column (contiguous rows of a
@@ -664,28 +782,46 @@ def _weighted_median_cols(stake: np.ndarray, scores: np.ndarray, minority: int) 
     column j - 1: for 0 <= minority < T one searchsorted of j*T + minority finds, for every column at
     once, the first key whose cumulative stake within its column passes the minority (and it lies in
     that column). minority < 0 gives each column's smallest score, minority >= T its largest.
+
+    Columns whose median is known to be 0 are not sorted: those where every score is 0, and, for
+    non-negative scores (`nonnegative` says so when the caller knows), those whose zero scores
+    (the first keys of the column) hold more than the minority of the stake, for 0 <= minority < T
+    and non-negative stake: the crossing lies among them. On real subnets that is most miners.
     """
     m, k = scores.shape
     if m <= 1 or k == 0:
         return scores[0].copy() if m == 1 else np.zeros(k, dtype=np.int64)
     out = np.zeros(k, dtype=np.int64)
-    # Columns where every score is 0 have median 0 whatever the stake; sort only the others when
-    # that saves a good share of the sorting.
-    nonzero = scores.any(axis=0)
+    low, high = int(stake.min()), int(stake.max())
+    sums_fit = low >= 0 and high * m < 1 << 62  # then int64 sums of stake are exact
+    if sums_fit and 0 <= minority < int(stake.sum()) and (nonnegative or int(scores.min()) >= 0):
+        zero_stake = stake @ (scores == 0)  # per column, exact (int64, sums fit)
+        open_cols = zero_stake <= minority
+    else:
+        open_cols = scores.any(axis=0)  # a column of zeros has median 0 whatever the stake
     cols = None
-    count = int(np.count_nonzero(nonzero))
+    count = int(np.count_nonzero(open_cols))
     if count == 0:
         return out
-    if count < k - k // 4:
-        cols = np.flatnonzero(nonzero)
+    if count < k:
+        cols = np.flatnonzero(open_cols)
         scores = scores[:, cols]
-        k = count
+    med = _median_sorted(stake, scores, minority, low, high)
+    if cols is None:
+        return med
+    out[cols] = med
+    return out
+
+
+def _median_sorted(stake: np.ndarray, scores: np.ndarray, minority: int, low: int, high: int) -> np.ndarray:
+    """The sorting part of _weighted_median_cols for every column of scores (m >= 2 rows); low and
+    high are stake's minimum and maximum."""
+    m, k = scores.shape
     shift = max(1, int(m - 1).bit_length())
     keys = _transposed(scores)
     keys <<= shift
     keys |= np.arange(m, dtype=np.int64)
     keys.sort(axis=1)
-    low, high = int(stake.min()), int(stake.max())
     total = int(stake.sum()) if low >= 0 and high * m * k < 1 << 62 else None
     if total is not None and minority < 0:
         med = keys[:, 0] >> shift
@@ -701,10 +837,7 @@ def _weighted_median_cols(stake: np.ndarray, scores: np.ndarray, minority: int) 
         first = np.argmax(above, axis=1)
         first[~above[:, -1]] = m - 1
         med = keys[np.arange(k), first] >> shift
-    if cols is None:
-        return med
-    out[cols] = med
-    return out
+    return med
 
 
 def _transposed(a: np.ndarray) -> np.ndarray:
@@ -737,28 +870,95 @@ def weighted_median_col(stake_bits: np.ndarray, score_bits: np.ndarray, kappa_bi
 
 
 def _consensus(
-    stake: np.ndarray, scores: np.ndarray, kappa_bits: int, has_weights: np.ndarray | None = None
+    stake: np.ndarray,
+    scores: np.ndarray,
+    kappa_bits: int,
+    has_weights: np.ndarray | None = None,
+    score_rows: np.ndarray | None = None,
+    nonnegative: bool = False,
 ) -> np.ndarray:
-    """weighted_median_col on int64 arrays; has_weights (m,) bool, when known, says which score rows are non-zero."""
+    """weighted_median_col on int64 arrays; has_weights (rows of scores,) bool, when known, says which
+    score rows are non-zero. score_rows, when given, says which entries of `stake` the rows of `scores`
+    belong to: every other row scores 0 in every column (it still votes, and counts in the stake).
+    nonnegative: the caller knows every score is >= 0 (normalised weights), which spares a check."""
     voting = stake > 0
+    k = scores.shape[1]
     if not voting.any():
-        return np.zeros(scores.shape[1], dtype=np.int64)
-    if voting.all():
-        u = _normalize(stake)
+        return np.zeros(k, dtype=np.int64)
+    if score_rows is None:
+        if voting.all():
+            u = _normalize(stake)
+        else:
+            u = _normalize(stake[voting])
+            scores = scores[voting]
+            if has_weights is not None:
+                has_weights = has_weights[voting]
+        u_all = u_rows = u
+        scored = scores.any(axis=1) if has_weights is None else has_weights
     else:
-        u = _normalize(stake[voting])
-        scores = scores[voting]
-        if has_weights is not None:
-            has_weights = has_weights[voting]
-    minority = int(u.sum()) - int(kappa_bits)
-    empty = ~scores.any(axis=1) if has_weights is None else ~has_weights
-    if np.count_nonzero(empty) > 1:
-        # Rows without weights vote 0 everywhere; the median depends only on cumulative stake per
-        # score, so they can vote as one row holding their summed stake (same result, fewer rows).
-        keep = ~empty
-        u = np.append(u[keep], u[empty].sum())
-        scores = np.vstack([scores[keep], np.zeros((1, scores.shape[1]), dtype=np.int64)])
-    return _weighted_median_cols(u, scores, minority)
+        # the voting rows' normalised stakes, in place (0 elsewhere), then those of the given rows
+        u_all = _normalize(np.where(voting, stake, 0))
+        u_rows = u_all[score_rows]
+        scored = voting[score_rows] & (scores.any(axis=1) if has_weights is None else has_weights)
+    minority = int(u_all.sum()) - int(kappa_bits)
+    # Rows without weights vote 0 everywhere; the median depends only on cumulative stake per score,
+    # so they vote as one row holding their summed stake (same result, fewer rows). Counting them
+    # once keeps the row count, whose 1 is the single-voter case, the chain's.
+    empty = int(np.count_nonzero(voting)) - int(np.count_nonzero(scored))
+    if empty == 0 and score_rows is None:
+        return _weighted_median_cols(u_rows, scores, minority, nonnegative)
+    u_kept = u_rows[scored]
+    if empty:
+        u_kept = np.append(u_kept, int(u_all.sum()) - int(u_kept.sum()))
+        kept = np.zeros((len(u_kept), k), dtype=np.int64)
+        kept[:-1] = scores[scored]
+    else:
+        kept = scores[scored]
+    return _weighted_median_cols(u_kept, kept, minority, nonnegative)
+
+
+def _epoch_consensus(
+    stake: np.ndarray,
+    w_bits: np.ndarray,
+    live: np.ndarray | None,
+    has_weights: np.ndarray,
+    kappa_bits: int,
+) -> np.ndarray:
+    """_consensus(stake, w_bits, kappa_bits, has_weights, live, nonnegative=True) for the epoch, with
+    the voters' rows gathered once: stake (>= 0) over the rows read, w_bits the normalised weights of
+    the rows `live` among them (None: all). The usual case (several voters, 0 <= minority < their
+    stake) is done here; the others go through _consensus."""
+    k = w_bits.shape[1]
+    voting = stake > 0
+    n_voting = int(np.count_nonzero(voting))
+    u_all = _normalize(stake)  # non-voters hold 0
+    total = int(u_all.sum())
+    minority = total - int(kappa_bits)
+    u_live = u_all if live is None else u_all[live]
+    scored = has_weights & (voting if live is None else voting[live])
+    rows = np.flatnonzero(scored)
+    empty = n_voting - len(rows)  # voters without weights: one zero row holding their stake
+    high = int(u_all.max()) if n_voting else 0
+    if len(rows) + (empty > 0) < 2 or not 0 <= minority < total or high * (len(rows) + 1) >= 1 << 62:
+        return _consensus(stake, w_bits, kappa_bits, has_weights, live, nonnegative=True)
+    if len(rows) == len(u_live):  # every row computed votes with weights
+        u, scores = u_live, w_bits
+    else:
+        u, scores = u_live[rows], w_bits[rows]
+    u_empty = total - int(u.sum())
+    # a column's zeros sort first; when they hold more than the minority its median is 0
+    zero_stake = u @ (scores == 0)
+    zero_stake += u_empty
+    cols = np.flatnonzero(zero_stake <= minority)
+    out = np.zeros(k, dtype=np.int64)
+    if not len(cols):
+        return out
+    scores = scores[:, cols]
+    if empty:
+        u = np.append(u, u_empty)
+        scores = np.vstack([scores, np.zeros((1, len(cols)), dtype=np.int64)])
+    out[cols] = _median_sorted(u, scores, minority, int(u.min()), int(u.max()))
+    return out
 
 
 def _alpha_sigmoid(
@@ -814,6 +1014,14 @@ def _div_one_by(d: np.ndarray) -> np.ndarray:
     q = np.uint64(_U64_MAX) // r
     rem = np.uint64(_U64_MAX) - q * r
     return (q + (rem == r - np.uint64(1)).astype(np.uint64)).astype(np.int64)
+
+
+def _paid_columns(x: np.ndarray, incentive: np.ndarray, paid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The columns `paid` (those with incentive) of x and of the incentive, when they are few enough
+    for the gather to pay off; else both as they are."""
+    if 4 * len(paid) >= 3 * len(incentive):
+        return x, incentive
+    return x[:, paid], incentive[paid]
 
 
 def _col_normalize(x: np.ndarray) -> np.ndarray:
@@ -919,11 +1127,11 @@ def _mask_weights(
     newest = int(registered.max())
     lu = last_update[rows]
     if int(lu.min()) <= newest:
-        w[lu[:, None] <= registered[None, :]] = 0
+        w *= lu[:, None] > registered[None, :]  # zero where outdated (a product: faster than a mask)
     if cb is not None:
         committed = cb >= 0
         if committed.any() and int(cb[committed].min()) < newest:
-            w[committed[:, None] & (cb[:, None] < registered[None, :])] = 0
+            w *= ~(committed[:, None] & (cb[:, None] < registered[None, :]))
     return w
 
 
@@ -983,13 +1191,27 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     # One OR over each bond row says both "holds an entry" and, with any bit above the low 16 (negative
     # values set them all), "holds a value outside u16"; rows with any entry are read (and checked).
     bond_bits = None if raw_b is None else np.bitwise_or.reduce(raw_b, axis=1)
-    rows = np.flatnonzero(old_permit if bond_bits is None else old_permit | (bond_bits != 0))
+    row_index = np.flatnonzero(old_permit if bond_bits is None else old_permit | (bond_bits != 0))
+    w_raw = raw_w.take(row_index, axis=0)
+    row_or = np.bitwise_or.reduce(w_raw, axis=1)
+    if len(row_index) and int(np.bitwise_or.reduce(row_or)) >> 16:
+        raise ValueError("weights values must be u16 (0..65535)")
+    # The n x n work runs on the rows that hold a weight or a bond. A permitted row with neither
+    # (most permit holders on real subnets) normalises to zeros: it votes 0 in consensus (its stake
+    # still counts), clips to nothing, ranks nothing and holds no bonds; explicit zero entries in it
+    # only matter for bonds it does not have. The result expands its zero rows on demand.
+    live = row_or != 0
+    if bond_bits is not None:
+        live |= bond_bits[row_index] != 0
+    compact = not live.all()
+    if compact:
+        sub = np.flatnonzero(live)
+        rows, w_raw = row_index[sub], w_raw[sub]
+    else:
+        rows = row_index
     r_count = len(rows)
 
     # -- weights: permit, diagonal (except owner), outdated, commit-reveal masks; row-normalise --
-    w_raw = raw_w.take(rows, axis=0)
-    if r_count and int(np.bitwise_or.reduce(w_raw, axis=None)) >> 16:
-        raise ValueError("weights values must be u16 (0..65535)")
     liquid = bool(inp.yuma3 and inp.liquid_alpha)
     if liquid:  # liquid-alpha bonds need to know which entries survive (explicit zeros included)
         keep = _row_masks(
@@ -1005,24 +1227,47 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     kappa_bits = (int(inp.kappa) << 32) // U16_MAX
     a_r = active_stake[rows]
     has_weights = w_sum > 0  # a row's normalised weights are non-zero exactly where its sum is
-    consensus = _consensus(a_r, w_bits, kappa_bits, has_weights)
-    clipped = np.minimum(w_bits, consensus)
-    trust_r = clipped.sum(axis=1)
+    consensus = _epoch_consensus(
+        active_stake[row_index], w_bits, sub if compact else None, has_weights, kappa_bits
+    )
+    # Clipping at C_j = 0 empties column j, so when few miners have consensus (most subnets) the
+    # clipped weights, trust, ranks and the full-penalty bond weights are worked out on those
+    # columns only (`agreed`); `clipped` (every column) is then made only where a path needs it.
+    agreed = np.flatnonzero(consensus)
+    narrow = 4 * len(agreed) < 3 * n
+    clipped: np.ndarray | None = None
+    if narrow:
+        clipped_a = np.minimum(w_bits[:, agreed], consensus[agreed])
+        trust_r = clipped_a.sum(axis=1)
+        # A_i * clipped W_ij: summed over validators it is the rank; with the full bonds penalty it
+        # is also the bond delta's numerator, and its column sums are then the ranks again.
+        weighted = _mul_unit(clipped_a, a_r[:, None])
+        ranks = np.zeros(n, dtype=np.int64)
+        if r_count:
+            ranks[agreed] = weighted.sum(axis=0)
+    else:
+        clipped = np.minimum(w_bits, consensus)
+        trust_r = clipped.sum(axis=1)
+        weighted = _mul_unit(clipped, a_r[:, None])
+        ranks = weighted.sum(axis=0) if r_count else np.zeros(n, dtype=np.int64)
     validator_trust = np.zeros(n, dtype=np.int64)
     validator_trust[rows] = trust_r
-    # A_i * clipped W_ij: summed over validators it is the rank; with the full bonds penalty it is also
-    # the bond delta's numerator, and its column sums are then the ranks again.
-    weighted = _mul_unit(clipped, a_r[:, None])
-    ranks = weighted.sum(axis=0) if r_count else np.zeros(n, dtype=np.int64)
     incentive = _normalize(ranks)
+    paid = np.flatnonzero(incentive)
 
     # -- weights for bonds (bonds penalty) ----------------------------------------------------------
     beta = (int(inp.bonds_penalty) << 32) // U16_MAX
+    # wb is None when W^b is the clipped weights held for the agreed columns only (zero elsewhere)
+    wb: np.ndarray | None
     if beta == 0:
         wb, wb_rows = w_bits, has_weights
     elif beta == ONE:
         wb, wb_rows = clipped, trust_r > 0  # clipped >= 0: a row is non-zero exactly where its sum is
+        if wb is None and liquid and consensus.any():  # the liquid-alpha EMA reads every entry
+            wb = np.minimum(w_bits, consensus)
     else:
+        if clipped is None:
+            clipped = np.minimum(w_bits, consensus)
         wb = w_bits + _mul(clipped - w_bits, np.int64(beta))
         wb = np.where(wb > 0, wb, 0)
         wb_rows = wb.any(axis=1)
@@ -1050,19 +1295,23 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     # bonds, so the bond maths runs on the others only (exact; most permit holders in real subnets).
     bonded = np.flatnonzero(wb_rows | b_rows)
     full_rows = len(bonded) == r_count
-    weighted_b = weighted if beta == ONE else None
+    weighted_b = weighted if beta == ONE else None  # (agreed columns only when wb is None)
     if full_rows:
         a_b, w_bits_b = a_r, w_bits
         keep_b = keep if liquid else None
+        clipped_b = clipped_a if wb is None else None
     else:
-        wb, b_old, a_b, w_bits_b = wb[bonded], b_old[bonded], a_r[bonded], w_bits[bonded]
+        b_old, a_b, w_bits_b = b_old[bonded], a_r[bonded], w_bits[bonded]
         keep_b = keep[bonded] if liquid else None
+        if wb is not None:
+            wb = wb[bonded]
+        clipped_b = clipped_a[bonded] if wb is None else None
         if weighted_b is not None:
             weighted_b = weighted_b[bonded]
     if inp.yuma3:
-        b_prev = _u16_proportion(b_old)
+        b_prev = _u16_proportion_of_u16(b_old)  # rows read were checked to hold u16 values
         if liquid and consensus.any():
-            assert keep_b is not None  # set whenever liquid alpha runs
+            assert keep_b is not None and wb is not None  # set whenever liquid alpha runs
             # entries of W^b (explicit zeros included): only these keep a bond under liquid alpha
             if beta == 0:
                 wb_support = keep_b
@@ -1086,48 +1335,60 @@ def epoch(inputs: EpochInputs) -> EpochResult:
                 value = _mul_unit(ONE - alphas, b_s) + _mul_unit(alphas, w_s)
                 ema = np.zeros_like(wb)
                 ema[ri, cj] = np.minimum(value, ONE)
+        elif wb is None:  # W^b is zero outside the agreed columns
+            assert clipped_b is not None
+            ema = _mul_unit(b_prev, ONE - rate)
+            if len(agreed):
+                ema[:, agreed] += _mul_unit(clipped_b, rate)
         else:
             ema = _mul_unit(wb, rate)
             ema += _mul_unit(b_prev, ONE - rate)
-        ema_norm = _div_cols(ema, ema.sum(axis=0))
-        per_validator = _mul_unit(ema_norm, incentive).sum(axis=1)
+        # dividends sum floor(B_ij * I_j) over miners: those without incentive add 0, so the column
+        # normalisation is needed only where I_j > 0 (a few miners on real subnets)
+        ema_i, incentive_i = _paid_columns(ema, incentive, paid)
+        per_validator = _mul_unit(_div_cols(ema_i, ema_i.sum(axis=0)), incentive_i).sum(axis=1)
         div_b = _mul(per_validator, a_b)
-        stored_b = _to_u16(ema)
+        # 0 <= ema <= 1.0 (a convex mix of proportions, floored; capped under liquid alpha), so
+        # fixed_proportion_to_u16 needs no saturation
+        stored_b = ema * U16_MAX
+        stored_b >>= FRAC_BITS
     else:
         b_norm = _div_u16_sum(b_old, b_old.sum(axis=0))
         if weighted_b is None:
+            assert wb is not None  # W^b is held in full unless the bonds penalty is full
             weighted_b = _mul_unit(wb, a_b[:, None])
-            delta = _div_cols(weighted_b, weighted_b.sum(axis=0))
+            ema = _mul_unit(_div_cols(weighted_b, weighted_b.sum(axis=0)), rate)
+            ema += _mul_unit(b_norm, ONE - rate)
+        elif wb is None:  # the delta is zero outside the agreed columns (their ranks are the sums)
+            ema = _mul_unit(b_norm, ONE - rate)
+            if len(agreed):
+                ema[:, agreed] += _mul_unit(_div_cols(weighted_b, ranks[agreed]), rate)
         else:  # rows left out hold no weights, so the column sums are the ranks
-            delta = _div_cols(weighted_b, ranks)
-        ema = _mul_unit(delta, rate)
-        ema += _mul_unit(b_norm, ONE - rate)
+            ema = _mul_unit(_div_cols(weighted_b, ranks), rate)
+            ema += _mul_unit(b_norm, ONE - rate)
         ema = _div_cols(ema, ema.sum(axis=0))
-        div_b = _mul_unit(ema, incentive).sum(axis=1)
+        ema_i, incentive_i = _paid_columns(ema, incentive, paid)
+        div_b = _mul_unit(ema_i, incentive_i).sum(axis=1)
         # stored as u16 after scaling each column to its maximum: ema <= its column's max, so the
         # quotient is at most 1.0 and floor(q * 65535 / 2^32) needs no clamping
         stored_b = _div_cols(ema, ema.max(axis=0) if len(ema) else np.zeros(n, dtype=np.int64))
         stored_b *= U16_MAX
         stored_b >>= FRAC_BITS
-    if full_rows:
-        div_r, stored_bonds_r = div_b, stored_b
-    else:
-        div_r = np.zeros(r_count, dtype=np.int64)
-        div_r[bonded] = div_b
-        stored_bonds_r = np.zeros((r_count, n), dtype=np.int64)
-        stored_bonds_r[bonded] = stored_b
+    # rows left out of the bond maths have no dividend and store no bonds
+    b_uids = rows if full_rows else rows[bonded]
     dividends_raw = np.zeros(n, dtype=np.int64)
-    dividends_raw[rows] = div_r
+    dividends_raw[b_uids] = div_b
     dividends = _normalize(dividends_raw)
     bonds_out = np.zeros((n, n), dtype=np.int64)
-    persist = new_permit[rows]
+    persist = new_permit[b_uids]
+    b_count = len(b_uids)
     if persist.all():
-        if r_count and int(rows[-1]) - int(rows[0]) == r_count - 1:  # a block of rows: a slice copy
-            bonds_out[int(rows[0]) : int(rows[-1]) + 1] = stored_bonds_r
+        if b_count and int(b_uids[-1]) - int(b_uids[0]) == b_count - 1:  # a block of rows: a slice copy
+            bonds_out[int(b_uids[0]) : int(b_uids[-1]) + 1] = stored_b
         else:
-            bonds_out[rows] = stored_bonds_r
+            bonds_out[b_uids] = stored_b
     else:
-        bonds_out[rows[persist]] = stored_bonds_r[persist]
+        bonds_out[b_uids[persist]] = stored_b[persist]
 
     # -- emission --------------------------------------------------------------------------------
     combined = incentive + dividends
@@ -1165,9 +1426,9 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         ranks_bits=ranks,
         incentive_bits=incentive,
         dividends_bits=dividends,
-        row_index=rows,
-        weights_rows_bits=w_bits,
-        clipped_rows_bits=clipped,
+        row_index=row_index,
+        live_index=rows,
+        weights_live_bits=w_bits,
         fallback=fallback,
         total_stake=total_stake,
     )
@@ -1301,6 +1562,31 @@ def epoch_with_mechanisms(
             weights_bits.append((parts[m] << 64) // emission)
 
     first = results[0]
+    if count == 1:
+        # One mechanism: w_0 = E / E = 1 exactly (also for E = 0), so floor(0 + 1 * v) = v, already
+        # within its cap; sums and ORs over one result are that result: the aggregate is mechanism 0.
+        copies = {
+            name: getattr(first, name).copy()
+            for name in (
+                "consensus",
+                "dividends",
+                "validator_trust",
+                "stake_weight",
+                "emission",
+                "server_emission",
+                "validator_emission",
+                "active",
+                "new_validator_permit",
+            )
+        }
+        return replace(
+            first,
+            **copies,
+            mechanisms=results,
+            mechanism_emission=parts,
+            mechanism_weight_bits=weights_bits,
+            mechanism_inputs=per_inputs,
+        )
 
     def acc(attr: str, cap: int = U16_MAX) -> np.ndarray:
         return np.minimum(_weighted_acc([getattr(r, attr) for r in results], weights_bits), cap)
