@@ -17,7 +17,7 @@ that storage holds, explicit zeros included (they matter for Yuma3 bonds).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -304,31 +304,57 @@ def load_snapshot(
     return _build_all(int(snapshot_id), tables, stored)
 
 
-def _build_all(snapshot_id: int, tables: dict[str, Any], netuids: list[int]) -> dict[int, SubnetSnapshot]:
-    """The given subnets of one snapshot's tables (store.snapshot_tables or snapshot_batches) as
-    SubnetSnapshots: every table converted to arrays once and sliced per netuid."""
-    records = {int(r["netuid"]): r for r in tables["subnet"].to_dict("records")}
-    nrn_frame = tables["neurons"]
-    order, nrn_ranges = _netuid_ranges(nrn_frame["netuid"].to_numpy())
-    if order is not None:
-        nrn_frame = nrn_frame.iloc[order]
-    nrn = _columns(nrn_frame)
-    parts = {
-        name: _by_netuid(_columns(tables[name])) for name in ("mechanism_neurons", "weights", "bonds", "bonds_after")
-    }
-    empty = {name: _rows(_columns(tables[name]), slice(0, 0)) for name in parts}
-    out = {}
-    for netuid in netuids:
-        rows = nrn_ranges.get(netuid, slice(0, 0))
-        out[netuid] = _build_columns(
-            snapshot_id,
+class SubnetBuilder(Mapping[int, SubnetSnapshot]):
+    """{netuid: SubnetSnapshot} over one snapshot's tables (store.snapshot_tables or
+    snapshot_batches), each table converted to arrays and split per netuid once; a subnet is built
+    when it is looked up and only the last one is kept: a whole snapshot of 128 subnets of 256 UIDs
+    built at once would hold ~200 MB of (n, n) matrices; `check` needs one subnet at a time."""
+
+    def __init__(self, snapshot_id: int, tables: dict[str, Any], netuids: list[int]) -> None:
+        self.snapshot_id = snapshot_id
+        self._netuids = list(netuids)
+        self._known = set(self._netuids)
+        self._records = {int(r["netuid"]): r for r in tables["subnet"].to_dict("records")}
+        frame = tables["neurons"]
+        order, self._nrn_ranges = _netuid_ranges(frame["netuid"].to_numpy())
+        self._nrn_frame = frame.iloc[order] if order is not None else frame
+        self._nrn = _columns(self._nrn_frame)
+        names = ("mechanism_neurons", "weights", "bonds", "bonds_after")
+        self._parts = {name: _by_netuid(_columns(tables[name])) for name in names}
+        self._empty = {name: _rows(_columns(tables[name]), slice(0, 0)) for name in names}
+        self._last: tuple[int, SubnetSnapshot] | None = None
+
+    def __getitem__(self, netuid: int) -> SubnetSnapshot:
+        if netuid not in self._known:
+            raise KeyError(netuid)
+        if self._last is not None and self._last[0] == netuid:
+            return self._last[1]
+        self._last = None  # drop the previous subnet's arrays before building the next
+        rows = self._nrn_ranges.get(netuid, slice(0, 0))
+        sub = _build_columns(
+            self.snapshot_id,
             netuid,
-            records[netuid],
-            nrn_frame.iloc[rows],
-            _rows(nrn, rows),
-            *(parts[name].get(netuid, empty[name]) for name in parts),
+            self._records[netuid],
+            self._nrn_frame.iloc[rows],
+            _rows(self._nrn, rows),
+            *(self._parts[name].get(netuid, self._empty[name]) for name in self._parts),
         )
-    return out
+        self._last = (netuid, sub)
+        return sub
+
+    def __contains__(self, netuid: object) -> bool:
+        return netuid in self._known
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._netuids)
+
+    def __len__(self) -> int:
+        return len(self._netuids)
+
+
+def _build_all(snapshot_id: int, tables: dict[str, Any], netuids: list[int]) -> dict[int, SubnetSnapshot]:
+    """The given subnets of one snapshot's tables, all built (load_snapshot)."""
+    return dict(SubnetBuilder(snapshot_id, tables, netuids).items())
 
 
 @dataclass(frozen=True)
@@ -339,7 +365,7 @@ class LoadedSnapshot:
     snapshot_id: int
     meta: dict[str, Any]
     subnets: pd.DataFrame  # every stored subnet (aligned or not), by netuid
-    subnet: dict[int, SubnetSnapshot]  # the epoch-aligned ones: their stored epoch can be recomputed
+    subnet: Mapping[int, SubnetSnapshot]  # the epoch-aligned ones (built on lookup): recomputable
     money: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def payout_inputs(self, netuid: int) -> dict[str, Any] | None:
@@ -395,7 +421,7 @@ def iter_snapshots(
             snapshot_id=snapshot_id,
             meta=batch["snapshot"],
             subnets=subnets,
-            subnet=_build_all(snapshot_id, batch, aligned),
+            subnet=SubnetBuilder(snapshot_id, batch, aligned),
             money=extra,
         )
 
