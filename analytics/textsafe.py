@@ -25,18 +25,31 @@ if TYPE_CHECKING:
 # C0 controls (but not the tab, which tables and CSV show as a space), DEL and C1 controls; the bidi
 # embeddings, overrides and isolates, the implicit marks; line/paragraph separators; zero-width
 # characters that hide inside names; the BOM; the interlinear annotation characters; the Unicode tag
-# block (invisible "ASCII smuggling"). Each is shown as its Python escape.
+# block (invisible "ASCII smuggling"). Each is shown as its Python escape. Code point ranges, from
+# which both patterns below are built (so they cannot disagree).
+_UNSAFE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x00, 0x08),  # C0 (tab kept)
+    (0x0A, 0x1F),
+    (0x7F, 0x9F),  # DEL, C1
+    (0x061C, 0x061C),  # Arabic letter mark
+    (0x200E, 0x200F),  # LRM, RLM
+    (0x202A, 0x202E),  # LRE, RLE, PDF, LRO, RLO
+    (0x2066, 0x2069),  # LRI, RLI, FSI, PDI
+    (0x2028, 0x2029),  # line and paragraph separators
+    (0x200B, 0x200D),  # zero-width space, non-joiner, joiner
+    (0x2060, 0x2060),  # word joiner
+    (0xFEFF, 0xFEFF),  # BOM
+    (0xFFF9, 0xFFFB),  # interlinear annotation
+    (0xE0000, 0xE007F),  # tags
+)
 _UNSAFE = re.compile(
+    "[" + "".join(f"\\U{lo:08x}" + (f"-\\U{hi:08x}" if hi > lo else "") for lo, hi in _UNSAFE_RANGES) + "]"
+)
+# The same class in RE2 syntax, for Arrow's vectorised regex over a whole column (pyarrow strings).
+_UNSAFE_RE2 = (
     "["
-    "\x00-\x08\x0a-\x1f\x7f-\x9f"  # C0 (tab kept), DEL, C1
-    "\u061c\u200e\u200f"  # Arabic letter mark, LRM, RLM
-    "\u202a-\u202e"  # LRE, RLE, PDF, LRO, RLO
-    "\u2066-\u2069"  # LRI, RLI, FSI, PDI
-    "\u2028\u2029"  # line and paragraph separators
-    "\u200b-\u200d\u2060\ufeff"  # zero-width space, non-joiner, joiner, word joiner, BOM
-    "\ufff9-\ufffb"  # interlinear annotation
-    "\U000e0000-\U000e007f"  # tags
-    "]"
+    + "".join(f"\\x{{{lo:x}}}" + (f"-\\x{{{hi:x}}}" if hi > lo else "") for lo, hi in _UNSAFE_RANGES)
+    + "]"
 )
 
 
@@ -78,34 +91,20 @@ def safe_values(values: Any) -> Any:
 
 def safe_series(series: pd.Series) -> pd.Series:
     """A text column sanitised cell by cell (non-string cells, such as None or NaN, are kept); the
-    same object back when no cell needs a change, so clean data costs one vectorised scan."""
+    same object back when no cell needs a change, so clean data costs one scan (vectorised in Arrow for
+    pandas' pyarrow strings, what DuckDB reads give: a page's reads of thousands of keys stay cheap)."""
     import pandas as pd
 
     if series.dtype.kind not in "OSU" and not isinstance(series.dtype, pd.StringDtype):
         return series
-    if _printable_ascii(series):
-        return series
-    # One scan over the column's text joined by spaces (every unsafe character is one character, so
-    # none can come from the join): a per-cell test cost more than the query on a whole snapshot.
-    if is_safe(" ".join([v for v in series.to_numpy(dtype=object) if isinstance(v, str)])):
+    if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
+        if not series.str.contains(_UNSAFE_RE2, regex=True).any():  # one RE2 pass in Arrow, NA for missing
+            return series
+    # Otherwise one scan over the column's text joined by spaces (every unsafe character is one
+    # character, so none can come from the join), not a Python call per cell.
+    elif is_safe(" ".join([v for v in series.to_numpy(dtype=object) if isinstance(v, str)])):
         return series
     return series.map(lambda v: safe_text(v) if isinstance(v, str) else v)
-
-
-def _printable_ascii(series: pd.Series) -> bool:
-    """True when an Arrow-backed text column is all printable ASCII (then nothing in it is unsafe),
-    tested in Arrow's C++ without a Python string per cell; False when unsure."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if not hasattr(series.array, "__arrow_array__"):
-        return False
-    try:
-        values = pa.array(series.array)
-        ok = pc.all(pc.and_(pc.string_is_ascii(values), pc.ascii_is_printable(values))).as_py()
-    except (pa.ArrowException, TypeError):
-        return False
-    return ok is True
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:

@@ -328,3 +328,20 @@ def test_returns_of_a_collected_chain_snapshot(tmp_path: Path, monkeypatch: pyte
     assert row["alpha_price_tao"] == at_e.price_rao / 1e9
     assert row["return_tao_per_1000_per_day"] == pytest.approx(rate * 7200 / 360 * 1000)
     assert row["epoch_block"] == epochs[1].e
+
+
+def test_a_window_and_the_last_epoch_from_one_read_equal_two_reads(demo_db: Path) -> None:
+    """returns_tables (the Stake page's table and its trend's end, one read) gives each window's
+    returns_table; it refuses what one read cannot answer."""
+    snapshots = store.list_snapshots(demo_db)["snapshot_id"].tolist()
+    for sid in (snapshots[0], snapshots[len(snapshots) // 2]):
+        for window in returns.WINDOWS:
+            both = returns.returns_tables(demo_db, sid, windows=(window, 1))
+            assert set(both) == {window, 1}
+            for days, table in both.items():
+                assert len(table) > 0
+                pd.testing.assert_frame_equal(table, returns.returns_table(demo_db, sid, window_days=days))
+    with pytest.raises(ValueError):
+        returns.returns_tables(demo_db, windows=(7, 30))
+    with pytest.raises(returns.ReturnsError):
+        returns.returns_tables(demo_db, windows=(0,))

@@ -70,6 +70,35 @@ def test_a_whole_column_is_scanned_at_once_and_still_catches_one_cell(dtype: obj
     assert shown.tolist() == [*(safe_text(c) for c in cells), None]
 
 
+def test_a_column_is_checked_in_arrow_exactly_as_cell_by_cell() -> None:
+    """safe_series finds the unsafe cells of a pyarrow string column with one RE2 pass: it flags the
+    same code points as safe_text's pattern, every one of them (the class as the sanitiser first wrote
+    it), and the cells it changes are those safe_text changes, in any string storage."""
+    import re
+
+    import pyarrow.compute as pc
+
+    from analytics import textsafe
+
+    first = re.compile(
+        "[\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029"
+        "\u200b-\u200d\u2060\ufeff\ufff9-\ufffb\U000e0000-\U000e007f]"
+    )
+    points = [*range(0x10000), *range(0xDFF00, 0xE0200), 0x10FFFF]  # the BMP, the tag block and around
+    chars = [chr(c) for c in points if not 0xD800 <= c <= 0xDFFF]  # surrogates are not text
+    expected = [first.search(c) is not None for c in chars]
+    assert [textsafe._UNSAFE.search(c) is not None for c in chars] == expected
+    in_arrow = pc.match_substring_regex(pa.array(chars), textsafe._UNSAFE_RE2).to_pylist()
+    assert in_arrow == expected and sum(expected) > 200
+    cells = ["ok", None, NAME, COLDKEY, "café 子", "tab\tkept"]
+    for dtype in ("str", pd.StringDtype("python"), object):
+        column = pd.Series(cells, dtype=dtype)
+        out = safe_series(column)
+        assert [None if pd.isna(v) else v for v in out] == [safe_text(v) for v in cells]
+        clean = pd.Series(["a", None, "b"], dtype=dtype)
+        assert safe_series(clean) is clean
+
+
 @pytest.fixture
 def hostile_db(tmp_path: Path) -> Path:
     snap = tiny_snapshot(100)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -128,24 +129,55 @@ def returns_table(
     are fractions 0..1; validator_trust 0..1 (NaN for unregistered parents). StoreError for a missing
     database or an unknown snapshot; an empty frame when nothing matches (the CLI makes that an error).
     """
-    if int(window_days) < 1:
-        raise ReturnsError(f"window must be at least 1 day, not {window_days}")
+    return returns_tables(db_path, snapshot_id, netuids=netuids, hotkey=hotkey, windows=(int(window_days),))[
+        int(window_days)
+    ]
+
+
+def returns_tables(
+    db_path: str | os.PathLike[str],
+    snapshot_id: int | None = None,
+    *,
+    netuids: Sequence[int] | None = None,
+    hotkey: str | None = None,
+    windows: Sequence[int] = (1,),
+) -> dict[int, pd.DataFrame]:
+    """:func:`returns_table` for a window (days) and, if asked too, the last epoch (1) of one snapshot,
+    from ONE read of the store (the window's rows hold the last epoch's): what the Stake page's table
+    and its trend need, without reading the snapshot twice. Keys: the windows asked for."""
+    asked = sorted({int(w) for w in windows})
+    if not asked or asked[0] < 1:
+        raise ReturnsError(f"window must be at least 1 day, not {asked[0] if asked else None}")
+    if len(asked) > 2 or (len(asked) == 2 and asked[0] != 1):
+        raise ValueError(f"one window and the last epoch (1) at most, not {asked}")
     wanted = None if netuids is None else [int(k) for k in netuids]
     frames = store.returns_frames(
         db_path,
         None if snapshot_id is None else int(snapshot_id),
-        window_days=int(window_days),
+        window_days=asked[-1],
         netuids=wanted,
         hotkey=hotkey,
     )
     if frames["snapshot_id"] is None or frames["latest"].empty:
-        return pd.DataFrame(columns=list(RETURNS_COLUMNS))
+        return {days: pd.DataFrame(columns=list(RETURNS_COLUMNS)) for days in asked}
+    out = {}
+    for days in asked:
+        window = frames["window"]
+        if days < asked[-1]:  # the last epoch: the snapshot's own rows of the window
+            window = window[window["snapshot_id"] == frames["snapshot_id"]]
+        out[days] = _returns_from_frames(frames, window)
+    return out
+
+
+def _returns_from_frames(frames: dict[str, Any], window: pd.DataFrame) -> pd.DataFrame:
+    """The returns table of :func:`store.returns_frames` output (a snapshot with validators), averaging
+    the per-epoch rates of ``window`` (frames['window'], or its rows of the snapshot alone)."""
     sid = frames["snapshot_id"]
     size = len(frames["latest"])
     latest = _with_rates(frames["latest"].assign(_k=np.arange(size)), frames["subnets"])
     if latest.empty:
         return pd.DataFrame(columns=list(RETURNS_COLUMNS))
-    window = frames["window"]  # k = the hotkey's row in frames["latest"]
+    # k = the hotkey's row in frames["latest"]
     rate = model.staker_rate(
         pd.to_numeric(window["alpha_dividends"], errors="coerce").to_numpy(dtype=np.float64),
         pd.to_numeric(window["pool"], errors="coerce").to_numpy(dtype=np.float64),

@@ -81,7 +81,9 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     trust, permit and activity (analytics.views.health); stake in TAO is alpha stake x pool price.
     """
     db = str(db_path)
-    table = returns.returns_table(db, snapshot_id, window_days=int(window_days))
+    # the window's table and the last epoch's (the trend's end) from one read of the snapshot
+    tables = returns.returns_tables(db, snapshot_id, windows=(int(window_days), 1))
+    table = tables[int(window_days)]
     if table.empty:
         return pd.DataFrame(columns=list(COLUMNS))
     neurons = store.snapshot_validators(db, snapshot_id)[["netuid", "uid", "validator_permit", "active"]]
@@ -96,7 +98,7 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     )
     table["stake_alpha"] = table["stake_alpha_rao"].astype(float) / RAO_PER_UNIT
     table["stake_tao"] = table["stake_alpha"] * table["alpha_price_tao"].astype(float)
-    table["trend"] = _trend(db, snapshot_id, int(window_days), table)
+    table["trend"] = _trend(db, snapshot_id, int(window_days), table, tables[1])
     order = table.sort_values(
         ["return_tao_per_1000_per_day", "stake_tao", "netuid", "uid"],
         ascending=[False, False, True, True],
@@ -105,14 +107,14 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     return order[list(COLUMNS)].reset_index(drop=True)
 
 
-def _trend(db: str, snapshot_id: int, window_days: int, table: pd.DataFrame) -> np.ndarray:
-    """Relative change of each row's last-epoch TAO return from the window's first snapshot to this one."""
+def _trend(db: str, snapshot_id: int, window_days: int, table: pd.DataFrame, now: pd.DataFrame) -> np.ndarray:
+    """Relative change of each row's last-epoch TAO return (``now``: the snapshot's returns_table over
+    1 day) from the window's first snapshot to this one."""
     start = _start_snapshot(db, snapshot_id, window_days)
     if start is None:
         return np.full(len(table), np.nan)
     key = ["netuid", "hotkey"]
     value = "return_tao_per_1000_per_day"
-    now = table if window_days == 1 else returns.returns_table(db, snapshot_id, window_days=1)
     then = returns.returns_table(db, start, window_days=1)
     both = table[key].merge(now[[*key, value]], on=key, how="left")
     both = both.merge(then[[*key, value]], on=key, how="left", suffixes=("_now", "_then"))
