@@ -5,6 +5,9 @@
 * ``chromium_path``: "/usr/bin/chromium" for Playwright's ``executable_path``. Skips the test with a
   clear reason when the browser or playwright is missing, but FAILS it when the environment sets
   METAGRAPH_LENS_REQUIRE_BROWSER=1 (as .ci/run does), so CI cannot go green without browser tests.
+* ``app_url``, ``first_session_app_url``, ``browser``: one `streamlit run app.py` over a copy of the
+  demo and one chromium, shared by the browser tests and stopped after the last of them
+  (tests/browser_app.py).
 * ``REALDATA``: ../shared/realdata relative to the repo root; :func:`require_realdata` skips a test,
   saying why, when a file there is absent, but FAILS it when ``$CI`` is set (CI must run them).
 * every test ends with the store's shared reader off (a page run turns it on for the process).
@@ -25,6 +28,8 @@ from typing import Any
 
 import pytest
 from hypothesis import settings
+
+from tests.browser_app import SharedApp
 
 # Property tests judge behaviour, not speed: no per-example deadline (CI has 2 loaded cores).
 settings.register_profile("lens", deadline=None)
@@ -113,13 +118,20 @@ def _drives_apptest(item: pytest.Item) -> bool:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Every AppTest and browser test is `slow` (deselect with -m "not slow"; CI runs everything).
 
-    The browser tests (the longest, ~20 s each) go first, in their own order: with several xdist
-    workers the long ones then start at once and the short ones fill in around them, instead of one
-    long test starting last and running alone."""
+    The browser tests (the longest) go first, in their own order: xdist's worksteal hands each worker
+    a contiguous share, so they run back to back on one worker, sharing one app server and one
+    chromium (``app_url``, ``browser``), while the other worker starts on the rest; no long test
+    starts last and runs alone."""
     for item in items:
         if item.get_closest_marker("browser") or _drives_apptest(item):
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: item.get_closest_marker("browser") is None)  # stable: order kept within
+    # Stable: order kept within. A test that needs the shared app server's first session goes first.
+    items.sort(
+        key=lambda item: (
+            item.get_closest_marker("browser") is None,
+            "first_session_app_url" not in getattr(item, "fixturenames", ()),
+        )
+    )
 
 
 def browser_missing_reason() -> str | None:
@@ -161,6 +173,46 @@ def require_realdata(path: Path, *, module_level: bool = False) -> Path:
 def chromium_path() -> str:
     """Debian's chromium for Playwright; skip (or fail in CI) when it is unavailable."""
     return require_browser(browser_missing_reason(), os.environ.get(REQUIRE_BROWSER_ENV) == "1")
+
+
+SHARED_APP = SharedApp()  # the browser tests' app server and chromium (tests/browser_app.py)
+
+
+@pytest.fixture(scope="session")
+def _browser_app_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("browser")
+
+
+@pytest.fixture
+def app_url(chromium_path: str, demo_db: Path, _browser_app_folder: Path) -> tuple[str, Path]:
+    """(URL, database) of `streamlit run app.py` over a copy of the demo, shared by the browser tests."""
+    server = SHARED_APP.app(demo_db, _browser_app_folder)
+    return server.url, server.db
+
+
+@pytest.fixture
+def first_session_app_url(chromium_path: str, demo_db: Path, _browser_app_folder: Path) -> tuple[str, Path]:
+    """Like app_url, but no page has been opened on that server yet (its first session is this test's)."""
+    server = SHARED_APP.first_session(demo_db, _browser_app_folder)
+    return server.url, server.db
+
+
+@pytest.fixture
+def browser(chromium_path: str) -> Iterator[Any]:
+    """The shared headless chromium (a Playwright Browser); open a context per test, it is closed after."""
+    yield SHARED_APP.chromium(chromium_path)
+    SHARED_APP.close_contexts()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """Stop the shared app and chromium after the last browser test in a row (browser tests run first)."""
+    if nextitem is None or nextitem.get_closest_marker("browser") is None:
+        SHARED_APP.close()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    SHARED_APP.close()
 
 
 @pytest.fixture

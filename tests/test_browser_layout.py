@@ -1,4 +1,4 @@
-"""Issue 12 items 6 and 7 in a real browser (its own `streamlit run`, so the first session is the one tested):
+"""Issue 12 items 6 and 7 in a real browser (the app server's first session is the one tested):
 ``/overview`` opens the Overview without "Page not found" and with the app's navigation (not Streamlit's
 pages-folder sidebar); the What-if charts keep their legends and titles inside the chart at 1400 px and at
 a phone's 390 px."""
@@ -6,11 +6,12 @@ a phone's 390 px."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from analytics.data.demo import DEMO_CASES
-from tests.test_browser import CHROMIUM_ARGS, SCREENSHOTS, app_url, wait_idle  # noqa: F401 - the fixture
+from tests.browser_app import SCREENSHOTS, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -49,41 +50,30 @@ CHART_LAYOUT = """
 """
 
 
-def test_overview_path_and_what_if_layout(app_url: tuple[str, Path], chromium_path: str) -> None:  # noqa: F811
-    from playwright.sync_api import sync_playwright
-
-    url, _ = app_url
+def test_overview_path_and_what_if_layout(first_session_app_url: tuple[str, Path], browser: Any) -> None:
+    url, _ = first_session_app_url
     SCREENSHOTS.mkdir(exist_ok=True)
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.goto(f"{url}/overview")  # the server's first session: Streamlit's pages-directory mode
-            wait_idle(page)
-            assert_app_navigation(page)
-            wait_idle(page)
-            assert page.get_by_text("Page not found").count() == 0
-            assert page.get_by_role("heading", name="Overview").count() == 1
-            page.goto(f"{url}/overview?netuid=2")  # and a later session
-            wait_idle(page)
-            assert page.get_by_text("Page not found").count() == 0
-            assert page.get_by_role("heading", name="Overview").count() == 1
+    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page.goto(f"{url}/overview")  # the server's first session: Streamlit's pages-directory mode
+    wait_idle(page)
+    assert_app_navigation(page)
+    wait_idle(page)
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.get_by_role("heading", name="Overview").count() == 1
+    page.goto(f"{url}/overview?netuid=2")  # and a later session
+    wait_idle(page)
+    assert page.get_by_text("Page not found").count() == 0
+    assert page.get_by_role("heading", name="Overview").count() == 1
 
-            for width in (1400, 390):
-                page.set_viewport_size({"width": width, "height": 1000})
-                page.goto(url + WHAT_IF)
-                wait_idle(page, 60_000)
-                page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
-                page.wait_for_timeout(500)
-                charts = page.evaluate(CHART_LAYOUT)
-                assert len(charts) >= 3, charts
-                for chart in charts:
-                    assert not chart["legendScrolls"], (
-                        f"{width}px: the legend of {chart['title']!r} is cut off"
-                    )
-                    assert chart["titleRight"] <= chart["plotRight"] + 1, (
-                        f"{width}px: {chart['title']!r} clipped"
-                    )
-                page.screenshot(path=str(SCREENSHOTS / f"what_if_{width}.png"), full_page=True)
-        finally:
-            browser.close()
+    for width in (1400, 390):
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.goto(url + WHAT_IF)
+        wait_idle(page, 60_000)
+        page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
+        page.wait_for_timeout(500)
+        charts = page.evaluate(CHART_LAYOUT)
+        assert len(charts) >= 3, charts
+        for chart in charts:
+            assert not chart["legendScrolls"], f"{width}px: the legend of {chart['title']!r} is cut off"
+            assert chart["titleRight"] <= chart["plotRight"] + 1, f"{width}px: {chart['title']!r} clipped"
+        page.screenshot(path=str(SCREENSHOTS / f"what_if_{width}.png"), full_page=True)

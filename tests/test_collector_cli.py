@@ -18,6 +18,9 @@ from analytics.cli import main
 from analytics.data import collector, store
 
 FAST = ["--timeout", "1", "--tries", "2", "--backoff", "0.01"]
+# Against the in-memory chain, where no deadline is under test: a read of a whole subnet can take more
+# than a second on a loaded machine, and a deadline firing then would fail a test about something else.
+ROOMY = ["--timeout", "60", "--tries", "2", "--backoff", "0.01"]
 
 
 pytestmark = pytest.mark.usefixtures("token_symbol_cache")
@@ -84,7 +87,7 @@ def test_database_path_that_is_a_directory(tmp_path, capsys) -> None:
 
 def test_netuid_not_on_chain_writes_nothing(tmp_path, capsys, fake_network) -> None:
     db = tmp_path / "lens.duckdb"
-    assert main(["collect", "--db", str(db), "--netuid", "1,42", *FAST]) == 2
+    assert main(["collect", "--db", str(db), "--netuid", "1,42", *ROOMY]) == 2
     line = one_error_line(capsys.readouterr().err)
     assert line == "error: netuid 42 does not exist on local at block 50000 (subnets there: 0-3, 5)"
     assert not db.exists()
@@ -92,7 +95,7 @@ def test_netuid_not_on_chain_writes_nothing(tmp_path, capsys, fake_network) -> N
 
 def test_success_logs_plain_lines_and_exits_0(tmp_path, capsys, fake_network) -> None:
     db = tmp_path / "lens.duckdb"
-    assert main(["collect", "--db", str(db), "--netuid", "all", *FAST]) == 0
+    assert main(["collect", "--db", str(db), "--netuid", "all", *ROOMY]) == 0
     err = capsys.readouterr().err
     assert "local: reading 4 subnet(s) (1-3, 5) anchored at block 50000, each at its last epoch" in err
     for netuid in (1, 2, 3, 5):
@@ -101,8 +104,8 @@ def test_success_logs_plain_lines_and_exits_0(tmp_path, capsys, fake_network) ->
     assert "not epoch-aligned: [5]" in err
     # Re-running for the same block (pinned) is a no-op with exit 0.
     block = str(fake_network[0].head - 1)
-    assert main(["collect", "--db", str(db), "--netuid", "3", "--block", block, *FAST]) == 0
-    assert main(["collect", "--db", str(db), "--netuid", "3", "--block", block, *FAST]) == 0
+    assert main(["collect", "--db", str(db), "--netuid", "3", "--block", block, *ROOMY]) == 0
+    assert main(["collect", "--db", str(db), "--netuid", "3", "--block", block, *ROOMY]) == 0
     assert "already in" in capsys.readouterr().err
     assert len(store.list_snapshots(db)) == 2
 
@@ -111,7 +114,7 @@ def test_one_failed_subnet_exits_1(tmp_path, capsys, fake_network) -> None:
     chain, _ = fake_network
     chain.chain_errors[3] = "RuntimeApi execution failed"
     db = tmp_path / "lens.duckdb"
-    assert main(["collect", "--db", str(db), "--netuid", "1,3", *FAST]) == 1
+    assert main(["collect", "--db", str(db), "--netuid", "1,3", *ROOMY]) == 1
     err = capsys.readouterr().err
     assert "subnet 3 failed: ChainError: RuntimeApi execution failed" in err
     assert "1 subnet(s) stored, 1 failed: exit 1" in err
@@ -120,7 +123,7 @@ def test_one_failed_subnet_exits_1(tmp_path, capsys, fake_network) -> None:
 def test_lock_held_exits_3(tmp_path, capsys, fake_network) -> None:
     db = tmp_path / "lens.duckdb"
     with collector.run_lock(db):
-        assert main(["collect", "--db", str(db), "--netuid", "1", *FAST]) == 3
+        assert main(["collect", "--db", str(db), "--netuid", "1", *ROOMY]) == 3
     assert "another collection run" in capsys.readouterr().err
 
 

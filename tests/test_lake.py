@@ -21,7 +21,7 @@ import pytest
 from analytics.cli import main
 from analytics.data import files, lake, store
 from analytics.views import export
-from tests.test_collector_cli import FAST, one_error_line
+from tests.test_collector_cli import ROOMY, one_error_line
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "lens-test-secret-9f2c"  # must never appear in any output
@@ -280,11 +280,11 @@ def test_collect_appends_to_the_lake(tmp_path, capsys, monkeypatch) -> None:
 
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "x.csv").write_text("a\n")
-    argv = ["collect", "--db", str(db), "--netuid", "all", *FAST, "--lake", str(tmp_path / "busy")]
+    argv = ["collect", "--db", str(db), "--netuid", "all", *ROOMY, "--lake", str(tmp_path / "busy")]
     assert main(argv) == 2  # checked before the chain is read: nothing written anywhere
     assert "other files" in one_error_line(capsys.readouterr().err) and not db.exists()
 
-    assert main(["collect", "--db", str(db), "--netuid", "all", *FAST, "--lake", str(root)]) == 0
+    assert main(["collect", "--db", str(db), "--netuid", "all", *ROOMY, "--lake", str(root)]) == 0
     assert "1 new snapshot(s)" in capsys.readouterr().err
     assert_lake_equals_db(db, root)
 

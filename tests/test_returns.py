@@ -189,23 +189,34 @@ def test_returns_history_follows_one_hotkey(demo_db: Path) -> None:
     assert returns.returns_history(demo_db, 2, ss58.derive("nobody")).empty
 
 
+@pytest.fixture(scope="module")
+def unregistered_parents(demo_db: Path) -> pd.DataFrame:
+    """The demo's hotkeys rows of parents not registered on the subnet (uid NULL): read once per module."""
+    return store.table_contents(demo_db, "hotkeys").query("uid.isna()")
+
+
+@pytest.mark.parametrize("netuid", [spec.netuid for spec in demo.SUBNETS])  # a share per worker
 def test_the_narrow_return_read_gives_the_full_money_reads_history(
-    demo_db: Path, monkeypatch: pytest.MonkeyPatch
+    demo_db: Path, monkeypatch: pytest.MonkeyPatch, netuid: int, unregistered_parents: pd.DataFrame
 ) -> None:
     """store.hotkey_return_history (five columns, one pass: what keeps Validator detail fast at years of
-    snapshots) yields the same history as the full money rows, for registered validators, a parent that
-    is not registered (uid NULL) and a hotkey never seen."""
+    snapshots) yields the same history as the full money reads, for every registered validator of the
+    subnet, its parents that are not registered (uid NULL) and a hotkey never seen. Read as the app
+    reads: cursors on the store's shared connection (the autouse fixture turns it off after)."""
+    store.keep_reader_open(True)
     latest = store.latest_snapshot_id(demo_db)
-    money = store.money_hotkeys(demo_db, [int(latest)], validators_only=True)
+    money = store.money_hotkeys(demo_db, [int(latest)], [netuid], validators_only=True)
     keys = [(int(n), str(h)) for n, h in zip(money["netuid"], money["hotkey"], strict=True)]
-    parents = store.table_contents(demo_db, "hotkeys").query("uid.isna()")
+    parents = unregistered_parents
     assert len(parents), "the demo should hold a parent that is not registered"
-    keys += [(int(parents["netuid"].iloc[0]), str(parents["hotkey"].iloc[0])), (1, ss58.derive("nobody"))]
+    parents = parents[parents["netuid"] == netuid].drop_duplicates("hotkey")
+    keys += [(netuid, str(hotkey)) for hotkey in parents["hotkey"]] + [(netuid, ss58.derive("nobody"))]
     narrow = {key: returns.returns_history(demo_db, *key) for key in keys}
     monkeypatch.setattr(store, "hotkey_return_history", store.hotkey_money_history)
     for key in keys:
         pd.testing.assert_frame_equal(narrow[key], returns.returns_history(demo_db, *key))
     assert sum(len(h) for h in narrow.values()) > len(keys)  # real histories compared, not empty frames
+    assert narrow[keys[-1]].empty
 
 
 # -- check --------------------------------------------------------------------------------------------

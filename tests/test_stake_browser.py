@@ -8,12 +8,13 @@ header cells are what a person sees without scrolling sideways.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from analytics.data import store
 from analytics.views import export, stake
-from tests.test_browser import CHROMIUM_ARGS, app_url, wait_idle  # noqa: F401 - app_url is a fixture
+from tests.browser_app import wait_idle
 from tests.test_browser_layout import assert_app_navigation
 
 pytestmark = pytest.mark.browser
@@ -22,51 +23,44 @@ VISIBLE_HEADERS = """() => Array.from(document.querySelectorAll('[data-testid=st
     df => Array.from(df.querySelectorAll('[role=columnheader]')).map(h => h.textContent.trim()))"""
 
 
-def test_staker_view_in_chromium(app_url: tuple[str, Path], chromium_path: str) -> None:  # noqa: F811
-    from playwright.sync_api import sync_playwright
+def test_staker_view_in_chromium(first_session_app_url: tuple[str, Path], browser: Any) -> None:
+    url, db = first_session_app_url
+    # Validators at 1400 px: the return after take and the take are in view, no sideways scroll.
+    # This deep link is the server's first request (Streamlit's pages-folder mode): the page opens
+    # with its query applied and the app's navigation.
+    wide = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = wide.new_page()
+    page.goto(f"{url}/Validators?netuid=2")
+    assert_app_navigation(page)
+    wait_idle(page)
+    page.wait_for_selector("[data-testid=stDataFrame] [role=columnheader]", state="attached")
+    headers = page.evaluate(VISIBLE_HEADERS)[0]
+    assert {"Return (TAO/day)", "Take", "Health", "Stake (α)"} <= set(headers), headers
+    assert page.locator("h1").first.inner_text().startswith("Validators · subnet 2")
 
-    url, db = app_url
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
-        try:
-            # Validators at 1400 px: the return after take and the take are in view, no sideways scroll.
-            # This deep link is the server's first request (Streamlit's pages-folder mode): the page opens
-            # with its query applied and the app's navigation.
-            wide = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-            page = wide.new_page()
-            page.goto(f"{url}/Validators?netuid=2")
-            assert_app_navigation(page)
-            wait_idle(page)
-            page.wait_for_selector("[data-testid=stDataFrame] [role=columnheader]", state="attached")
-            headers = page.evaluate(VISIBLE_HEADERS)[0]
-            assert {"Return (TAO/day)", "Take", "Health", "Stake (α)"} <= set(headers), headers
-            assert page.locator("h1").first.inner_text().startswith("Validators · subnet 2")
+    # The Stake page's CSV holds exactly the rows and columns the table shows.
+    page.goto(f"{url}/Stake?netuid=2,5&min_stake=500&window=1")
+    wait_idle(page)
+    shown = page.get_by_test_id("stMetricValue").first.inner_text()
+    with page.expect_download() as info:
+        page.locator(".st-key-csv_stake button").click()
+    data = Path(info.value.path()).read_bytes()
+    snapshot_id = store.latest_snapshot_id(db)
+    filters = stake.Filters(netuids=(2, 5), min_stake_tao=500.0)
+    expected = stake.apply_filters(stake.stake_table(str(db), snapshot_id, 1), filters)
+    assert data == export.csv_bytes(expected)
+    assert len(data.decode().splitlines()) - 1 == int(shown.replace(",", "")) == len(expected) > 0
+    headers = page.evaluate(VISIBLE_HEADERS)[0]
+    assert headers[:3] == ["Subnet", "Name", "Hotkey"] and "Return (TAO/day)" in headers
+    wide.close()
 
-            # The Stake page's CSV holds exactly the rows and columns the table shows.
-            page.goto(f"{url}/Stake?netuid=2,5&min_stake=500&window=1")
-            wait_idle(page)
-            shown = page.get_by_test_id("stMetricValue").first.inner_text()
-            with page.expect_download() as info:
-                page.locator(".st-key-csv_stake button").click()
-            data = Path(info.value.path()).read_bytes()
-            snapshot_id = store.latest_snapshot_id(db)
-            filters = stake.Filters(netuids=(2, 5), min_stake_tao=500.0)
-            expected = stake.apply_filters(stake.stake_table(str(db), snapshot_id, 1), filters)
-            assert data == export.csv_bytes(expected)
-            assert len(data.decode().splitlines()) - 1 == int(shown.replace(",", "")) == len(expected) > 0
-            headers = page.evaluate(VISIBLE_HEADERS)[0]
-            assert headers[:3] == ["Subnet", "Name", "Hotkey"] and "Return (TAO/day)" in headers
-            wide.close()
-
-            # On a phone the sidebar is closed: the heading alone says what the table holds.
-            phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-            page = phone.new_page()
-            page.goto(f"{url}/Stake?netuid=3")
-            wait_idle(page)
-            heading = page.locator("h1").first
-            assert heading.inner_text().replace("\n", " ") == "Where to stake · subnet 3 · 7 days"
-            box = heading.bounding_box()
-            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["y"] < 844
-            phone.close()
-        finally:
-            browser.close()
+    # On a phone the sidebar is closed: the heading alone says what the table holds.
+    phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = phone.new_page()
+    page.goto(f"{url}/Stake?netuid=3")
+    wait_idle(page)
+    heading = page.locator("h1").first
+    assert heading.inner_text().replace("\n", " ") == "Where to stake · subnet 3 · 7 days"
+    box = heading.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390 and box["y"] < 844
+    phone.close()

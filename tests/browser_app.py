@@ -1,0 +1,153 @@
+"""One `streamlit run app.py` and one chromium shared by the browser tests of a pytest process.
+
+Starting the app server and launching chromium cost seconds each; the four browser test modules used to
+pay them per module. Here the first browser test starts both, the others reuse them, and the last one
+stops them (conftest's ``pytest_runtest_teardown``: when the next test is not a browser test). They must
+not outlive the browser tests: Playwright's sync API keeps its event loop marked as running on the
+thread, so a later ``asyncio.run`` (the SDK, the alerts) would fail beside it.
+
+The app serves a copy of the demo database. A test that needs the server's very first session (Streamlit
+serves the first one differently) asks for :meth:`SharedApp.first_session`: the shared server when no
+test has opened a page on it yet (conftest orders such tests first), else a server of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_idle(page: Any, timeout: float = 30_000) -> None:
+    page.wait_for_selector(IDLE, timeout=timeout)
+    page.wait_for_timeout(300)  # let the last deltas paint
+
+
+@dataclass
+class AppServer:
+    """`streamlit run app.py -- --db DB` on a free port; ``url`` answers once :func:`start_app` returns."""
+
+    url: str
+    db: Path
+    process: subprocess.Popen[bytes]
+    log: Any
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        self.log.close()
+
+
+def start_app(db: Path) -> AppServer:
+    """Serve app.py over ``db``; AssertionError with the server's log when it does not come up in 60 s."""
+    port = free_port()
+    log = open(db.with_suffix(".log"), "w")  # noqa: SIM115 - closed by AppServer.stop
+    env = {**os.environ, "STREAMLIT_BROWSER_GATHER_USAGE_STATS": "false"}
+    env.pop("METAGRAPH_LENS_DB", None)
+    command = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py")]
+    command += ["--server.headless", "true", "--server.port", str(port), "--server.address", "127.0.0.1"]
+    command += ["--server.fileWatcherType", "none", "--", "--db", str(db)]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = AppServer(f"http://127.0.0.1:{port}", db, process, log)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as resp:
+                if resp.read() == b"ok":
+                    return server
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise AssertionError(f"streamlit did not start: {db.with_suffix('.log').read_text()[-2000:]}")
+        time.sleep(0.1)
+
+
+@dataclass
+class SharedApp:
+    """The app server and chromium the browser tests of this process share, started on first use."""
+
+    server: AppServer | None = None
+    opened: bool = False  # a test has opened a page on the server (it has served a session)
+    playwright: Any = None
+    browser: Any = None
+    own_servers: list[AppServer] = field(default_factory=list)
+
+    def app(self, demo_db: Path, folder: Path) -> AppServer:
+        """The shared server (started over a copy of ``demo_db`` in ``folder``); marks it opened."""
+        if self.server is None:
+            db = folder / "demo.duckdb"
+            shutil.copy(demo_db, db)
+            self.server = start_app(db)
+        self.opened = True
+        return self.server
+
+    def first_session(self, demo_db: Path, folder: Path) -> AppServer:
+        """A server no page has been opened on yet: the shared one if still unopened, else a new one."""
+        if self.server is None or not self.opened:
+            return self.app(demo_db, folder)
+        db = folder / "first-session.duckdb"
+        shutil.copy(demo_db, db)
+        server = start_app(db)
+        self.own_servers.append(server)
+        return server
+
+    def chromium(self, executable: str) -> Any:
+        """The shared headless chromium (Playwright's sync API)."""
+        if self.browser is None:
+            from playwright.sync_api import sync_playwright
+
+            self.playwright = sync_playwright().start()
+            self.browser = self.playwright.chromium.launch(
+                executable_path=executable, args=CHROMIUM_ARGS, headless=True
+            )
+        return self.browser
+
+    def close_contexts(self) -> None:
+        """Close what a test left open in the shared browser, so the next test starts clean."""
+        if self.browser is not None:
+            for context in list(self.browser.contexts):
+                context.close()
+
+    def close(self) -> None:
+        """Stop chromium, Playwright and every server (idempotent)."""
+        try:
+            if self.browser is not None:
+                self.browser.close()
+            if self.playwright is not None:
+                self.playwright.stop()
+        finally:
+            self.browser = self.playwright = None
+            for server in [*self.own_servers, *([self.server] if self.server else [])]:
+                server.stop()
+            self.own_servers.clear()
+            self.server, self.opened = None, False
