@@ -74,7 +74,19 @@ def safe_text(s: str | None) -> str | None:
 
 def is_safe(s: str) -> bool:
     """True when :func:`safe_text` would leave ``s`` unchanged."""
+    if s.isascii() and s.isprintable():  # printable ASCII holds no unsafe character: a C-speed scan
+        return True
     return _UNSAFE.search(s) is None
+
+
+def safe_values(values: Any) -> Any:
+    """A numpy object array of text sanitised cell by cell (non-strings kept); the same array back
+    when no cell needs a change (one scan of the cells joined by spaces)."""
+    import numpy as np
+
+    if is_safe(" ".join([v for v in values if isinstance(v, str)])):
+        return values
+    return np.array([safe_text(v) if isinstance(v, str) else v for v in values], dtype=object)
 
 
 def safe_series(series: pd.Series) -> pd.Series:
@@ -86,10 +98,11 @@ def safe_series(series: pd.Series) -> pd.Series:
     if series.dtype.kind not in "OSU" and not isinstance(series.dtype, pd.StringDtype):
         return series
     if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
-        flagged = series.str.contains(_UNSAFE_RE2, regex=True)  # one RE2 pass in Arrow, NA for missing
-    else:
-        flagged = series.map(lambda v: isinstance(v, str) and not is_safe(v))
-    if not flagged.any():
+        if not series.str.contains(_UNSAFE_RE2, regex=True).any():  # one RE2 pass in Arrow, NA for missing
+            return series
+    # Otherwise one scan over the column's text joined by spaces (every unsafe character is one
+    # character, so none can come from the join), not a Python call per cell.
+    elif is_safe(" ".join([v for v in series.to_numpy(dtype=object) if isinstance(v, str)])):
         return series
     return series.map(lambda v: safe_text(v) if isinstance(v, str) else v)
 

@@ -1,15 +1,21 @@
-"""Generate a year of history for the page benchmarks: 52 weekly snapshots x 128 subnets.
+"""Generate a year of history for the page and check benchmarks: 52 weekly snapshots x 128 subnets.
 
-Each subnet has 256 UIDs, 64 validator permits, takes, a pool price and the validators' dividends (the
-money path of schema 2), and sparse weights (every validator weights about 90%
+Each subnet has 256 UIDs, 64 validator permits, takes, a pool price, three childkey relations and the
+money path of schema 2 (the pending amounts of one tempo and the dividends
+``analytics.model.returns.distribute`` pays), and sparse weights (every validator weights about 90%
 of the miners around a shared quality vector, a few far from it); UIDs are recycled between
 weeks (new hotkeys). Outputs (C, I, Tv, D, stake weight, permits, bonds, emission) come from the
-project's own engine, `analytics.model.yuma.epoch`, so the pages read data shaped like the chain's.
+project's own engine, `analytics.model.yuma.epoch`, so the pages read data shaped like the chain's
+and `python -m analytics check --all` recomputes every stored epoch, money included, exactly.
 
     python bench/history.py [--db bench/out/history.duckdb] [--weeks 52] [--subnets 128] [--force]
+        [--generate 4 [--light-copies]]
 
-Prints the rows written and the time taken; `bench/pages.py` then times every page on it. On the
-2-core dev machine: about 230 M rows (weights, bonds in and out, neurons) in ~7 minutes, ~0.9 GB.
+Prints the rows written and the time taken; `bench/pages.py` then times every page on it and
+`bench/check.py` times `check --all`. ``--generate 4`` generates 4 weeks and copies them back to 52,
+blocks shifted, weights and bonds included, so the copies check clean too (2-core dev machine: ~1 min,
+~0.95 GB); ``--light-copies`` leaves the copies' weights and bonds out (pages only: ~4x smaller, but
+the copies then fail `check`). Generating all 52 weeks: ~230 M rows in ~7 minutes, ~0.9 GB.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from analytics import ss58  # noqa: E402
 from analytics.data import store  # noqa: E402
+from analytics.model import returns  # noqa: E402
 from analytics.model.yuma import EpochInputs, epoch  # noqa: E402
 
 N_UIDS = 256
@@ -38,6 +45,25 @@ BLOCKS_PER_WEEK = 7 * 7200
 START = datetime(2025, 11, 24, 0, 0, 0)
 START_BLOCK = 6_800_000
 RECYCLED_PER_WEEK = 4  # UIDs per subnet that get a new hotkey each week
+OWNER_CUT = 11796  # SubnetOwnerCut, u16 (18%)
+CHILD_EDGES = 3  # validators per subnet that take a share of another validator's stake (childkeys)
+CHILD_PROPORTION = (2**64 - 1) // 4  # u64: a quarter of the parent's stake
+BLOCK_ALPHA_OUT = int(2e9 * 0.41 / 0.5 / (1 - OWNER_CUT / 65535))  # rao of alpha emitted per block
+
+
+def pending_amounts() -> dict[str, int]:
+    """The epoch's pending amounts (rao): the coinbase's per-block split over one tempo, as on chain."""
+    split = returns.block_split(BLOCK_ALPHA_OUT, owner_cut_u16=OWNER_CUT)
+    return {
+        "pending_server": split.server * TEMPO,
+        "pending_validator": split.validator * TEMPO,
+        "pending_root": split.root * TEMPO,
+        "owner_cut": split.owner_cut * TEMPO,
+    }
+
+
+PENDING = pending_amounts()
+EPOCH_EMISSION = PENDING["pending_server"] + PENDING["pending_validator"] + PENDING["pending_root"]
 
 
 @functools.cache
@@ -114,7 +140,7 @@ def week_of_subnet(
         current_block=block,
         tempo=TEMPO,
         max_allowed_validators=N_VALIDATORS,
-        emission=int(2e9 * TEMPO * 0.41 / 0.5),
+        emission=EPOCH_EMISSION,
     )
     out = epoch(inputs)
 
@@ -166,29 +192,57 @@ def week_of_subnet(
             }
         )
 
-    # the money path (schema 2): takes, own stake and the dividends the stakers were paid, per hotkey
-    take = state.take
-    validator_part = np.where(np.arange(n) < N_VALIDATORS, out.emission, 0).astype(np.int64)
+    # the money path (schema 2): takes, own stake, a few childkey relations and the dividends the model
+    # pays (analytics.model.returns.distribute), so `check` verifies this money to the rao too
+    coldkeys = neurons["coldkey"].to_pylist()
+    owner_ids = {c: k for k, c in enumerate(dict.fromkeys(coldkeys))}
+    keys = returns.Keys(
+        alpha_stake=state.stake,
+        root_stake=np.zeros(n, dtype=np.int64),
+        delegate_take=state.take,
+        childkey_take=np.zeros(n, dtype=np.int64),
+        owner=np.array([owner_ids[c] for c in coldkeys], dtype=np.int64),
+    )
+    edges = [(child, N_VALIDATORS - 1 - child) for child in range(1, CHILD_EDGES + 1)]  # (child, parent)
+    payout = returns.distribute(
+        np.arange(n),
+        out.server_emission,
+        out.validator_emission,
+        keys,
+        **PENDING,
+        tao_weight=0,
+        parents={child: [(CHILD_PROPORTION, parent)] for child, parent in edges},
+    )
     hotkey_rows = pa.table(
         {
             "netuid": np.full(n, netuid, dtype=np.int32),
             "hotkey": hotkeys,
             "uid": uid,
             "coldkey": neurons["coldkey"],
-            "delegate_take": take.astype(np.uint16),
+            "delegate_take": state.take.astype(np.uint16),
             "childkey_take": np.zeros(n, dtype=np.uint16),
             "alpha_stake_own": state.stake.astype(np.uint64),
             "root_stake_own": np.zeros(n, dtype=np.uint64),
-            "alpha_dividends": (validator_part * (65535 - take) // 65535).astype(np.uint64),
-            "root_alpha_dividends": np.zeros(n, dtype=np.uint64),
+            "alpha_dividends": payout.alpha_nominators.astype(np.uint64),
+            "root_alpha_dividends": payout.root_nominators.astype(np.uint64),
             "nominators": rng.integers(0, 500, n).astype(np.int32),
             "identity_name": [f"validator {netuid}.{u}" if u < N_VALIDATORS else None for u in range(n)],
+        }
+    )
+    child_rows = pa.table(
+        {
+            "netuid": np.full(len(edges), netuid, dtype=np.int32),
+            "child_hotkey": [hotkeys[c] for c, _ in edges],
+            "parent_hotkey": [hotkeys[p] for _, p in edges],
+            "proportion": pa.array([CHILD_PROPORTION] * len(edges), type=pa.uint64()),
+            "suspended": np.zeros(len(edges), dtype=bool),
         }
     )
     tables = {
         "neurons": neurons,
         "mechanism_neurons": mechanism_neurons,
         "hotkeys": hotkey_rows,
+        "child_keys": child_rows,
         "weights": long(weights, weights_set, "weight", np.uint16),
         "bonds": long(state.bonds, state.bonds > 0, "bond", np.uint16),
         "bonds_after": long(out.bonds, out.bonds > 0, "bond", np.uint16),
@@ -224,7 +278,11 @@ def subnet_row(netuid: int, block: int, price_rao: int) -> dict[str, object]:
         "stake_threshold": 0,
         "mechanism_count": 1,
         "emission_split": None,
-        "epoch_emission": int(2e9 * TEMPO * 0.41 / 0.5),
+        "epoch_emission": EPOCH_EMISSION,
+        **PENDING,
+        "block_alpha_out": BLOCK_ALPHA_OUT,
+        "subnet_owner_cut": OWNER_CUT,
+        "ck_burn": 0,
         "aligned": True,
         "epoch_block": block,
         "inputs_block": block - 1,
@@ -277,55 +335,86 @@ def generate(db: Path, weeks: int, subnet_count: int, seed: int = 52) -> int:
     return rows
 
 
-def copy_older_weeks(db: Path, generated: int, total: int) -> None:
+# Block-valued columns: a copy moved back in time moves these by the same number of blocks, so its
+# stored epoch stays the one its inputs compute (the epoch only uses differences between blocks).
+BLOCK_COLUMNS = {
+    "subnets": ("epoch_block", "inputs_block", "weights_block", "outputs_block", "last_mechanism_step_block"),
+    "neurons": ("block_at_registration",),
+    "mechanism_neurons": ("last_update", "commit_block"),
+}
+COPIED_TABLES = (
+    "subnets",
+    "neurons",
+    "mechanism_neurons",
+    "hotkeys",
+    "child_keys",
+    "subnet_summary",
+    "validator_summary",
+    "weights",
+    "bonds",
+    "bonds_after",
+)
+
+
+def copy_older_weeks(db: Path, generated: int, total: int, *, matrices: bool = True) -> None:
     """Prepend ``total - generated`` older weeks by copying the generated ones (issue 16: "build that
-    database by copying generated weeks"). Copies carry every per-neuron table and the summaries;
-    weights and bonds are left out (no page reads them across snapshots), which keeps the file small.
+    database by copying generated weeks").
+
+    A copy is a whole snapshot moved back in time: every table (weights and bonds included, unless
+    ``matrices`` is False) with its blocks shifted by the same amount, so `check --all` recomputes every
+    copy to exactly what it stores, as it does the generated weeks. Without the matrices the file is
+    about 4x smaller (no page reads weights or bonds across snapshots) but the copies no longer check.
     The newest snapshots stay the generated ones, so single-snapshot pages read real data."""
     import duckdb
 
     con = duckdb.connect(str(db))
     try:
+        wanted = (
+            COPIED_TABLES
+            if matrices
+            else tuple(t for t in COPIED_TABLES if t not in ("weights", "bonds", "bonds_after"))
+        )
         tables = [
             t
-            for t in (
-                "subnets",
-                "neurons",
-                "mechanism_neurons",
-                "hotkeys",
-                "child_keys",
-                "subnet_summary",
-                "validator_summary",
-            )
+            for t in wanted
             if con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [t]
             ).fetchone()[0]
         ]
+        columns = {
+            t: [r[0] for r in con.execute(f"DESCRIBE {t}").fetchall() if r[0] != "snapshot_id"]
+            for t in tables
+        }
         first = int(con.execute("SELECT min(snapshot_id) FROM snapshots").fetchone()[0])
         next_id = int(con.execute("SELECT max(snapshot_id) FROM snapshots").fetchone()[0]) + 1
         for k in range(total - generated):
+            t0 = time.perf_counter()
             source = first + k % generated
             weeks_back = total - generated - k
+            block = START_BLOCK - weeks_back * BLOCKS_PER_WEEK
+            source_block = int(
+                con.execute("SELECT block FROM snapshots WHERE snapshot_id = ?", [source]).fetchone()[0]
+            )
+            shift = block - source_block
             con.execute("BEGIN TRANSACTION")
             con.execute(
                 "INSERT INTO snapshots SELECT ? AS snapshot_id, network, ? AS block, block_hash || ?,"
                 " ? AS taken_at, spec_version, sdk_version, source, note"
                 " FROM snapshots WHERE snapshot_id = ?",
-                [
-                    next_id,
-                    START_BLOCK - weeks_back * BLOCKS_PER_WEEK,
-                    f"-copy{k}",
-                    START - timedelta(weeks=weeks_back),
-                    source,
-                ],
+                [next_id, block, f"-copy{k}", START - timedelta(weeks=weeks_back), source],
             )
             for t in tables:
-                cols = [r[0] for r in con.execute(f"DESCRIBE {t}").fetchall() if r[0] != "snapshot_id"]
+                moved = BLOCK_COLUMNS.get(t, ())
+                select = ", ".join(f"{c} + {shift}" if c in moved else c for c in columns[t])
                 con.execute(
-                    f"INSERT INTO {t} (snapshot_id, {', '.join(cols)}) SELECT ?, {', '.join(cols)} FROM {t} WHERE snapshot_id = ?",
+                    f"INSERT INTO {t} (snapshot_id, {', '.join(columns[t])}) SELECT ?, {select} FROM {t} WHERE snapshot_id = ?",
                     [next_id, source],
                 )
             con.execute("COMMIT")
+            print(
+                f"copy {k + 1}/{total - generated}: week {source} -> block {block} in {time.perf_counter() - t0:.1f} s",
+                flush=True,
+            )
             next_id += 1
     finally:
         con.close()
@@ -343,6 +432,11 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="generate only this many weeks with the engine and copy them back to --weeks (fast)",
     )
+    parser.add_argument(
+        "--light-copies",
+        action="store_true",
+        help="copies without weights and bonds (~4x smaller; pages only: the copies then fail `check`)",
+    )
     args = parser.parse_args(argv)
     if args.db.exists():
         if not args.force:
@@ -355,7 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     generated = min(args.generate or args.weeks, args.weeks)
     rows = generate(args.db, generated, args.subnets)
     if generated < args.weeks:
-        copy_older_weeks(args.db, generated, args.weeks)
+        copy_older_weeks(args.db, generated, args.weeks, matrices=not args.light_copies)
         # the copies bypass ingest, which re-sorts validator_summary whenever its unsorted tail is due:
         # sort it once, the layout a backfill of these weeks through ingest settles into
         store.sort_validator_summary(args.db)

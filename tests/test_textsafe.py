@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -13,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from analytics.cli import main
 from analytics.data import store
-from analytics.textsafe import safe_frame, safe_series, safe_text
+from analytics.textsafe import safe_frame, safe_series, safe_text, safe_values
 from tests.test_store import tiny_snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -51,6 +52,22 @@ def test_safe_text_keeps_none_and_frames_keep_types() -> None:
     assert frame["name"][1] == NAME  # the input is not modified
     clean = pd.Series(["a", "b"])
     assert safe_series(clean) is clean  # nothing to change: no copy
+
+
+@pytest.mark.parametrize("dtype", ["str", object])
+@pytest.mark.parametrize("bad", ["", "\t", *HIDDEN, "\u2028", "é\u200d"])
+def test_a_whole_column_is_scanned_at_once_and_still_catches_one_cell(dtype: object, bad: str) -> None:
+    """safe_series / safe_values test a column in one scan (Arrow, or the cells joined): one hidden
+    character among thousands of clean cells is still escaped, and tabs and text stay as they are."""
+    cells = [f"5Hot{k:05d}key" for k in range(3000)]
+    cells[1234] = f"x{bad}y"
+    series = pd.Series(cells, dtype=dtype)
+    out = safe_series(series)
+    assert out.tolist() == [safe_text(c) for c in cells]
+    assert (out is series) == (safe_text(cells[1234]) == cells[1234])
+    values = np.array([*cells, None], dtype=object)
+    shown = safe_values(values)
+    assert shown.tolist() == [*(safe_text(c) for c in cells), None]
 
 
 def test_a_column_is_checked_in_arrow_exactly_as_cell_by_cell() -> None:

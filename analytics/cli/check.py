@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 
-import pandas as pd
-
 from analytics.cli import CliError, add_db_argument, db_path
 
 HELP = "Recompute stored epochs with the Yuma engine and report where they differ from the stored values."
@@ -48,39 +46,40 @@ MONEY_NAMES = {
 }
 
 
-def _describe_money(diff: pd.DataFrame | None) -> tuple[str, bool]:
-    """('money: verified to the rao (...)' or what differs, differs?) for one subnet's payout."""
-    if diff is None:
+def _describe_money(rows: list[tuple[str, int, int, int, str]] | None) -> tuple[str, bool]:
+    """('money: verified to the rao (...)' or what differs, differs?) for one subnet's payout, from
+    snapshot.payout_rows (field, compared, mismatches, max_abs_diff, note)."""
+    if rows is None:
         return "money: not stored (snapshot predates the money path)", False
-    bad = diff[diff["mismatches"] > 0]
-    hotkeys = int(diff[diff["field"] != "epoch_emission"]["compared"].max() or 0)
-    if bad.empty:
+    bad = [r for r in rows if r[2] > 0]
+    hotkeys = max(r[1] for r in rows if r[0] != "epoch_emission")
+    if not bad:
         return f"money: verified to the rao ({hotkeys} hotkeys' dividends, E)", False
     parts = []
-    for _, row in bad.iterrows():
-        name = MONEY_NAMES[row["field"]]
-        if row["field"] == "epoch_emission":
-            parts.append(f"{name} differs by {row['max_abs_diff']} rao")
+    for name, compared, mismatches, max_abs, _note in bad:
+        if name == "epoch_emission":
+            parts.append(f"{MONEY_NAMES[name]} differs by {max_abs} rao")
         else:
             parts.append(
-                f"{name} {row['mismatches']}/{row['compared']} hotkeys differ (max |Δ| {row['max_abs_diff']} rao)"
+                f"{MONEY_NAMES[name]} {mismatches}/{compared} hotkeys differ (max |Δ| {max_abs} rao)"
             )
     return "money: DIFFERS - " + ", ".join(parts), True
 
 
-def _describe(diff: pd.DataFrame) -> str:
-    """'C ok  Tv ok ... | mech 0: I ok bonds 2 uids (max |Δ| 1)'."""
+def _describe(rows: list[tuple[int, int, str, int, int, int, str]]) -> str:
+    """'C ok  Tv ok ... | mech 0: I ok bonds 2 uids (max |Δ| 1)', from snapshot.output_rows."""
 
-    def cell(row: pd.Series) -> str:
-        if row["note"]:
-            return f"{SHORT[row['field']]} skipped ({row['note']})"
-        if row["mismatches"] == 0:
-            return f"{SHORT[row['field']]} ok"
-        return f"{SHORT[row['field']]} {row['mismatches']}/{row['compared']} uids differ (max |Δ| {row['max_abs_diff']})"
+    def cell(row: tuple[int, int, str, int, int, int, str]) -> str:
+        _netuid, _mechid, name, compared, mismatches, max_abs, note = row
+        if note:
+            return f"{SHORT[name]} skipped ({note})"
+        if mismatches == 0:
+            return f"{SHORT[name]} ok"
+        return f"{SHORT[name]} {mismatches}/{compared} uids differ (max |Δ| {max_abs})"
 
-    parts = ["  ".join(cell(r) for _, r in diff[diff["mechid"] == -1].iterrows())]
-    for mechid, rows in diff[diff["mechid"] >= 0].groupby("mechid"):
-        parts.append(f"mech {mechid}: " + "  ".join(cell(r) for _, r in rows.iterrows()))
+    parts = ["  ".join(cell(r) for r in rows if r[1] == -1)]
+    for mechid in sorted({r[1] for r in rows if r[1] >= 0}):
+        parts.append(f"mech {mechid}: " + "  ".join(cell(r) for r in rows if r[1] == mechid))
     return " | ".join(parts)
 
 
@@ -102,41 +101,38 @@ def run(args: argparse.Namespace) -> int:
                 raise CliError(f"{db} holds no snapshots")
             snapshot_ids = [latest]
 
+        netuids = None if args.netuid is None else [args.netuid]
         checked = differing = skipped = 0
-        for sid in snapshot_ids:
-            meta = store.snapshot_meta(db, sid)
-            subnets = store.subnets(db, sid)
-            if args.netuid is not None:
-                subnets = subnets[subnets["netuid"] == args.netuid]
-                if subnets.empty:
-                    raise CliError(f"subnet {args.netuid} is not in snapshot {sid}")
+        for loaded in snapshot.iter_snapshots(db, snapshot_ids, netuids, money=True):
+            sid, meta, subnets = loaded.snapshot_id, loaded.meta, loaded.subnets
+            if args.netuid is not None and subnets.empty:
+                raise CliError(f"subnet {args.netuid} is not in snapshot {sid}")
             print(
                 f"snapshot {sid} ({meta['network']}, block {meta['block']}, {meta['source']}): {len(subnets)} subnets"
             )
-            aligned = [int(k) for k in subnets[subnets["aligned"].astype(bool)]["netuid"]]
-            loaded = snapshot.load_snapshot(db, sid, aligned) if aligned else {}
-            for _, row in subnets.iterrows():
-                netuid = int(row["netuid"])
-                if netuid not in loaded:
+            for netuid in (int(k) for k in subnets["netuid"]):
+                if netuid not in loaded.subnet:
                     print(
                         f"  subnet {netuid:>3}: skipped (not epoch-aligned: inputs and outputs are from one block)"
                     )
                     skipped += 1
                     continue
-                sub = loaded[netuid]
+                sub = loaded.subnet[netuid]
                 try:
                     result = sub.recompute()
-                    diff = snapshot.compare_outputs(sub, result)
+                    rows = snapshot.output_rows(sub, result)
                 except ValueError as exc:
                     print(f"  subnet {netuid:>3}: DIFFERS - the engine rejected the stored inputs: {exc}")
                     differing += 1
                     continue
-                money, money_bad = _describe_money(snapshot.compare_payout(db, sub, result))
-                bad = int(diff["mismatches"].sum()) > 0 or money_bad
+                inputs = loaded.payout_inputs(netuid)
+                money_rows = None if inputs is None else snapshot.payout_rows(sub, result, inputs)[0]
+                money, money_bad = _describe_money(money_rows)
+                bad = any(r[4] > 0 for r in rows) or money_bad
                 differing += bad
                 checked += 1
                 verdict = "DIFFERS" if bad else "ok"
-                print(f"  subnet {netuid:>3}: {verdict:<7} {_describe(diff)} | {money}")
+                print(f"  subnet {netuid:>3}: {verdict:<7} {_describe(rows)} | {money}")
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
 

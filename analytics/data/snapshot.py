@@ -17,6 +17,7 @@ that storage holds, explicit zeros included (they matter for Yuma3 bonds).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -26,6 +27,7 @@ import pandas as pd
 from analytics.data import store
 
 if TYPE_CHECKING:  # the engine is imported lazily so reading snapshots never depends on it
+    from analytics.model.returns import Payout
     from analytics.model.yuma import EpochInputs, EpochResult
 
 # commit_block for "no unexpired commit" (the engine's convention: negative = none, never masked).
@@ -208,26 +210,77 @@ class SubnetSnapshot:
         return epoch_with_mechanisms(**self.mechanism_arguments())
 
 
-def _dense(frame: pd.DataFrame, value: str, mechid: int, n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Long-format (validator_uid, miner_uid, value) rows of one mechanism -> (values, present) (n, n)."""
-    rows = frame[frame["mechid"] == mechid]
-    matrix = np.zeros((n, n), dtype=np.int64)
-    present = np.zeros((n, n), dtype=bool)
-    if len(rows):
-        i = rows["validator_uid"].to_numpy(dtype=np.int64)
-        j = rows["miner_uid"].to_numpy(dtype=np.int64)
+Columns = dict[str, np.ndarray]  # a table as {column: array}, all of one length
+
+
+def _columns(frame: pd.DataFrame | Columns) -> Columns:
+    """A table as {column: numpy array} (a DataFrame converted once, not per subnet)."""
+    if isinstance(frame, pd.DataFrame):
+        return {name: frame[name].to_numpy() for name in frame.columns}
+    return {name: np.asarray(values) for name, values in frame.items()}
+
+
+def _rows(cols: Columns, keep: np.ndarray | slice) -> Columns:
+    return {name: values[keep] for name, values in cols.items()}
+
+
+def _netuid_ranges(netuid: np.ndarray) -> tuple[np.ndarray | None, dict[int, slice]]:
+    """(the order that groups the rows by netuid, or None when they are already grouped, and each
+    netuid's slice of the grouped rows): no pandas groupby over millions of weights."""
+    netuid = np.asarray(netuid)
+    order = None
+    if len(netuid) > 1 and bool(np.any(netuid[1:] < netuid[:-1])):
+        order = np.argsort(netuid, kind="stable")
+        netuid = netuid[order]
+    if not len(netuid):
+        return order, {}
+    starts = np.concatenate([[0], np.flatnonzero(netuid[1:] != netuid[:-1]) + 1])
+    ends = [*starts[1:], len(netuid)]
+    return order, {int(netuid[a]): slice(int(a), int(e)) for a, e in zip(starts, ends, strict=True)}
+
+
+def _by_netuid(cols: Columns) -> dict[int, Columns]:
+    """One table's rows split per netuid (views of one grouped copy)."""
+    order, ranges = _netuid_ranges(cols["netuid"])
+    if order is not None:
+        cols = _rows(cols, order)
+    return {netuid: _rows(cols, part) for netuid, part in ranges.items()}
+
+
+def _dense(
+    cols: Columns, value: str, mechid: int, n: int, *, present_too: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """Long-format (validator_uid, miner_uid, value) rows of one mechanism -> (values, present) (n, n);
+    without ``present_too`` the second is an empty array (bonds: only weights need it)."""
+    matrix = np.zeros(n * n, dtype=np.int64)
+    present = np.zeros(n * n if present_too else 0, dtype=bool)
+    mech = np.asarray(cols["mechid"])
+    if len(mech):
+        i = np.asarray(cols["validator_uid"])
+        j = np.asarray(cols["miner_uid"])
+        values = np.asarray(cols[value])
+        if not bool((mech == mechid).all()):
+            rows = mech == mechid
+            i, j, values = i[rows], j[rows], values[rows]
         keep = (i < n) & (j < n)  # the chain ignores entries beyond SubnetworkN
-        matrix[i[keep], j[keep]] = rows[value].to_numpy(dtype=np.int64)[keep]
-        present[i[keep], j[keep]] = True
-    return matrix, present
+        if not keep.all():
+            i, j, values = i[keep], j[keep], values[keep]
+        flat = i.astype(np.int64) * n + j  # flat indices: a 2-D fancy assignment costs several times more
+        matrix[flat] = values
+        if present_too:
+            present[flat] = True
+    return matrix.reshape(n, n), present.reshape(n, n) if present_too else present
 
 
-def _by_uid(frame: pd.DataFrame, column: str, n: int, dtype: Any, fill: Any = 0) -> np.ndarray:
+def _by_uid(cols: Columns, column: str, n: int, dtype: Any, fill: Any = 0) -> np.ndarray:
+    uids = np.asarray(cols["uid"])
+    if len(uids) == n and n and uids[0] == 0 and uids[-1] == n - 1 and bool((np.diff(uids) == 1).all()):
+        return np.asarray(cols[column]).astype(dtype)  # rows are uids 0..n-1 in order: a copy, no scatter
     out = np.full(n, fill, dtype=dtype)
-    if len(frame):
-        uids = frame["uid"].to_numpy(dtype=np.int64)
+    if len(uids):
+        uids = uids.astype(np.int64)
         keep = uids < n
-        out[uids[keep]] = frame[column].to_numpy(dtype=dtype)[keep]
+        out[uids[keep]] = np.asarray(cols[column])[keep].astype(dtype)
     return out
 
 
@@ -248,43 +301,173 @@ def load_snapshot(
     missing = sorted(set(netuids or []) - set(stored))
     if missing:
         raise store.StoreError(f"subnet {missing[0]} is not in snapshot {snapshot_id}")
-    groups = {
-        name: dict(tuple(frame.groupby("netuid", sort=False)))
-        for name, frame in tables.items()
-        if name != "subnet"
-    }
-    out = {}
-    for k, netuid in enumerate(stored):
-        part = {"subnet": tables["subnet"].iloc[[k]]}
-        for name, frame in tables.items():
-            if name != "subnet":
-                part[name] = groups[name].get(netuid, frame.iloc[0:0])
-        out[netuid] = _build(int(snapshot_id), netuid, part)
-    return out
+    return _build_all(int(snapshot_id), tables, stored)
+
+
+class SubnetBuilder(Mapping[int, SubnetSnapshot]):
+    """{netuid: SubnetSnapshot} over one snapshot's tables (store.snapshot_tables or
+    snapshot_batches), each table converted to arrays and split per netuid once; a subnet is built
+    when it is looked up and only the last one is kept: a whole snapshot of 128 subnets of 256 UIDs
+    built at once would hold ~200 MB of (n, n) matrices; `check` needs one subnet at a time."""
+
+    def __init__(self, snapshot_id: int, tables: dict[str, Any], netuids: list[int]) -> None:
+        self.snapshot_id = snapshot_id
+        self._netuids = list(netuids)
+        self._known = set(self._netuids)
+        self._records = {int(r["netuid"]): r for r in tables["subnet"].to_dict("records")}
+        frame = tables["neurons"]
+        order, self._nrn_ranges = _netuid_ranges(frame["netuid"].to_numpy())
+        self._nrn_frame = frame.iloc[order] if order is not None else frame
+        self._nrn = _columns(self._nrn_frame)
+        names = ("mechanism_neurons", "weights", "bonds", "bonds_after")
+        self._parts = {name: _by_netuid(_columns(tables[name])) for name in names}
+        self._empty = {name: _rows(_columns(tables[name]), slice(0, 0)) for name in names}
+        self._last: tuple[int, SubnetSnapshot] | None = None
+
+    def __getitem__(self, netuid: int) -> SubnetSnapshot:
+        if netuid not in self._known:
+            raise KeyError(netuid)
+        if self._last is not None and self._last[0] == netuid:
+            return self._last[1]
+        self._last = None  # drop the previous subnet's arrays before building the next
+        rows = self._nrn_ranges.get(netuid, slice(0, 0))
+        sub = _build_columns(
+            self.snapshot_id,
+            netuid,
+            self._records[netuid],
+            self._nrn_frame.iloc[rows],
+            _rows(self._nrn, rows),
+            *(self._parts[name].get(netuid, self._empty[name]) for name in self._parts),
+        )
+        self._last = (netuid, sub)
+        return sub
+
+    def __contains__(self, netuid: object) -> bool:
+        return netuid in self._known
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._netuids)
+
+    def __len__(self) -> int:
+        return len(self._netuids)
+
+
+def _build_all(snapshot_id: int, tables: dict[str, Any], netuids: list[int]) -> dict[int, SubnetSnapshot]:
+    """The given subnets of one snapshot's tables, all built (load_snapshot)."""
+    return dict(SubnetBuilder(snapshot_id, tables, netuids).items())
+
+
+@dataclass(frozen=True)
+class LoadedSnapshot:
+    """One snapshot as iter_snapshots yields it: its `snapshots` row, every subnet row, the
+    epoch-aligned subnets as SubnetSnapshots and (with money) each one's payout inputs on demand."""
+
+    snapshot_id: int
+    meta: dict[str, Any]
+    subnets: pd.DataFrame  # every stored subnet (aligned or not), by netuid
+    subnet: Mapping[int, SubnetSnapshot]  # the epoch-aligned ones (built on lookup): recomputable
+    money: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def payout_inputs(self, netuid: int) -> dict[str, Any] | None:
+        """payout_inputs for one aligned subnet from the rows already read (None without payout data)."""
+        if not self.money:
+            raise store.StoreError("this snapshot was read without its money rows")
+        sub = self.subnet[netuid]
+        return payout_inputs_from(
+            sub,
+            self.money["subnets"].get(netuid),
+            _joined_money_rows(sub, self.money["rows"].get(netuid, self.money["no_rows"])),
+            self.money["child_keys"].get(netuid, self.money["no_child_keys"]),
+        )
+
+
+def _joined_money_rows(sub: SubnetSnapshot, rows: Columns) -> Columns:
+    """store.money_hotkeys' rows that hold a stake, from the subnet's `hotkeys` rows (store.snapshot_batches'
+    'money_rows') and its neurons, in its order: registered hotkeys by uid, then every row without a
+    uid (an unregistered parent) by hotkey."""
+    hotkeys = rows["hotkey"].tolist()
+    uid_of = {h: uid for uid, h in enumerate(sub.hotkeys.tolist()) if h}  # '' marks a uid without a neuron row
+    registered = sorted((uid_of[h], k) for k, h in enumerate(hotkeys) if h in uid_of)
+    parents = sorted((hotkeys[k], k) for k in np.flatnonzero(pd.isna(rows["uid"])).tolist())
+    return _rows(rows, np.array([k for _, k in registered] + [k for _, k in parents], dtype=np.int64))
+
+
+def iter_snapshots(
+    db_path: str | os.PathLike[str],
+    snapshot_ids: list[int],
+    netuids: list[int] | None = None,
+    *,
+    money: bool = False,
+) -> Iterator[LoadedSnapshot]:
+    """The given snapshots (only ``netuids``, when given) one after the other, read through ONE
+    connection (store.snapshot_batches) and built into arrays per snapshot with no per-subnet query
+    or DataFrame: what `check --all` walks. StoreError for an unknown snapshot."""
+    for batch in store.snapshot_batches(db_path, snapshot_ids, netuids, money=money):
+        snapshot_id = int(batch["snapshot"]["snapshot_id"])
+        subnets = batch["subnet"]
+        aligned = [int(k) for k, ok in zip(subnets["netuid"], subnets["aligned"], strict=True) if bool(ok)]
+        extra: dict[str, Any] = {}
+        if money:
+            money_rows = _columns(batch["money_rows"])
+            edges = _columns(batch["child_keys"])
+            extra = {
+                "subnets": {int(r["netuid"]): r for r in batch["money_subnets"].to_dict("records")},
+                "rows": _by_netuid(money_rows),
+                "child_keys": _by_netuid(edges),
+                "no_rows": _rows(money_rows, slice(0, 0)),
+                "no_child_keys": _rows(edges, slice(0, 0)),
+            }
+        yield LoadedSnapshot(
+            snapshot_id=snapshot_id,
+            meta=batch["snapshot"],
+            subnets=subnets,
+            subnet=SubnetBuilder(snapshot_id, batch, aligned),
+            money=extra,
+        )
 
 
 def _build(snapshot_id: int, netuid: int, t: dict[str, pd.DataFrame]) -> SubnetSnapshot:
     """Dense arrays from one subnet's rows (as returned by store.subnet_tables)."""
-    subnet = t["subnet"].iloc[0].to_dict()
-    nrn = t["neurons"]
+    return _build_columns(
+        snapshot_id,
+        netuid,
+        t["subnet"].iloc[0].to_dict(),
+        t["neurons"],
+        _columns(t["neurons"]),
+        *(_columns(t[name]) for name in ("mechanism_neurons", "weights", "bonds", "bonds_after")),
+    )
+
+
+def _build_columns(
+    snapshot_id: int,
+    netuid: int,
+    subnet: dict[str, Any],
+    neurons: pd.DataFrame,
+    nrn: Columns,
+    mechanism_neurons: Columns,
+    weights: Columns,
+    bonds: Columns,
+    bonds_after: Columns,
+) -> SubnetSnapshot:
+    """Dense arrays from one subnet's rows as columns; ``neurons`` is the same rows as a DataFrame."""
     n = int(subnet["n"])
-    if len(nrn):
+    if len(nrn["uid"]):
         n = max(n, int(nrn["uid"].max()) + 1)
 
-    mechids = sorted(set(t["mechanism_neurons"]["mechid"].astype(int))) or list(
-        range(int(subnet["mechanism_count"]))
-    )
+    mech_ids = np.asarray(mechanism_neurons["mechid"]).astype(np.int64)
+    mechids = sorted(set(mech_ids.tolist())) or list(range(int(subnet["mechanism_count"])))
+    single = len(set(mech_ids.tolist())) <= 1
     mechanisms = []
     for mechid in mechids:
-        mn = t["mechanism_neurons"][t["mechanism_neurons"]["mechid"] == mechid]
-        weights, weights_set = _dense(t["weights"], "weight", mechid, n)
-        bonds, _ = _dense(t["bonds"], "bond", mechid, n)
-        bonds_after, _ = _dense(t["bonds_after"], "bond", mechid, n)
-        has_commit = mn["commit_block"].notna()
+        mn = mechanism_neurons if single else _rows(mechanism_neurons, mech_ids == mechid)
+        weights_m, weights_set = _dense(weights, "weight", mechid, n)
+        bonds_m, _ = _dense(bonds, "bond", mechid, n, present_too=False)
+        bonds_after_m, _ = _dense(bonds_after, "bond", mechid, n, present_too=False)
+        has_commit = ~pd.isna(mn["commit_block"]) if len(mn["commit_block"]) else np.zeros(0, dtype=bool)
         commit_block = None
         if has_commit.any():
             commit_block = _by_uid(
-                mn.assign(commit_block=mn["commit_block"].where(has_commit, NO_COMMIT)),
+                {"uid": mn["uid"], "commit_block": np.where(has_commit, mn["commit_block"], NO_COMMIT)},
                 "commit_block",
                 n,
                 np.int64,
@@ -293,10 +476,10 @@ def _build(snapshot_id: int, netuid: int, t: dict[str, pd.DataFrame]) -> SubnetS
         mechanisms.append(
             MechanismArrays(
                 mechid=mechid,
-                weights=weights,
+                weights=weights_m,
                 weights_set=weights_set,
-                bonds=bonds,
-                bonds_after=bonds_after,
+                bonds=bonds_m,
+                bonds_after=bonds_after_m,
                 last_update=_by_uid(mn, "last_update", n, np.int64),
                 commit_block=commit_block,
                 prev_incentive=_by_uid(mn, "prev_incentive", n, np.int64),
@@ -311,7 +494,7 @@ def _build(snapshot_id: int, netuid: int, t: dict[str, pd.DataFrame]) -> SubnetS
         snapshot_id=snapshot_id,
         netuid=netuid,
         subnet=subnet,
-        neurons=nrn,
+        neurons=neurons,
         hotkeys=_by_uid(nrn, "hotkey", n, object, ""),
         coldkeys=_by_uid(nrn, "coldkey", n, object, ""),
         is_owner=col("is_owner", bool),
@@ -347,22 +530,21 @@ MECHANISM_FIELDS = ("incentive", "bonds")
 
 def _diff(recomputed: np.ndarray, stored: np.ndarray) -> tuple[int, int, int]:
     """(mismatching uids, max |difference|, uids compared); a bonds row counts as one uid."""
-    a = np.asarray(recomputed).astype(np.int64)
-    b = np.asarray(stored).astype(np.int64)
+    a = np.asarray(recomputed, dtype=np.int64)
+    b = np.asarray(stored, dtype=np.int64)
+    if a.shape == b.shape and a.size and np.array_equal(a, b):  # the usual case: no copy, no |a - b|
+        return 0, 0, len(a)
     delta = np.abs(a - b)
     per_uid = delta.reshape(len(delta), -1).max(axis=1) if delta.size else delta
     return int(np.count_nonzero(per_uid)), int(per_uid.max()) if per_uid.size else 0, len(per_uid)
 
 
-def compare_outputs(sub: SubnetSnapshot, result: EpochResult | None = None) -> pd.DataFrame:
-    """Recomputed vs stored, one row per field (and mechanism): the "recomputed = chain" check.
+COMPARE_COLUMNS = ["netuid", "mechid", "field", "compared", "mismatches", "max_abs_diff", "note"]
 
-    Columns: netuid, mechid (-1 for netuid-level fields), field, compared (uids), mismatches (uids
-    whose value differs; for bonds, validators whose row differs), max_abs_diff, note. Emission is
-    skipped (note) when the epoch's E is unknown.
-    """
-    if result is None:
-        result = sub.recompute()
+
+def output_rows(sub: SubnetSnapshot, result: EpochResult) -> list[tuple[int, int, str, int, int, int, str]]:
+    """compare_outputs' rows as tuples (netuid, mechid, field, compared, mismatches, max_abs_diff,
+    note): what `check` prints from, without building a DataFrame per subnet."""
     rows = []
     for name in NETUID_FIELDS:
         ours = result.new_validator_permit if name == "validator_permit" else getattr(result, name)
@@ -377,9 +559,19 @@ def compare_outputs(sub: SubnetSnapshot, result: EpochResult | None = None) -> p
         for name in MECHANISM_FIELDS:
             mismatches, worst, compared = _diff(getattr(mres, name), getattr(stored, name))
             rows.append((sub.netuid, mech.mechid, name, compared, mismatches, worst, ""))
-    return pd.DataFrame(
-        rows, columns=["netuid", "mechid", "field", "compared", "mismatches", "max_abs_diff", "note"]
-    )
+    return rows
+
+
+def compare_outputs(sub: SubnetSnapshot, result: EpochResult | None = None) -> pd.DataFrame:
+    """Recomputed vs stored, one row per field (and mechanism): the "recomputed = chain" check.
+
+    Columns: netuid, mechid (-1 for netuid-level fields), field, compared (uids), mismatches (uids
+    whose value differs; for bonds, validators whose row differs), max_abs_diff, note. Emission is
+    skipped (note) when the epoch's E is unknown.
+    """
+    if result is None:
+        result = sub.recompute()
+    return pd.DataFrame(output_rows(sub, result), columns=COMPARE_COLUMNS)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -389,50 +581,71 @@ def compare_outputs(sub: SubnetSnapshot, result: EpochResult | None = None) -> p
 PAYOUT_FIELDS = ("alpha_dividends", "root_alpha_dividends")
 
 
+PENDING_COLUMNS = ("pending_server", "pending_validator", "pending_root")
+
+
 def payout_inputs(db_path: str | os.PathLike[str], sub: SubnetSnapshot) -> dict[str, Any] | None:
     """Arguments for ``returns.distribute`` (minus the epoch's amounts) from the stored money rows,
     plus 'hotkeys' (key index -> hotkey) and 'recorded' (PAYOUT_FIELDS -> {key index: rao}).
 
     None when the snapshot holds no payout data for the subnet (stored before schema 2, or the
     collector could not read the pending emission)."""
+    money = store.money_subnets(db_path, [sub.snapshot_id], [sub.netuid])
+    row = None if money.empty else money.iloc[0].to_dict()
+    if not _has_payout(row):
+        return None
+    rows = store.money_hotkeys(db_path, [sub.snapshot_id], [sub.netuid])
+    edges = store.child_keys(db_path, [sub.snapshot_id], [sub.netuid])
+    return payout_inputs_from(sub, row, _columns(rows), _columns(edges))
+
+
+def _has_payout(row: dict[str, Any] | None) -> bool:
+    return row is not None and not any(pd.isna(row[c]) for c in PENDING_COLUMNS)
+
+
+def payout_inputs_from(
+    sub: SubnetSnapshot, row: dict[str, Any] | None, rows: Columns, edges: Columns
+) -> dict[str, Any] | None:
+    """payout_inputs from rows already read: the subnet's money_subnets row (a dict, None when absent),
+    its money_hotkeys and child_keys rows as {column: array}."""
     from analytics.model.returns import Keys
 
-    money = store.money_subnets(db_path, [sub.snapshot_id], [sub.netuid])
-    if money.empty or any(pd.isna(money.iloc[0][c]) for c in ("pending_server", "pending_validator", "pending_root")):
+    if row is None or not _has_payout(row):
         return None
-    row = money.iloc[0]
-    rows = store.money_hotkeys(db_path, [sub.snapshot_id], [sub.netuid])
-    rows = rows[rows["alpha_stake_own"].notna()]
-    if rows.empty:
+    rows = _rows(rows, ~pd.isna(rows["alpha_stake_own"]))
+    if not len(rows["hotkey"]):
         return None
     # Keys: the uids, then hotkeys with money rows (unregistered parents), then children known only
     # as a proportion of a validator's stake (they matter for its own share). Suspended edges are inert.
-    edges = store.child_keys(db_path, [sub.snapshot_id], [sub.netuid])
-    edges = edges[~edges["suspended"].astype(bool)]
+    edges = _rows(edges, ~np.asarray(edges["suspended"], dtype=bool))
     names = list(dict.fromkeys([str(h) for h in sub.hotkeys] + list(rows["hotkey"])))
-    names += [h for h in dict.fromkeys([*edges["child_hotkey"], *edges["parent_hotkey"]]) if h not in set(names)]
+    known = set(names)
+    names += [h for h in dict.fromkeys([*edges["child_hotkey"], *edges["parent_hotkey"]]) if h not in known]
     index = {h: k for k, h in enumerate(names)}
     size = len(names)
     alpha, root = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
     take = np.full(size, 11796, dtype=np.int64)
     child_take = np.zeros(size, dtype=np.int64)
     coldkeys = [str(c) for c in sub.coldkeys] + [""] * (size - sub.n)
-    recorded: dict[str, dict[int, int]] = {f: {} for f in PAYOUT_FIELDS}
-    for r in rows.itertuples(index=False):
-        k = index[r.hotkey]
-        alpha[k], root[k] = int(r.alpha_stake_own), int(r.root_stake_own)
-        take[k] = int(r.delegate_take) if not pd.isna(r.delegate_take) else take[k]
-        child_take[k] = int(r.childkey_take) if not pd.isna(r.childkey_take) else 0
-        if isinstance(r.coldkey, str) and r.coldkey:
-            coldkeys[k] = r.coldkey
-        for f in PAYOUT_FIELDS:
-            value = getattr(r, f)
-            if not pd.isna(value):
-                recorded[f][k] = int(value)
+    at = np.array([index[h] for h in rows["hotkey"]], dtype=np.int64)  # each row's key index
+    alpha[at] = np.asarray(rows["alpha_stake_own"]).astype(np.int64)
+    root[at] = np.asarray(rows["root_stake_own"]).astype(np.int64)
+    for column, target in (("delegate_take", take), ("childkey_take", child_take)):
+        given = ~pd.isna(rows[column])
+        target[at[given]] = np.asarray(rows[column])[given].astype(np.int64)
+    for k, coldkey in zip(at.tolist(), rows["coldkey"], strict=True):
+        if isinstance(coldkey, str) and coldkey:
+            coldkeys[k] = coldkey
+    recorded: dict[str, dict[int, int]] = {}
+    for f in PAYOUT_FIELDS:
+        given = ~pd.isna(rows[f])
+        recorded[f] = dict(zip(at[given].tolist(), (int(v) for v in rows[f][given].tolist()), strict=True))
     owner_ids = {c: i for i, c in enumerate(dict.fromkeys(coldkeys))}
     parents: dict[int, list[tuple[int, int]]] = {}
-    for e in edges.itertuples(index=False):
-        parents.setdefault(index[e.child_hotkey], []).append((int(e.proportion), index[e.parent_hotkey]))
+    for child, proportion, parent in zip(
+        edges["child_hotkey"], edges["proportion"].tolist(), edges["parent_hotkey"], strict=True
+    ):
+        parents.setdefault(index[child], []).append((int(proportion), index[parent]))
     owner_coldkey = sub.subnet.get("owner_coldkey")
     immune = np.array([c == owner_coldkey for c in coldkeys], dtype=bool) | np.isin(
         np.arange(size), np.flatnonzero(sub.is_owner)
@@ -461,19 +674,37 @@ def payout_inputs(db_path: str | os.PathLike[str], sub: SubnetSnapshot) -> dict[
 
 
 def compare_payout(
-    db_path: str | os.PathLike[str], sub: SubnetSnapshot, result: EpochResult | None = None
+    db_path: str | os.PathLike[str],
+    sub: SubnetSnapshot,
+    result: EpochResult | None = None,
+    *,
+    inputs: dict[str, Any] | None = None,
 ) -> pd.DataFrame | None:
     """Recompute the epoch's payout and compare it, hotkey by hotkey and to the rao, with the
     dividends the chain recorded; plus E against its stored parts. None without payout data.
 
     Columns as compare_outputs (field, mechid = -1, compared, mismatches, max_abs_diff, note).
+    ``inputs``: payout_inputs already read (then nothing is read from ``db_path``).
     """
-    from analytics.model.returns import distribute
-
-    args = payout_inputs(db_path, sub)
+    args = inputs if inputs is not None else payout_inputs(db_path, sub)
     if args is None:
         return None
-    result = result if result is not None else sub.recompute()
+    rows, hotkeys, payout = payout_rows(sub, result if result is not None else sub.recompute(), args)
+    frame = pd.DataFrame(rows, columns=["field", "compared", "mismatches", "max_abs_diff", "note"])
+    frame.insert(1, "mechid", -1)
+    frame.attrs["hotkeys"] = hotkeys
+    frame.attrs["payout"] = payout
+    return frame
+
+
+def payout_rows(
+    sub: SubnetSnapshot, result: EpochResult, inputs: dict[str, Any]
+) -> tuple[list[tuple[str, int, int, int, str]], list[str], Payout]:
+    """compare_payout's rows as tuples (field, compared, mismatches, max_abs_diff, note), the key
+    index's hotkeys and the payout, from payout_inputs (not modified)."""
+    from analytics.model.returns import distribute
+
+    args = dict(inputs)
     hotkeys, recorded = args.pop("hotkeys"), args.pop("recorded")
     stored_e, _source = args.pop("epoch_emission"), args.pop("source")
     payout = distribute(np.arange(sub.n), result.server_emission, result.validator_emission, **args)
@@ -493,8 +724,4 @@ def compare_payout(
     if stored_e is not None:
         parts = payout.epoch_emission
         rows.append(("epoch_emission", 1, int(parts != stored_e), abs(parts - stored_e), ""))
-    frame = pd.DataFrame(rows, columns=["field", "compared", "mismatches", "max_abs_diff", "note"])
-    frame.insert(1, "mechid", -1)
-    frame.attrs["hotkeys"] = hotkeys
-    frame.attrs["payout"] = payout
-    return frame
+    return rows, hotkeys, payout

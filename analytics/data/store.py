@@ -39,6 +39,9 @@ Additions beyond the original contract (same rules):
         'weights', 'bonds', 'bonds_after'), read through ONE connection; what analytics/snapshot.py uses.
     snapshot_tables(db_path, snapshot_id, netuids=None) -> dict[str, DataFrame]
         the same for a whole snapshot (or several subnets) through one connection.
+    snapshot_batches(db_path, snapshot_ids, netuids=None, *, money=False) -> Iterator[dict]
+        per snapshot: its row, its tables (weights and bonds as numpy columns) and, with money, its
+        money rows, all through ONE connection for the whole run (`check`).
     table_contents(db_path, table) -> DataFrame             a whole table in a canonical order (tests, audits)
     schema_version(db_path) -> int
     initialise(db_path) -> None                             create / migrate the schema, no data
@@ -99,7 +102,7 @@ from analytics import config
 from analytics.data import files
 from analytics.data import lake as _lake
 from analytics.errors import DatabaseLockedError, StoreError
-from analytics.textsafe import safe_frame
+from analytics.textsafe import safe_frame, safe_values
 
 __all__ = ["DatabaseLockedError", "StoreError"]  # re-exported: callers catch store.StoreError
 
@@ -1209,23 +1212,107 @@ def snapshot_tables(
     Keys as subnet_tables ('subnet' then holds one row per subnet), ordered by key. StoreError when
     the snapshot is not stored; unknown netuids simply have no rows.
     """
+    with _reader(db_path) as con:
+        return _snapshot_tables_on(con, db_path, snapshot_id, netuids)
+
+
+# The columns of the (validator, miner) tables that the engine reads, per table.
+_MATRIX_COLUMNS = {
+    "weights": "netuid, mechid, validator_uid, miner_uid, weight",
+    "bonds": "netuid, mechid, validator_uid, miner_uid, bond",
+    "bonds_after": "netuid, mechid, validator_uid, miner_uid, bond",
+}
+
+
+def _snapshot_tables_on(
+    con: duckdb.DuckDBPyConnection,
+    db_path: str | os.PathLike[str],
+    snapshot_id: int,
+    netuids: list[int] | None,
+    *,
+    matrices_as_arrays: bool = False,
+) -> dict[str, Any]:
+    """snapshot_tables on an open connection. With ``matrices_as_arrays`` the weights and bonds come
+    as {column: numpy array} in storage order, not sorted (a snapshot of 128 subnets holds millions of
+    them: a DataFrame and an ORDER BY cost more than the epochs; the caller groups them by netuid)."""
     where = "snapshot_id = ?"
     params: list[Any] = [int(snapshot_id)]
     if netuids is not None:
         where += f" AND netuid IN ({', '.join('?' * len(netuids))})" if netuids else " AND false"
         params += [int(k) for k in netuids]
-    out: dict[str, pd.DataFrame] = {}
-    with _reader(db_path) as con:
-        if not con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", params[:1]).fetchone():
-            raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
-        out["subnet"] = _shown(
-            con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df()
+    if not con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", params[:1]).fetchone():
+        raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
+    out: dict[str, Any] = {}
+    out["subnet"] = _shown(con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df())
+    for table in ("neurons", "mechanism_neurons", "weights", "bonds", "bonds_after"):
+        if matrices_as_arrays and table in _MATRIX_COLUMNS:
+            # through Arrow: measured 4x cheaper than fetchnumpy() or df() on 2 M rows
+            arrow = con.sql(f"SELECT {_MATRIX_COLUMNS[table]} FROM {table} WHERE {where}", params=params)
+            rows = arrow.to_arrow_table()
+            out[table] = {name: rows.column(name).to_numpy() for name in rows.column_names}
+            continue
+        out[table] = _shown(
+            con.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params).df()
         )
-        for table in ("neurons", "mechanism_neurons", "weights", "bonds", "bonds_after"):
-            out[table] = _shown(
-                con.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params).df()
-            )
     return out
+
+
+# The `hotkeys` columns the payout check reads (snapshot_batches' 'money_rows').
+_MONEY_ROW_COLUMNS = """netuid, uid, hotkey, coldkey, delegate_take, childkey_take, alpha_stake_own, root_stake_own,
+    alpha_dividends, root_alpha_dividends"""
+
+
+def _shown_values(column: pa.ChunkedArray) -> Any:
+    """One Arrow column as a numpy array, text made visible as _shown does (analytics.textsafe)."""
+    values = column.to_numpy()
+    return safe_values(values) if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) else values
+
+
+def snapshot_batches(
+    db_path: str | os.PathLike[str],
+    snapshot_ids: list[int],
+    netuids: list[int] | None = None,
+    *,
+    money: bool = False,
+) -> Iterator[dict[str, Any]]:
+    """Per snapshot, in the order given, everything `check` reads, through ONE read-only connection
+    for the whole run (a connection per call cost more than the epochs it fed).
+
+    Each item: 'snapshot' (the `snapshots` row as a dict), snapshot_tables' keys with the weights and
+    bonds as {column: numpy array} in storage order (netuid, mechid, validator_uid, miner_uid and
+    weight / bond; not sorted), and with ``money`` also 'money_subnets' and 'child_keys', as the
+    functions of those names return them for the snapshot (and subnets), and 'money_rows': the
+    `hotkeys` rows holding a stake ({column: array}: netuid, uid, hotkey, coldkey, takes, own stakes,
+    recorded dividends; storage order) - money_hotkeys without its join, which the caller makes
+    against the neurons it already holds.
+    StoreError for an unknown snapshot (raised when the iteration reaches it).
+    """
+    row_where, row_params = "snapshot_id = ?", []
+    if netuids is not None:
+        row_where += f" AND netuid IN ({', '.join('?' * len(netuids))})" if netuids else " AND false"
+        row_params = [int(k) for k in netuids]
+    with _reader(db_path) as con:
+        for snapshot_id in snapshot_ids:
+            meta = con.execute("SELECT * FROM snapshots WHERE snapshot_id = ?", [int(snapshot_id)]).df()
+            if meta.empty:
+                raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
+            batch = _snapshot_tables_on(con, db_path, snapshot_id, netuids, matrices_as_arrays=True)
+            batch["snapshot"] = _shown(meta).iloc[0].to_dict()
+            if money:
+                ids = [int(snapshot_id)]
+                batch["money_subnets"] = _shown(con.execute(*_money_subnets_sql(ids, netuids)).df())
+                rows = con.sql(
+                    f"SELECT {_MONEY_ROW_COLUMNS} FROM hotkeys WHERE {row_where} AND alpha_stake_own IS NOT NULL",
+                    params=[int(snapshot_id), *row_params],
+                ).to_arrow_table()
+                batch["money_rows"] = {name: _shown_values(rows.column(name)) for name in rows.column_names}
+                where, params = _snapshots_and_subnets(ids, netuids)
+                batch["child_keys"] = _shown(
+                    con.execute(
+                        f"SELECT * FROM child_keys WHERE {where} ORDER BY {_ORDER['child_keys']}", params
+                    ).df()
+                )
+            yield batch
 
 
 _HISTORY_COLUMNS = """

@@ -279,25 +279,30 @@ def distribute(
     dividend: dict[int, int] = {}
     server = np.asarray(server_emission, dtype=np.int64)
     validator = np.asarray(validator_emission, dtype=np.int64)
-    for uid, key in enumerate(np.asarray(uid_key, dtype=np.int64)):
-        key = int(key)
-        if immune[key]:
-            burned_inc[key] += int(server[uid])
-        else:
-            incentive[key] += int(server[uid])
-        plist = parents.get(key, [])
-        if validator[uid] == 0 and not plist:
-            dividend.setdefault(key, 0)
+    uid_keys = np.asarray(uid_key, dtype=np.int64)
+    burned_uid = immune[uid_keys]
+    np.add.at(burned_inc, uid_keys[burned_uid], server[burned_uid])
+    np.add.at(incentive, uid_keys[~burned_uid], server[~burned_uid])
+    for uid, key in enumerate(uid_keys.tolist()):
+        amount = int(validator[uid])
+        own_parents = parents.get(key, [])
+        if not own_parents:
+            # no parents: the whole amount is the key's own (what parent_child_split returns then,
+            # without its U96F32 round trip, exact for any u64 amount); zero amounts pay nothing
+            dividend[key] = dividend.get(key, 0) + max(amount, 0)
             continue
-        pairs, burned = parent_child_split(key, int(validator[uid]), keys, plist, children_of, tw, burn_bits)
+        pairs, burned = parent_child_split(key, amount, keys, own_parents, children_of, tw, burn_bits)
         ck_burned[key] += burned
-        for recipient, amount in pairs:
-            dividend[recipient] = dividend.get(recipient, 0) + amount
+        for recipient, paid in pairs:
+            dividend[recipient] = dividend.get(recipient, 0) + paid
 
     alpha_pot = pending_validator if int(server.sum()) > 0 else pending_validator + pending_server
     alpha_parts: dict[int, int] = {}
     root_parts: dict[int, int] = {}
     for key, amount in dividend.items():
+        if amount == 0:  # every part of a zero dividend is zero
+            alpha_parts[key] = root_parts[key] = 0
+            continue
         div = fx(amount)
         alpha = fx(int(keys.alpha_stake[key]))
         root_alpha = fmul(fx(int(keys.root_stake[key])), tw)
@@ -311,6 +316,8 @@ def distribute(
     a_take, a_nom, r_take, r_nom = (np.zeros(k, dtype=np.int64) for _ in range(4))
     for key in dividend:
         div_out[key] = dividend[key]
+        if dividend[key] == 0:  # its parts are zero, so are its takes and nominator amounts
+            continue
         take_bits = ratio(int(keys.delegate_take[key]), U16_MAX)
         prop_alpha = fmul(fx(alpha_pot), fdiv(alpha_parts[key], total_alpha))
         take = fmul(take_bits, prop_alpha)

@@ -1,0 +1,100 @@
+"""Time `python -m analytics check --all` per subnet-epoch on the bench year (issue 16: <= 2 ms).
+
+    python bench/history.py --generate 4      # once: 52 weekly snapshots x 128 subnets of 256 UIDs
+    python bench/check.py [--db bench/out/history.duckdb] [--runs 3] [--profile]
+
+Runs the real command in this process (its lines go to a buffer, not the terminal) ``--runs`` times
+and prints, per subnet-epoch, the wall time and the CPU time (the whole process, DuckDB's threads
+included, and the main thread alone) as median and min, with the load average before and after: the
+dev machine is shared, so the CPU figures are the steadier ones, and the engine's own CPU time
+(``SubnetSnapshot.recompute``) is printed beside them to read them against. Every run must pass (exit 0, no
+subnet differing), or the figure would time a check that fails. ``--profile`` adds a cProfile of
+one more run, the functions with the most cumulative time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from analytics.cli import main as cli_main  # noqa: E402
+from analytics.data import snapshot  # noqa: E402
+
+ENGINE_CPU = [0.0]  # main-thread CPU seconds spent in the engine (SubnetSnapshot.recompute)
+
+
+def _timed_recompute() -> None:
+    """Count the engine's own CPU time, so a figure taken on a busy machine can be read against it."""
+    plain = snapshot.SubnetSnapshot.recompute
+
+    def recompute(self: snapshot.SubnetSnapshot) -> object:
+        start = time.thread_time()
+        try:
+            return plain(self)
+        finally:
+            ENGINE_CPU[0] += time.thread_time() - start
+
+    snapshot.SubnetSnapshot.recompute = recompute  # type: ignore[method-assign]
+
+
+def run_once(db: Path) -> tuple[float, float, float, str, float]:
+    """(wall s, process CPU s, main-thread CPU s, the command's output, engine CPU s) of one `check --all`."""
+    out = io.StringIO()
+    ENGINE_CPU[0] = 0.0
+    wall, cpu, thread = time.perf_counter(), time.process_time(), time.thread_time()
+    with contextlib.redirect_stdout(out):
+        code = cli_main(["check", "--db", str(db), "--all"])
+    wall, cpu, thread = time.perf_counter() - wall, time.process_time() - cpu, time.thread_time() - thread
+    text = out.getvalue()
+    summary = text.strip().splitlines()[-1] if text.strip() else ""
+    if code != 0 or " 0 differ " not in summary:
+        raise SystemExit(f"check --all did not pass (exit {code}): {summary}")
+    return wall, cpu, thread, summary, ENGINE_CPU[0]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=ROOT / "bench" / "out" / "history.duckdb")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--profile", action="store_true", help="also profile one run (cProfile)")
+    args = parser.parse_args(argv)
+    if not args.db.exists():
+        print(
+            f"{args.db} does not exist: build it with `python bench/history.py --generate 4`", file=sys.stderr
+        )
+        return 2
+    _timed_recompute()
+    load_before = os.getloadavg()
+    runs = [run_once(args.db) for _ in range(max(args.runs, 1))]
+    load_after = os.getloadavg()
+    epochs = int(runs[0][3].split()[0])
+    print(f"{args.db}: {runs[0][3]}")
+    for k, label in ((0, "wall"), (1, "CPU, process"), (2, "CPU, main thread"), (4, "of which engine")):
+        per = [r[k] / epochs * 1e3 for r in runs]
+        print(f"{label:>16}: median {statistics.median(per):.2f} ms, min {min(per):.2f} ms per subnet-epoch")
+    print(
+        f"{len(runs)} runs of {epochs:,} subnet-epochs; load average before "
+        f"{' '.join(f'{v:.2f}' for v in load_before)}, after {' '.join(f'{v:.2f}' for v in load_after)} "
+        f"({os.cpu_count()} CPUs)"
+    )
+    if args.profile:
+        import cProfile
+        import pstats
+
+        profile = cProfile.Profile()
+        profile.runcall(run_once, args.db)
+        pstats.Stats(profile).sort_stats("cumulative").print_stats(30)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
