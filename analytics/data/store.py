@@ -1265,7 +1265,11 @@ _MONEY_ROW_COLUMNS = """netuid, uid, hotkey, coldkey, delegate_take, childkey_ta
 def _shown_values(column: pa.ChunkedArray) -> Any:
     """One Arrow column as a numpy array, text made visible as _shown does (analytics.textsafe)."""
     values = column.to_numpy()
-    return safe_values(values) if pa.types.is_string(column.type) or pa.types.is_large_string(column.type) else values
+    return (
+        safe_values(values)
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
+        else values
+    )
 
 
 def snapshot_batches(
