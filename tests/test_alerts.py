@@ -335,3 +335,15 @@ def test_a_run_upgrades_an_older_database_before_reading_it(
     assert main(["alerts", "--db", str(db), "--config", str(cfg), "--json"]) == 0
     assert [a["rule"] for a in json.loads(capsys.readouterr().out)] == ["tv_below:1"]
     assert store.schema_version(db) == store.SCHEMA_VERSION
+
+
+def test_the_watched_neurons_are_the_snapshots_rows_any_watch_covers(demo_db: Path) -> None:
+    sid = store.latest_snapshot_id(demo_db)
+    assert sid is not None
+    every = store.snapshot_neurons(demo_db, sid)
+    hotkey, coldkey = str(every["hotkey"].iloc[3]), str(every[every["netuid"] == 2]["coldkey"].iloc[0])
+    some = store.snapshot_neurons_of(demo_db, sid, hotkeys=[hotkey], coldkeys=[coldkey], netuids=[1])
+    keep = (every["hotkey"] == hotkey) | (every["coldkey"] == coldkey) | (every["netuid"] == 1)
+    assert 0 < len(some) < len(every)
+    pd.testing.assert_frame_equal(some, every[keep].reset_index(drop=True))
+    assert store.snapshot_neurons_of(demo_db, sid).empty  # nothing watched: nothing read

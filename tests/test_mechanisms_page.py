@@ -10,9 +10,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
 
-from tests.test_pages import RecordingStorage, download_bytes
+from tests.test_pages import download_bytes, record_downloads
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "8_Mechanism_lab.py")
 
@@ -130,7 +129,7 @@ def test_a_csv_without_the_needed_columns_is_refused_with_what_it_needs() -> Non
 
 
 def test_a_formula_typed_as_a_miner_name_is_neutralised_in_every_csv(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    record_downloads(monkeypatch)
     batches = pd.DataFrame({"miner": ['=HYPERLINK("http://x")', "miner-B"], "backward_passes": [14, 10]})
     app = run(sn9_batches_base=batches)
     assert not app.exception

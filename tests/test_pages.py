@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -44,10 +45,27 @@ class RecordingStorage(app_test_module.MemoryMediaFileStorage):
         RecordingStorage.latest = self
 
 
+class RecordingManager(app_test_module.MediaFileManager):
+    """The AppTest media file manager, remembered so tests can click a deferred download (ui.csv_download
+    writes its CSV on click) the way the browser does: run its callable, then read the stored file."""
+
+    latest: RecordingManager | None = None
+
+    def __init__(self, storage: Any) -> None:
+        super().__init__(storage)
+        RecordingManager.latest = self
+
+
+def record_downloads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the next AppTest runs' download buttons readable with :func:`download_bytes`."""
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    monkeypatch.setattr(app_test_module, "MediaFileManager", RecordingManager)
+
+
 @pytest.fixture
 def db(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("METAGRAPH_LENS_DB", str(demo_db))
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    record_downloads(monkeypatch)
     return demo_db
 
 
@@ -82,11 +100,12 @@ def frame_with(at: AppTest, column: str):  # type: ignore[no-untyped-def]
 
 
 def download_bytes(at: AppTest, key: str) -> bytes:
-    """The bytes behind the download button created with ui.csv_download(..., key=key)."""
+    """The bytes behind the download button created with ui.csv_download(..., key=key), as a click
+    fetches them (the button's deferred file: its callable run, its file read from the storage)."""
     buttons = [b for b in at.get("download_button") if b.proto.id.endswith(f"csv_{key}")]
     assert buttons, f"no download button csv_{key}"
-    url = buttons[0].proto.url
-    assert RecordingStorage.latest is not None
+    assert RecordingManager.latest is not None and RecordingStorage.latest is not None
+    url = RecordingManager.latest.execute_deferred(buttons[0].proto.deferred_file_id)
     return RecordingStorage.latest.get_file(url.rsplit("/", 1)[1]).content
 
 

@@ -356,3 +356,21 @@ def test_a_window_and_the_last_epoch_from_one_read_equal_two_reads(demo_db: Path
         returns.returns_tables(demo_db, windows=(7, 30))
     with pytest.raises(returns.ReturnsError):
         returns.returns_tables(demo_db, windows=(0,))
+
+
+def test_the_trends_start_from_the_windows_read_equals_the_starts_own_table(demo_db: Path) -> None:
+    """returns_tables(start_id=) (the Stake page's trend start from the window's rows) gives, for the
+    snapshot's validators, the positive returns returns_table of the start snapshot gives (a trend
+    needs a positive start), and nothing for a start outside the window."""
+    snapshots = store.list_snapshots(demo_db)["snapshot_id"].tolist()  # newest first
+    sid, start = snapshots[0], snapshots[1]
+    tables = returns.returns_tables(demo_db, sid, windows=(30, 1), start_id=start)
+    key, value = ["netuid", "hotkey"], "return_tao_per_1000_per_day"
+    keys = tables[1][key]
+    got = keys.merge(tables[returns.START], on=key, how="left")[value].to_numpy()
+    want = keys.merge(returns.returns_table(demo_db, start)[[*key, value]], on=key, how="left")[
+        value
+    ].to_numpy()
+    assert (want > 0).sum() > 10
+    np.testing.assert_array_equal(np.where(got > 0, got, np.nan), np.where(want > 0, want, np.nan))
+    assert returns.START not in returns.returns_tables(demo_db, start, windows=(7, 1), start_id=sid)

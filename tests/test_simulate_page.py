@@ -10,7 +10,6 @@ import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
 
 from analytics.data.demo import DEMO_CASES
 from analytics.data.snapshot import load_subnet
@@ -19,32 +18,16 @@ from analytics.model import simulate
 from analytics.views import export
 from analytics.views.display import whatif_winners_table
 from analytics.views.whatif import mechanism_inputs, winners_frame
+from tests.test_pages import download_bytes, record_downloads
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "7_What_if.py")
 FAR = DEMO_CASES[1]["far_from_consensus"]
 
 
-class RecordingStorage(app_test_module.MemoryMediaFileStorage):
-    """AppTest's media storage, remembered so a test can read what a download button holds."""
-
-    latest: RecordingStorage | None = None
-
-    def __init__(self, endpoint: str) -> None:
-        super().__init__(endpoint)
-        RecordingStorage.latest = self
-
-
-def download_bytes(at: AppTest, key: str) -> bytes:
-    """The bytes behind the button made by ui.csv_download(..., key=key)."""
-    buttons = [b for b in at.get("download_button") if b.proto.id.endswith(f"csv_{key}")]
-    assert buttons and RecordingStorage.latest is not None, f"no download button csv_{key}"
-    return RecordingStorage.latest.get_file(buttons[0].proto.url.rsplit("/", 1)[1]).content
-
-
 @pytest.fixture
 def page(demo_db: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("METAGRAPH_LENS_DB", str(demo_db))
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    record_downloads(monkeypatch)
 
     def open_page(**params: str | list[str]) -> AppTest:
         at = AppTest.from_file(PAGE, default_timeout=60)

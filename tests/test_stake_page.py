@@ -8,11 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
-from streamlit.testing.v1 import app_test as app_test_module
 
 from analytics.data import demo, store
 from analytics.views import export, health, returns, stake
-from tests.test_pages import RecordingStorage
+from tests.test_pages import download_bytes, record_downloads
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = "pages/0_Stake.py"
@@ -21,7 +20,7 @@ PAGE = "pages/0_Stake.py"
 @pytest.fixture
 def db(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("METAGRAPH_LENS_DB", str(demo_db))
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    record_downloads(monkeypatch)
     return demo_db
 
 
@@ -134,9 +133,7 @@ def test_csv_is_exactly_the_table_shown(db: Path) -> None:
     at = open_stake(netuid="2,5", min_stake="500", window="1")
     table = shown(at)
     assert set(table["netuid"]) <= {2, 5} and (table["stake_tao"] >= 500).all() and len(table) > 3
-    buttons = [b for b in at.get("download_button") if b.proto.id.endswith("csv_stake")]
-    assert RecordingStorage.latest is not None
-    data = RecordingStorage.latest.get_file(buttons[0].proto.url.rsplit("/", 1)[1]).content
+    data = download_bytes(at, "stake")
     assert data == export.csv_bytes(table)
     filters = stake.Filters(netuids=(2, 5), min_stake_tao=500.0)
     expected = stake.apply_filters(stake.stake_table(str(db), store.latest_snapshot_id(db), 1), filters)

@@ -1,7 +1,7 @@
 """Evaluate a watchlist on the newest snapshot against the previous one, and decide what is new.
 
-`load_frames` reads what the rules need (neurons of both snapshots, the recomputed validators table
-for the watched subnets only, the subnets' stake-weighted Tv); `findings` runs every watch's rules
+`load_frames` reads what the rules need (the watched neurons of both snapshots, the recomputed validators
+table for the watched subnets only, the subnets' stake-weighted Tv when a subnet rule asks); `findings` runs every watch's rules
 over those frames; `plan` compares the findings with the remembered alerts: a state finding is new
 when no open alert of the same (rule, key, netuid) exists, an event when none was remembered for this
 snapshot; open state alerts whose condition is over are resolved, which ends their episode.
@@ -61,6 +61,22 @@ def _needs_validators(watchlist: Watchlist) -> bool:
     return any(r.spec.needs_validators for w in watchlist.watches for r in w.rules)
 
 
+def _watched_neurons(db: str, watchlist: Watchlist, snapshot_id: int) -> pd.DataFrame:
+    """The neurons of one snapshot that any watch can cover (:func:`validator_targets`): its hotkey's,
+    its coldkey's, or, for a watch of a subnet alone, the subnet's; every neuron when a watch names none."""
+    if any(not (w.hotkey or w.coldkey or w.netuid is not None) for w in watchlist.watches):
+        return store.snapshot_neurons(db, snapshot_id)
+    return store.snapshot_neurons_of(
+        db,
+        snapshot_id,
+        hotkeys=sorted({w.hotkey for w in watchlist.watches if w.hotkey}),
+        coldkeys=sorted({w.coldkey for w in watchlist.watches if w.coldkey}),
+        netuids=sorted(
+            {w.netuid for w in watchlist.watches if w.netuid is not None and not (w.hotkey or w.coldkey)}
+        ),
+    )
+
+
 def load_frames(
     db_path: str | os.PathLike[str], watchlist: Watchlist, snapshot_id: int | None = None
 ) -> Frames:
@@ -71,8 +87,8 @@ def load_frames(
         if snapshot_id is None:
             raise store.StoreError(f"database {db} holds no snapshot yet: run `python -m analytics collect`")
     previous_id = store.previous_snapshot_id(db, snapshot_id)
-    neurons = store.snapshot_neurons(db, snapshot_id)
-    previous = store.snapshot_neurons(db, previous_id) if previous_id is not None else neurons.iloc[0:0]
+    neurons = _watched_neurons(db, watchlist, snapshot_id)
+    previous = _watched_neurons(db, watchlist, previous_id) if previous_id is not None else neurons.iloc[0:0]
     empty = pd.DataFrame(columns=["netuid", "hotkey"])
     frames = Frames(snapshot_id, previous_id, neurons, previous, empty, pd.DataFrame(columns=["netuid"]))
 
@@ -110,14 +126,13 @@ def load_frames(
         except store.StoreError as exc:  # a database not yet upgraded to the money tables (read-only)
             log.warning("return_drop and take_raised skipped: no returns in this database (%s)", exc)
             returns = previous_returns = pd.DataFrame()
-    summary = subnets_table(db, snapshot_id)
-    subnet_tv = (
-        summary[["netuid", "stake_weighted_tv"]].astype({"stake_weighted_tv": np.float64})
-        if not summary.empty
-        else pd.DataFrame(
-            {"netuid": pd.Series(dtype=np.int64), "stake_weighted_tv": pd.Series(dtype=np.float64)}
-        )
+    subnet_tv = pd.DataFrame(
+        {"netuid": pd.Series(dtype=np.int64), "stake_weighted_tv": pd.Series(dtype=np.float64)}
     )
+    if any(r.spec.scope == "subnet" for w in watchlist.watches for r in w.rules):  # the Overview's table
+        summary = subnets_table(db, snapshot_id)
+        if not summary.empty:
+            subnet_tv = summary[["netuid", "stake_weighted_tv"]].astype({"stake_weighted_tv": np.float64})
     return Frames(
         snapshot_id, previous_id, neurons, previous, validators, subnet_tv, returns, previous_returns
     )

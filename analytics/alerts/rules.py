@@ -38,10 +38,11 @@ class Frames:
     """What the rules look at: the newest snapshot and the previous one of the same network.
 
     neurons / previous: netuid, uid, hotkey, coldkey, validator_permit, validator_trust (u16),
-        total_stake (rao), one row per registered UID.
+        total_stake (rao), one row per registered UID (load_frames: those a watch can cover).
     validators: analytics.views.subnet_tables.validators_table rows plus netuid, mechid and mechanisms (the
         subnet's mechanism count), for the subnets a watch needs; empty when no rule needs it.
-    subnets: netuid, stake_weighted_tv (NaN when the subnet has no validator stake).
+    subnets: netuid, stake_weighted_tv (NaN when the subnet has no validator stake); empty unless a
+        subnet rule needs it.
     returns / previous_returns: analytics.views.returns.returns_table rows (netuid, hotkey, uid,
         delegate_take, return_tao_per_1000_per_day) of both snapshots; empty unless a rule needs them.
     """

@@ -771,17 +771,16 @@ def validator_picker(
 # CSV
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _csv_bytes(df: pd.DataFrame) -> bytes:
-    return export.csv_bytes(df)
-
-
 def csv_download(df: pd.DataFrame, filename: str, key: str, *, label: str = "Download CSV") -> None:
     """A download button holding exactly ``df`` as written by :func:`analytics.views.export.csv_bytes`
-    (the bytes `python -m analytics export` writes for the same table). Cached per table content."""
+    (the bytes `python -m analytics export` writes for the same table). The bytes are written when the
+    user clicks (Streamlit's deferred download), not on every run: a whole network's table takes a
+    fifth of a second to write, most views are never downloaded. ``df`` is copied so the page may go
+    on changing its own frame."""
+    frozen = df.copy()
     st.download_button(
         label,
-        data=_csv_bytes(df),
+        data=lambda: export.csv_bytes(frozen),
         file_name=filename,
         mime="text/csv",
         key=f"csv_{key}",

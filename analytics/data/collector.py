@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import importlib.metadata
 import itertools
 import json
@@ -41,7 +40,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequenc
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
 import bittensor as bt
 import numpy as np
@@ -86,7 +85,9 @@ class RetryPolicy:
 
     def write_lock_wait(self) -> float:
         """Seconds a database write waits for readers holding the lock (passed to the store)."""
-        backoffs = sum(min(self.db_backoff * 2**k, self.backoff_max) for k in range(max(self.db_tries - 1, 0)))
+        backoffs = sum(
+            min(self.db_backoff * 2**k, self.backoff_max) for k in range(max(self.db_tries - 1, 0))
+        )
         return store.LOCK_WAIT_SECONDS + backoffs
 
 
@@ -368,7 +369,6 @@ def _commit_blocks(
     return blocks
 
 
-
 # --------------------------------------------------------------------------------------------------
 # Batched storage reads and the runtime of a block
 
@@ -418,7 +418,8 @@ async def _rpc_query_multi(substrate: Any, requests: list[tuple[str, str, list]]
             for key_hex, value_hex in group["changes"]:
                 by_key[key_hex] = bytes.fromhex(value_hex[2:]) if value_hex is not None else None
         return [
-            entry if key is None else decode_storage_value(codec, entry, by_key.get(key)) for entry, key in plan
+            entry if key is None else decode_storage_value(codec, entry, by_key.get(key))
+            for entry, key in plan
         ]
 
     return await substrate._read(op)
@@ -450,7 +451,9 @@ async def read_values(view: Any, items: Sequence[tuple[Descriptor, list | None]]
 
     async def one(item: tuple[str, str], where: list[int]) -> None:
         try:
-            values = await substrate.query_batch(item[0], item[1], [requests[i][2] for i in where], block_hash)
+            values = await substrate.query_batch(
+                item[0], item[1], [requests[i][2] for i in where], block_hash
+            )
         except ValueError as exc:  # the SDK's StorageFunctionNotFound: not in this runtime
             values = [Missing(item, str(exc))] * len(where)
         for i, value in zip(where, values, strict=True):
@@ -481,7 +484,10 @@ async def _rpc_query_map_multi(
         while todo:
             pages = await raw._session.request_batch(
                 [
-                    ("state_getKeysPaged", [heads[i], KEYS_PAGE, keys[i][-1] if keys[i] else heads[i], block_hash])
+                    (
+                        "state_getKeysPaged",
+                        [heads[i], KEYS_PAGE, keys[i][-1] if keys[i] else heads[i], block_hash],
+                    )
                     for i in todo
                 ]
             )
@@ -500,7 +506,9 @@ async def _rpc_query_map_multi(
         return [
             [
                 (_unwrap_key(k), v)
-                for k, v in decode_map_pairs(codec, entry, list(p), [(key, value_of.get(key)) for key in group])
+                for k, v in decode_map_pairs(
+                    codec, entry, list(p), [(key, value_of.get(key)) for key in group]
+                )
             ]
             for p, group in zip(prefixes, keys, strict=True)
         ]
@@ -508,7 +516,9 @@ async def _rpc_query_map_multi(
     return await substrate._read(op)
 
 
-async def read_prefix_maps(view: Any, item: Descriptor, prefixes: Sequence[list]) -> list[list[tuple[Any, Any]]]:
+async def read_prefix_maps(
+    view: Any, item: Descriptor, prefixes: Sequence[list]
+) -> list[list[tuple[Any, Any]]]:
     """The ``query_map`` of ``item`` under each prefix at ``view``'s block, in as few requests as the
     substrate allows: over RPC two batched round trips (keys, then values) whatever the number of
     prefixes; a substrate offering ``query_map_multi`` (the in-memory test chain) answers in one
@@ -553,6 +563,7 @@ def _present(value: Any, default: Any, notes: list[str], what: str) -> Any:
         notes.append(f"{what}: not in this runtime")
         return default
     return default if value is None else value
+
 
 # --------------------------------------------------------------------------------------------------
 # Reading one subnet
@@ -627,11 +638,17 @@ async def _last_steps(client: Any, head: int, netuids: list[int], pinned: int | 
     try:
         view = await client.at(head)
         values = await read_values(view, [(ST.LastMechansimStepBlock, [netuid]) for netuid in netuids])
-    except (bt.ChainError, ValueError, KeyError) as exc:  # one subnet's failure is its own: each reads its own
+    except (
+        bt.ChainError,
+        ValueError,
+        KeyError,
+    ) as exc:  # one subnet's failure is its own: each reads its own
         log.debug("epoch blocks of every subnet in one batch failed: %s", exc)
         return {}
     return {
-        netuid: int(value or 0) for netuid, value in zip(netuids, values, strict=True) if not isinstance(value, Missing)
+        netuid: int(value or 0)
+        for netuid, value in zip(netuids, values, strict=True)
+        if not isinstance(value, Missing)
     }
 
 
@@ -775,7 +792,10 @@ async def _fetch_subnet(
 
         async def mechagraph(view: Any, graph: Any, m: int) -> dict:
             if m == 0:
-                return {"incentives": _u16_from_fraction(x.incentive for x in graph.neurons), "last_update": None}
+                return {
+                    "incentives": _u16_from_fraction(x.incentive for x in graph.neurons),
+                    "last_update": None,
+                }
             record = await view.runtime(SUBNET_API.get_mechagraph, [netuid, m])
             if not isinstance(record, dict):
                 raise bt.ChainError(f"mechanism {m} of subnet {netuid} missing at block {view.block}")
@@ -799,7 +819,9 @@ async def _fetch_subnet(
         if spec is not None and spec < LEGACY_COMMITS_BEFORE_SPEC:
             legacy_at = outputs_block
             if commit_reveal:
-                notes.append(f"commit blocks decoded with the WeightCommits layout of runtimes before {LEGACY_COMMITS_BEFORE_SPEC}")
+                notes.append(
+                    f"commit blocks decoded with the WeightCommits layout of runtimes before {LEGACY_COMMITS_BEFORE_SPEC}"
+                )
         if commit_reveal:
             reveal_period = int(hyper.get("commit_reveal_period", 1))
             epoch_index = 0 if legacy_at is not None else await _epoch_index(vout, netuid, tempo)
@@ -891,7 +913,9 @@ async def _fetch_subnet(
 
         money_subnet, money_hotkeys, money_children = await money
         subnet.update(money_subnet)
-        if spec is not None:  # the block's own runtime, as its reads were decoded (also where System is absent)
+        if (
+            spec is not None
+        ):  # the block's own runtime, as its reads were decoded (also where System is absent)
             subnet["epoch_spec_version"] = spec
 
         return SubnetRows(
@@ -1189,7 +1213,8 @@ async def _fetch_money(
     # A suspended parent's relations are inert (hidden from get_parents / get_children) except on
     # the subnet it owns (runtime docs of ChildkeyThresholdSuspended; a runtime without the item: none).
     suspended = {
-        p for p, flag in zip(edge_parents, suspended_flags or [None] * len(edge_parents), strict=True)
+        p
+        for p, flag in zip(edge_parents, suspended_flags or [None] * len(edge_parents), strict=True)
         if flag is not None and p != owner_hotkey
     }
     for hk, owner in zip(outside, owners or [None] * len(outside), strict=True):
@@ -1199,7 +1224,9 @@ async def _fetch_money(
     name_of = dict(zip(validator_coldkeys, validator_names or [None] * len(validator_coldkeys), strict=True))
     identity_keys = list(dict.fromkeys(c for c in coldkey_of.values() if c and c not in name_of))
     names = (
-        await _optional(vin.query_batch(ST.IdentitiesV2, [[ck] for ck in identity_keys])) if identity_keys else []
+        await _optional(vin.query_batch(ST.IdentitiesV2, [[ck] for ck in identity_keys]))
+        if identity_keys
+        else []
     )
     name_of.update(zip(identity_keys, names or [None] * len(identity_keys), strict=True))
     recorded_alpha = {str(hk): _int(v) for hk, v in alpha_divs or []}
@@ -1230,7 +1257,13 @@ async def _fetch_money(
         for k, hk in enumerate(money_keys)
     ]
     child_rows = [
-        {"netuid": netuid, "child_hotkey": c, "parent_hotkey": p, "proportion": prop, "suspended": p in suspended}
+        {
+            "netuid": netuid,
+            "child_hotkey": c,
+            "parent_hotkey": p,
+            "proportion": prop,
+            "suspended": p in suspended,
+        }
         for (c, p), prop in edges.items()
     ]
 
@@ -1284,7 +1317,6 @@ async def _fetch_money(
     return money, hotkey_rows, child_rows
 
 
-
 def set_emission_shares(rows: Sequence[SubnetRows]) -> None:
     """Each subnet's share of the block's TAO emission: its TAO injected plus its excess TAO (chain
     buy) in its epoch block, over the sum across subnets. Only meaningful for a snapshot of every
@@ -1298,6 +1330,7 @@ def set_emission_shares(rows: Sequence[SubnetRows]) -> None:
     total = sum(flows)
     for r, flow in zip(rows, flows, strict=True):
         r.subnet["emission_share"] = flow / total if total else None
+
 
 # --------------------------------------------------------------------------------------------------
 # Rows -> Arrow tables
@@ -1587,7 +1620,11 @@ async def _collect_async(
                 steps = await asyncio.wait_for(_last_steps(client, head, pending, block), policy.timeout)
 
                 async def one(
-                    netuid: int, sem: asyncio.Semaphore = sem, client: Any = client, head: int = head
+                    netuid: int,
+                    sem: asyncio.Semaphore = sem,
+                    client: Any = client,
+                    head: int = head,
+                    steps: dict[int, int] = steps,
                 ) -> tuple[int, SubnetRows | BaseException]:
                     async with sem:
                         try:
@@ -1811,7 +1848,9 @@ class BackfillSummary:
         return "partial" if any(self.stored.values()) or self.already else "failed"
 
 
-BackfillProgress = Callable[[int, int, int, int, int], None]  # points done, points, point, subnets done, subnets
+BackfillProgress = Callable[
+    [int, int, int, int, int], None
+]  # points done, points, point, subnets done, subnets
 
 
 async def _time_of(client: Any, block: int) -> int:
@@ -1899,7 +1938,9 @@ def backfill(
     policy = policy or RetryPolicy()
     step = parse_every(every)
     if start_block < 0 or (end_block is not None and end_block < start_block):
-        raise CollectorError(f"the end of the range (block {end_block}) is before its start (block {start_block})")
+        raise CollectorError(
+            f"the end of the range (block {end_block}) is before its start (block {start_block})"
+        )
     path = check_db_path(db_path)
     requested = list(dict.fromkeys(int(s) for s in netuids)) if netuids is not None else None
     summary = BackfillSummary(network=subtensor.network)
@@ -1926,8 +1967,12 @@ def backfill(
                 if progress:
                     progress(index + 1, len(summary.points), point, len(requested), len(requested))
                 continue
-            _backfill_point(subtensor, path, point, requested, policy, summary, known, progress, index, flush_seconds)
-        failed = {str(p): {("all" if s < 0 else s): m for s, m in f.items()} for p, f in summary.failed.items()}
+            _backfill_point(
+                subtensor, path, point, requested, policy, summary, known, progress, index, flush_seconds
+            )
+        failed = {
+            str(p): {("all" if s < 0 else s): m for s, m in f.items()} for p, f in summary.failed.items()
+        }
         run = {
             "started_at": started,
             "finished_at": datetime.now(UTC).replace(tzinfo=None),

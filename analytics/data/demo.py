@@ -114,9 +114,19 @@ class SubnetSpec:
 
 SUBNETS: tuple[SubnetSpec, ...] = (
     # 62 + 5 stake holders for 64 permits: the no-permit case and the two smallest stakers miss out
-    SubnetSpec(1, "demo inference", "α", validators=62, stakers=5, cases=True, emission_alpha=310.0, price_tao=0.085),
     SubnetSpec(
-        2, "demo storage", "β", yuma3=False, validators=61, stakers=6, cases=True, emission_alpha=180.0, price_tao=0.041
+        1, "demo inference", "α", validators=62, stakers=5, cases=True, emission_alpha=310.0, price_tao=0.085
+    ),
+    SubnetSpec(
+        2,
+        "demo storage",
+        "β",
+        yuma3=False,
+        validators=61,
+        stakers=6,
+        cases=True,
+        emission_alpha=180.0,
+        price_tao=0.041,
     ),
     SubnetSpec(
         3,
@@ -138,8 +148,25 @@ SUBNETS: tuple[SubnetSpec, ...] = (
         emission_alpha=120.0,
         price_tao=0.0067,
     ),
-    SubnetSpec(5, "demo burn + commit-reveal", "ε", commit_reveal=True, burn=0.6, emission_alpha=70.0, price_tao=0.0031),
-    SubnetSpec(6, "demo vision", "ζ", yuma3=False, bonds_penalty=32767, validators=30, emission_alpha=140.0, price_tao=0.156),
+    SubnetSpec(
+        5,
+        "demo burn + commit-reveal",
+        "ε",
+        commit_reveal=True,
+        burn=0.6,
+        emission_alpha=70.0,
+        price_tao=0.0031,
+    ),
+    SubnetSpec(
+        6,
+        "demo vision",
+        "ζ",
+        yuma3=False,
+        bonds_penalty=32767,
+        validators=30,
+        emission_alpha=140.0,
+        price_tao=0.156,
+    ),
     SubnetSpec(
         7,
         "markup <b>not bold</b> & co",  # an untrusted chain string: pages must show it as text

@@ -383,7 +383,9 @@ def _foreign_content(target: Target) -> str | None:
     return None
 
 
-def open_for_export(location: str | os.PathLike[str], endpoint_url: str | None = None) -> tuple[Target, Manifest]:
+def open_for_export(
+    location: str | os.PathLike[str], endpoint_url: str | None = None
+) -> tuple[Target, Manifest]:
     """Check a lake location before anything is written: reachable, bucket present, and either empty
     or already a lake. Returns the target and its manifest (empty for a new lake)."""
     target = target_for(location, endpoint_url)
@@ -405,7 +407,9 @@ def _remap_snapshot_ids(table: pa.Table, mapping: dict[int, int]) -> pa.Table:
         return table
     index = table.schema.get_field_index("snapshot_id")
     old = table.column(index).to_pylist()
-    new = pa.array([mapping.get(v, v) if v is not None else None for v in old], table.schema.field(index).type)
+    new = pa.array(
+        [mapping.get(v, v) if v is not None else None for v in old], table.schema.field(index).type
+    )
     return table.set_column(index, table.schema.field(index), new)
 
 
@@ -445,7 +449,12 @@ def _write_snapshot(
             if not spec.by_netuid and "netuid" in drop:
                 drop.remove("netuid")
             key = "" if netuid is None else str(netuid)
-            job = (spec.name, key, _file_path(spec.name, entry, netuid, spec.by_netuid), part.drop_columns(drop))
+            job = (
+                spec.name,
+                key,
+                _file_path(spec.name, entry, netuid, spec.by_netuid),
+                part.drop_columns(drop),
+            )
             (last if spec.name == "snapshots" else jobs).append(job)
 
     def put(job: tuple[str, str, str, pa.Table]) -> tuple[str, str, int, int]:
@@ -508,7 +517,9 @@ def export(
     entries = {(e["network"], int(e["block"])): e for e in manifest.snapshots}
     used_ids = {int(e["snapshot_id"]) for e in manifest.snapshots}
     mapping: dict[int, int] = {}  # database snapshot_id -> lake snapshot_id
-    subnet_counts = dict(zip(snapshots["snapshot_id"].astype(int), snapshots["subnet_count"].astype(int), strict=True))
+    subnet_counts = dict(
+        zip(snapshots["snapshot_id"].astype(int), snapshots["subnet_count"].astype(int), strict=True)
+    )
     todo: list[tuple[Any, dict[str, Any] | None]] = []  # (database row, its lake entry if any)
     for _, row in snapshots.iterrows():
         key, source_id = (str(row["network"]), int(row["block"])), int(row["snapshot_id"])
@@ -546,7 +557,9 @@ def export(
             ]
             entry["gen"] = int(entry.get("gen", 0)) + 1
         mapping[source_id] = int(entry["snapshot_id"])
-        tables = {k: _remap_snapshot_ids(v, {source_id: int(entry["snapshot_id"])}) for k, v in tables.items()}
+        tables = {
+            k: _remap_snapshot_ids(v, {source_id: int(entry["snapshot_id"])}) for k, v in tables.items()
+        }
         before = summary.files
         _write_snapshot(target, per_snapshot, entry, tables, only, summary)
         entry["netuids"] = netuids
@@ -702,7 +715,9 @@ def _open_tables(target: Target, manifest: Manifest) -> dict[str, pa.Table | ds.
             if fragment is None:
                 expr = ds.scalar(True)
                 for column, value in values.items():
-                    expr = expr & (ds.field(column).is_null() if not value.is_valid else ds.field(column) == value)
+                    expr = expr & (
+                        ds.field(column).is_null() if not value.is_valid else ds.field(column) == value
+                    )
                 fragment = fmt.make_fragment(path, target.fs, partition_expression=expr, file_size=size)
                 _fragments[(target.display, path)] = fragment
             fragments.append(fragment)

@@ -386,7 +386,9 @@ def _joined_money_rows(sub: SubnetSnapshot, rows: Columns) -> Columns:
     'money_rows') and its neurons, in its order: registered hotkeys by uid, then every row without a
     uid (an unregistered parent) by hotkey."""
     hotkeys = rows["hotkey"].tolist()
-    uid_of = {h: uid for uid, h in enumerate(sub.hotkeys.tolist()) if h}  # '' marks a uid without a neuron row
+    uid_of = {
+        h: uid for uid, h in enumerate(sub.hotkeys.tolist()) if h
+    }  # '' marks a uid without a neuron row
     registered = sorted((uid_of[h], k) for k, h in enumerate(hotkeys) if h in uid_of)
     parents = sorted((hotkeys[k], k) for k in np.flatnonzero(pd.isna(rows["uid"])).tolist())
     return _rows(rows, np.array([k for _, k in registered] + [k for _, k in parents], dtype=np.int64))

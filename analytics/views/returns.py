@@ -141,10 +141,13 @@ def returns_tables(
     netuids: Sequence[int] | None = None,
     hotkey: str | None = None,
     windows: Sequence[int] = (1,),
+    start_id: int | None = None,
 ) -> dict[int, pd.DataFrame]:
     """:func:`returns_table` for a window (days) and, if asked too, the last epoch (1) of one snapshot,
     from ONE read of the store (the window's rows hold the last epoch's): what the Stake page's table
-    and its trend need, without reading the snapshot twice. Keys: the windows asked for."""
+    and its trend need, without reading the snapshot twice. Keys: the windows asked for, and
+    :data:`START` when ``start_id`` is one of the window's snapshots: its last-epoch
+    return_tao_per_1000_per_day per (netuid, hotkey) of the snapshot's validators, the trend's start."""
     asked = sorted({int(w) for w in windows})
     if not asked or asked[0] < 1:
         raise ReturnsError(f"window must be at least 1 day, not {asked[0] if asked else None}")
@@ -166,7 +169,45 @@ def returns_tables(
         if days < asked[-1]:  # the last epoch: the snapshot's own rows of the window
             window = window[window["snapshot_id"] == frames["snapshot_id"]]
         out[days] = _returns_from_frames(frames, window)
+    if start_id is not None and int(start_id) in frames["snapshot_ids"]:
+        out[START] = _start_returns(frames, int(start_id))
     return out
+
+
+START = -1  # returns_tables' key of the window's first snapshot's last-epoch returns (start_id)
+
+
+def _start_returns(frames: dict[str, Any], start_id: int) -> pd.DataFrame:
+    """netuid, hotkey, return_tao_per_1000_per_day at ``start_id`` (one of the window's snapshots) of the
+    snapshot's validators: what :func:`returns_table` of that snapshot (window 1) gives for them, from the
+    window's rows. A hotkey that was no validator then has no dividends then, so no positive return in
+    either; one without a row then (or without its subnet's terms) has none in either."""
+    window = frames["window"]
+    rows = window[window["snapshot_id"] == start_id]
+    latest = frames["latest"]
+    k = rows["k"].to_numpy(dtype=np.int64)
+    keyed = pd.DataFrame(
+        {
+            "snapshot_id": start_id,
+            "netuid": latest["netuid"].to_numpy()[k],
+            "hotkey": latest["hotkey"].to_numpy()[k],
+            "alpha_dividends": rows["alpha_dividends"].to_numpy(),
+            "pool": rows["pool"].to_numpy(),
+        }
+    )
+    keyed = _with_rates(keyed, frames["subnets"])
+    _, tao = model.staker_returns(
+        keyed["rate"].to_numpy(dtype=np.float64),
+        keyed["epochs_per_day"].to_numpy(dtype=np.float64),
+        keyed["price"].to_numpy(dtype=np.float64),
+    )
+    return pd.DataFrame(
+        {
+            "netuid": keyed["netuid"].to_numpy(),
+            "hotkey": keyed["hotkey"].to_numpy(),
+            "return_tao_per_1000_per_day": tao,
+        }
+    )
 
 
 def _returns_from_frames(frames: dict[str, Any], window: pd.DataFrame) -> pd.DataFrame:

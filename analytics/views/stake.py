@@ -64,7 +64,10 @@ def _start_snapshot(db_path: str, snapshot_id: int, window_days: int) -> int | N
     network, taken in the ``window_days`` days up to ``snapshot_id``); for 1 day the previous snapshot.
     None when there is none."""
     snaps = store.list_snapshots(db_path)
-    row = snaps.loc[snaps["snapshot_id"] == snapshot_id].iloc[0]
+    match = snaps.loc[snaps["snapshot_id"] == snapshot_id]
+    if match.empty:  # an unknown snapshot: the returns read says so
+        return None
+    row = match.iloc[0]
     older = snaps[(snaps["network"] == row["network"]) & (snaps["taken_at"] < row["taken_at"])]
     if window_days > 1:
         older = older[older["taken_at"] >= row["taken_at"] - pd.Timedelta(days=window_days)]
@@ -81,8 +84,10 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     trust, permit and activity (analytics.views.health); stake in TAO is alpha stake x pool price.
     """
     db = str(db_path)
-    # the window's table and the last epoch's (the trend's end) from one read of the snapshot
-    tables = returns.returns_tables(db, snapshot_id, windows=(int(window_days), 1))
+    # the window's table, the last epoch's (the trend's end) and, when the window holds it, the trend's
+    # start, from one read of the snapshot
+    start = _start_snapshot(db, snapshot_id, int(window_days))
+    tables = returns.returns_tables(db, snapshot_id, windows=(int(window_days), 1), start_id=start)
     table = tables[int(window_days)]
     if table.empty:
         return pd.DataFrame(columns=list(COLUMNS))
@@ -98,7 +103,7 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     )
     table["stake_alpha"] = table["stake_alpha_rao"].astype(float) / RAO_PER_UNIT
     table["stake_tao"] = table["stake_alpha"] * table["alpha_price_tao"].astype(float)
-    table["trend"] = _trend(db, snapshot_id, int(window_days), table, tables[1])
+    table["trend"] = _trend(db, start, table, tables[1], tables.get(returns.START))
     order = table.sort_values(
         ["return_tao_per_1000_per_day", "stake_tao", "netuid", "uid"],
         ascending=[False, False, True, True],
@@ -107,15 +112,18 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     return order[list(COLUMNS)].reset_index(drop=True)
 
 
-def _trend(db: str, snapshot_id: int, window_days: int, table: pd.DataFrame, now: pd.DataFrame) -> np.ndarray:
+def _trend(
+    db: str, start: int | None, table: pd.DataFrame, now: pd.DataFrame, then: pd.DataFrame | None
+) -> np.ndarray:
     """Relative change of each row's last-epoch TAO return (``now``: the snapshot's returns_table over
-    1 day) from the window's first snapshot to this one."""
-    start = _start_snapshot(db, snapshot_id, window_days)
+    1 day) from the window's first snapshot ``start`` to this one; ``then``: the start's returns when
+    the window's read held them (else read here)."""
     if start is None:
         return np.full(len(table), np.nan)
+    if then is None:
+        then = returns.returns_table(db, start, window_days=1)
     key = ["netuid", "hotkey"]
     value = "return_tao_per_1000_per_day"
-    then = returns.returns_table(db, start, window_days=1)
     both = table[key].merge(now[[*key, value]], on=key, how="left")
     both = both.merge(then[[*key, value]], on=key, how="left", suffixes=("_now", "_then"))
     a = both[f"{value}_now"].to_numpy(dtype=np.float64)
