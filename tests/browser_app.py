@@ -43,9 +43,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# True once the page has settled: no element still marked stale by a rerun, and the number of drawn
+# Plotly charts and the sizes of the main area and of every chart unchanged for 5 animation frames in a
+# row (polled once a frame; the state lives on window between polls).
+SETTLED = """() => {
+  const boxes = Array.from(document.querySelectorAll('[data-testid=stMain], .js-plotly-plot'))
+    .map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; });
+  const now = JSON.stringify([document.querySelectorAll('.js-plotly-plot .main-svg').length, boxes]);
+  const stale = document.querySelectorAll('[data-stale="true"]').length;
+  window.__lensSame = now === window.__lensShape && !stale ? (window.__lensSame || 0) + 1 : 0;
+  window.__lensShape = now;
+  return window.__lensSame >= 5;
+}"""
+
+
+def settle(page: Any, timeout: float = 30_000) -> None:
+    """Wait until the page stops changing (see SETTLED): a condition, not a fixed pause."""
+    page.wait_for_function(SETTLED, polling="raf", timeout=timeout)
+
+
 def wait_idle(page: Any, timeout: float = 30_000) -> None:
+    """Wait until the script run is over and its last deltas are painted."""
     page.wait_for_selector(IDLE, timeout=timeout)
-    page.wait_for_timeout(300)  # let the last deltas paint
+    settle(page, timeout)
 
 
 @dataclass

@@ -15,7 +15,7 @@ import pytest
 from analytics.cli import main as cli_main
 from analytics.data import store
 from analytics.views import export
-from tests.browser_app import CHROMIUM_ARGS, IDLE, ROOT, SCREENSHOTS, free_port, wait_idle
+from tests.browser_app import CHROMIUM_ARGS, IDLE, ROOT, SCREENSHOTS, free_port, settle, wait_idle
 
 __all__ = ["CHROMIUM_ARGS", "IDLE", "SCREENSHOTS", "free_port", "wait_idle"]  # as other modules used them
 
@@ -43,7 +43,9 @@ def test_app_in_chromium(app_url: tuple[str, Path], browser: Any, tmp_path: Path
     page.goto(url)
     wait_idle(page)
     page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
-    assert page.get_by_text("Demo data", exact=False).first.is_visible()
+    banner = page.get_by_text("Demo data", exact=False).first
+    banner.wait_for(state="visible", timeout=10_000)  # painted by now; a slow machine gets 10 s
+    assert banner.is_visible()
     assert "snapshot=" in page.url, "the selection is in the URL"
 
     # Miner page through a deep link: the chart draws, the CSV holds that miner's column.
@@ -90,14 +92,16 @@ def test_app_in_chromium(app_url: tuple[str, Path], browser: Any, tmp_path: Path
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
         assert page.get_by_test_id("stException").count() == 0, f"{name} shows a traceback"
         if path == "Watchlist":
-            assert page.get_by_text(f'hotkey = "{watched}"', exact=False).first.is_visible()
+            shown = page.get_by_text(f'hotkey = "{watched}"', exact=False).first
+            shown.wait_for(state="visible", timeout=10_000)
+            assert shown.is_visible()
         # Streamlit scrolls inside its main container: grow the viewport to the content first.
         height = page.evaluate(
             "Math.max(...Array.from(document.querySelectorAll('[data-testid=stMain], "
             "[data-testid=stMainBlockContainer]')).map(e => e.scrollHeight))"
         )
         page.set_viewport_size({"width": 1400, "height": min(int(height) + 80, 12_000)})
-        page.wait_for_timeout(400)
+        settle(page)  # relaid out at the new size
         page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
         page.set_viewport_size({"width": 1400, "height": 1000})
     assert not errors, errors

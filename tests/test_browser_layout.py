@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from analytics.data.demo import DEMO_CASES
-from tests.browser_app import SCREENSHOTS, wait_idle
+from tests.browser_app import SCREENSHOTS, settle, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -70,7 +70,7 @@ def test_overview_path_and_what_if_layout(first_session_app_url: tuple[str, Path
         page.goto(url + WHAT_IF)
         wait_idle(page, 60_000)
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
-        page.wait_for_timeout(500)
+        settle(page)  # every chart drawn and laid out
         charts = page.evaluate(CHART_LAYOUT)
         assert len(charts) >= 3, charts
         for chart in charts:

@@ -70,15 +70,15 @@ def db(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def open_page(page: str, **params: object) -> AppTest:
-    """Run the app, go to `page` with query parameters, and return the finished AppTest."""
+    """Run the app on `page` with query parameters (as a link to it does), return the finished AppTest.
+
+    The first run goes straight to the page through app.py's navigation, without rendering the
+    Overview first: these tests start from a fresh session, as a deep link does."""
     at = AppTest.from_file(APP, default_timeout=60)
     path = PAGES[page]
-    if path is None:
-        at.query_params.update({k: str(v) for k, v in params.items()})
-        return at.run()
-    at.run()
-    at.switch_page(path)
-    at.query_params = {k: str(v) for k, v in params.items()}
+    if path is not None:
+        at.switch_page(path)  # before the first run a page is found by its file name, as st.Page names it
+    at.query_params.update({k: str(v) for k, v in params.items()})
     return at.run()
 
 

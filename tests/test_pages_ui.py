@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from analytics.app import ui
-from analytics.data import store
+from analytics.data import demo, store
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -75,6 +75,9 @@ def test_first_start_builds_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyP
     target.parent.mkdir()
     monkeypatch.delenv("METAGRAPH_LENS_DB", raising=False)
     monkeypatch.setattr(store, "DEMO_DB_PATH", target)
+    # A small demo (one subnet, two weeks): the test is about the first start, not the demo's size.
+    monkeypatch.setattr(demo, "SUBNETS", (demo.SubnetSpec(1, "tiny", "α", n=32, validators=6, stakers=2),))
+    monkeypatch.setattr(demo, "WEEKS", 2)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception and not at.error
     assert target.exists()

@@ -25,9 +25,10 @@ def db(demo_db: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def open_stake(**params: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
-    at.switch_page(PAGE)
-    at.query_params = dict(params)
+    """The Stake page as a link opens it: through app.py's navigation, straight to the page."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.switch_page(PAGE)  # before the first run a page is found by its file name, as st.Page names it
+    at.query_params.update(params)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -29,8 +29,7 @@ def db(demo_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def page(name: str, params: dict[str, object], *, via_app: bool = False) -> AppTest:
     """Run a page (through app.py when it links to other pages, which needs the app's page list)."""
     at = AppTest.from_file(str(ROOT / ("app.py" if via_app else f"pages/{name}")), default_timeout=60)
-    if via_app:
-        at.run()
+    if via_app:  # straight to the page through app.py's navigation, as a link opens it
         at.switch_page(f"pages/{name}")
     for key, value in params.items():
         at.query_params[key] = value
