@@ -46,7 +46,10 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "dir").mkdir()
     monkeypatch.setenv(store.DB_ENV_VAR, str(tmp_path / "tiny.duckdb"))
     monkeypatch.setenv("BTCLI_TOKEN_SYMBOLS_CACHE", str(tmp_path / "token_symbols.json"))
-    monkeypatch.setattr(store, "DEMO_DB_PATH", tmp_path / "demo.duckdb")
+    # `demo` without --db builds config.DEMO_DB_PATH: a sandboxed one, never the checkout's data/demo.duckdb
+    # (a tiny fuzz demo there would be what `streamlit run app.py` then shows).
+    for module in (store, config, demo):
+        monkeypatch.setattr(module, "DEMO_DB_PATH", tmp_path / "demo.duckdb")
     # `alerts` without --config reads the default watchlist: a sandboxed one that watches subnet 1 and
     # notifies nobody, never the user's data/alerts.toml (which may hold real destinations).
     (tmp_path / "alerts.toml").write_text(
@@ -105,6 +108,8 @@ def test_every_subcommand_is_fuzzed() -> None:
 
 
 def test_garbage_arguments_never_give_a_traceback(sandbox: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    checkout_demo = Path(__file__).resolve().parent.parent / "data" / "demo.duckdb"
+    before = checkout_demo.stat().st_mtime_ns if checkout_demo.exists() else None
     outcomes: dict[int, int] = {}
     for argv in cases():
         try:
@@ -123,3 +128,5 @@ def test_garbage_arguments_never_give_a_traceback(sandbox: Path, capsys: pytest.
         outcomes[code] = outcomes.get(code, 0) + 1
         shutil.rmtree(sandbox / "no", ignore_errors=True)
     assert outcomes.get(2, 0) > len(cases()) // 2, outcomes  # mostly bad input, as generated
+    after = checkout_demo.stat().st_mtime_ns if checkout_demo.exists() else None
+    assert after == before, "the fuzz wrote the checkout's data/demo.duckdb"
