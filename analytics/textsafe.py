@@ -79,12 +79,18 @@ def is_safe(s: str) -> bool:
     return _UNSAFE.search(s) is None
 
 
+def _all_safe(values: Any) -> bool:
+    """True when no text cell of ``values`` needs a change: one scan of the cells joined by spaces, not a
+    Python call per cell (every unsafe character is one character, so none can come from the join)."""
+    return is_safe(" ".join([v for v in values if isinstance(v, str)]))
+
+
 def safe_values(values: Any) -> Any:
     """A numpy object array of text sanitised cell by cell (non-strings kept); the same array back
     when no cell needs a change (one scan of the cells joined by spaces)."""
     import numpy as np
 
-    if is_safe(" ".join([v for v in values if isinstance(v, str)])):
+    if _all_safe(values):
         return values
     return np.array([safe_text(v) if isinstance(v, str) else v for v in values], dtype=object)
 
@@ -100,9 +106,7 @@ def safe_series(series: pd.Series) -> pd.Series:
     if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
         if not series.str.contains(_UNSAFE_RE2, regex=True).any():  # one RE2 pass in Arrow, NA for missing
             return series
-    # Otherwise one scan over the column's text joined by spaces (every unsafe character is one
-    # character, so none can come from the join), not a Python call per cell.
-    elif is_safe(" ".join([v for v in series.to_numpy(dtype=object) if isinstance(v, str)])):
+    elif _all_safe(series.to_numpy(dtype=object)):
         return series
     return series.map(lambda v: safe_text(v) if isinstance(v, str) else v)
 

@@ -1697,15 +1697,16 @@ def hotkey_return_history(
 # Added for alerts (issue 18): the watchlist's reads and the remembered alerts (migration 4).
 
 
+# The columns of a snapshot's neuron rows, as both watchlist reads return them.
+_NEURON_ROW_COLUMNS = "netuid, uid, hotkey, coldkey, validator_permit, validator_trust, total_stake"
+
+
 def snapshot_neurons(db_path: str | os.PathLike[str], snapshot_id: int) -> pd.DataFrame:
     """Every registered UID of one snapshot (all subnets): netuid, uid, hotkey, coldkey,
     validator_permit, validator_trust (u16), total_stake (rao); ordered by netuid, uid."""
     return _read_df(
         db_path,
-        """
-        SELECT netuid, uid, hotkey, coldkey, validator_permit, validator_trust, total_stake
-        FROM neurons WHERE snapshot_id = ? ORDER BY netuid, uid
-        """,
+        f"SELECT {_NEURON_ROW_COLUMNS} FROM neurons WHERE snapshot_id = ? ORDER BY netuid, uid",
         [int(snapshot_id)],
     )
 
@@ -1723,8 +1724,8 @@ def snapshot_neurons_of(
     reading the whole network (32,768 rows at 128 subnets, twice per alerts run)."""
     return _read_df(
         db_path,
-        """
-        SELECT netuid, uid, hotkey, coldkey, validator_permit, validator_trust, total_stake
+        f"""
+        SELECT {_NEURON_ROW_COLUMNS}
         FROM neurons WHERE snapshot_id = ? AND (
             list_contains(?::VARCHAR[], hotkey) OR list_contains(?::VARCHAR[], coldkey)
             OR list_contains(?::INTEGER[], netuid))
