@@ -1531,6 +1531,7 @@ def returns_frames(
     window_days: int = 1,
     netuids: list[int] | None = None,
     hotkey: str | None = None,
+    trend_start: bool = False,
 ) -> dict[str, Any]:
     """Everything the returns table reads, through ONE read-only connection (a year of a whole
     network is millions of neuron rows: opening a connection per piece and moving every column of the
@@ -1542,7 +1543,10 @@ def returns_frames(
     snapshot, validators only), 'window' (per window snapshot: snapshot_id, netuid, hotkey,
     alpha_dividends, pool = own alpha stake or else the neuron's stake, for the hotkeys in 'latest'),
     'relations' (per netuid and hotkey of the snapshot: parents, children). StoreError for an unknown
-    snapshot.
+    snapshot. With ``trend_start``, also 'start_id': the snapshot a trend over the window starts from
+    (the window's oldest taken before the snapshot; for a 1-day window the one taken just before it;
+    None when there is none), whose 'subnets' and 'window' rows are read too (for a 1-day window they
+    are the only rows outside 'snapshot_ids').
     """
     out: dict[str, Any] = {"snapshot_id": None, "snapshot_ids": []}
     with _reader(db_path) as con:
@@ -1559,11 +1563,16 @@ def returns_frames(
         if meta is None:
             raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
         ids = [int(snapshot_id)]
+        read = ids
         if window_days > 1:
             window = con.execute(_WINDOW_SQL, [meta[0], meta[1], meta[1], int(window_days)]).fetchall()
-            ids = [int(r[0]) for r in window]
+            ids = read = [int(r[0]) for r in window]
         out["snapshot_id"], out["snapshot_ids"] = int(snapshot_id), ids
-        out["subnets"] = _shown(con.execute(*_money_subnets_sql(ids, netuids)).df())
+        if trend_start:
+            out["start_id"] = _trend_start(con, meta, ids, window_days)
+            if out["start_id"] is not None and out["start_id"] not in ids:
+                read = [out["start_id"], *ids]
+        out["subnets"] = _shown(con.execute(*_money_subnets_sql(read, netuids)).df())
         out["latest"] = _shown(
             con.execute(*_money_hotkeys_sql([int(snapshot_id)], netuids, hotkey, True)).df()
         )
@@ -1578,7 +1587,7 @@ def returns_frames(
         )
         con.register("incoming_returns_keys", keys)
         try:
-            marks, id_params = _id_list(ids)
+            marks, id_params = _id_list(read)
             out["window"] = con.execute(
                 f"""
                 SELECT l.k, h.snapshot_id, h.alpha_dividends, h.alpha_stake_own AS pool
@@ -1603,6 +1612,26 @@ def returns_frames(
         ).df()
         out["relations"] = _shown(out["relations"])
     return out
+
+
+def _trend_start(
+    con: duckdb.DuckDBPyConnection, meta: tuple[Any, ...], window: list[int], window_days: int
+) -> int | None:
+    """returns_frames' 'start_id': of the snapshots of network ``meta[0]`` taken before ``meta[1]``, the
+    oldest in the window (``window``, oldest first), or for a 1-day window the newest."""
+    if window_days > 1:
+        row = con.execute(
+            f"SELECT snapshot_id FROM snapshots WHERE snapshot_id IN ({_id_list(window)[0]}) AND taken_at < ? "
+            "ORDER BY taken_at, snapshot_id LIMIT 1",
+            [*window, meta[1]],
+        ).fetchone()
+    else:
+        row = con.execute(
+            "SELECT snapshot_id FROM snapshots WHERE network = ? AND taken_at < ? "
+            "ORDER BY taken_at DESC, snapshot_id DESC LIMIT 1",
+            [meta[0], meta[1]],
+        ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def child_keys(

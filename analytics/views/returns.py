@@ -142,12 +142,16 @@ def returns_tables(
     hotkey: str | None = None,
     windows: Sequence[int] = (1,),
     start_id: int | None = None,
+    trend_start: bool = False,
 ) -> dict[int, pd.DataFrame]:
     """:func:`returns_table` for a window (days) and, if asked too, the last epoch (1) of one snapshot,
     from ONE read of the store (the window's rows hold the last epoch's): what the Stake page's table
     and its trend need, without reading the snapshot twice. Keys: the windows asked for, and
     :data:`START` when ``start_id`` is one of the window's snapshots: its last-epoch
-    return_tao_per_1000_per_day per (netuid, hotkey) of the snapshot's validators, the trend's start."""
+    return_tao_per_1000_per_day per (netuid, hotkey) of the snapshot's validators, the trend's start.
+    ``trend_start``: the start is the one the store finds (``store.returns_frames``' 'start_id': the
+    window's oldest snapshot taken before this one, for a 1-day window the previous snapshot), read in
+    the same pass; :data:`START` is then present whenever that snapshot exists."""
     asked = sorted({int(w) for w in windows})
     if not asked or asked[0] < 1:
         raise ReturnsError(f"window must be at least 1 day, not {asked[0] if asked else None}")
@@ -160,16 +164,22 @@ def returns_tables(
         window_days=asked[-1],
         netuids=wanted,
         hotkey=hotkey,
+        trend_start=trend_start,
     )
     if frames["snapshot_id"] is None or frames["latest"].empty:
         return {days: pd.DataFrame(columns=list(RETURNS_COLUMNS)) for days in asked}
+    if trend_start:
+        start_id = frames["start_id"]
     out = {}
+    rows = frames["window"]
+    if start_id is not None and int(start_id) not in frames["snapshot_ids"]:
+        rows = rows[rows["snapshot_id"].isin(frames["snapshot_ids"])]  # the start was read besides
     for days in asked:
-        window = frames["window"]
+        window = rows
         if days < asked[-1]:  # the last epoch: the snapshot's own rows of the window
             window = window[window["snapshot_id"] == frames["snapshot_id"]]
         out[days] = _returns_from_frames(frames, window)
-    if start_id is not None and int(start_id) in frames["snapshot_ids"]:
+    if start_id is not None and (trend_start or int(start_id) in frames["snapshot_ids"]):
         out[START] = _start_returns(frames, int(start_id))
     return out
 

@@ -63,22 +63,6 @@ def parse_hotkey(raw: str) -> str:
 PARENT_REASON = "earns through its child keys; not registered on this subnet"
 
 
-def _start_snapshot(db_path: str, snapshot_id: int, window_days: int) -> int | None:
-    """The snapshot the trend starts from: the oldest of the window returns_table averages (same
-    network, taken in the ``window_days`` days up to ``snapshot_id``); for 1 day the previous snapshot.
-    None when there is none."""
-    snaps = store.list_snapshots(db_path)
-    match = snaps.loc[snaps["snapshot_id"] == snapshot_id]
-    if match.empty:  # an unknown snapshot: the returns read says so
-        return None
-    row = match.iloc[0]
-    older = snaps[(snaps["network"] == row["network"]) & (snaps["taken_at"] < row["taken_at"])]
-    if window_days > 1:
-        older = older[older["taken_at"] >= row["taken_at"] - pd.Timedelta(days=window_days)]
-        return None if older.empty else int(older.iloc[-1]["snapshot_id"])  # newest first: the oldest
-    return None if older.empty else int(older.iloc[0]["snapshot_id"])
-
-
 def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDOW) -> pd.DataFrame:
     """Every validator of every subnet in ``snapshot_id``, best return after take first.
 
@@ -90,8 +74,7 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     db = str(db_path)
     # the window's table, the last epoch's (the trend's end) and, when the window holds it, the trend's
     # start, from one read of the snapshot
-    start = _start_snapshot(db, snapshot_id, int(window_days))
-    tables = returns.returns_tables(db, snapshot_id, windows=(int(window_days), 1), start_id=start)
+    tables = returns.returns_tables(db, snapshot_id, windows=(int(window_days), 1), trend_start=True)
     table = tables[int(window_days)]
     if table.empty:
         return pd.DataFrame(columns=list(COLUMNS))
@@ -107,7 +90,7 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     )
     table["stake_alpha"] = table["stake_alpha_rao"].astype(float) / RAO_PER_UNIT
     table["stake_tao"] = table["stake_alpha"] * table["alpha_price_tao"].astype(float)
-    table["trend"] = _trend(db, start, table, tables[1], tables.get(returns.START))
+    table["trend"] = _trend(table, tables[1], tables.get(returns.START))
     order = table.sort_values(
         ["return_tao_per_1000_per_day", "stake_tao", "netuid", "uid"],
         ascending=[False, False, True, True],
@@ -116,16 +99,12 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     return order[list(COLUMNS)].reset_index(drop=True)
 
 
-def _trend(
-    db: str, start: int | None, table: pd.DataFrame, now: pd.DataFrame, then: pd.DataFrame | None
-) -> np.ndarray:
+def _trend(table: pd.DataFrame, now: pd.DataFrame, then: pd.DataFrame | None) -> np.ndarray:
     """Relative change of each row's last-epoch TAO return (``now``: the snapshot's returns_table over
-    1 day) from the window's first snapshot ``start`` to this one; ``then``: the start's returns when
-    the window's read held them (else read here)."""
-    if start is None:
-        return np.full(len(table), np.nan)
+    1 day) from the window's first snapshot to this one (``then``: the start's returns,
+    :data:`analytics.views.returns.START`; None when there is no older snapshot: NaN)."""
     if then is None:
-        then = returns.returns_table(db, start, window_days=1)
+        return np.full(len(table), np.nan)
     key = ["netuid", "hotkey"]
     value = "return_tao_per_1000_per_day"
     both = table[key].merge(now[[*key, value]], on=key, how="left")
