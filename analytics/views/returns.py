@@ -151,7 +151,8 @@ def returns_tables(
     return_tao_per_1000_per_day per (netuid, hotkey) of the snapshot's validators, the trend's start.
     ``trend_start``: the start is the one the store finds (``store.returns_frames``' 'start_id': the
     window's oldest snapshot taken before this one, for a 1-day window the previous snapshot), read in
-    the same pass; :data:`START` is then present whenever that snapshot exists."""
+    the same pass; :data:`START` is then present whenever that snapshot exists, and :data:`END` holds
+    the snapshot's own last-epoch returns in the same form (what the 1-day table gives them)."""
     asked = sorted({int(w) for w in windows})
     if not asked or asked[0] < 1:
         raise ReturnsError(f"window must be at least 1 day, not {asked[0] if asked else None}")
@@ -181,10 +182,13 @@ def returns_tables(
         out[days] = _returns_from_frames(frames, window)
     if start_id is not None and (trend_start or int(start_id) in frames["snapshot_ids"]):
         out[START] = _start_returns(frames, int(start_id))
+    if trend_start:  # the trend's end: the snapshot's own last-epoch returns, from the same rows
+        out[END] = _start_returns(frames, int(frames["snapshot_id"]))
     return out
 
 
 START = -1  # returns_tables' key of the window's first snapshot's last-epoch returns (start_id)
+END = -2  # with trend_start: the snapshot's last-epoch returns (netuid, hotkey, TAO return), START's form
 
 
 def _start_returns(frames: dict[str, Any], start_id: int) -> pd.DataFrame:

@@ -72,9 +72,8 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     trust, permit and activity (analytics.views.health); stake in TAO is alpha stake x pool price.
     """
     db = str(db_path)
-    # the window's table, the last epoch's (the trend's end) and, when the window holds it, the trend's
-    # start, from one read of the snapshot
-    tables = returns.returns_tables(db, snapshot_id, windows=(int(window_days), 1), trend_start=True)
+    # the window's table and the trend's end and start (last-epoch returns), from one read of the store
+    tables = returns.returns_tables(db, snapshot_id, windows=(int(window_days),), trend_start=True)
     table = tables[int(window_days)]
     if table.empty:
         return pd.DataFrame(columns=list(COLUMNS))
@@ -90,7 +89,7 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     )
     table["stake_alpha"] = table["stake_alpha_rao"].astype(float) / RAO_PER_UNIT
     table["stake_tao"] = table["stake_alpha"] * table["alpha_price_tao"].astype(float)
-    table["trend"] = _trend(table, tables[1], tables.get(returns.START))
+    table["trend"] = _trend(table, tables[returns.END], tables.get(returns.START))
     order = table.sort_values(
         ["return_tao_per_1000_per_day", "stake_tao", "netuid", "uid"],
         ascending=[False, False, True, True],
@@ -100,8 +99,7 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
 
 
 def _trend(table: pd.DataFrame, now: pd.DataFrame, then: pd.DataFrame | None) -> np.ndarray:
-    """Relative change of each row's last-epoch TAO return (``now``: the snapshot's returns_table over
-    1 day) from the window's first snapshot to this one (``then``: the start's returns,
+    """Relative change of each row's last-epoch TAO return (``now``: the snapshot's, returns.END) from the window's first snapshot to this one (``then``: the start's returns,
     :data:`analytics.views.returns.START`; None when there is no older snapshot: NaN)."""
     if then is None:
         return np.full(len(table), np.nan)
