@@ -94,6 +94,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -1591,26 +1592,11 @@ def returns_frames(
         )
         # The window needs only the recorded amounts (a row without them has no rate), so it reads
         # `hotkeys` alone, for the snapshot's hotkeys, keyed by their row in 'latest' (no strings back).
-        keys = pa.table(
-            {
-                "k": pa.array(range(len(out["latest"])), pa.int64()),
-                "netuid": pa.array(out["latest"]["netuid"].to_numpy(), pa.int32()),
-                "hotkey": pa.array(out["latest"]["hotkey"].astype(str).tolist(), pa.string()),
-            }
-        )
-        con.register("incoming_returns_keys", keys)
-        try:
-            marks, id_params = _id_list(read)
-            out["window"] = con.execute(
-                f"""
-                SELECT l.k, h.snapshot_id, h.alpha_dividends, h.alpha_stake_own AS pool
-                FROM hotkeys h JOIN incoming_returns_keys l ON l.netuid = h.netuid AND l.hotkey = h.hotkey
-                WHERE h.snapshot_id IN ({marks})
-                """,
-                id_params,
-            ).df()
-        finally:
-            con.unregister("incoming_returns_keys")
+        # A window of the snapshot alone is 'latest''s own amounts (its rows joined `hotkeys` already).
+        if read == [int(snapshot_id)]:
+            out["window"] = _own_window(out["latest"], int(snapshot_id))
+        else:
+            out["window"] = _window_rows(con, out["latest"], read)
         marks, edge_params = _id_list([int(snapshot_id)])
         out["relations"] = con.execute(
             f"""
@@ -1625,6 +1611,47 @@ def returns_frames(
         ).df()
         out["relations"] = _shown(out["relations"])
     return out
+
+
+def _own_window(latest: pd.DataFrame, snapshot_id: int) -> pd.DataFrame:
+    """returns_frames' 'window' of the snapshot alone, from 'latest' (its money columns are the
+    snapshot's `hotkeys` row): the rows that hold an amount; what a read of `hotkeys` gives them."""
+    known = (latest["alpha_dividends"].notna() | latest["alpha_stake_own"].notna()).to_numpy(dtype=bool)
+    return pd.DataFrame(
+        {
+            "k": np.flatnonzero(known).astype(np.int64),
+            "snapshot_id": np.full(int(known.sum()), snapshot_id, dtype=np.int64),
+            "alpha_dividends": latest["alpha_dividends"].to_numpy()[known],
+            "pool": latest["alpha_stake_own"].to_numpy()[known],
+        }
+    )
+
+
+def _window_rows(
+    con: duckdb.DuckDBPyConnection, latest: pd.DataFrame, snapshot_ids: list[int]
+) -> pd.DataFrame:
+    """returns_frames' 'window': k (the row in ``latest``), snapshot_id, alpha_dividends, pool, of the
+    ``latest`` hotkeys' `hotkeys` rows in ``snapshot_ids``."""
+    keys = pa.table(
+        {
+            "k": pa.array(range(len(latest)), pa.int64()),
+            "netuid": pa.array(latest["netuid"].to_numpy(), pa.int32()),
+            "hotkey": pa.array(latest["hotkey"].astype(str).tolist(), pa.string()),
+        }
+    )
+    con.register("incoming_returns_keys", keys)
+    try:
+        marks, id_params = _id_list(snapshot_ids)
+        return con.execute(
+            f"""
+            SELECT l.k, h.snapshot_id, h.alpha_dividends, h.alpha_stake_own AS pool
+            FROM hotkeys h JOIN incoming_returns_keys l ON l.netuid = h.netuid AND l.hotkey = h.hotkey
+            WHERE h.snapshot_id IN ({marks})
+            """,
+            id_params,
+        ).df()
+    finally:
+        con.unregister("incoming_returns_keys")
 
 
 def _trend_start(
