@@ -1592,11 +1592,14 @@ def returns_frames(
         )
         # The window needs only the recorded amounts (a row without them has no rate), so it reads
         # `hotkeys` alone, for the snapshot's hotkeys, keyed by their row in 'latest' (no strings back).
-        # A window of the snapshot alone is 'latest''s own amounts (its rows joined `hotkeys` already).
-        if read == [int(snapshot_id)]:
-            out["window"] = _own_window(out["latest"], int(snapshot_id))
-        else:
-            out["window"] = _window_rows(con, out["latest"], read)
+        # The snapshot's own amounts are 'latest''s (its rows joined `hotkeys` already): read the others.
+        # Rows in snapshot order, so a window's mean sums its epochs in one order on every run.
+        own = _own_window(out["latest"], int(snapshot_id))
+        others = sorted(i for i in read if i != int(snapshot_id))
+        if others:
+            rows = _window_rows(con, out["latest"], others).sort_values("snapshot_id", kind="stable")
+            own = pd.concat([rows, own], ignore_index=True) if len(own) else rows.reset_index(drop=True)
+        out["window"] = own
         marks, edge_params = _id_list([int(snapshot_id)])
         out["relations"] = con.execute(
             f"""
