@@ -79,9 +79,10 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
         return pd.DataFrame(columns=list(COLUMNS))
     neurons = store.snapshot_validators(db, snapshot_id)[["netuid", "uid", "validator_permit", "active"]]
     neurons = neurons.astype({"uid": "Int64"})
-    table = table.merge(neurons, on=["netuid", "uid"], how="left")  # no row: no permit (or no uid)
-    permit = table["validator_permit"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    active = table["active"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    # no row: no permit (or no uid); joined on the keys alone (the text columns are not copied)
+    flags = table[["netuid", "uid"]].merge(neurons, on=["netuid", "uid"], how="left")
+    permit = flags["validator_permit"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    active = flags["active"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     trust_u16 = (table["validator_trust"].astype(float).fillna(0.0) * health.U16_MAX).round().to_numpy()
     table["health"] = health.health_levels(trust_u16, permit, active)
     table["reason"] = np.where(
@@ -90,12 +91,12 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     table["stake_alpha"] = table["stake_alpha_rao"].astype(float) / RAO_PER_UNIT
     table["stake_tao"] = table["stake_alpha"] * table["alpha_price_tao"].astype(float)
     table["trend"] = _trend(table, tables[returns.END], tables.get(returns.START))
-    order = table.sort_values(
+    order = table[list(COLUMNS)].sort_values(
         ["return_tao_per_1000_per_day", "stake_tao", "netuid", "uid"],
         ascending=[False, False, True, True],
         na_position="last",
     )
-    return order[list(COLUMNS)].reset_index(drop=True)
+    return order.reset_index(drop=True)
 
 
 def _trend(table: pd.DataFrame, now: pd.DataFrame, then: pd.DataFrame | None) -> np.ndarray:
