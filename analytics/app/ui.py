@@ -135,9 +135,9 @@ def style_tv(frame: pd.DataFrame, *columns: str) -> Any:
     def tint(values: pd.Series) -> list[str]:
         # one classification per column (health.tv_levels over the whole column), not one per cell
         tv = pd.to_numeric(values, errors="coerce").to_numpy(dtype=np.float64)
-        levels = np.where(np.isnan(tv), None, health.tv_levels(tv))
+        levels = health.tv_levels(tv).tolist()
         css = {level: _level_css(level) for level in set(levels)}
-        return [css[level] for level in levels]
+        return ["" if missing else css[level] for level, missing in zip(levels, np.isnan(tv), strict=True)]
 
     present = [c for c in columns if c in frame.columns]
     return frame.style.apply(tint, subset=present) if present else frame.style
