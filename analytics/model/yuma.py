@@ -176,7 +176,9 @@ class EpochResult:
     Stored values (exactly as on chain): consensus, incentive, validator_trust, dividends, stake_weight
     (u16 int64 arrays), active, new_validator_permit (bool), bonds ((n, n) u16 int64, rows without a
     new permit are zero), server_emission, validator_emission, emission (rao, int64; `emission` is the
-    combined amount the chain stores in `Emission`).
+    combined amount the chain stores in `Emission`). The epoch computes bonds only for the rows that
+    can hold them: `bonds_rows` (u16, one row per `bonds_index` uid, every other row zero); the
+    (n, n) `bonds` is expanded from them on first use (most callers never read it).
 
     Intermediates (I32F32 bits, int64): stake_bits (normalised S), active_stake_bits (A),
     consensus_bits, validator_trust_bits, ranks_bits (R before normalisation), incentive_bits,
@@ -198,7 +200,8 @@ class EpochResult:
     stake_weight: np.ndarray
     active: np.ndarray
     new_validator_permit: np.ndarray
-    bonds: np.ndarray
+    bonds_rows: np.ndarray  # (len(bonds_index), n) stored u16 bonds of the rows that hold any
+    bonds_index: np.ndarray  # their uids (ascending); every other row of `bonds` is zero
     server_emission: np.ndarray
     validator_emission: np.ndarray
     emission: np.ndarray
@@ -248,6 +251,19 @@ class EpochResult:
             "dividends_float": self.dividends_float,
             "ranks_float": self.ranks_float,
         }
+
+    @cached_property
+    def bonds(self) -> np.ndarray:
+        """(n, n) stored u16 bonds (int64): bonds_rows at their uids, zero elsewhere."""
+        n = self.n
+        full = np.zeros((n, n), dtype=np.int64)
+        index = self.bonds_index
+        count = len(index)
+        if count and int(index[-1]) - int(index[0]) == count - 1:  # a block of rows: a slice copy
+            full[int(index[0]) : int(index[-1]) + 1] = self.bonds_rows
+        elif count:
+            full[index] = self.bonds_rows
+        return full
 
     def _expand(self, live: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Rows of `live` (one per live_index uid) placed at their uids among `rows` (default: all n)."""
@@ -1379,16 +1395,10 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     dividends_raw = np.zeros(n, dtype=np.int64)
     dividends_raw[b_uids] = div_b
     dividends = _normalize(dividends_raw)
-    bonds_out = np.zeros((n, n), dtype=np.int64)
+    # rows without a new permit store no bonds; the (n, n) matrix is expanded on demand
     persist = new_permit[b_uids]
-    b_count = len(b_uids)
-    if persist.all():
-        if b_count and int(b_uids[-1]) - int(b_uids[0]) == b_count - 1:  # a block of rows: a slice copy
-            bonds_out[int(b_uids[0]) : int(b_uids[-1]) + 1] = stored_b
-        else:
-            bonds_out[b_uids] = stored_b
-    else:
-        bonds_out[b_uids[persist]] = stored_b[persist]
+    if not persist.all():
+        b_uids, stored_b = b_uids[persist], stored_b[persist]
 
     # -- emission --------------------------------------------------------------------------------
     combined = incentive + dividends
@@ -1414,7 +1424,8 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         stake_weight=stake_u16,
         active=active,
         new_validator_permit=new_permit,
-        bonds=bonds_out,
+        bonds_rows=stored_b,
+        bonds_index=b_uids,
         server_emission=server_emission,
         validator_emission=validator_emission,
         emission=combined_emission,
