@@ -50,7 +50,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -64,6 +64,7 @@ __all__ = [
     "effective_activity_cutoff",
     "dividends_from_bonds",
     "epoch",
+    "epoch_many",
     "epoch_with_mechanisms",
     "split_emissions",
     "weight_masks",
@@ -1173,7 +1174,69 @@ def weight_masks(inputs: EpochInputs) -> WeightMasks:
 
 def epoch(inputs: EpochInputs) -> EpochResult:
     """One mechanism's epoch (`epoch_mechanism`), returning what the chain stores and the intermediates."""
-    inp = inputs
+    f = _epoch_front(inputs)
+    inp = f.inp
+    stake, total_stake = _stake_bits(f.alpha, f.tao, inp.tao_weight, int(inp.stake_threshold), f.owner)
+    new_permit = _topk_nonzero(stake, int(inp.max_allowed_validators))
+    if f.owner is not None:
+        new_permit[f.owner] = True
+    active_stake = _normalize(np.where(f.active & f.old_permit, stake, 0))
+    r = _epoch_rows(f, active_stake, new_permit)
+    dividends = _normalize(r.dividends_raw)
+
+    # -- emission --------------------------------------------------------------------------------
+    combined = r.incentive + dividends
+    total = int(combined.sum())
+    fallback = total == 0
+    # The three shares and their amounts, and the five u16 outputs, go through the arithmetic as
+    # one stacked array each (rows handed out as the fields): fewer calls on small vectors.
+    if fallback:
+        validator_share = active_stake if active_stake.any() else stake
+        shares = np.array([r.incentive, validator_share, validator_share])
+    else:
+        shares = _div_scalar(np.array([r.incentive, dividends, combined]), total)
+    amounts = _amount(shares, f.emission)
+    u16 = _to_u16(np.array([r.consensus, r.incentive, r.validator_trust, dividends, stake]))
+    return _result(f, r, u16, amounts, stake, total_stake, new_permit, active_stake, dividends, fallback)
+
+
+@dataclass
+class _Front:
+    """One subnet's checked inputs, activity and the rows its epoch computes (epoch, epoch_many)."""
+
+    inp: EpochInputs
+    n: int
+    alpha: np.ndarray
+    tao: np.ndarray
+    last_update: np.ndarray
+    registered: np.ndarray
+    old_permit: np.ndarray  # the owner's forced in
+    raw_b: np.ndarray | None
+    bond_bits: np.ndarray | None
+    owner: int | None
+    emission: int
+    active: np.ndarray
+    row_index: np.ndarray  # permit holders and bond holders: the rows the epoch reads
+    sub: np.ndarray | None  # those holding a weight or a bond, as positions in row_index (None: all)
+    rows: np.ndarray  # their uids: the rows computed
+    w_raw: np.ndarray  # their stored weights
+
+
+class _Rows(NamedTuple):
+    """What the epoch's row work (_epoch_rows) hands to the emission step."""
+
+    consensus: np.ndarray
+    validator_trust: np.ndarray
+    ranks: np.ndarray
+    incentive: np.ndarray
+    dividends_raw: np.ndarray
+    bonds_rows: np.ndarray
+    bonds_index: np.ndarray
+    w_bits: np.ndarray
+
+
+def _epoch_front(inp: EpochInputs) -> _Front:
+    """The epoch's input checks, activity, and the rows it reads and computes (stake comes next)."""
     n = len(np.asarray(inp.alpha_stake))
     alpha = _vector("alpha_stake", inp.alpha_stake, n)
     if alpha.size and alpha.min() < 0:
@@ -1193,15 +1256,8 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     # -- activity ------------------------------------------------------------------------------
     cutoff = effective_activity_cutoff(inp)
     active = ~(last_update + cutoff < current_block)
-
-    # -- stake and permits --------------------------------------------------------------------
-    stake, total_stake = _stake_bits(alpha, tao, inp.tao_weight, int(inp.stake_threshold), owner)
     if owner is not None:
         old_permit[owner] = True
-    new_permit = _topk_nonzero(stake, int(inp.max_allowed_validators))
-    if owner is not None:
-        new_permit[owner] = True
-    active_stake = _normalize(np.where(active & old_permit, stake, 0))
 
     # -- rows that matter: permitted setters, and holders of bonds (they decay and normalise) ---
     # One OR over each bond row says both "holds an entry" and, with any bit above the low 16 (negative
@@ -1219,12 +1275,25 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     live = row_or != 0
     if bond_bits is not None:
         live |= bond_bits[row_index] != 0
-    compact = not live.all()
-    if compact:
+    sub = None
+    rows = row_index
+    if not live.all():
         sub = np.flatnonzero(live)
         rows, w_raw = row_index[sub], w_raw[sub]
-    else:
-        rows = row_index
+    return _Front(
+        inp, n, alpha, tao, last_update, registered, old_permit, raw_b, bond_bits, owner, emission_rao,
+        active, row_index, sub, rows, w_raw,
+    )  # fmt: skip
+
+
+def _epoch_rows(f: _Front, active_stake: np.ndarray, new_permit: np.ndarray) -> _Rows:
+    """The epoch's work on the rows computed: masks, normalised weights, consensus, clipping, trust,
+    ranks, incentive, bonds and the dividends before normalisation."""
+    inp, n, rows, w_raw, row_index = f.inp, f.n, f.rows, f.w_raw, f.row_index
+    old_permit, owner, last_update, registered = f.old_permit, f.owner, f.last_update, f.registered
+    bond_bits, raw_b, sub = f.bond_bits, f.raw_b, f.sub
+    compact = sub is not None
+    current_block = int(inp.current_block)
     r_count = len(rows)
 
     # -- weights: permit, diagonal (except owner), outdated, commit-reveal masks; row-normalise --
@@ -1394,52 +1463,51 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     b_uids = rows if full_rows else rows[bonded]
     dividends_raw = np.zeros(n, dtype=np.int64)
     dividends_raw[b_uids] = div_b
-    dividends = _normalize(dividends_raw)
     # rows without a new permit store no bonds; the (n, n) matrix is expanded on demand
     persist = new_permit[b_uids]
     if not persist.all():
         b_uids, stored_b = b_uids[persist], stored_b[persist]
+    return _Rows(consensus, validator_trust, ranks, incentive, dividends_raw, stored_b, b_uids, w_bits)
 
-    # -- emission --------------------------------------------------------------------------------
-    combined = incentive + dividends
-    total = int(combined.sum())
-    fallback = total == 0
-    # The three shares and their amounts, and the five u16 outputs, go through the arithmetic as
-    # one stacked array each (rows handed out as the fields): fewer calls on small vectors.
-    if fallback:
-        validator_share = active_stake if active_stake.any() else stake
-        shares = np.array([incentive, validator_share, validator_share])
-    else:
-        shares = _div_scalar(np.array([incentive, dividends, combined]), total)
-    server_emission, validator_emission, combined_emission = _amount(shares, emission_rao)
-    consensus_u16, incentive_u16, trust_u16, dividends_u16, stake_u16 = _to_u16(
-        np.array([consensus, incentive, validator_trust, dividends, stake])
-    )
 
+def _result(
+    f: _Front,
+    r: _Rows,
+    u16: np.ndarray,
+    amounts: np.ndarray,
+    stake: np.ndarray,
+    total_stake: np.ndarray,
+    new_permit: np.ndarray,
+    active_stake: np.ndarray,
+    dividends: np.ndarray,
+    fallback: bool,
+) -> EpochResult:
+    """The EpochResult of one subnet: u16 rows (consensus, incentive, trust, dividends, stake) and the
+    amounts (server, validator, combined emission) as computed, with the intermediates."""
     return EpochResult(
-        consensus=consensus_u16,
-        incentive=incentive_u16,
-        validator_trust=trust_u16,
-        dividends=dividends_u16,
-        stake_weight=stake_u16,
-        active=active,
+        consensus=u16[0],
+        incentive=u16[1],
+        validator_trust=u16[2],
+        dividends=u16[3],
+        stake_weight=u16[4],
+        active=f.active,
         new_validator_permit=new_permit,
-        bonds_rows=stored_b,
-        bonds_index=b_uids,
-        server_emission=server_emission,
-        validator_emission=validator_emission,
-        emission=combined_emission,
-        validator_permit=old_permit,
+        bonds_rows=r.bonds_rows,
+        bonds_index=r.bonds_index,
+        server_emission=amounts[0],
+        validator_emission=amounts[1],
+        emission=amounts[2],
+        validator_permit=f.old_permit,
         stake_bits=stake,
         active_stake_bits=active_stake,
-        consensus_bits=consensus,
-        validator_trust_bits=validator_trust,
-        ranks_bits=ranks,
-        incentive_bits=incentive,
+        consensus_bits=r.consensus,
+        validator_trust_bits=r.validator_trust,
+        ranks_bits=r.ranks,
+        incentive_bits=r.incentive,
         dividends_bits=dividends,
-        row_index=row_index,
-        live_index=rows,
-        weights_live_bits=w_bits,
+        row_index=f.row_index,
+        live_index=f.rows,
+        weights_live_bits=r.w_bits,
         fallback=fallback,
         total_stake=total_stake,
     )
@@ -1485,6 +1553,188 @@ def carry_forward(inputs: EpochInputs, result: EpochResult, **changes: object) -
     }
     carried.update(changes)
     return replace(inputs, **carried)
+
+
+# ----------------------------------------------------------------------------------------------
+# Many subnets at once
+# ----------------------------------------------------------------------------------------------
+
+
+def epoch_many(inputs: Sequence[EpochInputs]) -> list[EpochResult]:
+    """[epoch(i) for i in inputs], bit for bit, with the per-subnet vectors done for all subnets at once.
+
+    On a sparse subnet much of an epoch is numpy's cost per call, and a third of the calls are on
+    (n,) vectors: stake, permits, active stake, the normalisations, emission and the u16 outputs.
+    Here those run once over the (S, n) stack of every subnet of the same size (the same integer
+    arithmetic, row by row); the row work (masks, consensus, clipping, bonds) is epoch()'s own, per
+    subnet. Raises what epoch() raises for the first bad input met.
+    """
+    fronts = [_epoch_front(inp) for inp in inputs]
+    results: list[EpochResult | None] = [None] * len(fronts)
+    groups: dict[int, list[int]] = {}
+    for k, f in enumerate(fronts):
+        groups.setdefault(f.n, []).append(k)
+    for ks in groups.values():
+        for k, res in zip(ks, _epoch_stacked([fronts[k] for k in ks]), strict=True):
+            results[k] = res
+    return [res for res in results if res is not None]
+
+
+def _epoch_stacked(fronts: list[_Front]) -> list[EpochResult]:
+    """The rest of epoch() for subnets of one size, their (n,) vectors stacked (see epoch_many)."""
+    stake, total_stake = _stake_rows(fronts)
+    new_permit = _topk_nonzero_rows(stake, [int(f.inp.max_allowed_validators) for f in fronts])
+    owners = np.array([-1 if f.owner is None else f.owner for f in fronts])
+    owned = np.flatnonzero(owners >= 0)
+    new_permit[owned, owners[owned]] = True
+    active = np.array([f.active for f in fronts]) & np.array([f.old_permit for f in fronts])
+    active_stake = _normalize_rows(np.where(active, stake, 0))
+    rows = [_epoch_rows(f, active_stake[s], new_permit[s]) for s, f in enumerate(fronts)]
+    incentive = np.array([r.incentive for r in rows])
+    dividends = _normalize_rows(np.array([r.dividends_raw for r in rows]))
+    # emission: the shares of a positive total in one uint64 division where x << 32 fits (each
+    # x <= total; sums of 2n values <= 2^32 fit int64), the others (and the fallback) row by row
+    combined = incentive + dividends
+    totals = combined.sum(axis=1)
+    parts = np.stack([incentive, dividends, combined], axis=1)  # (S, 3, n)
+    fits = (totals > 0) & (parts.max(axis=(1, 2)) < 1 << 32)
+    shares = parts.view(np.uint64) << _U32
+    shares //= np.where(fits, totals, 1).view(np.uint64)[:, None, None]
+    shares = shares.view(np.int64)
+    for s in np.flatnonzero(~fits).tolist():
+        total = int(totals[s])
+        if total == 0:
+            share = active_stake[s] if active_stake[s].any() else stake[s]
+            shares[s] = [incentive[s], share, share]
+        else:
+            shares[s] = _div_scalar(parts[s], total)
+    rao = np.array([f.emission for f in fronts], dtype=np.uint64)[:, None, None]
+    s_u = shares.view(np.uint64)
+    amounts = s_u * (rao >> _U32)
+    amounts += (s_u * (rao & np.uint64(_LO32))) >> _U32
+    amounts = amounts.view(np.int64)
+    consensus = np.array([r.consensus for r in rows])
+    trust = np.array([r.validator_trust for r in rows])
+    u16 = _to_u16(np.stack([consensus, incentive, trust, dividends, stake], axis=1))  # (S, 5, n)
+    return [
+        _result(
+            f,
+            r,
+            u16[s],
+            amounts[s],
+            stake[s],
+            total_stake[s],
+            new_permit[s],
+            active_stake[s],
+            dividends[s],
+            int(totals[s]) == 0,
+        )  # fmt: skip
+        for s, (f, r) in enumerate(zip(fronts, rows, strict=True))
+    ]
+
+
+def _stake_rows(fronts: list[_Front]) -> tuple[np.ndarray, np.ndarray]:
+    """_stake_bits of every subnet (S, n): _stake_bits_weighted's arithmetic on stacked rows (without
+    TAO weight it gives the same values: V_i = alpha_i * 2^32); a subnet outside its ranges, or with
+    an entry too close to an integer for the float estimate, is done exactly on its own."""
+    alpha = np.array([f.alpha for f in fronts])
+    tao = np.array([f.tao for f in fronts])
+    s_count, n = alpha.shape
+    tw = [(int(f.inp.tao_weight) << 32) // _U64_MAX for f in fronts]
+    tw_bits = np.array([t if t <= 1 << 32 else 0 for t in tw], dtype=np.uint64)[:, None]
+    t = tao.view(np.uint64)
+    low = (t & np.uint64(_LO32)) * tw_bits
+    whole = ((t >> _U32) * tw_bits + (low >> _U32)).view(np.int64)
+    whole += alpha  # floor(T_i); rows that could wrap are redone below
+    frac = (low & np.uint64(_LO32)).view(np.int64)
+    thresholds = np.array([int(f.inp.stake_threshold) for f in fronts])
+    below = whole < thresholds[:, None]
+    for s, f in enumerate(fronts):
+        if f.owner is not None:
+            below[s, f.owner] = False
+    kept_whole = np.where(below, 0, whole)
+    kept_frac = np.where(below, 0, frac)
+    alpha_tops, tao_tops = alpha.max(axis=1).tolist(), tao.max(axis=1).tolist()
+    tao_lows = tao.min(axis=1).tolist()
+    whole_sums, frac_sums = kept_whole.sum(axis=1).tolist(), kept_frac.sum(axis=1).tolist()
+    scale = np.zeros(s_count)
+    exact: list[int] = []
+    totals = [0] * s_count
+    for s in range(s_count):
+        if (
+            tw[s] > 1 << 32
+            or tao_lows[s] < 0
+            or (alpha_tops[s] + (tao_tops[s] >> 32) * tw[s] + (1 << 32)) * n >= 1 << 63
+        ):
+            exact.append(s)
+            continue
+        totals[s] = (whole_sums[s] << 32) + frac_sums[s]
+        if totals[s]:
+            scale[s] = float(1 << 32) / float(totals[s])
+    value = kept_whole.astype(np.float64)
+    value *= float(1 << 32)
+    value += kept_frac
+    value *= scale[:, None]
+    q = np.floor(value)
+    out = q.astype(np.int64)
+    q -= value
+    margin = 1.0 / (1 << 16)
+    unsure = ((q > -margin) | (q < margin - 1.0)) & (value != 0.0)
+    for s, i in zip(*np.nonzero(unsure), strict=True):
+        s, i = int(s), int(i)
+        out[s, i] = (((int(kept_whole[s, i]) << 32) + int(kept_frac[s, i])) << 32) // totals[s]
+    for s in exact:
+        f = fronts[s]
+        out[s], whole[s] = _stake_bits(f.alpha, f.tao, f.inp.tao_weight, int(f.inp.stake_threshold), f.owner)
+    return out, whole
+
+
+def _topk_nonzero_rows(stake: np.ndarray, k: list[int]) -> np.ndarray:
+    """_topk_nonzero of each row of stake (S, n) with its own k: one stable argsort of the rows that
+    hold more than k non-zero stakes."""
+    keep = stake != 0
+    s_count, n = stake.shape
+    limit = np.array(k)
+    crowded = np.flatnonzero((np.count_nonzero(keep, axis=1) > limit) & (n >= limit))
+    if len(crowded):
+        order = np.argsort(stake[crowded], axis=1, kind="stable")
+        position = np.empty_like(order)
+        np.put_along_axis(position, order, np.arange(n)[None, :], axis=1)
+        keep[crowded] &= position >= (n - limit[crowded])[:, None]
+    return keep
+
+
+def _topk_nonzero_rows(stake: np.ndarray, k: list[int]) -> np.ndarray:
+    """_topk_nonzero of each row of stake (S, n) with its own k: one stable argsort of the rows that
+    hold more than k non-zero stakes."""
+    keep = stake != 0
+    s_count, n = stake.shape
+    limit = np.array(k)
+    crowded = np.flatnonzero((np.count_nonzero(keep, axis=1) > limit) & (n >= limit))
+    if len(crowded):
+        order = np.argsort(stake[crowded], axis=1, kind="stable")
+        position = np.empty_like(order)
+        np.put_along_axis(position, order, np.arange(n)[None, :], axis=1)
+        keep[crowded] &= position >= (n - limit[crowded])[:, None]
+    return keep
+
+
+def _normalize_rows(x: np.ndarray) -> np.ndarray:
+    """_normalize of each row of x (S, m) of non-negative values whose row sums fit int64."""
+    totals = x.sum(axis=1)
+    fast = (totals > 0) & ((totals < 1 << 32) | ((totals < 1 << 62) & (x.max(axis=1) < 1 << 32)))
+    if fast.all():
+        q = x.view(np.uint64) << _U32
+        q //= totals[:, None].view(np.uint64)
+        return q.view(np.int64)
+    out = x.copy()
+    if fast.any():
+        q = x[fast].view(np.uint64) << _U32
+        q //= totals[fast][:, None].view(np.uint64)
+        out[fast] = q.view(np.int64)
+    for i in np.flatnonzero(~fast & (totals > 0)).tolist():
+        out[i] = _normalize(x[i])
+    return out
 
 
 # ----------------------------------------------------------------------------------------------
