@@ -1393,6 +1393,29 @@ def _epoch_rows(f: _Front, active_stake: np.ndarray, new_permit: np.ndarray) -> 
         clipped_b = clipped_a[bonded] if wb is None else None
         if weighted_b is not None:
             weighted_b = weighted_b[bonded]
+    # Columns where neither W^b nor the old bonds hold anything stay 0 through every step below (the
+    # EMA, the column normalisations and the max-upscale keep a zero column zero, and it adds nothing
+    # to a dividend). When they are most columns (real subnets: bonds follow the few miners with
+    # consensus) the bond maths runs on the others, and the stored rows are widened at the end.
+    agreed_b, ranks_b, incentive_b, paid_b = agreed, ranks, incentive, paid
+    held_cols = None
+    if not liquid and len(b_old):
+        held = b_old.any(axis=0)
+        if wb is None:
+            held[agreed] = True
+        else:
+            held |= wb.any(axis=0)
+        if 2 * int(np.count_nonzero(held)) < n:
+            held_cols = np.flatnonzero(held)
+            b_old = b_old[:, held_cols]
+            if wb is None:  # clipped_b and weighted_b hold the agreed columns, all of them held
+                agreed_b = np.searchsorted(held_cols, agreed)
+            else:
+                wb = wb[:, held_cols]
+                if weighted_b is not None:
+                    weighted_b = weighted_b[:, held_cols]
+            ranks_b, incentive_b = ranks[held_cols], incentive[held_cols]
+            paid_b = np.flatnonzero(incentive_b)
     if inp.yuma3:
         b_prev = _u16_proportion_of_u16(b_old)  # rows read were checked to hold u16 values
         if liquid and consensus.any():
@@ -1424,13 +1447,13 @@ def _epoch_rows(f: _Front, active_stake: np.ndarray, new_permit: np.ndarray) -> 
             assert clipped_b is not None
             ema = _mul_unit(b_prev, ONE - rate)
             if len(agreed):
-                ema[:, agreed] += _mul_unit(clipped_b, rate)
+                ema[:, agreed_b] += _mul_unit(clipped_b, rate)
         else:
             ema = _mul_unit(wb, rate)
             ema += _mul_unit(b_prev, ONE - rate)
         # dividends sum floor(B_ij * I_j) over miners: those without incentive add 0, so the column
         # normalisation is needed only where I_j > 0 (a few miners on real subnets)
-        ema_i, incentive_i = _paid_columns(ema, incentive, paid)
+        ema_i, incentive_i = _paid_columns(ema, incentive_b, paid_b)
         per_validator = _mul_unit(_div_cols(ema_i, ema_i.sum(axis=0)), incentive_i).sum(axis=1)
         div_b = _mul(per_validator, a_b)
         # 0 <= ema <= 1.0 (a convex mix of proportions, floored; capped under liquid alpha), so
@@ -1447,16 +1470,16 @@ def _epoch_rows(f: _Front, active_stake: np.ndarray, new_permit: np.ndarray) -> 
         elif wb is None:  # the delta is zero outside the agreed columns (their ranks are the sums)
             ema = _mul_unit(b_norm, ONE - rate)
             if len(agreed):
-                ema[:, agreed] += _mul_unit(_div_cols(weighted_b, ranks[agreed]), rate)
+                ema[:, agreed_b] += _mul_unit(_div_cols(weighted_b, ranks[agreed]), rate)
         else:  # rows left out hold no weights, so the column sums are the ranks
-            ema = _mul_unit(_div_cols(weighted_b, ranks), rate)
+            ema = _mul_unit(_div_cols(weighted_b, ranks_b), rate)
             ema += _mul_unit(b_norm, ONE - rate)
         ema = _div_cols(ema, ema.sum(axis=0))
-        ema_i, incentive_i = _paid_columns(ema, incentive, paid)
+        ema_i, incentive_i = _paid_columns(ema, incentive_b, paid_b)
         div_b = _mul_unit(ema_i, incentive_i).sum(axis=1)
         # stored as u16 after scaling each column to its maximum: ema <= its column's max, so the
         # quotient is at most 1.0 and floor(q * 65535 / 2^32) needs no clamping
-        stored_b = _div_cols(ema, ema.max(axis=0) if len(ema) else np.zeros(n, dtype=np.int64))
+        stored_b = _div_cols(ema, ema.max(axis=0) if len(ema) else np.zeros(ema.shape[1], dtype=np.int64))
         stored_b *= U16_MAX
         stored_b >>= FRAC_BITS
     # rows left out of the bond maths have no dividend and store no bonds
@@ -1467,6 +1490,10 @@ def _epoch_rows(f: _Front, active_stake: np.ndarray, new_permit: np.ndarray) -> 
     persist = new_permit[b_uids]
     if not persist.all():
         b_uids, stored_b = b_uids[persist], stored_b[persist]
+    if held_cols is not None:
+        wide = np.zeros((len(b_uids), n), dtype=np.int64)
+        wide[:, held_cols] = stored_b
+        stored_b = wide
     return _Rows(consensus, validator_trust, ranks, incentive, dividends_raw, stored_b, b_uids, w_bits)
 
 
