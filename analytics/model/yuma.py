@@ -1141,14 +1141,24 @@ def _mask_weights(
         w[~permit_r] = 0
     diag_rows = np.flatnonzero(rows != owner) if owner is not None else np.arange(k)
     w[diag_rows, rows[diag_rows]] = 0
+    # Only miners registered at or after a row's update (or commit) lose its entry: the masks touch
+    # the columns of miners registered since the oldest of them (a few recent ones on real subnets).
     newest = int(registered.max())
     lu = last_update[rows]
-    if int(lu.min()) <= newest:
-        w *= lu[:, None] > registered[None, :]  # zero where outdated (a product: faster than a mask)
+    oldest = int(lu.min())
+    if oldest <= newest:
+        cols = np.flatnonzero(registered >= oldest)
+        if 2 * len(cols) < len(registered):
+            w[:, cols] *= lu[:, None] > registered[cols]
+        else:
+            w *= lu[:, None] > registered[None, :]  # zero where outdated (a product: faster than a mask)
     if cb is not None:
         committed = cb >= 0
-        if committed.any() and int(cb[committed].min()) < newest:
-            w *= ~(committed[:, None] & (cb[:, None] < registered[None, :]))
+        if committed.any():
+            first = int(cb[committed].min())
+            if first < newest:
+                cols = np.flatnonzero(registered > first)
+                w[:, cols] *= ~(committed[:, None] & (cb[:, None] < registered[cols]))
     return w
 
 
