@@ -1296,35 +1296,55 @@ def _epoch_front(inp: EpochInputs) -> _Front:
     )  # fmt: skip
 
 
-def _epoch_rows(f: _Front, active_stake: np.ndarray, new_permit: np.ndarray) -> _Rows:
-    """The epoch's work on the rows computed: masks, normalised weights, consensus, clipping, trust,
-    ranks, incentive, bonds and the dividends before normalisation."""
-    inp, n, rows, w_raw, row_index = f.inp, f.n, f.rows, f.w_raw, f.row_index
-    old_permit, owner, last_update, registered = f.old_permit, f.owner, f.last_update, f.registered
-    bond_bits, raw_b, sub = f.bond_bits, f.raw_b, f.sub
+class _Weights(NamedTuple):
+    """The weights of the rows computed after the epoch's masks: normalised, and what survived."""
+
+    keep: np.ndarray | None  # the entries kept (explicit zeros included); liquid alpha only
+    w_bits: np.ndarray  # row-normalised, I32F32 bits
+    has_weights: np.ndarray  # rows with any weight left
+
+
+def _epoch_weights(f: _Front) -> _Weights:
+    """Permit, diagonal (except owner), outdated and commit-reveal masks, then row normalisation."""
+    inp = f.inp
+    liquid = bool(inp.yuma3 and inp.liquid_alpha)
+    keep = None
+    if liquid:  # liquid-alpha bonds need to know which entries survive (explicit zeros included)
+        keep = _row_masks(
+            inp, f.n, f.rows, f.w_raw, f.old_permit, f.owner, f.last_update, f.registered, breakdown=False
+        ).kept
+        w_int = np.where(keep, f.w_raw, 0)
+    else:
+        w_int = _mask_weights(inp, f.n, f.rows, f.w_raw, f.old_permit, f.owner, f.last_update, f.registered)
+    w_sum = w_int.sum(axis=1)
+    # a row's normalised weights are non-zero exactly where its sum is
+    return _Weights(keep, _div_u16_sum(w_int, w_sum[:, None]), w_sum > 0)
+
+
+def _epoch_rows(
+    f: _Front,
+    active_stake: np.ndarray,
+    new_permit: np.ndarray,
+    weights: _Weights | None = None,
+    consensus: np.ndarray | None = None,
+) -> _Rows:
+    """The epoch's work on the rows computed: masks and normalised weights (unless given), consensus
+    (unless given), clipping, trust, ranks, incentive, bonds and the dividends before normalisation."""
+    inp, n, rows, row_index = f.inp, f.n, f.rows, f.row_index
+    registered, bond_bits, raw_b, sub = f.registered, f.bond_bits, f.raw_b, f.sub
     compact = sub is not None
     current_block = int(inp.current_block)
     r_count = len(rows)
-
-    # -- weights: permit, diagonal (except owner), outdated, commit-reveal masks; row-normalise --
     liquid = bool(inp.yuma3 and inp.liquid_alpha)
-    if liquid:  # liquid-alpha bonds need to know which entries survive (explicit zeros included)
-        keep = _row_masks(
-            inp, n, rows, w_raw, old_permit, owner, last_update, registered, breakdown=False
-        ).kept
-        w_int = np.where(keep, w_raw, 0)
-    else:
-        w_int = _mask_weights(inp, n, rows, w_raw, old_permit, owner, last_update, registered)
-    w_sum = w_int.sum(axis=1)
-    w_bits = _div_u16_sum(w_int, w_sum[:, None])
+    keep, w_bits, has_weights = _epoch_weights(f) if weights is None else weights
 
     # -- consensus, clipping, trust, ranks, incentive ---------------------------------------------
     kappa_bits = (int(inp.kappa) << 32) // U16_MAX
     a_r = active_stake[rows]
-    has_weights = w_sum > 0  # a row's normalised weights are non-zero exactly where its sum is
-    consensus = _epoch_consensus(
-        active_stake[row_index], w_bits, sub if compact else None, has_weights, kappa_bits
-    )
+    if consensus is None:
+        consensus = _epoch_consensus(
+            active_stake[row_index], w_bits, sub if compact else None, has_weights, kappa_bits
+        )
     # Clipping at C_j = 0 empties column j, so when few miners have consensus (most subnets) the
     # clipped weights, trust, ranks and the full-penalty bond weights are worked out on those
     # columns only (`agreed`); `clipped` (every column) is then made only where a path needs it.
@@ -1626,7 +1646,11 @@ def _epoch_stacked(fronts: list[_Front]) -> list[EpochResult]:
     new_permit[owned, owners[owned]] = True
     active = np.array([f.active for f in fronts]) & np.array([f.old_permit for f in fronts])
     active_stake = _normalize_rows(np.where(active, stake, 0))
-    rows = [_epoch_rows(f, active_stake[s], new_permit[s]) for s, f in enumerate(fronts)]
+    weights = [_epoch_weights(f) for f in fronts]
+    consensus = _consensus_stacked(fronts, active_stake, weights)
+    rows = [
+        _epoch_rows(f, active_stake[s], new_permit[s], weights[s], consensus[s]) for s, f in enumerate(fronts)
+    ]
     incentive = np.array([r.incentive for r in rows])
     dividends = _normalize_rows(np.array([r.dividends_raw for r in rows]))
     # emission: the shares of a positive total in one uint64 division where x << 32 fits (each
@@ -1772,6 +1796,113 @@ def _normalize_rows(x: np.ndarray) -> np.ndarray:
     for i in np.flatnonzero(~fast & (totals > 0)).tolist():
         out[i] = _normalize(x[i])
     return out
+
+
+def _consensus_stacked(
+    fronts: list[_Front], active_stake: np.ndarray, weights: list[_Weights], chunk: int = 8
+) -> list[np.ndarray | None]:
+    """Each subnet's consensus (_epoch_consensus) from passes over the stacked rows of `chunk`
+    subnets at a time (see _consensus_rows; small enough stacks stay in cache); None for a subnet
+    without a row computed (epoch() handles it)."""
+    out: list[np.ndarray | None] = [None] * len(fronts)
+    some = [s for s, f in enumerate(fronts) if len(f.rows)]
+    for first in range(0, len(some), chunk):
+        part = some[first : first + chunk]
+        sel = [fronts[s] for s in part]
+        counts = np.array([len(f.rows) for f in sel])
+        starts = np.zeros(len(sel), dtype=np.int64)
+        np.cumsum(counts[:-1], out=starts[1:])
+        seg = np.repeat(np.arange(len(sel)), counts)
+        uid = np.concatenate([f.rows for f in sel])
+        w_bits = np.concatenate([weights[s].w_bits for s in part])
+        has_weights = np.concatenate([weights[s].has_weights for s in part])
+        kappa_bits = np.array([(int(f.inp.kappa) << 32) // U16_MAX for f in sel])
+        stacked = _consensus_rows(
+            sel, active_stake[part], w_bits, has_weights, seg, uid, starts, kappa_bits, sel[0].n
+        )
+        for k, s in enumerate(part):
+            out[s] = stacked[k]
+    return out
+
+
+def _consensus_rows(
+    fronts: list[_Front],
+    active_stake: np.ndarray,
+    w_bits: np.ndarray,
+    has_weights: np.ndarray,
+    seg: np.ndarray,
+    uid: np.ndarray,
+    starts: np.ndarray,
+    kappa_bits: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """_epoch_consensus of every subnet of a batch: (S, n) consensus bits.
+
+    Per subnet the voters' stake u is normalised again and minority = sum(u) - kappa. A column
+    whose zero scores (rows without weights vote 0 everywhere) hold more than the minority has
+    median 0; in the others the crossing lies among the non-zero scores, at the first one (in
+    score order) where the zero stake plus the cumulative non-zero stake passes the minority.
+    The non-zero scores of every open column of every subnet are sorted at once as packed
+    (column of the batch, score, row) keys; one cumulative sum and one searchsorted find each
+    column's crossing. Subnets outside _epoch_consensus's usual case go through _consensus.
+    """
+    s_count = len(fronts)
+    u = _normalize_rows(active_stake)  # active_stake is 0 outside the rows each subnet reads
+    total = u.sum(axis=1)
+    minority = total - kappa_bits
+    voting_r = active_stake[seg, uid] > 0
+    scored = has_weights & voting_r
+    u_scored = np.where(scored, u[seg, uid], 0)
+    n_scored = np.add.reduceat(scored.astype(np.int64), starts)
+    empty = np.count_nonzero(active_stake > 0, axis=1) - n_scored
+    high = u.max(axis=1)
+    usual = (
+        (n_scored + (empty > 0) >= 2)
+        & (minority >= 0)
+        & (minority < total)
+        & (high * (n_scored + 1) < 1 << 62)
+    )
+    row_bits = max(1, int(n - 1).bit_length())
+    key_bits = int(s_count * n - 1).bit_length() + 33 + row_bits
+    if key_bits > 63:  # the packed keys would not fit: every subnet on its own
+        usual[:] = False
+    consensus = np.zeros((s_count, n), dtype=np.int64)
+    if usual.any():
+        nonzero = w_bits != 0
+        zero_stake = total[:, None] - np.add.reduceat(nonzero * u_scored[:, None], starts, axis=0)
+        open_cols = (zero_stake <= minority[:, None]) & usual[:, None]
+        rr, cc = np.nonzero(nonzero & scored[:, None] & open_cols[seg])
+        if len(rr):
+            subnet = seg[rr]
+            keys = subnet * n + cc
+            keys <<= 33
+            keys |= w_bits[rr, cc]
+            keys <<= row_bits
+            keys |= rr - starts[subnet]
+            keys.sort()
+            low_mask = (1 << row_bits) - 1
+            block = keys >> (33 + row_bits)
+            subnet = block // n
+            cum = np.cumsum(u_scored[starts[subnet] + (keys & low_mask)])
+            first = np.flatnonzero(np.diff(block)) + 1
+            first = np.concatenate([[0], first])
+            ids = block[first]
+            base = np.concatenate([[0], cum[first[1:] - 1]])
+            target = base + minority[ids // n] - zero_stake.ravel()[ids]
+            at = np.searchsorted(cum, target, side="right")
+            consensus.ravel()[ids] = (keys[at] >> row_bits) & ((1 << 33) - 1)
+    for s in np.flatnonzero(~usual).tolist():
+        f = fronts[s]
+        a, b = int(starts[s]), int(starts[s]) + len(f.rows)
+        consensus[s] = _consensus(
+            active_stake[s][f.row_index],
+            w_bits[a:b],
+            int(kappa_bits[s]),
+            has_weights[a:b],
+            f.sub,
+            nonnegative=True,
+        )
+    return consensus
 
 
 # ----------------------------------------------------------------------------------------------
