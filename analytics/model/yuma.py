@@ -1617,6 +1617,9 @@ def carry_forward(inputs: EpochInputs, result: EpochResult, **changes: object) -
 # ----------------------------------------------------------------------------------------------
 
 
+_CHUNK = 16  # subnets stacked at a time by epoch_many
+
+
 def epoch_many(inputs: Sequence[EpochInputs]) -> list[EpochResult]:
     """[epoch(i) for i in inputs], bit for bit, with the per-subnet vectors done for all subnets at once.
 
@@ -1626,14 +1629,17 @@ def epoch_many(inputs: Sequence[EpochInputs]) -> list[EpochResult]:
     arithmetic, row by row); the row work (masks, consensus, clipping, bonds) is epoch()'s own, per
     subnet. Raises what epoch() raises for the first bad input met.
     """
-    fronts = [_epoch_front(inp) for inp in inputs]
-    results: list[EpochResult | None] = [None] * len(fronts)
+    results: list[EpochResult | None] = [None] * len(inputs)
     groups: dict[int, list[int]] = {}
-    for k, f in enumerate(fronts):
-        groups.setdefault(f.n, []).append(k)
+    for k, inp in enumerate(inputs):
+        groups.setdefault(len(np.asarray(inp.alpha_stake)), []).append(k)
     for ks in groups.values():
-        for k, res in zip(ks, _epoch_stacked([fronts[k] for k in ks]), strict=True):
-            results[k] = res
+        # a chunk of subnets at a time: its stacked arrays stay in cache
+        for first in range(0, len(ks), _CHUNK):
+            chunk = ks[first : first + _CHUNK]
+            fronts = [_epoch_front(inputs[k]) for k in chunk]
+            for k, res in zip(chunk, _epoch_stacked(fronts), strict=True):
+                results[k] = res
     return [res for res in results if res is not None]
 
 
