@@ -47,10 +47,10 @@ weighted_median_col, activity_cutoff_blocks, effective_activity_cutoff.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -978,11 +978,63 @@ def _epoch_consensus(
     return out
 
 
+# A request for alpha_sigmoid's values (_alpha_of_diff(diff, low, high, steepness)): the steps of an
+# epoch yield them, so that epoch_many can answer those of many subnets with one call.
+_AlphaRequest = tuple[np.ndarray, int, int, int]
+_Done = TypeVar("_Done")
+
+
+def _run(steps: Generator[_AlphaRequest, np.ndarray, _Done]) -> _Done:
+    """Run a generator of epoch steps to its end, answering each alpha request on the spot."""
+    try:
+        request = next(steps)
+        while True:
+            request = steps.send(_alpha_of_diff(*request))
+    except StopIteration as done:
+        return done.value
+
+
+def _run_all(steps: list[Generator[_AlphaRequest, np.ndarray, _Done]]) -> list[_Done]:
+    """Run several generators of epoch steps, answering the alpha requests of all of them together:
+    requests with the same hyperparameters go through one _alpha_of_diff call, entry by entry the
+    same values (its 30-term series costs numpy calls per request, not per entry)."""
+    done: list[Any] = [None] * len(steps)
+    pending: dict[int, _AlphaRequest] = {}
+
+    def advance(i: int, answer: np.ndarray | None) -> None:
+        try:
+            pending[i] = next(steps[i]) if answer is None else steps[i].send(answer)
+        except StopIteration as stop:
+            done[i] = stop.value
+
+    for i in range(len(steps)):
+        advance(i, None)
+    while pending:
+        asked, pending = pending, {}
+        groups: dict[tuple[int, int, int], list[int]] = {}
+        for i, (_, low, high, k) in asked.items():
+            groups.setdefault((low, high, k), []).append(i)
+        for (low, high, k), ids in groups.items():
+            diffs = [asked[i][0] for i in ids]
+            alphas = _alpha_of_diff(np.concatenate(diffs), low, high, k)
+            cuts = np.cumsum([len(d) for d in diffs])[:-1]
+            for i, part in zip(ids, np.split(alphas, cuts), strict=True):
+                advance(i, part)
+    return done
+
+
 def _alpha_sigmoid(
     weight: np.ndarray, bond: np.ndarray, consensus: np.ndarray, inp: EpochInputs
 ) -> np.ndarray:
     """alpha_sigmoid per entry (I32F32 bits): rate between alpha_low and alpha_high, faster the further
     the weight is from consensus (buying) or below the bond (selling)."""
+    return _run(_alpha_sigmoid_steps(weight, bond, consensus, inp))
+
+
+def _alpha_sigmoid_steps(
+    weight: np.ndarray, bond: np.ndarray, consensus: np.ndarray, inp: EpochInputs
+) -> Generator[_AlphaRequest, np.ndarray, np.ndarray]:
+    """_alpha_sigmoid, asking for the values of the entries that need the exp series (see _run)."""
     low = (int(inp.alpha_low) << 32) // U16_MAX
     high = (int(inp.alpha_high) << 32) // U16_MAX
     buy = np.clip(weight - consensus, 0, ONE)
@@ -999,9 +1051,9 @@ def _alpha_sigmoid(
         alpha[still] = _resting_alpha(low, high, k)
         if resting < diff.size:
             moving = ~still
-            alpha[moving] = _alpha_of_diff(diff[moving], low, high, k)
+            alpha[moving] = yield (diff[moving], low, high, k)
         return alpha
-    return _alpha_of_diff(diff, low, high, k)
+    return (yield (diff, low, high, k))
 
 
 @lru_cache(maxsize=64)
@@ -1328,6 +1380,17 @@ def _epoch_rows(
     weights: _Weights | None = None,
     consensus: np.ndarray | None = None,
 ) -> _Rows:
+    """_epoch_rows_steps run to its end."""
+    return _run(_epoch_rows_steps(f, active_stake, new_permit, weights, consensus))
+
+
+def _epoch_rows_steps(
+    f: _Front,
+    active_stake: np.ndarray,
+    new_permit: np.ndarray,
+    weights: _Weights | None = None,
+    consensus: np.ndarray | None = None,
+) -> Generator[_AlphaRequest, np.ndarray, _Rows]:
     """The epoch's work on the rows computed: masks and normalised weights (unless given), consensus
     (unless given), clipping, trust, ranks, incentive, bonds and the dividends before normalisation."""
     inp, n, rows, row_index = f.inp, f.n, f.rows, f.row_index
@@ -1461,7 +1524,7 @@ def _epoch_rows(
             if 2 * int(np.count_nonzero(wb_support)) >= wb_support.size:
                 # mostly entries: the same maths on the whole block (no gather/scatter), then the
                 # entries W^b does not hold are zeroed
-                alphas = _alpha_sigmoid(wb, b_prev, consensus, inp)
+                alphas = yield from _alpha_sigmoid_steps(wb, b_prev, consensus, inp)
                 ema = _mul_unit(ONE - alphas, b_prev)
                 ema += _mul_unit(alphas, wb)
                 np.minimum(ema, ONE, out=ema)
@@ -1469,7 +1532,7 @@ def _epoch_rows(
             else:
                 ri, cj = np.nonzero(wb_support)
                 w_s, b_s = wb[ri, cj], b_prev[ri, cj]
-                alphas = _alpha_sigmoid(w_s, b_s, consensus[cj], inp)
+                alphas = yield from _alpha_sigmoid_steps(w_s, b_s, consensus[cj], inp)
                 value = _mul_unit(ONE - alphas, b_s) + _mul_unit(alphas, w_s)
                 ema = np.zeros_like(wb)
                 ema[ri, cj] = np.minimum(value, ONE)
@@ -1617,7 +1680,7 @@ def carry_forward(inputs: EpochInputs, result: EpochResult, **changes: object) -
 # ----------------------------------------------------------------------------------------------
 
 
-_CHUNK = 16  # subnets stacked at a time by epoch_many
+_CHUNK = 32  # subnets stacked at a time by epoch_many
 
 
 def epoch_many(inputs: Sequence[EpochInputs]) -> list[EpochResult]:
@@ -1654,9 +1717,12 @@ def _epoch_stacked(fronts: list[_Front]) -> list[EpochResult]:
     active_stake = _normalize_rows(np.where(active, stake, 0))
     weights = [_epoch_weights(f) for f in fronts]
     consensus = _consensus_stacked(fronts, active_stake, weights)
-    rows = [
-        _epoch_rows(f, active_stake[s], new_permit[s], weights[s], consensus[s]) for s, f in enumerate(fronts)
-    ]
+    rows = _run_all(
+        [
+            _epoch_rows_steps(f, active_stake[s], new_permit[s], weights[s], consensus[s])
+            for s, f in enumerate(fronts)
+        ]
+    )
     incentive = np.array([r.incentive for r in rows])
     dividends = _normalize_rows(np.array([r.dividends_raw for r in rows]))
     # emission: the shares of a positive total in one uint64 division where x << 32 fits (each
