@@ -25,6 +25,8 @@ from analytics.model.yuma import (
     _topk_nonzero_rows,
     epoch,
     epoch_many,
+    epoch_with_mechanisms,
+    epoch_with_mechanisms_many,
 )
 
 FIELDS = [f.name for f in dataclasses.fields(EpochResult) if not f.name.startswith("mechanism")]
@@ -73,7 +75,9 @@ def edge_cases() -> list[EpochInputs]:
     """Subnets that leave the batch's usual paths."""
     base = subnet(7)
     n = base.n
-    no_weights = dataclasses.replace(base, weights=np.zeros((n, n), dtype=np.int64), weights_set=None, bonds=None)
+    no_weights = dataclasses.replace(
+        base, weights=np.zeros((n, n), dtype=np.int64), weights_set=None, bonds=None
+    )
     sole = np.zeros(n, dtype=np.int64)
     sole[3] = 5  # a sole staker: its share is exactly 1.0
     huge = np.full(n, 2**62)  # sums pass int64: the stake is done exactly on its own
@@ -164,3 +168,35 @@ def test_stacked_topk_is_topk_row_by_row() -> None:
     got = _topk_nonzero_rows(stake, k)
     for s in range(80):
         assert np.array_equal(got[s], _topk_nonzero(stake[s], k[s])), s
+
+
+def test_epoch_with_mechanisms_many_is_the_per_subnet_call() -> None:
+    one = subnet(21)
+    two = subnet(22)
+    n = two.n
+    calls = [
+        {  # one mechanism, as SubnetSnapshot.mechanism_arguments() gives it
+            "inputs": one,
+            "mechanism_weights": [one.weights],
+            "mechanism_bonds": [one.bonds],
+            "mechanism_last_update": [one.last_update],
+            "split": None,
+            "mechanism_weights_set": [one.weights_set],
+            "mechanism_commit_block": [one.commit_block],
+        },
+        {  # two mechanisms with a split, one without bonds
+            "inputs": two,
+            "mechanism_weights": [two.weights, np.flip(two.weights, axis=1).copy()],
+            "mechanism_bonds": [two.bonds, None],
+            "mechanism_last_update": [two.last_update, np.full(n, 999)],
+            "split": [40000, 25535],
+        },
+    ]
+    got = epoch_with_mechanisms_many(calls)
+    for case, (call, res) in enumerate(zip(calls, got, strict=True)):
+        want = epoch_with_mechanisms(**call)
+        assert_same(want, res, case)
+        assert want.mechanism_emission == res.mechanism_emission
+        assert want.mechanism_weight_bits == res.mechanism_weight_bits
+        for own_want, own_got in zip(want.mechanisms, res.mechanisms, strict=True):
+            assert_same(own_want, own_got, case)

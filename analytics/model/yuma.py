@@ -66,6 +66,7 @@ __all__ = [
     "epoch",
     "epoch_many",
     "epoch_with_mechanisms",
+    "epoch_with_mechanisms_many",
     "split_emissions",
     "weight_masks",
     "WeightMasks",
@@ -2034,6 +2035,42 @@ def epoch_with_mechanisms(
     under that mechanism's index) and `mechanism_inputs` the EpochInputs it ran on, so
     `consensus.explain_validators(out.mechanism_inputs[m], out.mechanisms[m])` explains mechanism m.
     """
+    per_inputs, parts, weights_bits = _mechanism_inputs(
+        inputs,
+        mechanism_weights,
+        mechanism_bonds,
+        mechanism_last_update,
+        split,
+        mechanism_weights_set,
+        mechanism_commit_block,
+    )
+    return _aggregate([epoch(per) for per in per_inputs], parts, weights_bits, per_inputs)
+
+
+def epoch_with_mechanisms_many(arguments: Sequence[Mapping[str, Any]]) -> list[EpochResult]:
+    """[epoch_with_mechanisms(**a) for a in arguments], bit for bit, every mechanism's epoch of every
+    subnet through one epoch_many call (check --all: ``SubnetSnapshot.mechanism_arguments()``)."""
+    planned = [_mechanism_inputs(**a) for a in arguments]
+    results = epoch_many([per for per_inputs, _, _ in planned for per in per_inputs])
+    out: list[EpochResult] = []
+    at = 0
+    for per_inputs, parts, weights_bits in planned:
+        count = len(per_inputs)
+        out.append(_aggregate(results[at : at + count], parts, weights_bits, per_inputs))
+        at += count
+    return out
+
+
+def _mechanism_inputs(
+    inputs: EpochInputs,
+    mechanism_weights: Sequence[np.ndarray],
+    mechanism_bonds: Sequence[np.ndarray | None],
+    mechanism_last_update: Sequence[np.ndarray],
+    split: Sequence[int] | None = None,
+    mechanism_weights_set: Sequence[np.ndarray | None] | None = None,
+    mechanism_commit_block: Sequence[np.ndarray | None] | None = None,
+) -> tuple[list[EpochInputs], list[int], list[int]]:
+    """Each mechanism's EpochInputs, the split emissions E_m and the U64F64 weights E_m / E."""
     count = len(mechanism_weights)
     if count == 0:
         raise ValueError("at least one mechanism is needed")
@@ -2042,7 +2079,6 @@ def epoch_with_mechanisms(
             raise ValueError(f"{name} has {len(seq)} entries for {count} mechanisms")
     emission = int(inputs.emission)
     parts = split_emissions(emission, count, split)
-    results: list[EpochResult] = []
     weights_bits: list[int] = []
     per_inputs: list[EpochInputs] = []
     for m in range(count):
@@ -2056,12 +2092,18 @@ def epoch_with_mechanisms(
             emission=parts[m],
         )
         per_inputs.append(per)
-        results.append(epoch(per))
         if emission == 0:
             weights_bits.append((1 << 64) if m == 0 else 0)
         else:
             weights_bits.append((parts[m] << 64) // emission)
+    return per_inputs, parts, weights_bits
 
+
+def _aggregate(
+    results: list[EpochResult], parts: list[int], weights_bits: list[int], per_inputs: list[EpochInputs]
+) -> EpochResult:
+    """The netuid-level result of the mechanisms' epochs (see epoch_with_mechanisms)."""
+    count = len(results)
     first = results[0]
     if count == 1:
         # One mechanism: w_0 = E / E = 1 exactly (also for E = 0), so floor(0 + 1 * v) = v, already
