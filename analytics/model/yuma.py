@@ -27,10 +27,13 @@ nothing overflows (_div_cols); the median sorts packed (score, row) keys per col
 column's crossing with one searchsorted, and skips the columns whose zero votes already hold more
 than the minority (median 0: most miners on real subnets); clipping, ranks and full-penalty bond
 weights touch only the miners with consensus, the dividends' column normalisation only those with
-incentive; the masks are skipped when an O(n) bound shows they drop nothing; the ranks' product
-doubles as the bond delta's numerator. Much of an epoch on a sparse subnet is numpy's per-call
-cost, so fewer calls matter as much as fewer passes. tests/test_yuma_fixed.py and
-tests/test_yuma_shortcuts.py check the shortcuts against exact integers and the general paths.
+incentive; the bond maths only the columns holding a bond or a weight for bonds; the masks are
+skipped when an O(n) bound shows they drop nothing, and touch only the recently registered
+miners' columns otherwise; the ranks' product doubles as the bond delta's numerator; the (n, n)
+bonds are expanded from the rows computed only when read. Much of an epoch on a sparse subnet is
+numpy's per-call cost, so fewer calls matter as much as fewer passes: epoch_many stacks many
+subnets for the per-call-bound steps. tests/test_yuma_fixed.py, tests/test_yuma_shortcuts.py and
+tests/test_yuma_many.py check the shortcuts against exact integers and the general paths.
 
 How it is checked (tests/): subtensor's own test cases as vectors, random epochs replayed through
 subtensor's epoch maths, exp/sigmoid tables from substrate_fixed, hypothesis properties, mainnet data.
@@ -40,6 +43,9 @@ Public API (stable; other modules and external checks call exactly this):
     epoch_with_mechanisms(inputs, mechanism_weights, mechanism_bonds, mechanism_last_update, split,
                           *, mechanism_weights_set=None, mechanism_commit_block=None) -> EpochResult
     split_emissions(emission, mechanism_count, split) -> list[int]
+    epoch_many(inputs_list) -> list[EpochResult], epoch_with_mechanisms_many(arguments_list): the
+    same results for many subnets at once (the per-subnet vector work, the weighted medians and the
+    liquid-alpha sigmoid of many subnets in one numpy call each; bench/yuma_vs_naive.py)
 Helpers: carry_forward(inputs, result, **changes) (the next epoch's inputs), weight_masks(inputs)
 (why entries were dropped), dividends_from_bonds(...) (the dividend step alone), weighted_median /
 weighted_median_col, activity_cutoff_blocks, effective_activity_cutoff.
