@@ -960,7 +960,7 @@ def _epoch_consensus(
     minority = total - int(kappa_bits)
     u_live = u_all if live is None else u_all[live]
     scored = has_weights & (voting if live is None else voting[live])
-    rows = np.flatnonzero(scored)
+    rows = scored.nonzero()[0]
     empty = n_voting - len(rows)  # voters without weights: one zero row holding their stake
     high = int(u_all.max()) if n_voting else 0
     if len(rows) + (empty > 0) < 2 or not 0 <= minority < total or high * (len(rows) + 1) >= 1 << 62:
@@ -973,7 +973,7 @@ def _epoch_consensus(
     # a column's zeros sort first; when they hold more than the minority its median is 0
     zero_stake = u @ (scores == 0)
     zero_stake += u_empty
-    cols = np.flatnonzero(zero_stake <= minority)
+    cols = (zero_stake <= minority).nonzero()[0]
     out = np.zeros(k, dtype=np.int64)
     if not len(cols):
         return out
@@ -1145,7 +1145,7 @@ def _row_masks(
             raise ValueError(f"weights_set must have shape ({n}, {n}), got {ws.shape}")
         entries = ws[rows].astype(bool) | (w_raw > 0)
     k = len(rows)
-    diag_rows = np.flatnonzero(rows != owner) if owner is not None else np.arange(k)
+    diag_rows = (rows != owner).nonzero()[0] if owner is not None else np.arange(k)
     stale = last_update[rows][:, None] <= registered[None, :]
     cr = None
     if inp.commit_block is not None:
@@ -1198,7 +1198,7 @@ def _mask_weights(
     permit_r = permit[rows]
     if not permit_r.all():
         w[~permit_r] = 0
-    diag_rows = np.flatnonzero(rows != owner) if owner is not None else np.arange(k)
+    diag_rows = (rows != owner).nonzero()[0] if owner is not None else np.arange(k)
     w[diag_rows, rows[diag_rows]] = 0
     # Only miners registered at or after a row's update (or commit) lose its entry: the masks touch
     # the columns of miners registered since the oldest of them (a few recent ones on real subnets).
@@ -1206,7 +1206,7 @@ def _mask_weights(
     lu = last_update[rows]
     oldest = int(lu.min())
     if oldest <= newest:
-        cols = np.flatnonzero(registered >= oldest)
+        cols = (registered >= oldest).nonzero()[0]
         if 2 * len(cols) < len(registered):
             w[:, cols] *= lu[:, None] > registered[cols]
         else:
@@ -1216,7 +1216,7 @@ def _mask_weights(
         if committed.any():
             first = int(cb[committed].min())
             if first < newest:
-                cols = np.flatnonzero(registered > first)
+                cols = (registered > first).nonzero()[0]
                 w[:, cols] *= ~(committed[:, None] & (cb[:, None] < registered[cols]))
     return w
 
@@ -1332,7 +1332,7 @@ def _epoch_front(inp: EpochInputs) -> _Front:
     # One OR over each bond row says both "holds an entry" and, with any bit above the low 16 (negative
     # values set them all), "holds a value outside u16"; rows with any entry are read (and checked).
     bond_bits = None if raw_b is None else np.bitwise_or.reduce(raw_b, axis=1)
-    row_index = np.flatnonzero(old_permit if bond_bits is None else old_permit | (bond_bits != 0))
+    row_index = (old_permit if bond_bits is None else old_permit | (bond_bits != 0)).nonzero()[0]
     w_raw = raw_w.take(row_index, axis=0)
     row_or = np.bitwise_or.reduce(w_raw, axis=1)
     if len(row_index) and int(np.bitwise_or.reduce(row_or)) >> 16:
@@ -1347,7 +1347,7 @@ def _epoch_front(inp: EpochInputs) -> _Front:
     sub = None
     rows = row_index
     if not live.all():
-        sub = np.flatnonzero(live)
+        sub = live.nonzero()[0]
         rows, w_raw = row_index[sub], w_raw[sub]
     return _Front(
         inp, n, alpha, tao, last_update, registered, old_permit, raw_b, bond_bits, owner, emission_rao,
@@ -1418,7 +1418,7 @@ def _epoch_rows_steps(
     # Clipping at C_j = 0 empties column j, so when few miners have consensus (most subnets) the
     # clipped weights, trust, ranks and the full-penalty bond weights are worked out on those
     # columns only (`agreed`); `clipped` (every column) is then made only where a path needs it.
-    agreed = np.flatnonzero(consensus)
+    agreed = consensus.nonzero()[0]
     narrow = 4 * len(agreed) < 3 * n
     clipped: np.ndarray | None = None
     if narrow:
@@ -1438,7 +1438,7 @@ def _epoch_rows_steps(
     validator_trust = np.zeros(n, dtype=np.int64)
     validator_trust[rows] = trust_r
     incentive = _normalize(ranks)
-    paid = np.flatnonzero(incentive)
+    paid = incentive.nonzero()[0]
 
     # -- weights for bonds (bonds penalty) ----------------------------------------------------------
     beta = (int(inp.bonds_penalty) << 32) // U16_MAX
@@ -1478,7 +1478,7 @@ def _epoch_rows_steps(
     rate = ONE - bma_bits
     # Rows with neither weights for bonds nor old bonds add nothing to any column sum and get no
     # bonds, so the bond maths runs on the others only (exact; most permit holders in real subnets).
-    bonded = np.flatnonzero(wb_rows | b_rows)
+    bonded = (wb_rows | b_rows).nonzero()[0]
     full_rows = len(bonded) == r_count
     weighted_b = weighted if beta == ONE else None  # (agreed columns only when wb is None)
     if full_rows:
@@ -1506,7 +1506,7 @@ def _epoch_rows_steps(
         else:
             held |= wb.any(axis=0)
         if 2 * int(np.count_nonzero(held)) < n:
-            held_cols = np.flatnonzero(held)
+            held_cols = held.nonzero()[0]
             b_old = b_old[:, held_cols]
             if wb is None:  # clipped_b and weighted_b hold the agreed columns, all of them held
                 agreed_b = np.searchsorted(held_cols, agreed)
@@ -1515,7 +1515,7 @@ def _epoch_rows_steps(
                 if weighted_b is not None:
                     weighted_b = weighted_b[:, held_cols]
             ranks_b, incentive_b = ranks[held_cols], incentive[held_cols]
-            paid_b = np.flatnonzero(incentive_b)
+            paid_b = incentive_b.nonzero()[0]
     if inp.yuma3:
         b_prev = _u16_proportion_of_u16(b_old)  # rows read were checked to hold u16 values
         if liquid and consensus.any():
@@ -1830,32 +1830,26 @@ def _stake_rows(fronts: list[_Front]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _topk_nonzero_rows(stake: np.ndarray, k: list[int]) -> np.ndarray:
-    """_topk_nonzero of each row of stake (S, n) with its own k: one stable argsort of the rows that
-    hold more than k non-zero stakes."""
+    """_topk_nonzero of each row of stake (S, n) with its own k. The rows holding more than k
+    non-zero stakes are sorted once as packed (stake, uid) keys, which orders ties by uid as the
+    stable sort does: a uid loses when its key is among the row's n - k smallest."""
     keep = stake != 0
     s_count, n = stake.shape
     limit = np.array(k)
     crowded = np.flatnonzero((np.count_nonzero(keep, axis=1) > limit) & (n >= limit))
     if len(crowded):
-        order = np.argsort(stake[crowded], axis=1, kind="stable")
-        position = np.empty_like(order)
-        np.put_along_axis(position, order, np.arange(n)[None, :], axis=1)
-        keep[crowded] &= position >= (n - limit[crowded])[:, None]
-    return keep
-
-
-def _topk_nonzero_rows(stake: np.ndarray, k: list[int]) -> np.ndarray:
-    """_topk_nonzero of each row of stake (S, n) with its own k: one stable argsort of the rows that
-    hold more than k non-zero stakes."""
-    keep = stake != 0
-    s_count, n = stake.shape
-    limit = np.array(k)
-    crowded = np.flatnonzero((np.count_nonzero(keep, axis=1) > limit) & (n >= limit))
-    if len(crowded):
-        order = np.argsort(stake[crowded], axis=1, kind="stable")
-        position = np.empty_like(order)
-        np.put_along_axis(position, order, np.arange(n)[None, :], axis=1)
-        keep[crowded] &= position >= (n - limit[crowded])[:, None]
+        shift = max(1, int(n - 1).bit_length())
+        if int(stake.min()) >= 0 and int(stake.max()) < 1 << (62 - shift):
+            keys = stake[crowded] << shift
+            keys |= np.arange(n)
+            ranked = np.sort(keys, axis=1)
+            cut = ranked[np.arange(len(crowded)), n - limit[crowded] - 1]  # n - k >= 1 here
+            keep[crowded] &= keys > cut[:, None]
+        else:
+            order = np.argsort(stake[crowded], axis=1, kind="stable")
+            position = np.empty_like(order)
+            np.put_along_axis(position, order, np.arange(n)[None, :], axis=1)
+            keep[crowded] &= position >= (n - limit[crowded])[:, None]
     return keep
 
 
