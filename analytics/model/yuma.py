@@ -54,7 +54,7 @@ weighted_median_col, activity_cutoff_blocks, effective_activity_cutoff.
 from __future__ import annotations
 
 from collections.abc import Generator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property, lru_cache
 from typing import Any, NamedTuple, TypeVar
 
@@ -1455,7 +1455,7 @@ def _epoch_rows_steps(
             clipped = np.minimum(w_bits, consensus)
         wb = w_bits + _mul(clipped - w_bits, np.int64(beta))
         wb = np.where(wb > 0, wb, 0)
-        wb_rows = wb.any(axis=1)
+        wb_rows = np.asarray(wb.any(axis=1))
 
     # -- bonds ---------------------------------------------------------------------------------
     lms = int(inp.last_mechanism_step_block)
@@ -1487,7 +1487,7 @@ def _epoch_rows_steps(
         clipped_b = clipped_a if wb is None else None
     else:
         b_old, a_b, w_bits_b = b_old[bonded], a_r[bonded], w_bits[bonded]
-        keep_b = keep[bonded] if liquid else None
+        keep_b = keep[bonded] if keep is not None else None
         if wb is not None:
             wb = wb[bonded]
         clipped_b = clipped_a[bonded] if wb is None else None
@@ -1500,7 +1500,7 @@ def _epoch_rows_steps(
     agreed_b, ranks_b, incentive_b, paid_b = agreed, ranks, incentive, paid
     held_cols = None
     if not liquid and len(b_old):
-        held = b_old.any(axis=0)
+        held = np.asarray(b_old.any(axis=0))
         if wb is None:
             held[agreed] = True
         else:
@@ -1723,10 +1723,10 @@ def _epoch_stacked(fronts: list[_Front]) -> list[EpochResult]:
     active = np.array([f.active for f in fronts]) & np.array([f.old_permit for f in fronts])
     active_stake = _normalize_rows(np.where(active, stake, 0))
     weights = [_epoch_weights(f) for f in fronts]
-    consensus = _consensus_stacked(fronts, active_stake, weights)
+    medians = _consensus_stacked(fronts, active_stake, weights)
     rows = _run_all(
         [
-            _epoch_rows_steps(f, active_stake[s], new_permit[s], weights[s], consensus[s])
+            _epoch_rows_steps(f, active_stake[s], new_permit[s], weights[s], medians[s])
             for s, f in enumerate(fronts)
         ]
     )
@@ -2061,6 +2061,27 @@ def epoch_with_mechanisms_many(arguments: Sequence[Mapping[str, Any]]) -> list[E
     return out
 
 
+_Plain = TypeVar("_Plain", EpochInputs, EpochResult)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _replace(obj: _Plain, **changes: Any) -> _Plain:
+    """dataclasses.replace for EpochInputs / EpochResult without the __init__ call (per subnet it
+    showed): their fields are all plain __init__ arguments, so a copy of the fields with `changes`
+    is the same object replace builds. Cached properties are not carried over."""
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
+    unknown = set(changes) - set(names)
+    if unknown:
+        raise TypeError(f"unknown fields {sorted(unknown)}")
+    state = obj.__dict__
+    new = object.__new__(type(obj))
+    new.__dict__.update({name: state[name] for name in names})
+    new.__dict__.update(changes)
+    return new
+
+
 def _mechanism_inputs(
     inputs: EpochInputs,
     mechanism_weights: Sequence[np.ndarray],
@@ -2082,7 +2103,7 @@ def _mechanism_inputs(
     weights_bits: list[int] = []
     per_inputs: list[EpochInputs] = []
     for m in range(count):
-        per = replace(
+        per = _replace(
             inputs,
             weights=mechanism_weights[m],
             bonds=mechanism_bonds[m],
@@ -2122,7 +2143,7 @@ def _aggregate(
                 "new_validator_permit",
             )
         }
-        return replace(
+        return _replace(
             first,
             **copies,
             mechanisms=results,
