@@ -1691,13 +1691,15 @@ _CHUNK = 32  # subnets stacked at a time by epoch_many
 
 
 def epoch_many(inputs: Sequence[EpochInputs]) -> list[EpochResult]:
-    """[epoch(i) for i in inputs], bit for bit, with the per-subnet vectors done for all subnets at once.
+    """[epoch(i) for i in inputs], bit for bit, with the per-call-bound steps done for many subnets at once.
 
-    On a sparse subnet much of an epoch is numpy's cost per call, and a third of the calls are on
-    (n,) vectors: stake, permits, active stake, the normalisations, emission and the u16 outputs.
-    Here those run once over the (S, n) stack of every subnet of the same size (the same integer
-    arithmetic, row by row); the row work (masks, consensus, clipping, bonds) is epoch()'s own, per
-    subnet. Raises what epoch() raises for the first bad input met.
+    On a sparse subnet much of an epoch is numpy's cost per call. Subnets of one size go through in
+    chunks of _CHUNK: their (n,) vectors stacked (S, n) for stake, permits, active stake, the
+    normalisations, emission and the u16 outputs; every subnet's weighted medians found in one sort
+    over their stacked rows (_consensus_rows); the liquid-alpha sigmoid's 30-term series run once
+    for all the chunk's requests (_run_all). The rest of the row work (masks, clipping, bonds) is
+    epoch()'s own, per subnet. Each step is the same integer arithmetic, so the results are
+    identical. Raises what epoch() raises for the first bad input met.
     """
     results: list[EpochResult | None] = [None] * len(inputs)
     groups: dict[int, list[int]] = {}
