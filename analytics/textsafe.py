@@ -127,3 +127,26 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for name, cleaned in changed.items():
         out[name] = cleaned
     return out
+
+
+# html.escape's replacements, in its order ("&" first, so no entity is escaped twice).
+_HTML_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"))
+
+
+def plot_text(values: Any) -> Any:
+    """Chain strings made literal for Plotly, which renders a few HTML tags (<b>, <a href>...) in text
+    and hover labels: :func:`safe_text`, then ``html.escape`` (``<``, ``>``, ``&`` and quotes become
+    entities), so a name shows as typed. Accepts a string, a list or a pandas Series (a Series is
+    escaped column-wise, not a Python call per cell: a chart of 8,000 validators stays cheap)."""
+    import html
+
+    import pandas as pd
+
+    if isinstance(values, pd.Series):
+        text = safe_series(values.astype(str).fillna("nan"))  # a missing cell reads as str(nan) did
+        for char, entity in _HTML_ENTITIES:
+            text = text.str.replace(char, entity, regex=False)
+        return text
+    if isinstance(values, list | tuple):
+        return [html.escape(safe_text(str(v)) or "") for v in values]
+    return html.escape(safe_text(str(values)) or "")

@@ -94,6 +94,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -1524,6 +1525,17 @@ def money_hotkeys(
     return _read_df(db_path, *_money_hotkeys_sql(snapshot_ids, netuids, hotkey, validators_only))
 
 
+# The subnet columns a return needs (epochs per day, the spot price, when): money_subnets' in its order,
+# narrowed (a one-subnet read of all ~50 columns cost ~10 ms more, mostly building the frame).
+_RETURN_TERMS_SQL = """
+    SELECT s.snapshot_id, s.netuid, s.tempo, s.epoch_block, s.price_rao, s.epoch_spec_version,
+        p.block, p.taken_at, p.spec_version
+    FROM subnets s JOIN snapshots p USING (snapshot_id)
+    WHERE {where}
+    ORDER BY p.taken_at, s.snapshot_id, s.netuid
+"""
+
+
 def returns_frames(
     db_path: str | os.PathLike[str],
     snapshot_id: int | None = None,
@@ -1531,6 +1543,7 @@ def returns_frames(
     window_days: int = 1,
     netuids: list[int] | None = None,
     hotkey: str | None = None,
+    trend_start: bool = False,
 ) -> dict[str, Any]:
     """Everything the returns table reads, through ONE read-only connection (a year of a whole
     network is millions of neuron rows: opening a connection per piece and moving every column of the
@@ -1538,11 +1551,15 @@ def returns_frames(
 
     Keys: 'snapshot_id' (the one asked for, or the latest; None for a database without snapshots),
     'snapshot_ids' (the window, oldest first: taken_at within `window_days` days up to and including
-    it, same network), 'subnets' (money_subnets of the window), 'latest' (money_hotkeys of the
+    it, same network), 'subnets' (money_subnets of the window: snapshot_id, netuid, tempo, epoch_block,
+    price_rao, epoch_spec_version, block, taken_at, spec_version), 'latest' (money_hotkeys of the
     snapshot, validators only), 'window' (per window snapshot: snapshot_id, netuid, hotkey,
     alpha_dividends, pool = own alpha stake or else the neuron's stake, for the hotkeys in 'latest'),
     'relations' (per netuid and hotkey of the snapshot: parents, children). StoreError for an unknown
-    snapshot.
+    snapshot. With ``trend_start``, also 'start_id': the snapshot a trend over the window starts from
+    (the window's oldest taken before the snapshot; for a 1-day window the one taken just before it;
+    None when there is none), whose 'subnets' and 'window' rows are read too (for a 1-day window they
+    are the only rows outside 'snapshot_ids').
     """
     out: dict[str, Any] = {"snapshot_id": None, "snapshot_ids": []}
     with _reader(db_path) as con:
@@ -1559,36 +1576,30 @@ def returns_frames(
         if meta is None:
             raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
         ids = [int(snapshot_id)]
+        read = ids
         if window_days > 1:
             window = con.execute(_WINDOW_SQL, [meta[0], meta[1], meta[1], int(window_days)]).fetchall()
-            ids = [int(r[0]) for r in window]
+            ids = read = [int(r[0]) for r in window]
         out["snapshot_id"], out["snapshot_ids"] = int(snapshot_id), ids
-        out["subnets"] = _shown(con.execute(*_money_subnets_sql(ids, netuids)).df())
+        if trend_start:
+            out["start_id"] = _trend_start(con, meta, ids, window_days)
+            if out["start_id"] is not None and out["start_id"] not in ids:
+                read = [out["start_id"], *ids]
+        where, params = _snapshots_and_subnets(read, netuids, "s.")
+        out["subnets"] = _shown(con.execute(_RETURN_TERMS_SQL.format(where=where), params).df())
         out["latest"] = _shown(
             con.execute(*_money_hotkeys_sql([int(snapshot_id)], netuids, hotkey, True)).df()
         )
         # The window needs only the recorded amounts (a row without them has no rate), so it reads
         # `hotkeys` alone, for the snapshot's hotkeys, keyed by their row in 'latest' (no strings back).
-        keys = pa.table(
-            {
-                "k": pa.array(range(len(out["latest"])), pa.int64()),
-                "netuid": pa.array(out["latest"]["netuid"].to_numpy(), pa.int32()),
-                "hotkey": pa.array(out["latest"]["hotkey"].astype(str).tolist(), pa.string()),
-            }
-        )
-        con.register("incoming_returns_keys", keys)
-        try:
-            marks, id_params = _id_list(ids)
-            out["window"] = con.execute(
-                f"""
-                SELECT l.k, h.snapshot_id, h.alpha_dividends, h.alpha_stake_own AS pool
-                FROM hotkeys h JOIN incoming_returns_keys l ON l.netuid = h.netuid AND l.hotkey = h.hotkey
-                WHERE h.snapshot_id IN ({marks})
-                """,
-                id_params,
-            ).df()
-        finally:
-            con.unregister("incoming_returns_keys")
+        # The snapshot's own amounts are 'latest''s (its rows joined `hotkeys` already): read the others.
+        # Rows in snapshot order, so a window's mean sums its epochs in one order on every run.
+        own = _own_window(out["latest"], int(snapshot_id))
+        others = sorted(i for i in read if i != int(snapshot_id))
+        if others:
+            rows = _window_rows(con, out["latest"], others).sort_values("snapshot_id", kind="stable")
+            own = pd.concat([rows, own], ignore_index=True) if len(own) else rows.reset_index(drop=True)
+        out["window"] = own
         marks, edge_params = _id_list([int(snapshot_id)])
         out["relations"] = con.execute(
             f"""
@@ -1603,6 +1614,67 @@ def returns_frames(
         ).df()
         out["relations"] = _shown(out["relations"])
     return out
+
+
+def _own_window(latest: pd.DataFrame, snapshot_id: int) -> pd.DataFrame:
+    """returns_frames' 'window' of the snapshot alone, from 'latest' (its money columns are the
+    snapshot's `hotkeys` row): the rows that hold an amount; what a read of `hotkeys` gives them."""
+    known = (latest["alpha_dividends"].notna() | latest["alpha_stake_own"].notna()).to_numpy(dtype=bool)
+    return pd.DataFrame(
+        {
+            "k": np.flatnonzero(known).astype(np.int64),
+            "snapshot_id": np.full(int(known.sum()), snapshot_id, dtype=np.int64),
+            "alpha_dividends": latest["alpha_dividends"].to_numpy()[known],
+            "pool": latest["alpha_stake_own"].to_numpy()[known],
+        }
+    )
+
+
+def _window_rows(
+    con: duckdb.DuckDBPyConnection, latest: pd.DataFrame, snapshot_ids: list[int]
+) -> pd.DataFrame:
+    """returns_frames' 'window': k (the row in ``latest``), snapshot_id, alpha_dividends, pool, of the
+    ``latest`` hotkeys' `hotkeys` rows in ``snapshot_ids``."""
+    keys = pa.table(
+        {
+            "k": pa.array(range(len(latest)), pa.int64()),
+            "netuid": pa.array(latest["netuid"].to_numpy(), pa.int32()),
+            "hotkey": pa.array(latest["hotkey"].astype(str).tolist(), pa.string()),
+        }
+    )
+    con.register("incoming_returns_keys", keys)
+    try:
+        marks, id_params = _id_list(snapshot_ids)
+        return con.execute(
+            f"""
+            SELECT l.k, h.snapshot_id, h.alpha_dividends, h.alpha_stake_own AS pool
+            FROM hotkeys h JOIN incoming_returns_keys l ON l.netuid = h.netuid AND l.hotkey = h.hotkey
+            WHERE h.snapshot_id IN ({marks})
+            """,
+            id_params,
+        ).df()
+    finally:
+        con.unregister("incoming_returns_keys")
+
+
+def _trend_start(
+    con: duckdb.DuckDBPyConnection, meta: tuple[Any, ...], window: list[int], window_days: int
+) -> int | None:
+    """returns_frames' 'start_id': of the snapshots of network ``meta[0]`` taken before ``meta[1]``, the
+    oldest in the window (``window``, oldest first), or for a 1-day window the newest."""
+    if window_days > 1:
+        row = con.execute(
+            f"SELECT snapshot_id FROM snapshots WHERE snapshot_id IN ({_id_list(window)[0]}) AND taken_at < ? "
+            "ORDER BY taken_at, snapshot_id LIMIT 1",
+            [*window, meta[1]],
+        ).fetchone()
+    else:
+        row = con.execute(
+            "SELECT snapshot_id FROM snapshots WHERE network = ? AND taken_at < ? "
+            "ORDER BY taken_at DESC, snapshot_id DESC LIMIT 1",
+            [meta[0], meta[1]],
+        ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def child_keys(
