@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +30,8 @@ from analytics.data import store
 if TYPE_CHECKING:  # the engine is imported lazily so reading snapshots never depends on it
     from analytics.model.returns import Payout
     from analytics.model.yuma import EpochInputs, EpochResult
+
+Columns = dict[str, np.ndarray]  # a table as {column: array}, all of one length
 
 # commit_block for "no unexpired commit" (the engine's convention: negative = none, never masked).
 NO_COMMIT = -1
@@ -75,7 +78,7 @@ class SubnetSnapshot:
     snapshot_id: int
     netuid: int
     subnet: dict[str, Any]  # the `subnets` row: hyperparameters, blocks, split, name...
-    neurons: pd.DataFrame  # the `neurons` rows ordered by uid (for tables and CSV)
+    neuron_rows: pd.DataFrame | Columns  # the `neurons` rows ordered by uid, as read (see .neurons)
     hotkeys: np.ndarray  # str per uid ('' for an empty slot)
     coldkeys: np.ndarray
     is_owner: np.ndarray
@@ -93,6 +96,13 @@ class SubnetSnapshot:
     dividends: np.ndarray
     emission: np.ndarray
     mechanisms: tuple[MechanismArrays, ...] = field(default_factory=tuple)
+
+    @cached_property
+    def neurons(self) -> pd.DataFrame:
+        """The `neurons` rows ordered by uid (for tables and CSV); built on first use when they were
+        read as arrays (check never needs the frame: 128 of them per snapshot cost a subnet's epoch)."""
+        rows = self.neuron_rows
+        return rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
 
     # -- scalars -----------------------------------------------------------------------------------
 
@@ -210,9 +220,6 @@ class SubnetSnapshot:
         return epoch_with_mechanisms(**self.mechanism_arguments())
 
 
-Columns = dict[str, np.ndarray]  # a table as {column: array}, all of one length
-
-
 def _columns(frame: pd.DataFrame | Columns) -> Columns:
     """A table as {column: numpy array} (a DataFrame converted once, not per subnet)."""
     if isinstance(frame, pd.DataFrame):
@@ -315,10 +322,11 @@ class SubnetBuilder(Mapping[int, SubnetSnapshot]):
         self._netuids = list(netuids)
         self._known = set(self._netuids)
         self._records = {int(r["netuid"]): r for r in tables["subnet"].to_dict("records")}
-        frame = tables["neurons"]
-        order, self._nrn_ranges = _netuid_ranges(frame["netuid"].to_numpy())
-        self._nrn_frame = frame.iloc[order] if order is not None else frame
-        self._nrn = _columns(self._nrn_frame)
+        frame = tables["neurons"]  # a DataFrame (snapshot_tables) or {column: array} (snapshot_batches)
+        nrn = _columns(frame)
+        order, self._nrn_ranges = _netuid_ranges(nrn["netuid"])
+        self._nrn_frame = frame if not isinstance(frame, pd.DataFrame) or order is None else frame.iloc[order]
+        self._nrn = nrn if order is None else _rows(nrn, order)
         names = ("mechanism_neurons", "weights", "bonds", "bonds_after")
         self._parts = {name: _by_netuid(_columns(tables[name])) for name in names}
         self._empty = {name: _rows(_columns(tables[name]), slice(0, 0)) for name in names}
@@ -335,7 +343,7 @@ class SubnetBuilder(Mapping[int, SubnetSnapshot]):
             self.snapshot_id,
             netuid,
             self._records[netuid],
-            self._nrn_frame.iloc[rows],
+            self._nrn_frame.iloc[rows] if isinstance(self._nrn_frame, pd.DataFrame) else None,
             _rows(self._nrn, rows),
             *(self._parts[name].get(netuid, self._empty[name]) for name in self._parts),
         )
@@ -444,14 +452,15 @@ def _build_columns(
     snapshot_id: int,
     netuid: int,
     subnet: dict[str, Any],
-    neurons: pd.DataFrame,
+    neurons: pd.DataFrame | None,
     nrn: Columns,
     mechanism_neurons: Columns,
     weights: Columns,
     bonds: Columns,
     bonds_after: Columns,
 ) -> SubnetSnapshot:
-    """Dense arrays from one subnet's rows as columns; ``neurons`` is the same rows as a DataFrame."""
+    """Dense arrays from one subnet's rows as columns; ``neurons`` is the same rows as a DataFrame
+    (None: built from the columns when first asked for)."""
     n = int(subnet["n"])
     if len(nrn["uid"]):
         n = max(n, int(nrn["uid"].max()) + 1)
@@ -496,7 +505,7 @@ def _build_columns(
         snapshot_id=snapshot_id,
         netuid=netuid,
         subnet=subnet,
-        neurons=neurons,
+        neuron_rows=nrn if neurons is None else neurons,
         hotkeys=_by_uid(nrn, "hotkey", n, object, ""),
         coldkeys=_by_uid(nrn, "coldkey", n, object, ""),
         is_owner=col("is_owner", bool),
