@@ -168,8 +168,12 @@ def check_snapshots(
 
 
 def _worker_start() -> None:
-    """A worker leaves Ctrl-C to the parent, which stops the pool (no traceback per worker)."""
+    """A worker leaves Ctrl-C to the parent, which stops the pool (no traceback per worker), and
+    reads with one DuckDB thread (the workers already keep every core busy)."""
+    from analytics.data import store
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    store.READ_THREADS = 1
 
 
 def _check_part(db: str, snapshot_ids: list[int], netuid: int | None) -> tuple[list[str], Counts]:

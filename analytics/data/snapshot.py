@@ -269,8 +269,8 @@ def _dense(
         if not bool((mech == mechid).all()):
             rows = mech == mechid
             i, j, values = i[rows], j[rows], values[rows]
-        keep = (i < n) & (j < n)  # the chain ignores entries beyond SubnetworkN
-        if not keep.all():
+        if len(i) and (int(i.max()) >= n or int(j.max()) >= n):
+            keep = (i < n) & (j < n)  # the chain ignores entries beyond SubnetworkN
             i, j, values = i[keep], j[keep], values[keep]
         flat = i.astype(np.int64) * n + j  # flat indices: a 2-D fancy assignment costs several times more
         matrix[flat] = values
@@ -394,9 +394,8 @@ def _joined_money_rows(sub: SubnetSnapshot, rows: Columns) -> Columns:
     'money_rows') and its neurons, in its order: registered hotkeys by uid, then every row without a
     uid (an unregistered parent) by hotkey."""
     hotkeys = rows["hotkey"].tolist()
-    uid_of = {
-        h: uid for uid, h in enumerate(sub.hotkeys.tolist()) if h
-    }  # '' marks a uid without a neuron row
+    uid_of = dict(zip(sub.hotkeys.tolist(), range(sub.n), strict=True))
+    uid_of.pop("", None)  # '' marks a uid without a neuron row
     registered = sorted((uid_of[h], k) for k, h in enumerate(hotkeys) if h in uid_of)
     parents = sorted((hotkeys[k], k) for k in np.flatnonzero(pd.isna(rows["uid"])).tolist())
     return _rows(rows, np.array([k for _, k in registered] + [k for _, k in parents], dtype=np.int64))
@@ -629,7 +628,7 @@ def payout_inputs_from(
     # Keys: the uids, then hotkeys with money rows (unregistered parents), then children known only
     # as a proportion of a validator's stake (they matter for its own share). Suspended edges are inert.
     edges = _rows(edges, ~np.asarray(edges["suspended"], dtype=bool))
-    names = list(dict.fromkeys([str(h) for h in sub.hotkeys] + list(rows["hotkey"])))
+    names = list(dict.fromkeys(list(map(str, sub.hotkeys.tolist())) + rows["hotkey"].tolist()))
     known = set(names)
     names += [h for h in dict.fromkeys([*edges["child_hotkey"], *edges["parent_hotkey"]]) if h not in known]
     index = {h: k for k, h in enumerate(names)}
@@ -637,8 +636,8 @@ def payout_inputs_from(
     alpha, root = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
     take = np.full(size, 11796, dtype=np.int64)
     child_take = np.zeros(size, dtype=np.int64)
-    coldkeys = [str(c) for c in sub.coldkeys] + [""] * (size - sub.n)
-    at = np.array([index[h] for h in rows["hotkey"]], dtype=np.int64)  # each row's key index
+    coldkeys = list(map(str, sub.coldkeys.tolist())) + [""] * (size - sub.n)
+    at = np.array([index[h] for h in rows["hotkey"].tolist()], dtype=np.int64)  # each row's key index
     alpha[at] = np.asarray(rows["alpha_stake_own"]).astype(np.int64)
     root[at] = np.asarray(rows["root_stake_own"]).astype(np.int64)
     for column, target in (("delegate_take", take), ("childkey_take", child_take)):
@@ -650,7 +649,9 @@ def payout_inputs_from(
     recorded: dict[str, dict[int, int]] = {}
     for f in PAYOUT_FIELDS:
         given = ~pd.isna(rows[f])
-        recorded[f] = dict(zip(at[given].tolist(), (int(v) for v in rows[f][given].tolist()), strict=True))
+        values = np.asarray(rows[f])[given]
+        amounts = values.tolist() if values.dtype.kind in "iu" else [int(v) for v in values.tolist()]
+        recorded[f] = dict(zip(at[given].tolist(), amounts, strict=True))
     owner_ids = {c: i for i, c in enumerate(dict.fromkeys(coldkeys))}
     parents: dict[int, list[tuple[int, int]]] = {}
     for child, proportion, parent in zip(
@@ -728,8 +729,9 @@ def payout_rows(
         if not known:
             rows.append((field_name, 0, 0, 0, "not recorded"))
             continue
-        keys = np.array(sorted(known), dtype=np.int64)
-        stored = np.array([known[int(k)] for k in keys], dtype=np.int64)
+        ordered = sorted(known)
+        keys = np.array(ordered, dtype=np.int64)
+        stored = np.array([known[k] for k in ordered], dtype=np.int64)
         mismatches, max_abs, compared = _diff(computed[keys], stored)
         rows.append((field_name, compared, mismatches, max_abs, ""))
     if stored_e is not None:

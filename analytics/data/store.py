@@ -323,6 +323,10 @@ DB_ENV_VAR = config.DB_ENV_VAR
 # (the one retry layer for locks; a test or a caller may set it, a write may pass its own wait).
 LOCK_WAIT_SECONDS = config.lock_wait_seconds()
 
+# DuckDB threads per connection this process opens (None: DuckDB's default, every core). `check
+# --jobs` sets 1 in its worker processes: they already use every core side by side.
+READ_THREADS: int | None = None
+
 SNAPSHOT_META_COLUMNS = (
     "network",
     "block",
@@ -458,6 +462,8 @@ def _open(path: Path, *, read_only: bool, lock_wait: float | None = None) -> duc
             # A table missing from the file must be an error, never a Python variable of that name
             # that DuckDB's replacement scan finds in the caller's frame (ingest registers its views).
             con.execute("SET python_enable_replacements = false")
+            if READ_THREADS is not None:
+                con.execute(f"SET threads = {int(READ_THREADS)}")
             return con
         except duckdb.Error as exc:
             if _is_lock_error(exc):
