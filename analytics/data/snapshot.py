@@ -227,6 +227,16 @@ def _columns(frame: pd.DataFrame | Columns) -> Columns:
     return {name: np.asarray(values) for name, values in frame.items()}
 
 
+def _missing(values: Any) -> np.ndarray:
+    """pd.isna of a column, without its cost where the dtype answers it (integers hold no NULL)."""
+    values = np.asarray(values)
+    if values.dtype.kind in "iub":
+        return np.zeros(len(values), dtype=bool)
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    return np.asarray(pd.isna(values), dtype=bool)
+
+
 def _rows(cols: Columns, keep: np.ndarray | slice) -> Columns:
     return {name: values[keep] for name, values in cols.items()}
 
@@ -279,9 +289,18 @@ def _dense(
     return matrix.reshape(n, n), present.reshape(n, n) if present_too else present
 
 
-def _by_uid(cols: Columns, column: str, n: int, dtype: Any, fill: Any = 0) -> np.ndarray:
+def _uids_in_order(uids: np.ndarray, n: int) -> bool:
+    """Are the rows uids 0..n-1 in order (then a column is already indexed by uid)?"""
+    uids = np.asarray(uids)
+    return bool(len(uids) == n and n and uids[0] == 0 and uids[-1] == n - 1 and (np.diff(uids) == 1).all())
+
+
+def _by_uid(
+    cols: Columns, column: str, n: int, dtype: Any, fill: Any = 0, *, in_order: bool | None = None
+) -> np.ndarray:
+    """One column indexed by uid (``fill`` where no row); ``in_order``: _uids_in_order, if known."""
     uids = np.asarray(cols["uid"])
-    if len(uids) == n and n and uids[0] == 0 and uids[-1] == n - 1 and bool((np.diff(uids) == 1).all()):
+    if in_order if in_order is not None else _uids_in_order(uids, n):
         return np.asarray(cols[column]).astype(dtype)  # rows are uids 0..n-1 in order: a copy, no scatter
     out = np.full(n, fill, dtype=dtype)
     if len(uids):
@@ -397,7 +416,7 @@ def _joined_money_rows(sub: SubnetSnapshot, rows: Columns) -> Columns:
     uid_of = dict(zip(sub.hotkeys.tolist(), range(sub.n), strict=True))
     uid_of.pop("", None)  # '' marks a uid without a neuron row
     registered = sorted((uid_of[h], k) for k, h in enumerate(hotkeys) if h in uid_of)
-    parents = sorted((hotkeys[k], k) for k in np.flatnonzero(pd.isna(rows["uid"])).tolist())
+    parents = sorted((hotkeys[k], k) for k in np.flatnonzero(_missing(rows["uid"])).tolist())
     return _rows(rows, np.array([k for _, k in registered] + [k for _, k in parents], dtype=np.int64))
 
 
@@ -473,7 +492,8 @@ def _build_columns(
         weights_m, weights_set = _dense(weights, "weight", mechid, n)
         bonds_m, _ = _dense(bonds, "bond", mechid, n, present_too=False)
         bonds_after_m, _ = _dense(bonds_after, "bond", mechid, n, present_too=False)
-        has_commit = ~pd.isna(mn["commit_block"]) if len(mn["commit_block"]) else np.zeros(0, dtype=bool)
+        mn_in_order = _uids_in_order(mn["uid"], n)
+        has_commit = ~_missing(mn["commit_block"])
         commit_block = None
         if has_commit.any():
             commit_block = _by_uid(
@@ -490,15 +510,17 @@ def _build_columns(
                 weights_set=weights_set,
                 bonds=bonds_m,
                 bonds_after=bonds_after_m,
-                last_update=_by_uid(mn, "last_update", n, np.int64),
+                last_update=_by_uid(mn, "last_update", n, np.int64, in_order=mn_in_order),
                 commit_block=commit_block,
-                prev_incentive=_by_uid(mn, "prev_incentive", n, np.int64),
-                incentive=_by_uid(mn, "incentive", n, np.int64),
+                prev_incentive=_by_uid(mn, "prev_incentive", n, np.int64, in_order=mn_in_order),
+                incentive=_by_uid(mn, "incentive", n, np.int64, in_order=mn_in_order),
             )
         )
 
+    in_order = _uids_in_order(nrn["uid"], n)
+
     def col(name: str, dtype: Any = np.int64) -> np.ndarray:
-        return _by_uid(nrn, name, n, dtype, False if dtype is bool else 0)
+        return _by_uid(nrn, name, n, dtype, False if dtype is bool else 0, in_order=in_order)
 
     return SubnetSnapshot(
         snapshot_id=snapshot_id,
@@ -622,7 +644,7 @@ def payout_inputs_from(
 
     if row is None or not _has_payout(row):
         return None
-    rows = _rows(rows, ~pd.isna(rows["alpha_stake_own"]))
+    rows = _rows(rows, ~_missing(rows["alpha_stake_own"]))
     if not len(rows["hotkey"]):
         return None
     # Keys: the uids, then hotkeys with money rows (unregistered parents), then children known only
@@ -641,14 +663,14 @@ def payout_inputs_from(
     alpha[at] = np.asarray(rows["alpha_stake_own"]).astype(np.int64)
     root[at] = np.asarray(rows["root_stake_own"]).astype(np.int64)
     for column, target in (("delegate_take", take), ("childkey_take", child_take)):
-        given = ~pd.isna(rows[column])
+        given = ~_missing(rows[column])
         target[at[given]] = np.asarray(rows[column])[given].astype(np.int64)
     for k, coldkey in zip(at.tolist(), rows["coldkey"], strict=True):
         if isinstance(coldkey, str) and coldkey:
             coldkeys[k] = coldkey
     recorded: dict[str, dict[int, int]] = {}
     for f in PAYOUT_FIELDS:
-        given = ~pd.isna(rows[f])
+        given = ~_missing(rows[f])
         values = np.asarray(rows[f])[given]
         amounts = values.tolist() if values.dtype.kind in "iu" else [int(v) for v in values.tolist()]
         recorded[f] = dict(zip(at[given].tolist(), amounts, strict=True))

@@ -307,14 +307,14 @@ def distribute(
     alpha_parts: list[int] = []
     root_parts: list[int] = []
     for key, alpha_rao, root_rao in zip(paying, alpha_stake, root_stake, strict=True):
-        # the chain's U96F32 steps, inlined (fx, fmul, fdiv, fsub) for speed; exact as those
-        div = max(dividend[key], 0) << FRAC
-        alpha = max(alpha_rao, 0) << FRAC
-        root_alpha = (max(root_rao, 0) << FRAC) * tw >> FRAC
-        whole = alpha + root_alpha
-        root_share = 0 if whole == 0 else (root_alpha << FRAC) // whole
-        root_divs = div * root_share >> FRAC
-        alpha_parts.append(div - root_divs if div > root_divs else 0)
+        # The chain's U96F32 steps (fx, fmul, fdiv, fsub) inlined and simplified where exact: a
+        # value of fx() has 32 zero low bits, so fmul(fx(a), b) = a * b; the root share is at most
+        # ONE, so root_divs <= div and fsub is a plain difference.
+        amount = dividend[key]  # > 0
+        root_alpha = max(root_rao, 0) * tw
+        whole = (max(alpha_rao, 0) << FRAC) + root_alpha
+        root_divs = 0 if whole == 0 else amount * ((root_alpha << FRAC) // whole)
+        alpha_parts.append((amount << FRAC) - root_divs)
         root_parts.append(root_divs)
     total_alpha = sum(alpha_parts)
     total_root = sum(root_parts)
@@ -323,18 +323,21 @@ def distribute(
     div_out[list(dividend)] = list(dividend.values())
     a_take, a_nom, r_take, r_nom = (np.zeros(k, dtype=np.int64) for _ in range(4))
     alpha_pot = pending_validator if int(server.sum()) > 0 else pending_validator + pending_server
-    alpha_pot_bits, root_pot_bits = fx(alpha_pot), fx(pending_root)
-    takes = keys.delegate_take[paying].tolist()
+    pot_alpha, pot_root = max(int(alpha_pot), 0), max(int(pending_root), 0)  # as fx() takes them
+    take_of: dict[int, int] = {}  # ratio(take, U16_MAX) per distinct take (most keys share one)
     out_a_take, out_a_nom, out_r_take, out_r_nom = [], [], [], []
-    for take_raw, alpha_part, root_part in zip(takes, alpha_parts, root_parts, strict=True):
-        take_bits = ((max(take_raw, 0) << FRAC) << FRAC) // (U16_MAX << FRAC)
-        share = 0 if total_alpha == 0 else (alpha_part << FRAC) // total_alpha
-        prop_alpha = alpha_pot_bits * share >> FRAC
+    for take_raw, alpha_part, root_part in zip(
+        keys.delegate_take[paying].tolist(), alpha_parts, root_parts, strict=True
+    ):
+        take_bits = take_of.get(take_raw)
+        if take_bits is None:
+            take_bits = take_of[take_raw] = ratio(take_raw, U16_MAX)
+        # fmul(fx(pot), share) = pot * share: fx() leaves 32 zero low bits
+        prop_alpha = 0 if total_alpha == 0 else pot_alpha * ((alpha_part << FRAC) // total_alpha)
         take = take_bits * prop_alpha >> FRAC
         out_a_take.append(min(take >> FRAC, U64_MAX))
         out_a_nom.append(min((prop_alpha - take if prop_alpha > take else 0) >> FRAC, U64_MAX))
-        share = 0 if total_root == 0 else (root_part << FRAC) // total_root
-        root_alpha = root_pot_bits * share >> FRAC
+        root_alpha = 0 if total_root == 0 else pot_root * ((root_part << FRAC) // total_root)
         take = take_bits * root_alpha >> FRAC
         out_r_take.append(min(take >> FRAC, U64_MAX))
         out_r_nom.append(min((root_alpha - take if root_alpha > take else 0) >> FRAC, U64_MAX))
