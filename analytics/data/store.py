@@ -102,7 +102,7 @@ from analytics import config
 from analytics.data import files
 from analytics.data import lake as _lake
 from analytics.errors import DatabaseLockedError, StoreError
-from analytics.textsafe import safe_frame, safe_values
+from analytics.textsafe import arrow_all_safe, safe_frame, safe_values
 
 __all__ = ["DatabaseLockedError", "StoreError"]  # re-exported: callers catch store.StoreError
 
@@ -1299,11 +1299,9 @@ _MONEY_ROW_COLUMNS = """netuid, uid, hotkey, coldkey, delegate_take, childkey_ta
 def _shown_values(column: pa.ChunkedArray) -> Any:
     """One Arrow column as a numpy array, text made visible as _shown does (analytics.textsafe)."""
     values = column.combine_chunks().to_numpy(zero_copy_only=False)
-    return (
-        safe_values(values)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-        else values
-    )
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return values
+    return values if arrow_all_safe(column) else safe_values(values)
 
 
 def snapshot_batches(
