@@ -168,12 +168,14 @@ def check_snapshots(
 
 
 def _worker_start() -> None:
-    """A worker leaves Ctrl-C to the parent, which stops the pool (no traceback per worker), and
-    reads with one DuckDB thread (the workers already keep every core busy)."""
+    """A worker leaves Ctrl-C to the parent, which stops the pool (no traceback per worker), reads
+    with one DuckDB thread (the workers already keep every core busy) and keeps its connection open
+    from task to task (store.SHARED_READER: opening one costs as much as a few subnets' epochs)."""
     from analytics.data import store
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     store.READ_THREADS = 1
+    store.keep_reader_open()
 
 
 def _check_part(db: str, snapshot_ids: list[int], netuid: int | None) -> tuple[list[str], Counts]:
