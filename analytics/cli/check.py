@@ -192,8 +192,8 @@ def _check_parallel(db: str, snapshot_ids: list[int], netuid: int | None, jobs: 
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # a few snapshots per task (one connection and one read of the small tables each), several
-    # tasks per worker so that the last ones even out
+    # a few snapshots per task (one read of the small tables each), several tasks per worker so
+    # that the last ones even out
     size = max(1, math.ceil(len(snapshot_ids) / (jobs * 6)))
     parts = [snapshot_ids[k : k + size] for k in range(0, len(snapshot_ids), size)]
     method = "fork" if sys.platform == "linux" else "spawn"  # fork: no re-import per worker
