@@ -6,6 +6,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pytest
 
@@ -138,6 +139,8 @@ def test_iter_snapshots_builds_what_load_snapshot_builds(demo_db: Path) -> None:
                 "dividends",
             ):
                 np.testing.assert_array_equal(getattr(bulk, name), getattr(one, name))
+            # the neurons frame, built on first use from the arrays read, equals the one read as a frame
+            pd.testing.assert_frame_equal(bulk.neurons, one.neurons.reset_index(drop=True))
             for a, b in zip(bulk.mechanisms, one.mechanisms, strict=True):
                 for name in ("weights", "weights_set", "bonds", "bonds_after", "last_update", "incentive"):
                     np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
