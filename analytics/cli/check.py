@@ -143,14 +143,21 @@ def check_snapshots(
         emit(
             f"snapshot {sid} ({meta['network']}, block {meta['block']}, {meta['source']}): {len(subnets)} subnets"
         )
-        for key in (int(k) for k in subnets["netuid"]):
+        keys = [int(k) for k in subnets["netuid"]]
+        aligned = [key for key in keys if key in loaded.subnet]
+        results = dict(
+            zip(aligned, snapshot.recompute_many([loaded.subnet[key] for key in aligned]), strict=True)
+        )
+        for key in keys:
             if key not in loaded.subnet:
                 emit(f"  subnet {key:>3}: skipped (not epoch-aligned: inputs and outputs are from one block)")
                 skipped += 1
                 continue
             sub = loaded.subnet[key]
             try:
-                result = sub.recompute()
+                result = results[key]
+                if isinstance(result, ValueError):
+                    raise result
                 rows = snapshot.output_rows(sub, result)
             except ValueError as exc:
                 emit(f"  subnet {key:>3}: DIFFERS - the engine rejected the stored inputs: {exc}")
