@@ -28,6 +28,7 @@ from analytics.model.yuma import (
     epoch_with_mechanisms,
     epoch_with_mechanisms_many,
 )
+from tests.test_yuma_shortcuts import sparse_rows
 
 FIELDS = [f.name for f in dataclasses.fields(EpochResult) if not f.name.startswith("mechanism")]
 VIEWS = ("bonds", "weights_bits", "clipped_weights_bits", "weights_rows_bits", "trust")
@@ -37,12 +38,7 @@ def subnet(seed: int, n: int = 24) -> EpochInputs:
     """A sparse subnet with bonds from a previous epoch; the seed picks its variant."""
     rng = np.random.default_rng(seed)
     setters = rng.choice(n, size=min(n, int(rng.integers(1, 7))), replace=False)
-    weights = np.zeros((n, n), dtype=np.int64)
-    for v in setters:
-        cols = rng.choice(n, size=int(rng.integers(1, n)), replace=False)
-        weights[v, cols] = rng.integers(0, U16_MAX + 1, size=len(cols))
-    stake = rng.integers(10**9, 10**13, size=n) * (rng.random(n) < 0.7)
-    stake[setters] = rng.integers(10**12, 10**15, size=len(setters))
+    weights, stake = sparse_rows(rng, n, setters, min_columns=1, min_weight=0)
     yuma3 = bool(rng.random() < 0.6)
     inputs = EpochInputs(
         weights=weights,

@@ -160,16 +160,24 @@ def test_topk_without_sort_when_few_hold_stake() -> None:
         assert np.array_equal(_topk_nonzero(stake, k), want), case
 
 
+def sparse_rows(
+    rng: np.random.Generator, n: int, setters: np.ndarray, *, min_columns: int, min_weight: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(weights, alpha stake) of a sparse subnet: each setter weights a random set of miners and
+    holds a large stake; about 70 % of the others hold a small one."""
+    weights = np.zeros((n, n), dtype=np.int64)
+    for v in setters:
+        cols = rng.choice(n, size=int(rng.integers(min_columns, n)), replace=False)
+        weights[v, cols] = rng.integers(min_weight, U16_MAX + 1, size=len(cols))
+    stake = rng.integers(10**9, 10**13, size=n) * (rng.random(n) < 0.7)
+    stake[setters] = rng.integers(10**12, 10**15, size=len(setters))
+    return weights, stake
+
+
 def small_subnet(seed: int, n: int = 24) -> EpochInputs:
     """A sparse subnet: a few weight setters among permit holders, stakers without weights, bonds."""
     rng = np.random.default_rng(seed)
-    setters = rng.choice(n, size=5, replace=False)
-    weights = np.zeros((n, n), dtype=np.int64)
-    for v in setters:
-        cols = rng.choice(n, size=int(rng.integers(2, n)), replace=False)
-        weights[v, cols] = rng.integers(1, U16_MAX + 1, size=len(cols))
-    stake = rng.integers(10**9, 10**13, size=n) * (rng.random(n) < 0.7)
-    stake[setters] = rng.integers(10**12, 10**15, size=len(setters))
+    weights, stake = sparse_rows(rng, n, rng.choice(n, size=5, replace=False), min_columns=2, min_weight=1)
     inputs = EpochInputs(
         weights=weights,
         alpha_stake=stake,

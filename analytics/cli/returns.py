@@ -24,19 +24,14 @@ from analytics.views import returns
 
 HELP = "What 1000 TAO staked with each validator earns per day after takes, in alpha and TAO, best first."
 
+_NOT_PRINTED = {"coldkey", "validator_trust", "snapshot_id", "taken_at", "epoch_block"}
+# The terminal table: the view's columns up to the block (the CSV has them all), then the age.
 TABLE_COLUMNS = (
-    "netuid",
-    "uid",
-    "hotkey",
-    "name",
-    "delegate_take",
-    "childkey_take",
-    "stake_alpha_rao",
-    "alpha_price_tao",
-    "return_alpha_per_1000_per_day",
-    "return_tao_per_1000_per_day",
-    "window_epochs",
-    "block",
+    *(
+        c
+        for c in returns.RETURNS_COLUMNS[: returns.RETURNS_COLUMNS.index("block") + 1]
+        if c not in _NOT_PRINTED
+    ),
     "age",
 )
 

@@ -177,6 +177,16 @@ def _bits_to_float(bits: np.ndarray) -> np.ndarray:
     return np.asarray(bits, dtype=np.float64) / ONE
 
 
+def _u16_view(name: str) -> Any:
+    """A read-only float view of the u16 field ``name`` (value / 65535), for charts and tables."""
+    return property(lambda self: getattr(self, name) / U16_MAX, doc=f"{name} / 65535 as floats.")
+
+
+def _fixed_view(name: str) -> Any:
+    """A read-only float view of the I32F32-bits field ``name``, for charts and tables."""
+    return property(lambda self: _bits_to_float(getattr(self, name)), doc=f"{name} as floats.")
+
+
 @dataclass
 class EpochResult:
     """What one epoch (or the mechanism aggregate) stores, plus the intermediates worth showing.
@@ -322,49 +332,17 @@ class EpochResult:
         return self._expand(self.clipped_live_bits)
 
     # float views for charts and tables --------------------------------------------------------
-    @property
-    def consensus_float(self) -> np.ndarray:
-        return self.consensus / U16_MAX
-
-    @property
-    def incentive_float(self) -> np.ndarray:
-        return self.incentive / U16_MAX
-
-    @property
-    def validator_trust_float(self) -> np.ndarray:
-        return self.validator_trust / U16_MAX
-
-    @property
-    def dividends_float(self) -> np.ndarray:
-        return self.dividends / U16_MAX
-
-    @property
-    def stake_weight_float(self) -> np.ndarray:
-        return self.stake_weight / U16_MAX
-
-    @property
-    def bonds_float(self) -> np.ndarray:
-        return self.bonds / U16_MAX
-
-    @property
-    def stake_float(self) -> np.ndarray:
-        return _bits_to_float(self.stake_bits)
-
-    @property
-    def active_stake_float(self) -> np.ndarray:
-        return _bits_to_float(self.active_stake_bits)
-
-    @property
-    def ranks_float(self) -> np.ndarray:
-        return _bits_to_float(self.ranks_bits)
-
-    @property
-    def weights_float(self) -> np.ndarray:
-        return _bits_to_float(self.weights_bits)
-
-    @property
-    def clipped_weights_float(self) -> np.ndarray:
-        return _bits_to_float(self.clipped_weights_bits)
+    consensus_float = _u16_view("consensus")
+    incentive_float = _u16_view("incentive")
+    validator_trust_float = _u16_view("validator_trust")
+    dividends_float = _u16_view("dividends")
+    stake_weight_float = _u16_view("stake_weight")
+    bonds_float = _u16_view("bonds")
+    stake_float = _fixed_view("stake_bits")
+    active_stake_float = _fixed_view("active_stake_bits")
+    ranks_float = _fixed_view("ranks_bits")
+    weights_float = _fixed_view("weights_bits")
+    clipped_weights_float = _fixed_view("clipped_weights_bits")
 
     @property
     def emission_float(self) -> np.ndarray:
