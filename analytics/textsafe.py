@@ -85,6 +85,15 @@ def _all_safe(values: Any) -> bool:
     return is_safe(" ".join([v for v in values if isinstance(v, str)]))
 
 
+def arrow_all_safe(column: Any) -> bool:
+    """True when no cell of an Arrow string column needs a change, when it can be told in Arrow
+    at C speed: every cell printable ASCII (nulls ignored). False means "scan the cells"
+    (:func:`safe_values`), not that one is unsafe."""
+    import pyarrow.compute as pc
+
+    return pc.all(pc.ascii_is_printable(column)).as_py() is not False
+
+
 def safe_values(values: Any) -> Any:
     """A numpy object array of text sanitised cell by cell (non-strings kept); the same array back
     when no cell needs a change (one scan of the cells joined by spaces)."""
@@ -127,3 +136,26 @@ def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     for name, cleaned in changed.items():
         out[name] = cleaned
     return out
+
+
+# html.escape's replacements, in its order ("&" first, so no entity is escaped twice).
+_HTML_ENTITIES = (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ('"', "&quot;"), ("'", "&#x27;"))
+
+
+def plot_text(values: Any) -> Any:
+    """Chain strings made literal for Plotly, which renders a few HTML tags (<b>, <a href>...) in text
+    and hover labels: :func:`safe_text`, then ``html.escape`` (``<``, ``>``, ``&`` and quotes become
+    entities), so a name shows as typed. Accepts a string, a list or a pandas Series (a Series is
+    escaped column-wise, not a Python call per cell: a chart of 8,000 validators stays cheap)."""
+    import html
+
+    import pandas as pd
+
+    if isinstance(values, pd.Series):
+        text = safe_series(values.astype(str).fillna("nan"))  # a missing cell reads as str(nan) did
+        for char, entity in _HTML_ENTITIES:
+            text = text.str.replace(char, entity, regex=False)
+        return text
+    if isinstance(values, list | tuple):
+        return [html.escape(safe_text(str(v)) or "") for v in values]
+    return html.escape(safe_text(str(values)) or "")

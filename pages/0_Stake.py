@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
@@ -207,41 +205,8 @@ csv_name = export.csv_filename("stake", None, None, snapshot_id, w=window)  # st
 ui.csv_download(shown, csv_name, key="stake")
 
 st.subheader("Return against stake")
-chart = shown.assign(
-    stake_plot=np.maximum(shown["stake_tao"].fillna(0), 1e-3),
-    size=np.sqrt(np.maximum(shown["stake_tao"].fillna(0), 0)),
-    name=ui.plot_text(shown["name"].fillna("")),
-    hotkey=ui.plot_text(shown["hotkey"]),
-)
-fig = px.scatter(
-    chart,
-    x="stake_plot",
-    y="return_tao_per_1000_per_day",
-    size="size",
-    size_max=28,
-    color="health",
-    color_discrete_map=health.COLOURS,
-    category_orders={"health": list(health.ORDER)},
-    log_x=True,
-    hover_data={
-        "netuid": True,
-        "name": True,
-        "hotkey": True,
-        "delegate_take": ":.0%",
-        "stake_tao": ":,.0f",
-        "stake_plot": False,
-        "size": False,
-    },
-    labels={
-        "stake_plot": "stake (TAO at the pool price, log scale)",
-        "return_tao_per_1000_per_day": "return: TAO a day per 1,000 TAO, after take",
-        "netuid": "subnet",
-        "delegate_take": "take",
-        "stake_tao": "stake (TAO)",
-    },
-)
+fig = stake.bubble_figure(shown)
 fig.update_layout(height=440, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend=ui.legend_on_top("health"))
-fig.update_xaxes(dtick=1)  # log axis: a tick per power of ten
 st.plotly_chart(fig, width="stretch", key="stake_bubbles")
 ui.csv_download(shown, csv_name, key="stake_chart")
 

@@ -125,3 +125,24 @@ def test_all_snapshots(demo_db: Path, capsys: pytest.CaptureFixture[str]) -> Non
     out = capsys.readouterr().out
     assert out.count("snapshot ") == 12
     assert out.strip().endswith("96 subnet epochs recomputed, 0 differ from the stored values")
+
+
+def test_worker_processes_print_what_one_process_prints(
+    tampered: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--jobs 2 checks the snapshots in worker processes (each with its own connection): the same
+    lines, byte for byte and in snapshot order, the same counts and exit code; a worker's error is
+    the one `error:` line a single process gives."""
+    runs = []
+    for jobs in ("1", "2"):
+        assert main(["check", "--db", str(tampered), "--all", "--netuid", "4", "--jobs", jobs]) == 1
+        runs.append(capsys.readouterr().out)
+    assert runs[0] == runs[1]
+    assert runs[0].count("snapshot ") == 12 and runs[0].count("DIFFERS") == 1
+    assert runs[0].strip().endswith("12 subnet epochs recomputed, 1 differ from the stored values")
+    assert main(["check", "--db", str(tampered), "--all", "--netuid", "77", "--jobs", "2"]) == 2
+    assert capsys.readouterr().err.strip() == "error: subnet 77 is not in snapshot 1"
+    for bad in ("0", "two"):
+        assert main(["check", "--db", str(tampered), "--all", "--jobs", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and "--jobs" in err and "\n" not in err

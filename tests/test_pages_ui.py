@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -24,6 +26,11 @@ def test_db_from_argument_then_environment_then_demo(monkeypatch: pytest.MonkeyP
 def test_text_helpers_never_let_markup_through() -> None:
     assert ui.plot_text("<b>x</b> & co") == "&lt;b&gt;x&lt;/b&gt; &amp; co"
     assert ui.plot_text(["<a href='x'>"]) == ["&lt;a href=&#x27;x&#x27;&gt;"]
+    # a column at once: the Series form escapes each cell as the string form does, a missing cell too
+    cells = ["<b>x</b> & co", "a'b\"c", "ok\u202egnp", None]
+    assert ui.plot_text(pd.Series(cells, dtype=object)).tolist() == [
+        ui.plot_text(str(c)) for c in cells[:3]
+    ] + ["nan"]
     quoted = ui.code("a`b\n[link](http://evil)")
     assert quoted.startswith("`") and quoted.endswith("`") and quoted.count("`") == 2 and "\n" not in quoted
 
@@ -82,3 +89,13 @@ def test_first_start_builds_the_demo(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert not at.exception and not at.error
     assert target.exists()
     assert any("Demo data" in w.value for w in at.warning)
+
+
+def test_style_tv_tints_each_tv_cell_by_its_level() -> None:
+    tv = [0.99, 0.95, 0.9, 0.7, 0.3, np.nan]
+    styled = ui.style_tv(pd.DataFrame({"tv": tv, "other": tv}), "tv")._compute().ctx
+    for row, value in enumerate(tv):
+        css = "; ".join(f"{k}: {v}" for k, v in styled.get((row, 0), []))
+        assert css == ui._level_css(ui.tv_band(value)), (value, css)
+        assert (row, 1) not in styled, "only the named columns are tinted"
+    assert len({tuple(styled[(r, 0)]) for r in range(1, 5)}) == 4, "ok, minor, major, critical: four tints"

@@ -374,3 +374,27 @@ def test_the_trends_start_from_the_windows_read_equals_the_starts_own_table(demo
     assert (want > 0).sum() > 10
     np.testing.assert_array_equal(np.where(got > 0, got, np.nan), np.where(want > 0, want, np.nan))
     assert returns.START not in returns.returns_tables(demo_db, start, windows=(7, 1), start_id=sid)
+
+
+def test_the_trend_start_found_in_the_same_read_is_the_windows_oldest_or_the_previous(demo_db: Path) -> None:
+    """returns_tables(trend_start=True) (the Stake page, one read): the start is the window's oldest
+    snapshot taken before this one, or for 1 day the one just before; the windows' tables are unchanged
+    by the start's rows read besides, and its START rows are those of start_id= within the window."""
+    snaps = store.list_snapshots(demo_db)  # newest first
+    for sid in (int(snaps["snapshot_id"].iloc[0]), int(snaps["snapshot_id"].iloc[-1])):
+        taken = snaps.loc[snaps["snapshot_id"] == sid, "taken_at"].iloc[0]
+        older = snaps[snaps["taken_at"] < taken]
+        for window in returns.WINDOWS:
+            frames = store.returns_frames(demo_db, sid, window_days=window, trend_start=True)
+            inside = older[older["taken_at"] >= taken - pd.Timedelta(days=window)] if window > 1 else older
+            want = None if inside.empty else int(inside["snapshot_id"].iloc[-1 if window > 1 else 0])
+            assert frames["start_id"] == want, (sid, window)
+            tables = returns.returns_tables(demo_db, sid, windows=(window, 1), trend_start=True)
+            for days in {window, 1}:
+                pd.testing.assert_frame_equal(
+                    tables[days], returns.returns_table(demo_db, sid, window_days=days)
+                )
+            assert (returns.START in tables) == (want is not None)
+            if want is not None and window > 1:
+                plain = returns.returns_tables(demo_db, sid, windows=(window, 1), start_id=want)
+                pd.testing.assert_frame_equal(tables[returns.START], plain[returns.START])

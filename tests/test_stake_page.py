@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -145,3 +146,30 @@ def test_a_database_without_money_data_says_what_to_do(bare_db: Path) -> None:
     assert not at.error
     assert any("no validator returns" in i.value for i in at.info)
     assert at.title[0].value.startswith("Where to stake")
+
+
+def test_bubble_figure_draws_every_row_once_by_health_level(demo_db: Path) -> None:
+    sid = store.latest_snapshot_id(demo_db)
+    rows = stake.apply_filters(stake.stake_table(str(demo_db), sid), stake.Filters())
+    rows.loc[0, "name"] = "<b>bold</b> & co"  # a chain string: shown as typed, never as HTML
+    fig = stake.bubble_figure(rows)
+    names = [t.name for t in fig.data]
+    assert names == [lv for lv in health.ORDER if lv in set(rows["health"])]
+    assert sum(len(t.x) for t in fig.data) == len(rows) and all(t.type == "scatter" for t in fig.data)
+    for trace in fig.data:  # every row in its level's trace, at (stake, return), coloured by level
+        mine = rows[rows["health"] == trace.name]
+        assert list(trace.y) == list(mine["return_tao_per_1000_per_day"])
+        assert list(trace.x) == list(mine["stake_tao"].clip(lower=1e-3))
+        assert (
+            list(trace.customdata[:, 0]) == list(mine["netuid"])
+            and trace.marker.color == health.COLOURS[trace.name]
+        )
+    texts = [t for trace in fig.data for t in trace.text]
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co<br>hotkey " + rows.loc[0, "hotkey"] in texts
+    # the largest stake draws the largest bubble, BUBBLE_MAX_PX across (plotly's area sizing)
+    sizes = np.concatenate([t.marker.size for t in fig.data])
+    ref = fig.data[0].marker.sizeref
+    assert 2 * sizes.max() / ref == pytest.approx(stake.BUBBLE_MAX_PX**2)
+    assert fig.layout.xaxis.type == "log"
+    many = pd.concat([rows] * (stake.WEBGL_FROM // len(rows) + 1), ignore_index=True)
+    assert {t.type for t in stake.bubble_figure(many).data} == {"scattergl"}, "WebGL beyond 1,000 points"

@@ -127,6 +127,19 @@ def test_every_store_read_shows_them(hostile_db: Path) -> None:
     tables = store.subnet_tables(hostile_db, 1, 1)
     assert tables["subnet"]["name"][0] == "evil\\x00\\u202egnp.exe"
     assert tables["neurons"]["coldkey"][0] == "ck\\x1b[31mred\\u2066x\\u2069"
+    batch = next(store.snapshot_batches(hostile_db, [1], money=True))  # check's bulk read, via Arrow
+    assert batch["subnet"]["name"][0] == "evil\\x00\\u202egnp.exe"
+    assert batch["neurons"]["coldkey"][0] == "ck\\x1b[31mred\\u2066x\\u2069"
+    assert batch["neurons"]["hotkey"][0] == "hk0"
+
+
+def test_a_printable_ascii_column_is_passed_in_arrow_and_anything_else_is_scanned() -> None:
+    from analytics.textsafe import arrow_all_safe
+
+    assert arrow_all_safe(pa.array(["5Hot key", None, "", "~!"]))
+    assert arrow_all_safe(pa.array([], pa.string()))
+    for other in ("a\x1b[31m", "tab\tkept", "café", NAME, COLDKEY):
+        assert not arrow_all_safe(pa.array(["ok", other]))
 
 
 @pytest.mark.parametrize(

@@ -92,40 +92,51 @@ def load_frames(
     empty = pd.DataFrame(columns=["netuid", "hotkey"])
     frames = Frames(snapshot_id, previous_id, neurons, previous, empty, pd.DataFrame(columns=["netuid"]))
 
+    from analytics.views.returns import returns_table  # the money path (validators_table reads it too)
+
     subnets = store.subnets(db, snapshot_id)
     mechanisms = dict(zip(subnets["netuid"].astype(int), subnets["mechanism_count"].astype(int), strict=True))
     validators = pd.DataFrame(columns=[*VALIDATOR_COLUMNS, "netuid", "mechid", "mechanisms"])
+    # The subnets the returns rules look at (the money path: both snapshots' returns tables).
+    nets: set[int] = set()
+    if previous_id is not None:
+        for watch in watchlist.watches:
+            if any(r.spec.needs_returns for r in watch.rules):
+                nets |= set(validator_targets(watch, frames)["netuid"].astype(int))
+    columns = ["netuid", "hotkey", "uid", "delegate_take", "return_tao_per_1000_per_day"]
+    returns: pd.DataFrame | None = None
     if _needs_validators(watchlist):
         wanted: set[int] = set()
         for watch in watchlist.watches:
             if any(r.spec.needs_validators for r in watch.rules):
                 wanted |= set(validator_targets(watch, frames)["netuid"].astype(int))
+        tabled = sorted(wanted & set(mechanisms))
+        # The snapshot's returns, read once for the validators tables and the returns rules: a row of
+        # returns_table depends on its own subnet alone, so one read of every subnet is each one's.
+        money = returns_table(db, snapshot_id, netuids=sorted(set(tabled) | nets)) if tabled else None
         parts = [
-            validators_table(db, snapshot_id, netuid, mechid).assign(
+            validators_table(db, snapshot_id, netuid, mechid, money=money).assign(
                 netuid=netuid, mechid=mechid, mechanisms=mechanisms[netuid]
             )
-            for netuid in sorted(wanted & set(mechanisms))
+            for netuid in tabled
             for mechid in range(mechanisms[netuid])
         ]
         parts = [p for p in parts if not p.empty]
         if parts:
             validators = pd.concat(parts, ignore_index=True)
-    returns = previous_returns = pd.DataFrame()
-    if previous_id is not None and any(r.spec.needs_returns for w in watchlist.watches for r in w.rules):
-        from analytics.views.returns import returns_table  # the money path: only when a rule needs it
-
-        nets: set[int] = set()
-        for watch in watchlist.watches:
-            if any(r.spec.needs_returns for r in watch.rules):
-                nets |= set(validator_targets(watch, frames)["netuid"].astype(int))
-        columns = ["netuid", "hotkey", "uid", "delegate_take", "return_tao_per_1000_per_day"]
+        if money is not None and nets:
+            returns = money[money["netuid"].isin(sorted(nets))][columns].reset_index(drop=True)
+    previous_returns = pd.DataFrame()
+    if nets:
         try:
-            if nets:
+            if returns is None:
                 returns = returns_table(db, snapshot_id, netuids=sorted(nets))[columns]
-                previous_returns = returns_table(db, previous_id, netuids=sorted(nets))[columns]
+            previous_returns = returns_table(db, previous_id, netuids=sorted(nets))[columns]
         except store.StoreError as exc:  # a database not yet upgraded to the money tables (read-only)
             log.warning("return_drop and take_raised skipped: no returns in this database (%s)", exc)
             returns = previous_returns = pd.DataFrame()
+    if returns is None:
+        returns = pd.DataFrame()
     subnet_tv = pd.DataFrame(
         {"netuid": pd.Series(dtype=np.int64), "stake_weighted_tv": pd.Series(dtype=np.float64)}
     )

@@ -128,10 +128,13 @@ def _hotkey_finding(
 
 
 def _with(frame: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
-    """Rows of `frame` whose (netuid, hotkey) is a target."""
+    """Rows of `frame` whose (netuid, hotkey) is a target, in frame order (an inner join on the pair:
+    a set lookup per row, not a pandas merge, which cost ~3 ms a call for a handful of rows)."""
     if frame.empty or targets.empty:
         return frame.iloc[0:0]
-    return frame.merge(targets[["netuid", "hotkey"]].drop_duplicates(), on=["netuid", "hotkey"])
+    wanted = set(zip(targets["netuid"].tolist(), targets["hotkey"].tolist(), strict=True))
+    keep = [pair in wanted for pair in zip(frame["netuid"].tolist(), frame["hotkey"].tolist(), strict=True)]
+    return frame[np.asarray(keep, dtype=bool)].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -13,6 +13,11 @@ or subnet). Read-only: it never writes to the database.
 from __future__ import annotations
 
 import argparse
+import math
+import os
+import signal
+import sys
+from collections.abc import Callable
 
 from analytics.cli import CliError, add_db_argument, db_path
 
@@ -37,6 +42,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     which.add_argument("--snapshot", type=int, default=None, help="snapshot id (default: the latest)")
     which.add_argument("--all", action="store_true", help="check every snapshot")
     parser.add_argument("--netuid", type=int, default=None, help="only this subnet")
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=0,
+        metavar="N",
+        help="processes checking snapshots side by side (default: auto, every core once the run holds "
+        f"{PARALLEL_FROM_EPOCHS} subnet epochs or more; the output is the same, in the same order)",
+    )
 
 
 MONEY_NAMES = {
@@ -83,13 +96,147 @@ def _describe(rows: list[tuple[int, int, str, int, int, int, str]]) -> str:
     return " | ".join(parts)
 
 
+def _jobs(text: str) -> int:
+    """--jobs: a positive number of processes, or 'auto'."""
+    if text == "auto":
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a number of processes: {text!r} (a number >= 1 or 'auto')"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--jobs must be at least 1, not {value}")
+    return value
+
+
+# With --jobs auto, check in parallel from this many subnet epochs on: below it starting the worker
+# processes costs more than it saves (the demo's 8 epochs run in one process).
+PARALLEL_FROM_EPOCHS = 512
+
+
+def _cores() -> int:
+    """The processors this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+Counts = tuple[int, int, int]  # (checked, differing, skipped)
+
+
+def check_snapshots(
+    db: str | os.PathLike[str], snapshot_ids: list[int], netuid: int | None, emit: Callable[[str], None]
+) -> Counts:
+    """Check the given snapshots in order, passing each output line to ``emit``; the counts.
+    CliError / StoreError as run reports them."""
+    from analytics.data import snapshot
+
+    netuids = None if netuid is None else [netuid]
+    checked = differing = skipped = 0
+    for loaded in snapshot.iter_snapshots(db, snapshot_ids, netuids, money=True):
+        sid, meta, subnets = loaded.snapshot_id, loaded.meta, loaded.subnets
+        if netuid is not None and subnets.empty:
+            raise CliError(f"subnet {netuid} is not in snapshot {sid}")
+        emit(
+            f"snapshot {sid} ({meta['network']}, block {meta['block']}, {meta['source']}): {len(subnets)} subnets"
+        )
+        keys = [int(k) for k in subnets["netuid"]]
+        aligned = [key for key in keys if key in loaded.subnet]
+        results = dict(
+            zip(aligned, snapshot.recompute_many([loaded.subnet[key] for key in aligned]), strict=True)
+        )
+        for key in keys:
+            if key not in loaded.subnet:
+                emit(f"  subnet {key:>3}: skipped (not epoch-aligned: inputs and outputs are from one block)")
+                skipped += 1
+                continue
+            sub = loaded.subnet[key]
+            try:
+                result = results[key]
+                if isinstance(result, ValueError):
+                    raise result
+                rows = snapshot.output_rows(sub, result)
+            except ValueError as exc:
+                emit(f"  subnet {key:>3}: DIFFERS - the engine rejected the stored inputs: {exc}")
+                differing += 1
+                continue
+            inputs = loaded.payout_inputs(key)
+            money_rows = None if inputs is None else snapshot.payout_rows(sub, result, inputs)[0]
+            money, money_bad = _describe_money(money_rows)
+            bad = any(r[4] > 0 for r in rows) or money_bad
+            differing += bad
+            checked += 1
+            verdict = "DIFFERS" if bad else "ok"
+            emit(f"  subnet {key:>3}: {verdict:<7} {_describe(rows)} | {money}")
+    return checked, differing, skipped
+
+
+def _worker_start() -> None:
+    """A worker leaves Ctrl-C to the parent, which stops the pool (no traceback per worker), reads
+    with one DuckDB thread (the workers already keep every core busy) and keeps its connection open
+    from task to task (store.SHARED_READER: opening one costs as much as a few subnets' epochs)."""
+    from analytics.data import store
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    store.READ_THREADS = 1
+    store.keep_reader_open()
+
+
+def _check_part(db: str, snapshot_ids: list[int], netuid: int | None) -> tuple[list[str], Counts]:
+    """check_snapshots in a worker process: its lines and counts, for the parent to print in order."""
+    lines: list[str] = []
+    counts = check_snapshots(db, snapshot_ids, netuid, lines.append)
+    return lines, counts
+
+
+def _check_parallel(db: str, snapshot_ids: list[int], netuid: int | None, jobs: int) -> Counts:
+    """check_snapshots over ``jobs`` worker processes, each with its own read-only connection; the
+    lines are printed in snapshot order, as one process prints them. Ctrl-C or an error stops the
+    workers at once."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # a few snapshots per task (one read of the small tables each), several tasks per worker so
+    # that the last ones even out
+    size = max(1, math.ceil(len(snapshot_ids) / (jobs * 6)))
+    parts = [snapshot_ids[k : k + size] for k in range(0, len(snapshot_ids), size)]
+    method = "fork" if sys.platform == "linux" else "spawn"  # fork: no re-import per worker
+    pool = ProcessPoolExecutor(
+        max_workers=min(jobs, len(parts)),
+        mp_context=multiprocessing.get_context(method),
+        initializer=_worker_start,
+    )
+    total = [0, 0, 0]
+    done = False
+    try:
+        futures = [pool.submit(_check_part, db, part, netuid) for part in parts]
+        for future in futures:
+            lines, counts = future.result()
+            if lines:
+                print("\n".join(lines))
+            total = [a + b for a, b in zip(total, counts, strict=True)]
+        done = True
+    finally:
+        if not done:  # interrupted or failed: stop the workers now, not after their running tasks
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+    return total[0], total[1], total[2]
+
+
 def run(args: argparse.Namespace) -> int:
-    from analytics.data import snapshot, store
+    from analytics.data import store
 
     db = db_path(args)
     try:
+        epochs = 0
         if args.all:
-            snapshot_ids = sorted(int(s) for s in store.list_snapshots(db)["snapshot_id"])
+            listed = store.list_snapshots(db)
+            snapshot_ids = sorted(int(s) for s in listed["snapshot_id"])
+            epochs = int(listed["subnet_count"].sum())
             if not snapshot_ids:
                 raise CliError(f"{db} holds no snapshots")
         elif args.snapshot is not None:
@@ -101,38 +248,13 @@ def run(args: argparse.Namespace) -> int:
                 raise CliError(f"{db} holds no snapshots")
             snapshot_ids = [latest]
 
-        netuids = None if args.netuid is None else [args.netuid]
-        checked = differing = skipped = 0
-        for loaded in snapshot.iter_snapshots(db, snapshot_ids, netuids, money=True):
-            sid, meta, subnets = loaded.snapshot_id, loaded.meta, loaded.subnets
-            if args.netuid is not None and subnets.empty:
-                raise CliError(f"subnet {args.netuid} is not in snapshot {sid}")
-            print(
-                f"snapshot {sid} ({meta['network']}, block {meta['block']}, {meta['source']}): {len(subnets)} subnets"
-            )
-            for netuid in (int(k) for k in subnets["netuid"]):
-                if netuid not in loaded.subnet:
-                    print(
-                        f"  subnet {netuid:>3}: skipped (not epoch-aligned: inputs and outputs are from one block)"
-                    )
-                    skipped += 1
-                    continue
-                sub = loaded.subnet[netuid]
-                try:
-                    result = sub.recompute()
-                    rows = snapshot.output_rows(sub, result)
-                except ValueError as exc:
-                    print(f"  subnet {netuid:>3}: DIFFERS - the engine rejected the stored inputs: {exc}")
-                    differing += 1
-                    continue
-                inputs = loaded.payout_inputs(netuid)
-                money_rows = None if inputs is None else snapshot.payout_rows(sub, result, inputs)[0]
-                money, money_bad = _describe_money(money_rows)
-                bad = any(r[4] > 0 for r in rows) or money_bad
-                differing += bad
-                checked += 1
-                verdict = "DIFFERS" if bad else "ok"
-                print(f"  subnet {netuid:>3}: {verdict:<7} {_describe(rows)} | {money}")
+        jobs = args.jobs
+        if jobs == 0:  # auto: every core for a long run, one process for a short one
+            jobs = _cores() if args.netuid is None and epochs >= PARALLEL_FROM_EPOCHS else 1
+        if jobs > 1 and len(snapshot_ids) > 1:
+            checked, differing, skipped = _check_parallel(str(db), snapshot_ids, args.netuid, jobs)
+        else:
+            checked, differing, skipped = check_snapshots(db, snapshot_ids, args.netuid, print)
     except store.StoreError as exc:
         raise CliError(str(exc)) from None
 

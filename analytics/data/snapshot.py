@@ -17,8 +17,9 @@ that storage holds, explicit zeros included (they matter for Yuma3 bonds).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,6 +30,8 @@ from analytics.data import store
 if TYPE_CHECKING:  # the engine is imported lazily so reading snapshots never depends on it
     from analytics.model.returns import Payout
     from analytics.model.yuma import EpochInputs, EpochResult
+
+Columns = dict[str, np.ndarray]  # a table as {column: array}, all of one length
 
 # commit_block for "no unexpired commit" (the engine's convention: negative = none, never masked).
 NO_COMMIT = -1
@@ -75,7 +78,7 @@ class SubnetSnapshot:
     snapshot_id: int
     netuid: int
     subnet: dict[str, Any]  # the `subnets` row: hyperparameters, blocks, split, name...
-    neurons: pd.DataFrame  # the `neurons` rows ordered by uid (for tables and CSV)
+    neuron_rows: pd.DataFrame | Columns  # the `neurons` rows ordered by uid, as read (see .neurons)
     hotkeys: np.ndarray  # str per uid ('' for an empty slot)
     coldkeys: np.ndarray
     is_owner: np.ndarray
@@ -93,6 +96,13 @@ class SubnetSnapshot:
     dividends: np.ndarray
     emission: np.ndarray
     mechanisms: tuple[MechanismArrays, ...] = field(default_factory=tuple)
+
+    @cached_property
+    def neurons(self) -> pd.DataFrame:
+        """The `neurons` rows ordered by uid (for tables and CSV); built on first use when they were
+        read as arrays (check never needs the frame: 128 of them per snapshot cost a subnet's epoch)."""
+        rows = self.neuron_rows
+        return rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
 
     # -- scalars -----------------------------------------------------------------------------------
 
@@ -210,7 +220,23 @@ class SubnetSnapshot:
         return epoch_with_mechanisms(**self.mechanism_arguments())
 
 
-Columns = dict[str, np.ndarray]  # a table as {column: array}, all of one length
+def recompute_many(subs: Sequence[SubnetSnapshot]) -> list[EpochResult | ValueError]:
+    """``[sub.recompute() for sub in subs]`` through the engine's batch path (one pass over all of
+    them, bit for bit the same results); a subnet whose stored inputs the engine rejects gets its
+    ValueError in its place instead of failing the others."""
+    from analytics.model.yuma import epoch_with_mechanisms_many
+
+    try:
+        return list(epoch_with_mechanisms_many([sub.mechanism_arguments() for sub in subs]))
+    except ValueError:
+        pass
+    out: list[EpochResult | ValueError] = []
+    for sub in subs:
+        try:
+            out.append(sub.recompute())
+        except ValueError as exc:
+            out.append(exc)
+    return out
 
 
 def _columns(frame: pd.DataFrame | Columns) -> Columns:
@@ -218,6 +244,16 @@ def _columns(frame: pd.DataFrame | Columns) -> Columns:
     if isinstance(frame, pd.DataFrame):
         return {name: frame[name].to_numpy() for name in frame.columns}
     return {name: np.asarray(values) for name, values in frame.items()}
+
+
+def _missing(values: Any) -> np.ndarray:
+    """pd.isna of a column, without its cost where the dtype answers it (integers hold no NULL)."""
+    values = np.asarray(values)
+    if values.dtype.kind in "iub":
+        return np.zeros(len(values), dtype=bool)
+    if values.dtype.kind == "f":
+        return np.isnan(values)
+    return np.asarray(pd.isna(values), dtype=bool)
 
 
 def _rows(cols: Columns, keep: np.ndarray | slice) -> Columns:
@@ -262,8 +298,8 @@ def _dense(
         if not bool((mech == mechid).all()):
             rows = mech == mechid
             i, j, values = i[rows], j[rows], values[rows]
-        keep = (i < n) & (j < n)  # the chain ignores entries beyond SubnetworkN
-        if not keep.all():
+        if len(i) and (int(i.max()) >= n or int(j.max()) >= n):
+            keep = (i < n) & (j < n)  # the chain ignores entries beyond SubnetworkN
             i, j, values = i[keep], j[keep], values[keep]
         flat = i.astype(np.int64) * n + j  # flat indices: a 2-D fancy assignment costs several times more
         matrix[flat] = values
@@ -272,9 +308,18 @@ def _dense(
     return matrix.reshape(n, n), present.reshape(n, n) if present_too else present
 
 
-def _by_uid(cols: Columns, column: str, n: int, dtype: Any, fill: Any = 0) -> np.ndarray:
+def _uids_in_order(uids: np.ndarray, n: int) -> bool:
+    """Are the rows uids 0..n-1 in order (then a column is already indexed by uid)?"""
+    uids = np.asarray(uids)
+    return bool(len(uids) == n and n and uids[0] == 0 and uids[-1] == n - 1 and (np.diff(uids) == 1).all())
+
+
+def _by_uid(
+    cols: Columns, column: str, n: int, dtype: Any, fill: Any = 0, *, in_order: bool | None = None
+) -> np.ndarray:
+    """One column indexed by uid (``fill`` where no row); ``in_order``: _uids_in_order, if known."""
     uids = np.asarray(cols["uid"])
-    if len(uids) == n and n and uids[0] == 0 and uids[-1] == n - 1 and bool((np.diff(uids) == 1).all()):
+    if in_order if in_order is not None else _uids_in_order(uids, n):
         return np.asarray(cols[column]).astype(dtype)  # rows are uids 0..n-1 in order: a copy, no scatter
     out = np.full(n, fill, dtype=dtype)
     if len(uids):
@@ -315,10 +360,11 @@ class SubnetBuilder(Mapping[int, SubnetSnapshot]):
         self._netuids = list(netuids)
         self._known = set(self._netuids)
         self._records = {int(r["netuid"]): r for r in tables["subnet"].to_dict("records")}
-        frame = tables["neurons"]
-        order, self._nrn_ranges = _netuid_ranges(frame["netuid"].to_numpy())
-        self._nrn_frame = frame.iloc[order] if order is not None else frame
-        self._nrn = _columns(self._nrn_frame)
+        frame = tables["neurons"]  # a DataFrame (snapshot_tables) or {column: array} (snapshot_batches)
+        nrn = _columns(frame)
+        order, self._nrn_ranges = _netuid_ranges(nrn["netuid"])
+        self._nrn_frame = frame if not isinstance(frame, pd.DataFrame) or order is None else frame.iloc[order]
+        self._nrn = nrn if order is None else _rows(nrn, order)
         names = ("mechanism_neurons", "weights", "bonds", "bonds_after")
         self._parts = {name: _by_netuid(_columns(tables[name])) for name in names}
         self._empty = {name: _rows(_columns(tables[name]), slice(0, 0)) for name in names}
@@ -335,7 +381,7 @@ class SubnetBuilder(Mapping[int, SubnetSnapshot]):
             self.snapshot_id,
             netuid,
             self._records[netuid],
-            self._nrn_frame.iloc[rows],
+            self._nrn_frame.iloc[rows] if isinstance(self._nrn_frame, pd.DataFrame) else None,
             _rows(self._nrn, rows),
             *(self._parts[name].get(netuid, self._empty[name]) for name in self._parts),
         )
@@ -386,11 +432,10 @@ def _joined_money_rows(sub: SubnetSnapshot, rows: Columns) -> Columns:
     'money_rows') and its neurons, in its order: registered hotkeys by uid, then every row without a
     uid (an unregistered parent) by hotkey."""
     hotkeys = rows["hotkey"].tolist()
-    uid_of = {
-        h: uid for uid, h in enumerate(sub.hotkeys.tolist()) if h
-    }  # '' marks a uid without a neuron row
+    uid_of = dict(zip(sub.hotkeys.tolist(), range(sub.n), strict=True))
+    uid_of.pop("", None)  # '' marks a uid without a neuron row
     registered = sorted((uid_of[h], k) for k, h in enumerate(hotkeys) if h in uid_of)
-    parents = sorted((hotkeys[k], k) for k in np.flatnonzero(pd.isna(rows["uid"])).tolist())
+    parents = sorted((hotkeys[k], k) for k in np.flatnonzero(_missing(rows["uid"])).tolist())
     return _rows(rows, np.array([k for _, k in registered] + [k for _, k in parents], dtype=np.int64))
 
 
@@ -444,14 +489,15 @@ def _build_columns(
     snapshot_id: int,
     netuid: int,
     subnet: dict[str, Any],
-    neurons: pd.DataFrame,
+    neurons: pd.DataFrame | None,
     nrn: Columns,
     mechanism_neurons: Columns,
     weights: Columns,
     bonds: Columns,
     bonds_after: Columns,
 ) -> SubnetSnapshot:
-    """Dense arrays from one subnet's rows as columns; ``neurons`` is the same rows as a DataFrame."""
+    """Dense arrays from one subnet's rows as columns; ``neurons`` is the same rows as a DataFrame
+    (None: built from the columns when first asked for)."""
     n = int(subnet["n"])
     if len(nrn["uid"]):
         n = max(n, int(nrn["uid"].max()) + 1)
@@ -465,7 +511,8 @@ def _build_columns(
         weights_m, weights_set = _dense(weights, "weight", mechid, n)
         bonds_m, _ = _dense(bonds, "bond", mechid, n, present_too=False)
         bonds_after_m, _ = _dense(bonds_after, "bond", mechid, n, present_too=False)
-        has_commit = ~pd.isna(mn["commit_block"]) if len(mn["commit_block"]) else np.zeros(0, dtype=bool)
+        mn_in_order = _uids_in_order(mn["uid"], n)
+        has_commit = ~_missing(mn["commit_block"])
         commit_block = None
         if has_commit.any():
             commit_block = _by_uid(
@@ -482,21 +529,23 @@ def _build_columns(
                 weights_set=weights_set,
                 bonds=bonds_m,
                 bonds_after=bonds_after_m,
-                last_update=_by_uid(mn, "last_update", n, np.int64),
+                last_update=_by_uid(mn, "last_update", n, np.int64, in_order=mn_in_order),
                 commit_block=commit_block,
-                prev_incentive=_by_uid(mn, "prev_incentive", n, np.int64),
-                incentive=_by_uid(mn, "incentive", n, np.int64),
+                prev_incentive=_by_uid(mn, "prev_incentive", n, np.int64, in_order=mn_in_order),
+                incentive=_by_uid(mn, "incentive", n, np.int64, in_order=mn_in_order),
             )
         )
 
+    in_order = _uids_in_order(nrn["uid"], n)
+
     def col(name: str, dtype: Any = np.int64) -> np.ndarray:
-        return _by_uid(nrn, name, n, dtype, False if dtype is bool else 0)
+        return _by_uid(nrn, name, n, dtype, False if dtype is bool else 0, in_order=in_order)
 
     return SubnetSnapshot(
         snapshot_id=snapshot_id,
         netuid=netuid,
         subnet=subnet,
-        neurons=neurons,
+        neuron_rows=nrn if neurons is None else neurons,
         hotkeys=_by_uid(nrn, "hotkey", n, object, ""),
         coldkeys=_by_uid(nrn, "coldkey", n, object, ""),
         is_owner=col("is_owner", bool),
@@ -614,13 +663,13 @@ def payout_inputs_from(
 
     if row is None or not _has_payout(row):
         return None
-    rows = _rows(rows, ~pd.isna(rows["alpha_stake_own"]))
+    rows = _rows(rows, ~_missing(rows["alpha_stake_own"]))
     if not len(rows["hotkey"]):
         return None
     # Keys: the uids, then hotkeys with money rows (unregistered parents), then children known only
     # as a proportion of a validator's stake (they matter for its own share). Suspended edges are inert.
     edges = _rows(edges, ~np.asarray(edges["suspended"], dtype=bool))
-    names = list(dict.fromkeys([str(h) for h in sub.hotkeys] + list(rows["hotkey"])))
+    names = list(dict.fromkeys(list(map(str, sub.hotkeys.tolist())) + rows["hotkey"].tolist()))
     known = set(names)
     names += [h for h in dict.fromkeys([*edges["child_hotkey"], *edges["parent_hotkey"]]) if h not in known]
     index = {h: k for k, h in enumerate(names)}
@@ -628,20 +677,22 @@ def payout_inputs_from(
     alpha, root = np.zeros(size, dtype=np.int64), np.zeros(size, dtype=np.int64)
     take = np.full(size, 11796, dtype=np.int64)
     child_take = np.zeros(size, dtype=np.int64)
-    coldkeys = [str(c) for c in sub.coldkeys] + [""] * (size - sub.n)
-    at = np.array([index[h] for h in rows["hotkey"]], dtype=np.int64)  # each row's key index
+    coldkeys = list(map(str, sub.coldkeys.tolist())) + [""] * (size - sub.n)
+    at = np.array([index[h] for h in rows["hotkey"].tolist()], dtype=np.int64)  # each row's key index
     alpha[at] = np.asarray(rows["alpha_stake_own"]).astype(np.int64)
     root[at] = np.asarray(rows["root_stake_own"]).astype(np.int64)
     for column, target in (("delegate_take", take), ("childkey_take", child_take)):
-        given = ~pd.isna(rows[column])
+        given = ~_missing(rows[column])
         target[at[given]] = np.asarray(rows[column])[given].astype(np.int64)
     for k, coldkey in zip(at.tolist(), rows["coldkey"], strict=True):
         if isinstance(coldkey, str) and coldkey:
             coldkeys[k] = coldkey
     recorded: dict[str, dict[int, int]] = {}
     for f in PAYOUT_FIELDS:
-        given = ~pd.isna(rows[f])
-        recorded[f] = dict(zip(at[given].tolist(), (int(v) for v in rows[f][given].tolist()), strict=True))
+        given = ~_missing(rows[f])
+        values = np.asarray(rows[f])[given]
+        amounts = values.tolist() if values.dtype.kind in "iu" else [int(v) for v in values.tolist()]
+        recorded[f] = dict(zip(at[given].tolist(), amounts, strict=True))
     owner_ids = {c: i for i, c in enumerate(dict.fromkeys(coldkeys))}
     parents: dict[int, list[tuple[int, int]]] = {}
     for child, proportion, parent in zip(
@@ -719,8 +770,9 @@ def payout_rows(
         if not known:
             rows.append((field_name, 0, 0, 0, "not recorded"))
             continue
-        keys = np.array(sorted(known), dtype=np.int64)
-        stored = np.array([known[int(k)] for k in keys], dtype=np.int64)
+        ordered = sorted(known)
+        keys = np.array(ordered, dtype=np.int64)
+        stored = np.array([known[k] for k in ordered], dtype=np.int64)
         mismatches, max_abs, compared = _diff(computed[keys], stored)
         rows.append((field_name, compared, mismatches, max_abs, ""))
     if stored_e is not None:

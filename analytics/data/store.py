@@ -94,6 +94,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -102,7 +103,7 @@ from analytics import config
 from analytics.data import files
 from analytics.data import lake as _lake
 from analytics.errors import DatabaseLockedError, StoreError
-from analytics.textsafe import safe_frame, safe_values
+from analytics.textsafe import arrow_all_safe, safe_frame, safe_values
 
 __all__ = ["DatabaseLockedError", "StoreError"]  # re-exported: callers catch store.StoreError
 
@@ -323,6 +324,10 @@ DB_ENV_VAR = config.DB_ENV_VAR
 # (the one retry layer for locks; a test or a caller may set it, a write may pass its own wait).
 LOCK_WAIT_SECONDS = config.lock_wait_seconds()
 
+# DuckDB threads per connection this process opens (None: DuckDB's default, every core). `check
+# --jobs` sets 1 in its worker processes: they already use every core side by side.
+READ_THREADS: int | None = None
+
 SNAPSHOT_META_COLUMNS = (
     "network",
     "block",
@@ -458,6 +463,8 @@ def _open(path: Path, *, read_only: bool, lock_wait: float | None = None) -> duc
             # A table missing from the file must be an error, never a Python variable of that name
             # that DuckDB's replacement scan finds in the caller's frame (ingest registers its views).
             con.execute("SET python_enable_replacements = false")
+            if READ_THREADS is not None:
+                con.execute(f"SET threads = {int(READ_THREADS)}")
             return con
         except duckdb.Error as exc:
             if _is_lock_error(exc):
@@ -1222,6 +1229,16 @@ _MATRIX_COLUMNS = {
     "bonds": "netuid, mechid, validator_uid, miner_uid, bond",
     "bonds_after": "netuid, mechid, validator_uid, miner_uid, bond",
 }
+# The same read in the chain's own widths (netuid and uids u16, mechid u8): half the bytes of the
+# stored INTEGERs to convert and copy, millions of rows per snapshot. A value outside them cannot
+# come from the chain; DuckDB refuses the cast (StoreError) rather than wrapping it.
+_NARROW_MATRIX_COLUMNS = {
+    table: columns.replace("netuid,", "netuid::USMALLINT AS netuid,")
+    .replace("mechid,", "mechid::UTINYINT AS mechid,")
+    .replace("validator_uid,", "validator_uid::USMALLINT AS validator_uid,")
+    .replace("miner_uid,", "miner_uid::USMALLINT AS miner_uid,")
+    for table, columns in _MATRIX_COLUMNS.items()
+}
 
 
 def _snapshot_tables_on(
@@ -1231,30 +1248,48 @@ def _snapshot_tables_on(
     netuids: list[int] | None,
     *,
     matrices_as_arrays: bool = False,
+    known: bool = False,
 ) -> dict[str, Any]:
     """snapshot_tables on an open connection. With ``matrices_as_arrays`` the weights and bonds come
     as {column: numpy array} in storage order, not sorted (a snapshot of 128 subnets holds millions of
-    them: a DataFrame and an ORDER BY cost more than the epochs; the caller groups them by netuid)."""
+    them: a DataFrame and an ORDER BY cost more than the epochs; the caller groups them by netuid),
+    and the neurons as {column: numpy array} in key order, text made visible (no DataFrame: building
+    one for 33 k neurons cost more than the engine's epochs of a dozen subnets)."""
     where = "snapshot_id = ?"
     params: list[Any] = [int(snapshot_id)]
     if netuids is not None:
         where += f" AND netuid IN ({', '.join('?' * len(netuids))})" if netuids else " AND false"
         params += [int(k) for k in netuids]
-    if not con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", params[:1]).fetchone():
-        raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
     out: dict[str, Any] = {}
-    out["subnet"] = _shown(con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df())
+    if not known:  # ``known``: the caller has checked the snapshot and reads its subnets itself
+        if not con.execute("SELECT 1 FROM snapshots WHERE snapshot_id = ?", params[:1]).fetchone():
+            raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
+        out["subnet"] = _shown(
+            con.execute(f"SELECT * FROM subnets WHERE {where} ORDER BY netuid", params).df()
+        )
     for table in ("neurons", "mechanism_neurons", "weights", "bonds", "bonds_after"):
         if matrices_as_arrays and table in _MATRIX_COLUMNS:
-            # through Arrow: measured 4x cheaper than fetchnumpy() or df() on 2 M rows
-            arrow = con.sql(f"SELECT {_MATRIX_COLUMNS[table]} FROM {table} WHERE {where}", params=params)
+            # through Arrow: measured 4x cheaper than fetchnumpy() or df() on 2 M rows; each column's
+            # chunks joined first (ChunkedArray.to_numpy of a dozen chunks costs 5x combine + to_numpy)
+            arrow = con.sql(
+                f"SELECT {_NARROW_MATRIX_COLUMNS[table]} FROM {table} WHERE {where}", params=params
+            )
+            out[table] = _arrow_arrays(arrow.to_arrow_table())
+            continue
+        if matrices_as_arrays and table == "neurons":
+            arrow = con.sql(f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params=params)
             rows = arrow.to_arrow_table()
-            out[table] = {name: rows.column(name).to_numpy() for name in rows.column_names}
+            out[table] = {name: _shown_values(rows.column(name)) for name in rows.column_names}
             continue
         out[table] = _shown(
             con.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY {_ORDER[table]}", params).df()
         )
     return out
+
+
+def _arrow_arrays(rows: pa.Table) -> dict[str, Any]:
+    """A numeric Arrow table without nulls as {column: numpy array}, one contiguous copy per column."""
+    return {name: rows.column(name).combine_chunks().to_numpy() for name in rows.column_names}
 
 
 # The `hotkeys` columns the payout check reads (snapshot_batches' 'money_rows').
@@ -1264,12 +1299,10 @@ _MONEY_ROW_COLUMNS = """netuid, uid, hotkey, coldkey, delegate_take, childkey_ta
 
 def _shown_values(column: pa.ChunkedArray) -> Any:
     """One Arrow column as a numpy array, text made visible as _shown does (analytics.textsafe)."""
-    values = column.to_numpy()
-    return (
-        safe_values(values)
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type)
-        else values
-    )
+    values = column.combine_chunks().to_numpy(zero_copy_only=False)
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return values
+    return values if arrow_all_safe(column) else safe_values(values)
 
 
 def snapshot_batches(
@@ -1296,27 +1329,53 @@ def snapshot_batches(
         row_where += f" AND netuid IN ({', '.join('?' * len(netuids))})" if netuids else " AND false"
         row_params = [int(k) for k in netuids]
     with _reader(db_path) as con:
+        # The small tables of every snapshot asked for, one query each (a query costs ~10 ms whatever
+        # its size: four per snapshot were a fifth of check's time), split per snapshot here.
+        heads = _batch_heads(con, [int(k) for k in snapshot_ids], netuids, money=money)
         for snapshot_id in snapshot_ids:
-            meta = con.execute("SELECT * FROM snapshots WHERE snapshot_id = ?", [int(snapshot_id)]).df()
-            if meta.empty:
+            if int(snapshot_id) not in heads["snapshot"]:
                 raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
-            batch = _snapshot_tables_on(con, db_path, snapshot_id, netuids, matrices_as_arrays=True)
-            batch["snapshot"] = _shown(meta).iloc[0].to_dict()
+            batch = _snapshot_tables_on(
+                con, db_path, snapshot_id, netuids, matrices_as_arrays=True, known=True
+            )
+            batch["snapshot"] = heads["snapshot"][int(snapshot_id)]
+            batch["subnet"] = heads["subnet"][int(snapshot_id)]
             if money:
-                ids = [int(snapshot_id)]
-                batch["money_subnets"] = _shown(con.execute(*_money_subnets_sql(ids, netuids)).df())
+                batch["money_subnets"] = heads["money_subnets"][int(snapshot_id)]
                 rows = con.sql(
                     f"SELECT {_MONEY_ROW_COLUMNS} FROM hotkeys WHERE {row_where} AND alpha_stake_own IS NOT NULL",
                     params=[int(snapshot_id), *row_params],
                 ).to_arrow_table()
                 batch["money_rows"] = {name: _shown_values(rows.column(name)) for name in rows.column_names}
-                where, params = _snapshots_and_subnets(ids, netuids)
-                batch["child_keys"] = _shown(
-                    con.execute(
-                        f"SELECT * FROM child_keys WHERE {where} ORDER BY {_ORDER['child_keys']}", params
-                    ).df()
-                )
+                batch["child_keys"] = heads["child_keys"][int(snapshot_id)]
             yield batch
+
+
+def _batch_heads(
+    con: duckdb.DuckDBPyConnection, snapshot_ids: list[int], netuids: list[int] | None, *, money: bool
+) -> dict[str, dict[int, Any]]:
+    """snapshot_batches' small tables for all of ``snapshot_ids`` at once, per snapshot id: 'snapshot'
+    (its row as a dict; absent when not stored), 'subnet' and, with ``money``, 'money_subnets' and
+    'child_keys' (DataFrames as snapshot_tables, money_subnets and child_keys give them, index from 0)."""
+    ids = sorted(set(snapshot_ids))
+    marks, id_params = _id_list(ids)
+    meta = _shown(con.execute(f"SELECT * FROM snapshots WHERE snapshot_id IN ({marks})", id_params).df())
+    out: dict[str, dict[int, Any]] = {"snapshot": {int(r["snapshot_id"]): r for r in meta.to_dict("records")}}
+    where, params = _snapshots_and_subnets(ids, netuids)
+    frames = {
+        "subnet": f"SELECT * FROM subnets WHERE {where} ORDER BY snapshot_id, netuid",
+    }
+    if money:
+        frames["child_keys"] = f"SELECT * FROM child_keys WHERE {where} ORDER BY {_ORDER['child_keys']}"
+    queries: dict[str, tuple[str, list[Any]]] = {name: (sql, params) for name, sql in frames.items()}
+    if money:
+        queries["money_subnets"] = _money_subnets_sql(ids, netuids)
+    for name, (sql, sql_params) in queries.items():
+        frame = _shown(con.execute(sql, sql_params).df())
+        parts = {int(k): part for k, part in frame.groupby("snapshot_id", sort=False)}
+        empty = frame.iloc[0:0]
+        out[name] = {k: parts.get(k, empty).reset_index(drop=True) for k in ids}
+    return out
 
 
 _HISTORY_COLUMNS = """
@@ -1524,6 +1583,17 @@ def money_hotkeys(
     return _read_df(db_path, *_money_hotkeys_sql(snapshot_ids, netuids, hotkey, validators_only))
 
 
+# The subnet columns a return needs (epochs per day, the spot price, when): money_subnets' in its order,
+# narrowed (a one-subnet read of all ~50 columns cost ~10 ms more, mostly building the frame).
+_RETURN_TERMS_SQL = """
+    SELECT s.snapshot_id, s.netuid, s.tempo, s.epoch_block, s.price_rao, s.epoch_spec_version,
+        p.block, p.taken_at, p.spec_version
+    FROM subnets s JOIN snapshots p USING (snapshot_id)
+    WHERE {where}
+    ORDER BY p.taken_at, s.snapshot_id, s.netuid
+"""
+
+
 def returns_frames(
     db_path: str | os.PathLike[str],
     snapshot_id: int | None = None,
@@ -1531,6 +1601,7 @@ def returns_frames(
     window_days: int = 1,
     netuids: list[int] | None = None,
     hotkey: str | None = None,
+    trend_start: bool = False,
 ) -> dict[str, Any]:
     """Everything the returns table reads, through ONE read-only connection (a year of a whole
     network is millions of neuron rows: opening a connection per piece and moving every column of the
@@ -1538,11 +1609,15 @@ def returns_frames(
 
     Keys: 'snapshot_id' (the one asked for, or the latest; None for a database without snapshots),
     'snapshot_ids' (the window, oldest first: taken_at within `window_days` days up to and including
-    it, same network), 'subnets' (money_subnets of the window), 'latest' (money_hotkeys of the
+    it, same network), 'subnets' (money_subnets of the window: snapshot_id, netuid, tempo, epoch_block,
+    price_rao, epoch_spec_version, block, taken_at, spec_version), 'latest' (money_hotkeys of the
     snapshot, validators only), 'window' (per window snapshot: snapshot_id, netuid, hotkey,
     alpha_dividends, pool = own alpha stake or else the neuron's stake, for the hotkeys in 'latest'),
     'relations' (per netuid and hotkey of the snapshot: parents, children). StoreError for an unknown
-    snapshot.
+    snapshot. With ``trend_start``, also 'start_id': the snapshot a trend over the window starts from
+    (the window's oldest taken before the snapshot; for a 1-day window the one taken just before it;
+    None when there is none), whose 'subnets' and 'window' rows are read too (for a 1-day window they
+    are the only rows outside 'snapshot_ids').
     """
     out: dict[str, Any] = {"snapshot_id": None, "snapshot_ids": []}
     with _reader(db_path) as con:
@@ -1559,36 +1634,30 @@ def returns_frames(
         if meta is None:
             raise StoreError(f"no snapshot {snapshot_id} in {Path(db_path)}")
         ids = [int(snapshot_id)]
+        read = ids
         if window_days > 1:
             window = con.execute(_WINDOW_SQL, [meta[0], meta[1], meta[1], int(window_days)]).fetchall()
-            ids = [int(r[0]) for r in window]
+            ids = read = [int(r[0]) for r in window]
         out["snapshot_id"], out["snapshot_ids"] = int(snapshot_id), ids
-        out["subnets"] = _shown(con.execute(*_money_subnets_sql(ids, netuids)).df())
+        if trend_start:
+            out["start_id"] = _trend_start(con, meta, ids, window_days)
+            if out["start_id"] is not None and out["start_id"] not in ids:
+                read = [out["start_id"], *ids]
+        where, params = _snapshots_and_subnets(read, netuids, "s.")
+        out["subnets"] = _shown(con.execute(_RETURN_TERMS_SQL.format(where=where), params).df())
         out["latest"] = _shown(
             con.execute(*_money_hotkeys_sql([int(snapshot_id)], netuids, hotkey, True)).df()
         )
         # The window needs only the recorded amounts (a row without them has no rate), so it reads
         # `hotkeys` alone, for the snapshot's hotkeys, keyed by their row in 'latest' (no strings back).
-        keys = pa.table(
-            {
-                "k": pa.array(range(len(out["latest"])), pa.int64()),
-                "netuid": pa.array(out["latest"]["netuid"].to_numpy(), pa.int32()),
-                "hotkey": pa.array(out["latest"]["hotkey"].astype(str).tolist(), pa.string()),
-            }
-        )
-        con.register("incoming_returns_keys", keys)
-        try:
-            marks, id_params = _id_list(ids)
-            out["window"] = con.execute(
-                f"""
-                SELECT l.k, h.snapshot_id, h.alpha_dividends, h.alpha_stake_own AS pool
-                FROM hotkeys h JOIN incoming_returns_keys l ON l.netuid = h.netuid AND l.hotkey = h.hotkey
-                WHERE h.snapshot_id IN ({marks})
-                """,
-                id_params,
-            ).df()
-        finally:
-            con.unregister("incoming_returns_keys")
+        # The snapshot's own amounts are 'latest''s (its rows joined `hotkeys` already): read the others.
+        # Rows in snapshot order, so a window's mean sums its epochs in one order on every run.
+        own = _own_window(out["latest"], int(snapshot_id))
+        others = sorted(i for i in read if i != int(snapshot_id))
+        if others:
+            rows = _window_rows(con, out["latest"], others).sort_values("snapshot_id", kind="stable")
+            own = pd.concat([rows, own], ignore_index=True) if len(own) else rows.reset_index(drop=True)
+        out["window"] = own
         marks, edge_params = _id_list([int(snapshot_id)])
         out["relations"] = con.execute(
             f"""
@@ -1603,6 +1672,67 @@ def returns_frames(
         ).df()
         out["relations"] = _shown(out["relations"])
     return out
+
+
+def _own_window(latest: pd.DataFrame, snapshot_id: int) -> pd.DataFrame:
+    """returns_frames' 'window' of the snapshot alone, from 'latest' (its money columns are the
+    snapshot's `hotkeys` row): the rows that hold an amount; what a read of `hotkeys` gives them."""
+    known = (latest["alpha_dividends"].notna() | latest["alpha_stake_own"].notna()).to_numpy(dtype=bool)
+    return pd.DataFrame(
+        {
+            "k": np.flatnonzero(known).astype(np.int64),
+            "snapshot_id": np.full(int(known.sum()), snapshot_id, dtype=np.int64),
+            "alpha_dividends": latest["alpha_dividends"].to_numpy()[known],
+            "pool": latest["alpha_stake_own"].to_numpy()[known],
+        }
+    )
+
+
+def _window_rows(
+    con: duckdb.DuckDBPyConnection, latest: pd.DataFrame, snapshot_ids: list[int]
+) -> pd.DataFrame:
+    """returns_frames' 'window': k (the row in ``latest``), snapshot_id, alpha_dividends, pool, of the
+    ``latest`` hotkeys' `hotkeys` rows in ``snapshot_ids``."""
+    keys = pa.table(
+        {
+            "k": pa.array(range(len(latest)), pa.int64()),
+            "netuid": pa.array(latest["netuid"].to_numpy(), pa.int32()),
+            "hotkey": pa.array(latest["hotkey"].astype(str).tolist(), pa.string()),
+        }
+    )
+    con.register("incoming_returns_keys", keys)
+    try:
+        marks, id_params = _id_list(snapshot_ids)
+        return con.execute(
+            f"""
+            SELECT l.k, h.snapshot_id, h.alpha_dividends, h.alpha_stake_own AS pool
+            FROM hotkeys h JOIN incoming_returns_keys l ON l.netuid = h.netuid AND l.hotkey = h.hotkey
+            WHERE h.snapshot_id IN ({marks})
+            """,
+            id_params,
+        ).df()
+    finally:
+        con.unregister("incoming_returns_keys")
+
+
+def _trend_start(
+    con: duckdb.DuckDBPyConnection, meta: tuple[Any, ...], window: list[int], window_days: int
+) -> int | None:
+    """returns_frames' 'start_id': of the snapshots of network ``meta[0]`` taken before ``meta[1]``, the
+    oldest in the window (``window``, oldest first), or for a 1-day window the newest."""
+    if window_days > 1:
+        row = con.execute(
+            f"SELECT snapshot_id FROM snapshots WHERE snapshot_id IN ({_id_list(window)[0]}) AND taken_at < ? "
+            "ORDER BY taken_at, snapshot_id LIMIT 1",
+            [*window, meta[1]],
+        ).fetchone()
+    else:
+        row = con.execute(
+            "SELECT snapshot_id FROM snapshots WHERE network = ? AND taken_at < ? "
+            "ORDER BY taken_at DESC, snapshot_id DESC LIMIT 1",
+            [meta[0], meta[1]],
+        ).fetchone()
+    return None if row is None else int(row[0])
 
 
 def child_keys(

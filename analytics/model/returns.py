@@ -276,57 +276,74 @@ def distribute(
     burned_inc = np.zeros(k, dtype=np.int64)
     ck_burned = np.zeros(k, dtype=np.int64)
     immune = np.zeros(k, dtype=bool) if owner_immune is None else np.asarray(owner_immune, dtype=bool)
-    dividend: dict[int, int] = {}
     server = np.asarray(server_emission, dtype=np.int64)
     validator = np.asarray(validator_emission, dtype=np.int64)
     uid_keys = np.asarray(uid_key, dtype=np.int64)
     burned_uid = immune[uid_keys]
     np.add.at(burned_inc, uid_keys[burned_uid], server[burned_uid])
     np.add.at(incentive, uid_keys[~burned_uid], server[~burned_uid])
-    for uid, key in enumerate(uid_keys.tolist()):
-        amount = int(validator[uid])
-        own_parents = parents.get(key, [])
-        if not own_parents:
-            # no parents: the whole amount is the key's own (what parent_child_split returns then,
-            # without its U96F32 round trip, exact for any u64 amount); zero amounts pay nothing
-            dividend[key] = dividend.get(key, 0) + max(amount, 0)
-            continue
-        pairs, burned = parent_child_split(key, amount, keys, own_parents, children_of, tw, burn_bits)
+    # Keys without parents keep their whole amount (what parent_child_split returns then, without
+    # its U96F32 round trip, exact for any u64 amount; negative amounts pay nothing): summed at once.
+    # Python ints from here on: U96F32 values overflow int64.
+    with_parents = [key for key, plist in parents.items() if plist]
+    own = ~np.isin(uid_keys, np.array(with_parents, dtype=np.int64))
+    summed = np.zeros(k, dtype=np.int64)
+    np.add.at(summed, uid_keys[own], np.maximum(validator[own], 0))
+    earning = np.flatnonzero(summed)
+    dividend = dict(zip(earning.tolist(), summed[earning].tolist(), strict=True))
+    for uid in np.flatnonzero(~own).tolist():
+        key = int(uid_keys[uid])
+        pairs, burned = parent_child_split(
+            key, int(validator[uid]), keys, parents[key], children_of, tw, burn_bits
+        )
         ck_burned[key] += burned
         for recipient, paid in pairs:
             dividend[recipient] = dividend.get(recipient, 0) + paid
 
-    alpha_pot = pending_validator if int(server.sum()) > 0 else pending_validator + pending_server
-    alpha_parts: dict[int, int] = {}
-    root_parts: dict[int, int] = {}
-    for key, amount in dividend.items():
-        if amount == 0:  # every part of a zero dividend is zero
-            alpha_parts[key] = root_parts[key] = 0
-            continue
-        div = fx(amount)
-        alpha = fx(int(keys.alpha_stake[key]))
-        root_alpha = fmul(fx(int(keys.root_stake[key])), tw)
-        root_divs = fmul(div, fdiv(root_alpha, alpha + root_alpha))
-        alpha_parts[key] = fsub(div, root_divs)
-        root_parts[key] = root_divs
-    total_alpha = sum(alpha_parts.values())
-    total_root = sum(root_parts.values())
+    # Only keys with a dividend have parts, takes or nominator amounts (a zero dividend's are zero).
+    paying = [key for key, amount in dividend.items() if amount != 0]
+    alpha_stake = keys.alpha_stake[paying].tolist()
+    root_stake = keys.root_stake[paying].tolist()
+    alpha_parts: list[int] = []
+    root_parts: list[int] = []
+    for key, alpha_rao, root_rao in zip(paying, alpha_stake, root_stake, strict=True):
+        # The chain's U96F32 steps (fx, fmul, fdiv, fsub) inlined and simplified where exact: a
+        # value of fx() has 32 zero low bits, so fmul(fx(a), b) = a * b; the root share is at most
+        # ONE, so root_divs <= div and fsub is a plain difference.
+        amount = dividend[key]  # > 0
+        root_alpha = max(root_rao, 0) * tw
+        whole = (max(alpha_rao, 0) << FRAC) + root_alpha
+        root_divs = 0 if whole == 0 else amount * ((root_alpha << FRAC) // whole)
+        alpha_parts.append((amount << FRAC) - root_divs)
+        root_parts.append(root_divs)
+    total_alpha = sum(alpha_parts)
+    total_root = sum(root_parts)
 
     div_out = np.zeros(k, dtype=np.int64)
+    div_out[list(dividend)] = list(dividend.values())
     a_take, a_nom, r_take, r_nom = (np.zeros(k, dtype=np.int64) for _ in range(4))
-    for key in dividend:
-        div_out[key] = dividend[key]
-        if dividend[key] == 0:  # its parts are zero, so are its takes and nominator amounts
-            continue
-        take_bits = ratio(int(keys.delegate_take[key]), U16_MAX)
-        prop_alpha = fmul(fx(alpha_pot), fdiv(alpha_parts[key], total_alpha))
-        take = fmul(take_bits, prop_alpha)
-        a_take[key] = to_rao(take)
-        a_nom[key] = to_rao(fsub(prop_alpha, take))
-        root_alpha = fmul(fx(pending_root), fdiv(root_parts[key], total_root))
-        take = fmul(take_bits, root_alpha)
-        r_take[key] = to_rao(take)
-        r_nom[key] = to_rao(fsub(root_alpha, take))
+    alpha_pot = pending_validator if int(server.sum()) > 0 else pending_validator + pending_server
+    pot_alpha, pot_root = max(int(alpha_pot), 0), max(int(pending_root), 0)  # as fx() takes them
+    take_of: dict[int, int] = {}  # ratio(take, U16_MAX) per distinct take (most keys share one)
+    out_a_take, out_a_nom, out_r_take, out_r_nom = [], [], [], []
+    for take_raw, alpha_part, root_part in zip(
+        keys.delegate_take[paying].tolist(), alpha_parts, root_parts, strict=True
+    ):
+        take_bits = take_of.get(take_raw)
+        if take_bits is None:
+            take_bits = take_of[take_raw] = ratio(take_raw, U16_MAX)
+        # fmul(fx(pot), share) = pot * share: fx() leaves 32 zero low bits
+        prop_alpha = 0 if total_alpha == 0 else pot_alpha * ((alpha_part << FRAC) // total_alpha)
+        take = take_bits * prop_alpha >> FRAC
+        out_a_take.append(min(take >> FRAC, U64_MAX))
+        out_a_nom.append(min((prop_alpha - take if prop_alpha > take else 0) >> FRAC, U64_MAX))
+        root_alpha = 0 if total_root == 0 else pot_root * ((root_part << FRAC) // total_root)
+        take = take_bits * root_alpha >> FRAC
+        out_r_take.append(min(take >> FRAC, U64_MAX))
+        out_r_nom.append(min((root_alpha - take if root_alpha > take else 0) >> FRAC, U64_MAX))
+    if paying:
+        a_take[paying], a_nom[paying] = out_a_take, out_a_nom
+        r_take[paying], r_nom[paying] = out_r_take, out_r_nom
 
     epoch_emission = int(pending_server) + int(pending_validator) + int(pending_root)
     payout = Payout(

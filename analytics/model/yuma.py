@@ -27,10 +27,13 @@ nothing overflows (_div_cols); the median sorts packed (score, row) keys per col
 column's crossing with one searchsorted, and skips the columns whose zero votes already hold more
 than the minority (median 0: most miners on real subnets); clipping, ranks and full-penalty bond
 weights touch only the miners with consensus, the dividends' column normalisation only those with
-incentive; the masks are skipped when an O(n) bound shows they drop nothing; the ranks' product
-doubles as the bond delta's numerator. Much of an epoch on a sparse subnet is numpy's per-call
-cost, so fewer calls matter as much as fewer passes. tests/test_yuma_fixed.py and
-tests/test_yuma_shortcuts.py check the shortcuts against exact integers and the general paths.
+incentive; the bond maths only the columns holding a bond or a weight for bonds; the masks are
+skipped when an O(n) bound shows they drop nothing, and touch only the recently registered
+miners' columns otherwise; the ranks' product doubles as the bond delta's numerator; the (n, n)
+bonds are expanded from the rows computed only when read. Much of an epoch on a sparse subnet is
+numpy's per-call cost, so fewer calls matter as much as fewer passes: epoch_many stacks many
+subnets for the per-call-bound steps. tests/test_yuma_fixed.py, tests/test_yuma_shortcuts.py and
+tests/test_yuma_many.py check the shortcuts against exact integers and the general paths.
 
 How it is checked (tests/): subtensor's own test cases as vectors, random epochs replayed through
 subtensor's epoch maths, exp/sigmoid tables from substrate_fixed, hypothesis properties, mainnet data.
@@ -40,6 +43,9 @@ Public API (stable; other modules and external checks call exactly this):
     epoch_with_mechanisms(inputs, mechanism_weights, mechanism_bonds, mechanism_last_update, split,
                           *, mechanism_weights_set=None, mechanism_commit_block=None) -> EpochResult
     split_emissions(emission, mechanism_count, split) -> list[int]
+    epoch_many(inputs_list) -> list[EpochResult], epoch_with_mechanisms_many(arguments_list): the
+    same results for many subnets at once (the per-subnet vector work, the weighted medians and the
+    liquid-alpha sigmoid of many subnets in one numpy call each; bench/yuma_vs_naive.py)
 Helpers: carry_forward(inputs, result, **changes) (the next epoch's inputs), weight_masks(inputs)
 (why entries were dropped), dividends_from_bonds(...) (the dividend step alone), weighted_median /
 weighted_median_col, activity_cutoff_blocks, effective_activity_cutoff.
@@ -47,10 +53,10 @@ weighted_median_col, activity_cutoff_blocks, effective_activity_cutoff.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Generator, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
@@ -64,7 +70,9 @@ __all__ = [
     "effective_activity_cutoff",
     "dividends_from_bonds",
     "epoch",
+    "epoch_many",
     "epoch_with_mechanisms",
+    "epoch_with_mechanisms_many",
     "split_emissions",
     "weight_masks",
     "WeightMasks",
@@ -176,7 +184,9 @@ class EpochResult:
     Stored values (exactly as on chain): consensus, incentive, validator_trust, dividends, stake_weight
     (u16 int64 arrays), active, new_validator_permit (bool), bonds ((n, n) u16 int64, rows without a
     new permit are zero), server_emission, validator_emission, emission (rao, int64; `emission` is the
-    combined amount the chain stores in `Emission`).
+    combined amount the chain stores in `Emission`). The epoch computes bonds only for the rows that
+    can hold them: `bonds_rows` (u16, one row per `bonds_index` uid, every other row zero); the
+    (n, n) `bonds` is expanded from them on first use (most callers never read it).
 
     Intermediates (I32F32 bits, int64): stake_bits (normalised S), active_stake_bits (A),
     consensus_bits, validator_trust_bits, ranks_bits (R before normalisation), incentive_bits,
@@ -198,7 +208,8 @@ class EpochResult:
     stake_weight: np.ndarray
     active: np.ndarray
     new_validator_permit: np.ndarray
-    bonds: np.ndarray
+    bonds_rows: np.ndarray  # (len(bonds_index), n) stored u16 bonds of the rows that hold any
+    bonds_index: np.ndarray  # their uids (ascending); every other row of `bonds` is zero
     server_emission: np.ndarray
     validator_emission: np.ndarray
     emission: np.ndarray
@@ -248,6 +259,19 @@ class EpochResult:
             "dividends_float": self.dividends_float,
             "ranks_float": self.ranks_float,
         }
+
+    @cached_property
+    def bonds(self) -> np.ndarray:
+        """(n, n) stored u16 bonds (int64): bonds_rows at their uids, zero elsewhere."""
+        n = self.n
+        full = np.zeros((n, n), dtype=np.int64)
+        index = self.bonds_index
+        count = len(index)
+        if count and int(index[-1]) - int(index[0]) == count - 1:  # a block of rows: a slice copy
+            full[int(index[0]) : int(index[-1]) + 1] = self.bonds_rows
+        elif count:
+            full[index] = self.bonds_rows
+        return full
 
     def _expand(self, live: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
         """Rows of `live` (one per live_index uid) placed at their uids among `rows` (default: all n)."""
@@ -936,7 +960,7 @@ def _epoch_consensus(
     minority = total - int(kappa_bits)
     u_live = u_all if live is None else u_all[live]
     scored = has_weights & (voting if live is None else voting[live])
-    rows = np.flatnonzero(scored)
+    rows = scored.nonzero()[0]
     empty = n_voting - len(rows)  # voters without weights: one zero row holding their stake
     high = int(u_all.max()) if n_voting else 0
     if len(rows) + (empty > 0) < 2 or not 0 <= minority < total or high * (len(rows) + 1) >= 1 << 62:
@@ -949,7 +973,7 @@ def _epoch_consensus(
     # a column's zeros sort first; when they hold more than the minority its median is 0
     zero_stake = u @ (scores == 0)
     zero_stake += u_empty
-    cols = np.flatnonzero(zero_stake <= minority)
+    cols = (zero_stake <= minority).nonzero()[0]
     out = np.zeros(k, dtype=np.int64)
     if not len(cols):
         return out
@@ -961,11 +985,63 @@ def _epoch_consensus(
     return out
 
 
+# A request for alpha_sigmoid's values (_alpha_of_diff(diff, low, high, steepness)): the steps of an
+# epoch yield them, so that epoch_many can answer those of many subnets with one call.
+_AlphaRequest = tuple[np.ndarray, int, int, int]
+_Done = TypeVar("_Done")
+
+
+def _run(steps: Generator[_AlphaRequest, np.ndarray, _Done]) -> _Done:
+    """Run a generator of epoch steps to its end, answering each alpha request on the spot."""
+    try:
+        request = next(steps)
+        while True:
+            request = steps.send(_alpha_of_diff(*request))
+    except StopIteration as done:
+        return done.value
+
+
+def _run_all(steps: list[Generator[_AlphaRequest, np.ndarray, _Done]]) -> list[_Done]:
+    """Run several generators of epoch steps, answering the alpha requests of all of them together:
+    requests with the same hyperparameters go through one _alpha_of_diff call, entry by entry the
+    same values (its 30-term series costs numpy calls per request, not per entry)."""
+    done: list[Any] = [None] * len(steps)
+    pending: dict[int, _AlphaRequest] = {}
+
+    def advance(i: int, answer: np.ndarray | None) -> None:
+        try:
+            pending[i] = next(steps[i]) if answer is None else steps[i].send(answer)
+        except StopIteration as stop:
+            done[i] = stop.value
+
+    for i in range(len(steps)):
+        advance(i, None)
+    while pending:
+        asked, pending = pending, {}
+        groups: dict[tuple[int, int, int], list[int]] = {}
+        for i, (_, low, high, k) in asked.items():
+            groups.setdefault((low, high, k), []).append(i)
+        for (low, high, k), ids in groups.items():
+            diffs = [asked[i][0] for i in ids]
+            alphas = _alpha_of_diff(np.concatenate(diffs), low, high, k)
+            cuts = np.cumsum([len(d) for d in diffs])[:-1]
+            for i, part in zip(ids, np.split(alphas, cuts), strict=True):
+                advance(i, part)
+    return done
+
+
 def _alpha_sigmoid(
     weight: np.ndarray, bond: np.ndarray, consensus: np.ndarray, inp: EpochInputs
 ) -> np.ndarray:
     """alpha_sigmoid per entry (I32F32 bits): rate between alpha_low and alpha_high, faster the further
     the weight is from consensus (buying) or below the bond (selling)."""
+    return _run(_alpha_sigmoid_steps(weight, bond, consensus, inp))
+
+
+def _alpha_sigmoid_steps(
+    weight: np.ndarray, bond: np.ndarray, consensus: np.ndarray, inp: EpochInputs
+) -> Generator[_AlphaRequest, np.ndarray, np.ndarray]:
+    """_alpha_sigmoid, asking for the values of the entries that need the exp series (see _run)."""
     low = (int(inp.alpha_low) << 32) // U16_MAX
     high = (int(inp.alpha_high) << 32) // U16_MAX
     buy = np.clip(weight - consensus, 0, ONE)
@@ -982,9 +1058,9 @@ def _alpha_sigmoid(
         alpha[still] = _resting_alpha(low, high, k)
         if resting < diff.size:
             moving = ~still
-            alpha[moving] = _alpha_of_diff(diff[moving], low, high, k)
+            alpha[moving] = yield (diff[moving], low, high, k)
         return alpha
-    return _alpha_of_diff(diff, low, high, k)
+    return (yield (diff, low, high, k))
 
 
 @lru_cache(maxsize=64)
@@ -1069,7 +1145,7 @@ def _row_masks(
             raise ValueError(f"weights_set must have shape ({n}, {n}), got {ws.shape}")
         entries = ws[rows].astype(bool) | (w_raw > 0)
     k = len(rows)
-    diag_rows = np.flatnonzero(rows != owner) if owner is not None else np.arange(k)
+    diag_rows = (rows != owner).nonzero()[0] if owner is not None else np.arange(k)
     stale = last_update[rows][:, None] <= registered[None, :]
     cr = None
     if inp.commit_block is not None:
@@ -1122,16 +1198,26 @@ def _mask_weights(
     permit_r = permit[rows]
     if not permit_r.all():
         w[~permit_r] = 0
-    diag_rows = np.flatnonzero(rows != owner) if owner is not None else np.arange(k)
+    diag_rows = (rows != owner).nonzero()[0] if owner is not None else np.arange(k)
     w[diag_rows, rows[diag_rows]] = 0
+    # Only miners registered at or after a row's update (or commit) lose its entry: the masks touch
+    # the columns of miners registered since the oldest of them (a few recent ones on real subnets).
     newest = int(registered.max())
     lu = last_update[rows]
-    if int(lu.min()) <= newest:
-        w *= lu[:, None] > registered[None, :]  # zero where outdated (a product: faster than a mask)
+    oldest = int(lu.min())
+    if oldest <= newest:
+        cols = (registered >= oldest).nonzero()[0]
+        if 2 * len(cols) < len(registered):
+            w[:, cols] *= lu[:, None] > registered[cols]
+        else:
+            w *= lu[:, None] > registered[None, :]  # zero where outdated (a product: faster than a mask)
     if cb is not None:
         committed = cb >= 0
-        if committed.any() and int(cb[committed].min()) < newest:
-            w *= ~(committed[:, None] & (cb[:, None] < registered[None, :]))
+        if committed.any():
+            first = int(cb[committed].min())
+            if first < newest:
+                cols = (registered > first).nonzero()[0]
+                w[:, cols] *= ~(committed[:, None] & (cb[:, None] < registered[cols]))
     return w
 
 
@@ -1157,7 +1243,69 @@ def weight_masks(inputs: EpochInputs) -> WeightMasks:
 
 def epoch(inputs: EpochInputs) -> EpochResult:
     """One mechanism's epoch (`epoch_mechanism`), returning what the chain stores and the intermediates."""
-    inp = inputs
+    f = _epoch_front(inputs)
+    inp = f.inp
+    stake, total_stake = _stake_bits(f.alpha, f.tao, inp.tao_weight, int(inp.stake_threshold), f.owner)
+    new_permit = _topk_nonzero(stake, int(inp.max_allowed_validators))
+    if f.owner is not None:
+        new_permit[f.owner] = True
+    active_stake = _normalize(np.where(f.active & f.old_permit, stake, 0))
+    r = _epoch_rows(f, active_stake, new_permit)
+    dividends = _normalize(r.dividends_raw)
+
+    # -- emission --------------------------------------------------------------------------------
+    combined = r.incentive + dividends
+    total = int(combined.sum())
+    fallback = total == 0
+    # The three shares and their amounts, and the five u16 outputs, go through the arithmetic as
+    # one stacked array each (rows handed out as the fields): fewer calls on small vectors.
+    if fallback:
+        validator_share = active_stake if active_stake.any() else stake
+        shares = np.array([r.incentive, validator_share, validator_share])
+    else:
+        shares = _div_scalar(np.array([r.incentive, dividends, combined]), total)
+    amounts = _amount(shares, f.emission)
+    u16 = _to_u16(np.array([r.consensus, r.incentive, r.validator_trust, dividends, stake]))
+    return _result(f, r, u16, amounts, stake, total_stake, new_permit, active_stake, dividends, fallback)
+
+
+@dataclass
+class _Front:
+    """One subnet's checked inputs, activity and the rows its epoch computes (epoch, epoch_many)."""
+
+    inp: EpochInputs
+    n: int
+    alpha: np.ndarray
+    tao: np.ndarray
+    last_update: np.ndarray
+    registered: np.ndarray
+    old_permit: np.ndarray  # the owner's forced in
+    raw_b: np.ndarray | None
+    bond_bits: np.ndarray | None
+    owner: int | None
+    emission: int
+    active: np.ndarray
+    row_index: np.ndarray  # permit holders and bond holders: the rows the epoch reads
+    sub: np.ndarray | None  # those holding a weight or a bond, as positions in row_index (None: all)
+    rows: np.ndarray  # their uids: the rows computed
+    w_raw: np.ndarray  # their stored weights
+
+
+class _Rows(NamedTuple):
+    """What the epoch's row work (_epoch_rows) hands to the emission step."""
+
+    consensus: np.ndarray
+    validator_trust: np.ndarray
+    ranks: np.ndarray
+    incentive: np.ndarray
+    dividends_raw: np.ndarray
+    bonds_rows: np.ndarray
+    bonds_index: np.ndarray
+    w_bits: np.ndarray
+
+
+def _epoch_front(inp: EpochInputs) -> _Front:
+    """The epoch's input checks, activity, and the rows it reads and computes (stake comes next)."""
     n = len(np.asarray(inp.alpha_stake))
     alpha = _vector("alpha_stake", inp.alpha_stake, n)
     if alpha.size and alpha.min() < 0:
@@ -1177,21 +1325,14 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     # -- activity ------------------------------------------------------------------------------
     cutoff = effective_activity_cutoff(inp)
     active = ~(last_update + cutoff < current_block)
-
-    # -- stake and permits --------------------------------------------------------------------
-    stake, total_stake = _stake_bits(alpha, tao, inp.tao_weight, int(inp.stake_threshold), owner)
     if owner is not None:
         old_permit[owner] = True
-    new_permit = _topk_nonzero(stake, int(inp.max_allowed_validators))
-    if owner is not None:
-        new_permit[owner] = True
-    active_stake = _normalize(np.where(active & old_permit, stake, 0))
 
     # -- rows that matter: permitted setters, and holders of bonds (they decay and normalise) ---
     # One OR over each bond row says both "holds an entry" and, with any bit above the low 16 (negative
     # values set them all), "holds a value outside u16"; rows with any entry are read (and checked).
     bond_bits = None if raw_b is None else np.bitwise_or.reduce(raw_b, axis=1)
-    row_index = np.flatnonzero(old_permit if bond_bits is None else old_permit | (bond_bits != 0))
+    row_index = (old_permit if bond_bits is None else old_permit | (bond_bits != 0)).nonzero()[0]
     w_raw = raw_w.take(row_index, axis=0)
     row_or = np.bitwise_or.reduce(w_raw, axis=1)
     if len(row_index) and int(np.bitwise_or.reduce(row_or)) >> 16:
@@ -1203,37 +1344,81 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     live = row_or != 0
     if bond_bits is not None:
         live |= bond_bits[row_index] != 0
-    compact = not live.all()
-    if compact:
-        sub = np.flatnonzero(live)
+    sub = None
+    rows = row_index
+    if not live.all():
+        sub = live.nonzero()[0]
         rows, w_raw = row_index[sub], w_raw[sub]
-    else:
-        rows = row_index
-    r_count = len(rows)
+    return _Front(
+        inp, n, alpha, tao, last_update, registered, old_permit, raw_b, bond_bits, owner, emission_rao,
+        active, row_index, sub, rows, w_raw,
+    )  # fmt: skip
 
-    # -- weights: permit, diagonal (except owner), outdated, commit-reveal masks; row-normalise --
+
+class _Weights(NamedTuple):
+    """The weights of the rows computed after the epoch's masks: normalised, and what survived."""
+
+    keep: np.ndarray | None  # the entries kept (explicit zeros included); liquid alpha only
+    w_bits: np.ndarray  # row-normalised, I32F32 bits
+    has_weights: np.ndarray  # rows with any weight left
+
+
+def _epoch_weights(f: _Front) -> _Weights:
+    """Permit, diagonal (except owner), outdated and commit-reveal masks, then row normalisation."""
+    inp = f.inp
     liquid = bool(inp.yuma3 and inp.liquid_alpha)
+    keep = None
     if liquid:  # liquid-alpha bonds need to know which entries survive (explicit zeros included)
         keep = _row_masks(
-            inp, n, rows, w_raw, old_permit, owner, last_update, registered, breakdown=False
+            inp, f.n, f.rows, f.w_raw, f.old_permit, f.owner, f.last_update, f.registered, breakdown=False
         ).kept
-        w_int = np.where(keep, w_raw, 0)
+        w_int = np.where(keep, f.w_raw, 0)
     else:
-        w_int = _mask_weights(inp, n, rows, w_raw, old_permit, owner, last_update, registered)
+        w_int = _mask_weights(inp, f.n, f.rows, f.w_raw, f.old_permit, f.owner, f.last_update, f.registered)
     w_sum = w_int.sum(axis=1)
-    w_bits = _div_u16_sum(w_int, w_sum[:, None])
+    # a row's normalised weights are non-zero exactly where its sum is
+    return _Weights(keep, _div_u16_sum(w_int, w_sum[:, None]), w_sum > 0)
+
+
+def _epoch_rows(
+    f: _Front,
+    active_stake: np.ndarray,
+    new_permit: np.ndarray,
+    weights: _Weights | None = None,
+    consensus: np.ndarray | None = None,
+) -> _Rows:
+    """_epoch_rows_steps run to its end."""
+    return _run(_epoch_rows_steps(f, active_stake, new_permit, weights, consensus))
+
+
+def _epoch_rows_steps(
+    f: _Front,
+    active_stake: np.ndarray,
+    new_permit: np.ndarray,
+    weights: _Weights | None = None,
+    consensus: np.ndarray | None = None,
+) -> Generator[_AlphaRequest, np.ndarray, _Rows]:
+    """The epoch's work on the rows computed: masks and normalised weights (unless given), consensus
+    (unless given), clipping, trust, ranks, incentive, bonds and the dividends before normalisation."""
+    inp, n, rows, row_index = f.inp, f.n, f.rows, f.row_index
+    registered, bond_bits, raw_b, sub = f.registered, f.bond_bits, f.raw_b, f.sub
+    compact = sub is not None
+    current_block = int(inp.current_block)
+    r_count = len(rows)
+    liquid = bool(inp.yuma3 and inp.liquid_alpha)
+    keep, w_bits, has_weights = _epoch_weights(f) if weights is None else weights
 
     # -- consensus, clipping, trust, ranks, incentive ---------------------------------------------
     kappa_bits = (int(inp.kappa) << 32) // U16_MAX
     a_r = active_stake[rows]
-    has_weights = w_sum > 0  # a row's normalised weights are non-zero exactly where its sum is
-    consensus = _epoch_consensus(
-        active_stake[row_index], w_bits, sub if compact else None, has_weights, kappa_bits
-    )
+    if consensus is None:
+        consensus = _epoch_consensus(
+            active_stake[row_index], w_bits, sub if compact else None, has_weights, kappa_bits
+        )
     # Clipping at C_j = 0 empties column j, so when few miners have consensus (most subnets) the
     # clipped weights, trust, ranks and the full-penalty bond weights are worked out on those
     # columns only (`agreed`); `clipped` (every column) is then made only where a path needs it.
-    agreed = np.flatnonzero(consensus)
+    agreed = consensus.nonzero()[0]
     narrow = 4 * len(agreed) < 3 * n
     clipped: np.ndarray | None = None
     if narrow:
@@ -1253,7 +1438,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     validator_trust = np.zeros(n, dtype=np.int64)
     validator_trust[rows] = trust_r
     incentive = _normalize(ranks)
-    paid = np.flatnonzero(incentive)
+    paid = incentive.nonzero()[0]
 
     # -- weights for bonds (bonds penalty) ----------------------------------------------------------
     beta = (int(inp.bonds_penalty) << 32) // U16_MAX
@@ -1270,7 +1455,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
             clipped = np.minimum(w_bits, consensus)
         wb = w_bits + _mul(clipped - w_bits, np.int64(beta))
         wb = np.where(wb > 0, wb, 0)
-        wb_rows = wb.any(axis=1)
+        wb_rows = np.asarray(wb.any(axis=1))
 
     # -- bonds ---------------------------------------------------------------------------------
     lms = int(inp.last_mechanism_step_block)
@@ -1293,7 +1478,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     rate = ONE - bma_bits
     # Rows with neither weights for bonds nor old bonds add nothing to any column sum and get no
     # bonds, so the bond maths runs on the others only (exact; most permit holders in real subnets).
-    bonded = np.flatnonzero(wb_rows | b_rows)
+    bonded = (wb_rows | b_rows).nonzero()[0]
     full_rows = len(bonded) == r_count
     weighted_b = weighted if beta == ONE else None  # (agreed columns only when wb is None)
     if full_rows:
@@ -1302,12 +1487,35 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         clipped_b = clipped_a if wb is None else None
     else:
         b_old, a_b, w_bits_b = b_old[bonded], a_r[bonded], w_bits[bonded]
-        keep_b = keep[bonded] if liquid else None
+        keep_b = keep[bonded] if keep is not None else None
         if wb is not None:
             wb = wb[bonded]
         clipped_b = clipped_a[bonded] if wb is None else None
         if weighted_b is not None:
             weighted_b = weighted_b[bonded]
+    # Columns where neither W^b nor the old bonds hold anything stay 0 through every step below (the
+    # EMA, the column normalisations and the max-upscale keep a zero column zero, and it adds nothing
+    # to a dividend). When they are most columns (real subnets: bonds follow the few miners with
+    # consensus) the bond maths runs on the others, and the stored rows are widened at the end.
+    agreed_b, ranks_b, incentive_b, paid_b = agreed, ranks, incentive, paid
+    held_cols = None
+    if not liquid and len(b_old):
+        held = np.asarray(b_old.any(axis=0))
+        if wb is None:
+            held[agreed] = True
+        else:
+            held |= wb.any(axis=0)
+        if 2 * int(np.count_nonzero(held)) < n:
+            held_cols = held.nonzero()[0]
+            b_old = b_old[:, held_cols]
+            if wb is None:  # clipped_b and weighted_b hold the agreed columns, all of them held
+                agreed_b = np.searchsorted(held_cols, agreed)
+            else:
+                wb = wb[:, held_cols]
+                if weighted_b is not None:
+                    weighted_b = weighted_b[:, held_cols]
+            ranks_b, incentive_b = ranks[held_cols], incentive[held_cols]
+            paid_b = incentive_b.nonzero()[0]
     if inp.yuma3:
         b_prev = _u16_proportion_of_u16(b_old)  # rows read were checked to hold u16 values
         if liquid and consensus.any():
@@ -1323,7 +1531,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
             if 2 * int(np.count_nonzero(wb_support)) >= wb_support.size:
                 # mostly entries: the same maths on the whole block (no gather/scatter), then the
                 # entries W^b does not hold are zeroed
-                alphas = _alpha_sigmoid(wb, b_prev, consensus, inp)
+                alphas = yield from _alpha_sigmoid_steps(wb, b_prev, consensus, inp)
                 ema = _mul_unit(ONE - alphas, b_prev)
                 ema += _mul_unit(alphas, wb)
                 np.minimum(ema, ONE, out=ema)
@@ -1331,7 +1539,7 @@ def epoch(inputs: EpochInputs) -> EpochResult:
             else:
                 ri, cj = np.nonzero(wb_support)
                 w_s, b_s = wb[ri, cj], b_prev[ri, cj]
-                alphas = _alpha_sigmoid(w_s, b_s, consensus[cj], inp)
+                alphas = yield from _alpha_sigmoid_steps(w_s, b_s, consensus[cj], inp)
                 value = _mul_unit(ONE - alphas, b_s) + _mul_unit(alphas, w_s)
                 ema = np.zeros_like(wb)
                 ema[ri, cj] = np.minimum(value, ONE)
@@ -1339,13 +1547,13 @@ def epoch(inputs: EpochInputs) -> EpochResult:
             assert clipped_b is not None
             ema = _mul_unit(b_prev, ONE - rate)
             if len(agreed):
-                ema[:, agreed] += _mul_unit(clipped_b, rate)
+                ema[:, agreed_b] += _mul_unit(clipped_b, rate)
         else:
             ema = _mul_unit(wb, rate)
             ema += _mul_unit(b_prev, ONE - rate)
         # dividends sum floor(B_ij * I_j) over miners: those without incentive add 0, so the column
         # normalisation is needed only where I_j > 0 (a few miners on real subnets)
-        ema_i, incentive_i = _paid_columns(ema, incentive, paid)
+        ema_i, incentive_i = _paid_columns(ema, incentive_b, paid_b)
         per_validator = _mul_unit(_div_cols(ema_i, ema_i.sum(axis=0)), incentive_i).sum(axis=1)
         div_b = _mul(per_validator, a_b)
         # 0 <= ema <= 1.0 (a convex mix of proportions, floored; capped under liquid alpha), so
@@ -1362,73 +1570,71 @@ def epoch(inputs: EpochInputs) -> EpochResult:
         elif wb is None:  # the delta is zero outside the agreed columns (their ranks are the sums)
             ema = _mul_unit(b_norm, ONE - rate)
             if len(agreed):
-                ema[:, agreed] += _mul_unit(_div_cols(weighted_b, ranks[agreed]), rate)
+                ema[:, agreed_b] += _mul_unit(_div_cols(weighted_b, ranks[agreed]), rate)
         else:  # rows left out hold no weights, so the column sums are the ranks
-            ema = _mul_unit(_div_cols(weighted_b, ranks), rate)
+            ema = _mul_unit(_div_cols(weighted_b, ranks_b), rate)
             ema += _mul_unit(b_norm, ONE - rate)
         ema = _div_cols(ema, ema.sum(axis=0))
-        ema_i, incentive_i = _paid_columns(ema, incentive, paid)
+        ema_i, incentive_i = _paid_columns(ema, incentive_b, paid_b)
         div_b = _mul_unit(ema_i, incentive_i).sum(axis=1)
         # stored as u16 after scaling each column to its maximum: ema <= its column's max, so the
         # quotient is at most 1.0 and floor(q * 65535 / 2^32) needs no clamping
-        stored_b = _div_cols(ema, ema.max(axis=0) if len(ema) else np.zeros(n, dtype=np.int64))
+        stored_b = _div_cols(ema, ema.max(axis=0) if len(ema) else np.zeros(ema.shape[1], dtype=np.int64))
         stored_b *= U16_MAX
         stored_b >>= FRAC_BITS
     # rows left out of the bond maths have no dividend and store no bonds
     b_uids = rows if full_rows else rows[bonded]
     dividends_raw = np.zeros(n, dtype=np.int64)
     dividends_raw[b_uids] = div_b
-    dividends = _normalize(dividends_raw)
-    bonds_out = np.zeros((n, n), dtype=np.int64)
+    # rows without a new permit store no bonds; the (n, n) matrix is expanded on demand
     persist = new_permit[b_uids]
-    b_count = len(b_uids)
-    if persist.all():
-        if b_count and int(b_uids[-1]) - int(b_uids[0]) == b_count - 1:  # a block of rows: a slice copy
-            bonds_out[int(b_uids[0]) : int(b_uids[-1]) + 1] = stored_b
-        else:
-            bonds_out[b_uids] = stored_b
-    else:
-        bonds_out[b_uids[persist]] = stored_b[persist]
+    if not persist.all():
+        b_uids, stored_b = b_uids[persist], stored_b[persist]
+    if held_cols is not None:
+        wide = np.zeros((len(b_uids), n), dtype=np.int64)
+        wide[:, held_cols] = stored_b
+        stored_b = wide
+    return _Rows(consensus, validator_trust, ranks, incentive, dividends_raw, stored_b, b_uids, w_bits)
 
-    # -- emission --------------------------------------------------------------------------------
-    combined = incentive + dividends
-    total = int(combined.sum())
-    fallback = total == 0
-    # The three shares and their amounts, and the five u16 outputs, go through the arithmetic as
-    # one stacked array each (rows handed out as the fields): fewer calls on small vectors.
-    if fallback:
-        validator_share = active_stake if active_stake.any() else stake
-        shares = np.array([incentive, validator_share, validator_share])
-    else:
-        shares = _div_scalar(np.array([incentive, dividends, combined]), total)
-    server_emission, validator_emission, combined_emission = _amount(shares, emission_rao)
-    consensus_u16, incentive_u16, trust_u16, dividends_u16, stake_u16 = _to_u16(
-        np.array([consensus, incentive, validator_trust, dividends, stake])
-    )
 
+def _result(
+    f: _Front,
+    r: _Rows,
+    u16: np.ndarray,
+    amounts: np.ndarray,
+    stake: np.ndarray,
+    total_stake: np.ndarray,
+    new_permit: np.ndarray,
+    active_stake: np.ndarray,
+    dividends: np.ndarray,
+    fallback: bool,
+) -> EpochResult:
+    """The EpochResult of one subnet: u16 rows (consensus, incentive, trust, dividends, stake) and the
+    amounts (server, validator, combined emission) as computed, with the intermediates."""
     return EpochResult(
-        consensus=consensus_u16,
-        incentive=incentive_u16,
-        validator_trust=trust_u16,
-        dividends=dividends_u16,
-        stake_weight=stake_u16,
-        active=active,
+        consensus=u16[0],
+        incentive=u16[1],
+        validator_trust=u16[2],
+        dividends=u16[3],
+        stake_weight=u16[4],
+        active=f.active,
         new_validator_permit=new_permit,
-        bonds=bonds_out,
-        server_emission=server_emission,
-        validator_emission=validator_emission,
-        emission=combined_emission,
-        validator_permit=old_permit,
+        bonds_rows=r.bonds_rows,
+        bonds_index=r.bonds_index,
+        server_emission=amounts[0],
+        validator_emission=amounts[1],
+        emission=amounts[2],
+        validator_permit=f.old_permit,
         stake_bits=stake,
         active_stake_bits=active_stake,
-        consensus_bits=consensus,
-        validator_trust_bits=validator_trust,
-        ranks_bits=ranks,
-        incentive_bits=incentive,
+        consensus_bits=r.consensus,
+        validator_trust_bits=r.validator_trust,
+        ranks_bits=r.ranks,
+        incentive_bits=r.incentive,
         dividends_bits=dividends,
-        row_index=row_index,
-        live_index=rows,
-        weights_live_bits=w_bits,
+        row_index=f.row_index,
+        live_index=f.rows,
+        weights_live_bits=r.w_bits,
         fallback=fallback,
         total_stake=total_stake,
     )
@@ -1474,6 +1680,304 @@ def carry_forward(inputs: EpochInputs, result: EpochResult, **changes: object) -
     }
     carried.update(changes)
     return replace(inputs, **carried)
+
+
+# ----------------------------------------------------------------------------------------------
+# Many subnets at once
+# ----------------------------------------------------------------------------------------------
+
+
+_CHUNK = 32  # subnets stacked at a time by epoch_many
+
+
+def epoch_many(inputs: Sequence[EpochInputs]) -> list[EpochResult]:
+    """[epoch(i) for i in inputs], bit for bit, with the per-call-bound steps done for many subnets at once.
+
+    On a sparse subnet much of an epoch is numpy's cost per call. Subnets of one size go through in
+    chunks of _CHUNK: their (n,) vectors stacked (S, n) for stake, permits, active stake, the
+    normalisations, emission and the u16 outputs; every subnet's weighted medians found in one sort
+    over their stacked rows (_consensus_rows); the liquid-alpha sigmoid's 30-term series run once
+    for all the chunk's requests (_run_all). The rest of the row work (masks, clipping, bonds) is
+    epoch()'s own, per subnet. Each step is the same integer arithmetic, so the results are
+    identical. Raises what epoch() raises for the first bad input met.
+    """
+    results: list[EpochResult | None] = [None] * len(inputs)
+    groups: dict[int, list[int]] = {}
+    for k, inp in enumerate(inputs):
+        groups.setdefault(len(np.asarray(inp.alpha_stake)), []).append(k)
+    for ks in groups.values():
+        # a chunk of subnets at a time: its stacked arrays stay in cache
+        for first in range(0, len(ks), _CHUNK):
+            chunk = ks[first : first + _CHUNK]
+            fronts = [_epoch_front(inputs[k]) for k in chunk]
+            for k, res in zip(chunk, _epoch_stacked(fronts), strict=True):
+                results[k] = res
+    return [res for res in results if res is not None]
+
+
+def _epoch_stacked(fronts: list[_Front]) -> list[EpochResult]:
+    """The rest of epoch() for subnets of one size, their (n,) vectors stacked (see epoch_many)."""
+    stake, total_stake = _stake_rows(fronts)
+    new_permit = _topk_nonzero_rows(stake, [int(f.inp.max_allowed_validators) for f in fronts])
+    owners = np.array([-1 if f.owner is None else f.owner for f in fronts])
+    owned = np.flatnonzero(owners >= 0)
+    new_permit[owned, owners[owned]] = True
+    active = np.array([f.active for f in fronts]) & np.array([f.old_permit for f in fronts])
+    active_stake = _normalize_rows(np.where(active, stake, 0))
+    weights = [_epoch_weights(f) for f in fronts]
+    medians = _consensus_stacked(fronts, active_stake, weights)
+    rows = _run_all(
+        [
+            _epoch_rows_steps(f, active_stake[s], new_permit[s], weights[s], medians[s])
+            for s, f in enumerate(fronts)
+        ]
+    )
+    incentive = np.array([r.incentive for r in rows])
+    dividends = _normalize_rows(np.array([r.dividends_raw for r in rows]))
+    # emission: the shares of a positive total in one uint64 division where x << 32 fits (each
+    # x <= total; sums of 2n values <= 2^32 fit int64), the others (and the fallback) row by row
+    combined = incentive + dividends
+    totals = combined.sum(axis=1)
+    parts = np.stack([incentive, dividends, combined], axis=1)  # (S, 3, n)
+    fits = (totals > 0) & (parts.max(axis=(1, 2)) < 1 << 32)
+    shares = parts.view(np.uint64) << _U32
+    shares //= np.where(fits, totals, 1).view(np.uint64)[:, None, None]
+    shares = shares.view(np.int64)
+    for s in np.flatnonzero(~fits).tolist():
+        total = int(totals[s])
+        if total == 0:
+            share = active_stake[s] if active_stake[s].any() else stake[s]
+            shares[s] = [incentive[s], share, share]
+        else:
+            shares[s] = _div_scalar(parts[s], total)
+    rao = np.array([f.emission for f in fronts], dtype=np.uint64)[:, None, None]
+    s_u = shares.view(np.uint64)
+    amounts = s_u * (rao >> _U32)
+    amounts += (s_u * (rao & np.uint64(_LO32))) >> _U32
+    amounts = amounts.view(np.int64)
+    consensus = np.array([r.consensus for r in rows])
+    trust = np.array([r.validator_trust for r in rows])
+    u16 = _to_u16(np.stack([consensus, incentive, trust, dividends, stake], axis=1))  # (S, 5, n)
+    return [
+        _result(
+            f,
+            r,
+            u16[s],
+            amounts[s],
+            stake[s],
+            total_stake[s],
+            new_permit[s],
+            active_stake[s],
+            dividends[s],
+            int(totals[s]) == 0,
+        )  # fmt: skip
+        for s, (f, r) in enumerate(zip(fronts, rows, strict=True))
+    ]
+
+
+def _stake_rows(fronts: list[_Front]) -> tuple[np.ndarray, np.ndarray]:
+    """_stake_bits of every subnet (S, n): _stake_bits_weighted's arithmetic on stacked rows (without
+    TAO weight it gives the same values: V_i = alpha_i * 2^32); a subnet outside its ranges, or with
+    an entry too close to an integer for the float estimate, is done exactly on its own."""
+    alpha = np.array([f.alpha for f in fronts])
+    tao = np.array([f.tao for f in fronts])
+    s_count, n = alpha.shape
+    tw = [(int(f.inp.tao_weight) << 32) // _U64_MAX for f in fronts]
+    tw_bits = np.array([t if t <= 1 << 32 else 0 for t in tw], dtype=np.uint64)[:, None]
+    t = tao.view(np.uint64)
+    low = (t & np.uint64(_LO32)) * tw_bits
+    whole = ((t >> _U32) * tw_bits + (low >> _U32)).view(np.int64)
+    whole += alpha  # floor(T_i); rows that could wrap are redone below
+    frac = (low & np.uint64(_LO32)).view(np.int64)
+    thresholds = np.array([int(f.inp.stake_threshold) for f in fronts])
+    below = whole < thresholds[:, None]
+    for s, f in enumerate(fronts):
+        if f.owner is not None:
+            below[s, f.owner] = False
+    kept_whole = np.where(below, 0, whole)
+    kept_frac = np.where(below, 0, frac)
+    alpha_tops, tao_tops = alpha.max(axis=1).tolist(), tao.max(axis=1).tolist()
+    tao_lows = tao.min(axis=1).tolist()
+    whole_sums, frac_sums = kept_whole.sum(axis=1).tolist(), kept_frac.sum(axis=1).tolist()
+    scale = np.zeros(s_count)
+    exact: list[int] = []
+    totals = [0] * s_count
+    for s in range(s_count):
+        if (
+            tw[s] > 1 << 32
+            or tao_lows[s] < 0
+            or (alpha_tops[s] + (tao_tops[s] >> 32) * tw[s] + (1 << 32)) * n >= 1 << 63
+        ):
+            exact.append(s)
+            continue
+        totals[s] = (whole_sums[s] << 32) + frac_sums[s]
+        if totals[s]:
+            scale[s] = float(1 << 32) / float(totals[s])
+    value = kept_whole.astype(np.float64)
+    value *= float(1 << 32)
+    value += kept_frac
+    value *= scale[:, None]
+    q = np.floor(value)
+    out = q.astype(np.int64)
+    q -= value
+    margin = 1.0 / (1 << 16)
+    unsure = ((q > -margin) | (q < margin - 1.0)) & (value != 0.0)
+    for s, i in zip(*np.nonzero(unsure), strict=True):
+        s, i = int(s), int(i)
+        out[s, i] = (((int(kept_whole[s, i]) << 32) + int(kept_frac[s, i])) << 32) // totals[s]
+    for s in exact:
+        f = fronts[s]
+        out[s], whole[s] = _stake_bits(f.alpha, f.tao, f.inp.tao_weight, int(f.inp.stake_threshold), f.owner)
+    return out, whole
+
+
+def _topk_nonzero_rows(stake: np.ndarray, k: list[int]) -> np.ndarray:
+    """_topk_nonzero of each row of stake (S, n) with its own k. The rows holding more than k
+    non-zero stakes are sorted once as packed (stake, uid) keys, which orders ties by uid as the
+    stable sort does: a uid loses when its key is among the row's n - k smallest."""
+    keep = stake != 0
+    s_count, n = stake.shape
+    limit = np.array(k)
+    crowded = np.flatnonzero((np.count_nonzero(keep, axis=1) > limit) & (n >= limit))
+    if len(crowded):
+        shift = max(1, int(n - 1).bit_length())
+        if int(stake.min()) >= 0 and int(stake.max()) < 1 << (62 - shift):
+            keys = stake[crowded] << shift
+            keys |= np.arange(n)
+            ranked = np.sort(keys, axis=1)
+            cut = ranked[np.arange(len(crowded)), n - limit[crowded] - 1]  # n - k >= 1 here
+            keep[crowded] &= keys > cut[:, None]
+        else:
+            order = np.argsort(stake[crowded], axis=1, kind="stable")
+            position = np.empty_like(order)
+            np.put_along_axis(position, order, np.arange(n)[None, :], axis=1)
+            keep[crowded] &= position >= (n - limit[crowded])[:, None]
+    return keep
+
+
+def _normalize_rows(x: np.ndarray) -> np.ndarray:
+    """_normalize of each row of x (S, m) of non-negative values whose row sums fit int64."""
+    totals = x.sum(axis=1)
+    fast = (totals > 0) & ((totals < 1 << 32) | ((totals < 1 << 62) & (x.max(axis=1) < 1 << 32)))
+    if fast.all():
+        q = x.view(np.uint64) << _U32
+        q //= totals[:, None].view(np.uint64)
+        return q.view(np.int64)
+    out = x.copy()
+    if fast.any():
+        q = x[fast].view(np.uint64) << _U32
+        q //= totals[fast][:, None].view(np.uint64)
+        out[fast] = q.view(np.int64)
+    for i in np.flatnonzero(~fast & (totals > 0)).tolist():
+        out[i] = _normalize(x[i])
+    return out
+
+
+def _consensus_stacked(
+    fronts: list[_Front], active_stake: np.ndarray, weights: list[_Weights], chunk: int = 8
+) -> list[np.ndarray | None]:
+    """Each subnet's consensus (_epoch_consensus) from passes over the stacked rows of `chunk`
+    subnets at a time (see _consensus_rows; small enough stacks stay in cache); None for a subnet
+    without a row computed (epoch() handles it)."""
+    out: list[np.ndarray | None] = [None] * len(fronts)
+    some = [s for s, f in enumerate(fronts) if len(f.rows)]
+    for first in range(0, len(some), chunk):
+        part = some[first : first + chunk]
+        sel = [fronts[s] for s in part]
+        counts = np.array([len(f.rows) for f in sel])
+        starts = np.zeros(len(sel), dtype=np.int64)
+        np.cumsum(counts[:-1], out=starts[1:])
+        seg = np.repeat(np.arange(len(sel)), counts)
+        uid = np.concatenate([f.rows for f in sel])
+        w_bits = np.concatenate([weights[s].w_bits for s in part])
+        has_weights = np.concatenate([weights[s].has_weights for s in part])
+        kappa_bits = np.array([(int(f.inp.kappa) << 32) // U16_MAX for f in sel])
+        stacked = _consensus_rows(
+            sel, active_stake[part], w_bits, has_weights, seg, uid, starts, kappa_bits, sel[0].n
+        )
+        for k, s in enumerate(part):
+            out[s] = stacked[k]
+    return out
+
+
+def _consensus_rows(
+    fronts: list[_Front],
+    active_stake: np.ndarray,
+    w_bits: np.ndarray,
+    has_weights: np.ndarray,
+    seg: np.ndarray,
+    uid: np.ndarray,
+    starts: np.ndarray,
+    kappa_bits: np.ndarray,
+    n: int,
+) -> np.ndarray:
+    """_epoch_consensus of every subnet of a batch: (S, n) consensus bits.
+
+    Per subnet the voters' stake u is normalised again and minority = sum(u) - kappa. A column
+    whose zero scores (rows without weights vote 0 everywhere) hold more than the minority has
+    median 0; in the others the crossing lies among the non-zero scores, at the first one (in
+    score order) where the zero stake plus the cumulative non-zero stake passes the minority.
+    The non-zero scores of every open column of every subnet are sorted at once as packed
+    (column of the batch, score, row) keys; one cumulative sum and one searchsorted find each
+    column's crossing. Subnets outside _epoch_consensus's usual case go through _consensus.
+    """
+    s_count = len(fronts)
+    u = _normalize_rows(active_stake)  # active_stake is 0 outside the rows each subnet reads
+    total = u.sum(axis=1)
+    minority = total - kappa_bits
+    voting_r = active_stake[seg, uid] > 0
+    scored = has_weights & voting_r
+    u_scored = np.where(scored, u[seg, uid], 0)
+    n_scored = np.add.reduceat(scored.astype(np.int64), starts)
+    empty = np.count_nonzero(active_stake > 0, axis=1) - n_scored
+    high = u.max(axis=1)
+    usual = (
+        (n_scored + (empty > 0) >= 2)
+        & (minority >= 0)
+        & (minority < total)
+        & (high * (n_scored + 1) < 1 << 62)
+    )
+    row_bits = max(1, int(n - 1).bit_length())
+    key_bits = int(s_count * n - 1).bit_length() + 33 + row_bits
+    if key_bits > 63:  # the packed keys would not fit: every subnet on its own
+        usual[:] = False
+    consensus = np.zeros((s_count, n), dtype=np.int64)
+    if usual.any():
+        nonzero = w_bits != 0
+        zero_stake = total[:, None] - np.add.reduceat(nonzero * u_scored[:, None], starts, axis=0)
+        open_cols = (zero_stake <= minority[:, None]) & usual[:, None]
+        rr, cc = np.nonzero(nonzero & scored[:, None] & open_cols[seg])
+        if len(rr):
+            subnet = seg[rr]
+            keys = subnet * n + cc
+            keys <<= 33
+            keys |= w_bits[rr, cc]
+            keys <<= row_bits
+            keys |= rr - starts[subnet]
+            keys.sort()
+            low_mask = (1 << row_bits) - 1
+            block = keys >> (33 + row_bits)
+            subnet = block // n
+            cum = np.cumsum(u_scored[starts[subnet] + (keys & low_mask)])
+            first = np.flatnonzero(np.diff(block)) + 1
+            first = np.concatenate([[0], first])
+            ids = block[first]
+            base = np.concatenate([[0], cum[first[1:] - 1]])
+            target = base + minority[ids // n] - zero_stake.ravel()[ids]
+            at = np.searchsorted(cum, target, side="right")
+            consensus.ravel()[ids] = (keys[at] >> row_bits) & ((1 << 33) - 1)
+    for s in np.flatnonzero(~usual).tolist():
+        f = fronts[s]
+        a, b = int(starts[s]), int(starts[s]) + len(f.rows)
+        consensus[s] = _consensus(
+            active_stake[s][f.row_index],
+            w_bits[a:b],
+            int(kappa_bits[s]),
+            has_weights[a:b],
+            f.sub,
+            nonnegative=True,
+        )
+    return consensus
 
 
 # ----------------------------------------------------------------------------------------------
@@ -1533,6 +2037,63 @@ def epoch_with_mechanisms(
     under that mechanism's index) and `mechanism_inputs` the EpochInputs it ran on, so
     `consensus.explain_validators(out.mechanism_inputs[m], out.mechanisms[m])` explains mechanism m.
     """
+    per_inputs, parts, weights_bits = _mechanism_inputs(
+        inputs,
+        mechanism_weights,
+        mechanism_bonds,
+        mechanism_last_update,
+        split,
+        mechanism_weights_set,
+        mechanism_commit_block,
+    )
+    return _aggregate([epoch(per) for per in per_inputs], parts, weights_bits, per_inputs)
+
+
+def epoch_with_mechanisms_many(arguments: Sequence[Mapping[str, Any]]) -> list[EpochResult]:
+    """[epoch_with_mechanisms(**a) for a in arguments], bit for bit, every mechanism's epoch of every
+    subnet through one epoch_many call (check --all: ``SubnetSnapshot.mechanism_arguments()``)."""
+    planned = [_mechanism_inputs(**a) for a in arguments]
+    results = epoch_many([per for per_inputs, _, _ in planned for per in per_inputs])
+    out: list[EpochResult] = []
+    at = 0
+    for per_inputs, parts, weights_bits in planned:
+        count = len(per_inputs)
+        out.append(_aggregate(results[at : at + count], parts, weights_bits, per_inputs))
+        at += count
+    return out
+
+
+_Plain = TypeVar("_Plain", EpochInputs, EpochResult)
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _replace(obj: _Plain, **changes: Any) -> _Plain:
+    """dataclasses.replace for EpochInputs / EpochResult without the __init__ call (per subnet it
+    showed): their fields are all plain __init__ arguments, so a copy of the fields with `changes`
+    is the same object replace builds. Cached properties are not carried over."""
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
+    unknown = set(changes) - set(names)
+    if unknown:
+        raise TypeError(f"unknown fields {sorted(unknown)}")
+    state = obj.__dict__
+    new = object.__new__(type(obj))
+    new.__dict__.update({name: state[name] for name in names})
+    new.__dict__.update(changes)
+    return new
+
+
+def _mechanism_inputs(
+    inputs: EpochInputs,
+    mechanism_weights: Sequence[np.ndarray],
+    mechanism_bonds: Sequence[np.ndarray | None],
+    mechanism_last_update: Sequence[np.ndarray],
+    split: Sequence[int] | None = None,
+    mechanism_weights_set: Sequence[np.ndarray | None] | None = None,
+    mechanism_commit_block: Sequence[np.ndarray | None] | None = None,
+) -> tuple[list[EpochInputs], list[int], list[int]]:
+    """Each mechanism's EpochInputs, the split emissions E_m and the U64F64 weights E_m / E."""
     count = len(mechanism_weights)
     if count == 0:
         raise ValueError("at least one mechanism is needed")
@@ -1541,11 +2102,10 @@ def epoch_with_mechanisms(
             raise ValueError(f"{name} has {len(seq)} entries for {count} mechanisms")
     emission = int(inputs.emission)
     parts = split_emissions(emission, count, split)
-    results: list[EpochResult] = []
     weights_bits: list[int] = []
     per_inputs: list[EpochInputs] = []
     for m in range(count):
-        per = replace(
+        per = _replace(
             inputs,
             weights=mechanism_weights[m],
             bonds=mechanism_bonds[m],
@@ -1555,12 +2115,18 @@ def epoch_with_mechanisms(
             emission=parts[m],
         )
         per_inputs.append(per)
-        results.append(epoch(per))
         if emission == 0:
             weights_bits.append((1 << 64) if m == 0 else 0)
         else:
             weights_bits.append((parts[m] << 64) // emission)
+    return per_inputs, parts, weights_bits
 
+
+def _aggregate(
+    results: list[EpochResult], parts: list[int], weights_bits: list[int], per_inputs: list[EpochInputs]
+) -> EpochResult:
+    """The netuid-level result of the mechanisms' epochs (see epoch_with_mechanisms)."""
+    count = len(results)
     first = results[0]
     if count == 1:
         # One mechanism: w_0 = E / E = 1 exactly (also for E = 0), so floor(0 + 1 * v) = v, already
@@ -1579,7 +2145,7 @@ def epoch_with_mechanisms(
                 "new_validator_permit",
             )
         }
-        return replace(
+        return _replace(
             first,
             **copies,
             mechanisms=results,

@@ -142,12 +142,17 @@ def returns_tables(
     hotkey: str | None = None,
     windows: Sequence[int] = (1,),
     start_id: int | None = None,
+    trend_start: bool = False,
 ) -> dict[int, pd.DataFrame]:
     """:func:`returns_table` for a window (days) and, if asked too, the last epoch (1) of one snapshot,
     from ONE read of the store (the window's rows hold the last epoch's): what the Stake page's table
     and its trend need, without reading the snapshot twice. Keys: the windows asked for, and
     :data:`START` when ``start_id`` is one of the window's snapshots: its last-epoch
-    return_tao_per_1000_per_day per (netuid, hotkey) of the snapshot's validators, the trend's start."""
+    return_tao_per_1000_per_day per (netuid, hotkey) of the snapshot's validators, the trend's start.
+    ``trend_start``: the start is the one the store finds (``store.returns_frames``' 'start_id': the
+    window's oldest snapshot taken before this one, for a 1-day window the previous snapshot), read in
+    the same pass; :data:`START` is then present whenever that snapshot exists, and :data:`END` holds
+    the snapshot's own last-epoch returns in the same form (what the 1-day table gives them)."""
     asked = sorted({int(w) for w in windows})
     if not asked or asked[0] < 1:
         raise ReturnsError(f"window must be at least 1 day, not {asked[0] if asked else None}")
@@ -160,21 +165,30 @@ def returns_tables(
         window_days=asked[-1],
         netuids=wanted,
         hotkey=hotkey,
+        trend_start=trend_start,
     )
     if frames["snapshot_id"] is None or frames["latest"].empty:
         return {days: pd.DataFrame(columns=list(RETURNS_COLUMNS)) for days in asked}
+    if trend_start:
+        start_id = frames["start_id"]
     out = {}
+    rows = frames["window"]
+    if start_id is not None and int(start_id) not in frames["snapshot_ids"]:
+        rows = rows[rows["snapshot_id"].isin(frames["snapshot_ids"])]  # the start was read besides
     for days in asked:
-        window = frames["window"]
+        window = rows
         if days < asked[-1]:  # the last epoch: the snapshot's own rows of the window
             window = window[window["snapshot_id"] == frames["snapshot_id"]]
         out[days] = _returns_from_frames(frames, window)
-    if start_id is not None and int(start_id) in frames["snapshot_ids"]:
+    if start_id is not None and (trend_start or int(start_id) in frames["snapshot_ids"]):
         out[START] = _start_returns(frames, int(start_id))
+    if trend_start:  # the trend's end: the snapshot's own last-epoch returns, from the same rows
+        out[END] = _start_returns(frames, int(frames["snapshot_id"]))
     return out
 
 
 START = -1  # returns_tables' key of the window's first snapshot's last-epoch returns (start_id)
+END = -2  # with trend_start: the snapshot's last-epoch returns (netuid, hotkey, TAO return), START's form
 
 
 def _start_returns(frames: dict[str, Any], start_id: int) -> pd.DataFrame:
@@ -215,9 +229,18 @@ def _returns_from_frames(frames: dict[str, Any], window: pd.DataFrame) -> pd.Dat
     the per-epoch rates of ``window`` (frames['window'], or its rows of the snapshot alone)."""
     sid = frames["snapshot_id"]
     size = len(frames["latest"])
-    latest = _with_rates(frames["latest"].assign(_k=np.arange(size)), frames["subnets"])
-    if latest.empty:
+    # The rows with their subnet's terms (_with_rates' inner join), joined on the keys alone so the
+    # text columns are taken once (an 8,000-row snapshot: a merge of every column cost ~10 ms).
+    hit = frames["latest"][["snapshot_id", "netuid"]].merge(
+        _subnet_terms(frames["subnets"]), on=["snapshot_id", "netuid"], how="left", indicator=True
+    )
+    found = (hit["_merge"] == "both").to_numpy(dtype=bool)
+    if not found.any():
         return pd.DataFrame(columns=list(RETURNS_COLUMNS))
+    latest = frames["latest"][found].reset_index(drop=True)
+    terms = hit[found].reset_index(drop=True)
+    own = pd.to_numeric(latest["alpha_stake_own"], errors="coerce")
+    pool = own.fillna(pd.to_numeric(latest["alpha_stake"], errors="coerce"))
     # k = the hotkey's row in frames["latest"]
     rate = model.staker_rate(
         pd.to_numeric(window["alpha_dividends"], errors="coerce").to_numpy(dtype=np.float64),
@@ -228,39 +251,37 @@ def _returns_from_frames(frames: dict[str, Any], window: pd.DataFrame) -> pd.Dat
     count = np.bincount(k, minlength=size)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.bincount(k, weights=rate[known], minlength=size) / count
-    rows = latest["_k"].to_numpy(dtype=np.int64)
-    latest = latest.assign(mean=mean[rows], count=count[rows])
-    relations = frames["relations"].set_index(["netuid", "hotkey"])
-    latest = latest.join(relations, on=["netuid", "hotkey"])
+    rows = np.flatnonzero(found)
+    relations = latest[["netuid", "hotkey"]].merge(frames["relations"], on=["netuid", "hotkey"], how="left")
     alpha, tao = model.staker_returns(
-        latest["mean"].to_numpy(dtype=np.float64),
-        latest["epochs_per_day"].to_numpy(dtype=np.float64),
-        latest["price"].to_numpy(dtype=np.float64),
+        mean[rows],
+        terms["epochs_per_day"].to_numpy(dtype=np.float64),
+        terms["price"].to_numpy(dtype=np.float64),
     )
     out = pd.DataFrame(
         {
             "netuid": latest["netuid"].to_numpy(dtype=np.int64),
             "uid": pd.array(latest["uid"], dtype="Int64"),
-            "hotkey": latest["hotkey"].to_numpy(),
-            "coldkey": latest["coldkey"].to_numpy(),
-            "name": latest["identity_name"].to_numpy(),
+            "hotkey": latest["hotkey"],
+            "coldkey": latest["coldkey"],
+            "name": latest["identity_name"],
             "delegate_take": pd.to_numeric(latest["delegate_take"], errors="coerce").to_numpy() / U16_MAX,
             "childkey_take": pd.to_numeric(latest["childkey_take"], errors="coerce").to_numpy() / U16_MAX,
-            "stake_alpha_rao": pd.array(latest["pool"], dtype="Int64"),
-            "alpha_price_tao": latest["price"].to_numpy(dtype=np.float64),
+            "stake_alpha_rao": pd.array(pool, dtype="Int64"),
+            "alpha_price_tao": terms["price"].to_numpy(dtype=np.float64),
             "return_alpha_per_1000_per_day": alpha,
             "return_tao_per_1000_per_day": tao,
-            "window_epochs": latest["count"].fillna(0).to_numpy(dtype=np.int64),
+            "window_epochs": count[rows].astype(np.int64),
             "validator_trust": pd.to_numeric(latest["validator_trust"], errors="coerce").to_numpy() / U16_MAX,
             "snapshot_id": sid,
-            "block": latest["block"].to_numpy(dtype=np.int64),
-            "taken_at": latest["taken_at"].to_numpy(),
-            "epoch_block": pd.array(latest["epoch_block"], dtype="Int64"),
+            "block": terms["block"].to_numpy(dtype=np.int64),
+            "taken_at": terms["taken_at"].to_numpy(),
+            "epoch_block": pd.array(terms["epoch_block"], dtype="Int64"),
             "nominators": pd.array(latest["nominators"], dtype="Int64"),
             "alpha_dividends_rao": pd.array(latest["alpha_dividends"], dtype="Int64"),
             "root_alpha_dividends_rao": pd.array(latest["root_alpha_dividends"], dtype="Int64"),
-            "parents": latest["parents"].fillna(0).to_numpy(dtype=np.int64),
-            "children": latest["children"].fillna(0).to_numpy(dtype=np.int64),
+            "parents": relations["parents"].fillna(0).to_numpy(dtype=np.int64),
+            "children": relations["children"].fillna(0).to_numpy(dtype=np.int64),
         }
     )
     out = out.sort_values(

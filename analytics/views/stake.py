@@ -9,6 +9,8 @@ from stored values only, so a year of weekly snapshots of 128 subnets stays unde
 * :class:`Filters` and :func:`apply_filters` — subnets, minimum stake, in consensus only, one hotkey,
   free-text search over hotkey, coldkey and name. Pure pandas: the page shows and downloads exactly
   what :func:`apply_filters` returns.
+* :func:`bubble_figure` — the page's return-against-stake chart of those rows (one trace per health
+  level, WebGL beyond 1,000 points, built from numpy columns: 8,000 validators draw in ~40 ms).
 * :func:`validator_history` — one validator's return, Tv, stake and dividends across snapshots.
 """
 
@@ -18,9 +20,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 from analytics import ss58
 from analytics.data import store
+from analytics.textsafe import plot_text
 from analytics.views import health, returns
 
 WINDOWS = (1, 7, 30)  # days: 1 = the last epoch of the snapshot
@@ -59,22 +63,6 @@ def parse_hotkey(raw: str) -> str:
 PARENT_REASON = "earns through its child keys; not registered on this subnet"
 
 
-def _start_snapshot(db_path: str, snapshot_id: int, window_days: int) -> int | None:
-    """The snapshot the trend starts from: the oldest of the window returns_table averages (same
-    network, taken in the ``window_days`` days up to ``snapshot_id``); for 1 day the previous snapshot.
-    None when there is none."""
-    snaps = store.list_snapshots(db_path)
-    match = snaps.loc[snaps["snapshot_id"] == snapshot_id]
-    if match.empty:  # an unknown snapshot: the returns read says so
-        return None
-    row = match.iloc[0]
-    older = snaps[(snaps["network"] == row["network"]) & (snaps["taken_at"] < row["taken_at"])]
-    if window_days > 1:
-        older = older[older["taken_at"] >= row["taken_at"] - pd.Timedelta(days=window_days)]
-        return None if older.empty else int(older.iloc[-1]["snapshot_id"])  # newest first: the oldest
-    return None if older.empty else int(older.iloc[0]["snapshot_id"])
-
-
 def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDOW) -> pd.DataFrame:
     """Every validator of every subnet in ``snapshot_id``, best return after take first.
 
@@ -84,18 +72,17 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     trust, permit and activity (analytics.views.health); stake in TAO is alpha stake x pool price.
     """
     db = str(db_path)
-    # the window's table, the last epoch's (the trend's end) and, when the window holds it, the trend's
-    # start, from one read of the snapshot
-    start = _start_snapshot(db, snapshot_id, int(window_days))
-    tables = returns.returns_tables(db, snapshot_id, windows=(int(window_days), 1), start_id=start)
+    # the window's table and the trend's end and start (last-epoch returns), from one read of the store
+    tables = returns.returns_tables(db, snapshot_id, windows=(int(window_days),), trend_start=True)
     table = tables[int(window_days)]
     if table.empty:
         return pd.DataFrame(columns=list(COLUMNS))
     neurons = store.snapshot_validators(db, snapshot_id)[["netuid", "uid", "validator_permit", "active"]]
     neurons = neurons.astype({"uid": "Int64"})
-    table = table.merge(neurons, on=["netuid", "uid"], how="left")  # no row: no permit (or no uid)
-    permit = table["validator_permit"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    active = table["active"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    # no row: no permit (or no uid); joined on the keys alone (the text columns are not copied)
+    flags = table[["netuid", "uid"]].merge(neurons, on=["netuid", "uid"], how="left")
+    permit = flags["validator_permit"].astype("boolean").fillna(False).to_numpy(dtype=bool)
+    active = flags["active"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     trust_u16 = (table["validator_trust"].astype(float).fillna(0.0) * health.U16_MAX).round().to_numpy()
     table["health"] = health.health_levels(trust_u16, permit, active)
     table["reason"] = np.where(
@@ -103,25 +90,20 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     )
     table["stake_alpha"] = table["stake_alpha_rao"].astype(float) / RAO_PER_UNIT
     table["stake_tao"] = table["stake_alpha"] * table["alpha_price_tao"].astype(float)
-    table["trend"] = _trend(db, start, table, tables[1], tables.get(returns.START))
-    order = table.sort_values(
+    table["trend"] = _trend(table, tables[returns.END], tables.get(returns.START))
+    order = table[list(COLUMNS)].sort_values(
         ["return_tao_per_1000_per_day", "stake_tao", "netuid", "uid"],
         ascending=[False, False, True, True],
         na_position="last",
     )
-    return order[list(COLUMNS)].reset_index(drop=True)
+    return order.reset_index(drop=True)
 
 
-def _trend(
-    db: str, start: int | None, table: pd.DataFrame, now: pd.DataFrame, then: pd.DataFrame | None
-) -> np.ndarray:
-    """Relative change of each row's last-epoch TAO return (``now``: the snapshot's returns_table over
-    1 day) from the window's first snapshot ``start`` to this one; ``then``: the start's returns when
-    the window's read held them (else read here)."""
-    if start is None:
-        return np.full(len(table), np.nan)
+def _trend(table: pd.DataFrame, now: pd.DataFrame, then: pd.DataFrame | None) -> np.ndarray:
+    """Relative change of each row's last-epoch TAO return (``now``: the snapshot's, returns.END) from the window's first snapshot to this one (``then``: the start's returns,
+    :data:`analytics.views.returns.START`; None when there is no older snapshot: NaN)."""
     if then is None:
-        then = returns.returns_table(db, start, window_days=1)
+        return np.full(len(table), np.nan)
     key = ["netuid", "hotkey"]
     value = "return_tao_per_1000_per_day"
     both = table[key].merge(now[[*key, value]], on=key, how="left")
@@ -165,6 +147,71 @@ def apply_filters(table: pd.DataFrame, filters: Filters) -> pd.DataFrame:
         )
         keep &= text.str.casefold().str.contains(q, regex=False)
     return table[keep].reset_index(drop=True)
+
+
+BUBBLE_MAX_PX = 28  # the largest bubble's diameter (the validator with the most stake)
+WEBGL_FROM = 1000  # points: from here on the chart draws with WebGL (what plotly.express's "auto" does)
+X_TITLE = "stake (TAO at the pool price, log scale)"
+Y_TITLE = "return: TAO a day per 1,000 TAO, after take"
+BUBBLE_HOVER = (
+    "subnet %{customdata[0]} · %{text}<br>take %{customdata[1]:.0%} · stake %{customdata[2]:,.0f} TAO"
+    f"<br>{Y_TITLE}: %{{y:.3f}}<extra>%{{fullData.name}}</extra>"
+)
+
+
+def bubble_figure(shown: pd.DataFrame) -> go.Figure:
+    """Return against stake of every row of ``shown`` (:func:`apply_filters` output): x the stake in TAO
+    (log scale; a zero stake sits at 0.001), y the return after take, bubble area proportional to
+    the stake, one trace (legend entry, colour) per health level in :data:`health.ORDER`. Hover: subnet,
+    name, hotkey (chain strings made literal: :func:`analytics.textsafe.plot_text`), take and stake.
+
+    Built from numpy columns (no plotly.express, no per-point Python objects but the hover text), so
+    every point is drawn at a cost a page can pay on every view."""
+    stake_tao = shown["stake_tao"].astype(float).fillna(0.0).to_numpy(dtype=np.float64)
+    x = np.maximum(stake_tao, 1e-3)
+    size = np.sqrt(np.maximum(stake_tao, 0.0))
+    y = shown["return_tao_per_1000_per_day"].astype(float).to_numpy(dtype=np.float64)
+    text = (plot_text(shown["name"].fillna("")) + "<br>hotkey " + plot_text(shown["hotkey"])).to_numpy(
+        dtype=object
+    )
+    custom = np.column_stack(
+        [
+            shown["netuid"].astype(float).to_numpy(dtype=np.float64),
+            shown["delegate_take"].astype(float).to_numpy(dtype=np.float64),
+            stake_tao,
+        ]
+    )
+    levels = shown["health"].to_numpy(dtype=object)
+    # plotly.express's sizing: the largest bubble BUBBLE_MAX_PX across, areas proportional to size
+    peak = float(size.max()) if len(size) and size.max() > 0 else 1.0
+    sizeref = 2.0 * peak / BUBBLE_MAX_PX**2
+    trace = go.Scattergl if len(shown) > WEBGL_FROM else go.Scatter
+    fig = go.Figure()
+    for level in health.ORDER:
+        rows = levels == level
+        if not rows.any():
+            continue
+        fig.add_trace(
+            trace(
+                x=x[rows],
+                y=y[rows],
+                mode="markers",
+                name=level,
+                legendgroup=level,
+                text=text[rows].tolist(),
+                customdata=custom[rows],
+                hovertemplate=BUBBLE_HOVER,
+                marker={
+                    "size": size[rows],
+                    "sizemode": "area",
+                    "sizeref": sizeref,
+                    "color": health.COLOURS[level],
+                },
+            )
+        )
+    fig.update_xaxes(type="log", dtick=1, title_text=X_TITLE)  # log axis: a tick per power of ten
+    fig.update_yaxes(title_text=Y_TITLE)
+    return fig
 
 
 def validator_history(db_path: str, netuid: int, hotkey: str) -> pd.DataFrame:

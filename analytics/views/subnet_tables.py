@@ -133,7 +133,9 @@ SEVERITY_ORDER = health.ORDER  # ("critical", "major", "minor", "ok", "no permit
 OUT_OF_CONSENSUS = health.OUT_OF_CONSENSUS
 
 
-def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 0) -> pd.DataFrame:
+def validators_table(
+    db_path: str, snapshot_id: int, netuid: int, mechid: int = 0, *, money: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Every validator of one mechanism, the most severe consensus problem first, then by stake.
 
     ``severity`` is the health level of :mod:`analytics.views.health` (stored Tv, permit, active: the
@@ -143,7 +145,9 @@ def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 
     TAO x TaoWeight); Tv as recomputed for this mechanism and as the chain stored it (netuid level);
     earnings per 1000 staked per day: see :func:`earnings_per_1000_per_day` (all mechanisms together).
     The copier signal needs the previous epoch's consensus of the same mechanism, which the chain stores
-    only at netuid level: it is shown for single-mechanism subnets (NaN otherwise).
+    only at netuid level: it is shown for single-mechanism subnets (NaN otherwise). ``money``: the
+    snapshot's :func:`analytics.views.returns.returns_table` rows (window 1) when the caller already
+    read them (any subnets that include this one; the alerts read them once for every subnet watched).
     """
     a = subnet_analysis(db_path, snapshot_id, netuid)
     s, r = a.snap, a.result(mechid)
@@ -193,7 +197,7 @@ def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 
             "copier_overlap_best_peer": rows["copier_overlap_best_peer"].astype(np.float64),
         }
     )
-    df = _with_returns(df, db_path, snapshot_id, netuid)
+    df = _with_returns(df, db_path, snapshot_id, netuid, money)
     df = df.assign(_rank=health.level_rank(df["severity"])).sort_values(
         ["_rank", "stake_alpha", "uid"], ascending=[True, False, True]
     )
@@ -204,10 +208,16 @@ def validators_table(db_path: str, snapshot_id: int, netuid: int, mechid: int = 
 RETURN_COLUMNS = ("name", "return_tao_per_1000_per_day", "return_alpha_per_1000_per_day", "delegate_take")
 
 
-def _with_returns(df: pd.DataFrame, db_path: str, snapshot_id: int, netuid: int) -> pd.DataFrame:
+def _with_returns(
+    df: pd.DataFrame, db_path: str, snapshot_id: int, netuid: int, money: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """``df`` with the validators' name, take and return after take per 1000 staked per day (NaN where
-    the snapshot holds no money data, e.g. one collected before schema 2)."""
-    money = returns.returns_table(db_path, snapshot_id, netuids=[int(netuid)], window_days=1)
+    the snapshot holds no money data, e.g. one collected before schema 2); ``money``: the snapshot's
+    returns_table rows (window 1) already read, else read here."""
+    if money is None:
+        money = returns.returns_table(db_path, snapshot_id, netuids=[int(netuid)], window_days=1)
+    else:  # rows of this subnet only (a returns row depends on its own subnet alone)
+        money = money[money["netuid"] == int(netuid)]
     money = money[money["uid"].notna()][["hotkey", *RETURN_COLUMNS]]
     out = df.merge(money, on="hotkey", how="left")
     out["name"] = out["name"].fillna("")  # no identity: an empty cell, not "None"
