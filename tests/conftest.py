@@ -115,23 +115,61 @@ def _drives_apptest(item: pytest.Item) -> bool:
     return False
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Every AppTest and browser test is `slow` (deselect with -m "not slow"; CI runs everything).
+# The longest tests that are not browser tests (CPU and wall on 2 cores, issue 13), longest first. They
+# start at once on the worker that does not run the browser tests, so none of them starts last and runs
+# alone while the other worker idles. The fuzz leads: it needs no demo database, so that worker starts
+# working while the browser worker builds the shared demo (the other tests wait on its lock).
+LONG_POLES = (
+    "tests/test_fuzz_cli.py::test_garbage_arguments_never_give_a_traceback",
+    "tests/test_lake_spark.py::",
+    "tests/test_demo.py::test_the_cli_builds_identical_tables_every_time",
+    "tests/test_demo.py::test_concurrent_first_starts_share_one_build",
+    "tests/test_lake.py::test_kill_9_mid_export_leaves_a_readable_lake",
+    "tests/test_collector_store.py::test_a_crash_leaves_no_partial_snapshot",
+    "tests/test_backfill.py::test_a_run_killed_midway_and_rerun_equals_an_uninterrupted_run",
+    "tests/test_alerts_delivery.py::test_a_receiver_down_exits_1_and_the_next_run_delivers",
+)
 
-    The browser tests (the longest) go first, in their own order: xdist's worksteal hands each worker
-    a contiguous share, so they run back to back on one worker, sharing one app server and one
-    chromium (``app_url``, ``browser``), while the other worker starts on the rest; no long test
-    starts last and runs alone."""
+
+def _pole_rank(item: pytest.Item) -> int | None:
+    """The item's place in LONG_POLES, or None."""
+    return next((i for i, prefix in enumerate(LONG_POLES) if item.nodeid.startswith(prefix)), None)
+
+
+def schedule(items: list[pytest.Item], workers: int) -> list[pytest.Item]:
+    """The run order for ``workers`` xdist workers under ``--dist worksteal``.
+
+    Worksteal hands the first worker the first len/workers items and the next worker the rest (then
+    steals from the back of a queue when one runs dry). So: the browser tests (the longest, sharing one
+    app server and one chromium) open the first share, back to back, the test that needs the server's
+    first session first; the long poles open the second share; everything else keeps its file order
+    (module fixtures shared) behind them. With one process the order is browser, poles, rest."""
+    browser = [item for item in items if item.get_closest_marker("browser") is not None]
+    browser.sort(key=lambda item: "first_session_app_url" not in getattr(item, "fixturenames", ()))
+    poles = sorted(
+        (
+            item
+            for item in items
+            if item.get_closest_marker("browser") is None and _pole_rank(item) is not None
+        ),
+        key=lambda item: _pole_rank(item) or 0,
+    )
+    taken = {id(item) for item in browser + poles}
+    rest = [item for item in items if id(item) not in taken]
+    if workers < 2:
+        return browser + poles + rest
+    first_share = max(len(items) // workers - len(browser), 0)
+    return browser + rest[:first_share] + poles + rest[first_share:]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Every AppTest and browser test is `slow` (deselect with -m "not slow"; CI runs everything), and
+    the run order is :func:`schedule`'s (each xdist worker collects and orders the same way)."""
     for item in items:
         if item.get_closest_marker("browser") or _drives_apptest(item):
             item.add_marker(pytest.mark.slow)
-    # Stable: order kept within. A test that needs the shared app server's first session goes first.
-    items.sort(
-        key=lambda item: (
-            item.get_closest_marker("browser") is None,
-            "first_session_app_url" not in getattr(item, "fixturenames", ()),
-        )
-    )
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    items[:] = schedule(items, workers)
 
 
 def browser_missing_reason() -> str | None:
