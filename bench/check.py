@@ -7,7 +7,7 @@ Runs the real command in this process (its lines go to a buffer, not the termina
 and prints, per subnet-epoch, the wall time and the CPU time (the whole process, DuckDB's threads
 included, and the main thread alone) as median and min, with the load average before and after: the
 dev machine is shared, so the CPU figures are the steadier ones, and the engine's own CPU time
-(``snapshot.recompute_many``) is printed beside them to read them against. Every run must pass (exit 0, no
+(``SubnetSnapshot.recompute``) is printed beside them to read them against. Every run must pass (exit 0, no
 subnet differing), or the figure would time a check that fails. ``--profile`` adds a cProfile of
 one more run, the functions with the most cumulative time. ``--jobs`` is passed to the command (its
 default: auto, every core on a run this size); the process CPU then includes the worker processes'
@@ -32,21 +32,21 @@ sys.path.insert(0, str(ROOT))
 from analytics.cli import main as cli_main  # noqa: E402
 from analytics.data import snapshot  # noqa: E402
 
-ENGINE_CPU = [0.0]  # main-thread CPU seconds spent in the engine (snapshot.recompute_many)
+ENGINE_CPU = [0.0]  # main-thread CPU seconds spent in the engine (SubnetSnapshot.recompute)
 
 
 def _timed_recompute() -> None:
     """Count the engine's own CPU time, so a figure taken on a busy machine can be read against it."""
-    plain = snapshot.recompute_many
+    plain = snapshot.SubnetSnapshot.recompute
 
-    def recompute_many(subs: list[snapshot.SubnetSnapshot]) -> object:
+    def recompute(self: snapshot.SubnetSnapshot) -> object:
         start = time.thread_time()
         try:
-            return plain(subs)
+            return plain(self)
         finally:
             ENGINE_CPU[0] += time.thread_time() - start
 
-    snapshot.recompute_many = recompute_many  # type: ignore[assignment]
+    snapshot.SubnetSnapshot.recompute = recompute  # type: ignore[method-assign]
 
 
 def _children_cpu() -> float:
