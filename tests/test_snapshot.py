@@ -161,17 +161,3 @@ def test_rows_in_any_order_are_grouped_by_netuid() -> None:
     parts = snapshot._by_netuid(cols)
     assert {k: p["v"].tolist() for k, p in parts.items()} == {1: [11, 13], 2: [14], 4: [10, 12]}
     assert snapshot._by_netuid({"netuid": np.array([], dtype=np.int32)}) == {}
-
-
-def test_recompute_many_is_each_recompute_and_keeps_a_rejected_subnet_apart(demo_db: Path) -> None:
-    every = snapshot.load_snapshot(demo_db, store.latest_snapshot_id(demo_db))
-    subs = [every[netuid] for netuid in every]
-    bad = replace(subs[1], alpha_stake=subs[1].alpha_stake[:-1])  # the engine rejects a short stake vector
-    batch = snapshot.recompute_many([subs[0], bad, *subs[2:]])
-    assert isinstance(batch[1], ValueError) and "shape" in str(batch[1])
-    for sub, got in zip([subs[0], *subs[2:]], [batch[0], *batch[2:]], strict=True):
-        assert not isinstance(got, ValueError)
-        want = sub.recompute()
-        for name in ("consensus", "incentive", "validator_trust", "dividends", "emission", "bonds"):
-            np.testing.assert_array_equal(getattr(got, name), getattr(want, name))
-    assert all(not isinstance(r, ValueError) for r in snapshot.recompute_many(subs))

@@ -17,7 +17,7 @@ that storage holds, explicit zeros included (they matter for Yuma3 bonds).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -218,25 +218,6 @@ class SubnetSnapshot:
         from analytics.model.yuma import epoch_with_mechanisms
 
         return epoch_with_mechanisms(**self.mechanism_arguments())
-
-
-def recompute_many(subs: Sequence[SubnetSnapshot]) -> list[EpochResult | ValueError]:
-    """``[sub.recompute() for sub in subs]`` through the engine's batch path (one pass over all of
-    them, bit for bit the same results); a subnet whose stored inputs the engine rejects gets its
-    ValueError in its place instead of failing the others."""
-    from analytics.model.yuma import epoch_with_mechanisms_many
-
-    try:
-        return list(epoch_with_mechanisms_many([sub.mechanism_arguments() for sub in subs]))
-    except ValueError:
-        pass
-    out: list[EpochResult | ValueError] = []
-    for sub in subs:
-        try:
-            out.append(sub.recompute())
-        except ValueError as exc:
-            out.append(exc)
-    return out
 
 
 def _columns(frame: pd.DataFrame | Columns) -> Columns:
