@@ -68,8 +68,9 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
 
     ``return_*`` columns are the returns over ``window_days`` (returns.returns_table); ``trend`` is the
     relative change of the last-epoch TAO return from the window's first snapshot to this one (for a
-    1-day window: from the previous snapshot; NaN without an older snapshot or a zero start). ``health``/``reason`` come from the stored validator
-    trust, permit and activity (analytics.views.health); stake in TAO is alpha stake x pool price.
+    1-day window: from the previous snapshot; NaN without an older snapshot or a zero start).
+    ``health``/``reason`` come from the stored validator trust, permit and activity
+    (analytics.views.health); stake in TAO is alpha stake x pool price.
     """
     db = str(db_path)
     # the window's table and the trend's end and start (last-epoch returns), from one read of the store
@@ -100,7 +101,8 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
 
 
 def _trend(table: pd.DataFrame, now: pd.DataFrame, then: pd.DataFrame | None) -> np.ndarray:
-    """Relative change of each row's last-epoch TAO return (``now``: the snapshot's, returns.END) from the window's first snapshot to this one (``then``: the start's returns,
+    """Relative change of each row's last-epoch TAO return (``now``: the snapshot's, returns.END)
+    from the window's first snapshot to this one (``then``: the start's returns,
     :data:`analytics.views.returns.START`; None when there is no older snapshot: NaN)."""
     if then is None:
         return np.full(len(table), np.nan)
