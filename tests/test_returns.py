@@ -202,7 +202,11 @@ def test_the_narrow_return_read_gives_the_full_money_reads_history(
     """store.hotkey_return_history (five columns, one pass: what keeps Validator detail fast at years of
     snapshots) yields the same history as the full money reads, for every registered validator of the
     subnet, its parents that are not registered (uid NULL) and a hotkey never seen. Read as the app
-    reads: cursors on the store's shared connection (the autouse fixture turns it off after)."""
+    reads: cursors on the store's shared connection (the autouse fixture turns it off after).
+
+    The full side is the subnet's whole money read (money_hotkeys validators-only and money_subnets of
+    every snapshot, one read each), cut per hotkey: the rows hotkey_money_history reads key by key
+    (about 350 reads of `neurons` and `hotkeys`, most of this test's CPU), the same history per key."""
     store.keep_reader_open(True)
     latest = store.latest_snapshot_id(demo_db)
     money = store.money_hotkeys(demo_db, [int(latest)], [netuid], validators_only=True)
@@ -212,7 +216,19 @@ def test_the_narrow_return_read_gives_the_full_money_reads_history(
     parents = parents[parents["netuid"] == netuid].drop_duplicates("hotkey")
     keys += [(netuid, str(hotkey)) for hotkey in parents["hotkey"]] + [(netuid, ss58.derive("nobody"))]
     narrow = {key: returns.returns_history(demo_db, *key) for key in keys}
-    monkeypatch.setattr(store, "hotkey_return_history", store.hotkey_money_history)
+
+    every = [int(i) for i in store.list_snapshots(demo_db)["snapshot_id"]]
+    full_rows = store.money_hotkeys(demo_db, every, [netuid], validators_only=True)
+    full_subnets = store.money_subnets(demo_db, every, [netuid])
+    by_hotkey = dict(tuple(full_rows.groupby("hotkey", sort=False)))
+
+    def full_read(db: object, key_netuid: int, hotkey: str) -> dict[str, pd.DataFrame]:
+        rows = by_hotkey.get(hotkey, full_rows.iloc[:0])
+        assert key_netuid == netuid and (rows["netuid"] == netuid).all()
+        held = full_subnets["snapshot_id"].isin(rows["snapshot_id"])
+        return {"hotkeys": rows.reset_index(drop=True), "subnets": full_subnets[held].reset_index(drop=True)}
+
+    monkeypatch.setattr(store, "hotkey_return_history", full_read)
     for key in keys:
         pd.testing.assert_frame_equal(narrow[key], returns.returns_history(demo_db, *key))
     assert sum(len(h) for h in narrow.values()) > len(keys)  # real histories compared, not empty frames
