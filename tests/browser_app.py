@@ -26,6 +26,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "screenshots"
+# Full-page screenshots are for a person to look at (no test reads them) and cost about a second of
+# chromium's CPU each: taken only when this is set to 1.
+SCREENSHOTS_ENV = "METAGRAPH_LENS_SCREENSHOTS"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -66,6 +69,34 @@ def wait_idle(page: Any, timeout: float = 30_000) -> None:
     """Wait until the script run is over and its last deltas are painted."""
     page.wait_for_selector(IDLE, timeout=timeout)
     settle(page, timeout)
+
+
+def screenshots_wanted() -> bool:
+    """Whether the browser tests should save full-page screenshots (``METAGRAPH_LENS_SCREENSHOTS=1``)."""
+    return os.environ.get(SCREENSHOTS_ENV) == "1"
+
+
+def save_screenshot(page: Any, name: str) -> None:
+    """With ``METAGRAPH_LENS_SCREENSHOTS=1``: the whole page as screenshots/NAME.png, for a person to look
+    at. Streamlit scrolls inside its main container, so the viewport grows to the content first (and is
+    put back after). Otherwise nothing."""
+    if not screenshots_wanted():
+        return
+    SCREENSHOTS.mkdir(exist_ok=True)
+    size = page.viewport_size
+    height = page.evaluate(
+        "Math.max(...Array.from(document.querySelectorAll('[data-testid=stMain], "
+        "[data-testid=stMainBlockContainer]')).map(e => e.scrollHeight))"
+    )
+    page.set_viewport_size({"width": size["width"], "height": min(int(height) + 80, 12_000)})
+    settle(page)  # relaid out at the new size
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(size)
+
+
+def assert_no_traceback(page: Any, name: str) -> None:
+    """The page shows no Streamlit exception box."""
+    assert page.get_by_test_id("stException").count() == 0, f"{name} shows a traceback"
 
 
 @dataclass

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from analytics.data.demo import DEMO_CASES
-from tests.browser_app import SCREENSHOTS, settle, wait_idle
+from tests.browser_app import assert_no_traceback, save_screenshot, settle, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -52,7 +52,6 @@ CHART_LAYOUT = """
 
 def test_overview_path_and_what_if_layout(first_session_app_url: tuple[str, Path], browser: Any) -> None:
     url, _ = first_session_app_url
-    SCREENSHOTS.mkdir(exist_ok=True)
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
     page.goto(f"{url}/overview")  # the server's first session: Streamlit's pages-directory mode
     wait_idle(page)
@@ -64,6 +63,7 @@ def test_overview_path_and_what_if_layout(first_session_app_url: tuple[str, Path
     wait_idle(page)
     assert page.get_by_text("Page not found").count() == 0
     assert page.get_by_role("heading", name="Overview").count() == 1
+    assert_no_traceback(page, "overview")  # for test_browser's tour of the pages
 
     for width in (1400, 390):
         page.set_viewport_size({"width": width, "height": 1000})
@@ -71,9 +71,10 @@ def test_overview_path_and_what_if_layout(first_session_app_url: tuple[str, Path
         wait_idle(page, 60_000)
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
         settle(page)  # every chart drawn and laid out
+        assert_no_traceback(page, f"What_if at {width}px")  # for test_browser's tour of the pages
         charts = page.evaluate(CHART_LAYOUT)
         assert len(charts) >= 3, charts
         for chart in charts:
             assert not chart["legendScrolls"], f"{width}px: the legend of {chart['title']!r} is cut off"
             assert chart["titleRight"] <= chart["plotRight"] + 1, f"{width}px: {chart['title']!r} clipped"
-        page.screenshot(path=str(SCREENSHOTS / f"what_if_{width}.png"), full_page=True)
+        save_screenshot(page, f"what_if_{width}")

@@ -12,6 +12,8 @@ from typing import Any
 
 import pytest
 
+from tests.browser_app import assert_no_traceback
+
 pytestmark = pytest.mark.browser
 
 
@@ -27,6 +29,7 @@ def test_a_link_opens_its_tab_and_settings_and_edits_update_the_link(
     # 55 209 333.3 * 0.5 ** 2.5 = 9 759 723
     expect(page.get_by_text("Scaled at credibility 0.5")).to_be_visible(timeout=30_000)
     expect(page.get_by_text("9,759,723", exact=True)).to_be_visible()
+    assert_no_traceback(page, "Mechanism_lab")  # for test_browser's tour of the pages
     page.get_by_role("tab", name="Subnet 9 (IOTA)").click()
     b_min = page.get_by_label("B_min (backward passes)")
     b_min.fill("13")
