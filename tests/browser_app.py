@@ -47,8 +47,10 @@ def free_port() -> int:
 
 
 # True once the page has settled: no element still marked stale by a rerun, and the number of drawn
-# Plotly charts and the sizes of the main area and of every chart unchanged for 5 animation frames in a
-# row (polled once a frame; the state lives on window between polls).
+# Plotly charts and the sizes of the main area and of every chart unchanged for 5 polls in a row, polled
+# every SETTLE_POLL_MS (the state lives on window between polls). Not once a frame: polling on every
+# animation frame keeps chromium's renderer and compositor drawing 60 frames a second for as long as
+# a page takes to settle (most of the browser tests' CPU); 5 polls 50 ms apart is a longer quiet spell.
 SETTLED = """() => {
   const boxes = Array.from(document.querySelectorAll('[data-testid=stMain], .js-plotly-plot'))
     .map(e => { const r = e.getBoundingClientRect(); return [r.width, r.height]; });
@@ -60,9 +62,12 @@ SETTLED = """() => {
 }"""
 
 
+SETTLE_POLL_MS = 50
+
+
 def settle(page: Any, timeout: float = 30_000) -> None:
     """Wait until the page stops changing (see SETTLED): a condition, not a fixed pause."""
-    page.wait_for_function(SETTLED, polling="raf", timeout=timeout)
+    page.wait_for_function(SETTLED, polling=SETTLE_POLL_MS, timeout=timeout)
 
 
 def wait_idle(page: Any, timeout: float = 30_000) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from analytics.data.demo import DEMO_CASES
-from tests.browser_app import assert_no_traceback, save_screenshot, settle, wait_idle
+from tests.browser_app import SETTLE_POLL_MS, assert_no_traceback, save_screenshot, settle, wait_idle
 
 pytestmark = pytest.mark.browser
 
@@ -28,7 +28,7 @@ def assert_app_navigation(page) -> None:  # type: ignore[no-untyped-def]
     """The page shows app.py's navigation: Overview first, the numbered pages, no folder-mode entries.
     A first request runs twice (ui.app_navigation reruns it; the page may look idle in between): waits
     up to 10 s for a first link named "Overview", which folder mode never shows."""
-    page.wait_for_function(f"() => ({NAV_LINKS})()[0] === 'Overview'", timeout=10_000)
+    page.wait_for_function(f"() => ({NAV_LINKS})()[0] === 'Overview'", polling=SETTLE_POLL_MS, timeout=10_000)
     links = page.evaluate(NAV_LINKS)
     assert links[:3] == ["Overview", "Stake", "Validators"] and "app" not in links, links
     assert "overview" not in links, links
