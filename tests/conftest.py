@@ -401,6 +401,30 @@ def bare_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return db
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _one_component_scan() -> Iterator[None]:
+    """Streamlit's AppTest scans the metadata of every installed distribution for v2 components at
+    each ``run()`` (~400 packages: most of the CPU of a light page's run); `streamlit run` scans once
+    at start. The installed packages do not change during a test session: scan once per process and
+    hand each run the same result."""
+    try:
+        from streamlit.components.v2 import manifest_scanner
+    except ImportError:  # another streamlit: nothing to share
+        yield
+        return
+    scan = manifest_scanner.scan_component_manifests
+    found: dict[int | None, list[Any]] = {}
+
+    def scan_once(max_workers: int | None = None) -> list[Any]:
+        if max_workers not in found:
+            found[max_workers] = scan(max_workers)
+        return list(found[max_workers])
+
+    manifest_scanner.scan_component_manifests = scan_once
+    yield
+    manifest_scanner.scan_component_manifests = scan
+
+
 @pytest.fixture(autouse=True)
 def _per_call_readers() -> Iterator[None]:
     """A page run under AppTest turns on the app's shared reader (store.keep_reader_open) for the
