@@ -82,6 +82,15 @@ def small_db(demo_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _trimmed_copy(demo_db, tmp_path_factory.mktemp("lake") / "small.duckdb", snapshots=4)
 
 
+@pytest.fixture(scope="module")
+def small_lake(small_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """small_db exported to a local lake once for the module's tests that only read it (a lake is
+    read-only through the store; each such test checks that its attempt to write changed nothing)."""
+    root = tmp_path_factory.mktemp("small-lake") / "lake"
+    lake.export(small_db, root)
+    return root
+
+
 def assert_same_reads(db: Path, lake_location: str) -> None:
     """Every table and the page reads are identical on the DuckDB file and on the lake."""
     tables = store.lake_table_specs(db)  # every table, whatever the migrations added
@@ -162,12 +171,13 @@ def test_pages_read_an_s3_lake(s3, small_db: Path, monkeypatch) -> None:
         pd.testing.assert_frame_equal(a, b)
 
 
-def test_a_lake_is_read_only_through_the_store(tmp_path, small_db: Path) -> None:
-    target = tmp_path / "lake"
-    lake.export(small_db, target)
+def test_a_lake_is_read_only_through_the_store(small_lake: Path) -> None:
+    target = small_lake
     assert store.is_lake(target)
+    before = sorted(p.relative_to(target) for p in target.rglob("*"))
     with pytest.raises(store.StoreError, match="read-only"):
         store.record_run(target, {"started_at": pd.Timestamp("2026-01-01"), "network": "x", "status": "ok"})
+    assert sorted(p.relative_to(target) for p in target.rglob("*")) == before  # nothing written
 
 
 def test_one_version_token_for_files_and_lakes(demo_db: Path, small_db: Path, tmp_path) -> None:
@@ -316,9 +326,8 @@ def test_a_snapshot_that_gains_subnets_gains_them_in_the_lake(
     assert lake.export(partial, root).grown == []
 
 
-def test_cli_commands_read_a_lake_as_a_file(small_db: Path, tmp_path, capsys) -> None:
-    root = tmp_path / "lake"
-    lake.export(small_db, root)
+def test_cli_commands_read_a_lake_as_a_file(small_db: Path, small_lake: Path, tmp_path, capsys) -> None:
+    root = small_lake
     outputs = {}
     for db in (small_db, root):
         csv = tmp_path / f"{db.name}.csv"
