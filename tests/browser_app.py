@@ -99,6 +99,13 @@ def save_screenshot(page: Any, name: str) -> None:
     page.set_viewport_size(size)
 
 
+def page_errors(page: Any) -> list[str]:
+    """The uncaught JavaScript errors of ``page`` from now on (a list that fills as they happen)."""
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    return errors
+
+
 def assert_no_traceback(page: Any, name: str) -> None:
     """The page shows no Streamlit exception box."""
     assert page.get_by_test_id("stException").count() == 0, f"{name} shows a traceback"

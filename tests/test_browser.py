@@ -24,6 +24,7 @@ from tests.browser_app import (
     SCREENSHOTS,
     assert_no_traceback,
     free_port,
+    page_errors,
     save_screenshot,
     screenshots_wanted,
     wait_idle,
@@ -59,8 +60,7 @@ def test_app_in_chromium(app_url: tuple[str, Path], browser: Any, tmp_path: Path
     url, db = app_url
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    errors = page_errors(page)
 
     # Overview: banner, table and the Plotly chart drawn as SVG.
     page.goto(url)

@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from analytics.data.demo import DEMO_CASES
-from tests.browser_app import SETTLE_POLL_MS, assert_no_traceback, save_screenshot, settle, wait_idle
+from tests.browser_app import (
+    SETTLE_POLL_MS,
+    assert_no_traceback,
+    page_errors,
+    save_screenshot,
+    settle,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -53,6 +60,7 @@ CHART_LAYOUT = """
 def test_overview_path_and_what_if_layout(first_session_app_url: tuple[str, Path], browser: Any) -> None:
     url, _ = first_session_app_url
     page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    errors = page_errors(page)  # for test_browser's tour of the pages, as it checks its own
     page.goto(f"{url}/overview")  # the server's first session: Streamlit's pages-directory mode
     wait_idle(page)
     assert_app_navigation(page)
@@ -78,3 +86,4 @@ def test_overview_path_and_what_if_layout(first_session_app_url: tuple[str, Path
             assert not chart["legendScrolls"], f"{width}px: the legend of {chart['title']!r} is cut off"
             assert chart["titleRight"] <= chart["plotRight"] + 1, f"{width}px: {chart['title']!r} clipped"
         save_screenshot(page, f"what_if_{width}")
+    assert not errors, errors

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser_app import assert_no_traceback
+from tests.browser_app import assert_no_traceback, page_errors
 
 pytestmark = pytest.mark.browser
 
@@ -24,6 +24,7 @@ def test_a_link_opens_its_tab_and_settings_and_edits_update_the_link(
 
     url, _ = app_url
     page = browser.new_context(viewport={"width": 1400, "height": 1200}).new_page()
+    errors = page_errors(page)  # for test_browser's tour of the pages, as it checks its own
     page.goto(url + "/Mechanism_lab?tab=Subnet+13+%28data+universe%29&sn13_cred=0.5")
     expect(page.get_by_role("tab", selected=True)).to_have_text("Subnet 13 (data universe)", timeout=30_000)
     # 55 209 333.3 * 0.5 ** 2.5 = 9 759 723
@@ -37,3 +38,4 @@ def test_a_link_opens_its_tab_and_settings_and_edits_update_the_link(
     expect(page.get_by_text("39", exact=True)).to_be_visible()  # B_eff: 14 + 25
     page.wait_for_url("**sn9_bmin=13**")
     assert "sn13_cred=0.5" in page.url
+    assert not errors, errors

@@ -14,7 +14,7 @@ import pytest
 
 from analytics.data import store
 from analytics.views import export, stake
-from tests.browser_app import assert_no_traceback, wait_idle
+from tests.browser_app import assert_no_traceback, page_errors, wait_idle
 from tests.test_browser_layout import assert_app_navigation
 
 pytestmark = pytest.mark.browser
@@ -30,6 +30,7 @@ def test_staker_view_in_chromium(first_session_app_url: tuple[str, Path], browse
     # with its query applied and the app's navigation.
     wide = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     page = wide.new_page()
+    errors = page_errors(page)  # for test_browser's tour of the pages, as it checks its own
     page.goto(f"{url}/Validators?netuid=2")
     assert_app_navigation(page)
     wait_idle(page)
@@ -54,6 +55,7 @@ def test_staker_view_in_chromium(first_session_app_url: tuple[str, Path], browse
     assert len(data.decode().splitlines()) - 1 == int(shown.replace(",", "")) == len(expected) > 0
     headers = page.evaluate(VISIBLE_HEADERS)[0]
     assert headers[:3] == ["Subnet", "Name", "Hotkey"] and "Return (TAO/day)" in headers
+    assert not errors, errors
     wide.close()
 
     # On a phone the sidebar is closed: the heading alone says what the table holds.
