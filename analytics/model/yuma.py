@@ -746,6 +746,14 @@ def _topk_nonzero(stake: np.ndarray, k: int) -> np.ndarray:
     n = len(stake)
     if n < k or int(np.count_nonzero(keep)) <= k:  # (stake >= 0) then the n - k smallest are zeros
         return keep
+    shift = max(1, int(n - 1).bit_length())
+    if k >= 1 and int(stake.max()) < 1 << (62 - shift):
+        # packed (stake, uid) keys order ties by uid as the stable sort does; a partition finds the
+        # (n - k)-th smallest (cheaper than the full argsort), and every key up to it loses
+        keys = stake << shift
+        keys |= np.arange(n)
+        keep &= keys > np.partition(keys, n - k - 1)[n - k - 1]
+        return keep
     order = np.argsort(stake, kind="stable")
     keep[order[: n - k]] = False
     return keep
@@ -947,19 +955,20 @@ def _epoch_consensus(
         u, scores = u_live, w_bits
     else:
         u, scores = u_live[rows], w_bits[rows]
-    u_empty = total - int(u.sum())
-    # a column's zeros sort first; when they hold more than the minority its median is 0
-    zero_stake = u @ (scores == 0)
-    zero_stake += u_empty
-    cols = (zero_stake <= minority).nonzero()[0]
+    u_scored = int(u.sum())
+    # A column's zeros sort first; when they hold more than the minority its median is 0. The zero
+    # stake is the total less the stake on non-zero scores, summed in float64: every partial sum is
+    # an integer <= 2^32 (a share of the normalised stake), so exact, and BLAS does it in one call.
+    nonzero_stake = u.astype(np.float64) @ (scores != 0)
+    cols = (nonzero_stake >= float(total - minority)).nonzero()[0]  # zero stake <= minority
     out = np.zeros(k, dtype=np.int64)
     if not len(cols):
         return out
-    scores = scores[:, cols]
-    if empty:
-        u = np.append(u, u_empty)
-        scores = np.vstack([scores, np.zeros((1, len(cols)), dtype=np.int64)])
-    out[cols] = _median_sorted(u, scores, minority, int(u.min()), int(u.max()))
+    # In an open column the cumulative stake through the zeros (the voters without weights among
+    # them) is <= minority, so the crossing lies among the non-zero scores: the voters without
+    # weights need no row of their own; their stake comes off the minority instead (and off the
+    # total each column's cumulative stake reaches, which is then the scored rows' stake).
+    out[cols] = _median_sorted(u, scores[:, cols], minority - (total - u_scored), int(u.min()), int(u.max()))
     return out
 
 
