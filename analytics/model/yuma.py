@@ -377,15 +377,17 @@ def _mul(a: np.ndarray, b: np.ndarray | np.int64) -> np.ndarray:
     return _mul_split(a, b)
 
 
-def _mul_unit(m: np.ndarray, v: np.ndarray | int) -> np.ndarray:
+def _mul_unit(m: np.ndarray, v: np.ndarray | int, below_one: bool = False) -> np.ndarray:
     """floor(m * v / 2^32) for a matrix m of proportions in [0, 1.0] (bits in [0, 2^32]) and v >= 0.
 
     Checks only the (small) second operand: below 1.0 the uint64 product cannot overflow.
+    below_one: the caller knows 0 <= v < 1.0 (e.g. a normalised vector with two or more non-zero
+    entries: each is a share of a total it does not reach alone), which spares the check.
     """
     if not m.size:
         return np.zeros(np.broadcast_shapes(m.shape, np.shape(v)), dtype=np.int64)
     if isinstance(v, np.ndarray) and v.ndim:
-        small = v.size == 0 or (int(v.min()) >= 0 and int(v.max()) < 1 << 32)
+        small = below_one or v.size == 0 or (int(v.min()) >= 0 and int(v.max()) < 1 << 32)
         if small and m.size:
             product = m.view(np.uint64) * v.view(np.uint64)
             product >>= _U32
@@ -1398,6 +1400,8 @@ def _epoch_rows_steps(
     # -- consensus, clipping, trust, ranks, incentive ---------------------------------------------
     kappa_bits = (int(inp.kappa) << 32) // U16_MAX
     a_r = active_stake[rows]
+    # a normalised vector is below 1.0 everywhere unless one entry holds it all
+    a_below = int(np.count_nonzero(active_stake)) != 1
     if consensus is None:
         consensus = _epoch_consensus(
             active_stake[row_index], w_bits, sub if compact else None, has_weights, kappa_bits
@@ -1413,19 +1417,20 @@ def _epoch_rows_steps(
         trust_r = clipped_a.sum(axis=1)
         # A_i * clipped W_ij: summed over validators it is the rank; with the full bonds penalty it
         # is also the bond delta's numerator, and its column sums are then the ranks again.
-        weighted = _mul_unit(clipped_a, a_r[:, None])
+        weighted = _mul_unit(clipped_a, a_r[:, None], a_below)
         ranks = np.zeros(n, dtype=np.int64)
         if r_count:
             ranks[agreed] = weighted.sum(axis=0)
     else:
         clipped = np.minimum(w_bits, consensus)
         trust_r = clipped.sum(axis=1)
-        weighted = _mul_unit(clipped, a_r[:, None])
+        weighted = _mul_unit(clipped, a_r[:, None], a_below)
         ranks = weighted.sum(axis=0) if r_count else np.zeros(n, dtype=np.int64)
     validator_trust = np.zeros(n, dtype=np.int64)
     validator_trust[rows] = trust_r
     incentive = _normalize(ranks)
     paid = incentive.nonzero()[0]
+    i_below = len(paid) != 1
 
     # -- weights for bonds (bonds penalty) ----------------------------------------------------------
     beta = (int(inp.bonds_penalty) << 32) // U16_MAX
@@ -1541,8 +1546,8 @@ def _epoch_rows_steps(
         # dividends sum floor(B_ij * I_j) over miners: those without incentive add 0, so the column
         # normalisation is needed only where I_j > 0 (a few miners on real subnets)
         ema_i, incentive_i = _paid_columns(ema, incentive_b, paid_b)
-        per_validator = _mul_unit(_div_cols(ema_i, ema_i.sum(axis=0)), incentive_i).sum(axis=1)
-        div_b = _mul(per_validator, a_b)
+        per_validator = _mul_unit(_div_cols(ema_i, ema_i.sum(axis=0)), incentive_i, i_below).sum(axis=1)
+        div_b = _mul_unit(per_validator, a_b, a_below)  # per_validator <= sum(I) <= 1.0
         # 0 <= ema <= 1.0 (a convex mix of proportions, floored; capped under liquid alpha), so
         # fixed_proportion_to_u16 needs no saturation
         stored_b = ema * U16_MAX
@@ -1551,7 +1556,7 @@ def _epoch_rows_steps(
         b_norm = _div_u16_sum(b_old, b_old.sum(axis=0))
         if weighted_b is None:
             assert wb is not None  # W^b is held in full unless the bonds penalty is full
-            weighted_b = _mul_unit(wb, a_b[:, None])
+            weighted_b = _mul_unit(wb, a_b[:, None], a_below)
             ema = _mul_unit(_div_cols(weighted_b, weighted_b.sum(axis=0)), rate)
             ema += _mul_unit(b_norm, ONE - rate)
         elif wb is None:  # the delta is zero outside the agreed columns (their ranks are the sums)
@@ -1563,7 +1568,7 @@ def _epoch_rows_steps(
             ema += _mul_unit(b_norm, ONE - rate)
         ema = _div_cols(ema, ema.sum(axis=0))
         ema_i, incentive_i = _paid_columns(ema, incentive_b, paid_b)
-        div_b = _mul_unit(ema_i, incentive_i).sum(axis=1)
+        div_b = _mul_unit(ema_i, incentive_i, i_below).sum(axis=1)
         # stored as u16 after scaling each column to its maximum: ema <= its column's max, so the
         # quotient is at most 1.0 and floor(q * 65535 / 2^32) needs no clamping
         stored_b = _div_cols(ema, ema.max(axis=0) if len(ema) else np.zeros(ema.shape[1], dtype=np.int64))
@@ -2051,7 +2056,7 @@ def epoch_with_mechanisms_many(arguments: Sequence[Mapping[str, Any]]) -> list[E
 
 
 _Plain = TypeVar("_Plain", EpochInputs, EpochResult)
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
 
 
 def _replace(obj: _Plain, **changes: Any) -> _Plain:
@@ -2060,14 +2065,15 @@ def _replace(obj: _Plain, **changes: Any) -> _Plain:
     is the same object replace builds. Cached properties are not carried over."""
     names = _FIELD_NAMES.get(type(obj))
     if names is None:
-        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
-    unknown = set(changes) - set(names)
-    if unknown:
-        raise TypeError(f"unknown fields {sorted(unknown)}")
+        names = _FIELD_NAMES[type(obj)] = frozenset(f.name for f in fields(obj))
+    if not changes.keys() <= names:
+        raise TypeError(f"unknown fields {sorted(set(changes) - names)}")
     state = obj.__dict__
+    # the instance dict holds the fields, and any cached property computed so far (left out)
+    copied = dict(state) if len(state) == len(names) else {name: state[name] for name in names}
+    copied.update(changes)
     new = object.__new__(type(obj))
-    new.__dict__.update({name: state[name] for name in names})
-    new.__dict__.update(changes)
+    new.__dict__ = copied
     return new
 
 
