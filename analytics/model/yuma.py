@@ -485,6 +485,14 @@ def _normalize(x: np.ndarray) -> np.ndarray:
     return _div(x, np.int64(total))
 
 
+def _unit_to_u16(bits: np.ndarray) -> np.ndarray:
+    """_to_u16 of proportions already in [0, 1.0] (bits in [0, 2^32]): floor(x * 65535) needs no
+    saturation there (normalised vectors, their medians, a row's clipped weights)."""
+    out = bits * U16_MAX
+    out >>= FRAC_BITS
+    return out
+
+
 def _to_u16(bits: np.ndarray) -> np.ndarray:
     """fixed_proportion_to_u16: floor(x * 65535), saturated to [0, 65535]."""
     bits = np.asarray(bits, dtype=np.int64)
@@ -532,10 +540,12 @@ def _u16_proportion_of_u16(u: np.ndarray) -> np.ndarray:
 
 def _amount(share_bits: np.ndarray, rao: int) -> np.ndarray:
     """floor(share * rao) as the chain's I96F32 product, for 0 <= share_bits <= 2^32 and rao < 2^63."""
-    s = np.asarray(share_bits, dtype=np.uint64)
+    s = np.asarray(share_bits, dtype=np.int64).view(np.uint64)  # no copy of int64 shares
     rao_hi, rao_lo = np.uint64(rao >> 32), np.uint64(rao & _LO32)
-    out = s * rao_hi + ((s * rao_lo) >> np.uint64(32))
-    return out.astype(np.int64)
+    out = s * rao_lo
+    out >>= _U32
+    out += s * rao_hi
+    return out.view(np.int64)
 
 
 def _exp_fixed(x: np.ndarray) -> np.ndarray:
@@ -1254,7 +1264,8 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     else:
         shares = _div_scalar(np.array([r.incentive, dividends, combined]), total)
     amounts = _amount(shares, f.emission)
-    u16 = _to_u16(np.array([r.consensus, r.incentive, r.validator_trust, dividends, stake]))
+    # all five are proportions in [0, 1.0]: normalised, medians of normalised rows, clipped row sums
+    u16 = _unit_to_u16(np.array([r.consensus, r.incentive, r.validator_trust, dividends, stake]))
     return _result(f, r, u16, amounts, stake, total_stake, new_permit, active_stake, dividends, fallback)
 
 
@@ -1749,7 +1760,7 @@ def _epoch_stacked(fronts: list[_Front]) -> list[EpochResult]:
     amounts = amounts.view(np.int64)
     consensus = np.array([r.consensus for r in rows])
     trust = np.array([r.validator_trust for r in rows])
-    u16 = _to_u16(np.stack([consensus, incentive, trust, dividends, stake], axis=1))  # (S, 5, n)
+    u16 = _unit_to_u16(np.stack([consensus, incentive, trust, dividends, stake], axis=1))  # (S, 5, n)
     return [
         _result(
             f,
