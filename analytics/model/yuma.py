@@ -661,7 +661,7 @@ def _stake_bits(
     """
     tw_bits = (int(tao_weight) << 32) // _U64_MAX
     n = len(alpha)
-    if not (tw_bits and np.any(tao)):
+    if not (tw_bits and tao.any()):
         whole = alpha.copy()
         kept = whole
         if threshold > 0:
@@ -1341,14 +1341,12 @@ def _epoch_front(inp: EpochInputs) -> _Front:
     # (most permit holders on real subnets) normalises to zeros: it votes 0 in consensus (its stake
     # still counts), clips to nothing, ranks nothing and holds no bonds; explicit zero entries in it
     # only matter for bonds it does not have. The result expands its zero rows on demand.
-    live = row_or != 0
-    if bond_bits is not None:
-        live |= bond_bits[row_index] != 0
+    live = (row_or if bond_bits is None else row_or | bond_bits.take(row_index)).nonzero()[0]
     sub = None
     rows = row_index
-    if not live.all():
-        sub = live.nonzero()[0]
-        rows, w_raw = row_index[sub], w_raw[sub]
+    if len(live) < len(row_index):
+        sub = live
+        rows, w_raw = row_index.take(sub), w_raw.take(sub, axis=0)
     return _Front(
         inp, n, alpha, tao, last_update, registered, old_permit, raw_b, bond_bits, owner, emission_rao,
         active, row_index, sub, rows, w_raw,
