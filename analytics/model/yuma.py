@@ -951,13 +951,14 @@ def _epoch_consensus(
     the rows `live` among them (None: all). The usual case (several voters, 0 <= minority < their
     stake) is done here; the others go through _consensus."""
     k = w_bits.shape[1]
-    voting = stake > 0
-    n_voting = int(np.count_nonzero(voting))
+    n_voting = int(np.count_nonzero(stake))  # the voters: stake > 0
     u_all = _normalize(stake)  # non-voters hold 0
     total = int(u_all.sum())
     minority = total - int(kappa_bits)
-    u_live = u_all if live is None else u_all[live]
-    scored = has_weights & (voting if live is None else voting[live])
+    if live is None:
+        u_live, scored = u_all, has_weights & (stake > 0)
+    else:
+        u_live, scored = u_all.take(live), has_weights & (stake.take(live) > 0)
     rows = scored.nonzero()[0]
     empty = n_voting - len(rows)  # voters without weights: one zero row holding their stake
     high = int(u_all.max()) if n_voting else 0
@@ -966,7 +967,7 @@ def _epoch_consensus(
     if len(rows) == len(u_live):  # every row computed votes with weights
         u, scores = u_live, w_bits
     else:
-        u, scores = u_live[rows], w_bits[rows]
+        u, scores = u_live.take(rows), w_bits.take(rows, axis=0)
     u_scored = int(u.sum())
     # A column's zeros sort first; when they hold more than the minority its median is 0. The zero
     # stake is the total less the stake on non-zero scores, summed in float64: every partial sum is
@@ -980,7 +981,8 @@ def _epoch_consensus(
     # them) is <= minority, so the crossing lies among the non-zero scores: the voters without
     # weights need no row of their own; their stake comes off the minority instead (and off the
     # total each column's cumulative stake reaches, which is then the scored rows' stake).
-    out[cols] = _median_sorted(u, scores[:, cols], minority - (total - u_scored), int(u.min()), int(u.max()))
+    # 0 <= u <= high (u_all's largest share) bound the stakes as _median_sorted needs
+    out[cols] = _median_sorted(u, scores.take(cols, axis=1), minority - (total - u_scored), 0, high)
     return out
 
 
@@ -1324,7 +1326,7 @@ def _epoch_front(inp: EpochInputs) -> _Front:
 
     # -- activity ------------------------------------------------------------------------------
     cutoff = effective_activity_cutoff(inp)
-    active = ~(last_update + cutoff < current_block)
+    active = last_update >= current_block - cutoff  # not (last_update + cutoff < current_block)
     if owner is not None:
         old_permit[owner] = True
 
