@@ -735,15 +735,13 @@ def _stake_bits_weighted(
     total = (int(kept_whole.sum()) << 32) + int(kept_frac.sum())
     if total == 0:
         return np.zeros(n, dtype=np.int64), whole
-    value = kept_whole.astype(np.float64)
-    value *= float(1 << 32)
+    value = np.multiply(kept_whole, float(1 << 32))  # each int64 as float64, then scaled (exact)
     value += kept_frac
     value *= float(1 << 32) / float(total)
-    q = np.floor(value)
-    out = q.astype(np.int64)
-    q -= value  # minus the fraction
+    frac, whole_part = np.modf(value)  # value >= 0: its fraction and floor
+    out = whole_part.astype(np.int64)
     margin = 1.0 / (1 << 16)
-    unsure = np.flatnonzero(((q > -margin) | (q < margin - 1.0)) & (value != 0.0))  # 0 is exact
+    unsure = np.flatnonzero(((frac < margin) | (frac > 1.0 - margin)) & (value != 0.0))  # 0 is exact
     for i in unsure.tolist():
         out[i] = (((int(kept_whole[i]) << 32) + int(kept_frac[i])) << 32) // total
     return out, whole
@@ -1816,15 +1814,13 @@ def _stake_rows(fronts: list[_Front]) -> tuple[np.ndarray, np.ndarray]:
         totals[s] = (whole_sums[s] << 32) + frac_sums[s]
         if totals[s]:
             scale[s] = float(1 << 32) / float(totals[s])
-    value = kept_whole.astype(np.float64)
-    value *= float(1 << 32)
+    value = np.multiply(kept_whole, float(1 << 32))
     value += kept_frac
     value *= scale[:, None]
-    q = np.floor(value)
-    out = q.astype(np.int64)
-    q -= value
+    frac, whole_part = np.modf(value)
+    out = whole_part.astype(np.int64)
     margin = 1.0 / (1 << 16)
-    unsure = ((q > -margin) | (q < margin - 1.0)) & (value != 0.0)
+    unsure = ((frac < margin) | (frac > 1.0 - margin)) & (value != 0.0)
     for s, i in zip(*np.nonzero(unsure), strict=True):
         s, i = int(s), int(i)
         out[s, i] = (((int(kept_whole[s, i]) << 32) + int(kept_frac[s, i])) << 32) // totals[s]
