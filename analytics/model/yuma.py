@@ -741,7 +741,7 @@ def _stake_bits_weighted(
     frac, whole_part = np.modf(value)  # value >= 0: its fraction and floor
     out = whole_part.astype(np.int64)
     margin = 1.0 / (1 << 16)
-    unsure = np.flatnonzero(((frac < margin) | (frac > 1.0 - margin)) & (value != 0.0))  # 0 is exact
+    unsure = (((frac < margin) | (frac > 1.0 - margin)) & (value != 0.0)).nonzero()[0]  # 0 is exact
     for i in unsure.tolist():
         out[i] = (((int(kept_whole[i]) << 32) + int(kept_frac[i])) << 32) // total
     return out, whole
@@ -848,8 +848,8 @@ def _median_sorted(stake: np.ndarray, scores: np.ndarray, minority: int, low: in
     elif total is not None and minority >= total:
         med = keys[:, -1] >> shift
     elif total is not None:
-        cum = np.cumsum(stake.take(keys & ((1 << shift) - 1)).ravel())
-        first = np.searchsorted(cum, np.arange(minority, minority + k * total, total), side="right")
+        cum = stake.take(keys & ((1 << shift) - 1)).ravel().cumsum()  # (methods: no Python wrappers)
+        first = cum.searchsorted(np.arange(minority, minority + k * total, total), side="right")
         med = keys.ravel().take(first) >> shift
     else:  # negative or huge stakes: per column
         cum = np.cumsum(stake.take(keys & ((1 << shift) - 1)), axis=1)
