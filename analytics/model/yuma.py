@@ -1209,8 +1209,9 @@ def _mask_weights(
     oldest = int(lu.min())
     if oldest <= newest:
         cols = (registered >= oldest).nonzero()[0]
-        if 2 * len(cols) < len(registered):
-            w[:, cols] *= lu[:, None] > registered[cols]
+        if 2 * len(cols) < len(registered):  # zero the outdated entries of those columns in place
+            rr, cc = (lu[:, None] <= registered.take(cols)).nonzero()
+            w[rr, cols.take(cc)] = 0
         else:
             w *= lu[:, None] > registered[None, :]  # zero where outdated (a product: faster than a mask)
     if cb is not None:
@@ -1219,7 +1220,8 @@ def _mask_weights(
             first = int(cb[committed].min())
             if first < newest:
                 cols = (registered > first).nonzero()[0]
-                w[:, cols] *= ~(committed[:, None] & (cb[:, None] < registered[cols]))
+                rr, cc = (committed[:, None] & (cb[:, None] < registered.take(cols))).nonzero()
+                w[rr, cols.take(cc)] = 0
     return w
 
 
