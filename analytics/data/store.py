@@ -1546,12 +1546,16 @@ def _money_hotkeys_sql(
     if validators_only:
         where_n += " AND (n.validator_permit OR h.alpha_dividends > 0)"
     money = _MONEY_HOTKEY_COLUMNS
+    # The joined hotkeys are read first (MATERIALIZED): joined inline, DuckDB pushes the join's keys into
+    # the `hotkeys` scan as a filter on the hotkey strings, which made a one-subnet read cost twice as
+    # much (~40 ms against ~20 ms of CPU, cold, at 260 snapshots of 128 subnets). Same rows either way.
     sql = f"""
+        WITH joined_hotkeys AS MATERIALIZED (SELECT * FROM hotkeys WHERE {where_j})
         SELECT * FROM (
             SELECT n.snapshot_id, n.netuid, n.uid, n.hotkey, coalesce(h.coldkey, n.coldkey) AS coldkey,
                 n.is_owner, n.validator_permit, n.validator_trust, n.dividends AS dividends_u16,
                 n.emission, n.alpha_stake, n.tao_stake, n.total_stake, {money}
-            FROM neurons n LEFT JOIN (SELECT * FROM hotkeys WHERE {where_j}) h
+            FROM neurons n LEFT JOIN joined_hotkeys h
                 ON h.snapshot_id = n.snapshot_id AND h.netuid = n.netuid AND h.hotkey = n.hotkey
             WHERE {where_n}
             UNION ALL
