@@ -201,9 +201,9 @@ def _start_returns(frames: dict[str, Any], start_id: int) -> pd.DataFrame:
     latest = frames["latest"]
     k = rows["k"].to_numpy(dtype=np.int64)
     netuid, hotkey = latest["netuid"].to_numpy()[k], latest["hotkey"].to_numpy()[k]
-    # the rows with their subnet's terms (_with_rates' inner join, by position: see _key_rows)
+    # the rows with their subnet's terms (_with_rates' inner join, by position: see key_rows)
     terms = _subnet_terms(frames["subnets"])
-    at = _key_rows(
+    at = key_rows(
         {"snapshot_id": np.full(len(k), start_id), "netuid": netuid}, terms, ["snapshot_id", "netuid"]
     )
     found = at >= 0
@@ -221,7 +221,7 @@ def _start_returns(frames: dict[str, Any], start_id: int) -> pd.DataFrame:
     )
 
 
-def _key_rows(rows: pd.DataFrame | dict[str, Any], table: pd.DataFrame, key: list[str]) -> np.ndarray:
+def key_rows(rows: pd.DataFrame | dict[str, Any], table: pd.DataFrame, key: list[str]) -> np.ndarray:
     """For each row of ``rows``, the position of the row of ``table`` with the same ``key`` values
     (-1 for none); ``key`` is unique in ``table``. What a left merge finds, without copying columns."""
     if table.empty:
@@ -232,7 +232,7 @@ def _key_rows(rows: pd.DataFrame | dict[str, Any], table: pd.DataFrame, key: lis
 
 def _relation_counts(latest: pd.DataFrame, edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     """Each row's parents and children (``edges``: one row per netuid and hotkey; 0 where none)."""
-    linked = _key_rows(latest, edges, ["netuid", "hotkey"])
+    linked = key_rows(latest, edges, ["netuid", "hotkey"])
     counts = []
     for column in ("parents", "children"):
         values = np.append(edges[column].fillna(0).to_numpy(dtype=np.int64), 0)  # [-1]: no edge, 0
@@ -247,7 +247,7 @@ def _returns_from_frames(frames: dict[str, Any], window: pd.DataFrame) -> pd.Dat
     size = len(frames["latest"])
     # Each row's subnet terms (_with_rates' inner join) by position, not by a merge: (snapshot, netuid)
     # is the subnets' key; a merge of the keys cost ~5 ms even for one subnet's 64 rows.
-    at = _key_rows(frames["latest"], frames["subnets"], ["snapshot_id", "netuid"])
+    at = key_rows(frames["latest"], frames["subnets"], ["snapshot_id", "netuid"])
     found = at >= 0
     if not found.any():
         return pd.DataFrame(columns=list(RETURNS_COLUMNS))

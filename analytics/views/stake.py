@@ -108,10 +108,11 @@ def _trend(table: pd.DataFrame, now: pd.DataFrame, then: pd.DataFrame | None) ->
         return np.full(len(table), np.nan)
     key = ["netuid", "hotkey"]
     value = "return_tao_per_1000_per_day"
-    both = table[key].merge(now[[*key, value]], on=key, how="left")
-    both = both.merge(then[[*key, value]], on=key, how="left", suffixes=("_now", "_then"))
-    a = both[f"{value}_now"].to_numpy(dtype=np.float64)
-    b = both[f"{value}_then"].to_numpy(dtype=np.float64)
+    # each row's return then and now, by position (returns.key_rows: a left merge's rows, no copies)
+    a, b = (
+        np.append(ends[value].to_numpy(dtype=np.float64), np.nan)[returns.key_rows(table, ends, key)]
+        for ends in (now, then)
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(b > 0, a / b - 1.0, np.nan)
 
