@@ -223,11 +223,19 @@ def _start_returns(frames: dict[str, Any], start_id: int) -> pd.DataFrame:
 
 def key_rows(rows: pd.DataFrame | dict[str, Any], table: pd.DataFrame, key: list[str]) -> np.ndarray:
     """For each row of ``rows``, the position of the row of ``table`` with the same ``key`` values
-    (-1 for none); ``key`` is unique in ``table``. What a left merge finds, without copying columns."""
-    if table.empty:
-        return np.full(len(rows), -1, dtype=np.int64)
-    index = pd.MultiIndex.from_arrays([np.asarray(table[c]) for c in key])
-    return index.get_indexer(pd.MultiIndex.from_arrays([np.asarray(rows[c]) for c in key])).astype(np.int64)
+    (-1 for none); ``key`` is unique in ``table``. What a left merge finds, without carrying the other
+    columns through it: a MultiIndex lookup for numeric keys, a merge of the keys and a position when
+    one is text (the cheapest of the two measured, for 64 and for 8,000 rows)."""
+    if table.empty or not len(rows[key[0]]):
+        return np.full(len(rows[key[0]]), -1, dtype=np.int64)
+    left = {c: np.asarray(rows[c]) for c in key}
+    right = {c: np.asarray(table[c]) for c in key}
+    if all(v.dtype.kind in "iu" for v in (*left.values(), *right.values())):
+        index = pd.MultiIndex.from_arrays(list(right.values()))
+        return index.get_indexer(pd.MultiIndex.from_arrays(list(left.values()))).astype(np.int64)
+    positions = pd.DataFrame(right).assign(_position=np.arange(len(table)))
+    found = pd.DataFrame(left).merge(positions, on=key, how="left")["_position"]
+    return found.fillna(-1).to_numpy(dtype=np.int64)
 
 
 def _relation_counts(latest: pd.DataFrame, edges: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
