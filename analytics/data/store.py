@@ -1707,11 +1707,16 @@ def _window_rows(
     con.register("incoming_returns_keys", keys)
     try:
         marks, id_params = _id_list(snapshot_ids)
+        # the window's rows read first (MATERIALIZED), then joined: see _money_hotkeys_sql (the keys
+        # pushed into the `hotkeys` scan cost a third more CPU here, and twice the wall time)
         return con.execute(
             f"""
+            WITH window_hotkeys AS MATERIALIZED (
+                SELECT snapshot_id, netuid, hotkey, alpha_dividends, alpha_stake_own FROM hotkeys
+                WHERE snapshot_id IN ({marks})
+            )
             SELECT l.k, h.snapshot_id, h.alpha_dividends, h.alpha_stake_own AS pool
-            FROM hotkeys h JOIN incoming_returns_keys l ON l.netuid = h.netuid AND l.hotkey = h.hotkey
-            WHERE h.snapshot_id IN ({marks})
+            FROM window_hotkeys h JOIN incoming_returns_keys l ON l.netuid = h.netuid AND l.hotkey = h.hotkey
             """,
             id_params,
         ).df()
