@@ -170,7 +170,7 @@ ui.csv_download(table, export.csv_filename("validators", netuid, mechid, snapsho
 
 with st.expander("All neurons of this subnet (raw values as stored)"):
     neurons = ui.table("neurons", db, snapshot_id, netuid, mechid)
-    mechanism_count = int(ui.subnets(db, snapshot_id).set_index("netuid").at[netuid, "mechanism_count"])
+    mechanism_count = int(ui.subnet_list(db, snapshot_id).set_index("netuid").at[netuid, "mechanism_count"])
     if note := emission.stored_emission_note(mechanism_count):
         st.caption(note)
     st.dataframe(neurons, hide_index=True, width="stretch", placeholder="")
