@@ -8,6 +8,7 @@ into tables and Plotly text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 
@@ -60,6 +61,50 @@ def _axes(x_title: str, y_title: str, **layout: Any) -> dict[str, Any]:
         "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "title": {"text": y_title}},
         **layout,
     }
+
+
+def _bar_figure(
+    x: np.ndarray,
+    y: np.ndarray,
+    groups: Any,
+    hover: Callable[[Any], str],
+    *,
+    axes: tuple[str, str],
+    legend: str,
+    title: str,
+    customdata: np.ndarray | None = None,
+    categories: list[Any] | None = None,
+) -> go.Figure:
+    """Stacked bars, one trace per value of ``groups`` (in order of first appearance) coloured in
+    plotly's cycle: the figure px.bar(color=...) drew, without px's grouping and re-validation.
+    ``categories`` fixes the order of the x axis."""
+    colours = _colorway()
+    traces = [
+        go.Bar(
+            x=x[rows],
+            y=y[rows],
+            customdata=None if customdata is None else customdata[rows],
+            hovertemplate=hover(group),
+            legendgroup=group,
+            marker={"color": colours[i % len(colours)], "pattern": {"shape": ""}},
+            name=group,
+            orientation="v",
+            showlegend=True,
+            textposition="auto",
+            xaxis="x",
+            yaxis="y",
+        )
+        for i, (group, rows) in enumerate(_groups(groups))
+    ]
+    layout = _axes(
+        *axes,
+        barmode="relative",
+        legend={"title": {"text": legend}, "tracegroupgap": 0},
+        title={"text": title},
+    )
+    if categories is not None:
+        layout["xaxis"].update(categoryarray=categories, categoryorder="array")
+    return go.Figure(data=traces, layout=layout)
 
 
 def _hv_line(x: Any, y: Any, hover: str) -> go.Scatter:
@@ -169,33 +214,17 @@ def merge_bars(merge: Merge, b_min: float) -> go.Figure:
     df = merge.table
     miners = df["miner"].to_numpy()
     passes = df["backward_passes"].to_numpy()
-    colours = _colorway()
     levels = df["qualifies"].map({True: "at B_min", False: "below B_min"})
-    traces = [
-        go.Bar(
-            x=miners[rows],
-            y=passes[rows],
-            hovertemplate=f"={level}<br>miner=%{{x}}<br>backward passes=%{{y}}<extra></extra>",
-            legendgroup=level,
-            marker={"color": colours[i % len(colours)], "pattern": {"shape": ""}},
-            name=level,
-            orientation="v",
-            showlegend=True,
-            textposition="auto",
-            xaxis="x",
-            yaxis="y",
-        )
-        for i, (level, rows) in enumerate(_groups(levels))
-    ]
-    layout = _axes(
-        "miner",
-        "backward passes",
-        barmode="relative",
-        legend={"title": {"text": ""}, "tracegroupgap": 0},
-        title={"text": "Backward passes against B_min"},
+    bars = _bar_figure(
+        miners,
+        passes,
+        levels,
+        lambda level: f"={level}<br>miner=%{{x}}<br>backward passes=%{{y}}<extra></extra>",
+        axes=("miner", "backward passes"),
+        legend="",
+        title="Backward passes against B_min",
+        categories=df["miner"].tolist(),
     )
-    layout["xaxis"].update(categoryarray=df["miner"].tolist(), categoryorder="array")
-    bars = go.Figure(data=traces, layout=layout)
     bars.add_hline(y=b_min, line_dash="dash", annotation_text=f"B_min = {b_min:g}")
     return bars
 
@@ -397,32 +426,16 @@ def bucket_bars(score: Score) -> go.Figure:
     y = df["score"].to_numpy()
     custom = df[hover].to_numpy(dtype=object)
     extra = "".join(f"<br>{c}=%{{customdata[{i}]}}" for i, c in enumerate(hover))
-    colours = _colorway()
-    traces = [
-        go.Bar(
-            x=x[rows],
-            y=y[rows],
-            customdata=custom[rows],
-            hovertemplate=f"source={source}<br>bucket (row)=%{{x}}<br>score=%{{y}}{extra}<extra></extra>",
-            legendgroup=source,
-            marker={"color": colours[i % len(colours)], "pattern": {"shape": ""}},
-            name=source,
-            orientation="v",
-            showlegend=True,
-            textposition="auto",
-            xaxis="x",
-            yaxis="y",
-        )
-        for i, (source, rows) in enumerate(_groups(df["source"]))
-    ]
-    layout = _axes(
-        "bucket (row)",
-        "score",
-        barmode="relative",
-        legend={"title": {"text": "source"}, "tracegroupgap": 0},
-        title={"text": "Score per bucket"},
+    return _bar_figure(
+        x,
+        y,
+        df["source"],
+        lambda source: f"source={source}<br>bucket (row)=%{{x}}<br>score=%{{y}}{extra}<extra></extra>",
+        axes=("bucket (row)", "score"),
+        legend="source",
+        title="Score per bucket",
+        customdata=custom,
     )
-    return go.Figure(data=traces, layout=layout)
 
 
 def age_curve(score: Score) -> go.Figure:
