@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -56,19 +56,60 @@ class StoredOutputs:
     bonds: np.ndarray  # (n, n) u16 as stored after the epoch
 
 
+class MatrixRows(NamedTuple):
+    """One mechanism's stored rows of a (validator, miner) table within the subnet's n, in storage
+    order: the long format the dense (n, n) arrays are built from, on demand."""
+
+    n: int
+    validator: np.ndarray
+    miner: np.ndarray
+    value: np.ndarray
+
+    @property
+    def flat(self) -> np.ndarray:
+        """validator * n + miner: the entries' flat indices in an (n, n) array."""
+        return self.validator.astype(np.int64) * self.n + self.miner
+
+    def dense(self) -> np.ndarray:
+        """(n, n) int64 values, 0 where no row (a flat scatter: a 2-D fancy assignment costs more)."""
+        matrix = np.zeros(self.n * self.n, dtype=np.int64)
+        matrix[self.flat] = self.value.astype(np.int64)  # int64 in: numpy scatters u16 at half the speed
+        return matrix.reshape(self.n, self.n)
+
+    def present(self) -> np.ndarray:
+        """(n, n) bool, True where a row is stored (explicit zeros included)."""
+        entries = np.zeros(self.n * self.n, dtype=bool)
+        entries[self.flat] = True
+        return entries.reshape(self.n, self.n)
+
+
 @dataclass(frozen=True)
 class MechanismArrays:
-    """One incentive mechanism of a subnet: its own weights, bonds, last_update, commits, incentive."""
+    """One incentive mechanism of a subnet: its own weights, bonds, last_update, commits, incentive.
+
+    ``weights_set`` and ``bonds_after`` are built from the stored rows on first use: the epoch reads
+    the first only for Yuma3 with liquid alpha, and `check` compares the bonds written row by row
+    (each is an (n, n) array: a fifth of the cost of building a subnet)."""
 
     mechid: int
     weights: np.ndarray  # (n, n) raw u16
-    weights_set: np.ndarray  # (n, n) bool, True where storage holds an entry
     bonds: np.ndarray  # (n, n) u16, the epoch's input
-    bonds_after: np.ndarray  # (n, n) u16, what the epoch wrote
     last_update: np.ndarray
     commit_block: np.ndarray | None  # NO_COMMIT where none; None when no uid has a commit
     prev_incentive: np.ndarray
     incentive: np.ndarray
+    weight_rows: MatrixRows  # the stored weights (for weights_set)
+    bonds_after_rows: MatrixRows  # the stored bonds the epoch wrote
+
+    @cached_property
+    def weights_set(self) -> np.ndarray:
+        """(n, n) bool, True where storage holds a weight entry (explicit zeros included)."""
+        return self.weight_rows.present()
+
+    @cached_property
+    def bonds_after(self) -> np.ndarray:
+        """(n, n) u16, the bonds the epoch wrote."""
+        return self.bonds_after_rows.dense()
 
 
 @dataclass(frozen=True)
@@ -151,7 +192,7 @@ class SubnetSnapshot:
 
     # -- engine glue -------------------------------------------------------------------------------
 
-    def epoch_inputs(self, mechid: int = 0) -> EpochInputs:
+    def epoch_inputs(self, mechid: int = 0, *, weights_set: bool = True) -> EpochInputs:
         """The inputs of one mechanism's epoch, exactly as stored (hyperparameters, stake, permits...).
 
         `emission` is the whole subnet's E when the subnet has one mechanism; for several, pass the
@@ -163,7 +204,7 @@ class SubnetSnapshot:
         s = self.subnet
         kwargs: dict[str, Any] = dict(
             weights=mech.weights,
-            weights_set=mech.weights_set,
+            weights_set=mech.weights_set if weights_set else None,
             bonds=mech.bonds,
             alpha_stake=self.alpha_stake,
             tao_stake=self.tao_stake,
@@ -196,28 +237,39 @@ class SubnetSnapshot:
             bonds=mech.bonds_after,
         )
 
-    def mechanism_arguments(self) -> dict[str, Any]:
-        """Keyword arguments of ``analytics.model.yuma.epoch_with_mechanisms`` for this subnet."""
+    def mechanism_arguments(self, *, weights_set: bool = True) -> dict[str, Any]:
+        """Keyword arguments of ``analytics.model.yuma.epoch_with_mechanisms`` for this subnet
+        (without ``weights_set``: none passed, see ``recompute(lean=True)``)."""
         commit_reveal = bool(self.subnet["commit_reveal"])
         return dict(
-            inputs=self.epoch_inputs(self.mechanisms[0].mechid),
+            inputs=self.epoch_inputs(self.mechanisms[0].mechid, weights_set=weights_set),
             mechanism_weights=[m.weights for m in self.mechanisms],
             mechanism_bonds=[m.bonds for m in self.mechanisms],
             mechanism_last_update=[m.last_update for m in self.mechanisms],
             split=self.split,
-            mechanism_weights_set=[m.weights_set for m in self.mechanisms],
+            mechanism_weights_set=[m.weights_set if weights_set else None for m in self.mechanisms],
             mechanism_commit_block=[m.commit_block if commit_reveal else None for m in self.mechanisms],
         )
 
-    def recompute(self) -> EpochResult:
+    def recompute(self, *, lean: bool = False) -> EpochResult:
         """Run the engine as the chain does (``epoch_with_mechanisms``, also for one mechanism).
 
         The result's stored fields are the netuid-level aggregate; ``result.mechanisms[k]`` is
-        mechanism ``self.mechanisms[k]``'s own epoch (its incentive and bonds).
+        mechanism ``self.mechanisms[k]``'s own epoch (its incentive and bonds). ``lean`` (check):
+        the same stored values without building ``weights_set`` where the epoch does not read it
+        (everywhere but Yuma3 with liquid alpha, where explicit zero weights shape the bonds); the
+        result's ``mechanism_inputs`` then hold no weights_set, so explanations of masked weights
+        (``weight_masks``) want the default.
         """
         from analytics.model.yuma import epoch_with_mechanisms
 
-        return epoch_with_mechanisms(**self.mechanism_arguments())
+        arguments = self.mechanism_arguments(weights_set=not lean or self.reads_weights_set)
+        return epoch_with_mechanisms(**arguments)
+
+    @property
+    def reads_weights_set(self) -> bool:
+        """Does the epoch read which weight entries are stored (Yuma3 with liquid alpha)?"""
+        return bool(self.subnet["yuma3"]) and bool(self.subnet["liquid_alpha"])
 
 
 def _columns(frame: pd.DataFrame | Columns) -> Columns:
@@ -264,29 +316,21 @@ def _by_netuid(cols: Columns) -> dict[int, Columns]:
     return {netuid: _rows(cols, part) for netuid, part in ranges.items()}
 
 
-def _dense(
-    cols: Columns, value: str, mechid: int, n: int, *, present_too: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """Long-format (validator_uid, miner_uid, value) rows of one mechanism -> (values, present) (n, n);
-    without ``present_too`` the second is an empty array (bonds: only weights need it)."""
-    matrix = np.zeros(n * n, dtype=np.int64)
-    present = np.zeros(n * n if present_too else 0, dtype=bool)
+def _matrix_rows(cols: Columns, value: str, mechid: int, n: int) -> MatrixRows:
+    """Long-format (validator_uid, miner_uid, value) rows -> one mechanism's MatrixRows, without the
+    entries beyond n (the chain ignores entries beyond SubnetworkN)."""
     mech = np.asarray(cols["mechid"])
+    i = np.asarray(cols["validator_uid"])
+    j = np.asarray(cols["miner_uid"])
+    values = np.asarray(cols[value])
     if len(mech):
-        i = np.asarray(cols["validator_uid"])
-        j = np.asarray(cols["miner_uid"])
-        values = np.asarray(cols[value])
         if not bool((mech == mechid).all()):
             rows = mech == mechid
             i, j, values = i[rows], j[rows], values[rows]
         if len(i) and (int(i.max()) >= n or int(j.max()) >= n):
-            keep = (i < n) & (j < n)  # the chain ignores entries beyond SubnetworkN
+            keep = (i < n) & (j < n)
             i, j, values = i[keep], j[keep], values[keep]
-        flat = i.astype(np.int64) * n + j  # flat indices: a 2-D fancy assignment costs several times more
-        matrix[flat] = values
-        if present_too:
-            present[flat] = True
-    return matrix.reshape(n, n), present.reshape(n, n) if present_too else present
+    return MatrixRows(n, i, j, values)
 
 
 def _uids_in_order(uids: np.ndarray, n: int) -> bool:
@@ -489,9 +533,7 @@ def _build_columns(
     mechanisms = []
     for mechid in mechids:
         mn = mechanism_neurons if single else _rows(mechanism_neurons, mech_ids == mechid)
-        weights_m, weights_set = _dense(weights, "weight", mechid, n)
-        bonds_m, _ = _dense(bonds, "bond", mechid, n, present_too=False)
-        bonds_after_m, _ = _dense(bonds_after, "bond", mechid, n, present_too=False)
+        weight_rows = _matrix_rows(weights, "weight", mechid, n)
         mn_in_order = _uids_in_order(mn["uid"], n)
         has_commit = ~_missing(mn["commit_block"])
         commit_block = None
@@ -506,14 +548,14 @@ def _build_columns(
         mechanisms.append(
             MechanismArrays(
                 mechid=mechid,
-                weights=weights_m,
-                weights_set=weights_set,
-                bonds=bonds_m,
-                bonds_after=bonds_after_m,
+                weights=weight_rows.dense(),
+                bonds=_matrix_rows(bonds, "bond", mechid, n).dense(),
                 last_update=_by_uid(mn, "last_update", n, np.int64, in_order=mn_in_order),
                 commit_block=commit_block,
                 prev_incentive=_by_uid(mn, "prev_incentive", n, np.int64, in_order=mn_in_order),
                 incentive=_by_uid(mn, "incentive", n, np.int64, in_order=mn_in_order),
+                weight_rows=weight_rows,
+                bonds_after_rows=_matrix_rows(bonds_after, "bond", mechid, n),
             )
         )
 
@@ -587,11 +629,37 @@ def output_rows(sub: SubnetSnapshot, result: EpochResult) -> list[tuple[int, int
         rows.append((sub.netuid, -1, name, compared, mismatches, worst, ""))
     mech_results = result.mechanisms or [result]
     for mech, mres in zip(sub.mechanisms, mech_results, strict=True):
-        stored = sub.stored_outputs(mech.mechid)
-        for name in MECHANISM_FIELDS:
-            mismatches, worst, compared = _diff(getattr(mres, name), getattr(stored, name))
-            rows.append((sub.netuid, mech.mechid, name, compared, mismatches, worst, ""))
+        mismatches, worst, compared = _diff(mres.incentive, mech.incentive)
+        rows.append((sub.netuid, mech.mechid, "incentive", compared, mismatches, worst, ""))
+        mismatches, worst, compared = _diff_bonds(mres, mech.bonds_after_rows)
+        rows.append((sub.netuid, mech.mechid, "bonds", compared, mismatches, worst, ""))
     return rows
+
+
+def _diff_bonds(result: EpochResult, stored: MatrixRows) -> tuple[int, int, int]:
+    """_diff of the (n, n) bonds the epoch wrote and the stored ones, from the rows that hold any:
+    the epoch's bonds_rows and the stored rows. Every other row is zero on both sides, so only the
+    rows named by either are built (most stored rows are the validators the epoch computed)."""
+    n = stored.n
+    index = np.asarray(result.bonds_index, dtype=np.int64)
+    ours = np.asarray(result.bonds_rows, dtype=np.int64).reshape(len(index), n)
+    at = np.full(n, -1, dtype=np.int64)
+    at[index] = np.arange(len(index))
+    validator = stored.validator.astype(np.intp)  # numpy gathers by u16 indices at a third of the speed
+    place = at[validator]
+    if bool((place < 0).any()):  # stored rows the epoch left empty: give them rows of their own
+        rows = np.union1d(index, validator)
+        at[rows] = np.arange(len(rows))
+        padded = np.zeros((len(rows), n), dtype=np.int64)
+        padded[at[index]] = ours
+        ours, place = padded, at[validator]
+    theirs = np.zeros(ours.size, dtype=np.int64)
+    theirs[place * n + stored.miner] = stored.value.astype(np.int64)
+    theirs = theirs.reshape(ours.shape)
+    if n and np.array_equal(ours, theirs):
+        return 0, 0, n
+    per_row = np.abs(ours - theirs).max(axis=1) if ours.size else np.zeros(0, dtype=np.int64)
+    return int(np.count_nonzero(per_row)), int(per_row.max()) if per_row.size else 0, n
 
 
 def compare_outputs(sub: SubnetSnapshot, result: EpochResult | None = None) -> pd.DataFrame:
