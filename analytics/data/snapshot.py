@@ -378,9 +378,13 @@ class SubnetBuilder(Mapping[int, SubnetSnapshot]):
     """{netuid: SubnetSnapshot} over one snapshot's tables (store.snapshot_tables or
     snapshot_batches), each table converted to arrays and split per netuid once; a subnet is built
     when it is looked up and only the last one is kept: a whole snapshot of 128 subnets of 256 UIDs
-    built at once would hold ~200 MB of (n, n) matrices; `check` needs one subnet at a time."""
+    built at once would hold ~200 MB of (n, n) matrices; `check` needs one subnet at a time.
+    ``shared`` (iter_snapshots): a subnet's per-uid arrays are read-only views of arrays converted
+    once for the snapshot (a subnet built twice shares them)."""
 
-    def __init__(self, snapshot_id: int, tables: dict[str, Any], netuids: list[int]) -> None:
+    def __init__(
+        self, snapshot_id: int, tables: dict[str, Any], netuids: list[int], *, shared: bool = False
+    ) -> None:
         self.snapshot_id = snapshot_id
         self._netuids = list(netuids)
         self._known = set(self._netuids)
@@ -394,6 +398,15 @@ class SubnetBuilder(Mapping[int, SubnetSnapshot]):
         self._parts = {name: _by_netuid(_columns(tables[name])) for name in names}
         self._empty = {name: _rows(_columns(tables[name]), slice(0, 0)) for name in names}
         self._last: tuple[int, SubnetSnapshot] | None = None
+        # shared: the per-uid fields converted once for the whole snapshot, each subnet's a read-only
+        # view (19 conversions per subnet cost more than the epoch's masks)
+        self._typed: Columns | None = None
+        if shared:
+            self._typed = {}
+            for name, (column, dtype) in NEURON_FIELDS.items():
+                values = np.asarray(self._nrn[column]).astype(dtype)
+                values.flags.writeable = False
+                self._typed[name] = values
 
     def __getitem__(self, netuid: int) -> SubnetSnapshot:
         if netuid not in self._known:
@@ -409,6 +422,7 @@ class SubnetBuilder(Mapping[int, SubnetSnapshot]):
             self._nrn_frame.iloc[rows] if isinstance(self._nrn_frame, pd.DataFrame) else None,
             _rows(self._nrn, rows),
             *(self._parts[name].get(netuid, self._empty[name]) for name in self._parts),
+            None if self._typed is None else {name: a[rows] for name, a in self._typed.items()},
         )
         self._last = (netuid, sub)
         return sub
@@ -493,7 +507,7 @@ def iter_snapshots(
             snapshot_id=snapshot_id,
             meta=batch["snapshot"],
             subnets=subnets,
-            subnet=SubnetBuilder(snapshot_id, batch, aligned),
+            subnet=SubnetBuilder(snapshot_id, batch, aligned, shared=True),
             money=extra,
         )
 
@@ -520,9 +534,11 @@ def _build_columns(
     weights: Columns,
     bonds: Columns,
     bonds_after: Columns,
+    typed: Columns | None = None,
 ) -> SubnetSnapshot:
     """Dense arrays from one subnet's rows as columns; ``neurons`` is the same rows as a DataFrame
-    (None: built from the columns when first asked for)."""
+    (None: built from the columns when first asked for); ``typed``: the NEURON_FIELDS of the same
+    rows already in their types (used when the rows are uids 0..n-1 in order)."""
     n = int(subnet["n"])
     if len(nrn["uid"]):
         n = max(n, int(nrn["uid"].max()) + 1)
@@ -560,33 +576,43 @@ def _build_columns(
         )
 
     in_order = _uids_in_order(nrn["uid"], n)
-
-    def col(name: str, dtype: Any = np.int64) -> np.ndarray:
-        return _by_uid(nrn, name, n, dtype, False if dtype is bool else 0, in_order=in_order)
-
+    per_uid = {}
+    for name, (column, dtype) in NEURON_FIELDS.items():
+        if in_order and typed is not None:
+            per_uid[name] = typed[name]
+        else:
+            fill = "" if dtype is object else False if dtype is bool else 0
+            per_uid[name] = _by_uid(nrn, column, n, dtype, fill, in_order=in_order)
     return SubnetSnapshot(
         snapshot_id=snapshot_id,
         netuid=netuid,
         subnet=subnet,
         neuron_rows=nrn if neurons is None else neurons,
-        hotkeys=_by_uid(nrn, "hotkey", n, object, ""),
-        coldkeys=_by_uid(nrn, "coldkey", n, object, ""),
-        is_owner=col("is_owner", bool),
-        block_at_registration=col("block_at_registration"),
-        alpha_stake=col("alpha_stake"),
-        tao_stake=col("tao_stake"),
-        total_stake=col("total_stake"),
-        validator_permit_prev=col("validator_permit_prev", bool),
-        prev_consensus=col("prev_consensus"),
-        active=col("active", bool),
-        validator_permit=col("validator_permit", bool),
-        stake_weight=col("stake_weight"),
-        consensus=col("consensus"),
-        validator_trust=col("validator_trust"),
-        dividends=col("dividends"),
-        emission=col("emission"),
         mechanisms=tuple(mechanisms),
+        **per_uid,
     )
+
+
+# SubnetSnapshot's per-uid fields: the `neurons` column each is read from and its type (a uid
+# without a row holds '', False or 0).
+NEURON_FIELDS: dict[str, tuple[str, Any]] = {
+    "hotkeys": ("hotkey", object),
+    "coldkeys": ("coldkey", object),
+    "is_owner": ("is_owner", bool),
+    "block_at_registration": ("block_at_registration", np.int64),
+    "alpha_stake": ("alpha_stake", np.int64),
+    "tao_stake": ("tao_stake", np.int64),
+    "total_stake": ("total_stake", np.int64),
+    "validator_permit_prev": ("validator_permit_prev", bool),
+    "prev_consensus": ("prev_consensus", np.int64),
+    "active": ("active", bool),
+    "validator_permit": ("validator_permit", bool),
+    "stake_weight": ("stake_weight", np.int64),
+    "consensus": ("consensus", np.int64),
+    "validator_trust": ("validator_trust", np.int64),
+    "dividends": ("dividends", np.int64),
+    "emission": ("emission", np.int64),
+}
 
 
 # Fields compared by compare_outputs: netuid level (aggregated over mechanisms) and per mechanism.
