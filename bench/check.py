@@ -47,7 +47,7 @@ def _timed_recompute() -> None:
         finally:
             ENGINE_CPU[0] += time.thread_time() - start
 
-    snapshot.SubnetSnapshot.recompute = recompute  # type: ignore[method-assign]
+    snapshot.SubnetSnapshot.recompute = recompute  # type: ignore[method-assign,assignment]
 
 
 def _children_cpu() -> float:

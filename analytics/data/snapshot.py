@@ -415,13 +415,19 @@ class SubnetBuilder(Mapping[int, SubnetSnapshot]):
             return self._last[1]
         self._last = None  # drop the previous subnet's arrays before building the next
         rows = self._nrn_ranges.get(netuid, slice(0, 0))
+        mechanism_neurons, weights, bonds, bonds_after = (
+            self._parts[name].get(netuid, self._empty[name]) for name in self._parts
+        )
         sub = _build_columns(
             self.snapshot_id,
             netuid,
             self._records[netuid],
             self._nrn_frame.iloc[rows] if isinstance(self._nrn_frame, pd.DataFrame) else None,
             _rows(self._nrn, rows),
-            *(self._parts[name].get(netuid, self._empty[name]) for name in self._parts),
+            mechanism_neurons,
+            weights,
+            bonds,
+            bonds_after,
             None if self._typed is None else {name: a[rows] for name, a in self._typed.items()},
         )
         self._last = (netuid, sub)
@@ -725,6 +731,41 @@ def payout_inputs(db_path: str | os.PathLike[str], sub: SubnetSnapshot) -> dict[
     return payout_inputs_from(sub, row, _columns(rows), _columns(edges))
 
 
+class Recorded(Mapping[int, int]):
+    """What the chain recorded for one payout field: {key index: rao}, as dict(zip(keys, amounts))
+    would hold it (a repeated key keeps its last amount), stored as arrays sorted by key so that
+    payout_rows compares them with the payout in one step."""
+
+    def __init__(self, keys: np.ndarray, amounts: np.ndarray) -> None:
+        keys = np.asarray(keys, dtype=np.int64)
+        amounts = np.asarray(amounts)
+        if amounts.dtype.kind == "u" and amounts.size and int(amounts.max()) >= 1 << 63:
+            raise OverflowError("a recorded amount does not fit in int64 rao")
+        if amounts.dtype.kind not in "iu":  # floats (a column with NULLs read through pandas)
+            amounts = np.array([int(v) for v in amounts.tolist()], dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        keys, amounts = keys[order], amounts[order].astype(np.int64)
+        last = np.ones(len(keys), dtype=bool)  # the last of each run of one key
+        last[:-1] = keys[1:] != keys[:-1]
+        self.keys_array: np.ndarray = keys[last]
+        self.amounts: np.ndarray = amounts[last]
+
+    def __getitem__(self, key: int) -> int:
+        at = int(np.searchsorted(self.keys_array, key))
+        if at < len(self.keys_array) and self.keys_array[at] == key:
+            return int(self.amounts[at])
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.keys_array.tolist())
+
+    def __len__(self) -> int:
+        return len(self.keys_array)
+
+    def __repr__(self) -> str:
+        return f"Recorded({dict(self.items())!r})"
+
+
 def _has_payout(row: dict[str, Any] | None) -> bool:
     return row is not None and not any(pd.isna(row[c]) for c in PENDING_COLUMNS)
 
@@ -738,12 +779,16 @@ def payout_inputs_from(
 
     if row is None or not _has_payout(row):
         return None
-    rows = _rows(rows, ~_missing(rows["alpha_stake_own"]))
+    staked = ~_missing(rows["alpha_stake_own"])
+    if not staked.all():
+        rows = _rows(rows, staked)
     if not len(rows["hotkey"]):
         return None
     # Keys: the uids, then hotkeys with money rows (unregistered parents), then children known only
     # as a proportion of a validator's stake (they matter for its own share). Suspended edges are inert.
-    edges = _rows(edges, ~np.asarray(edges["suspended"], dtype=bool))
+    suspended = np.asarray(edges["suspended"], dtype=bool)
+    if suspended.any():
+        edges = _rows(edges, ~suspended)
     names = list(dict.fromkeys(list(map(str, sub.hotkeys.tolist())) + rows["hotkey"].tolist()))
     known = set(names)
     names += [h for h in dict.fromkeys([*edges["child_hotkey"], *edges["parent_hotkey"]]) if h not in known]
@@ -759,15 +804,13 @@ def payout_inputs_from(
     for column, target in (("delegate_take", take), ("childkey_take", child_take)):
         given = ~_missing(rows[column])
         target[at[given]] = np.asarray(rows[column])[given].astype(np.int64)
-    for k, coldkey in zip(at.tolist(), rows["coldkey"], strict=True):
+    for k, coldkey in zip(at.tolist(), np.asarray(rows["coldkey"]).tolist(), strict=True):
         if isinstance(coldkey, str) and coldkey:
             coldkeys[k] = coldkey
-    recorded: dict[str, dict[int, int]] = {}
+    recorded: dict[str, Recorded] = {}
     for f in PAYOUT_FIELDS:
         given = ~_missing(rows[f])
-        values = np.asarray(rows[f])[given]
-        amounts = values.tolist() if values.dtype.kind in "iu" else [int(v) for v in values.tolist()]
-        recorded[f] = dict(zip(at[given].tolist(), amounts, strict=True))
+        recorded[f] = Recorded(at[given], np.asarray(rows[f])[given])
     owner_ids = {c: i for i, c in enumerate(dict.fromkeys(coldkeys))}
     parents: dict[int, list[tuple[int, int]]] = {}
     for child, proportion, parent in zip(
@@ -775,9 +818,9 @@ def payout_inputs_from(
     ):
         parents.setdefault(index[child], []).append((int(proportion), index[parent]))
     owner_coldkey = sub.subnet.get("owner_coldkey")
-    immune = np.array([c == owner_coldkey for c in coldkeys], dtype=bool) | np.isin(
-        np.arange(size), np.flatnonzero(sub.is_owner)
-    )
+    immune = np.array([c == owner_coldkey for c in coldkeys], dtype=bool)
+    owner_uids = np.flatnonzero(sub.is_owner)
+    immune[owner_uids[owner_uids < size]] = True
     return {
         "keys": Keys(
             alpha_stake=alpha,
@@ -845,9 +888,12 @@ def payout_rows(
         if not known:
             rows.append((field_name, 0, 0, 0, "not recorded"))
             continue
-        ordered = sorted(known)
-        keys = np.array(ordered, dtype=np.int64)
-        stored = np.array([known[k] for k in ordered], dtype=np.int64)
+        if isinstance(known, Recorded):
+            keys, stored = known.keys_array, known.amounts
+        else:  # a plain {key index: rao}
+            ordered = sorted(known)
+            keys = np.array(ordered, dtype=np.int64)
+            stored = np.array([known[k] for k in ordered], dtype=np.int64)
         mismatches, max_abs, compared = _diff(computed[keys], stored)
         rows.append((field_name, compared, mismatches, max_abs, ""))
     if stored_e is not None:
