@@ -477,11 +477,19 @@ def _joined_money_rows(sub: SubnetSnapshot, rows: Columns) -> Columns:
     'money_rows') and its neurons, in its order: registered hotkeys by uid, then every row without a
     uid (an unregistered parent) by hotkey."""
     hotkeys = rows["hotkey"].tolist()
+    if _one_row_per_uid(hotkeys, sub.hotkeys.tolist()) and not _missing(rows["uid"]).any():
+        return rows  # the rows are the registered hotkeys by uid, and no parent: that order already
     uid_of = dict(zip(sub.hotkeys.tolist(), range(sub.n), strict=True))
     uid_of.pop("", None)  # '' marks a uid without a neuron row
     registered = sorted((uid_of[h], k) for k, h in enumerate(hotkeys) if h in uid_of)
     parents = sorted((hotkeys[k], k) for k in np.flatnonzero(_missing(rows["uid"])).tolist())
     return _rows(rows, np.array([k for _, k in registered] + [k for _, k in parents], dtype=np.int64))
+
+
+def _one_row_per_uid(row_hotkeys: list[Any], hotkeys: list[Any]) -> bool:
+    """Are the rows' hotkeys the subnet's, uid by uid, all distinct and registered (not '')? Then
+    a row's key index is its uid (the usual layout: the collector writes a subnet's rows by uid)."""
+    return row_hotkeys == hotkeys and "" not in hotkeys and len(set(hotkeys)) == len(hotkeys)
 
 
 def iter_snapshots(
@@ -789,7 +797,11 @@ def payout_inputs_from(
     suspended = np.asarray(edges["suspended"], dtype=bool)
     if suspended.any():
         edges = _rows(edges, ~suspended)
-    names = list(dict.fromkeys(list(map(str, sub.hotkeys.tolist())) + rows["hotkey"].tolist()))
+    row_hotkeys = np.asarray(rows["hotkey"]).tolist()
+    names = list(map(str, sub.hotkeys.tolist()))
+    by_uid = _one_row_per_uid(row_hotkeys, names)  # then row k is key k: no lookups
+    if not by_uid:
+        names = list(dict.fromkeys(names + row_hotkeys))
     known = set(names)
     names += [h for h in dict.fromkeys([*edges["child_hotkey"], *edges["parent_hotkey"]]) if h not in known]
     index = {h: k for k, h in enumerate(names)}
@@ -798,7 +810,7 @@ def payout_inputs_from(
     take = np.full(size, 11796, dtype=np.int64)
     child_take = np.zeros(size, dtype=np.int64)
     coldkeys = list(map(str, sub.coldkeys.tolist())) + [""] * (size - sub.n)
-    at = np.array([index[h] for h in rows["hotkey"].tolist()], dtype=np.int64)  # each row's key index
+    at = np.arange(len(row_hotkeys)) if by_uid else np.array([index[h] for h in row_hotkeys], dtype=np.int64)
     alpha[at] = np.asarray(rows["alpha_stake_own"]).astype(np.int64)
     root[at] = np.asarray(rows["root_stake_own"]).astype(np.int64)
     for column, target in (("delegate_take", take), ("childkey_take", child_take)):
