@@ -86,12 +86,17 @@ def _all_safe(values: Any) -> bool:
 
 
 def arrow_all_safe(column: Any) -> bool:
-    """True when no cell of an Arrow string column needs a change, when it can be told in Arrow
-    at C speed: every cell printable ASCII (nulls ignored). False means "scan the cells"
-    (:func:`safe_values`), not that one is unsafe."""
+    """True when no cell of an Arrow string column (or anything ``pyarrow.array`` takes, such as
+    pandas' pyarrow strings) needs a change; nulls ignored. Exact, at C speed: a printable-ASCII
+    check first (the common case, the cheaper scan), RE2 with the unsafe class for the rest."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    return pc.all(pc.ascii_is_printable(column)).as_py() is not False
+    if not isinstance(column, pa.Array | pa.ChunkedArray):
+        column = pa.array(column)
+    if pc.all(pc.ascii_is_printable(column)).as_py() is not False:
+        return True
+    return pc.any(pc.match_substring_regex(column, _UNSAFE_RE2)).as_py() is not True
 
 
 def safe_values(values: Any) -> Any:
@@ -113,7 +118,7 @@ def safe_series(series: pd.Series) -> pd.Series:
     if series.dtype.kind not in "OSU" and not isinstance(series.dtype, pd.StringDtype):
         return series
     if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
-        if not series.str.contains(_UNSAFE_RE2, regex=True).any():  # one RE2 pass in Arrow, NA for missing
+        if arrow_all_safe(series.array):  # vectorised in Arrow
             return series
     elif _all_safe(series.to_numpy(dtype=object)):
         return series

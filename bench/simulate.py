@@ -10,7 +10,6 @@ per epoch: it has to see the consensus the others give before it can set it). Ta
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -22,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analytics.model import simulate as sm
 from analytics.model.yuma import EpochInputs
+from bench.common import run, verdict
 
 N, VALIDATORS, BLOCK = 256, 64, 5_000_000
 
@@ -90,7 +90,7 @@ def main() -> None:
     follow = [sm.FollowConsensus(5)]
     clock = EngineClock()
     sm.epoch = clock  # the simulator looks the engine up at call time
-    print(f"What-if replay, {N} UIDs, {VALIDATORS} validators, {e} epochs (best of {r}; load avg {load()}):")
+    print(f"What-if replay, {N} UIDs, {VALIDATORS} validators, {e} epochs (best of {r}):")
     for name, yuma3, liquid in (("original Yuma", False, False), ("Yuma3 + liquid alpha", True, True)):
         inputs = subnet(yuma3=yuma3, liquid=liquid)
         base = sm.replay_baseline(inputs, e)
@@ -107,22 +107,15 @@ def main() -> None:
         print(f"  {name}:")
         for label, fn in runs.items():
             total, engine, calls = best_of(r, fn, clock)
-            verdict = ""
+            tag = ""
             if label == "baseline replay" and not liquid:
-                verdict = f"  [target < 0.5 s: {'met' if total < 0.5 else 'MISSED'}]"
+                tag = verdict(total < 0.5, "< 0.5 s")
             print(
                 f"    {label:<28} {total:6.3f} s = engine {engine:6.3f} s ({calls} epochs, "
-                f"{engine / calls * 1e3:5.2f} ms each) + simulator {(total - engine) * 1e3:5.1f} ms{verdict}"
+                f"{engine / calls * 1e3:5.2f} ms each) + simulator {(total - engine) * 1e3:5.1f} ms{tag}"
             )
     print(f"  scenarios: {', '.join(s.spec for s in scenario)}; the follower runs the engine twice an epoch.")
 
 
-def load() -> str:
-    try:
-        return f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
-    except OSError:
-        return "unknown"
-
-
 if __name__ == "__main__":
-    main()
+    run(main)

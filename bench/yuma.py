@@ -29,7 +29,6 @@ Run: /work/venv/bin/python bench/yuma.py [--epochs 200]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
 import time
@@ -40,6 +39,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from analytics.model.yuma import EpochInputs, epoch
+from bench.common import run, verdict
 
 
 def make_subnet(rng: np.random.Generator, n: int, validators: int, **params) -> EpochInputs:
@@ -59,13 +59,6 @@ def make_subnet(rng: np.random.Generator, n: int, validators: int, **params) -> 
         max_allowed_validators=validators,
         **params,
     )
-
-
-def load() -> str:
-    try:
-        return f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
-    except OSError:
-        return "load average unknown"
 
 
 def figures(times: list[float], unit: float = 1e3) -> str:
@@ -92,7 +85,7 @@ def main() -> int:
     parser.add_argument("--subnets", type=int, default=128)
     parser.add_argument("--network-repeats", type=int, default=5, help="full-network passes (median, min)")
     args = parser.parse_args()
-    print(f"before: {load()}; times are thread CPU time, median and min of each series")
+    print("times are thread CPU time, median and min of each series")
     rng = np.random.default_rng(0)
     cases = [
         ("original Yuma, 64 validators x 256 UIDs", 256, {}),
@@ -106,10 +99,10 @@ def main() -> int:
     ]
     for label, n, params in cases:
         times = run_epochs(make_subnet(rng, n, 64, **params), args.epochs)
-        verdict = ""
+        tag = ""
         if n == 256 and not params:
-            verdict = f"  [target <= 1 ms: {'met' if statistics.median(times) <= 1e-3 else 'MISSED'}]"
-        print(f"{label}: {figures(times)} ms/epoch ({args.epochs} epochs){verdict}")
+            tag = verdict(statistics.median(times) <= 1e-3, "<= 1 ms")
+        print(f"{label}: {figures(times)} ms/epoch ({args.epochs} epochs){tag}")
     variants = (("original Yuma", {}), ("Yuma3 + liquid alpha", {"yuma3": True, "liquid_alpha": True}))
     real = (
         Path(__file__).resolve().parent.parent.parent
@@ -147,14 +140,13 @@ def main() -> int:
             for inp in nets:
                 epoch(inp)
             passes.append(time.thread_time() - t0)
-        verdict = f"  [target < 0.5 s: {'met' if statistics.median(passes) < 0.5 else 'MISSED'}]"
+        tag = verdict(statistics.median(passes) < 0.5, "< 0.5 s")
         print(
             f"full network, {args.subnets} subnets x 256 UIDs, {label}: {figures(passes, 1)} s "
-            f"({args.network_repeats} passes){verdict}"
+            f"({args.network_repeats} passes){tag}"
         )
-    print(f"after: {load()}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run(main)

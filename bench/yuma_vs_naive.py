@@ -78,7 +78,9 @@ from analytics.model.yuma import (
     carry_forward,
     epoch_with_mechanisms,
     epoch_with_mechanisms_many,
+    one_mechanism_arguments,
 )
+from bench.common import run, verdict
 
 N = 256
 PERMITS = 64
@@ -98,16 +100,7 @@ class Case:
 
     def arguments(self) -> dict:
         """epoch_with_mechanisms' arguments as SubnetSnapshot.mechanism_arguments gives them (one mechanism)."""
-        inp = self.inputs
-        return {
-            "inputs": inp,
-            "mechanism_weights": [inp.weights],
-            "mechanism_bonds": [inp.bonds],
-            "mechanism_last_update": [inp.last_update],
-            "split": None,
-            "mechanism_weights_set": [self.weights_set],
-            "mechanism_commit_block": [self.commit_block],
-        }
+        return one_mechanism_arguments(self.inputs)
 
     def engine(self) -> EpochResult:
         """The engine called as SubnetSnapshot.recompute calls it (one mechanism)."""
@@ -290,13 +283,6 @@ def naive_epoch(
     }
 
 
-def load() -> str:
-    try:
-        return f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
-    except OSError:
-        return "load average unknown"
-
-
 def timed(work, cases: list[Case]) -> float:
     """Thread CPU seconds to run `work` once on every case."""
     gc.collect()
@@ -362,7 +348,7 @@ def main() -> int:
         os.execve(sys.executable, [sys.executable, *sys.argv], env)
     steady = "MALLOC_TRIM_THRESHOLD_" in os.environ
     print(f"heap: {'steady (MALLOC_TRIM/MMAP_THRESHOLD_ set)' if steady else 'glibc defaults'}")
-    print(f"before: {load()}; times are thread CPU time per pass over every subnet")
+    print("times are thread CPU time per pass over every subnet")
     rng = np.random.default_rng(args.seed)
     cases = [make_subnet(rng) for _ in range(args.subnets)]
     rows = [int(np.count_nonzero(c.inputs.weights.any(axis=1))) for c in cases]
@@ -401,15 +387,14 @@ def main() -> int:
             f"{label} median {statistics.median(fast):.4f} s, min {min(fast):.4f} s ("
             f"{statistics.median(fast) / len(cases) * 1e3:.3f} ms per subnet); / naive {ratio:.3f} "
             f"(medians), per pass {min(ratios):.3f} - {max(ratios):.3f}"
-            + (f"  [target <= 0.2: {'met' if ratio <= 0.2 else 'MISSED'}]" if kind == "batch" else "")
+            + (verdict(ratio <= 0.2, "<= 0.2") if kind == "batch" else "")
         )
     print(
         f"naive dense float64:   median {statistics.median(slow):.4f} s, min {min(slow):.4f} s ("
         f"{statistics.median(slow) / len(cases) * 1e3:.3f} ms per subnet)"
     )
-    print(f"after: {load()}")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run(main)

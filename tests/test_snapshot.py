@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 from analytics.data import demo, snapshot, store
+from analytics.model.yuma import one_mechanism_arguments
 from tests.test_store import tiny_snapshot
 
 
@@ -50,6 +51,18 @@ def test_rows_become_dense_arrays_indexed_by_uid(tiny_db: Path) -> None:
     assert out.validator_trust[0] == 65534 and out.incentive.tolist() == [0, 21845, 21845, 21845, 21845]
     with pytest.raises(store.StoreError, match="no mechanism 1"):
         sub.mechanism(1)
+
+
+def test_a_one_mechanism_subnet_runs_on_its_own_inputs(tiny_db: Path) -> None:
+    """The engine's one_mechanism_arguments(inputs) is what the stored subnet hands the engine."""
+    sub = snapshot.load_subnet(tiny_db, 1, 1)
+    stored = sub.mechanism_arguments()
+    built = one_mechanism_arguments(stored["inputs"])
+    assert built.keys() == stored.keys() and built["split"] is None and stored["split"] is None
+    for key in set(stored) - {"inputs", "split"}:
+        assert len(built[key]) == len(stored[key]) == 1, key
+        np.testing.assert_array_equal(built[key][0], stored[key][0], err_msg=key)
+    assert stored["mechanism_commit_block"][0] is not None  # commit-reveal on: the pending commit travels
 
 
 def test_unknown_snapshot_or_subnet_is_a_store_error(tiny_db: Path) -> None:

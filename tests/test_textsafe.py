@@ -133,13 +133,15 @@ def test_every_store_read_shows_them(hostile_db: Path) -> None:
     assert batch["neurons"]["hotkey"][0] == "hk0"
 
 
-def test_a_printable_ascii_column_is_passed_in_arrow_and_anything_else_is_scanned() -> None:
-    from analytics.textsafe import arrow_all_safe
+def test_a_column_is_judged_in_arrow_exactly() -> None:
+    from analytics.textsafe import arrow_all_safe, is_safe
 
     assert arrow_all_safe(pa.array(["5Hot key", None, "", "~!"]))
     assert arrow_all_safe(pa.array([], pa.string()))
-    for other in ("a\x1b[31m", "tab\tkept", "café", NAME, COLDKEY):
-        assert not arrow_all_safe(pa.array(["ok", other]))
+    for other in ("a\x1b[31m", "tab\tkept", "café", "名前", NAME, COLDKEY):
+        assert arrow_all_safe(pa.array(["ok", other])) == is_safe(other), repr(other)
+    assert not arrow_all_safe(pa.array(["ok", NAME]))
+    assert arrow_all_safe(pa.chunked_array([["ok"], [None, "café"]]))
 
 
 @pytest.mark.parametrize(

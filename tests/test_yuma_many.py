@@ -27,6 +27,7 @@ from analytics.model.yuma import (
     epoch_many,
     epoch_with_mechanisms,
     epoch_with_mechanisms_many,
+    one_mechanism_arguments,
 )
 from tests.test_yuma_shortcuts import sparse_rows
 
@@ -171,15 +172,7 @@ def test_epoch_with_mechanisms_many_is_the_per_subnet_call() -> None:
     two = subnet(22)
     n = two.n
     calls = [
-        {  # one mechanism, as SubnetSnapshot.mechanism_arguments() gives it
-            "inputs": one,
-            "mechanism_weights": [one.weights],
-            "mechanism_bonds": [one.bonds],
-            "mechanism_last_update": [one.last_update],
-            "split": None,
-            "mechanism_weights_set": [one.weights_set],
-            "mechanism_commit_block": [one.commit_block],
-        },
+        one_mechanism_arguments(one),  # as SubnetSnapshot.mechanism_arguments() gives it
         {  # two mechanisms with a split, one without bonds
             "inputs": two,
             "mechanism_weights": [two.weights, np.flip(two.weights, axis=1).copy()],

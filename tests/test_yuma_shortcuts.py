@@ -34,18 +34,18 @@ U64_MAX = (1 << 64) - 1
 
 
 def stake_by_ints(alpha, tao, tao_weight, threshold, owner):
-    """_stake_bits written with Python integers only (I64F64 stake, threshold, truncated I32F32)."""
+    """_stake_bits in exact integers, whole arrays of Python ints (I64F64 stake, threshold, I32F32)."""
     tw_bits = (int(tao_weight) << 32) // U64_MAX
-    scaled = [(int(a) << 32) + int(t) * tw_bits for a, t in zip(alpha.tolist(), tao.tolist(), strict=True)]
-    whole = [v >> 32 for v in scaled]
+    scaled = alpha.astype(object) * 2**32 + tao.astype(object) * tw_bits  # V_i = T_i * 2^32
+    whole = scaled // 2**32
     if threshold > 0:
-        scaled = [
-            0 if (u != owner and w < threshold) else v
-            for u, (v, w) in enumerate(zip(scaled, whole, strict=True))
-        ]
-    total = sum(scaled)
-    bits = [0] * len(scaled) if total == 0 else [(v << 32) // total for v in scaled]
-    return bits, [min(w, (1 << 63) - 1) for w in whole]
+        kept = whole >= threshold
+        if owner is not None:
+            kept[owner] = True
+        scaled = np.where(kept, scaled, 0)
+    total = int(scaled.sum())
+    bits = scaled * 2**32 // total if total else np.zeros(len(scaled), dtype=object)
+    return [int(b) for b in bits], [min(int(w), 2**63 - 1) for w in whole]
 
 
 def test_tao_weighted_stake_matches_python_integers() -> None:
@@ -63,6 +63,8 @@ def test_tao_weighted_stake_matches_python_integers() -> None:
         tao_weight = int(rng.choice([1, int(0.18 * 2**64), 2**63, U64_MAX]))
         threshold = int(rng.choice([0, 10**9, top // 2]))
         owner = None if case % 2 else int(rng.integers(0, n))
+        if case % 4 == 3 and threshold:  # a stake exactly at the threshold is kept
+            alpha[-1], tao[-1] = threshold, 0
         bits, whole = _stake_bits(alpha, tao, tao_weight, threshold, owner)
         want_bits, want_whole = stake_by_ints(alpha, tao, tao_weight, threshold, owner)
         assert bits.tolist() == want_bits, case

@@ -2041,6 +2041,21 @@ def epoch_with_mechanisms_many(arguments: Sequence[Mapping[str, Any]]) -> list[E
     return out
 
 
+def one_mechanism_arguments(inputs: EpochInputs) -> dict[str, Any]:
+    """epoch_with_mechanisms' keyword arguments that run `inputs` as a subnet's only mechanism (its
+    own weights, bonds, last_update, weights_set and commit_block), the shape
+    ``SubnetSnapshot.mechanism_arguments()`` gives a one-mechanism subnet."""
+    return {
+        "inputs": inputs,
+        "mechanism_weights": [inputs.weights],
+        "mechanism_bonds": [inputs.bonds],
+        "mechanism_last_update": [inputs.last_update],
+        "split": None,
+        "mechanism_weights_set": [inputs.weights_set],
+        "mechanism_commit_block": [inputs.commit_block],
+    }
+
+
 _Plain = TypeVar("_Plain", EpochInputs, EpochResult)
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
