@@ -127,8 +127,12 @@ def safe_series(series: pd.Series) -> pd.Series:
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every text column sanitised by :func:`safe_series` (a copy only when one changes)."""
+    import pandas as pd
+
     changed: dict[Any, pd.Series] = {}
-    for name in frame.columns:
+    for name, dtype in frame.dtypes.items():
+        if dtype.kind not in "OSU" and not isinstance(dtype, pd.StringDtype):
+            continue  # not text: safe_series would keep it (no Series built for it here)
         column = frame[name]
         if not hasattr(column, "dtype"):  # duplicate column names give a frame: leave it
             continue

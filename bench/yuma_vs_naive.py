@@ -39,18 +39,17 @@ thresholds their memory goes back to the kernel and is faulted in again (~730 pa
 a few times the engine's), which makes the naive figure swing with the machine's load.
 --steady-heap reruns the bench with malloc told to keep freed memory, so both sides pay compute only.
 
-Measured on the 2-core dev VM (2026-12-03 12:15-12:45 UTC, load average 6.7-9.7 from other helpers'
-work: wall and CPU figures are inflated and noisy, the ratios less so), 128 subnets, 9 passes, main
-(0039fc3) and this branch run alternately, three runs each; engine / naive of the medians:
-  heap            main (per call)        branch, batch          branch, per call
-  steady          0.249  0.255  0.250    0.198  0.207  0.181    0.252  0.240  0.230
-  glibc defaults  0.155  0.164  0.154    0.134  0.124  0.143    0.159  0.174  0.183
-ms per subnet in those runs: naive 3.3-3.8 (steady) and 5.5-6.7 (defaults); engine batch 0.74-0.83,
-per call 0.87-1.16 (main 0.86-1.22). Paired in one process (main's module loaded beside this one,
-11 alternating rounds, steady heap): per call 1.40 ms (main) -> 1.19 ms, batch 1.00 ms; default heap
-(main's per-call (n, n) bonds matrix is page-faulted in): 1.22 -> 0.90 ms, batch 0.78 ms. So the
-batch meets the target in both modes on most runs but with no margin under this load (0.18-0.21
-steady); the per-call engine does not with a steady heap.
+Measured on the 2-core dev VM (2026-12-03 15:15-15:30 UTC, load average 6.6-11.9 from other
+helpers' work: CPU figures are inflated and noisy, the ratios less so), 128 subnets, 15 passes,
+main (c2f5f9b) and branch engine3 run alternately, three runs each; engine / naive of the medians:
+  heap            main, batch            main, per call         engine3, batch         engine3, per call
+  glibc defaults  0.179  0.183  0.179    0.210  0.229  0.220    0.178  0.184  0.177    0.202  0.212  0.214
+  steady          0.191  0.182  0.185    0.233  0.230  0.241    0.184  0.178  0.182    0.213  0.203  0.207
+ms per subnet in those runs: naive 2.9-3.4; engine per call 0.67-0.75 (main) -> 0.61-0.69, batch
+0.54-0.61 -> 0.54-0.58. Paired in one process (main's module beside engine3's, thread CPU time,
+each subnet through both back to back in alternating order, 12-20 rounds): per call 0.91-0.93 of
+main's time, batch 0.94-0.95. The batch meets the target on every run (0.18); the per-call engine
+is at 0.20-0.21, at the target's edge, not below it with a margin.
 The naive's results match the engine's to 1 u16 (consensus, incentive, trust, dividends; stored
 bonds up to 7 u16 where the column max-upscale or liquid alpha amplifies a float64 rounding).
 

@@ -18,7 +18,7 @@ db = ui.page_setup(
     "take, with its consensus health. Search a hotkey, coldkey or name to see one validator on every subnet.",
 )
 snapshot_id = ui.snapshot_picker(db)
-subnets = ui.subnets(db, snapshot_id)
+subnets = ui.subnet_list(db, snapshot_id)
 names = {
     int(n): (v if isinstance(v, str) else "") for n, v in zip(subnets["netuid"], subnets["name"], strict=True)
 }

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-import plotly.express as px
 import streamlit as st
 
 from analytics.app import ui
@@ -164,36 +162,15 @@ st.dataframe(
 ui.csv_download(summary, export.csv_filename("reasons", netuid, mechid, snapshot_id), key="reasons")
 
 st.subheader("Validator trust against stake")
-chart = table.assign(stake_plot=np.maximum(table["stake_alpha"], 1e-3), hotkey=ui.plot_text(table["hotkey"]))
-fig = px.scatter(
-    chart,
-    x="stake_plot",
-    y="validator_trust",
-    color="severity",
-    color_discrete_map=health.COLOURS,
-    category_orders={"severity": list(health.ORDER)},
-    log_x=True,
-    hover_data={"uid": True, "hotkey": True, "stake_plot": False, "stake_alpha": ":,.1f", "reason": True},
-    labels={
-        "stake_plot": "stake (α, log scale)",
-        "validator_trust": "validator trust Tv",
-        "severity": "health",
-        "stake_alpha": "stake (α)",
-        "uid": "UID",
-        "reason": "why",
-    },
-)
-fig.update_traces(marker={"size": 10, "line": {"width": 1, "color": "white"}})
+fig = export.validators_figure(table)
 fig.update_layout(height=380, margin={"l": 10, "r": 10, "t": 40, "b": 10}, legend=ui.legend_on_top("health"))
-fig.update_xaxes(dtick=1)  # log axis: a tick per power of ten, as on the Stake page
-fig.update_yaxes(range=[-0.03, 1.05])
 st.plotly_chart(fig, width="stretch", key="tv_vs_stake")
 ui.csv_download(table, export.csv_filename("validators", netuid, mechid, snapshot_id), key="validators_chart")
 
 
 with st.expander("All neurons of this subnet (raw values as stored)"):
     neurons = ui.table("neurons", db, snapshot_id, netuid, mechid)
-    mechanism_count = int(ui.subnets(db, snapshot_id).set_index("netuid").at[netuid, "mechanism_count"])
+    mechanism_count = int(ui.subnet_list(db, snapshot_id).set_index("netuid").at[netuid, "mechanism_count"])
     if note := emission.stored_emission_note(mechanism_count):
         st.caption(note)
     st.dataframe(neurons, hide_index=True, width="stretch", placeholder="")

@@ -204,7 +204,7 @@ with tabs[-1]:
 
 st.subheader("What if the split changed?")
 if count == 1:
-    subnets = ui.subnets(db, snapshot_id)
+    subnets = ui.subnet_list(db, snapshot_id)
     several = [int(n) for n in subnets.loc[subnets["mechanism_count"] > 1, "netuid"]]
     hint = (
         f" Subnets with several mechanisms in this snapshot: {', '.join(map(str, several))}."

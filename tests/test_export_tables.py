@@ -70,6 +70,22 @@ def test_validators_table_agrees_with_the_stored_trust(demo_db: Path) -> None:
     assert set(table["severity"]) <= set(export.SEVERITY_ORDER)
 
 
+def test_validators_figure_draws_each_validator_once_by_health_with_escaped_hotkeys(demo_db: Path) -> None:
+    """The Validators page's chart: one trace per health level present, worst first, in the health
+    colours; every validator once, at its Tv and stake (log x); hotkeys escaped for Plotly's hover."""
+    table = export.validators_table(str(demo_db), latest(demo_db), 2, 0)
+    table = table.assign(hotkey=["<b>" + h for h in table["hotkey"]])  # markup must stay text
+    fig = export.validators_figure(table)
+    levels = [t.name for t in fig.data]
+    assert levels == [lv for lv in export.SEVERITY_ORDER if lv in set(table["severity"])]
+    assert sum(len(t.x) for t in fig.data) == len(table)
+    assert fig.layout.xaxis.type == "log"
+    for trace in fig.data:
+        rows = table[table["severity"] == trace.name]
+        assert trace.y.tolist() == rows["validator_trust"].tolist()
+        assert [c[1] for c in trace.customdata] == ["&lt;b&gt;" + h[3:] for h in rows["hotkey"]]
+
+
 def test_subnets_and_history_tables(demo_db: Path) -> None:
     subnets = export.subnets_table(str(demo_db), latest(demo_db))
     bands = [f"tv_{b}" for b, _, _ in export.TV_BANDS]

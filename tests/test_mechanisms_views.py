@@ -188,3 +188,35 @@ def test_a_bucket_csv_is_read_as_the_table_shape_and_scores_by_hand() -> None:
 def test_a_csv_without_the_needed_columns_is_refused_with_what_it_needs() -> None:
     with pytest.raises(MechanismInputError, match=r"lacks column\(s\) valid_bytes, validated_bytes"):
         views.read_table_csv(io.BytesIO(b"valid,total\n1,2\n"), example(SN13, "history"))
+
+
+def test_the_decay_chart_draws_each_miners_curve_in_a_panel_per_t_decay() -> None:
+    """One panel per t_decay (sharing axes), each miner's step curve in each, its colour and legend entry
+    once; the curves are the series of ``over_time`` (the CSV behind the chart)."""
+    d = decay(decay_text="2, 6, 10")
+    fig = views.decay_chart(d)
+    over = d.over_time
+    miners = list(dict.fromkeys(over["miner"]))
+    assert len(fig.data) == 3 * len(miners)
+    assert [a.text for a in fig.layout.annotations] == [
+        "t_decay = 2.0 h",
+        "t_decay = 6.0 h",
+        "t_decay = 10.0 h",
+    ]
+    for trace in fig.data:
+        panel = {"x": 2.0, "x2": 6.0, "x3": 10.0}[trace.xaxis]
+        rows = over[(over["miner"] == trace.name) & (over["t_decay_h"] == panel)]
+        assert trace.x.tolist() == rows["time_h"].tolist() and trace.y.tolist() == rows["share"].tolist()
+        assert trace.line.shape == "hv" and trace.showlegend == (panel == 2.0)
+    assert len({t.line.color for t in fig.data}) == len(miners)
+
+
+def test_the_bucket_bars_group_buckets_by_source_with_their_factors_in_the_hover() -> None:
+    s = score()
+    fig = views.bucket_bars(s)
+    assert [t.name for t in fig.data] == list(dict.fromkeys(s.table["source"]))
+    for trace in fig.data:
+        rows = s.table[s.table["source"] == trace.name]
+        assert trace.x.tolist() == rows["bucket"].astype(str).tolist()
+        assert trace.y.tolist() == rows["score"].tolist()
+        assert [c[0] for c in trace.customdata] == rows["label"].tolist()

@@ -414,3 +414,26 @@ def test_the_trend_start_found_in_the_same_read_is_the_windows_oldest_or_the_pre
             if want is not None and window > 1:
                 plain = returns.returns_tables(demo_db, sid, windows=(window, 1), start_id=want)
                 pd.testing.assert_frame_equal(tables[returns.START], plain[returns.START])
+
+
+def test_key_rows_finds_each_rows_key_as_a_left_merge_would() -> None:
+    """returns.key_rows (the joins of the returns and Stake tables): the position of each row's key in
+    the table, -1 where it has none, for numeric keys (a MultiIndex lookup) and text ones (a merge)."""
+    table = pd.DataFrame({"netuid": [3, 1, 2], "hotkey": ["c", "a", "b"], "value": [30.0, 10.0, 20.0]})
+    rows = pd.DataFrame({"netuid": [1, 2, 9, 3, 1], "hotkey": ["a", "x", "a", "c", "a"]})
+    text = returns.key_rows(rows, table, ["netuid", "hotkey"])
+    assert text.tolist() == [1, -1, -1, 0, 1]
+    merged = rows.merge(table.assign(at=range(3)), on=["netuid", "hotkey"], how="left")["at"]
+    assert text.tolist() == merged.fillna(-1).astype(int).tolist()
+    numbers = returns.key_rows({"netuid": np.array([2, 5, 3])}, table, ["netuid"])
+    assert numbers.tolist() == [2, -1, 0]
+    assert returns.key_rows(rows, table.iloc[0:0], ["netuid"]).tolist() == [-1] * 5
+
+
+def test_subnet_list_is_the_subnets_pickers_columns_with_names_made_visible(demo_db: Path) -> None:
+    """store.subnet_list (the pickers' narrow read) holds what store.subnets holds in those columns."""
+    sid = store.latest_snapshot_id(demo_db)
+    assert sid is not None
+    narrow, full = store.subnet_list(demo_db, sid), store.subnets(demo_db, sid)
+    assert list(narrow.columns) == ["netuid", "name", "mechanism_count"]
+    pd.testing.assert_frame_equal(narrow, full[["netuid", "name", "mechanism_count"]])

@@ -114,6 +114,47 @@ def test_compare_outputs_finds_a_tampered_value(demo_db: Path) -> None:
     assert diff.drop(index="validator_trust")["mismatches"].sum() == 0
 
 
+def test_bonds_compared_row_by_row_as_the_dense_comparison(demo_db: Path) -> None:
+    """check compares the bonds written from the stored rows (MatrixRows) and the epoch's bond rows;
+    it says what comparing the two (n, n) arrays says: equal, a changed value, a stored row the epoch
+    left empty, a repeated entry (the last one stands, as in the dense array)."""
+    sub = snapshot.load_subnet(demo_db, store.latest_snapshot_id(demo_db), 4)
+    result = sub.recompute(lean=True)
+    mech, ours = sub.mechanisms[1], result.mechanisms[1]
+    stored = mech.bonds_after_rows
+    empty_row = int(np.setdiff1d(np.arange(sub.n), ours.bonds_index)[0])
+    cases = {
+        "as stored": stored,
+        "a value changed": stored._replace(
+            value=stored.value.astype(np.int64) + (np.arange(len(stored.value)) == 5)
+        ),
+        "a row the epoch left empty": stored._replace(
+            validator=np.append(stored.validator, empty_row),
+            miner=np.append(stored.miner, 3),
+            value=np.append(stored.value, 9),
+        ),
+        "an entry repeated": stored._replace(
+            validator=np.append(stored.validator, stored.validator[0]),
+            miner=np.append(stored.miner, stored.miner[0]),
+            value=np.append(stored.value, stored.value[0] + 2),
+        ),
+    }
+    for name, rows in cases.items():
+        dense = snapshot._diff(ours.bonds, rows.dense())
+        assert snapshot._diff_bonds(ours, rows) == dense, name
+        assert (dense[0] == 0) == (name == "as stored"), name
+
+
+def test_recorded_amounts_read_as_the_dict_they_replace() -> None:
+    recorded = snapshot.Recorded(np.array([3, 1, 3, 8]), np.array([10, 20, 30, 0], dtype=np.uint64))
+    assert recorded == {3: 30, 1: 20, 8: 0} and len(recorded) == 3 and list(recorded) == [1, 3, 8]
+    assert recorded.keys_array.tolist() == [1, 3, 8] and recorded.amounts.tolist() == [20, 30, 0]
+    with pytest.raises(KeyError):
+        recorded[2]
+    with pytest.raises(OverflowError):
+        snapshot.Recorded(np.array([0]), np.array([1 << 63], dtype=np.uint64))
+
+
 def test_load_snapshot_equals_loading_each_subnet(demo_db: Path) -> None:
     sid = store.latest_snapshot_id(demo_db)
     every = snapshot.load_snapshot(demo_db, sid)

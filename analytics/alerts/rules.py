@@ -55,6 +55,21 @@ class Frames:
     subnets: pd.DataFrame
     returns: pd.DataFrame = field(default_factory=pd.DataFrame)
     previous_returns: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # The before/now pairs two rules each compare (deregistered and uid_changed; return_drop and
+    # take_raised), built once per set of targets: each build is a few merges (~10 ms on the Watchlist).
+    memo: dict[tuple[Any, ...], pd.DataFrame] = field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
+
+
+def _memo(
+    frames: Frames, name: str, targets: pd.DataFrame, build: Callable[[], pd.DataFrame]
+) -> pd.DataFrame:
+    """``build()``, once per ``frames``, ``name`` and target pairs (by value); callers must not change it."""
+    key = (name, tuple(zip(targets["netuid"].tolist(), targets["hotkey"].tolist(), strict=True)))
+    if key not in frames.memo:
+        frames.memo[key] = build()
+    return frames.memo[key]
 
 
 @dataclass(frozen=True)
@@ -277,9 +292,12 @@ def _subnet_tv_below(
 
 
 def _pairs(frames: Frames, targets: pd.DataFrame) -> pd.DataFrame:
-    before = _with(frames.previous, targets)[["netuid", "hotkey", "uid"]]
-    now = _with(frames.neurons, targets)[["netuid", "hotkey", "uid"]]
-    return before.merge(now, on=["netuid", "hotkey"], how="left", suffixes=("_before", "_now"))
+    def build() -> pd.DataFrame:
+        before = _with(frames.previous, targets)[["netuid", "hotkey", "uid"]]
+        now = _with(frames.neurons, targets)[["netuid", "hotkey", "uid"]]
+        return before.merge(now, on=["netuid", "hotkey"], how="left", suffixes=("_before", "_now"))
+
+    return _memo(frames, "pairs", targets, build)
 
 
 def _deregistered(frames: Frames, targets: pd.DataFrame, _: Any, label: str | None) -> list[Finding]:
@@ -324,10 +342,14 @@ def _returns_pairs(frames: Frames, targets: pd.DataFrame) -> pd.DataFrame:
     """Both snapshots' returns rows of the targets, side by side (suffixes _now, _before)."""
     if frames.previous_id is None or frames.returns.empty or frames.previous_returns.empty:
         return pd.DataFrame()
-    now = _with(frames.returns, targets)
-    before = _with(frames.previous_returns, targets)
-    columns = ["netuid", "hotkey", "uid", "delegate_take", "return_tao_per_1000_per_day"]
-    return now[columns].merge(before[columns], on=["netuid", "hotkey"], suffixes=("_now", "_before"))
+
+    def build() -> pd.DataFrame:
+        now = _with(frames.returns, targets)
+        before = _with(frames.previous_returns, targets)
+        columns = ["netuid", "hotkey", "uid", "delegate_take", "return_tao_per_1000_per_day"]
+        return now[columns].merge(before[columns], on=["netuid", "hotkey"], suffixes=("_now", "_before"))
+
+    return _memo(frames, "returns", targets, build)
 
 
 def _returns_change(

@@ -26,7 +26,8 @@ API (stable; other pages rely on it):
 * ``bound_state(param, widget_key, parse=, default=, label=)`` + ``write_state(param, value)`` — any
   other widget bound to one URL parameter (a bad value: a warning and the default).
 * ``cached(fn, db, *args, **kwargs)`` — any module-level ``fn(db, ...)`` through st.cache_data;
-  ``snapshots(db)``, ``subnets(db, snapshot_id)``, ``neurons(db, snapshot_id, netuid)``,
+  ``snapshots(db)``, ``subnets(db, snapshot_id)``, ``subnet_list(db, snapshot_id)`` (netuid, name and
+  mechanism_count only), ``neurons(db, snapshot_id, netuid)``,
   ``table(name, db, snapshot_id, netuid, mechid)`` (the export tables) are ready-made.
 * ``provenance(db, snapshot_id) -> DataFrame`` — where a snapshot comes from (one row).
 * ``freshness(db, snapshot_id)`` — "block 7,754,400 · 3 days ago" under the title, and a warning when
@@ -304,6 +305,12 @@ def snapshots(db: str) -> pd.DataFrame:
 def subnets(db: str, snapshot_id: int) -> pd.DataFrame:
     """The subnets of a snapshot, ordered by netuid (cached)."""
     return cached(store.subnets, db, int(snapshot_id))
+
+
+def subnet_list(db: str, snapshot_id: int) -> pd.DataFrame:
+    """netuid, name and mechanism_count of the snapshot's subnets, ordered by netuid (cached): the pickers'
+    read, without the other ~50 columns of :func:`subnets`."""
+    return cached(store.subnet_list, db, int(snapshot_id))
 
 
 def neurons(db: str, snapshot_id: int, netuid: int) -> pd.DataFrame:
@@ -662,7 +669,7 @@ def provenance(db: str, snapshot_id: int) -> pd.DataFrame:
 
 def subnet_picker(db: str, snapshot_id: int, *, where: Any = None) -> int | None:
     """Pick a subnet of the snapshot (``?netuid=N``); None (with an empty state) when it has none."""
-    subs = subnets(db, snapshot_id)
+    subs = subnet_list(db, snapshot_id)
     if subs.empty:
         st.info(
             f"Snapshot {snapshot_id} holds no subnet. Collect a new one with `python -m analytics collect`."
@@ -693,7 +700,7 @@ def mechanism_picker(db: str, snapshot_id: int, netuid: int, *, where: Any = Non
 
     With a single mechanism no widget is drawn, but a bad ``mechid`` in the link is still reported.
     """
-    subs = subnets(db, snapshot_id)
+    subs = subnet_list(db, snapshot_id)
     row = subs.loc[subs["netuid"] == netuid]
     count = int(row["mechanism_count"].iloc[0]) if not row.empty else 1
     options = list(range(max(count, 1)))

@@ -13,6 +13,7 @@ or subnet). Read-only: it never writes to the database.
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import signal
@@ -150,7 +151,7 @@ def check_snapshots(
                 continue
             sub = loaded.subnet[key]
             try:
-                result = sub.recompute()
+                result = sub.recompute(lean=True)
                 rows = snapshot.output_rows(sub, result)
             except ValueError as exc:
                 emit(f"  subnet {key:>3}: DIFFERS - the engine rejected the stored inputs: {exc}")
@@ -169,13 +170,18 @@ def check_snapshots(
 
 def _worker_start() -> None:
     """A worker leaves Ctrl-C to the parent, which stops the pool (no traceback per worker), reads
-    with one DuckDB thread (the workers already keep every core busy) and keeps its connection open
-    from task to task (store.SHARED_READER: opening one costs as much as a few subnets' epochs)."""
+    with one DuckDB thread (the workers already keep every core busy), keeps its connection open
+    from task to task (store.SHARED_READER: opening one costs as much as a few subnets' epochs) and
+    keeps the garbage collector off what it inherited."""
     from analytics.data import store
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     store.READ_THREADS = 1
     store.keep_reader_open()
+    # The modules imported so far are permanent: the collector's full passes need not walk them
+    # (measured: a few percent of a worker's CPU). The worker exits at the end of the run.
+    gc.collect()
+    gc.freeze()
 
 
 def _check_part(db: str, snapshot_ids: list[int], netuid: int | None) -> tuple[list[str], Counts]:
@@ -185,6 +191,20 @@ def _check_part(db: str, snapshot_ids: list[int], netuid: int | None) -> tuple[l
     return lines, counts
 
 
+def _parts(snapshot_ids: list[int], jobs: int) -> list[list[int]]:
+    """The run cut into tasks, in order, each a (2 x jobs)-th of the snapshots left (guided
+    scheduling): long tasks first (each reads its small tables once), then shorter ones down to
+    one snapshot, so the workers finish within a snapshot of each other (equal tasks of six per
+    worker left one worker idle for up to half a task at the end)."""
+    parts = []
+    start = 0
+    while start < len(snapshot_ids):
+        size = max(1, math.ceil((len(snapshot_ids) - start) / (2 * jobs)))
+        parts.append(snapshot_ids[start : start + size])
+        start += size
+    return parts
+
+
 def _check_parallel(db: str, snapshot_ids: list[int], netuid: int | None, jobs: int) -> Counts:
     """check_snapshots over ``jobs`` worker processes, each with its own read-only connection; the
     lines are printed in snapshot order, as one process prints them. Ctrl-C or an error stops the
@@ -192,10 +212,7 @@ def _check_parallel(db: str, snapshot_ids: list[int], netuid: int | None, jobs: 
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # a few snapshots per task (one read of the small tables each), several tasks per worker so
-    # that the last ones even out
-    size = max(1, math.ceil(len(snapshot_ids) / (jobs * 6)))
-    parts = [snapshot_ids[k : k + size] for k in range(0, len(snapshot_ids), size)]
+    parts = _parts(snapshot_ids, jobs)
     method = "fork" if sys.platform == "linux" else "spawn"  # fork: no re-import per worker
     pool = ProcessPoolExecutor(
         max_workers=min(jobs, len(parts)),

@@ -20,7 +20,7 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -56,19 +56,60 @@ class StoredOutputs:
     bonds: np.ndarray  # (n, n) u16 as stored after the epoch
 
 
+class MatrixRows(NamedTuple):
+    """One mechanism's stored rows of a (validator, miner) table within the subnet's n, in storage
+    order: the long format the dense (n, n) arrays are built from, on demand."""
+
+    n: int
+    validator: np.ndarray
+    miner: np.ndarray
+    value: np.ndarray
+
+    @property
+    def flat(self) -> np.ndarray:
+        """validator * n + miner: the entries' flat indices in an (n, n) array."""
+        return self.validator.astype(np.int64) * self.n + self.miner
+
+    def dense(self) -> np.ndarray:
+        """(n, n) int64 values, 0 where no row (a flat scatter: a 2-D fancy assignment costs more)."""
+        matrix = np.zeros(self.n * self.n, dtype=np.int64)
+        matrix[self.flat] = self.value.astype(np.int64)  # int64 in: numpy scatters u16 at half the speed
+        return matrix.reshape(self.n, self.n)
+
+    def present(self) -> np.ndarray:
+        """(n, n) bool, True where a row is stored (explicit zeros included)."""
+        entries = np.zeros(self.n * self.n, dtype=bool)
+        entries[self.flat] = True
+        return entries.reshape(self.n, self.n)
+
+
 @dataclass(frozen=True)
 class MechanismArrays:
-    """One incentive mechanism of a subnet: its own weights, bonds, last_update, commits, incentive."""
+    """One incentive mechanism of a subnet: its own weights, bonds, last_update, commits, incentive.
+
+    ``weights_set`` and ``bonds_after`` are built from the stored rows on first use: the epoch reads
+    the first only for Yuma3 with liquid alpha, and `check` compares the bonds written row by row
+    (each is an (n, n) array: a fifth of the cost of building a subnet)."""
 
     mechid: int
     weights: np.ndarray  # (n, n) raw u16
-    weights_set: np.ndarray  # (n, n) bool, True where storage holds an entry
     bonds: np.ndarray  # (n, n) u16, the epoch's input
-    bonds_after: np.ndarray  # (n, n) u16, what the epoch wrote
     last_update: np.ndarray
     commit_block: np.ndarray | None  # NO_COMMIT where none; None when no uid has a commit
     prev_incentive: np.ndarray
     incentive: np.ndarray
+    weight_rows: MatrixRows  # the stored weights (for weights_set)
+    bonds_after_rows: MatrixRows  # the stored bonds the epoch wrote
+
+    @cached_property
+    def weights_set(self) -> np.ndarray:
+        """(n, n) bool, True where storage holds a weight entry (explicit zeros included)."""
+        return self.weight_rows.present()
+
+    @cached_property
+    def bonds_after(self) -> np.ndarray:
+        """(n, n) u16, the bonds the epoch wrote."""
+        return self.bonds_after_rows.dense()
 
 
 @dataclass(frozen=True)
@@ -151,7 +192,7 @@ class SubnetSnapshot:
 
     # -- engine glue -------------------------------------------------------------------------------
 
-    def epoch_inputs(self, mechid: int = 0) -> EpochInputs:
+    def epoch_inputs(self, mechid: int = 0, *, weights_set: bool = True) -> EpochInputs:
         """The inputs of one mechanism's epoch, exactly as stored (hyperparameters, stake, permits...).
 
         `emission` is the whole subnet's E when the subnet has one mechanism; for several, pass the
@@ -163,7 +204,7 @@ class SubnetSnapshot:
         s = self.subnet
         kwargs: dict[str, Any] = dict(
             weights=mech.weights,
-            weights_set=mech.weights_set,
+            weights_set=mech.weights_set if weights_set else None,
             bonds=mech.bonds,
             alpha_stake=self.alpha_stake,
             tao_stake=self.tao_stake,
@@ -196,28 +237,39 @@ class SubnetSnapshot:
             bonds=mech.bonds_after,
         )
 
-    def mechanism_arguments(self) -> dict[str, Any]:
-        """Keyword arguments of ``analytics.model.yuma.epoch_with_mechanisms`` for this subnet."""
+    def mechanism_arguments(self, *, weights_set: bool = True) -> dict[str, Any]:
+        """Keyword arguments of ``analytics.model.yuma.epoch_with_mechanisms`` for this subnet
+        (without ``weights_set``: none passed, see ``recompute(lean=True)``)."""
         commit_reveal = bool(self.subnet["commit_reveal"])
         return dict(
-            inputs=self.epoch_inputs(self.mechanisms[0].mechid),
+            inputs=self.epoch_inputs(self.mechanisms[0].mechid, weights_set=weights_set),
             mechanism_weights=[m.weights for m in self.mechanisms],
             mechanism_bonds=[m.bonds for m in self.mechanisms],
             mechanism_last_update=[m.last_update for m in self.mechanisms],
             split=self.split,
-            mechanism_weights_set=[m.weights_set for m in self.mechanisms],
+            mechanism_weights_set=[m.weights_set if weights_set else None for m in self.mechanisms],
             mechanism_commit_block=[m.commit_block if commit_reveal else None for m in self.mechanisms],
         )
 
-    def recompute(self) -> EpochResult:
+    def recompute(self, *, lean: bool = False) -> EpochResult:
         """Run the engine as the chain does (``epoch_with_mechanisms``, also for one mechanism).
 
         The result's stored fields are the netuid-level aggregate; ``result.mechanisms[k]`` is
-        mechanism ``self.mechanisms[k]``'s own epoch (its incentive and bonds).
+        mechanism ``self.mechanisms[k]``'s own epoch (its incentive and bonds). ``lean`` (check):
+        the same stored values without building ``weights_set`` where the epoch does not read it
+        (everywhere but Yuma3 with liquid alpha, where explicit zero weights shape the bonds); the
+        result's ``mechanism_inputs`` then hold no weights_set, so explanations of masked weights
+        (``weight_masks``) want the default.
         """
         from analytics.model.yuma import epoch_with_mechanisms
 
-        return epoch_with_mechanisms(**self.mechanism_arguments())
+        arguments = self.mechanism_arguments(weights_set=not lean or self.reads_weights_set)
+        return epoch_with_mechanisms(**arguments)
+
+    @property
+    def reads_weights_set(self) -> bool:
+        """Does the epoch read which weight entries are stored (Yuma3 with liquid alpha)?"""
+        return bool(self.subnet["yuma3"]) and bool(self.subnet["liquid_alpha"])
 
 
 def _columns(frame: pd.DataFrame | Columns) -> Columns:
@@ -264,29 +316,21 @@ def _by_netuid(cols: Columns) -> dict[int, Columns]:
     return {netuid: _rows(cols, part) for netuid, part in ranges.items()}
 
 
-def _dense(
-    cols: Columns, value: str, mechid: int, n: int, *, present_too: bool = True
-) -> tuple[np.ndarray, np.ndarray]:
-    """Long-format (validator_uid, miner_uid, value) rows of one mechanism -> (values, present) (n, n);
-    without ``present_too`` the second is an empty array (bonds: only weights need it)."""
-    matrix = np.zeros(n * n, dtype=np.int64)
-    present = np.zeros(n * n if present_too else 0, dtype=bool)
+def _matrix_rows(cols: Columns, value: str, mechid: int, n: int) -> MatrixRows:
+    """Long-format (validator_uid, miner_uid, value) rows -> one mechanism's MatrixRows, without the
+    entries beyond n (the chain ignores entries beyond SubnetworkN)."""
     mech = np.asarray(cols["mechid"])
+    i = np.asarray(cols["validator_uid"])
+    j = np.asarray(cols["miner_uid"])
+    values = np.asarray(cols[value])
     if len(mech):
-        i = np.asarray(cols["validator_uid"])
-        j = np.asarray(cols["miner_uid"])
-        values = np.asarray(cols[value])
         if not bool((mech == mechid).all()):
             rows = mech == mechid
             i, j, values = i[rows], j[rows], values[rows]
         if len(i) and (int(i.max()) >= n or int(j.max()) >= n):
-            keep = (i < n) & (j < n)  # the chain ignores entries beyond SubnetworkN
+            keep = (i < n) & (j < n)
             i, j, values = i[keep], j[keep], values[keep]
-        flat = i.astype(np.int64) * n + j  # flat indices: a 2-D fancy assignment costs several times more
-        matrix[flat] = values
-        if present_too:
-            present[flat] = True
-    return matrix.reshape(n, n), present.reshape(n, n) if present_too else present
+    return MatrixRows(n, i, j, values)
 
 
 def _uids_in_order(uids: np.ndarray, n: int) -> bool:
@@ -334,9 +378,13 @@ class SubnetBuilder(Mapping[int, SubnetSnapshot]):
     """{netuid: SubnetSnapshot} over one snapshot's tables (store.snapshot_tables or
     snapshot_batches), each table converted to arrays and split per netuid once; a subnet is built
     when it is looked up and only the last one is kept: a whole snapshot of 128 subnets of 256 UIDs
-    built at once would hold ~200 MB of (n, n) matrices; `check` needs one subnet at a time."""
+    built at once would hold ~200 MB of (n, n) matrices; `check` needs one subnet at a time.
+    ``shared`` (iter_snapshots): a subnet's per-uid arrays are read-only views of arrays converted
+    once for the snapshot (a subnet built twice shares them)."""
 
-    def __init__(self, snapshot_id: int, tables: dict[str, Any], netuids: list[int]) -> None:
+    def __init__(
+        self, snapshot_id: int, tables: dict[str, Any], netuids: list[int], *, shared: bool = False
+    ) -> None:
         self.snapshot_id = snapshot_id
         self._netuids = list(netuids)
         self._known = set(self._netuids)
@@ -350,6 +398,15 @@ class SubnetBuilder(Mapping[int, SubnetSnapshot]):
         self._parts = {name: _by_netuid(_columns(tables[name])) for name in names}
         self._empty = {name: _rows(_columns(tables[name]), slice(0, 0)) for name in names}
         self._last: tuple[int, SubnetSnapshot] | None = None
+        # shared: the per-uid fields converted once for the whole snapshot, each subnet's a read-only
+        # view (19 conversions per subnet cost more than the epoch's masks)
+        self._typed: Columns | None = None
+        if shared:
+            self._typed = {}
+            for name, (column, dtype) in NEURON_FIELDS.items():
+                values = np.asarray(self._nrn[column]).astype(dtype)
+                values.flags.writeable = False
+                self._typed[name] = values
 
     def __getitem__(self, netuid: int) -> SubnetSnapshot:
         if netuid not in self._known:
@@ -358,13 +415,20 @@ class SubnetBuilder(Mapping[int, SubnetSnapshot]):
             return self._last[1]
         self._last = None  # drop the previous subnet's arrays before building the next
         rows = self._nrn_ranges.get(netuid, slice(0, 0))
+        mechanism_neurons, weights, bonds, bonds_after = (
+            self._parts[name].get(netuid, self._empty[name]) for name in self._parts
+        )
         sub = _build_columns(
             self.snapshot_id,
             netuid,
             self._records[netuid],
             self._nrn_frame.iloc[rows] if isinstance(self._nrn_frame, pd.DataFrame) else None,
             _rows(self._nrn, rows),
-            *(self._parts[name].get(netuid, self._empty[name]) for name in self._parts),
+            mechanism_neurons,
+            weights,
+            bonds,
+            bonds_after,
+            None if self._typed is None else {name: a[rows] for name, a in self._typed.items()},
         )
         self._last = (netuid, sub)
         return sub
@@ -413,11 +477,19 @@ def _joined_money_rows(sub: SubnetSnapshot, rows: Columns) -> Columns:
     'money_rows') and its neurons, in its order: registered hotkeys by uid, then every row without a
     uid (an unregistered parent) by hotkey."""
     hotkeys = rows["hotkey"].tolist()
+    if _one_row_per_uid(hotkeys, sub.hotkeys.tolist()) and not _missing(rows["uid"]).any():
+        return rows  # the rows are the registered hotkeys by uid, and no parent: that order already
     uid_of = dict(zip(sub.hotkeys.tolist(), range(sub.n), strict=True))
     uid_of.pop("", None)  # '' marks a uid without a neuron row
     registered = sorted((uid_of[h], k) for k, h in enumerate(hotkeys) if h in uid_of)
     parents = sorted((hotkeys[k], k) for k in np.flatnonzero(_missing(rows["uid"])).tolist())
     return _rows(rows, np.array([k for _, k in registered] + [k for _, k in parents], dtype=np.int64))
+
+
+def _one_row_per_uid(row_hotkeys: list[Any], hotkeys: list[Any]) -> bool:
+    """Are the rows' hotkeys the subnet's, uid by uid, all distinct and registered (not '')? Then
+    a row's key index is its uid (the usual layout: the collector writes a subnet's rows by uid)."""
+    return row_hotkeys == hotkeys and "" not in hotkeys and len(set(hotkeys)) == len(hotkeys)
 
 
 def iter_snapshots(
@@ -449,7 +521,7 @@ def iter_snapshots(
             snapshot_id=snapshot_id,
             meta=batch["snapshot"],
             subnets=subnets,
-            subnet=SubnetBuilder(snapshot_id, batch, aligned),
+            subnet=SubnetBuilder(snapshot_id, batch, aligned, shared=True),
             money=extra,
         )
 
@@ -476,9 +548,11 @@ def _build_columns(
     weights: Columns,
     bonds: Columns,
     bonds_after: Columns,
+    typed: Columns | None = None,
 ) -> SubnetSnapshot:
     """Dense arrays from one subnet's rows as columns; ``neurons`` is the same rows as a DataFrame
-    (None: built from the columns when first asked for)."""
+    (None: built from the columns when first asked for); ``typed``: the NEURON_FIELDS of the same
+    rows already in their types (used when the rows are uids 0..n-1 in order)."""
     n = int(subnet["n"])
     if len(nrn["uid"]):
         n = max(n, int(nrn["uid"].max()) + 1)
@@ -489,9 +563,7 @@ def _build_columns(
     mechanisms = []
     for mechid in mechids:
         mn = mechanism_neurons if single else _rows(mechanism_neurons, mech_ids == mechid)
-        weights_m, weights_set = _dense(weights, "weight", mechid, n)
-        bonds_m, _ = _dense(bonds, "bond", mechid, n, present_too=False)
-        bonds_after_m, _ = _dense(bonds_after, "bond", mechid, n, present_too=False)
+        weight_rows = _matrix_rows(weights, "weight", mechid, n)
         mn_in_order = _uids_in_order(mn["uid"], n)
         has_commit = ~_missing(mn["commit_block"])
         commit_block = None
@@ -506,45 +578,55 @@ def _build_columns(
         mechanisms.append(
             MechanismArrays(
                 mechid=mechid,
-                weights=weights_m,
-                weights_set=weights_set,
-                bonds=bonds_m,
-                bonds_after=bonds_after_m,
+                weights=weight_rows.dense(),
+                bonds=_matrix_rows(bonds, "bond", mechid, n).dense(),
                 last_update=_by_uid(mn, "last_update", n, np.int64, in_order=mn_in_order),
                 commit_block=commit_block,
                 prev_incentive=_by_uid(mn, "prev_incentive", n, np.int64, in_order=mn_in_order),
                 incentive=_by_uid(mn, "incentive", n, np.int64, in_order=mn_in_order),
+                weight_rows=weight_rows,
+                bonds_after_rows=_matrix_rows(bonds_after, "bond", mechid, n),
             )
         )
 
     in_order = _uids_in_order(nrn["uid"], n)
-
-    def col(name: str, dtype: Any = np.int64) -> np.ndarray:
-        return _by_uid(nrn, name, n, dtype, False if dtype is bool else 0, in_order=in_order)
-
+    per_uid = {}
+    for name, (column, dtype) in NEURON_FIELDS.items():
+        if in_order and typed is not None:
+            per_uid[name] = typed[name]
+        else:
+            fill = "" if dtype is object else False if dtype is bool else 0
+            per_uid[name] = _by_uid(nrn, column, n, dtype, fill, in_order=in_order)
     return SubnetSnapshot(
         snapshot_id=snapshot_id,
         netuid=netuid,
         subnet=subnet,
         neuron_rows=nrn if neurons is None else neurons,
-        hotkeys=_by_uid(nrn, "hotkey", n, object, ""),
-        coldkeys=_by_uid(nrn, "coldkey", n, object, ""),
-        is_owner=col("is_owner", bool),
-        block_at_registration=col("block_at_registration"),
-        alpha_stake=col("alpha_stake"),
-        tao_stake=col("tao_stake"),
-        total_stake=col("total_stake"),
-        validator_permit_prev=col("validator_permit_prev", bool),
-        prev_consensus=col("prev_consensus"),
-        active=col("active", bool),
-        validator_permit=col("validator_permit", bool),
-        stake_weight=col("stake_weight"),
-        consensus=col("consensus"),
-        validator_trust=col("validator_trust"),
-        dividends=col("dividends"),
-        emission=col("emission"),
         mechanisms=tuple(mechanisms),
+        **per_uid,
     )
+
+
+# SubnetSnapshot's per-uid fields: the `neurons` column each is read from and its type (a uid
+# without a row holds '', False or 0).
+NEURON_FIELDS: dict[str, tuple[str, Any]] = {
+    "hotkeys": ("hotkey", object),
+    "coldkeys": ("coldkey", object),
+    "is_owner": ("is_owner", bool),
+    "block_at_registration": ("block_at_registration", np.int64),
+    "alpha_stake": ("alpha_stake", np.int64),
+    "tao_stake": ("tao_stake", np.int64),
+    "total_stake": ("total_stake", np.int64),
+    "validator_permit_prev": ("validator_permit_prev", bool),
+    "prev_consensus": ("prev_consensus", np.int64),
+    "active": ("active", bool),
+    "validator_permit": ("validator_permit", bool),
+    "stake_weight": ("stake_weight", np.int64),
+    "consensus": ("consensus", np.int64),
+    "validator_trust": ("validator_trust", np.int64),
+    "dividends": ("dividends", np.int64),
+    "emission": ("emission", np.int64),
+}
 
 
 # Fields compared by compare_outputs: netuid level (aggregated over mechanisms) and per mechanism.
@@ -587,11 +669,37 @@ def output_rows(sub: SubnetSnapshot, result: EpochResult) -> list[tuple[int, int
         rows.append((sub.netuid, -1, name, compared, mismatches, worst, ""))
     mech_results = result.mechanisms or [result]
     for mech, mres in zip(sub.mechanisms, mech_results, strict=True):
-        stored = sub.stored_outputs(mech.mechid)
-        for name in MECHANISM_FIELDS:
-            mismatches, worst, compared = _diff(getattr(mres, name), getattr(stored, name))
-            rows.append((sub.netuid, mech.mechid, name, compared, mismatches, worst, ""))
+        mismatches, worst, compared = _diff(mres.incentive, mech.incentive)
+        rows.append((sub.netuid, mech.mechid, "incentive", compared, mismatches, worst, ""))
+        mismatches, worst, compared = _diff_bonds(mres, mech.bonds_after_rows)
+        rows.append((sub.netuid, mech.mechid, "bonds", compared, mismatches, worst, ""))
     return rows
+
+
+def _diff_bonds(result: EpochResult, stored: MatrixRows) -> tuple[int, int, int]:
+    """_diff of the (n, n) bonds the epoch wrote and the stored ones, from the rows that hold any:
+    the epoch's bonds_rows and the stored rows. Every other row is zero on both sides, so only the
+    rows named by either are built (most stored rows are the validators the epoch computed)."""
+    n = stored.n
+    index = np.asarray(result.bonds_index, dtype=np.int64)
+    ours = np.asarray(result.bonds_rows, dtype=np.int64).reshape(len(index), n)
+    at = np.full(n, -1, dtype=np.int64)
+    at[index] = np.arange(len(index))
+    validator = stored.validator.astype(np.intp)  # numpy gathers by u16 indices at a third of the speed
+    place = at[validator]
+    if bool((place < 0).any()):  # stored rows the epoch left empty: give them rows of their own
+        rows = np.union1d(index, validator)
+        at[rows] = np.arange(len(rows))
+        padded = np.zeros((len(rows), n), dtype=np.int64)
+        padded[at[index]] = ours
+        ours, place = padded, at[validator]
+    theirs = np.zeros(ours.size, dtype=np.int64)
+    theirs[place * n + stored.miner] = stored.value.astype(np.int64)
+    theirs = theirs.reshape(ours.shape)
+    if n and np.array_equal(ours, theirs):
+        return 0, 0, n
+    per_row = np.abs(ours - theirs).max(axis=1) if ours.size else np.zeros(0, dtype=np.int64)
+    return int(np.count_nonzero(per_row)), int(per_row.max()) if per_row.size else 0, n
 
 
 def compare_outputs(sub: SubnetSnapshot, result: EpochResult | None = None) -> pd.DataFrame:
@@ -631,6 +739,41 @@ def payout_inputs(db_path: str | os.PathLike[str], sub: SubnetSnapshot) -> dict[
     return payout_inputs_from(sub, row, _columns(rows), _columns(edges))
 
 
+class Recorded(Mapping[int, int]):
+    """What the chain recorded for one payout field: {key index: rao}, as dict(zip(keys, amounts))
+    would hold it (a repeated key keeps its last amount), stored as arrays sorted by key so that
+    payout_rows compares them with the payout in one step."""
+
+    def __init__(self, keys: np.ndarray, amounts: np.ndarray) -> None:
+        keys = np.asarray(keys, dtype=np.int64)
+        amounts = np.asarray(amounts)
+        if amounts.dtype.kind == "u" and amounts.size and int(amounts.max()) >= 1 << 63:
+            raise OverflowError("a recorded amount does not fit in int64 rao")
+        if amounts.dtype.kind not in "iu":  # floats (a column with NULLs read through pandas)
+            amounts = np.array([int(v) for v in amounts.tolist()], dtype=np.int64)
+        order = np.argsort(keys, kind="stable")
+        keys, amounts = keys[order], amounts[order].astype(np.int64)
+        last = np.ones(len(keys), dtype=bool)  # the last of each run of one key
+        last[:-1] = keys[1:] != keys[:-1]
+        self.keys_array: np.ndarray = keys[last]
+        self.amounts: np.ndarray = amounts[last]
+
+    def __getitem__(self, key: int) -> int:
+        at = int(np.searchsorted(self.keys_array, key))
+        if at < len(self.keys_array) and self.keys_array[at] == key:
+            return int(self.amounts[at])
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.keys_array.tolist())
+
+    def __len__(self) -> int:
+        return len(self.keys_array)
+
+    def __repr__(self) -> str:
+        return f"Recorded({dict(self.items())!r})"
+
+
 def _has_payout(row: dict[str, Any] | None) -> bool:
     return row is not None and not any(pd.isna(row[c]) for c in PENDING_COLUMNS)
 
@@ -644,13 +787,21 @@ def payout_inputs_from(
 
     if row is None or not _has_payout(row):
         return None
-    rows = _rows(rows, ~_missing(rows["alpha_stake_own"]))
+    staked = ~_missing(rows["alpha_stake_own"])
+    if not staked.all():
+        rows = _rows(rows, staked)
     if not len(rows["hotkey"]):
         return None
     # Keys: the uids, then hotkeys with money rows (unregistered parents), then children known only
     # as a proportion of a validator's stake (they matter for its own share). Suspended edges are inert.
-    edges = _rows(edges, ~np.asarray(edges["suspended"], dtype=bool))
-    names = list(dict.fromkeys(list(map(str, sub.hotkeys.tolist())) + rows["hotkey"].tolist()))
+    suspended = np.asarray(edges["suspended"], dtype=bool)
+    if suspended.any():
+        edges = _rows(edges, ~suspended)
+    row_hotkeys = np.asarray(rows["hotkey"]).tolist()
+    names = list(map(str, sub.hotkeys.tolist()))
+    by_uid = _one_row_per_uid(row_hotkeys, names)  # then row k is key k: no lookups
+    if not by_uid:
+        names = list(dict.fromkeys(names + row_hotkeys))
     known = set(names)
     names += [h for h in dict.fromkeys([*edges["child_hotkey"], *edges["parent_hotkey"]]) if h not in known]
     index = {h: k for k, h in enumerate(names)}
@@ -659,21 +810,19 @@ def payout_inputs_from(
     take = np.full(size, 11796, dtype=np.int64)
     child_take = np.zeros(size, dtype=np.int64)
     coldkeys = list(map(str, sub.coldkeys.tolist())) + [""] * (size - sub.n)
-    at = np.array([index[h] for h in rows["hotkey"].tolist()], dtype=np.int64)  # each row's key index
+    at = np.arange(len(row_hotkeys)) if by_uid else np.array([index[h] for h in row_hotkeys], dtype=np.int64)
     alpha[at] = np.asarray(rows["alpha_stake_own"]).astype(np.int64)
     root[at] = np.asarray(rows["root_stake_own"]).astype(np.int64)
     for column, target in (("delegate_take", take), ("childkey_take", child_take)):
         given = ~_missing(rows[column])
         target[at[given]] = np.asarray(rows[column])[given].astype(np.int64)
-    for k, coldkey in zip(at.tolist(), rows["coldkey"], strict=True):
+    for k, coldkey in zip(at.tolist(), np.asarray(rows["coldkey"]).tolist(), strict=True):
         if isinstance(coldkey, str) and coldkey:
             coldkeys[k] = coldkey
-    recorded: dict[str, dict[int, int]] = {}
+    recorded: dict[str, Recorded] = {}
     for f in PAYOUT_FIELDS:
         given = ~_missing(rows[f])
-        values = np.asarray(rows[f])[given]
-        amounts = values.tolist() if values.dtype.kind in "iu" else [int(v) for v in values.tolist()]
-        recorded[f] = dict(zip(at[given].tolist(), amounts, strict=True))
+        recorded[f] = Recorded(at[given], np.asarray(rows[f])[given])
     owner_ids = {c: i for i, c in enumerate(dict.fromkeys(coldkeys))}
     parents: dict[int, list[tuple[int, int]]] = {}
     for child, proportion, parent in zip(
@@ -681,9 +830,9 @@ def payout_inputs_from(
     ):
         parents.setdefault(index[child], []).append((int(proportion), index[parent]))
     owner_coldkey = sub.subnet.get("owner_coldkey")
-    immune = np.array([c == owner_coldkey for c in coldkeys], dtype=bool) | np.isin(
-        np.arange(size), np.flatnonzero(sub.is_owner)
-    )
+    immune = np.array([c == owner_coldkey for c in coldkeys], dtype=bool)
+    owner_uids = np.flatnonzero(sub.is_owner)
+    immune[owner_uids[owner_uids < size]] = True
     return {
         "keys": Keys(
             alpha_stake=alpha,
@@ -751,9 +900,12 @@ def payout_rows(
         if not known:
             rows.append((field_name, 0, 0, 0, "not recorded"))
             continue
-        ordered = sorted(known)
-        keys = np.array(ordered, dtype=np.int64)
-        stored = np.array([known[k] for k in ordered], dtype=np.int64)
+        if isinstance(known, Recorded):
+            keys, stored = known.keys_array, known.amounts
+        else:  # a plain {key index: rao}
+            ordered = sorted(known)
+            keys = np.array(ordered, dtype=np.int64)
+            stored = np.array([known[k] for k in ordered], dtype=np.int64)
         mismatches, max_abs, compared = _diff(computed[keys], stored)
         rows.append((field_name, compared, mismatches, max_abs, ""))
     if stored_e is not None:

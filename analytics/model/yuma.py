@@ -25,15 +25,18 @@ float64 where the quotient provably floors right (_div_u16_sum), and so does the
 (with an exact fallback near integers); column divisions run in uint64 once the (n,) divisors prove
 nothing overflows (_div_cols); the median sorts packed (score, row) keys per column and finds every
 column's crossing with one searchsorted, and skips the columns whose zero votes already hold more
-than the minority (median 0: most miners on real subnets); clipping, ranks and full-penalty bond
-weights touch only the miners with consensus, the dividends' column normalisation only those with
-incentive; the bond maths only the columns holding a bond or a weight for bonds; the masks are
-skipped when an O(n) bound shows they drop nothing, and touch only the recently registered
-miners' columns otherwise; the ranks' product doubles as the bond delta's numerator; the (n, n)
-bonds are expanded from the rows computed only when read. Much of an epoch on a sparse subnet is
-numpy's per-call cost, so fewer calls matter as much as fewer passes: epoch_many stacks many
-subnets for the per-call-bound steps. tests/test_yuma_fixed.py, tests/test_yuma_shortcuts.py and
-tests/test_yuma_many.py check the shortcuts against exact integers and the general paths.
+than the minority (median 0: most miners on real subnets; in the others the voters without weights
+need no row, their stake comes off the minority); the new permits come from a partition of packed
+(stake, uid) keys; clipping, ranks and full-penalty bond weights touch only the miners with
+consensus, the dividends' column normalisation only those with incentive; the bond maths only
+the columns holding a bond or a weight for bonds; the masks are skipped when an O(n) bound shows
+they drop nothing, and touch only the recently registered miners' columns otherwise; the ranks'
+product doubles as the bond delta's numerator; the (n, n) bonds are expanded from the rows
+computed only when read. Much of an epoch on a sparse subnet is numpy's per-call cost (measured
+~0.6 us per extra call on a 256 vector, against ~1 ns per element of a pass), so fewer calls matter
+more than fewer passes: epoch_many stacks many subnets for the per-call-bound steps.
+tests/test_yuma_fixed.py, tests/test_yuma_shortcuts.py and tests/test_yuma_many.py check the
+shortcuts against exact integers and the general paths.
 
 How it is checked (tests/): subtensor's own test cases as vectors, random epochs replayed through
 subtensor's epoch maths, exp/sigmoid tables from substrate_fixed, hypothesis properties, mainnet data.
@@ -377,15 +380,17 @@ def _mul(a: np.ndarray, b: np.ndarray | np.int64) -> np.ndarray:
     return _mul_split(a, b)
 
 
-def _mul_unit(m: np.ndarray, v: np.ndarray | int) -> np.ndarray:
+def _mul_unit(m: np.ndarray, v: np.ndarray | int, below_one: bool = False) -> np.ndarray:
     """floor(m * v / 2^32) for a matrix m of proportions in [0, 1.0] (bits in [0, 2^32]) and v >= 0.
 
     Checks only the (small) second operand: below 1.0 the uint64 product cannot overflow.
+    below_one: the caller knows 0 <= v < 1.0 (e.g. a normalised vector with two or more non-zero
+    entries: each is a share of a total it does not reach alone), which spares the check.
     """
     if not m.size:
         return np.zeros(np.broadcast_shapes(m.shape, np.shape(v)), dtype=np.int64)
     if isinstance(v, np.ndarray) and v.ndim:
-        small = v.size == 0 or (int(v.min()) >= 0 and int(v.max()) < 1 << 32)
+        small = below_one or v.size == 0 or (int(v.min()) >= 0 and int(v.max()) < 1 << 32)
         if small and m.size:
             product = m.view(np.uint64) * v.view(np.uint64)
             product >>= _U32
@@ -483,6 +488,14 @@ def _normalize(x: np.ndarray) -> np.ndarray:
     return _div(x, np.int64(total))
 
 
+def _unit_to_u16(bits: np.ndarray) -> np.ndarray:
+    """_to_u16 of proportions already in [0, 1.0] (bits in [0, 2^32]): floor(x * 65535) needs no
+    saturation there (normalised vectors, their medians, a row's clipped weights)."""
+    out = bits * U16_MAX
+    out >>= FRAC_BITS
+    return out
+
+
 def _to_u16(bits: np.ndarray) -> np.ndarray:
     """fixed_proportion_to_u16: floor(x * 65535), saturated to [0, 65535]."""
     bits = np.asarray(bits, dtype=np.int64)
@@ -530,10 +543,12 @@ def _u16_proportion_of_u16(u: np.ndarray) -> np.ndarray:
 
 def _amount(share_bits: np.ndarray, rao: int) -> np.ndarray:
     """floor(share * rao) as the chain's I96F32 product, for 0 <= share_bits <= 2^32 and rao < 2^63."""
-    s = np.asarray(share_bits, dtype=np.uint64)
+    s = np.asarray(share_bits, dtype=np.int64).view(np.uint64)  # no copy of int64 shares
     rao_hi, rao_lo = np.uint64(rao >> 32), np.uint64(rao & _LO32)
-    out = s * rao_hi + ((s * rao_lo) >> np.uint64(32))
-    return out.astype(np.int64)
+    out = s * rao_lo
+    out >>= _U32
+    out += s * rao_hi
+    return out.view(np.int64)
 
 
 def _exp_fixed(x: np.ndarray) -> np.ndarray:
@@ -649,7 +664,7 @@ def _stake_bits(
     """
     tw_bits = (int(tao_weight) << 32) // _U64_MAX
     n = len(alpha)
-    if not (tw_bits and np.any(tao)):
+    if not (tw_bits and tao.any()):
         whole = alpha.copy()
         kept = whole
         if threshold > 0:
@@ -723,15 +738,13 @@ def _stake_bits_weighted(
     total = (int(kept_whole.sum()) << 32) + int(kept_frac.sum())
     if total == 0:
         return np.zeros(n, dtype=np.int64), whole
-    value = kept_whole.astype(np.float64)
-    value *= float(1 << 32)
+    value = np.multiply(kept_whole, float(1 << 32))  # each int64 as float64, then scaled (exact)
     value += kept_frac
     value *= float(1 << 32) / float(total)
-    q = np.floor(value)
-    out = q.astype(np.int64)
-    q -= value  # minus the fraction
+    frac, whole_part = np.modf(value)  # value >= 0: its fraction and floor
+    out = whole_part.astype(np.int64)
     margin = 1.0 / (1 << 16)
-    unsure = np.flatnonzero(((q > -margin) | (q < margin - 1.0)) & (value != 0.0))  # 0 is exact
+    unsure = (((frac < margin) | (frac > 1.0 - margin)) & (value != 0.0)).nonzero()[0]  # 0 is exact
     for i in unsure.tolist():
         out[i] = (((int(kept_whole[i]) << 32) + int(kept_frac[i])) << 32) // total
     return out, whole
@@ -745,6 +758,14 @@ def _topk_nonzero(stake: np.ndarray, k: int) -> np.ndarray:
     keep = stake != 0
     n = len(stake)
     if n < k or int(np.count_nonzero(keep)) <= k:  # (stake >= 0) then the n - k smallest are zeros
+        return keep
+    shift = max(1, int(n - 1).bit_length())
+    if k >= 1 and int(stake.max()) < 1 << (62 - shift):
+        # packed (stake, uid) keys order ties by uid as the stable sort does; a partition finds the
+        # (n - k)-th smallest (cheaper than the full argsort), and every key up to it loses
+        keys = stake << shift
+        keys |= np.arange(n)
+        keep &= keys > np.partition(keys, n - k - 1)[n - k - 1]
         return keep
     order = np.argsort(stake, kind="stable")
     keep[order[: n - k]] = False
@@ -830,8 +851,8 @@ def _median_sorted(stake: np.ndarray, scores: np.ndarray, minority: int, low: in
     elif total is not None and minority >= total:
         med = keys[:, -1] >> shift
     elif total is not None:
-        cum = np.cumsum(stake.take(keys & ((1 << shift) - 1)).ravel())
-        first = np.searchsorted(cum, np.arange(minority, minority + k * total, total), side="right")
+        cum = stake.take(keys & ((1 << shift) - 1)).ravel().cumsum()  # (methods: no Python wrappers)
+        first = cum.searchsorted(np.arange(minority, minority + k * total, total), side="right")
         med = keys.ravel().take(first) >> shift
     else:  # negative or huge stakes: per column
         cum = np.cumsum(stake.take(keys & ((1 << shift) - 1)), axis=1)
@@ -931,13 +952,14 @@ def _epoch_consensus(
     the rows `live` among them (None: all). The usual case (several voters, 0 <= minority < their
     stake) is done here; the others go through _consensus."""
     k = w_bits.shape[1]
-    voting = stake > 0
-    n_voting = int(np.count_nonzero(voting))
+    n_voting = int(np.count_nonzero(stake))  # the voters: stake > 0
     u_all = _normalize(stake)  # non-voters hold 0
     total = int(u_all.sum())
     minority = total - int(kappa_bits)
-    u_live = u_all if live is None else u_all[live]
-    scored = has_weights & (voting if live is None else voting[live])
+    if live is None:
+        u_live, scored = u_all, has_weights & (stake > 0)
+    else:
+        u_live, scored = u_all.take(live), has_weights & (stake.take(live) > 0)
     rows = scored.nonzero()[0]
     empty = n_voting - len(rows)  # voters without weights: one zero row holding their stake
     high = int(u_all.max()) if n_voting else 0
@@ -946,20 +968,22 @@ def _epoch_consensus(
     if len(rows) == len(u_live):  # every row computed votes with weights
         u, scores = u_live, w_bits
     else:
-        u, scores = u_live[rows], w_bits[rows]
-    u_empty = total - int(u.sum())
-    # a column's zeros sort first; when they hold more than the minority its median is 0
-    zero_stake = u @ (scores == 0)
-    zero_stake += u_empty
-    cols = (zero_stake <= minority).nonzero()[0]
+        u, scores = u_live.take(rows), w_bits.take(rows, axis=0)
+    u_scored = int(u.sum())
+    # A column's zeros sort first; when they hold more than the minority its median is 0. The zero
+    # stake is the total less the stake on non-zero scores, summed in float64: every partial sum is
+    # an integer <= 2^32 (a share of the normalised stake), so exact, and BLAS does it in one call.
+    nonzero_stake = u.astype(np.float64) @ (scores != 0)
+    cols = (nonzero_stake >= float(total - minority)).nonzero()[0]  # zero stake <= minority
     out = np.zeros(k, dtype=np.int64)
     if not len(cols):
         return out
-    scores = scores[:, cols]
-    if empty:
-        u = np.append(u, u_empty)
-        scores = np.vstack([scores, np.zeros((1, len(cols)), dtype=np.int64)])
-    out[cols] = _median_sorted(u, scores, minority, int(u.min()), int(u.max()))
+    # In an open column the cumulative stake through the zeros (the voters without weights among
+    # them) is <= minority, so the crossing lies among the non-zero scores: the voters without
+    # weights need no row of their own; their stake comes off the minority instead (and off the
+    # total each column's cumulative stake reaches, which is then the scored rows' stake).
+    # 0 <= u <= high (u_all's largest share) bound the stakes as _median_sorted needs
+    out[cols] = _median_sorted(u, scores.take(cols, axis=1), minority - (total - u_scored), 0, high)
     return out
 
 
@@ -1185,8 +1209,9 @@ def _mask_weights(
     oldest = int(lu.min())
     if oldest <= newest:
         cols = (registered >= oldest).nonzero()[0]
-        if 2 * len(cols) < len(registered):
-            w[:, cols] *= lu[:, None] > registered[cols]
+        if 2 * len(cols) < len(registered):  # zero the outdated entries of those columns in place
+            rr, cc = (lu[:, None] <= registered.take(cols)).nonzero()
+            w[rr, cols.take(cc)] = 0
         else:
             w *= lu[:, None] > registered[None, :]  # zero where outdated (a product: faster than a mask)
     if cb is not None:
@@ -1195,7 +1220,8 @@ def _mask_weights(
             first = int(cb[committed].min())
             if first < newest:
                 cols = (registered > first).nonzero()[0]
-                w[:, cols] *= ~(committed[:, None] & (cb[:, None] < registered[cols]))
+                rr, cc = (committed[:, None] & (cb[:, None] < registered.take(cols))).nonzero()
+                w[rr, cols.take(cc)] = 0
     return w
 
 
@@ -1243,7 +1269,8 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     else:
         shares = _div_scalar(np.array([r.incentive, dividends, combined]), total)
     amounts = _amount(shares, f.emission)
-    u16 = _to_u16(np.array([r.consensus, r.incentive, r.validator_trust, dividends, stake]))
+    # all five are proportions in [0, 1.0]: normalised, medians of normalised rows, clipped row sums
+    u16 = _unit_to_u16(np.array([r.consensus, r.incentive, r.validator_trust, dividends, stake]))
     return _result(f, r, u16, amounts, stake, total_stake, new_permit, active_stake, dividends, fallback)
 
 
@@ -1302,7 +1329,7 @@ def _epoch_front(inp: EpochInputs) -> _Front:
 
     # -- activity ------------------------------------------------------------------------------
     cutoff = effective_activity_cutoff(inp)
-    active = ~(last_update + cutoff < current_block)
+    active = last_update >= current_block - cutoff  # not (last_update + cutoff < current_block)
     if owner is not None:
         old_permit[owner] = True
 
@@ -1319,14 +1346,12 @@ def _epoch_front(inp: EpochInputs) -> _Front:
     # (most permit holders on real subnets) normalises to zeros: it votes 0 in consensus (its stake
     # still counts), clips to nothing, ranks nothing and holds no bonds; explicit zero entries in it
     # only matter for bonds it does not have. The result expands its zero rows on demand.
-    live = row_or != 0
-    if bond_bits is not None:
-        live |= bond_bits[row_index] != 0
+    live = (row_or if bond_bits is None else row_or | bond_bits.take(row_index)).nonzero()[0]
     sub = None
     rows = row_index
-    if not live.all():
-        sub = live.nonzero()[0]
-        rows, w_raw = row_index[sub], w_raw[sub]
+    if len(live) < len(row_index):
+        sub = live
+        rows, w_raw = row_index.take(sub), w_raw.take(sub, axis=0)
     return _Front(
         inp, n, alpha, tao, last_update, registered, old_permit, raw_b, bond_bits, owner, emission_rao,
         active, row_index, sub, rows, w_raw,
@@ -1389,6 +1414,8 @@ def _epoch_rows_steps(
     # -- consensus, clipping, trust, ranks, incentive ---------------------------------------------
     kappa_bits = (int(inp.kappa) << 32) // U16_MAX
     a_r = active_stake[rows]
+    # a normalised vector is below 1.0 everywhere unless one entry holds it all
+    a_below = int(np.count_nonzero(active_stake)) != 1
     if consensus is None:
         consensus = _epoch_consensus(
             active_stake[row_index], w_bits, sub if compact else None, has_weights, kappa_bits
@@ -1404,19 +1431,20 @@ def _epoch_rows_steps(
         trust_r = clipped_a.sum(axis=1)
         # A_i * clipped W_ij: summed over validators it is the rank; with the full bonds penalty it
         # is also the bond delta's numerator, and its column sums are then the ranks again.
-        weighted = _mul_unit(clipped_a, a_r[:, None])
+        weighted = _mul_unit(clipped_a, a_r[:, None], a_below)
         ranks = np.zeros(n, dtype=np.int64)
         if r_count:
             ranks[agreed] = weighted.sum(axis=0)
     else:
         clipped = np.minimum(w_bits, consensus)
         trust_r = clipped.sum(axis=1)
-        weighted = _mul_unit(clipped, a_r[:, None])
+        weighted = _mul_unit(clipped, a_r[:, None], a_below)
         ranks = weighted.sum(axis=0) if r_count else np.zeros(n, dtype=np.int64)
     validator_trust = np.zeros(n, dtype=np.int64)
     validator_trust[rows] = trust_r
     incentive = _normalize(ranks)
     paid = incentive.nonzero()[0]
+    i_below = len(paid) != 1
 
     # -- weights for bonds (bonds penalty) ----------------------------------------------------------
     beta = (int(inp.bonds_penalty) << 32) // U16_MAX
@@ -1532,8 +1560,8 @@ def _epoch_rows_steps(
         # dividends sum floor(B_ij * I_j) over miners: those without incentive add 0, so the column
         # normalisation is needed only where I_j > 0 (a few miners on real subnets)
         ema_i, incentive_i = _paid_columns(ema, incentive_b, paid_b)
-        per_validator = _mul_unit(_div_cols(ema_i, ema_i.sum(axis=0)), incentive_i).sum(axis=1)
-        div_b = _mul(per_validator, a_b)
+        per_validator = _mul_unit(_div_cols(ema_i, ema_i.sum(axis=0)), incentive_i, i_below).sum(axis=1)
+        div_b = _mul_unit(per_validator, a_b, a_below)  # per_validator <= sum(I) <= 1.0
         # 0 <= ema <= 1.0 (a convex mix of proportions, floored; capped under liquid alpha), so
         # fixed_proportion_to_u16 needs no saturation
         stored_b = ema * U16_MAX
@@ -1542,7 +1570,7 @@ def _epoch_rows_steps(
         b_norm = _div_u16_sum(b_old, b_old.sum(axis=0))
         if weighted_b is None:
             assert wb is not None  # W^b is held in full unless the bonds penalty is full
-            weighted_b = _mul_unit(wb, a_b[:, None])
+            weighted_b = _mul_unit(wb, a_b[:, None], a_below)
             ema = _mul_unit(_div_cols(weighted_b, weighted_b.sum(axis=0)), rate)
             ema += _mul_unit(b_norm, ONE - rate)
         elif wb is None:  # the delta is zero outside the agreed columns (their ranks are the sums)
@@ -1554,7 +1582,7 @@ def _epoch_rows_steps(
             ema += _mul_unit(b_norm, ONE - rate)
         ema = _div_cols(ema, ema.sum(axis=0))
         ema_i, incentive_i = _paid_columns(ema, incentive_b, paid_b)
-        div_b = _mul_unit(ema_i, incentive_i).sum(axis=1)
+        div_b = _mul_unit(ema_i, incentive_i, i_below).sum(axis=1)
         # stored as u16 after scaling each column to its maximum: ema <= its column's max, so the
         # quotient is at most 1.0 and floor(q * 65535 / 2^32) needs no clamping
         stored_b = _div_cols(ema, ema.max(axis=0) if len(ema) else np.zeros(ema.shape[1], dtype=np.int64))
@@ -1735,7 +1763,7 @@ def _epoch_stacked(fronts: list[_Front]) -> list[EpochResult]:
     amounts = amounts.view(np.int64)
     consensus = np.array([r.consensus for r in rows])
     trust = np.array([r.validator_trust for r in rows])
-    u16 = _to_u16(np.stack([consensus, incentive, trust, dividends, stake], axis=1))  # (S, 5, n)
+    u16 = _unit_to_u16(np.stack([consensus, incentive, trust, dividends, stake], axis=1))  # (S, 5, n)
     return [
         _result(
             f,
@@ -1791,15 +1819,13 @@ def _stake_rows(fronts: list[_Front]) -> tuple[np.ndarray, np.ndarray]:
         totals[s] = (whole_sums[s] << 32) + frac_sums[s]
         if totals[s]:
             scale[s] = float(1 << 32) / float(totals[s])
-    value = kept_whole.astype(np.float64)
-    value *= float(1 << 32)
+    value = np.multiply(kept_whole, float(1 << 32))
     value += kept_frac
     value *= scale[:, None]
-    q = np.floor(value)
-    out = q.astype(np.int64)
-    q -= value
+    frac, whole_part = np.modf(value)
+    out = whole_part.astype(np.int64)
     margin = 1.0 / (1 << 16)
-    unsure = ((q > -margin) | (q < margin - 1.0)) & (value != 0.0)
+    unsure = ((frac < margin) | (frac > 1.0 - margin)) & (value != 0.0)
     for s, i in zip(*np.nonzero(unsure), strict=True):
         s, i = int(s), int(i)
         out[s, i] = (((int(kept_whole[s, i]) << 32) + int(kept_frac[s, i])) << 32) // totals[s]
@@ -2057,7 +2083,7 @@ def one_mechanism_arguments(inputs: EpochInputs) -> dict[str, Any]:
 
 
 _Plain = TypeVar("_Plain", EpochInputs, EpochResult)
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_FIELD_NAMES: dict[type, frozenset[str]] = {}
 
 
 def _replace(obj: _Plain, **changes: Any) -> _Plain:
@@ -2066,14 +2092,15 @@ def _replace(obj: _Plain, **changes: Any) -> _Plain:
     is the same object replace builds. Cached properties are not carried over."""
     names = _FIELD_NAMES.get(type(obj))
     if names is None:
-        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))
-    unknown = set(changes) - set(names)
-    if unknown:
-        raise TypeError(f"unknown fields {sorted(unknown)}")
+        names = _FIELD_NAMES[type(obj)] = frozenset(f.name for f in fields(obj))
+    if not changes.keys() <= names:
+        raise TypeError(f"unknown fields {sorted(set(changes) - names)}")
     state = obj.__dict__
+    # the instance dict holds the fields, and any cached property computed so far (left out)
+    copied = dict(state) if len(state) == len(names) else {name: state[name] for name in names}
+    copied.update(changes)
     new = object.__new__(type(obj))
-    new.__dict__.update({name: state[name] for name in names})
-    new.__dict__.update(changes)
+    new.__dict__ = copied
     return new
 
 

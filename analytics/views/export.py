@@ -48,6 +48,7 @@ from analytics.views.subnet_tables import (  # noqa: F401
     VALIDATOR_COLUMNS,
     consensus_table,
     neurons_table,
+    validators_figure,
     validators_table,
     weights_table,
 )
