@@ -178,7 +178,7 @@ def _worker_start() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     store.READ_THREADS = 1
     store.keep_reader_open()
-    # The modules imported so far are permanent: the collector's full passes need not walk them
+    # The modules imported so far are permanent: the garbage collector's full passes need not walk them
     # (measured: a few percent of a worker's CPU). The worker exits at the end of the run.
     gc.collect()
     gc.freeze()
