@@ -669,10 +669,12 @@ def output_rows(sub: SubnetSnapshot, result: EpochResult) -> list[tuple[int, int
         rows.append((sub.netuid, -1, name, compared, mismatches, worst, ""))
     mech_results = result.mechanisms or [result]
     for mech, mres in zip(sub.mechanisms, mech_results, strict=True):
-        mismatches, worst, compared = _diff(mres.incentive, mech.incentive)
-        rows.append((sub.netuid, mech.mechid, "incentive", compared, mismatches, worst, ""))
-        mismatches, worst, compared = _diff_bonds(mres, mech.bonds_after_rows)
-        rows.append((sub.netuid, mech.mechid, "bonds", compared, mismatches, worst, ""))
+        for name in MECHANISM_FIELDS:
+            if name == "bonds":  # compared from the stored rows: no (n, n) bonds_after built
+                mismatches, worst, compared = _diff_bonds(mres, mech.bonds_after_rows)
+            else:
+                mismatches, worst, compared = _diff(getattr(mres, name), getattr(mech, name))
+            rows.append((sub.netuid, mech.mechid, name, compared, mismatches, worst, ""))
     return rows
 
 
