@@ -47,7 +47,7 @@ TAO figure values that alpha at the same spot price.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -350,8 +350,7 @@ def distribute(
         r_take[paying], r_nom[paying] = out_r_take, out_r_nom
 
     epoch_emission = int(pending_server) + int(pending_validator) + int(pending_root)
-    paid = sum(int(p.sum()) for p in (incentive, burned_inc, a_take, a_nom, r_take, r_nom)) + int(owner_cut)
-    return Payout(
+    payout = Payout(
         incentive=incentive,
         incentive_burned=burned_inc,
         dividend=div_out,
@@ -362,7 +361,7 @@ def distribute(
         ck_burn=ck_burned,
         owner_cut=int(owner_cut),
         epoch_emission=epoch_emission,
-        unpaid=epoch_emission + int(owner_cut) - paid,  # what Payout.paid leaves
+        unpaid=0,  # set below from Payout.paid
         alpha_pot=int(alpha_pot),
         root_pot=int(pending_root),
         detail={  # U96F32 totals of the parts; a zero total leaves its pot unpaid, as on chain
@@ -370,6 +369,7 @@ def distribute(
             "root_parts_total": np.array([total_root], dtype=object),
         },
     )
+    return replace(payout, unpaid=epoch_emission + int(owner_cut) - payout.paid)
 
 
 def _add_unique(target: np.ndarray, at: np.ndarray, values: np.ndarray) -> None:
