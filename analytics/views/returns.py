@@ -101,12 +101,17 @@ def _subnet_terms(subnets: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def _pool(rows: pd.DataFrame) -> pd.Series:
+    """The stake a hotkey's dividends are shared over: its own alpha stake, else the neuron's."""
+    own = pd.to_numeric(rows["alpha_stake_own"], errors="coerce")
+    return own.fillna(pd.to_numeric(rows["alpha_stake"], errors="coerce"))
+
+
 def _with_rates(rows: pd.DataFrame, subnets: pd.DataFrame) -> pd.DataFrame:
     """Money rows joined with their subnet's terms, with the pool and the per-epoch staker rate."""
     rows = rows.merge(_subnet_terms(subnets), on=["snapshot_id", "netuid"], how="inner")
     if "pool" not in rows:
-        own = pd.to_numeric(rows["alpha_stake_own"], errors="coerce")
-        rows["pool"] = own.fillna(pd.to_numeric(rows["alpha_stake"], errors="coerce"))
+        rows["pool"] = _pool(rows)
     rows["rate"] = model.staker_rate(
         pd.to_numeric(rows["alpha_dividends"], errors="coerce").to_numpy(dtype=np.float64),
         pd.to_numeric(rows["pool"], errors="coerce").to_numpy(dtype=np.float64),
@@ -261,8 +266,7 @@ def _returns_from_frames(frames: dict[str, Any], window: pd.DataFrame) -> pd.Dat
         return pd.DataFrame(columns=list(RETURNS_COLUMNS))
     latest = frames["latest"] if found.all() else frames["latest"][found].reset_index(drop=True)
     terms = _subnet_terms(frames["subnets"]).take(at[found]).reset_index(drop=True)
-    own = pd.to_numeric(latest["alpha_stake_own"], errors="coerce")
-    pool = own.fillna(pd.to_numeric(latest["alpha_stake"], errors="coerce"))
+    pool = _pool(latest)
     # k = the hotkey's row in frames["latest"]
     rate = model.staker_rate(
         pd.to_numeric(window["alpha_dividends"], errors="coerce").to_numpy(dtype=np.float64),
