@@ -12,6 +12,9 @@ import pandas as pd
 
 RAO_PER_ALPHA = 1_000_000_000
 U16_MAX = 65535
+# Points above which a chart draws with WebGL (plotly.express's render_mode="auto"; the charts built
+# without px keep its choice).
+WEBGL_FROM = 1000
 
 
 def alpha(rao: object) -> np.ndarray:

@@ -22,6 +22,7 @@ from analytics.model.mechanisms import MechanismInputError
 from analytics.model.mechanisms import data_universe_sn13 as sn13
 from analytics.model.mechanisms import iota_sn9 as sn9
 from analytics.model.mechanisms.registry import Table
+from analytics.views.display import WEBGL_FROM
 
 MAX_UPLOAD_ROWS = 50_000
 
@@ -40,7 +41,6 @@ _D3 = (
     "#BCBD22",
     "#17BECF",
 )
-_WEBGL_ROWS = 1000  # px's render_mode="auto": WebGL traces above this many rows
 
 
 def _colorway() -> list[str]:
@@ -334,7 +334,7 @@ def decay_chart(decay: Decay) -> go.Figure:
     )
     for annotation in fig.layout.annotations:
         annotation.update(font=None)
-    trace = go.Scattergl if len(df) > _WEBGL_ROWS else go.Scatter
+    trace = go.Scattergl if len(df) > WEBGL_FROM else go.Scatter
     panel = {t: i for i, t in enumerate(t_decays)}
     time_h, share = df["time_h"].to_numpy(), df["share"].to_numpy()
     traces = []

@@ -26,6 +26,7 @@ from analytics import ss58
 from analytics.data import store
 from analytics.textsafe import plot_text
 from analytics.views import health, returns
+from analytics.views.display import WEBGL_FROM
 
 WINDOWS = (1, 7, 30)  # days: 1 = the last epoch of the snapshot
 DEFAULT_WINDOW = 7
@@ -153,7 +154,6 @@ def apply_filters(table: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
 
 BUBBLE_MAX_PX = 28  # the largest bubble's diameter (the validator with the most stake)
-WEBGL_FROM = 1000  # points: from here on the chart draws with WebGL (what plotly.express's "auto" does)
 X_TITLE = "stake (TAO at the pool price, log scale)"
 Y_TITLE = "return: TAO a day per 1,000 TAO, after take"
 BUBBLE_HOVER = (
