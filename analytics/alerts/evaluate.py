@@ -2,9 +2,10 @@
 
 `load_frames` reads what the rules need (the watched neurons of both snapshots, the recomputed
 validators table for the watched subnets only, the subnets' stake-weighted Tv when a subnet rule
-asks); `findings` runs every watch's rules over those frames; `plan` compares the findings with the remembered alerts: a state finding is new
-when no open alert of the same (rule, key, netuid) exists, an event when none was remembered for this
-snapshot; open state alerts whose condition is over are resolved, which ends their episode.
+asks); `findings` runs every watch's rules over those frames; `plan` compares the findings with the
+remembered alerts: a state finding is new when no open alert of the same (rule, key, netuid) exists,
+an event when none was remembered for this snapshot; open state alerts whose condition is over are
+resolved, which ends their episode.
 """
 
 from __future__ import annotations

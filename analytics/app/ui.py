@@ -77,8 +77,8 @@ import streamlit as st
 from streamlit.errors import StreamlitPageNotFoundError
 from streamlit.runtime.pages_manager import PagesManager
 
-from analytics import textsafe
 from analytics.data import files, store
+from analytics.textsafe import plot_text as plot_text  # re-exported: the pages call ui.plot_text
 from analytics.textsafe import safe_text
 from analytics.views import display, export, health
 from analytics.views import freshness as fresh
@@ -110,9 +110,6 @@ def code(value: object, limit: int = 60) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return f"`{text}`"
-
-
-plot_text = textsafe.plot_text  # chain strings made literal for Plotly (one definition: textsafe)
 
 
 def tv_band(tv: float) -> str | None:
