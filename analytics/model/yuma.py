@@ -582,6 +582,14 @@ def _exp_fixed(x: np.ndarray) -> np.ndarray:
     return np.where(x == ONE, _E_I32F32, result)
 
 
+@lru_cache(maxsize=16)
+def _uids(n: int) -> np.ndarray:
+    """np.arange(n) as int64, shared and read-only (uids to pack into sort keys, once per size)."""
+    uids = np.arange(n, dtype=np.int64)
+    uids.flags.writeable = False
+    return uids
+
+
 def activity_cutoff_blocks(factor_milli: int, tempo: int) -> int:
     """get_activity_cutoff_blocks: max(1, floor(factor * tempo / 1000))."""
     return max(1, (int(factor_milli) * int(tempo)) // 1000)
@@ -653,18 +661,29 @@ def _matrix_u16(name: str, value: object, n: int, check_range: bool = True) -> n
 
 
 def _stake_bits(
-    alpha: np.ndarray, tao: np.ndarray, tao_weight: int, threshold: int, owner: int | None
+    alpha: np.ndarray,
+    tao: np.ndarray,
+    tao_weight: int,
+    threshold: int,
+    owner: int | None,
+    alpha_checked: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """I64F64 total stake, threshold filter and normalisation, truncated to I32F32 (exact).
 
     T_i = alpha_i + tao_i * tw with tw bits = floor(TaoWeight * 2^32 / (2^64 - 1)); scaled by 2^32 so
     it stays integral: V_i = alpha_i * 2^32 + tao_i * tw_bits, and S_i = floor(V_i * 2^32 / sum V).
     Returns (S bits, floor(T) rao per uid). Without TAO weight this is vectorised; with it, O(n)
-    Python integers (the I64F64 values pass 2^64).
+    Python integers (the I64F64 values pass 2^64) unless _stake_bits_weighted applies.
+    alpha_checked: the caller has checked alpha >= 0 (the epoch's input checks), sparing a pass.
     """
     tw_bits = (int(tao_weight) << 32) // _U64_MAX
     n = len(alpha)
-    if not (tw_bits and tao.any()):
+    # tao's extremes, read once: "any TAO stake" is a non-zero one of them, and the weighted path
+    # needs both (non-negative TAO stake, and the largest for its range check)
+    tao_low = tao_high = 0
+    if tw_bits and n:
+        tao_low, tao_high = int(tao.min()), int(tao.max())
+    if not (tao_low or tao_high):
         whole = alpha.copy()
         kept = whole
         if threshold > 0:
@@ -686,8 +705,8 @@ def _stake_bits(
             q += r >> 63
             return q, whole
         return np.array([(int(v) << 32) // total for v in kept.tolist()], dtype=np.int64), whole
-    if n and int(tao.min()) >= 0:
-        fast = _stake_bits_weighted(alpha, tao, tw_bits, threshold, owner)
+    if tao_low >= 0:
+        fast = _stake_bits_weighted(alpha, tao, tw_bits, threshold, owner, tao_high, alpha_checked)
         if fast is not None:
             return fast
     scaled = [(int(a) << 32) + int(t) * tw_bits for a, t in zip(alpha.tolist(), tao.tolist(), strict=True)]
@@ -705,7 +724,13 @@ def _stake_bits(
 
 
 def _stake_bits_weighted(
-    alpha: np.ndarray, tao: np.ndarray, tw_bits: int, threshold: int, owner: int | None
+    alpha: np.ndarray,
+    tao: np.ndarray,
+    tw_bits: int,
+    threshold: int,
+    owner: int | None,
+    tao_high: int,
+    alpha_checked: bool = False,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """_stake_bits with TAO weight, vectorised (exact); None when a value is out of its range.
 
@@ -715,14 +740,16 @@ def _stake_bits_weighted(
     V_i (two roundings), 2^32 / total (two) and their product (one) put the estimate within 2^-50
     relative, 2^-18 absolute, of the real quotient. Where its fraction lies in [2^-16, 1 - 2^-16]
     the floor is certain; the other entries (exact quotients such as a sole staker's 2^32, and
-    near-ties) are divided as Python ints. Needs 0 <= alpha, tao (int64) and tw_bits <= 2^32.
+    near-ties) are divided as Python ints. Needs 0 <= alpha, tao (int64) and tw_bits <= 2^32;
+    tao_high is tao's largest value, alpha_checked says alpha >= 0 is known.
     """
     n = len(alpha)
-    if tw_bits > 1 << 32 or int(alpha.min()) < 0:
+    if tw_bits > 1 << 32 or (not alpha_checked and int(alpha.min()) < 0):
         return None
-    top = int(alpha.max()) + (int(tao.max()) >> 32) * tw_bits + (1 << 32)
-    if top * n >= 1 << 63:  # floor(T) or its sum would pass int64
+    top = int(alpha.max()) + (tao_high >> 32) * tw_bits + (1 << 32)
+    if top >= 1 << 63:  # floor(T) would pass int64
         return None
+    sums_fit = top * n < 1 << 63  # else the sum of floor(T) is taken in Python ints
     t, w = tao.view(np.uint64), np.uint64(tw_bits)
     low = (t & np.uint64(_LO32)) * w  # < 2^64
     whole = ((t >> _U32) * w + (low >> _U32)).view(np.int64)
@@ -735,7 +762,8 @@ def _stake_bits_weighted(
             below[owner] = False
         if below.any():
             kept_whole, kept_frac = np.where(below, 0, whole), np.where(below, 0, frac)
-    total = (int(kept_whole.sum()) << 32) + int(kept_frac.sum())
+    whole_sum = int(kept_whole.sum()) if sums_fit else sum(kept_whole.tolist())
+    total = (whole_sum << 32) + int(kept_frac.sum())  # kept_frac < 2^32: its int64 sum is exact
     if total == 0:
         return np.zeros(n, dtype=np.int64), whole
     value = np.multiply(kept_whole, float(1 << 32))  # each int64 as float64, then scaled (exact)
@@ -750,21 +778,22 @@ def _stake_bits_weighted(
     return out, whole
 
 
-def _topk_nonzero(stake: np.ndarray, k: int) -> np.ndarray:
+def _topk_nonzero(stake: np.ndarray, k: int, unit: bool = False) -> np.ndarray:
     """is_topk_nonzero: non-zero stake, and (when n >= k) not among the n - k smallest (stable sort).
 
-    stake >= 0 (I32F32 bits of normalised stake).
+    stake >= 0 (I32F32 bits of normalised stake); unit: the caller knows stake <= 1.0 (2^32), as a
+    normalised stake is, which spares the range check of the packed keys.
     """
     keep = stake != 0
     n = len(stake)
     if n < k or int(np.count_nonzero(keep)) <= k:  # (stake >= 0) then the n - k smallest are zeros
         return keep
     shift = max(1, int(n - 1).bit_length())
-    if k >= 1 and int(stake.max()) < 1 << (62 - shift):
+    if k >= 1 and ((unit and shift <= 29) or int(stake.max()) < 1 << (62 - shift)):
         # packed (stake, uid) keys order ties by uid as the stable sort does; a partition finds the
         # (n - k)-th smallest (cheaper than the full argsort), and every key up to it loses
         keys = stake << shift
-        keys |= np.arange(n)
+        keys |= _uids(n)
         keep &= keys > np.partition(keys, n - k - 1)[n - k - 1]
         return keep
     order = np.argsort(stake, kind="stable")
@@ -843,7 +872,7 @@ def _median_sorted(stake: np.ndarray, scores: np.ndarray, minority: int, low: in
     shift = max(1, int(m - 1).bit_length())
     keys = _transposed(scores)
     keys <<= shift
-    keys |= np.arange(m, dtype=np.int64)
+    keys |= _uids(m)
     keys.sort(axis=1)
     total = int(stake.sum()) if low >= 0 and high * m * k < 1 << 62 else None
     if total is not None and minority < 0:
@@ -1249,8 +1278,10 @@ def epoch(inputs: EpochInputs) -> EpochResult:
     """One mechanism's epoch (`epoch_mechanism`), returning what the chain stores and the intermediates."""
     f = _epoch_front(inputs)
     inp = f.inp
-    stake, total_stake = _stake_bits(f.alpha, f.tao, inp.tao_weight, int(inp.stake_threshold), f.owner)
-    new_permit = _topk_nonzero(stake, int(inp.max_allowed_validators))
+    stake, total_stake = _stake_bits(
+        f.alpha, f.tao, inp.tao_weight, int(inp.stake_threshold), f.owner, alpha_checked=True
+    )
+    new_permit = _topk_nonzero(stake, int(inp.max_allowed_validators), unit=True)
     if f.owner is not None:
         new_permit[f.owner] = True
     active_stake = _normalize(np.where(f.active & f.old_permit, stake, 0))
@@ -1334,9 +1365,11 @@ def _epoch_front(inp: EpochInputs) -> _Front:
         old_permit[owner] = True
 
     # -- rows that matter: permitted setters, and holders of bonds (they decay and normalise) ---
-    # One OR over each bond row says both "holds an entry" and, with any bit above the low 16 (negative
-    # values set them all), "holds a value outside u16"; rows with any entry are read (and checked).
-    bond_bits = None if raw_b is None else np.bitwise_or.reduce(raw_b, axis=1)
+    # One pass over each bond row as uint64 (negatives wrap to huge values) says both "holds an entry"
+    # (max > 0) and "holds a value outside u16" (max > 65535, bits above the low 16, as an OR would
+    # say); rows with any entry are read (and checked). The max reduction is vectorised and, on a
+    # matrix not in cache (the usual case: it is read once), ~15% faster than the OR.
+    bond_bits = None if raw_b is None else np.maximum.reduce(raw_b.view(np.uint64), axis=1).view(np.int64)
     row_index = (old_permit if bond_bits is None else old_permit | (bond_bits != 0)).nonzero()[0]
     w_raw = raw_w.take(row_index, axis=0)
     row_or = np.bitwise_or.reduce(w_raw, axis=1)
@@ -1831,7 +1864,9 @@ def _stake_rows(fronts: list[_Front]) -> tuple[np.ndarray, np.ndarray]:
         out[s, i] = (((int(kept_whole[s, i]) << 32) + int(kept_frac[s, i])) << 32) // totals[s]
     for s in exact:
         f = fronts[s]
-        out[s], whole[s] = _stake_bits(f.alpha, f.tao, f.inp.tao_weight, int(f.inp.stake_threshold), f.owner)
+        out[s], whole[s] = _stake_bits(
+            f.alpha, f.tao, f.inp.tao_weight, int(f.inp.stake_threshold), f.owner, alpha_checked=True
+        )
     return out, whole
 
 
