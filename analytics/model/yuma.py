@@ -1101,10 +1101,20 @@ def _resting_alpha(low: int, high: int, steepness: int) -> int:
     return int(_alpha_of_diff(np.zeros(1, dtype=np.int64), low, high, steepness)[0])
 
 
+# Below this many entries _alpha_of_diff runs the series on Python ints, entry by entry: the
+# numpy series costs ~300 calls per request whatever its size, and an epoch's request (one subnet)
+# holds a few dozen entries at most; epoch_many's merged requests stay on numpy. Both are exact
+# for every distance in [0, 1.0] (what alpha_sigmoid asks) and |steepness| <= 2^16 (the chain
+# stores an i16); outside that the numpy path runs alone, as before.
+_SCALAR_ALPHA = 48
+
+
 def _alpha_of_diff(diff: np.ndarray, low: int, high: int, k: int) -> np.ndarray:
     """alpha_sigmoid's value for each distance `diff` (I32F32 bits), entry by entry; k = steepness."""
     # steepness / -100 (I32F32 division, truncating toward zero), then a floor multiply.
     slope = -((abs(k) << 32) // 100) if k > 0 else ((abs(k) << 32) // 100)
+    if len(diff) < _SCALAR_ALPHA and abs(k) <= 1 << 16:
+        return np.array([_alpha_scalar(d, low, high, slope) for d in diff.tolist()], dtype=np.int64)
     if slope >= 0:
         arg = _mul(diff - (ONE >> 1), np.int64(slope))
     else:  # floor(a * slope) with slope < 0 == -ceil(a * |slope|) == floor(-a * |slope|)
@@ -1113,6 +1123,32 @@ def _alpha_of_diff(diff: np.ndarray, low: int, high: int, k: int) -> np.ndarray:
     sigmoid = _div_one_by(ONE + e)
     alpha = low + _mul(sigmoid, np.int64(high - low))
     return np.maximum(np.minimum(alpha, high), low)
+
+
+def _alpha_scalar(diff: int, low: int, high: int, slope: int) -> int:
+    """_alpha_of_diff for one entry in Python ints: the same floor multiplies, the same 32-term exp
+    series (_exp_fixed: each term floor(term * |x| / 2^32) // i, stopped at the first zero term, as
+    every later one is zero too; 1 / exp(|x|) for negative x) and the same clamps, bit for bit."""
+    x = ((diff - (ONE >> 1)) * slope) >> FRAC_BITS  # floor, either sign of the slope
+    x = min(max(x, -20 * ONE), 20 * ONE)
+    if x == 0:
+        e = ONE
+    elif x == ONE:
+        e = _E_I32F32
+    else:
+        op = -x if x < 0 else x
+        e = term = op
+        e += ONE
+        for i in range(2, FRAC_BITS):
+            term = ((term * op) >> FRAC_BITS) // i
+            if not term:
+                break
+            e += term
+        if x < 0:
+            e = (1 << 64) // e
+    sigmoid = (1 << 64) // (ONE + e)
+    alpha = low + ((sigmoid * (high - low)) >> FRAC_BITS)
+    return max(min(alpha, high), low)
 
 
 def _div_one_by(d: np.ndarray) -> np.ndarray:
