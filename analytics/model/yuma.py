@@ -479,7 +479,7 @@ def _div_scalar(x: np.ndarray, total: int) -> np.ndarray:
 
 def _normalize(x: np.ndarray) -> np.ndarray:
     """inplace_normalize: divide by the exact sum; a zero sum leaves x unchanged (x >= 0)."""
-    total = int(x.sum())
+    total = int(np.add.reduce(x))  # (the ufunc: ndarray.sum's Python wrapper costs per call)
     if total == 0:
         return x.copy()
     # one uint64 division when x << 32 fits: each x <= total < 2^32 (no need to look), or checked
@@ -784,18 +784,19 @@ def _topk_nonzero(stake: np.ndarray, k: int, unit: bool = False) -> np.ndarray:
     stake >= 0 (I32F32 bits of normalised stake); unit: the caller knows stake <= 1.0 (2^32), as a
     normalised stake is, which spares the range check of the packed keys.
     """
-    keep = stake != 0
     n = len(stake)
-    if n < k or int(np.count_nonzero(keep)) <= k:  # (stake >= 0) then the n - k smallest are zeros
-        return keep
+    if n < k or int(np.count_nonzero(stake)) <= k:  # (stake >= 0) then the n - k smallest are zeros
+        return stake != 0
     shift = max(1, int(n - 1).bit_length())
     if k >= 1 and ((unit and shift <= 29) or int(stake.max()) < 1 << (62 - shift)):
         # packed (stake, uid) keys order ties by uid as the stable sort does; a partition finds the
-        # (n - k)-th smallest (cheaper than the full argsort), and every key up to it loses
+        # (n - k)-th smallest (cheaper than the full argsort), and every key up to it loses. More
+        # than k stakes are non-zero here, so the n - k smallest keys hold every zero stake: the
+        # keys above them are non-zero ones.
         keys = stake << shift
         keys |= _uids(n)
-        keep &= keys > np.partition(keys, n - k - 1)[n - k - 1]
-        return keep
+        return keys > np.partition(keys, n - k - 1)[n - k - 1]
+    keep = stake != 0
     order = np.argsort(stake, kind="stable")
     keep[order[: n - k]] = False
     return keep
@@ -1113,8 +1114,9 @@ def _alpha_of_diff(diff: np.ndarray, low: int, high: int, k: int) -> np.ndarray:
     """alpha_sigmoid's value for each distance `diff` (I32F32 bits), entry by entry; k = steepness."""
     # steepness / -100 (I32F32 division, truncating toward zero), then a floor multiply.
     slope = -((abs(k) << 32) // 100) if k > 0 else ((abs(k) << 32) // 100)
-    if len(diff) < _SCALAR_ALPHA and abs(k) <= 1 << 16:
-        return np.array([_alpha_scalar(d, low, high, slope) for d in diff.tolist()], dtype=np.int64)
+    if diff.size < _SCALAR_ALPHA and abs(k) <= 1 << 16:
+        alphas = [_alpha_scalar(d, low, high, slope) for d in diff.ravel().tolist()]
+        return np.array(alphas, dtype=np.int64).reshape(diff.shape)
     if slope >= 0:
         arg = _mul(diff - (ONE >> 1), np.int64(slope))
     else:  # floor(a * slope) with slope < 0 == -ceil(a * |slope|) == floor(-a * |slope|)
@@ -2221,24 +2223,22 @@ def _aggregate(
     first = results[0]
     if count == 1:
         # One mechanism: w_0 = E / E = 1 exactly (also for E = 0), so floor(0 + 1 * v) = v, already
-        # within its cap; sums and ORs over one result are that result: the aggregate is mechanism 0.
-        copies = {
-            name: getattr(first, name).copy()
-            for name in (
-                "consensus",
-                "dividends",
-                "validator_trust",
-                "stake_weight",
-                "emission",
-                "server_emission",
-                "validator_emission",
-                "active",
-                "new_validator_permit",
-            )
-        }
+        # within its cap; sums and ORs over one result are that result: the aggregate is mechanism 0,
+        # with copies of its stored (n,) fields (three stacked copies: the rows of each are views).
+        u16 = np.array([first.consensus, first.dividends, first.validator_trust, first.stake_weight])
+        rao = np.array([first.emission, first.server_emission, first.validator_emission])
+        flags = np.array([first.active, first.new_validator_permit])
         return _replace(
             first,
-            **copies,
+            consensus=u16[0],
+            dividends=u16[1],
+            validator_trust=u16[2],
+            stake_weight=u16[3],
+            emission=rao[0],
+            server_emission=rao[1],
+            validator_emission=rao[2],
+            active=flags[0],
+            new_validator_permit=flags[1],
             mechanisms=results,
             mechanism_emission=parts,
             mechanism_weight_bits=weights_bits,
