@@ -390,7 +390,11 @@ def _mul_unit(m: np.ndarray, v: np.ndarray | int, below_one: bool = False) -> np
     if not m.size:
         return np.zeros(np.broadcast_shapes(m.shape, np.shape(v)), dtype=np.int64)
     if isinstance(v, np.ndarray) and v.ndim:
-        small = below_one or v.size == 0 or (int(v.min()) >= 0 and int(v.max()) < 1 << 32)
+        small = (
+            below_one
+            or v.size == 0
+            or (int(np.minimum.reduce(v, axis=None)) >= 0 and int(np.maximum.reduce(v, axis=None)) < 1 << 32)
+        )
         if small and m.size:
             product = m.view(np.uint64) * v.view(np.uint64)
             product >>= _U32
@@ -454,7 +458,7 @@ def _div_cols(x: np.ndarray, sums: np.ndarray) -> np.ndarray:
     """
     if not x.size:
         return np.zeros(x.shape, dtype=np.int64)
-    top = int(sums.max())
+    top = int(np.maximum.reduce(sums, axis=None))
     if top < 1 << 32:
         q = x.view(np.uint64) << _U32
         q //= np.maximum(sums, 1).view(np.uint64)
@@ -470,7 +474,7 @@ def _div_cols(x: np.ndarray, sums: np.ndarray) -> np.ndarray:
 
 def _div_scalar(x: np.ndarray, total: int) -> np.ndarray:
     """floor(x * 2^32 / total) for an array 0 <= x (shares of a positive total)."""
-    if x.size and 0 < total < 1 << 63 and int(x.max()) < 1 << 32:
+    if x.size and 0 < total < 1 << 63 and int(np.maximum.reduce(x, axis=None)) < 1 << 32:
         q = x.view(np.uint64) << _U32
         q //= np.uint64(total)
         return q.view(np.int64)
@@ -483,7 +487,7 @@ def _normalize(x: np.ndarray) -> np.ndarray:
     if total == 0:
         return x.copy()
     # one uint64 division when x << 32 fits: each x <= total < 2^32 (no need to look), or checked
-    if 0 < total < 1 << 32 or (total < 1 << 62 and int(x.max()) < 1 << 32):
+    if 0 < total < 1 << 32 or (total < 1 << 62 and int(np.maximum.reduce(x, axis=None)) < 1 << 32):
         return ((x.view(np.uint64) << _U32) // np.uint64(total)).view(np.int64)
     return _div(x, np.int64(total))
 
@@ -682,7 +686,7 @@ def _stake_bits(
     # needs both (non-negative TAO stake, and the largest for its range check)
     tao_low = tao_high = 0
     if tw_bits and n:
-        tao_low, tao_high = int(tao.min()), int(tao.max())
+        tao_low, tao_high = int(np.minimum.reduce(tao, axis=None)), int(np.maximum.reduce(tao, axis=None))
     if not (tao_low or tao_high):
         whole = alpha.copy()
         kept = whole
@@ -691,8 +695,10 @@ def _stake_bits(
             if owner is not None:
                 below[owner] = False
             kept = np.where(below, 0, whole)
-        fits = n == 0 or int(kept.max()) < (1 << 62) // n  # then the int64 sum cannot overflow
-        total = int(kept.sum()) if fits else sum(kept.tolist())
+        fits = (
+            n == 0 or int(np.maximum.reduce(kept, axis=None)) < (1 << 62) // n
+        )  # then the int64 sum cannot overflow
+        total = int(np.add.reduce(kept, axis=None)) if fits else sum(kept.tolist())
         if total == 0:
             return np.zeros(n, dtype=np.int64), whole
         if total < 1 << 62:
@@ -744,9 +750,9 @@ def _stake_bits_weighted(
     tao_high is tao's largest value, alpha_checked says alpha >= 0 is known.
     """
     n = len(alpha)
-    if tw_bits > 1 << 32 or (not alpha_checked and int(alpha.min()) < 0):
+    if tw_bits > 1 << 32 or (not alpha_checked and int(np.minimum.reduce(alpha, axis=None)) < 0):
         return None
-    top = int(alpha.max()) + (tao_high >> 32) * tw_bits + (1 << 32)
+    top = int(np.maximum.reduce(alpha, axis=None)) + (tao_high >> 32) * tw_bits + (1 << 32)
     if top >= 1 << 63:  # floor(T) would pass int64
         return None
     sums_fit = top * n < 1 << 63  # else the sum of floor(T) is taken in Python ints
@@ -760,10 +766,12 @@ def _stake_bits_weighted(
         below = whole < threshold
         if owner is not None:
             below[owner] = False
-        if below.any():
+        if np.logical_or.reduce(below, axis=None):
             kept_whole, kept_frac = np.where(below, 0, whole), np.where(below, 0, frac)
-    whole_sum = int(kept_whole.sum()) if sums_fit else sum(kept_whole.tolist())
-    total = (whole_sum << 32) + int(kept_frac.sum())  # kept_frac < 2^32: its int64 sum is exact
+    whole_sum = int(np.add.reduce(kept_whole, axis=None)) if sums_fit else sum(kept_whole.tolist())
+    total = (whole_sum << 32) + int(
+        np.add.reduce(kept_frac, axis=None)
+    )  # kept_frac < 2^32: its int64 sum is exact
     if total == 0:
         return np.zeros(n, dtype=np.int64), whole
     value = np.multiply(kept_whole, float(1 << 32))  # each int64 as float64, then scaled (exact)
@@ -788,7 +796,7 @@ def _topk_nonzero(stake: np.ndarray, k: int, unit: bool = False) -> np.ndarray:
     if n < k or int(np.count_nonzero(stake)) <= k:  # (stake >= 0) then the n - k smallest are zeros
         return stake != 0
     shift = max(1, int(n - 1).bit_length())
-    if k >= 1 and ((unit and shift <= 29) or int(stake.max()) < 1 << (62 - shift)):
+    if k >= 1 and ((unit and shift <= 29) or int(np.maximum.reduce(stake, axis=None)) < 1 << (62 - shift)):
         # packed (stake, uid) keys order ties by uid as the stable sort does; a partition finds the
         # (n - k)-th smallest (cheaper than the full argsort), and every key up to it loses. More
         # than k stakes are non-zero here, so the n - k smallest keys hold every zero stake: the
@@ -875,7 +883,7 @@ def _median_sorted(stake: np.ndarray, scores: np.ndarray, minority: int, low: in
     keys <<= shift
     keys |= _uids(m)
     keys.sort(axis=1)
-    total = int(stake.sum()) if low >= 0 and high * m * k < 1 << 62 else None
+    total = int(np.add.reduce(stake, axis=None)) if low >= 0 and high * m * k < 1 << 62 else None
     if total is not None and minority < 0:
         med = keys[:, 0] >> shift
     elif total is not None and minority >= total:
@@ -984,7 +992,7 @@ def _epoch_consensus(
     k = w_bits.shape[1]
     n_voting = int(np.count_nonzero(stake))  # the voters: stake > 0
     u_all = _normalize(stake)  # non-voters hold 0
-    total = int(u_all.sum())
+    total = int(np.add.reduce(u_all, axis=None))
     minority = total - int(kappa_bits)
     if live is None:
         u_live, scored = u_all, has_weights & (stake > 0)
@@ -992,14 +1000,14 @@ def _epoch_consensus(
         u_live, scored = u_all.take(live), has_weights & (stake.take(live) > 0)
     rows = scored.nonzero()[0]
     empty = n_voting - len(rows)  # voters without weights: one zero row holding their stake
-    high = int(u_all.max()) if n_voting else 0
+    high = int(np.maximum.reduce(u_all, axis=None)) if n_voting else 0
     if len(rows) + (empty > 0) < 2 or not 0 <= minority < total or high * (len(rows) + 1) >= 1 << 62:
         return _consensus(stake, w_bits, kappa_bits, has_weights, live, nonnegative=True)
     if len(rows) == len(u_live):  # every row computed votes with weights
         u, scores = u_live, w_bits
     else:
         u, scores = u_live.take(rows), w_bits.take(rows, axis=0)
-    u_scored = int(u.sum())
+    u_scored = int(np.add.reduce(u, axis=None))
     # A column's zeros sort first; when they hold more than the minority its median is 0. The zero
     # stake is the total less the stake on non-zero scores, summed in float64: every partial sum is
     # an integer <= 2^32 (a share of the normalised stake), so exact, and BLAS does it in one call.
@@ -1265,15 +1273,15 @@ def _mask_weights(
     if not k:
         return w
     permit_r = permit[rows]
-    if not permit_r.all():
+    if not np.logical_and.reduce(permit_r, axis=None):
         w[~permit_r] = 0
     diag_rows = (rows != owner).nonzero()[0] if owner is not None else np.arange(k)
     w[diag_rows, rows[diag_rows]] = 0
     # Only miners registered at or after a row's update (or commit) lose its entry: the masks touch
     # the columns of miners registered since the oldest of them (a few recent ones on real subnets).
-    newest = int(registered.max())
+    newest = int(np.maximum.reduce(registered, axis=None))
     lu = last_update[rows]
-    oldest = int(lu.min())
+    oldest = int(np.minimum.reduce(lu, axis=None))
     if oldest <= newest:
         cols = (registered >= oldest).nonzero()[0]
         if 2 * len(cols) < len(registered):  # zero the outdated entries of those columns in place
@@ -1283,8 +1291,8 @@ def _mask_weights(
             w *= lu[:, None] > registered[None, :]  # zero where outdated (a product: faster than a mask)
     if cb is not None:
         committed = cb >= 0
-        if committed.any():
-            first = int(cb[committed].min())
+        if np.logical_or.reduce(committed, axis=None):
+            first = int(np.minimum.reduce(cb[committed], axis=None))
             if first < newest:
                 cols = (registered > first).nonzero()[0]
                 rr, cc = (committed[:, None] & (cb[:, None] < registered.take(cols))).nonzero()
@@ -1328,12 +1336,12 @@ def epoch(inputs: EpochInputs) -> EpochResult:
 
     # -- emission --------------------------------------------------------------------------------
     combined = r.incentive + dividends
-    total = int(combined.sum())
+    total = int(np.add.reduce(combined, axis=None))
     fallback = total == 0
     # The three shares and their amounts, and the five u16 outputs, go through the arithmetic as
     # one stacked array each (rows handed out as the fields): fewer calls on small vectors.
     if fallback:
-        validator_share = active_stake if active_stake.any() else stake
+        validator_share = active_stake if np.logical_or.reduce(active_stake, axis=None) else stake
         shares = np.array([r.incentive, validator_share, validator_share])
     else:
         shares = _div_scalar(np.array([r.incentive, dividends, combined]), total)
@@ -1382,7 +1390,7 @@ def _epoch_front(inp: EpochInputs) -> _Front:
     """The epoch's input checks, activity, and the rows it reads and computes (stake comes next)."""
     n = len(np.asarray(inp.alpha_stake))
     alpha = _vector("alpha_stake", inp.alpha_stake, n)
-    if alpha.size and alpha.min() < 0:
+    if alpha.size and np.minimum.reduce(alpha, axis=None) < 0:
         raise ValueError("alpha_stake must be non-negative rao")
     tao = np.zeros(n, dtype=np.int64) if inp.tao_stake is None else _vector("tao_stake", inp.tao_stake, n)
     last_update = _vector("last_update", inp.last_update, n)
@@ -1449,7 +1457,7 @@ def _epoch_weights(f: _Front) -> _Weights:
         w_int = np.where(keep, f.w_raw, 0)
     else:
         w_int = _mask_weights(inp, f.n, f.rows, f.w_raw, f.old_permit, f.owner, f.last_update, f.registered)
-    w_sum = w_int.sum(axis=1)
+    w_sum = np.add.reduce(w_int, axis=1)
     # a row's normalised weights are non-zero exactly where its sum is
     return _Weights(keep, _div_u16_sum(w_int, w_sum[:, None]), w_sum > 0)
 
@@ -1499,18 +1507,18 @@ def _epoch_rows_steps(
     clipped: np.ndarray | None = None
     if narrow:
         clipped_a = np.minimum(w_bits[:, agreed], consensus[agreed])
-        trust_r = clipped_a.sum(axis=1)
+        trust_r = np.add.reduce(clipped_a, axis=1)
         # A_i * clipped W_ij: summed over validators it is the rank; with the full bonds penalty it
         # is also the bond delta's numerator, and its column sums are then the ranks again.
         weighted = _mul_unit(clipped_a, a_r[:, None], a_below)
         ranks = np.zeros(n, dtype=np.int64)
         if r_count:
-            ranks[agreed] = weighted.sum(axis=0)
+            ranks[agreed] = np.add.reduce(weighted, axis=0)
     else:
         clipped = np.minimum(w_bits, consensus)
-        trust_r = clipped.sum(axis=1)
+        trust_r = np.add.reduce(clipped, axis=1)
         weighted = _mul_unit(clipped, a_r[:, None], a_below)
-        ranks = weighted.sum(axis=0) if r_count else np.zeros(n, dtype=np.int64)
+        ranks = np.add.reduce(weighted, axis=0) if r_count else np.zeros(n, dtype=np.int64)
     validator_trust = np.zeros(n, dtype=np.int64)
     validator_trust[rows] = trust_r
     incentive = _normalize(ranks)
@@ -1525,14 +1533,16 @@ def _epoch_rows_steps(
         wb, wb_rows = w_bits, has_weights
     elif beta == ONE:
         wb, wb_rows = clipped, trust_r > 0  # clipped >= 0: a row is non-zero exactly where its sum is
-        if wb is None and liquid and consensus.any():  # the liquid-alpha EMA reads every entry
+        if (
+            wb is None and liquid and np.logical_or.reduce(consensus, axis=None)
+        ):  # the liquid-alpha EMA reads every entry
             wb = np.minimum(w_bits, consensus)
     else:
         if clipped is None:
             clipped = np.minimum(w_bits, consensus)
         wb = w_bits + _mul(clipped - w_bits, np.int64(beta))
         wb = np.where(wb > 0, wb, 0)
-        wb_rows = np.asarray(wb.any(axis=1))
+        wb_rows = np.asarray(np.logical_or.reduce(wb, axis=1))
 
     # -- bonds ---------------------------------------------------------------------------------
     lms = int(inp.last_mechanism_step_block)
@@ -1546,9 +1556,9 @@ def _epoch_rows_steps(
             raise ValueError("bonds values must be u16 (0..65535)")
         assert raw_b is not None  # read together with bond_bits
         b_old = raw_b.take(rows, axis=0)
-        if fresh.any():
+        if np.logical_or.reduce(fresh, axis=None):
             b_old[:, fresh] = 0
-            b_rows = np.asarray(b_old.any(axis=1))
+            b_rows = np.asarray(np.logical_or.reduce(b_old, axis=1))
         else:
             b_rows = bond_bits[rows] != 0
     bma_bits = (int(inp.bonds_moving_average) << 32) // 1_000_000
@@ -1577,11 +1587,11 @@ def _epoch_rows_steps(
     agreed_b, ranks_b, incentive_b, paid_b = agreed, ranks, incentive, paid
     held_cols = None
     if not liquid and len(b_old):
-        held = np.asarray(b_old.any(axis=0))
+        held = np.asarray(np.logical_or.reduce(b_old, axis=0))
         if wb is None:
             held[agreed] = True
         else:
-            held |= wb.any(axis=0)
+            held |= np.logical_or.reduce(wb, axis=0)
         if 2 * int(np.count_nonzero(held)) < n:
             held_cols = held.nonzero()[0]
             b_old = b_old[:, held_cols]
@@ -1595,7 +1605,7 @@ def _epoch_rows_steps(
             paid_b = incentive_b.nonzero()[0]
     if inp.yuma3:
         b_prev = _u16_proportion_of_u16(b_old)  # rows read were checked to hold u16 values
-        if liquid and consensus.any():
+        if liquid and np.logical_or.reduce(consensus, axis=None):
             assert keep_b is not None and wb is not None  # set whenever liquid alpha runs
             # entries of W^b (explicit zeros included): only these keep a bond under liquid alpha
             if beta == 0:
@@ -1631,18 +1641,20 @@ def _epoch_rows_steps(
         # dividends sum floor(B_ij * I_j) over miners: those without incentive add 0, so the column
         # normalisation is needed only where I_j > 0 (a few miners on real subnets)
         ema_i, incentive_i = _paid_columns(ema, incentive_b, paid_b)
-        per_validator = _mul_unit(_div_cols(ema_i, ema_i.sum(axis=0)), incentive_i, i_below).sum(axis=1)
+        per_validator = _mul_unit(_div_cols(ema_i, np.add.reduce(ema_i, axis=0)), incentive_i, i_below).sum(
+            axis=1
+        )
         div_b = _mul_unit(per_validator, a_b, a_below)  # per_validator <= sum(I) <= 1.0
         # 0 <= ema <= 1.0 (a convex mix of proportions, floored; capped under liquid alpha), so
         # fixed_proportion_to_u16 needs no saturation
         stored_b = ema * U16_MAX
         stored_b >>= FRAC_BITS
     else:
-        b_norm = _div_u16_sum(b_old, b_old.sum(axis=0))
+        b_norm = _div_u16_sum(b_old, np.add.reduce(b_old, axis=0))
         if weighted_b is None:
             assert wb is not None  # W^b is held in full unless the bonds penalty is full
             weighted_b = _mul_unit(wb, a_b[:, None], a_below)
-            ema = _mul_unit(_div_cols(weighted_b, weighted_b.sum(axis=0)), rate)
+            ema = _mul_unit(_div_cols(weighted_b, np.add.reduce(weighted_b, axis=0)), rate)
             ema += _mul_unit(b_norm, ONE - rate)
         elif wb is None:  # the delta is zero outside the agreed columns (their ranks are the sums)
             ema = _mul_unit(b_norm, ONE - rate)
@@ -1651,12 +1663,14 @@ def _epoch_rows_steps(
         else:  # rows left out hold no weights, so the column sums are the ranks
             ema = _mul_unit(_div_cols(weighted_b, ranks_b), rate)
             ema += _mul_unit(b_norm, ONE - rate)
-        ema = _div_cols(ema, ema.sum(axis=0))
+        ema = _div_cols(ema, np.add.reduce(ema, axis=0))
         ema_i, incentive_i = _paid_columns(ema, incentive_b, paid_b)
         div_b = _mul_unit(ema_i, incentive_i, i_below).sum(axis=1)
         # stored as u16 after scaling each column to its maximum: ema <= its column's max, so the
         # quotient is at most 1.0 and floor(q * 65535 / 2^32) needs no clamping
-        stored_b = _div_cols(ema, ema.max(axis=0) if len(ema) else np.zeros(ema.shape[1], dtype=np.int64))
+        stored_b = _div_cols(
+            ema, np.maximum.reduce(ema, axis=0) if len(ema) else np.zeros(ema.shape[1], dtype=np.int64)
+        )
         stored_b *= U16_MAX
         stored_b >>= FRAC_BITS
     # rows left out of the bond maths have no dividend and store no bonds
@@ -1665,7 +1679,7 @@ def _epoch_rows_steps(
     dividends_raw[b_uids] = div_b
     # rows without a new permit store no bonds; the (n, n) matrix is expanded on demand
     persist = new_permit[b_uids]
-    if not persist.all():
+    if not np.logical_and.reduce(persist, axis=None):
         b_uids, stored_b = b_uids[persist], stored_b[persist]
     if held_cols is not None:
         wide = np.zeros((len(b_uids), n), dtype=np.int64)
