@@ -1641,9 +1641,8 @@ def _epoch_rows_steps(
         # dividends sum floor(B_ij * I_j) over miners: those without incentive add 0, so the column
         # normalisation is needed only where I_j > 0 (a few miners on real subnets)
         ema_i, incentive_i = _paid_columns(ema, incentive_b, paid_b)
-        per_validator = _mul_unit(_div_cols(ema_i, np.add.reduce(ema_i, axis=0)), incentive_i, i_below).sum(
-            axis=1
-        )
+        col_normalised = _div_cols(ema_i, np.add.reduce(ema_i, axis=0))
+        per_validator = np.add.reduce(_mul_unit(col_normalised, incentive_i, i_below), axis=1)
         div_b = _mul_unit(per_validator, a_b, a_below)  # per_validator <= sum(I) <= 1.0
         # 0 <= ema <= 1.0 (a convex mix of proportions, floored; capped under liquid alpha), so
         # fixed_proportion_to_u16 needs no saturation
@@ -1665,7 +1664,7 @@ def _epoch_rows_steps(
             ema += _mul_unit(b_norm, ONE - rate)
         ema = _div_cols(ema, np.add.reduce(ema, axis=0))
         ema_i, incentive_i = _paid_columns(ema, incentive_b, paid_b)
-        div_b = _mul_unit(ema_i, incentive_i, i_below).sum(axis=1)
+        div_b = np.add.reduce(_mul_unit(ema_i, incentive_i, i_below), axis=1)
         # stored as u16 after scaling each column to its maximum: ema <= its column's max, so the
         # quotient is at most 1.0 and floor(q * 65535 / 2^32) needs no clamping
         stored_b = _div_cols(
