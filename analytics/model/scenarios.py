@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from analytics.errors import InputError
+from analytics.model.units import U16_MAX
 
-U16_MAX = 65535
 U64_LIMIT = 2**63 - 1  # stake stays within the signed 64-bit range numpy holds
 # Scale factors and relative weights: 0 or within these bounds. u16 weights times 1e18 and rao stakes
 # times 1e-18 stay finite, normal floats; beyond them a product overflows to inf or underflows.
