@@ -12,7 +12,9 @@ from types import SimpleNamespace
 import numpy as np
 
 from analytics.model.yuma import (
+    _SCALAR_ALPHA,
     ONE,
+    _alpha_of_diff,
     _alpha_sigmoid,
     _amount,
     _div,
@@ -218,3 +220,19 @@ def test_alpha_sigmoid_shares_one_value_for_resting_entries_exactly() -> None:
         ]
         assert together.tolist() == one_by_one
         assert len(set(together[: count // 2].tolist())) == 1  # all resting
+
+
+def test_small_alpha_requests_on_python_ints_equal_the_numpy_series() -> None:
+    """An epoch's small liquid-alpha request runs the exp series on Python ints; entry by entry it is
+    the numpy series a large (epoch_many) request runs, over distances in [0, 1.0], i16 and u16
+    steepness extremes and any alpha bounds (low above high included)."""
+    rng = np.random.default_rng(16)
+    edges = np.array([0, 1, ONE // 2 - 1, ONE // 2, ONE // 2 + 1, ONE // 100, ONE - 1, ONE], dtype=np.int64)
+    for k in (1000, -1000, 1, 0, -1, 100, 32767, -32768, 65535, 1 << 16, -(1 << 16), 4321):
+        low, high = (int(v) for v in rng.integers(0, ONE + 1, 2))
+        for bounds in ((45875 << 32) // 65535, (58982 << 32) // 65535), (low, high), (high, low):
+            diff = np.concatenate([edges, rng.integers(0, ONE + 1, 4 * _SCALAR_ALPHA)])
+            assert len(diff) >= _SCALAR_ALPHA  # the numpy series
+            whole = _alpha_of_diff(diff, *bounds, k)
+            small = [_alpha_of_diff(diff[i : i + 7], *bounds, k) for i in range(0, len(diff), 7)]
+            assert whole.tolist() == np.concatenate(small).tolist(), (k, bounds)
