@@ -2127,22 +2127,16 @@ def epoch_with_mechanisms(
     under that mechanism's index) and `mechanism_inputs` the EpochInputs it ran on, so
     `consensus.explain_validators(out.mechanism_inputs[m], out.mechanisms[m])` explains mechanism m.
     """
-    per_inputs, parts, weights_bits = _mechanism_inputs(
-        inputs,
-        mechanism_weights,
-        mechanism_bonds,
-        mechanism_last_update,
-        split,
-        mechanism_weights_set,
-        mechanism_commit_block,
-    )
+    # this call's arguments by name (nothing else is bound yet), the form epoch_with_mechanisms_many
+    # hands over too: one planner reads both
+    per_inputs, parts, weights_bits = _mechanism_inputs(locals())
     return _aggregate([epoch(per) for per in per_inputs], parts, weights_bits, per_inputs)
 
 
 def epoch_with_mechanisms_many(arguments: Sequence[Mapping[str, Any]]) -> list[EpochResult]:
     """[epoch_with_mechanisms(**a) for a in arguments], bit for bit, every mechanism's epoch of every
     subnet through one epoch_many call (check --all: ``SubnetSnapshot.mechanism_arguments()``)."""
-    planned = [_mechanism_inputs(**a) for a in arguments]
+    planned = [_mechanism_inputs(a) for a in arguments]
     results = epoch_many([per for per_inputs, _, _ in planned for per in per_inputs])
     out: list[EpochResult] = []
     at = 0
@@ -2190,16 +2184,27 @@ def _replace(obj: _Plain, **changes: Any) -> _Plain:
     return new
 
 
-def _mechanism_inputs(
-    inputs: EpochInputs,
-    mechanism_weights: Sequence[np.ndarray],
-    mechanism_bonds: Sequence[np.ndarray | None],
-    mechanism_last_update: Sequence[np.ndarray],
-    split: Sequence[int] | None = None,
-    mechanism_weights_set: Sequence[np.ndarray | None] | None = None,
-    mechanism_commit_block: Sequence[np.ndarray | None] | None = None,
-) -> tuple[list[EpochInputs], list[int], list[int]]:
-    """Each mechanism's EpochInputs, the split emissions E_m and the U64F64 weights E_m / E."""
+_REQUIRED_ARGUMENTS = frozenset({"inputs", "mechanism_weights", "mechanism_bonds", "mechanism_last_update"})
+_OPTIONAL_ARGUMENTS = frozenset({"split", "mechanism_weights_set", "mechanism_commit_block"})
+
+
+def _mechanism_inputs(arguments: Mapping[str, Any]) -> tuple[list[EpochInputs], list[int], list[int]]:
+    """Each mechanism's EpochInputs, the split emissions E_m and the U64F64 weights E_m / E, from
+    epoch_with_mechanisms' arguments by name (its own, or one mapping of epoch_with_mechanisms_many's);
+    a name it does not take, or a required one missing, is a TypeError as in a call."""
+    if not arguments.keys() <= _REQUIRED_ARGUMENTS | _OPTIONAL_ARGUMENTS:
+        unknown = sorted(arguments.keys() - _REQUIRED_ARGUMENTS - _OPTIONAL_ARGUMENTS)
+        raise TypeError(f"epoch_with_mechanisms() got unexpected keyword arguments {unknown}")
+    if not arguments.keys() >= _REQUIRED_ARGUMENTS:
+        missing = sorted(_REQUIRED_ARGUMENTS - arguments.keys())
+        raise TypeError(f"epoch_with_mechanisms() missing required arguments {missing}")
+    inputs: EpochInputs = arguments["inputs"]
+    mechanism_weights: Sequence[np.ndarray] = arguments["mechanism_weights"]
+    mechanism_bonds: Sequence[np.ndarray | None] = arguments["mechanism_bonds"]
+    mechanism_last_update: Sequence[np.ndarray] = arguments["mechanism_last_update"]
+    split: Sequence[int] | None = arguments.get("split")
+    mechanism_weights_set: Sequence[np.ndarray | None] | None = arguments.get("mechanism_weights_set")
+    mechanism_commit_block: Sequence[np.ndarray | None] | None = arguments.get("mechanism_commit_block")
     count = len(mechanism_weights)
     if count == 0:
         raise ValueError("at least one mechanism is needed")
