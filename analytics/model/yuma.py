@@ -34,7 +34,11 @@ they drop nothing, and touch only the recently registered miners' columns otherw
 product doubles as the bond delta's numerator; the (n, n) bonds are expanded from the rows
 computed only when read. Much of an epoch on a sparse subnet is numpy's per-call cost (measured
 ~0.6 us per extra call on a 256 vector, against ~1 ns per element of a pass), so fewer calls matter
-more than fewer passes: epoch_many stacks many subnets for the per-call-bound steps.
+more than fewer passes: epoch_many stacks many subnets for the per-call-bound steps. For the same
+reason one epoch's liquid-alpha request (a few dozen entries) runs the exp series on Python ints
+(_alpha_scalar, bit for bit the numpy series epoch_many's merged requests run), reductions call
+the ufuncs rather than ndarray methods, and checks the epoch has made are not made again. The one
+pass over every bond row (they decide which rows are read) is bound by memory, not by calls.
 tests/test_yuma_fixed.py, tests/test_yuma_shortcuts.py and tests/test_yuma_many.py check the
 shortcuts against exact integers and the general paths.
 
