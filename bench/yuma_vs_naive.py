@@ -53,6 +53,16 @@ is at 0.20-0.21, at the target's edge, not below it with a margin.
 The naive's results match the engine's to 1 u16 (consensus, incentive, trust, dividends; stored
 bonds up to 7 u16 where the column max-upscale or liquid alpha amplifies a float64 rounding).
 
+Per call, where the time goes (engine6, 2026-12-03, thread CPU time per line on these subnets): of
+~0.65 ms, ~0.1 ms is reading inputs not in cache (the one pass over every bond row, ~0.5 MB, that
+decides which rows are read, and the permit holders' weight rows), bound by memory whatever the
+reduction; the rest is ~300 numpy calls of 1-3 us each on small arrays plus the Python between
+them, which is what the batch amortises (stake, top-k, normalisations, emission and the
+liquid-alpha series cost it ~80 us less per subnet). engine6 cut the per-call path by 3-6%
+(in-process paired A/B against main: one engine per subnet per round, each subnet cold, 20-40
+rounds: per call 0.94-0.97 of main, batch 0.97-0.99; outputs equal field by field). Bench runs at
+load average 5.6-7.9 could not resolve that (per call 0.217-0.264 on both sides).
+
 Run: /work/venv/bin/python bench/yuma_vs_naive.py [--subnets 128] [--passes 15] [--steady-heap]
 """
 
