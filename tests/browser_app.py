@@ -29,7 +29,11 @@ SCREENSHOTS = ROOT / "screenshots"
 # Full-page screenshots are for a person to look at (no test reads them) and cost about a second of
 # chromium's CPU each: taken only when this is set to 1.
 SCREENSHOTS_ENV = "METAGRAPH_LENS_SCREENSHOTS"
+# V8 without its optimising compilers (TurboFan, Maglev): each page load runs the frontend's code for a
+# few seconds only, too short for optimised code to repay its compilation; measured in pairs over the
+# pages the tests open, about a seventh less renderer CPU (the interpreter and Sparkplug still run it).
 CHROMIUM_ARGS = [
+    "--js-flags=--no-opt --no-maglev",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
@@ -74,6 +78,32 @@ def wait_idle(page: Any, timeout: float = 30_000) -> None:
     """Wait until the script run is over and its last deltas are painted."""
     page.wait_for_selector(IDLE, timeout=timeout)
     settle(page, timeout)
+
+
+# Opens a path of the app without reloading it, as the browser's back and forward buttons do: a new history
+# entry and a popstate event, on which Streamlit's frontend reruns the page the path names, with its query
+# string. Before that, an observer notes when the script state turns to "running", so the caller waits for
+# this navigation's run, not for the previous page's idle state.
+IN_APP = """path => {
+  const app = document.querySelector('[data-testid=stApp]');
+  window.__lensRan = false;
+  const seen = new MutationObserver(() => {
+    if (app.getAttribute('data-test-script-state') === 'running') { window.__lensRan = true; seen.disconnect(); }
+  });
+  seen.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  window.history.pushState({}, '', path);
+  window.dispatchEvent(new PopStateEvent('popstate'));
+}"""
+
+
+def open_in_app(page: Any, path: str, timeout: float = 30_000) -> None:
+    """Open ``path`` (e.g. ``/History?netuid=1``) in the app already loaded in ``page`` without a reload (see
+    IN_APP) and wait until its run is over and painted. A full load (``page.goto``) parses and starts the
+    whole frontend again: about twice the CPU of a page change in chromium. Deep links, a user's fresh
+    load of a URL, stay ``page.goto``."""
+    page.evaluate(IN_APP, path)
+    page.wait_for_function("() => window.__lensRan", polling=SETTLE_POLL_MS, timeout=timeout)
+    wait_idle(page, timeout)
 
 
 def screenshots_wanted() -> bool:

@@ -24,6 +24,7 @@ from tests.browser_app import (
     SCREENSHOTS,
     assert_no_traceback,
     free_port,
+    open_in_app,
     page_errors,
     save_screenshot,
     screenshots_wanted,
@@ -106,7 +107,8 @@ def test_app_in_chromium(app_url: tuple[str, Path], browser: Any, tmp_path: Path
     assert lines[0].startswith("validator_uid,validator_hotkey,")
     assert len(lines) > 2 and all(line.split(",")[4] == "17" for line in lines[1:])
 
-    # Every page no other step opens (every page with METAGRAPH_LENS_SCREENSHOTS=1, saving screenshots).
+    # Every page no other step opens (every page with METAGRAPH_LENS_SCREENSHOTS=1, saving screenshots),
+    # each opened in the running app (as the browser's back and forward do), not by a reload.
     snapshot_id = store.latest_snapshot_id(db)
     validators = export.validators_table(str(db), snapshot_id, 1, 0)
     watched = validators["hotkey"].iloc[0]  # the most severe case: the Watchlist page shows it
@@ -115,8 +117,7 @@ def test_app_in_chromium(app_url: tuple[str, Path], browser: Any, tmp_path: Path
     for name, path in paths:
         if path in OPENED_ELSEWHERE and not screenshots_wanted():
             continue
-        page.goto(f"{url}/{path}?snapshot={snapshot_id}&netuid=1&watch={watched}")
-        wait_idle(page)
+        open_in_app(page, f"/{path}?snapshot={snapshot_id}&netuid=1&watch={watched}")
         if page.locator(".js-plotly-plot").count():
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
         assert_no_traceback(page, name)

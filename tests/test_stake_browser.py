@@ -14,7 +14,7 @@ import pytest
 
 from analytics.data import store
 from analytics.views import export, stake
-from tests.browser_app import assert_no_traceback, page_errors, wait_idle
+from tests.browser_app import SETTLE_POLL_MS, assert_no_traceback, open_in_app, page_errors, wait_idle
 from tests.test_browser_layout import assert_app_navigation
 
 pytestmark = pytest.mark.browser
@@ -34,15 +34,16 @@ def test_staker_view_in_chromium(first_session_app_url: tuple[str, Path], browse
     page.goto(f"{url}/Validators?netuid=2")
     assert_app_navigation(page)
     wait_idle(page)
-    page.wait_for_selector("[data-testid=stDataFrame] [role=columnheader]", state="attached")
+    # the first grid's header cells (a later grid may draw its own first)
+    page.wait_for_function(f"() => ({VISIBLE_HEADERS})()[0]?.length > 0", polling=SETTLE_POLL_MS)
     assert_no_traceback(page, "Validators")  # for test_browser's tour of the pages
     headers = page.evaluate(VISIBLE_HEADERS)[0]
     assert {"Return (TAO/day)", "Take", "Health", "Stake (α)"} <= set(headers), headers
     assert page.locator("h1").first.inner_text().startswith("Validators · subnet 2")
 
-    # The Stake page's CSV holds exactly the rows and columns the table shows.
-    page.goto(f"{url}/Stake?netuid=2,5&min_stake=500&window=1")
-    wait_idle(page)
+    # The Stake page's CSV holds exactly the rows and columns the table shows (opened in the running app;
+    # the phone below opens its deep link by a fresh load).
+    open_in_app(page, "/Stake?netuid=2,5&min_stake=500&window=1")
     assert_no_traceback(page, "Stake")  # for test_browser's tour of the pages
     shown = page.get_by_test_id("stMetricValue").first.inner_text()
     with page.expect_download() as info:
