@@ -42,6 +42,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+DESKTOP = {"width": 1400, "height": 1000}
 
 
 def free_port() -> int:
@@ -87,6 +88,7 @@ def wait_idle(page: Any, timeout: float = 30_000) -> None:
 IN_APP = """path => {
   const app = document.querySelector('[data-testid=stApp]');
   window.__lensRan = false;
+  window.__lensSame = 0;
   const seen = new MutationObserver(() => {
     if (app.getAttribute('data-test-script-state') === 'running') { window.__lensRan = true; seen.disconnect(); }
   });
@@ -193,6 +195,7 @@ class SharedApp:
     opened: bool = False  # a test has opened a page on the server (it has served a session)
     playwright: Any = None
     browser: Any = None
+    page: Any = None  # the desktop tab the tests share (see shared_page)
     own_servers: list[AppServer] = field(default_factory=list)
 
     def app(self, demo_db: Path, folder: Path) -> AppServer:
@@ -225,11 +228,27 @@ class SharedApp:
             )
         return self.browser
 
+    def shared_page(self, executable: str) -> Any:
+        """The desktop tab the browser tests share (1400 x 1000, downloads accepted), set back to that size.
+
+        Why one tab: a page in a new tab starts a new renderer process, which compiles the whole Streamlit
+        frontend from scratch (about twice the chromium CPU of the same load in a tab that has run it);
+        every ``goto`` is still a fresh app session. A test's listeners (``page_errors``) stay attached
+        but collect into that test's own list only."""
+        if self.page is None or self.page.is_closed():
+            context = self.chromium(executable).new_context(viewport=DESKTOP, accept_downloads=True)
+            self.page = context.new_page()
+        self.page.set_viewport_size(DESKTOP)
+        return self.page
+
     def close_contexts(self) -> None:
-        """Close what a test left open in the shared browser, so the next test starts clean."""
+        """Close what a test left open in the shared browser (not the shared tab's context), so the next
+        test starts clean."""
         if self.browser is not None:
+            keep = self.page.context if self.page is not None and not self.page.is_closed() else None
             for context in list(self.browser.contexts):
-                context.close()
+                if context is not keep:
+                    context.close()
 
     def close(self) -> None:
         """Stop chromium, Playwright and every server (idempotent)."""
@@ -239,7 +258,7 @@ class SharedApp:
             if self.playwright is not None:
                 self.playwright.stop()
         finally:
-            self.browser = self.playwright = None
+            self.browser = self.playwright = self.page = None
             for server in [*self.own_servers, *([self.server] if self.server else [])]:
                 server.stop()
             self.own_servers.clear()

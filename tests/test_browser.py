@@ -57,10 +57,9 @@ def page_paths() -> list[tuple[str, str]]:
     return out
 
 
-def test_app_in_chromium(app_url: tuple[str, Path], browser: Any, tmp_path: Path) -> None:
+def test_app_in_chromium(app_url: tuple[str, Path], browser_page: Any, tmp_path: Path) -> None:
     url, db = app_url
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
+    page = browser_page
     errors = page_errors(page)
 
     # Overview: banner, table and the Plotly chart drawn as SVG.

@@ -58,9 +58,9 @@ CHART_LAYOUT = """
 """
 
 
-def test_overview_path_and_what_if_layout(first_session_app_url: tuple[str, Path], browser: Any) -> None:
+def test_overview_path_and_what_if_layout(first_session_app_url: tuple[str, Path], browser_page: Any) -> None:
     url, _ = first_session_app_url
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page = browser_page  # 1400 x 1000
     errors = page_errors(page)  # for test_browser's tour of the pages, as it checks its own
     page.goto(f"{url}/overview")  # the server's first session: Streamlit's pages-directory mode
     wait_idle(page)

@@ -23,13 +23,14 @@ VISIBLE_HEADERS = """() => Array.from(document.querySelectorAll('[data-testid=st
     df => Array.from(df.querySelectorAll('[role=columnheader]')).map(h => h.textContent.trim()))"""
 
 
-def test_staker_view_in_chromium(first_session_app_url: tuple[str, Path], browser: Any) -> None:
+def test_staker_view_in_chromium(
+    first_session_app_url: tuple[str, Path], browser: Any, browser_page: Any
+) -> None:
     url, db = first_session_app_url
     # Validators at 1400 px: the return after take and the take are in view, no sideways scroll.
     # This deep link is the server's first request (Streamlit's pages-folder mode): the page opens
     # with its query applied and the app's navigation.
-    wide = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = wide.new_page()
+    page = browser_page  # 1400 x 1000
     errors = page_errors(page)  # for test_browser's tour of the pages, as it checks its own
     page.goto(f"{url}/Validators?netuid=2")
     assert_app_navigation(page)
@@ -57,7 +58,6 @@ def test_staker_view_in_chromium(first_session_app_url: tuple[str, Path], browse
     headers = page.evaluate(VISIBLE_HEADERS)[0]
     assert headers[:3] == ["Subnet", "Name", "Hotkey"] and "Return (TAO/day)" in headers
     assert not errors, errors
-    wide.close()
 
     # On a phone the sidebar is closed: the heading alone says what the table holds.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
