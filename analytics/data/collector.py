@@ -37,7 +37,7 @@ import random
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +46,7 @@ from typing import Any
 import bittensor as bt
 import numpy as np
 import pyarrow as pa
+from bittensor.metagraph import _text as _metagraph_text  # the SDK's own name/symbol decoding
 from bittensor.reads.base import utf8_text
 from filelock import FileLock, Timeout
 
@@ -276,11 +277,6 @@ SCHEMAS: dict[str, pa.Schema] = {
 
 # --------------------------------------------------------------------------------------------------
 # Decoding helpers: SDK values -> numpy columns
-
-
-def _u16_from_fraction(values: Iterable[float]) -> np.ndarray:
-    """The exact stored u16 from the SDK's ``raw / 65535`` floats."""
-    return np.rint(np.fromiter(values, dtype=np.float64) * U16_MAX).astype(np.uint16)
 
 
 def _column(values: Sequence[Any] | None, n: int, dtype: Any) -> np.ndarray:
@@ -653,6 +649,46 @@ async def _last_steps(client: Any, head: int, netuids: list[int], pinned: int | 
     }
 
 
+class _Graph:
+    """One ``get_metagraph`` record (the runtime API's answer, as the SDK's transport decodes it), read
+    as columns. ``view.subnets.metagraph`` makes the same call, then builds a dataclass, four Balances
+    and six PerU16 floats per neuron that the collector turned straight back into the integers the
+    record holds (a quarter of a collect's CPU); these columns carry the same values its neurons do:
+    ``int(v or 0)``, ``bool(v)``, ``str`` coldkeys, each column cut or padded to the hotkeys."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.hotkeys = [str(hk) for hk in raw.get("hotkeys") or []]
+        self.name = _metagraph_text(raw.get("name"))
+        self.symbol = _metagraph_text(raw.get("symbol"))
+        self.owner_hotkey = str(raw["owner_hotkey"])
+        self.owner_coldkey = str(raw["owner_coldkey"])
+        self.tempo = int(raw["tempo"])
+
+    def __len__(self) -> int:
+        return len(self.hotkeys)
+
+    def coldkeys(self) -> list[str]:
+        values = list(self.raw.get("coldkeys") or [])[: len(self)]
+        return [str(v) for v in values + [None] * (len(self) - len(values))]
+
+    def column(self, key: str, dtype: Any, n: int | None = None) -> np.ndarray:
+        """Field ``key`` per neuron as a length-``n`` array (default: every neuron), zero beyond."""
+        n = len(self) if n is None else n
+        values = list(self.raw.get(key) or [])[: min(n, len(self))]
+        out = np.zeros(n, dtype=dtype)
+        if values:
+            convert = bool if dtype is bool else int
+            out[: len(values)] = [convert(v or 0) for v in values]
+        return out
+
+
+async def _metagraph(view: Any, netuid: int) -> _Graph | None:
+    """The subnet's metagraph at ``view``'s block; None when the subnet does not exist there."""
+    record = await view.runtime(SUBNET_API.get_metagraph, [netuid])
+    return _Graph(record) if isinstance(record, dict) else None
+
+
 async def _fetch_subnet(
     client: Any, netuid: int, head: int, pinned: int | None, last_step_at_head: int | None = None
 ) -> SubnetRows:
@@ -697,12 +733,12 @@ async def _fetch_subnet(
     if same:
         inputs_items += outputs_items
     graph_in, hyper, values_in, values_out, spec, graph_out = await _gather(
-        vin.subnets.metagraph(netuid, commitments=False),
+        _metagraph(vin, netuid),
         _hyperparameters_v3(vin, netuid),
         read_values(vin, inputs_items),
         _value(None) if same else read_values(vout, outputs_items),
         spec_version_at(vout),
-        _value(None) if same else vout.subnets.metagraph(netuid, commitments=False),
+        _value(None) if same else _metagraph(vout, netuid),
     )
     if graph_in is None or hyper is None:
         raise bt.ChainError(f"subnet {netuid} does not exist at block {inputs_block}")
@@ -733,13 +769,11 @@ async def _fetch_subnet(
     if graph_out is None:
         raise bt.ChainError(f"subnet {netuid} does not exist at block {outputs_block}")
 
-    n = len(graph_in.neurons)
-    hotkeys = [x.hotkey for x in graph_in.neurons]
+    n = len(graph_in)
+    hotkeys = graph_in.hotkeys
+    coldkeys = graph_in.coldkeys()
     owner = graph_in.owner_hotkey
-    neurons_in, neurons_out = graph_in.neurons, graph_out.neurons[:n]
-    replaced = [
-        uid for uid, (a, b) in enumerate(zip(neurons_in, neurons_out, strict=False)) if a.hotkey != b.hotkey
-    ]
+    replaced = [uid for uid, (a, b) in enumerate(zip(hotkeys, graph_out.hotkeys[:n], strict=False)) if a != b]
     if replaced:
         log.info(
             "subnet %d: uid(s) %s re-registered in block %d after the epoch; hotkeys are kept as the epoch saw them",
@@ -748,30 +782,25 @@ async def _fetch_subnet(
             outputs_block,
         )
 
-    def out_column(values: np.ndarray, dtype: Any) -> np.ndarray:
-        column = np.zeros(n, dtype=dtype)
-        column[: len(values)] = values[:n]
-        return column
-
     neurons: dict[str, Any] = {
         "netuid": np.full(n, netuid, dtype=np.int32),
         "uid": np.arange(n, dtype=np.int32),
         "hotkey": hotkeys,
-        "coldkey": [x.coldkey for x in neurons_in],
+        "coldkey": coldkeys,
         "is_owner": np.array([hk == owner for hk in hotkeys], dtype=bool),
-        "block_at_registration": np.array([x.block_at_registration for x in neurons_in], dtype=np.int64),
-        "alpha_stake": np.array([x.alpha_stake.rao for x in neurons_in], dtype=np.uint64),
-        "tao_stake": np.array([x.tao_stake.rao for x in neurons_in], dtype=np.uint64),
-        "total_stake": np.array([x.total_stake.rao for x in neurons_in], dtype=np.uint64),
-        "validator_permit_prev": np.array([x.validator_permit for x in neurons_in], dtype=bool),
-        "prev_consensus": _u16_from_fraction(x.consensus for x in neurons_in),
-        "active": out_column(np.array([x.active for x in neurons_out], dtype=bool), bool),
-        "validator_permit": out_column(np.array([x.validator_permit for x in neurons_out], dtype=bool), bool),
+        "block_at_registration": graph_in.column("block_at_registration", np.int64),
+        "alpha_stake": graph_in.column("alpha_stake", np.uint64),
+        "tao_stake": graph_in.column("tao_stake", np.uint64),
+        "total_stake": graph_in.column("total_stake", np.uint64),
+        "validator_permit_prev": graph_in.column("validator_permit", bool),
+        "prev_consensus": graph_in.column("consensus", np.uint16),
+        "active": graph_out.column("active", bool, n),
+        "validator_permit": graph_out.column("validator_permit", bool, n),
         "stake_weight": _column(stake_weight, n, np.uint16) if stake_weight is not None else _unknown(n),
-        "consensus": out_column(_u16_from_fraction(x.consensus for x in neurons_out), np.uint16),
+        "consensus": graph_out.column("consensus", np.uint16, n),
         "validator_trust": _column(trust, n, np.uint16) if trust is not None else _unknown(n),
-        "dividends": out_column(_u16_from_fraction(x.dividends for x in neurons_out), np.uint16),
-        "emission": out_column(np.array([x.emission.rao for x in neurons_out], dtype=np.uint64), np.uint64),
+        "dividends": graph_out.column("dividends", np.uint16, n),
+        "emission": graph_out.column("emission", np.uint64, n),
     }
 
     # The money reads need only the neurons: they run beside the mechanism, weight and commit reads.
@@ -781,7 +810,7 @@ async def _fetch_subnet(
             vout,
             netuid,
             hotkeys=hotkeys,
-            coldkeys=[x.coldkey for x in neurons_in],
+            coldkeys=coldkeys,
             validators=np.asarray(neurons["validator_permit_prev"])
             | np.asarray(neurons["validator_permit"])
             | (np.asarray(neurons["dividends"]) > 0),
@@ -791,12 +820,9 @@ async def _fetch_subnet(
     )
     try:
 
-        async def mechagraph(view: Any, graph: Any, m: int) -> dict:
+        async def mechagraph(view: Any, graph: _Graph, m: int) -> dict:
             if m == 0:
-                return {
-                    "incentives": _u16_from_fraction(x.incentive for x in graph.neurons),
-                    "last_update": None,
-                }
+                return {"incentives": graph.column("incentives", np.uint16), "last_update": None}
             record = await view.runtime(SUBNET_API.get_mechagraph, [netuid, m])
             if not isinstance(record, dict):
                 raise bt.ChainError(f"mechanism {m} of subnet {netuid} missing at block {view.block}")
@@ -896,7 +922,7 @@ async def _fetch_subnet(
         for k, m in enumerate(mechanisms):
             rec_in, rec_out = per_mech_in[k], per_mech_out[k]
             if m == 0:
-                last_update = np.array([x.last_update for x in neurons_in], dtype=np.int64)
+                last_update = graph_in.column("last_update", np.int64)
             else:
                 last_update = _column(rec_in.get("last_update"), n, np.int64)
             commit = commit_blocks[k]
