@@ -617,13 +617,12 @@ async def _legacy_hyperparameters(view: Any, netuid: int, graph: Any) -> dict[st
     }
 
 
-async def _epoch_index(view: Any, netuid: int, tempo: int) -> int:
-    """``SubnetEpochIndex`` at the view's block; on runtimes before it (spec < 423) the legacy
-    epoch number (block + netuid + 1) // (tempo + 1) that commits were keyed by then."""
-    try:
-        return int(await view.query(ST.SubnetEpochIndex, [netuid]) or 0)
-    except (bt.ChainError, ValueError):
-        return (int(view.block) + netuid + 1) // (tempo + 1)
+def _epoch_index(value: Any, block: int, netuid: int, tempo: int) -> int:
+    """``SubnetEpochIndex`` as read at ``block``; on runtimes before it (spec < 423: :class:`Missing`)
+    the legacy epoch number (block + netuid + 1) // (tempo + 1) that commits were keyed by then."""
+    if isinstance(value, Missing):
+        return (int(block) + netuid + 1) // (tempo + 1)
+    return int(value or 0)
 
 
 async def _last_steps(client: Any, head: int, netuids: list[int], pinned: int | None) -> dict[int, int]:
@@ -729,6 +728,7 @@ async def _fetch_subnet(
     outputs_items: list[tuple[Descriptor, list | None]] = [
         (ST.ValidatorTrust, [netuid]),
         (ST.StakeWeight, [netuid]),
+        (ST.SubnetEpochIndex, [netuid]),  # commit-reveal subnets' commit expiry (see _epoch_index)
     ]
     if same:
         inputs_items += outputs_items
@@ -828,13 +828,33 @@ async def _fetch_subnet(
                 raise bt.ChainError(f"mechanism {m} of subnet {netuid} missing at block {view.block}")
             return record
 
-        # Everything else of every mechanism in one round of concurrent reads.
-        per_mech_in, per_mech_out, weights, bonds, bonds_after = await _gather(
+        views = [vin] if same else [vin, vout]
+
+        async def commits(view: Any, item: Descriptor, key: int) -> list:
+            try:
+                return await view.query_map(item, [key])
+            except ValueError as exc:  # not in this block's runtime: no commits of that kind
+                log.info("subnet %d: %s.%s not at block %s (%s)", netuid, *item, view.block, exc)
+                return []
+
+        # Everything else of every mechanism (commits included) in one round of concurrent reads.
+        per_mech_in, per_mech_out, weights, bonds, bonds_after, reads = await _gather(
             _gather(*(mechagraph(vin, graph_in, m) for m in mechanisms)),
             _value(None) if same else _gather(*(mechagraph(vout, graph_out, m) for m in mechanisms)),
             _gather(*(vw.query_map(ST.Weights, [i]) for i in index)),
             _gather(*(vin.query_map(ST.Bonds, [i]) for i in index)),
             _value(None) if same else _gather(*(vout.query_map(ST.Bonds, [i]) for i in index)),
+            _gather(
+                *(
+                    _gather(
+                        commits(vout, ST.TimelockedWeightCommits, i),
+                        *(commits(v, ST.WeightCommits, i) for v in views),
+                    )
+                    for i in index
+                )
+            )
+            if commit_reveal
+            else _value(None),
         )
         if same:
             per_mech_out, bonds_after = per_mech_in, bonds
@@ -851,27 +871,11 @@ async def _fetch_subnet(
                 )
         if commit_reveal:
             reveal_period = int(hyper.get("commit_reveal_period", 1))
-            epoch_index = 0 if legacy_at is not None else await _epoch_index(vout, netuid, tempo)
+            epoch_index = (
+                0 if legacy_at is not None else _epoch_index(values_out[2], vout.block, netuid, tempo)
+            )
             # At e the counter already holds the epoch that ran; a non-aligned snapshot shows the next one.
             current_epoch = epoch_index if aligned else epoch_index + 1
-            views = [vin] if same else [vin, vout]
-
-            async def commits(view: Any, item: Descriptor, key: int) -> list:
-                try:
-                    return await view.query_map(item, [key])
-                except ValueError as exc:  # not in this block's runtime: no commits of that kind
-                    log.info("subnet %d: %s.%s not at block %s (%s)", netuid, *item, view.block, exc)
-                    return []
-
-            reads = await _gather(
-                *(
-                    _gather(
-                        commits(vout, ST.TimelockedWeightCommits, i),
-                        *(commits(v, ST.WeightCommits, i) for v in views),
-                    )
-                    for i in index
-                )
-            )
             for k, (v4_read, *v2_reads) in enumerate(reads):
                 commit_blocks[k] = _commit_blocks(
                     n,
@@ -1087,6 +1091,17 @@ def _nominator_count(entries: list[tuple[Any, Any]] | None, netuid: int) -> int 
     return count
 
 
+def _per_hotkey_items(hotkeys: list[str], netuid: int) -> list[tuple[Descriptor, list | None]]:
+    """The money read per hotkey, in :func:`_fetch_money`'s order: Delegates take, ChildkeyTake and
+    own alpha on the subnet, own root stake (TotalHotkeyAlpha on netuid 0)."""
+    return [
+        (ST.Delegates, Each([[hk] for hk in hotkeys])),
+        (ST.ChildkeyTake, Each([[hk, netuid] for hk in hotkeys])),
+        (ST.TotalHotkeyAlpha, Each([[hk, netuid] for hk in hotkeys])),
+        (ST.TotalHotkeyAlpha, Each([[hk, 0] for hk in hotkeys])),
+    ]
+
+
 async def _fetch_money(
     vin: Any,
     vout: Any,
@@ -1126,6 +1141,9 @@ async def _fetch_money(
     keys = [hotkeys[uid] for uid in uids]
     pairs = [[hk, netuid] for hk in keys]
     validator_coldkeys = list(dict.fromkeys(coldkeys[uid] for uid in uids if coldkeys[uid]))
+    # One round for everything the validators' keys decide: the reads at e - 1 in one request, the
+    # recorded dividends, stake positions and pool at e beside it. Parents outside the validators
+    # (known only from ParentKeys / ChildKeys) are read in a second round, only when there are any.
     (
         pending_server,
         pending_validator,
@@ -1140,43 +1158,6 @@ async def _fetch_money(
         parents_of,
         children_of,
         validator_names,
-    ) = await _gather(
-        *_optional_values(
-            vin,
-            [
-                (ST.PendingServerEmission, [netuid]),
-                (ST.PendingValidatorEmission, [netuid]),
-                (ST.PendingRootAlphaDivs, [netuid]),
-                (ST.PendingOwnerCut, [netuid]),
-                (ST.SubnetOwnerCut, None),
-                (ST.OwnerCutEnabled, [netuid]),
-                (ST.RootProp, [netuid]),
-                (ST.CKBurn, None),
-                (ST.MinChildkeyTake, None),
-                (ST.MinChildkeyTakePerSubnet, [netuid]),
-                (ST.ParentKeys, Each(pairs)),
-                (ST.ChildKeys, Each(pairs)),
-                (ST.IdentitiesV2, Each([[ck] for ck in validator_coldkeys])),
-            ],
-        ),
-    )
-    parents_of = parents_of or [[] for _ in keys]
-    children_of = children_of or [[] for _ in keys]
-    edges: dict[tuple[str, str], int] = {}  # (child, parent) -> proportion
-    for child, entries in zip(keys, parents_of, strict=True):
-        for proportion, parent in entries or []:
-            edges[(child, str(parent))] = _int(proportion)
-    for parent, entries in zip(keys, children_of, strict=True):
-        for proportion, child in entries or []:
-            edges.setdefault((str(child), parent), _int(proportion))
-    read = set(keys)  # parents outside the validators (registered or not) are read too
-    outside = list(dict.fromkeys(p for (c, p) in edges if p not in read and c in read))
-    edge_parents = list(dict.fromkeys(p for _, p in edges))
-    money_keys = keys + outside
-    coldkey_of: dict[str, str | None] = {hotkeys[uid]: coldkeys[uid] for uid in uids}
-    (
-        suspended_flags,
-        owners,
         takes,
         childkey_takes,
         alpha_own,
@@ -1198,22 +1179,29 @@ async def _fetch_money(
         bar_rank,
         runtime,
     ) = await _gather(
-        # the per-hotkey reads at e - 1 in one request
         *_optional_values(
             vin,
             [
-                (ST.ChildkeyThresholdSuspended, Each([[p] for p in edge_parents])),
-                (ST.Owner, Each([[hk] for hk in outside])),
-                (ST.Delegates, Each([[hk] for hk in money_keys])),
-                (ST.ChildkeyTake, Each([[hk, netuid] for hk in money_keys])),
-                (ST.TotalHotkeyAlpha, Each([[hk, netuid] for hk in money_keys])),
-                (ST.TotalHotkeyAlpha, Each([[hk, 0] for hk in money_keys])),
+                (ST.PendingServerEmission, [netuid]),
+                (ST.PendingValidatorEmission, [netuid]),
+                (ST.PendingRootAlphaDivs, [netuid]),
+                (ST.PendingOwnerCut, [netuid]),
+                (ST.SubnetOwnerCut, None),
+                (ST.OwnerCutEnabled, [netuid]),
+                (ST.RootProp, [netuid]),
+                (ST.CKBurn, None),
+                (ST.MinChildkeyTake, None),
+                (ST.MinChildkeyTakePerSubnet, [netuid]),
+                (ST.ParentKeys, Each(pairs)),
+                (ST.ChildKeys, Each(pairs)),
+                (ST.IdentitiesV2, Each([[ck] for ck in validator_coldkeys])),
+                *_per_hotkey_items(keys, netuid),
             ],
         ),
         _optional(vout.query_map(ST.AlphaDividendsPerSubnet, [netuid])),
         _optional(vout.query_map(ST.RootAlphaDividendsPerSubnet, [netuid])),
         # every hotkey's stake positions in one request (a prefix scan per hotkey, batched)
-        _optional(_stake_positions(vin, money_keys)),
+        _optional(_stake_positions(vin, keys)),
         *_spliced(
             _optional_values(
                 vout,
@@ -1236,6 +1224,47 @@ async def _fetch_money(
             _optional(vout.runtime(bt.runtime_api.SwapRuntimeApi.current_alpha_price, [netuid])),
         ),
     )
+    parents_of = parents_of or [[] for _ in keys]
+    children_of = children_of or [[] for _ in keys]
+    edges: dict[tuple[str, str], int] = {}  # (child, parent) -> proportion
+    for child, entries in zip(keys, parents_of, strict=True):
+        for proportion, parent in entries or []:
+            edges[(child, str(parent))] = _int(proportion)
+    for parent, entries in zip(keys, children_of, strict=True):
+        for proportion, child in entries or []:
+            edges.setdefault((str(child), parent), _int(proportion))
+    read = set(keys)  # parents outside the validators (registered or not) are read too
+    outside = list(dict.fromkeys(p for (c, p) in edges if p not in read and c in read))
+    edge_parents = list(dict.fromkeys(p for _, p in edges))
+    money_keys = keys + outside
+    coldkey_of: dict[str, str | None] = {hotkeys[uid]: coldkeys[uid] for uid in uids}
+    suspended_flags: list[Any] | None = []
+    owners: list[Any] | None = []
+    if edges:  # the parents' flags, and the outside parents' owners and money, in one more request
+        (
+            suspended_flags,
+            owners,
+            *outside_values,
+            outside_nominators,
+        ) = await _gather(
+            *_optional_values(
+                vin,
+                [
+                    (ST.ChildkeyThresholdSuspended, Each([[p] for p in edge_parents])),
+                    (ST.Owner, Each([[hk] for hk in outside])),
+                    *_per_hotkey_items(outside, netuid),
+                ],
+            ),
+            _optional(_stake_positions(vin, outside)) if outside else _value([]),
+        )
+        takes, childkey_takes, alpha_own, root_own, nominators = (
+            None if first is None or more is None else [*first, *more]
+            for first, more in zip(
+                (takes, childkey_takes, alpha_own, root_own, nominators),
+                (*outside_values, outside_nominators),
+                strict=True,
+            )
+        )
     nominators = nominators or [None] * len(money_keys)
     # A suspended parent's relations are inert (hidden from get_parents / get_children) except on
     # the subnet it owns (runtime docs of ChildkeyThresholdSuspended; a runtime without the item: none).
@@ -1729,13 +1758,24 @@ async def _anchor(
     if anchor > head:
         raise CollectorError(f"block {anchor} is beyond the chain head ({head}) on {network}")
     view = await client.at(anchor)
-    spec = await spec_version_at(view)
-    if spec is not None and spec < OLDEST_SUPPORTED_SPEC:
+    backfill_point = block is not None and not pinned  # a past anchor: the time is the block's own
+    # The anchor's hash (its first touch: hash, header, runtime), then every read there at once.
+    block_hash = await client._substrate.block_hash(anchor)
+    spec, added, head_spec, stamp = await asyncio.gather(
+        spec_version_at(view),
+        view.query_map(ST.NetworksAdded),
+        client.spec_version() if block is None else _value(None),
+        view.query(("Timestamp", "Now")) if backfill_point else _value(None),
+        return_exceptions=True,
+    )
+    if spec is not None and not isinstance(spec, BaseException) and spec < OLDEST_SUPPORTED_SPEC:
         raise CollectorError(
             f"block {anchor} runs runtime spec {spec}, older than the oldest this collector decodes "
             f"(spec {OLDEST_SUPPORTED_SPEC}); pick a later block"
         )
-    added = await view.query_map(ST.NetworksAdded)
+    for answer in (spec, added, head_spec, stamp):  # the first failure, in the order they were read
+        if isinstance(answer, BaseException):
+            raise answer
     on_chain = sorted(int(k) for k, v in added if v)
     if netuids is None:
         chosen = [s for s in on_chain if s != 0]  # the root network runs no Yuma epoch
@@ -1752,15 +1792,14 @@ async def _anchor(
     meta = {
         "network": network,
         "block": anchor,
-        "block_hash": await client._substrate.block_hash(anchor),
+        "block_hash": block_hash,
         "taken_at": datetime.now(UTC).replace(tzinfo=None),
-        "spec_version": int(await client.spec_version()) if block is None else spec,
+        "spec_version": int(head_spec) if block is None else spec,
         "sdk_version": f"bittensor {importlib.metadata.version('bittensor')}",
         "source": "chain",
         "note": f"pinned at block {anchor} (not epoch-aligned)" if pinned else "epoch-aligned",
     }
-    if block is not None and not pinned:  # a past anchor (backfill): the time is the block's own
-        stamp = await view.query(("Timestamp", "Now"))
+    if backfill_point:
         meta["taken_at"] = datetime.fromtimestamp(int(stamp) / 1000, UTC).replace(tzinfo=None)
         meta["note"] = f"backfill: epoch-aligned at or before block {anchor}"
     return anchor, meta, chosen
