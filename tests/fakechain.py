@@ -584,6 +584,9 @@ class FakeChain:
             raise ChainError(f"storage {module}.{storage_function} is not served by the fake chain")
         if storage_function == "NetworksAdded":
             return [(netuid, True) for netuid in self.netuids_at(block)]
+        if storage_function == "LastMechansimStepBlock":  # a subnet that ran no epoch has no entry
+            values = ((s, self._stored(module, storage_function, [s], block)) for s in self.netuids_at(block))
+            return [(s, v) for s, v in values if v]
         if storage_function == "TokenSymbol":
             return [(s, self.subnet_at(s, block).symbol) for s in self.netuids_at(block)]  # Vec<u8> as text
         if self.without_money and storage_function in (

@@ -1647,6 +1647,7 @@ async def _collect_async(
     head: int | None = None
     total = 0
     client_source = subtensor
+    epoch_blocks: dict[int, int] = {}  # LastMechansimStepBlock per subnet, as read with the anchor
     for attempt in range(1, policy.tries + 1):
         if attempt > 1:
             wait = policy.delay(attempt - 1)
@@ -1664,6 +1665,7 @@ async def _collect_async(
                             summary.network,
                             pinned=block is not None,
                             missing_ok=anchor is not None,
+                            last_steps=epoch_blocks,
                         ),
                         policy.timeout,
                     )
@@ -1689,7 +1691,9 @@ async def _collect_async(
                         return [], meta
                 assert head is not None and pending is not None  # set with meta on the first answer
                 sem = asyncio.Semaphore(policy.concurrency)
-                steps = await asyncio.wait_for(_last_steps(client, head, pending, block), policy.timeout)
+                steps = {s: epoch_blocks[s] for s in pending if s in epoch_blocks}
+                unread = [s for s in pending if s not in steps]  # none stored (no epoch yet), or no map
+                steps.update(await asyncio.wait_for(_last_steps(client, head, unread, block), policy.timeout))
 
                 async def one(
                     netuid: int,
@@ -1746,12 +1750,16 @@ async def _anchor(
     *,
     pinned: bool | None = None,
     missing_ok: bool = False,
+    last_steps: dict[int, int] | None = None,
 ) -> tuple[int, dict[str, Any], list[int]]:
     """The anchor block, snapshot metadata and the netuids to read (checked against the chain).
 
     ``block``: the anchor (default the head); everything is read there when ``pinned`` (default: a
     block was given), else each subnet at its last epoch at or before it. ``missing_ok`` (backfill):
-    a requested subnet that did not exist at the anchor is left out instead of an error."""
+    a requested subnet that did not exist at the anchor is left out instead of an error.
+    ``last_steps`` (not pinned): filled with every subnet's ``LastMechansimStepBlock`` there, read in
+    the same round trip as the list of subnets (a subnet without an entry is left for
+    :func:`_last_steps`; a failed read leaves it empty)."""
     pinned = block is not None if pinned is None else pinned
     head = await client.block()
     anchor = head if block is None else int(block)
@@ -1761,11 +1769,14 @@ async def _anchor(
     backfill_point = block is not None and not pinned  # a past anchor: the time is the block's own
     # The anchor's hash (its first touch: hash, header, runtime), then every read there at once.
     block_hash = await client._substrate.block_hash(anchor)
-    spec, added, head_spec, stamp = await asyncio.gather(
+    spec, added, head_spec, stamp, steps = await asyncio.gather(
         spec_version_at(view),
         view.query_map(ST.NetworksAdded),
         client.spec_version() if block is None else _value(None),
         view.query(("Timestamp", "Now")) if backfill_point else _value(None),
+        _optional(view.query_map(ST.LastMechansimStepBlock))
+        if last_steps is not None and not pinned
+        else _value(None),
         return_exceptions=True,
     )
     if spec is not None and not isinstance(spec, BaseException) and spec < OLDEST_SUPPORTED_SPEC:
@@ -1776,6 +1787,8 @@ async def _anchor(
     for answer in (spec, added, head_spec, stamp):  # the first failure, in the order they were read
         if isinstance(answer, BaseException):
             raise answer
+    if last_steps is not None and isinstance(steps, list):
+        last_steps.update((int(netuid), int(value or 0)) for netuid, value in steps)
     on_chain = sorted(int(k) for k, v in added if v)
     if netuids is None:
         chosen = [s for s in on_chain if s != 0]  # the root network runs no Yuma epoch
