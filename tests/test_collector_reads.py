@@ -69,7 +69,10 @@ def test_a_collect_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path, e
     (gc.enable if enabled else gc.disable)()
     try:
         summary = collector.collect(
-            fake_subtensor(chain), tmp_path / "lens.duckdb", netuids=[3], policy=collector.RetryPolicy(tries=1)
+            fake_subtensor(chain),
+            tmp_path / "lens.duckdb",
+            netuids=[3],
+            policy=collector.RetryPolicy(tries=1),
         )
         assert summary.ok, summary.failed
         assert gc.isenabled() is enabled

@@ -1769,7 +1769,7 @@ async def _anchor(
     backfill_point = block is not None and not pinned  # a past anchor: the time is the block's own
     # The anchor's hash (its first touch: hash, header, runtime), then every read there at once.
     block_hash = await client._substrate.block_hash(anchor)
-    spec, added, head_spec, stamp, steps = await asyncio.gather(
+    answers: tuple[Any, ...] = await asyncio.gather(
         spec_version_at(view),
         view.query_map(ST.NetworksAdded),
         client.spec_version() if block is None else _value(None),
@@ -1779,6 +1779,7 @@ async def _anchor(
         else _value(None),
         return_exceptions=True,
     )
+    spec, added, head_spec, stamp, steps = answers
     if spec is not None and not isinstance(spec, BaseException) and spec < OLDEST_SUPPORTED_SPEC:
         raise CollectorError(
             f"block {anchor} runs runtime spec {spec}, older than the oldest this collector decodes "
