@@ -33,6 +33,7 @@ from streamlit.testing.v1 import AppTest  # noqa: E402
 from analytics import ss58  # noqa: E402
 from analytics.data import demo, store  # noqa: E402
 from analytics.views import export  # noqa: E402
+from bench.common import load, run, verdict  # noqa: E402
 
 PAGES = {
     "Overview": None,
@@ -62,11 +63,6 @@ def clear_caches() -> None:
     st.cache_data.clear()
     export._analysis.cache_clear()
     store.SHARED_READER.close()
-
-
-def load() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min)"
 
 
 def time_page(page: str | None, params: dict[str, str], runs: int) -> tuple[float, list[float]]:
@@ -165,9 +161,9 @@ def main(argv: list[str] | None = None) -> int:
     for db in dbs:
         for _, _, cold_med, warm_med in bench(Path(db), args.runs, args.cold_runs, set(args.page or [])):
             worst = max(worst, cold_med, warm_med)
-    print(f"\nslowest page (median): {worst:.3f} s (target {TARGET_S} s)")
+    print(f"\nslowest page (median): {worst:.3f} s" + verdict(worst <= TARGET_S, f"<= {TARGET_S} s"))
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run(main)

@@ -30,27 +30,13 @@ DIVIDENDS = [65535, 0, 0]
 STORED_EMISSION = [500_000_000, 123, 456]  # arbitrary: the stored Emission is not the payout
 
 
-def _subnet_row(
-    netuid: int, mechanism_count: int, split: list[int] | None, epoch_emission: int | None
-) -> dict:
-    return subnet_row(
-        netuid=netuid,
-        name="mech\x1b[31mtest",  # an untrusted chain string with a terminal escape
-        symbol="m",
-        owner_hotkey="hk0",
-        owner_coldkey="ck0",
-        n=3,
-        yuma3=False,
-        mechanism_count=mechanism_count,
-        emission_split=split,
-        epoch_emission=epoch_emission,
-        aligned=False,
-        epoch_block=None,
-        inputs_block=1000,
-        weights_block=1000,
-        outputs_block=1000,
-        last_mechanism_step_block=0,
-    )
+# Every subnet's fixed columns: a Yuma2 subnet of three neurons whose name is an untrusted chain string
+# (a terminal escape), snapshotted at block 1000 off its epoch (no epoch block recorded).
+SUBNET_COLUMNS = {
+    "name": "mech\x1b[31mtest", "symbol": "m", "owner_hotkey": "hk0", "owner_coldkey": "ck0", "n": 3,
+    "yuma3": False, "aligned": False, "epoch_block": None, "inputs_block": 1000, "weights_block": 1000,
+    "outputs_block": 1000, "last_mechanism_step_block": 0,
+}  # fmt: skip
 
 
 def _tables(netuid: int, mechanism_count: int, split: list[int] | None, epoch_emission: int | None) -> dict:
@@ -77,6 +63,15 @@ def _tables(netuid: int, mechanism_count: int, split: list[int] | None, epoch_em
         )
         for uid in range(3)
     ]
+    subnet = (
+        subnet_row(
+            netuid=netuid,
+            mechanism_count=mechanism_count,
+            emission_split=split,
+            epoch_emission=epoch_emission,
+        )
+        | SUBNET_COLUMNS
+    )
     mech_rows, weights = [], []
     mech_weights = [[(1, 39321), (2, 26214)], [(1, 13107), (2, 52428)]]
     for m in range(mechanism_count):
@@ -95,7 +90,7 @@ def _tables(netuid: int, mechanism_count: int, split: list[int] | None, epoch_em
         for miner, weight in mech_weights[m]:
             weights.append(dict(netuid=netuid, mechid=m, validator_uid=0, miner_uid=miner, weight=weight))
     return {
-        "subnets": pa.Table.from_pylist([_subnet_row(netuid, mechanism_count, split, epoch_emission)]),
+        "subnets": pa.Table.from_pylist([subnet]),
         "neurons": pa.Table.from_pylist(neurons),
         "mechanism_neurons": pa.Table.from_pylist(mech_rows),
         "weights": pa.Table.from_pylist(weights),

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import InputError
-from analytics.model.yuma import U16_MAX
+from analytics.model.units import U16_MAX
 from analytics.views.subnet_tables import OUT_OF_CONSENSUS  # the severities that count as out
 
 STALE_MAX_BLOCKS = 100_000_000

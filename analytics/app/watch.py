@@ -16,6 +16,7 @@ import pandas as pd
 
 from analytics.alerts import config, rules
 from analytics.alerts.evaluate import findings, load_frames
+from analytics.model.units import RAO_PER_UNIT
 
 # The rules the page suggests (and evaluates for "alerts now"), as a user would write them.
 DEFAULT_RULES = (
@@ -72,7 +73,7 @@ def watch_state(
             "uid": mine["uid"].astype(int),
             "validator_permit": mine["validator_permit"].astype(bool),
             "validator_trust": mine["validator_trust"].astype(np.float64) / rules.U16_MAX,
-            "stake_alpha": mine["total_stake"].astype(np.float64) / 1e9,
+            "stake_alpha": mine["total_stake"].astype(np.float64) / RAO_PER_UNIT,
         }
     )
     v = frames.validators

@@ -34,9 +34,10 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -81,6 +82,10 @@ def _generator_fingerprint() -> str:
 NOTE = f"deterministic demo network (seed {SEED}, generator {_generator_fingerprint()}); not chain data"
 
 
+# The chain's default hyperparameters, as the engine's EpochInputs declares them: one place for those numbers.
+CHAIN_DEFAULT: dict[str, Any] = {f.name: f.default for f in fields(EpochInputs)}
+
+
 @dataclass(frozen=True)
 class SubnetSpec:
     """The shape and hyperparameters of one demo subnet."""
@@ -92,12 +97,12 @@ class SubnetSpec:
     validators: int = 40  # weight-setting validators with stake (the owner uid 0 among them)
     stakers: int = 3  # miners holding a little stake: a permit without weights, or none when permits run out
     max_validators: int = 64
-    tempo: int = 360
+    tempo: int = CHAIN_DEFAULT["tempo"]
     yuma3: bool = True
-    liquid_alpha: bool = False
-    kappa: int = 32767
-    bonds_penalty: int = 65535
-    bonds_moving_avg: int = 900_000
+    liquid_alpha: bool = CHAIN_DEFAULT["liquid_alpha"]
+    kappa: int = CHAIN_DEFAULT["kappa"]
+    bonds_penalty: int = CHAIN_DEFAULT["bonds_penalty"]
+    bonds_moving_avg: int = CHAIN_DEFAULT["bonds_moving_average"]
     commit_reveal: bool = False
     split: tuple[int, ...] | None = None  # MechanismEmissionSplit; its length is the mechanism count
     stake_threshold: int = 0

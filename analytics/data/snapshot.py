@@ -607,25 +607,16 @@ def _build_columns(
     )
 
 
-# SubnetSnapshot's per-uid fields: the `neurons` column each is read from and its type (a uid
-# without a row holds '', False or 0).
+# SubnetSnapshot's per-uid fields: the `neurons` column each is read from (the field's own name, but for
+# hotkeys and coldkeys) and its type (a uid without a row holds '', False or 0).
+_FLAG_FIELDS = ("is_owner", "validator_permit_prev", "active", "validator_permit")
+_BLOCK_AND_RAO_FIELDS = ("block_at_registration", "alpha_stake", "tao_stake", "total_stake", "emission")
+_U16_FIELDS = ("prev_consensus", "stake_weight", "consensus", "validator_trust", "dividends")
 NEURON_FIELDS: dict[str, tuple[str, Any]] = {
     "hotkeys": ("hotkey", object),
     "coldkeys": ("coldkey", object),
-    "is_owner": ("is_owner", bool),
-    "block_at_registration": ("block_at_registration", np.int64),
-    "alpha_stake": ("alpha_stake", np.int64),
-    "tao_stake": ("tao_stake", np.int64),
-    "total_stake": ("total_stake", np.int64),
-    "validator_permit_prev": ("validator_permit_prev", bool),
-    "prev_consensus": ("prev_consensus", np.int64),
-    "active": ("active", bool),
-    "validator_permit": ("validator_permit", bool),
-    "stake_weight": ("stake_weight", np.int64),
-    "consensus": ("consensus", np.int64),
-    "validator_trust": ("validator_trust", np.int64),
-    "dividends": ("dividends", np.int64),
-    "emission": ("emission", np.int64),
+    **{name: (name, bool) for name in _FLAG_FIELDS},
+    **{name: (name, np.int64) for name in _BLOCK_AND_RAO_FIELDS + _U16_FIELDS},
 }
 
 

@@ -28,10 +28,10 @@ from fractions import Fraction
 import numpy as np
 
 from analytics.errors import InputError
+from analytics.model.units import RAO_PER_UNIT, U16_MAX
 from analytics.model.yuma import split_emissions
 
-U16_MAX = 65535
-RAO_PER_ALPHA = 10**9
+RAO_PER_ALPHA = RAO_PER_UNIT  # the name scripts import
 DEFAULT_OWNER_CUT = 11796  # SubtensorInitialSubnetOwnerCut: 18 % of 65535, rounded down
 DEFAULT_MINER_FRACTION = Fraction(1, 2)  # coinbase: pending server alpha = rest · 0.5
 MAX_MECHANISMS = 255  # MechId is a u8; the runtime caps it lower, this only guards nonsense input

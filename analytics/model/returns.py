@@ -51,11 +51,11 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from analytics.model.units import U16_MAX
+
 FRAC = 32  # U96F32 fractional bits
 ONE = 1 << FRAC
-U16_MAX = 65535
 U64_MAX = (1 << 64) - 1
-RAO_PER_UNIT = 10**9
 
 
 # --------------------------------------------------------------------------------------------------

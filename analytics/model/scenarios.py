@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from analytics.errors import InputError
+from analytics.model.units import U16_MAX
 
-U16_MAX = 65535
 U64_LIMIT = 2**63 - 1  # stake stays within the signed 64-bit range numpy holds
 # Scale factors and relative weights: 0 or within these bounds. u16 weights times 1e18 and rao stakes
 # times 1e-18 stay finite, normal floats; beyond them a product overflows to inf or underflows.
@@ -78,16 +78,23 @@ class _Spelled:
 
 @dataclass(frozen=True)
 class _OneUid(_Spelled):
-    """A scenario about one uid, written ``HEAD:uid``."""
+    """A scenario about one uid, written ``HEAD:uid`` and then its ``_tail`` (a figure of its own, if any)."""
 
     uid: int
 
     def __post_init__(self) -> None:
         _uid(self.uid)
+        self._check()
+
+    def _check(self) -> None:
+        """Raise ScenarioError when a figure of the subclass's is out of range (the uid is checked already)."""
+
+    def _tail(self) -> str:
+        return ""
 
     @property
     def spec(self) -> str:
-        return f"{self.HEAD}:{self.uid}"
+        return f"{self.HEAD}:{self.uid}{self._tail()}"
 
 
 class FollowConsensus(_OneUid, head="consensus"):
@@ -111,48 +118,40 @@ class LateWeights(_OneUid, head="late"):
 
 
 @dataclass(frozen=True)
-class CopyValidator:
+class CopyValidator(_OneUid, head="copy"):
     """``uid`` copies validator ``source``'s weight row (as it stands on chain that epoch)."""
 
-    uid: int
     source: int
 
-    def __post_init__(self) -> None:
-        _uid(self.uid)
+    def _check(self) -> None:
         _uid(self.source)
         if self.uid == self.source:
             raise ScenarioError(f"scenario {self.spec!r}: a validator cannot copy itself")
 
-    @property
-    def spec(self) -> str:
-        return f"copy:{self.uid}={self.source}"
+    def _tail(self) -> str:
+        return f"={self.source}"
 
 
 @dataclass(frozen=True)
-class SetStake:
+class SetStake(_OneUid, head="stake"):
     """``uid``'s stake set to ``rao`` of alpha (and no root stake)."""
 
-    uid: int
     rao: int
 
-    def __post_init__(self) -> None:
-        _uid(self.uid)
+    def _check(self) -> None:
         _stake(self.spec, self.rao)
 
-    @property
-    def spec(self) -> str:
-        return f"stake:{self.uid}={self.rao}"
+    def _tail(self) -> str:
+        return f"={self.rao}"
 
 
 @dataclass(frozen=True)
-class EditWeights:
+class EditWeights(_OneUid, head="weights"):
     """``uid`` sets an edited weight vector: ``weights`` = ((miner, relative weight), ...)."""
 
-    uid: int
     weights: tuple[tuple[int, float], ...]
 
-    def __post_init__(self) -> None:
-        _uid(self.uid)
+    def _check(self) -> None:
         miners = [j for j, _ in self.weights]
         values = [w for _, w in self.weights]
         if (
@@ -169,25 +168,21 @@ class EditWeights:
         for j in miners:
             _uid(j)
 
-    @property
-    def spec(self) -> str:
-        return f"weights:{self.uid}=" + ",".join(f"{j}:{_num(w)}" for j, w in self.weights)
+    def _tail(self) -> str:
+        return "=" + ",".join(f"{j}:{_num(w)}" for j, w in self.weights)
 
 
 @dataclass(frozen=True)
-class _Scaled(_Spelled):
+class _Scaled(_OneUid):
     """A uid's figure multiplied by ``factor``, written ``HEAD:uid*factor``."""
 
-    uid: int
     factor: float
 
-    def __post_init__(self) -> None:
-        _uid(self.uid)
+    def _check(self) -> None:
         _factor(self.spec, self.factor)
 
-    @property
-    def spec(self) -> str:
-        return f"{self.HEAD}:{self.uid}*{_num(self.factor)}"
+    def _tail(self) -> str:
+        return "*" + _num(self.factor)
 
 
 class ScaleStake(_Scaled, head="stake"):

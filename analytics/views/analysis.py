@@ -11,14 +11,13 @@ import numpy as np
 
 from analytics.data.files import db_version
 from analytics.data.store import SNAPSHOT_META_COLUMNS, StoreError, db_exists
+from analytics.model.units import U16_MAX
 
 if TYPE_CHECKING:
     from analytics.data.snapshot import SubnetSnapshot
     from analytics.model.yuma import EpochInputs, EpochResult
 
-RAO_PER_UNIT = 1_000_000_000
 BLOCKS_PER_DAY = 7200  # 12 s blocks
-U16_MAX = 65535
 PROVENANCE_COLUMNS = ("snapshot_id", *SNAPSHOT_META_COLUMNS)
 
 

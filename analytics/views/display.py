@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-RAO_PER_ALPHA = 1_000_000_000
-U16_MAX = 65535
+from analytics.model.units import RAO_PER_UNIT, U16_MAX
+
 # Points above which a chart draws with WebGL (plotly.express's render_mode="auto"; the charts built
 # without px keep its choice).
 WEBGL_FROM = 1000
@@ -19,7 +19,7 @@ WEBGL_FROM = 1000
 
 def alpha(rao: object) -> np.ndarray:
     """Rao as α (float64; exact to the rao below 9 million α)."""
-    return np.asarray(rao, dtype=np.float64) / RAO_PER_ALPHA
+    return np.asarray(rao, dtype=np.float64) / RAO_PER_UNIT
 
 
 def format_alpha(rao: int, decimals: int | None = None) -> str:
@@ -27,9 +27,9 @@ def format_alpha(rao: int, decimals: int | None = None) -> str:
 
     Without ``decimals``: four significant decimals for amounts from 1 α (more below, so a small
     amount never shows as 0), thousands separated; whole α show no decimals."""
-    value = int(rao) / RAO_PER_ALPHA
+    value = int(rao) / RAO_PER_UNIT
     if decimals is None:
-        if int(rao) % RAO_PER_ALPHA == 0:
+        if int(rao) % RAO_PER_UNIT == 0:
             decimals = 0
         elif abs(value) >= 1:
             decimals = 4

@@ -15,11 +15,10 @@ from typing import Any
 
 import pandas as pd
 
+from analytics.model.units import RAO_PER_UNIT, U16_MAX  # noqa: F401  (re-exported as export.*)
 from analytics.views.analysis import (  # noqa: F401  (re-exported: callers use these as export.*)
     BLOCKS_PER_DAY,
     PROVENANCE_COLUMNS,
-    RAO_PER_UNIT,
-    U16_MAX,
     SubnetAnalysis,
     _analysis,
     _file_token,

@@ -33,8 +33,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.model import consensus
-
-U16_MAX = 65535
+from analytics.model.units import U16_MAX
 
 # Worst first: the order of every sort, legend and count.
 LEVELS = ("critical", "major", "minor", "ok")

@@ -29,7 +29,8 @@ import pandas as pd
 from analytics.data import store
 from analytics.errors import InputError
 from analytics.model import returns as model
-from analytics.views.analysis import BLOCKS_PER_DAY, RAO_PER_UNIT, U16_MAX
+from analytics.model.units import RAO_PER_UNIT, U16_MAX
+from analytics.views.analysis import BLOCKS_PER_DAY
 
 DYNAMIC_TEMPO_SPEC = 423  # from this runtime on an epoch runs every `tempo` blocks (before: tempo + 1)
 WINDOWS = (1, 7, 30)

@@ -10,8 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.model import consensus
+from analytics.model.units import RAO_PER_UNIT, U16_MAX
 from analytics.views import health
-from analytics.views.analysis import RAO_PER_UNIT, U16_MAX
 from analytics.views.subnet_tables import SEVERITY_ORDER
 
 # Validators, out of consensus and the per-level counts (tv_critical ... tv_ok) are the health levels

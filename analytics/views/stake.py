@@ -24,13 +24,13 @@ import plotly.graph_objects as go
 
 from analytics import ss58
 from analytics.data import store
+from analytics.model.units import RAO_PER_UNIT, U16_MAX
 from analytics.textsafe import plot_text
 from analytics.views import health, returns
 from analytics.views.display import WEBGL_FROM
 
 WINDOWS = (1, 7, 30)  # days: 1 = the last epoch of the snapshot
 DEFAULT_WINDOW = 7
-RAO_PER_UNIT = 1_000_000_000
 
 # Every column of the table, in the order a staker reads them (the CSV keeps this order).
 COLUMNS = (
@@ -85,7 +85,7 @@ def stake_table(db_path: str, snapshot_id: int, window_days: int = DEFAULT_WINDO
     flags = table[["netuid", "uid"]].merge(neurons, on=["netuid", "uid"], how="left")
     permit = flags["validator_permit"].astype("boolean").fillna(False).to_numpy(dtype=bool)
     active = flags["active"].astype("boolean").fillna(False).to_numpy(dtype=bool)
-    trust_u16 = (table["validator_trust"].astype(float).fillna(0.0) * health.U16_MAX).round().to_numpy()
+    trust_u16 = (table["validator_trust"].astype(float).fillna(0.0) * U16_MAX).round().to_numpy()
     table["health"] = health.health_levels(trust_u16, permit, active)
     table["reason"] = np.where(
         table["uid"].isna().to_numpy(), PARENT_REASON, health.health_reasons(trust_u16, permit, active)

@@ -8,10 +8,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from analytics.model import consensus
+from analytics.model.units import RAO_PER_UNIT
 from analytics.textsafe import plot_text
 from analytics.views import health, returns
 from analytics.views.analysis import (
-    RAO_PER_UNIT,
     SubnetAnalysis,
     _bits,
     _f,
