@@ -1691,9 +1691,10 @@ async def _collect_async(
                         return [], meta
                 assert head is not None and pending is not None  # set with meta on the first answer
                 sem = asyncio.Semaphore(policy.concurrency)
-                steps = {s: epoch_blocks[s] for s in pending if s in epoch_blocks}
-                unread = [s for s in pending if s not in steps]  # none stored (no epoch yet), or no map
-                steps.update(await asyncio.wait_for(_last_steps(client, head, unread, block), policy.timeout))
+                if epoch_blocks:  # read with the anchor; a subnet without an entry reads its own
+                    steps = {s: epoch_blocks[s] for s in pending if s in epoch_blocks}
+                else:
+                    steps = await asyncio.wait_for(_last_steps(client, head, pending, block), policy.timeout)
 
                 async def one(
                     netuid: int,
@@ -1758,8 +1759,8 @@ async def _anchor(
     block was given), else each subnet at its last epoch at or before it. ``missing_ok`` (backfill):
     a requested subnet that did not exist at the anchor is left out instead of an error.
     ``last_steps`` (not pinned): filled with every subnet's ``LastMechansimStepBlock`` there, read in
-    the same round trip as the list of subnets (a subnet without an entry is left for
-    :func:`_last_steps`; a failed read leaves it empty)."""
+    the same round trip as the list of subnets (a subnet that ran no epoch has no entry: it reads its
+    own; a failed read leaves it empty, then :func:`_last_steps` reads them all in one batch)."""
     pinned = block is not None if pinned is None else pinned
     head = await client.block()
     anchor = head if block is None else int(block)
