@@ -12,10 +12,11 @@ the collector's reshaping, the DuckDB write) AND the fake's: building each answe
 block (a node's work on another machine; since issue 16 the fake indexes it once per
 (item, block) instead of rescanning its timelines, and builds only the item asked for).
 
-Issue 16 (same hour, paired runs, 2 shared cores under load): at 150 ms 8.7-9.9 s wall before,
-5.4-6.2 s after; CPU 6.4-6.7 s before, 3.3-3.5 s after (the SDK's per-neuron metagraph objects
-skipped for the record's own columns, the cyclic GC paused during the run, fewer sequential round
-trips: 16 -> 12 for a collect).
+Issue 16 (paired runs in one hour, 2 cores shared with other work, load 2-3): at 150 ms
+8.7-13.4 s wall before, 5.0-7.5 s after; CPU 6.4-7.2 s before, 3.2-3.6 s after. How: get_metagraph's
+record read as columns (not the SDK's per-neuron objects), the cyclic GC paused during the run, the
+fake's state indexed per block, and 11 round trips in sequence instead of 16 (tests/
+test_collector_reads.py counts them on a virtual clock).
 
 Targets (issue 5): under 5 s of CPU for decode + reshape + write, under 1 GB peak memory.
 
