@@ -29,7 +29,11 @@ SCREENSHOTS = ROOT / "screenshots"
 # Full-page screenshots are for a person to look at (no test reads them) and cost about a second of
 # chromium's CPU each: taken only when this is set to 1.
 SCREENSHOTS_ENV = "METAGRAPH_LENS_SCREENSHOTS"
+# V8 without its optimising compilers (TurboFan, Maglev): each page load runs the frontend's code for a
+# few seconds only, too short for optimised code to repay its compilation; measured in pairs over the
+# pages the tests open, about a seventh less renderer CPU (the interpreter and Sparkplug still run it).
 CHROMIUM_ARGS = [
+    "--js-flags=--no-opt --no-maglev",
     "--no-sandbox",
     "--disable-gpu",
     "--disable-background-networking",
@@ -38,6 +42,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+DESKTOP = {"width": 1400, "height": 1000}
 
 
 def free_port() -> int:
@@ -74,6 +79,33 @@ def wait_idle(page: Any, timeout: float = 30_000) -> None:
     """Wait until the script run is over and its last deltas are painted."""
     page.wait_for_selector(IDLE, timeout=timeout)
     settle(page, timeout)
+
+
+# Opens a path of the app without reloading it, as the browser's back and forward buttons do: a new history
+# entry and a popstate event, on which Streamlit's frontend reruns the page the path names, with its query
+# string. Before that, an observer notes when the script state turns to "running", so the caller waits for
+# this navigation's run, not for the previous page's idle state.
+IN_APP = """path => {
+  const app = document.querySelector('[data-testid=stApp]');
+  window.__lensRan = false;
+  window.__lensSame = 0;
+  const seen = new MutationObserver(() => {
+    if (app.getAttribute('data-test-script-state') === 'running') { window.__lensRan = true; seen.disconnect(); }
+  });
+  seen.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  window.history.pushState({}, '', path);
+  window.dispatchEvent(new PopStateEvent('popstate'));
+}"""
+
+
+def open_in_app(page: Any, path: str, timeout: float = 30_000) -> None:
+    """Open ``path`` (e.g. ``/History?netuid=1``) in the app already loaded in ``page`` without a reload (see
+    IN_APP) and wait until its run is over and painted. A full load (``page.goto``) parses and starts the
+    whole frontend again: about twice the CPU of a page change in chromium. Deep links, a user's fresh
+    load of a URL, stay ``page.goto``."""
+    page.evaluate(IN_APP, path)
+    page.wait_for_function("() => window.__lensRan", polling=SETTLE_POLL_MS, timeout=timeout)
+    wait_idle(page, timeout)
 
 
 def screenshots_wanted() -> bool:
@@ -163,6 +195,7 @@ class SharedApp:
     opened: bool = False  # a test has opened a page on the server (it has served a session)
     playwright: Any = None
     browser: Any = None
+    page: Any = None  # the desktop tab the tests share (see shared_page)
     own_servers: list[AppServer] = field(default_factory=list)
 
     def app(self, demo_db: Path, folder: Path) -> AppServer:
@@ -195,11 +228,27 @@ class SharedApp:
             )
         return self.browser
 
+    def shared_page(self, executable: str) -> Any:
+        """The desktop tab the browser tests share (1400 x 1000, downloads accepted), set back to that size.
+
+        Why one tab: a page in a new tab starts a new renderer process, which compiles the whole Streamlit
+        frontend from scratch (about twice the chromium CPU of the same load in a tab that has run it);
+        every ``goto`` is still a fresh app session. A test's listeners (``page_errors``) stay attached
+        but collect into that test's own list only."""
+        if self.page is None or self.page.is_closed():
+            context = self.chromium(executable).new_context(viewport=DESKTOP, accept_downloads=True)
+            self.page = context.new_page()
+        self.page.set_viewport_size(DESKTOP)
+        return self.page
+
     def close_contexts(self) -> None:
-        """Close what a test left open in the shared browser, so the next test starts clean."""
+        """Close what a test left open in the shared browser (not the shared tab's context), so the next
+        test starts clean."""
         if self.browser is not None:
+            keep = self.page.context if self.page is not None and not self.page.is_closed() else None
             for context in list(self.browser.contexts):
-                context.close()
+                if context is not keep:
+                    context.close()
 
     def close(self) -> None:
         """Stop chromium, Playwright and every server (idempotent)."""
@@ -209,7 +258,7 @@ class SharedApp:
             if self.playwright is not None:
                 self.playwright.stop()
         finally:
-            self.browser = self.playwright = None
+            self.browser = self.playwright = self.page = None
             for server in [*self.own_servers, *([self.server] if self.server else [])]:
                 server.stop()
             self.own_servers.clear()

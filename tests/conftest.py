@@ -5,9 +5,9 @@
 * ``chromium_path``: "/usr/bin/chromium" for Playwright's ``executable_path``. Skips the test with a
   clear reason when the browser or playwright is missing, but FAILS it when the environment sets
   METAGRAPH_LENS_REQUIRE_BROWSER=1 (as .ci/run does), so CI cannot go green without browser tests.
-* ``app_url``, ``first_session_app_url``, ``browser``: one `streamlit run app.py` over a copy of the
-  demo and one chromium, shared by the browser tests and stopped after the last of them
-  (tests/browser_app.py).
+* ``app_url``, ``first_session_app_url``, ``browser``, ``browser_page``: one `streamlit run app.py` over
+  a copy of the demo, one chromium and one desktop tab, shared by the browser tests and stopped after
+  the last of them (tests/browser_app.py).
 * ``REALDATA``: ../shared/realdata relative to the repo root; :func:`require_realdata` skips a test,
   saying why, when a file there is absent, but FAILS it when ``$CI`` is set (CI must run them).
 * every test ends with the store's shared reader off (a page run turns it on for the process).
@@ -262,6 +262,12 @@ def browser(chromium_path: str) -> Iterator[Any]:
     """The shared headless chromium (a Playwright Browser); open a context per test, it is closed after."""
     yield SHARED_APP.chromium(chromium_path)
     SHARED_APP.close_contexts()
+
+
+@pytest.fixture
+def browser_page(browser: Any, chromium_path: str) -> Any:
+    """The desktop tab (1400 x 1000, downloads accepted) the browser tests share: see SharedApp.shared_page."""
+    return SHARED_APP.shared_page(chromium_path)
 
 
 @pytest.hookimpl(trylast=True)

@@ -69,6 +69,69 @@ MONEY_ITEMS = frozenset(
 SPEC_VERSION = 425
 
 
+# SubtensorModule items per subnet: name -> (storage default, the value from a Subnet's state). Only
+# the item asked for is turned into what the transport would hand over (a list from an array).
+SUBNET_ITEMS: dict[str, tuple[Any, Any]] = {
+    "NetworksAdded": (False, lambda sn: True),
+    "SubnetworkN": (0, lambda sn: sn.n),
+    "Tempo": (360, lambda sn: sn.tempo),
+    "LastMechansimStepBlock": (0, lambda sn: sn.last_mechanism_step_block),
+    "BondsPenalty": (65535, lambda sn: sn.bonds_penalty),
+    "MechanismCountCurrent": (1, lambda sn: len(sn.mechanisms)),
+    "MechanismEmissionSplit": (
+        None,
+        lambda sn: None if sn.emission_split is None else list(sn.emission_split),
+    ),
+    "SubnetEpochIndex": (0, lambda sn: sn.epoch_index),
+    "RevealPeriodEpochs": (1, lambda sn: sn.reveal_period),
+    "CommitRevealWeightsEnabled": (True, lambda sn: sn.commit_reveal),
+    "Yuma3On": (False, lambda sn: sn.yuma3),
+    "AlphaSigmoidSteepness": (1000, lambda sn: sn.alpha_sigmoid_steepness),
+    "ValidatorTrust": ([], lambda sn: sn.validator_trust.tolist()),
+    "StakeWeight": ([], lambda sn: sn.stake_weight.tolist()),
+    "Consensus": ([], lambda sn: sn.consensus.tolist()),
+    "Dividends": ([], lambda sn: sn.dividends.tolist()),
+    "Emission": ([], lambda sn: sn.emission.tolist()),
+    "Active": ([], lambda sn: sn.active.tolist()),
+    "ValidatorPermit": ([], lambda sn: sn.validator_permit.tolist()),
+}
+
+
+# The money items (MONEY_ITEMS) by where the node keeps them: chain-wide (from Globals), per (hotkey,
+# subnet) (SubnetMoney attribute, storage default) and per subnet (from SubnetMoney).
+GLOBAL_MONEY: dict[str, Any] = {
+    "SubnetOwnerCut": lambda g: g.subnet_owner_cut,
+    "CKBurn": lambda g: g.ck_burn,
+    "MinChildkeyTake": lambda g: g.min_childkey_take,
+    "EmissionGateBar": lambda g: {"bits": g.emission_gate_bar},
+    "EmissionBarQuantile": lambda g: {"bits": g.emission_bar_quantile},
+    "EmissionGateExponent": lambda g: {"bits": g.emission_gate_exponent},
+    "EmissionBarRank": lambda g: g.emission_bar_rank,
+}
+HOTKEY_MONEY: dict[str, tuple[str, Any]] = {
+    "TotalHotkeyAlpha": ("alpha_stake", 0),
+    "ChildkeyTake": ("childkey_take", 0),
+    "ParentKeys": ("parents", []),
+    "ChildKeys": ("children", []),
+}
+SUBNET_MONEY: dict[str, Any] = {
+    "PendingServerEmission": lambda m: m.pending_server,
+    "PendingValidatorEmission": lambda m: m.pending_validator,
+    "PendingRootAlphaDivs": lambda m: m.pending_root,
+    "PendingOwnerCut": lambda m: m.pending_owner_cut,
+    "OwnerCutEnabled": lambda m: m.owner_cut_enabled,
+    "RootProp": lambda m: {"bits": m.root_prop_bits},
+    "SubnetAlphaOutEmission": lambda m: m.alpha_out_emission,
+    "SubnetTaoInEmission": lambda m: m.tao_in_emission,
+    "SubnetExcessTao": lambda m: m.excess_tao,
+    "SubnetTAO": lambda m: m.tao_reserve,
+    "SubnetAlphaIn": lambda m: m.alpha_reserve,
+    "SubnetAlphaOut": lambda m: m.alpha_outstanding,
+    "SubnetMovingPrice": lambda m: {"bits": m.moving_price_bits},
+    "MinChildkeyTakePerSubnet": lambda m: m.min_childkey_take,
+}
+
+
 def fake_subtensor(chain: FakeChain, network: str = "local") -> Subtensor:
     """An unopened real SDK client over the fake chain (what tests and the bench hand to collect)."""
     return Subtensor(network, substrate=chain)
@@ -254,6 +317,8 @@ class FakeChain:
         self._specs: dict[int, int] = {0: spec_version}  # block -> runtime spec in force from it
         self.timestamp_ms = 1_700_000_000_000
         self._hashes: dict[str, int] = {}
+        # (kind, key, block) -> the state in force there: the node's index, rebuilt on any set_*.
+        self._in_force: dict[tuple, Any] = {}
         # Failure injection.
         self.refuse_connections = False
         self.hang = False
@@ -270,47 +335,61 @@ class FakeChain:
 
     # -- state --------------------------------------------------------------------------------
 
+    def _latest(self, kind: str, key: Any, timeline: dict[int, Any], block: int, default: Any) -> Any:
+        """The entry of ``timeline`` in force at ``block`` (the last set at or before it), looked up
+        once per (kind, key, block): the node's own index (server-side work, not the client's)."""
+        memo = (kind, key, block)
+        if memo in self._in_force:
+            return self._in_force[memo]
+        known = [b for b in timeline if b <= block]
+        value = timeline[max(known)] if known else default
+        self._in_force[memo] = value
+        return value
+
     def set_subnet(self, block: int, subnet: Subnet | None) -> None:
         """``subnet`` is that subnet's state from ``block`` on (None: the subnet is gone)."""
         self._subnets.setdefault(subnet.netuid, {})[block] = subnet
+        self._in_force.clear()
 
     def remove_subnet(self, block: int, netuid: int) -> None:
         """The subnet is dissolved from ``block`` on."""
         self._subnets.setdefault(netuid, {})[block] = None
+        self._in_force.clear()
 
     def set_globals(self, block: int, values: Globals) -> None:
         self._globals[block] = values
+        self._in_force.clear()
 
     def subnet_at(self, netuid: int, block: int) -> Subnet | None:
-        timeline = self._subnets.get(netuid, {})
-        known = [b for b in timeline if b <= block]
-        return timeline[max(known)] if known else None
+        return self._latest("subnet", netuid, self._subnets.get(netuid, {}), block, None)
 
     def netuids_at(self, block: int) -> list[int]:
         return sorted(s for s in self._subnets if s >= 0 and self.subnet_at(s, block) is not None)
 
     def set_accounts(self, block: int, values: Accounts) -> None:
         self._accounts[block] = values
+        self._in_force.clear()
 
     def accounts_at(self, block: int) -> Accounts:
-        known = [b for b in self._accounts if b <= block]
-        return self._accounts[max(known)] if known else Accounts()
+        known = self._latest("accounts", None, self._accounts, block, None)
+        return known if known is not None else Accounts()
 
     def upgrade_runtime(self, block: int, spec_version: int) -> None:
         """A runtime upgrade: blocks from ``block`` on run ``spec_version``."""
         self._specs[block] = spec_version
         self.spec = self._specs[max(self._specs)]
+        self._in_force.clear()
 
     def spec_at(self, block: int) -> int:
-        return self._specs[max(b for b in self._specs if b <= block)]
+        return self._latest("spec", None, self._specs, block, None)
 
     def legacy_at(self, block: int) -> bool:
         """No get_subnet_hyperparams_v3 nor SubnetEpochIndex at this block."""
         return self.legacy_runtime or self.spec_at(block) < 423
 
     def globals_at(self, block: int) -> Globals:
-        known = [b for b in self._globals if b <= block]
-        return self._globals[max(known)] if known else Globals()
+        known = self._latest("globals", None, self._globals, block, None)
+        return known if known is not None else Globals()
 
     # -- protocol: lifecycle ------------------------------------------------------------------------
 
@@ -451,114 +530,41 @@ class FakeChain:
                 return []
             mech = sn.mechanisms[mechid]
             return (mech.last_update if storage_function == "LastUpdate" else mech.incentive).tolist()
-        defaults: dict[str, Any] = {
-            "NetworksAdded": False,
-            "SubnetworkN": 0,
-            "Tempo": 360,
-            "LastMechansimStepBlock": 0,
-            "BondsPenalty": 65535,
-            "MechanismCountCurrent": 1,
-            "MechanismEmissionSplit": None,
-            "SubnetEpochIndex": 0,
-            "RevealPeriodEpochs": 1,
-            "CommitRevealWeightsEnabled": True,
-            "Yuma3On": False,
-            "AlphaSigmoidSteepness": 1000,
-            "ValidatorTrust": [],
-            "StakeWeight": [],
-            "Consensus": [],
-            "Dividends": [],
-            "Emission": [],
-            "Active": [],
-            "ValidatorPermit": [],
-        }
-        if storage_function not in defaults:
+        if storage_function not in SUBNET_ITEMS:
             raise ChainError(f"storage SubtensorModule.{storage_function} is not served by the fake chain")
+        default, value = SUBNET_ITEMS[storage_function]
         if sn is None:
-            return defaults[storage_function]
-        values: dict[str, Any] = {
-            "NetworksAdded": True,
-            "SubnetworkN": sn.n,
-            "Tempo": sn.tempo,
-            "LastMechansimStepBlock": sn.last_mechanism_step_block,
-            "BondsPenalty": sn.bonds_penalty,
-            "MechanismCountCurrent": len(sn.mechanisms),
-            "MechanismEmissionSplit": None if sn.emission_split is None else list(sn.emission_split),
-            "SubnetEpochIndex": sn.epoch_index,
-            "RevealPeriodEpochs": sn.reveal_period,
-            "CommitRevealWeightsEnabled": sn.commit_reveal,
-            "Yuma3On": sn.yuma3,
-            "AlphaSigmoidSteepness": sn.alpha_sigmoid_steepness,
-            "ValidatorTrust": sn.validator_trust.tolist(),
-            "StakeWeight": sn.stake_weight.tolist(),
-            "Consensus": sn.consensus.tolist(),
-            "Dividends": sn.dividends.tolist(),
-            "Emission": sn.emission.tolist(),
-            "Active": sn.active.tolist(),
-            "ValidatorPermit": sn.validator_permit.tolist(),
-        }
-        return values[storage_function]
+            return list(default) if isinstance(default, list) else default
+        return value(sn)
 
     def _money_query(self, item: str, params: list, block: int) -> Any:
         """The schema-2 storage items (see MONEY_ITEMS), with the runtime's ValueQuery defaults."""
-        g, acc = self.globals_at(block), self.accounts_at(block)
-        scalars = {
-            "SubnetOwnerCut": g.subnet_owner_cut,
-            "CKBurn": g.ck_burn,
-            "MinChildkeyTake": g.min_childkey_take,
-            "EmissionGateBar": {"bits": g.emission_gate_bar},
-            "EmissionBarQuantile": {"bits": g.emission_bar_quantile},
-            "EmissionGateExponent": {"bits": g.emission_gate_exponent},
-            "EmissionBarRank": g.emission_bar_rank,
-        }
-        if item in scalars:
-            return scalars[item]
+        if item in GLOBAL_MONEY:
+            return GLOBAL_MONEY[item](self.globals_at(block))
         if item == "Delegates":
-            return acc.delegate_take.get(params[0], 11796)
+            return self.accounts_at(block).delegate_take.get(params[0], 11796)
         if item == "Owner":
-            return acc.owner.get(params[0])
+            return self.accounts_at(block).owner.get(params[0])
         if item == "ChildkeyThresholdSuspended":  # OptionQuery of (): () when set, None otherwise
-            return () if params[0] in acc.suspended else None
+            return () if params[0] in self.accounts_at(block).suspended else None
         if item == "IdentitiesV2":
-            name = acc.identity.get(params[0])
+            name = self.accounts_at(block).identity.get(params[0])
             if name is None:
                 return None
             blank: list[int] = []  # ChainIdentityV2: every field the runtime type has
             fields = ("url", "github_repo", "image", "discord", "description", "additional")
             return {"name": list(name.encode()), **dict.fromkeys(fields, blank)}
-        if item in ("TotalHotkeyAlpha", "ChildkeyTake", "ParentKeys", "ChildKeys"):
+        if item in HOTKEY_MONEY:
             hotkey, netuid = params[0], int(params[1])
             if item == "TotalHotkeyAlpha" and netuid == 0:
-                return acc.root_stake.get(hotkey, 0)
+                return self.accounts_at(block).root_stake.get(hotkey, 0)
             sn = self._subnet(block, netuid)
             money = sn.money if sn is not None else SubnetMoney()
-            per_key = {
-                "TotalHotkeyAlpha": (money.alpha_stake, 0),
-                "ChildkeyTake": (money.childkey_take, 0),
-                "ParentKeys": (money.parents, []),
-                "ChildKeys": (money.children, []),
-            }
-            values, default = per_key[item]
-            return copy.deepcopy(values.get(hotkey, default))
+            attribute, default = HOTKEY_MONEY[item]
+            value = getattr(money, attribute).get(hotkey, default)
+            return value if isinstance(value, int) else copy.deepcopy(value)  # a fresh decoded value
         sn = self._subnet(block, int(params[0]))
-        m = sn.money if sn is not None else SubnetMoney()
-        per_subnet = {
-            "PendingServerEmission": m.pending_server,
-            "PendingValidatorEmission": m.pending_validator,
-            "PendingRootAlphaDivs": m.pending_root,
-            "PendingOwnerCut": m.pending_owner_cut,
-            "OwnerCutEnabled": m.owner_cut_enabled,
-            "RootProp": {"bits": m.root_prop_bits},
-            "SubnetAlphaOutEmission": m.alpha_out_emission,
-            "SubnetTaoInEmission": m.tao_in_emission,
-            "SubnetExcessTao": m.excess_tao,
-            "SubnetTAO": m.tao_reserve,
-            "SubnetAlphaIn": m.alpha_reserve,
-            "SubnetAlphaOut": m.alpha_outstanding,
-            "SubnetMovingPrice": {"bits": m.moving_price_bits},
-            "MinChildkeyTakePerSubnet": m.min_childkey_take,
-        }
-        return per_subnet[item]
+        return SUBNET_MONEY[item](sn.money if sn is not None else SubnetMoney())
 
     async def map_has_entries(self, module, storage_function, params, block_hash=None) -> bool:
         return bool(await self.query_map(module, storage_function, params, block_hash))
@@ -578,6 +584,9 @@ class FakeChain:
             raise ChainError(f"storage {module}.{storage_function} is not served by the fake chain")
         if storage_function == "NetworksAdded":
             return [(netuid, True) for netuid in self.netuids_at(block)]
+        if storage_function == "LastMechansimStepBlock":  # a subnet that ran no epoch has no entry
+            values = ((s, self._stored(module, storage_function, [s], block)) for s in self.netuids_at(block))
+            return [(s, v) for s, v in values if v]
         if storage_function == "TokenSymbol":
             return [(s, self.subnet_at(s, block).symbol) for s in self.netuids_at(block)]  # Vec<u8> as text
         if self.without_money and storage_function in (

@@ -24,6 +24,7 @@ from tests.browser_app import (
     SCREENSHOTS,
     assert_no_traceback,
     free_port,
+    open_in_app,
     page_errors,
     save_screenshot,
     screenshots_wanted,
@@ -56,10 +57,9 @@ def page_paths() -> list[tuple[str, str]]:
     return out
 
 
-def test_app_in_chromium(app_url: tuple[str, Path], browser: Any, tmp_path: Path) -> None:
+def test_app_in_chromium(app_url: tuple[str, Path], browser_page: Any, tmp_path: Path) -> None:
     url, db = app_url
-    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = context.new_page()
+    page = browser_page
     errors = page_errors(page)
 
     # Overview: banner, table and the Plotly chart drawn as SVG.
@@ -106,7 +106,8 @@ def test_app_in_chromium(app_url: tuple[str, Path], browser: Any, tmp_path: Path
     assert lines[0].startswith("validator_uid,validator_hotkey,")
     assert len(lines) > 2 and all(line.split(",")[4] == "17" for line in lines[1:])
 
-    # Every page no other step opens (every page with METAGRAPH_LENS_SCREENSHOTS=1, saving screenshots).
+    # Every page no other step opens (every page with METAGRAPH_LENS_SCREENSHOTS=1, saving screenshots),
+    # each opened in the running app (as the browser's back and forward do), not by a reload.
     snapshot_id = store.latest_snapshot_id(db)
     validators = export.validators_table(str(db), snapshot_id, 1, 0)
     watched = validators["hotkey"].iloc[0]  # the most severe case: the Watchlist page shows it
@@ -115,8 +116,7 @@ def test_app_in_chromium(app_url: tuple[str, Path], browser: Any, tmp_path: Path
     for name, path in paths:
         if path in OPENED_ELSEWHERE and not screenshots_wanted():
             continue
-        page.goto(f"{url}/{path}?snapshot={snapshot_id}&netuid=1&watch={watched}")
-        wait_idle(page)
+        open_in_app(page, f"/{path}?snapshot={snapshot_id}&netuid=1&watch={watched}")
         if page.locator(".js-plotly-plot").count():
             page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
         assert_no_traceback(page, name)

@@ -14,6 +14,7 @@ from analytics.data.demo import DEMO_CASES
 from tests.browser_app import (
     SETTLE_POLL_MS,
     assert_no_traceback,
+    open_in_app,
     page_errors,
     save_screenshot,
     settle,
@@ -57,9 +58,9 @@ CHART_LAYOUT = """
 """
 
 
-def test_overview_path_and_what_if_layout(first_session_app_url: tuple[str, Path], browser: Any) -> None:
+def test_overview_path_and_what_if_layout(first_session_app_url: tuple[str, Path], browser_page: Any) -> None:
     url, _ = first_session_app_url
-    page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+    page = browser_page  # 1400 x 1000
     errors = page_errors(page)  # for test_browser's tour of the pages, as it checks its own
     page.goto(f"{url}/overview")  # the server's first session: Streamlit's pages-directory mode
     wait_idle(page)
@@ -73,10 +74,13 @@ def test_overview_path_and_what_if_layout(first_session_app_url: tuple[str, Path
     assert page.get_by_role("heading", name="Overview").count() == 1
     assert_no_traceback(page, "overview")  # for test_browser's tour of the pages
 
-    for width in (1400, 390):
+    for width in (1400, 390):  # at 1400 px opened in the running app, on the phone by a fresh load
         page.set_viewport_size({"width": width, "height": 1000})
-        page.goto(url + WHAT_IF)
-        wait_idle(page, 60_000)
+        if width == 1400:
+            open_in_app(page, WHAT_IF, 60_000)
+        else:
+            page.goto(url + WHAT_IF)
+            wait_idle(page, 60_000)
         page.wait_for_selector(".js-plotly-plot .main-svg", timeout=30_000)
         settle(page)  # every chart drawn and laid out
         assert_no_traceback(page, f"What_if at {width}px")  # for test_browser's tour of the pages

@@ -14,7 +14,7 @@ import pytest
 
 from analytics.data import store
 from analytics.views import export, stake
-from tests.browser_app import assert_no_traceback, page_errors, wait_idle
+from tests.browser_app import SETTLE_POLL_MS, assert_no_traceback, open_in_app, page_errors, wait_idle
 from tests.test_browser_layout import assert_app_navigation
 
 pytestmark = pytest.mark.browser
@@ -23,26 +23,28 @@ VISIBLE_HEADERS = """() => Array.from(document.querySelectorAll('[data-testid=st
     df => Array.from(df.querySelectorAll('[role=columnheader]')).map(h => h.textContent.trim()))"""
 
 
-def test_staker_view_in_chromium(first_session_app_url: tuple[str, Path], browser: Any) -> None:
+def test_staker_view_in_chromium(
+    first_session_app_url: tuple[str, Path], browser: Any, browser_page: Any
+) -> None:
     url, db = first_session_app_url
     # Validators at 1400 px: the return after take and the take are in view, no sideways scroll.
     # This deep link is the server's first request (Streamlit's pages-folder mode): the page opens
     # with its query applied and the app's navigation.
-    wide = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
-    page = wide.new_page()
+    page = browser_page  # 1400 x 1000
     errors = page_errors(page)  # for test_browser's tour of the pages, as it checks its own
     page.goto(f"{url}/Validators?netuid=2")
     assert_app_navigation(page)
     wait_idle(page)
-    page.wait_for_selector("[data-testid=stDataFrame] [role=columnheader]", state="attached")
+    # the first grid's header cells (a later grid may draw its own first)
+    page.wait_for_function(f"() => ({VISIBLE_HEADERS})()[0]?.length > 0", polling=SETTLE_POLL_MS)
     assert_no_traceback(page, "Validators")  # for test_browser's tour of the pages
     headers = page.evaluate(VISIBLE_HEADERS)[0]
     assert {"Return (TAO/day)", "Take", "Health", "Stake (α)"} <= set(headers), headers
     assert page.locator("h1").first.inner_text().startswith("Validators · subnet 2")
 
-    # The Stake page's CSV holds exactly the rows and columns the table shows.
-    page.goto(f"{url}/Stake?netuid=2,5&min_stake=500&window=1")
-    wait_idle(page)
+    # The Stake page's CSV holds exactly the rows and columns the table shows (opened in the running app;
+    # the phone below opens its deep link by a fresh load).
+    open_in_app(page, "/Stake?netuid=2,5&min_stake=500&window=1")
     assert_no_traceback(page, "Stake")  # for test_browser's tour of the pages
     shown = page.get_by_test_id("stMetricValue").first.inner_text()
     with page.expect_download() as info:
@@ -56,7 +58,6 @@ def test_staker_view_in_chromium(first_session_app_url: tuple[str, Path], browse
     headers = page.evaluate(VISIBLE_HEADERS)[0]
     assert headers[:3] == ["Subnet", "Name", "Hotkey"] and "Return (TAO/day)" in headers
     assert not errors, errors
-    wide.close()
 
     # On a phone the sidebar is closed: the heading alone says what the table holds.
     phone = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)

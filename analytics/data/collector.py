@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import importlib.metadata
 import itertools
 import json
@@ -36,7 +37,7 @@ import random
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,7 @@ from typing import Any
 import bittensor as bt
 import numpy as np
 import pyarrow as pa
+from bittensor.metagraph import _text as _metagraph_text  # the SDK's own name/symbol decoding
 from bittensor.reads.base import utf8_text
 from filelock import FileLock, Timeout
 
@@ -275,11 +277,6 @@ SCHEMAS: dict[str, pa.Schema] = {
 
 # --------------------------------------------------------------------------------------------------
 # Decoding helpers: SDK values -> numpy columns
-
-
-def _u16_from_fraction(values: Iterable[float]) -> np.ndarray:
-    """The exact stored u16 from the SDK's ``raw / 65535`` floats."""
-    return np.rint(np.fromiter(values, dtype=np.float64) * U16_MAX).astype(np.uint16)
 
 
 def _column(values: Sequence[Any] | None, n: int, dtype: Any) -> np.ndarray:
@@ -620,13 +617,12 @@ async def _legacy_hyperparameters(view: Any, netuid: int, graph: Any) -> dict[st
     }
 
 
-async def _epoch_index(view: Any, netuid: int, tempo: int) -> int:
-    """``SubnetEpochIndex`` at the view's block; on runtimes before it (spec < 423) the legacy
-    epoch number (block + netuid + 1) // (tempo + 1) that commits were keyed by then."""
-    try:
-        return int(await view.query(ST.SubnetEpochIndex, [netuid]) or 0)
-    except (bt.ChainError, ValueError):
-        return (int(view.block) + netuid + 1) // (tempo + 1)
+def _epoch_index(value: Any, block: int, netuid: int, tempo: int) -> int:
+    """``SubnetEpochIndex`` as read at ``block``; on runtimes before it (spec < 423: :class:`Missing`)
+    the legacy epoch number (block + netuid + 1) // (tempo + 1) that commits were keyed by then."""
+    if isinstance(value, Missing):
+        return (int(block) + netuid + 1) // (tempo + 1)
+    return int(value or 0)
 
 
 async def _last_steps(client: Any, head: int, netuids: list[int], pinned: int | None) -> dict[int, int]:
@@ -650,6 +646,46 @@ async def _last_steps(client: Any, head: int, netuids: list[int], pinned: int | 
         for netuid, value in zip(netuids, values, strict=True)
         if not isinstance(value, Missing)
     }
+
+
+class _Graph:
+    """One ``get_metagraph`` record (the runtime API's answer, as the SDK's transport decodes it), read
+    as columns. ``view.subnets.metagraph`` makes the same call, then builds a dataclass, four Balances
+    and six PerU16 floats per neuron that the collector turned straight back into the integers the
+    record holds (a quarter of a collect's CPU); these columns carry the same values its neurons do:
+    ``int(v or 0)``, ``bool(v)``, ``str`` coldkeys, each column cut or padded to the hotkeys."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.hotkeys = [str(hk) for hk in raw.get("hotkeys") or []]
+        self.name = _metagraph_text(raw.get("name"))
+        self.symbol = _metagraph_text(raw.get("symbol"))
+        self.owner_hotkey = str(raw["owner_hotkey"])
+        self.owner_coldkey = str(raw["owner_coldkey"])
+        self.tempo = int(raw["tempo"])
+
+    def __len__(self) -> int:
+        return len(self.hotkeys)
+
+    def coldkeys(self) -> list[str]:
+        values = list(self.raw.get("coldkeys") or [])[: len(self)]
+        return [str(v) for v in values + [None] * (len(self) - len(values))]
+
+    def column(self, key: str, dtype: Any, n: int | None = None) -> np.ndarray:
+        """Field ``key`` per neuron as a length-``n`` array (default: every neuron), zero beyond."""
+        n = len(self) if n is None else n
+        values = list(self.raw.get(key) or [])[: min(n, len(self))]
+        out = np.zeros(n, dtype=dtype)
+        if values:
+            convert = bool if dtype is bool else int
+            out[: len(values)] = [convert(v or 0) for v in values]
+        return out
+
+
+async def _metagraph(view: Any, netuid: int) -> _Graph | None:
+    """The subnet's metagraph at ``view``'s block; None when the subnet does not exist there."""
+    record = await view.runtime(SUBNET_API.get_metagraph, [netuid])
+    return _Graph(record) if isinstance(record, dict) else None
 
 
 async def _fetch_subnet(
@@ -692,16 +728,17 @@ async def _fetch_subnet(
     outputs_items: list[tuple[Descriptor, list | None]] = [
         (ST.ValidatorTrust, [netuid]),
         (ST.StakeWeight, [netuid]),
+        (ST.SubnetEpochIndex, [netuid]),  # commit-reveal subnets' commit expiry (see _epoch_index)
     ]
     if same:
         inputs_items += outputs_items
     graph_in, hyper, values_in, values_out, spec, graph_out = await _gather(
-        vin.subnets.metagraph(netuid, commitments=False),
+        _metagraph(vin, netuid),
         _hyperparameters_v3(vin, netuid),
         read_values(vin, inputs_items),
         _value(None) if same else read_values(vout, outputs_items),
         spec_version_at(vout),
-        _value(None) if same else vout.subnets.metagraph(netuid, commitments=False),
+        _value(None) if same else _metagraph(vout, netuid),
     )
     if graph_in is None or hyper is None:
         raise bt.ChainError(f"subnet {netuid} does not exist at block {inputs_block}")
@@ -732,13 +769,11 @@ async def _fetch_subnet(
     if graph_out is None:
         raise bt.ChainError(f"subnet {netuid} does not exist at block {outputs_block}")
 
-    n = len(graph_in.neurons)
-    hotkeys = [x.hotkey for x in graph_in.neurons]
+    n = len(graph_in)
+    hotkeys = graph_in.hotkeys
+    coldkeys = graph_in.coldkeys()
     owner = graph_in.owner_hotkey
-    neurons_in, neurons_out = graph_in.neurons, graph_out.neurons[:n]
-    replaced = [
-        uid for uid, (a, b) in enumerate(zip(neurons_in, neurons_out, strict=False)) if a.hotkey != b.hotkey
-    ]
+    replaced = [uid for uid, (a, b) in enumerate(zip(hotkeys, graph_out.hotkeys[:n], strict=False)) if a != b]
     if replaced:
         log.info(
             "subnet %d: uid(s) %s re-registered in block %d after the epoch; hotkeys are kept as the epoch saw them",
@@ -747,30 +782,25 @@ async def _fetch_subnet(
             outputs_block,
         )
 
-    def out_column(values: np.ndarray, dtype: Any) -> np.ndarray:
-        column = np.zeros(n, dtype=dtype)
-        column[: len(values)] = values[:n]
-        return column
-
     neurons: dict[str, Any] = {
         "netuid": np.full(n, netuid, dtype=np.int32),
         "uid": np.arange(n, dtype=np.int32),
         "hotkey": hotkeys,
-        "coldkey": [x.coldkey for x in neurons_in],
+        "coldkey": coldkeys,
         "is_owner": np.array([hk == owner for hk in hotkeys], dtype=bool),
-        "block_at_registration": np.array([x.block_at_registration for x in neurons_in], dtype=np.int64),
-        "alpha_stake": np.array([x.alpha_stake.rao for x in neurons_in], dtype=np.uint64),
-        "tao_stake": np.array([x.tao_stake.rao for x in neurons_in], dtype=np.uint64),
-        "total_stake": np.array([x.total_stake.rao for x in neurons_in], dtype=np.uint64),
-        "validator_permit_prev": np.array([x.validator_permit for x in neurons_in], dtype=bool),
-        "prev_consensus": _u16_from_fraction(x.consensus for x in neurons_in),
-        "active": out_column(np.array([x.active for x in neurons_out], dtype=bool), bool),
-        "validator_permit": out_column(np.array([x.validator_permit for x in neurons_out], dtype=bool), bool),
+        "block_at_registration": graph_in.column("block_at_registration", np.int64),
+        "alpha_stake": graph_in.column("alpha_stake", np.uint64),
+        "tao_stake": graph_in.column("tao_stake", np.uint64),
+        "total_stake": graph_in.column("total_stake", np.uint64),
+        "validator_permit_prev": graph_in.column("validator_permit", bool),
+        "prev_consensus": graph_in.column("consensus", np.uint16),
+        "active": graph_out.column("active", bool, n),
+        "validator_permit": graph_out.column("validator_permit", bool, n),
         "stake_weight": _column(stake_weight, n, np.uint16) if stake_weight is not None else _unknown(n),
-        "consensus": out_column(_u16_from_fraction(x.consensus for x in neurons_out), np.uint16),
+        "consensus": graph_out.column("consensus", np.uint16, n),
         "validator_trust": _column(trust, n, np.uint16) if trust is not None else _unknown(n),
-        "dividends": out_column(_u16_from_fraction(x.dividends for x in neurons_out), np.uint16),
-        "emission": out_column(np.array([x.emission.rao for x in neurons_out], dtype=np.uint64), np.uint64),
+        "dividends": graph_out.column("dividends", np.uint16, n),
+        "emission": graph_out.column("emission", np.uint64, n),
     }
 
     # The money reads need only the neurons: they run beside the mechanism, weight and commit reads.
@@ -780,7 +810,7 @@ async def _fetch_subnet(
             vout,
             netuid,
             hotkeys=hotkeys,
-            coldkeys=[x.coldkey for x in neurons_in],
+            coldkeys=coldkeys,
             validators=np.asarray(neurons["validator_permit_prev"])
             | np.asarray(neurons["validator_permit"])
             | (np.asarray(neurons["dividends"]) > 0),
@@ -790,24 +820,41 @@ async def _fetch_subnet(
     )
     try:
 
-        async def mechagraph(view: Any, graph: Any, m: int) -> dict:
+        async def mechagraph(view: Any, graph: _Graph, m: int) -> dict:
             if m == 0:
-                return {
-                    "incentives": _u16_from_fraction(x.incentive for x in graph.neurons),
-                    "last_update": None,
-                }
+                return {"incentives": graph.column("incentives", np.uint16), "last_update": None}
             record = await view.runtime(SUBNET_API.get_mechagraph, [netuid, m])
             if not isinstance(record, dict):
                 raise bt.ChainError(f"mechanism {m} of subnet {netuid} missing at block {view.block}")
             return record
 
-        # Everything else of every mechanism in one round of concurrent reads.
-        per_mech_in, per_mech_out, weights, bonds, bonds_after = await _gather(
+        views = [vin] if same else [vin, vout]
+
+        async def commits(view: Any, item: Descriptor, key: int) -> list:
+            try:
+                return await view.query_map(item, [key])
+            except ValueError as exc:  # not in this block's runtime: no commits of that kind
+                log.info("subnet %d: %s.%s not at block %s (%s)", netuid, *item, view.block, exc)
+                return []
+
+        # Everything else of every mechanism (commits included) in one round of concurrent reads.
+        per_mech_in, per_mech_out, weights, bonds, bonds_after, reads = await _gather(
             _gather(*(mechagraph(vin, graph_in, m) for m in mechanisms)),
             _value(None) if same else _gather(*(mechagraph(vout, graph_out, m) for m in mechanisms)),
             _gather(*(vw.query_map(ST.Weights, [i]) for i in index)),
             _gather(*(vin.query_map(ST.Bonds, [i]) for i in index)),
             _value(None) if same else _gather(*(vout.query_map(ST.Bonds, [i]) for i in index)),
+            _gather(
+                *(
+                    _gather(
+                        commits(vout, ST.TimelockedWeightCommits, i),
+                        *(commits(v, ST.WeightCommits, i) for v in views),
+                    )
+                    for i in index
+                )
+            )
+            if commit_reveal
+            else _value(None),
         )
         if same:
             per_mech_out, bonds_after = per_mech_in, bonds
@@ -824,27 +871,11 @@ async def _fetch_subnet(
                 )
         if commit_reveal:
             reveal_period = int(hyper.get("commit_reveal_period", 1))
-            epoch_index = 0 if legacy_at is not None else await _epoch_index(vout, netuid, tempo)
+            epoch_index = (
+                0 if legacy_at is not None else _epoch_index(values_out[2], vout.block, netuid, tempo)
+            )
             # At e the counter already holds the epoch that ran; a non-aligned snapshot shows the next one.
             current_epoch = epoch_index if aligned else epoch_index + 1
-            views = [vin] if same else [vin, vout]
-
-            async def commits(view: Any, item: Descriptor, key: int) -> list:
-                try:
-                    return await view.query_map(item, [key])
-                except ValueError as exc:  # not in this block's runtime: no commits of that kind
-                    log.info("subnet %d: %s.%s not at block %s (%s)", netuid, *item, view.block, exc)
-                    return []
-
-            reads = await _gather(
-                *(
-                    _gather(
-                        commits(vout, ST.TimelockedWeightCommits, i),
-                        *(commits(v, ST.WeightCommits, i) for v in views),
-                    )
-                    for i in index
-                )
-            )
             for k, (v4_read, *v2_reads) in enumerate(reads):
                 commit_blocks[k] = _commit_blocks(
                     n,
@@ -895,7 +926,7 @@ async def _fetch_subnet(
         for k, m in enumerate(mechanisms):
             rec_in, rec_out = per_mech_in[k], per_mech_out[k]
             if m == 0:
-                last_update = np.array([x.last_update for x in neurons_in], dtype=np.int64)
+                last_update = graph_in.column("last_update", np.int64)
             else:
                 last_update = _column(rec_in.get("last_update"), n, np.int64)
             commit = commit_blocks[k]
@@ -1060,6 +1091,17 @@ def _nominator_count(entries: list[tuple[Any, Any]] | None, netuid: int) -> int 
     return count
 
 
+def _per_hotkey_items(hotkeys: list[str], netuid: int) -> list[tuple[Descriptor, list | None]]:
+    """The money read per hotkey, in :func:`_fetch_money`'s order: Delegates take, ChildkeyTake and
+    own alpha on the subnet, own root stake (TotalHotkeyAlpha on netuid 0)."""
+    return [
+        (ST.Delegates, Each([[hk] for hk in hotkeys])),
+        (ST.ChildkeyTake, Each([[hk, netuid] for hk in hotkeys])),
+        (ST.TotalHotkeyAlpha, Each([[hk, netuid] for hk in hotkeys])),
+        (ST.TotalHotkeyAlpha, Each([[hk, 0] for hk in hotkeys])),
+    ]
+
+
 async def _fetch_money(
     vin: Any,
     vout: Any,
@@ -1099,6 +1141,9 @@ async def _fetch_money(
     keys = [hotkeys[uid] for uid in uids]
     pairs = [[hk, netuid] for hk in keys]
     validator_coldkeys = list(dict.fromkeys(coldkeys[uid] for uid in uids if coldkeys[uid]))
+    # One round for everything the validators' keys decide: the reads at e - 1 in one request, the
+    # recorded dividends, stake positions and pool at e beside it. Parents outside the validators
+    # (known only from ParentKeys / ChildKeys) are read in a second round, only when there are any.
     (
         pending_server,
         pending_validator,
@@ -1113,43 +1158,6 @@ async def _fetch_money(
         parents_of,
         children_of,
         validator_names,
-    ) = await _gather(
-        *_optional_values(
-            vin,
-            [
-                (ST.PendingServerEmission, [netuid]),
-                (ST.PendingValidatorEmission, [netuid]),
-                (ST.PendingRootAlphaDivs, [netuid]),
-                (ST.PendingOwnerCut, [netuid]),
-                (ST.SubnetOwnerCut, None),
-                (ST.OwnerCutEnabled, [netuid]),
-                (ST.RootProp, [netuid]),
-                (ST.CKBurn, None),
-                (ST.MinChildkeyTake, None),
-                (ST.MinChildkeyTakePerSubnet, [netuid]),
-                (ST.ParentKeys, Each(pairs)),
-                (ST.ChildKeys, Each(pairs)),
-                (ST.IdentitiesV2, Each([[ck] for ck in validator_coldkeys])),
-            ],
-        ),
-    )
-    parents_of = parents_of or [[] for _ in keys]
-    children_of = children_of or [[] for _ in keys]
-    edges: dict[tuple[str, str], int] = {}  # (child, parent) -> proportion
-    for child, entries in zip(keys, parents_of, strict=True):
-        for proportion, parent in entries or []:
-            edges[(child, str(parent))] = _int(proportion)
-    for parent, entries in zip(keys, children_of, strict=True):
-        for proportion, child in entries or []:
-            edges.setdefault((str(child), parent), _int(proportion))
-    read = set(keys)  # parents outside the validators (registered or not) are read too
-    outside = list(dict.fromkeys(p for (c, p) in edges if p not in read and c in read))
-    edge_parents = list(dict.fromkeys(p for _, p in edges))
-    money_keys = keys + outside
-    coldkey_of: dict[str, str | None] = {hotkeys[uid]: coldkeys[uid] for uid in uids}
-    (
-        suspended_flags,
-        owners,
         takes,
         childkey_takes,
         alpha_own,
@@ -1171,22 +1179,29 @@ async def _fetch_money(
         bar_rank,
         runtime,
     ) = await _gather(
-        # the per-hotkey reads at e - 1 in one request
         *_optional_values(
             vin,
             [
-                (ST.ChildkeyThresholdSuspended, Each([[p] for p in edge_parents])),
-                (ST.Owner, Each([[hk] for hk in outside])),
-                (ST.Delegates, Each([[hk] for hk in money_keys])),
-                (ST.ChildkeyTake, Each([[hk, netuid] for hk in money_keys])),
-                (ST.TotalHotkeyAlpha, Each([[hk, netuid] for hk in money_keys])),
-                (ST.TotalHotkeyAlpha, Each([[hk, 0] for hk in money_keys])),
+                (ST.PendingServerEmission, [netuid]),
+                (ST.PendingValidatorEmission, [netuid]),
+                (ST.PendingRootAlphaDivs, [netuid]),
+                (ST.PendingOwnerCut, [netuid]),
+                (ST.SubnetOwnerCut, None),
+                (ST.OwnerCutEnabled, [netuid]),
+                (ST.RootProp, [netuid]),
+                (ST.CKBurn, None),
+                (ST.MinChildkeyTake, None),
+                (ST.MinChildkeyTakePerSubnet, [netuid]),
+                (ST.ParentKeys, Each(pairs)),
+                (ST.ChildKeys, Each(pairs)),
+                (ST.IdentitiesV2, Each([[ck] for ck in validator_coldkeys])),
+                *_per_hotkey_items(keys, netuid),
             ],
         ),
         _optional(vout.query_map(ST.AlphaDividendsPerSubnet, [netuid])),
         _optional(vout.query_map(ST.RootAlphaDividendsPerSubnet, [netuid])),
         # every hotkey's stake positions in one request (a prefix scan per hotkey, batched)
-        _optional(_stake_positions(vin, money_keys)),
+        _optional(_stake_positions(vin, keys)),
         *_spliced(
             _optional_values(
                 vout,
@@ -1209,6 +1224,47 @@ async def _fetch_money(
             _optional(vout.runtime(bt.runtime_api.SwapRuntimeApi.current_alpha_price, [netuid])),
         ),
     )
+    parents_of = parents_of or [[] for _ in keys]
+    children_of = children_of or [[] for _ in keys]
+    edges: dict[tuple[str, str], int] = {}  # (child, parent) -> proportion
+    for child, entries in zip(keys, parents_of, strict=True):
+        for proportion, parent in entries or []:
+            edges[(child, str(parent))] = _int(proportion)
+    for parent, entries in zip(keys, children_of, strict=True):
+        for proportion, child in entries or []:
+            edges.setdefault((str(child), parent), _int(proportion))
+    read = set(keys)  # parents outside the validators (registered or not) are read too
+    outside = list(dict.fromkeys(p for (c, p) in edges if p not in read and c in read))
+    edge_parents = list(dict.fromkeys(p for _, p in edges))
+    money_keys = keys + outside
+    coldkey_of: dict[str, str | None] = {hotkeys[uid]: coldkeys[uid] for uid in uids}
+    suspended_flags: list[Any] | None = []
+    owners: list[Any] | None = []
+    if edges:  # the parents' flags, and the outside parents' owners and money, in one more request
+        (
+            suspended_flags,
+            owners,
+            *outside_values,
+            outside_nominators,
+        ) = await _gather(
+            *_optional_values(
+                vin,
+                [
+                    (ST.ChildkeyThresholdSuspended, Each([[p] for p in edge_parents])),
+                    (ST.Owner, Each([[hk] for hk in outside])),
+                    *_per_hotkey_items(outside, netuid),
+                ],
+            ),
+            _optional(_stake_positions(vin, outside)) if outside else _value([]),
+        )
+        takes, childkey_takes, alpha_own, root_own, nominators = (
+            None if first is None or more is None else [*first, *more]
+            for first, more in zip(
+                (takes, childkey_takes, alpha_own, root_own, nominators),
+                (*outside_values, outside_nominators),
+                strict=True,
+            )
+        )
     nominators = nominators or [None] * len(money_keys)
     # A suspended parent's relations are inert (hidden from get_parents / get_children) except on
     # the subnet it owns (runtime docs of ChildkeyThresholdSuspended; a runtime without the item: none).
@@ -1527,6 +1583,22 @@ async def _opened(subtensor: Any, policy: RetryPolicy) -> AsyncIterator[Any]:
             log.debug("closing the client failed: %s", _describe(exc))
 
 
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a run reads, reshapes and writes (restored after).
+
+    A full network's reads allocate millions of short-lived containers (decoded storage values,
+    per-neuron records) that reference counting frees; the collector's generation-2 passes over
+    them found nothing to free yet took about a third of a collect's CPU (bench/collect.py)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _ranges(values: Sequence[int]) -> str:
     """1,2,3,5 -> '1-3, 5'."""
     out: list[str] = []
@@ -1575,6 +1647,7 @@ async def _collect_async(
     head: int | None = None
     total = 0
     client_source = subtensor
+    epoch_blocks: dict[int, int] = {}  # LastMechansimStepBlock per subnet, as read with the anchor
     for attempt in range(1, policy.tries + 1):
         if attempt > 1:
             wait = policy.delay(attempt - 1)
@@ -1592,6 +1665,7 @@ async def _collect_async(
                             summary.network,
                             pinned=block is not None,
                             missing_ok=anchor is not None,
+                            last_steps=epoch_blocks,
                         ),
                         policy.timeout,
                     )
@@ -1617,7 +1691,10 @@ async def _collect_async(
                         return [], meta
                 assert head is not None and pending is not None  # set with meta on the first answer
                 sem = asyncio.Semaphore(policy.concurrency)
-                steps = await asyncio.wait_for(_last_steps(client, head, pending, block), policy.timeout)
+                if epoch_blocks:  # read with the anchor; a subnet without an entry reads its own
+                    steps = {s: epoch_blocks[s] for s in pending if s in epoch_blocks}
+                else:
+                    steps = await asyncio.wait_for(_last_steps(client, head, pending, block), policy.timeout)
 
                 async def one(
                     netuid: int,
@@ -1674,25 +1751,46 @@ async def _anchor(
     *,
     pinned: bool | None = None,
     missing_ok: bool = False,
+    last_steps: dict[int, int] | None = None,
 ) -> tuple[int, dict[str, Any], list[int]]:
     """The anchor block, snapshot metadata and the netuids to read (checked against the chain).
 
     ``block``: the anchor (default the head); everything is read there when ``pinned`` (default: a
     block was given), else each subnet at its last epoch at or before it. ``missing_ok`` (backfill):
-    a requested subnet that did not exist at the anchor is left out instead of an error."""
+    a requested subnet that did not exist at the anchor is left out instead of an error.
+    ``last_steps`` (not pinned): filled with every subnet's ``LastMechansimStepBlock`` there, read in
+    the same round trip as the list of subnets (a subnet that ran no epoch has no entry: it reads its
+    own; a failed read leaves it empty, then :func:`_last_steps` reads them all in one batch)."""
     pinned = block is not None if pinned is None else pinned
     head = await client.block()
     anchor = head if block is None else int(block)
     if anchor > head:
         raise CollectorError(f"block {anchor} is beyond the chain head ({head}) on {network}")
     view = await client.at(anchor)
-    spec = await spec_version_at(view)
-    if spec is not None and spec < OLDEST_SUPPORTED_SPEC:
+    backfill_point = block is not None and not pinned  # a past anchor: the time is the block's own
+    # The anchor's hash (its first touch: hash, header, runtime), then every read there at once.
+    block_hash = await client._substrate.block_hash(anchor)
+    answers: tuple[Any, ...] = await asyncio.gather(
+        spec_version_at(view),
+        view.query_map(ST.NetworksAdded),
+        client.spec_version() if block is None else _value(None),
+        view.query(("Timestamp", "Now")) if backfill_point else _value(None),
+        _optional(view.query_map(ST.LastMechansimStepBlock))
+        if last_steps is not None and not pinned
+        else _value(None),
+        return_exceptions=True,
+    )
+    spec, added, head_spec, stamp, steps = answers
+    if spec is not None and not isinstance(spec, BaseException) and spec < OLDEST_SUPPORTED_SPEC:
         raise CollectorError(
             f"block {anchor} runs runtime spec {spec}, older than the oldest this collector decodes "
             f"(spec {OLDEST_SUPPORTED_SPEC}); pick a later block"
         )
-    added = await view.query_map(ST.NetworksAdded)
+    for answer in (spec, added, head_spec, stamp):  # the first failure, in the order they were read
+        if isinstance(answer, BaseException):
+            raise answer
+    if last_steps is not None and isinstance(steps, list):
+        last_steps.update((int(netuid), int(value or 0)) for netuid, value in steps)
     on_chain = sorted(int(k) for k, v in added if v)
     if netuids is None:
         chosen = [s for s in on_chain if s != 0]  # the root network runs no Yuma epoch
@@ -1709,15 +1807,14 @@ async def _anchor(
     meta = {
         "network": network,
         "block": anchor,
-        "block_hash": await client._substrate.block_hash(anchor),
+        "block_hash": block_hash,
         "taken_at": datetime.now(UTC).replace(tzinfo=None),
-        "spec_version": int(await client.spec_version()) if block is None else spec,
+        "spec_version": int(head_spec) if block is None else spec,
         "sdk_version": f"bittensor {importlib.metadata.version('bittensor')}",
         "source": "chain",
         "note": f"pinned at block {anchor} (not epoch-aligned)" if pinned else "epoch-aligned",
     }
-    if block is not None and not pinned:  # a past anchor (backfill): the time is the block's own
-        stamp = await view.query(("Timestamp", "Now"))
+    if backfill_point:
         meta["taken_at"] = datetime.fromtimestamp(int(stamp) / 1000, UTC).replace(tzinfo=None)
         meta["note"] = f"backfill: epoch-aligned at or before block {anchor}"
     return anchor, meta, chosen
@@ -1762,7 +1859,7 @@ def collect(
             return True
         return False
 
-    with run_lock(path):
+    with run_lock(path), _gc_paused():
         rows, meta = asyncio.run(
             _collect_async(subtensor, requested, block, policy, progress, summary, already_stored)
         )
@@ -2054,21 +2151,22 @@ def _backfill_point(
         counts[1] = len(chosen)
 
     try:
-        _rows, meta = asyncio.run(
-            _collect_async(
-                subtensor,
-                requested,
-                None,
-                policy,
-                None,
-                point_summary,
-                lambda _anchor_block: False,
-                anchor=point,
-                skip=skip,
-                on_rows=on_rows,
-                on_anchor=on_anchor,
+        with _gc_paused():
+            _rows, meta = asyncio.run(
+                _collect_async(
+                    subtensor,
+                    requested,
+                    None,
+                    policy,
+                    None,
+                    point_summary,
+                    lambda _anchor_block: False,
+                    anchor=point,
+                    skip=skip,
+                    on_rows=on_rows,
+                    on_anchor=on_anchor,
+                )
             )
-        )
     except KeyboardInterrupt:  # Ctrl-C: keep every subnet already read, then stop
         flush()
         raise
