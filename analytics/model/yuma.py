@@ -156,20 +156,16 @@ class EpochInputs:
         return len(self.alpha_stake)
 
 
-# A subnet's hyperparameters as the chain (and the store) names them -> the EpochInputs field and its type.
+# A subnet's hyperparameters as the chain (and the store) names them -> the EpochInputs field and its type
+# (the same name, but for bonds_moving_avg and max_validators).
+_BOOL_HYPERPARAMETERS = ("yuma3", "liquid_alpha")
+_INT_HYPERPARAMETERS = ("tempo", "activity_cutoff_factor_milli", "kappa", "bonds_penalty", "stake_threshold")
+_LIQUID_ALPHA_HYPERPARAMETERS = ("alpha_low", "alpha_high", "alpha_sigmoid_steepness")
 STORED_HYPERPARAMETERS: dict[str, tuple[str, type]] = {
-    "tempo": ("tempo", int),
-    "activity_cutoff_factor_milli": ("activity_cutoff_factor_milli", int),
-    "kappa": ("kappa", int),
     "bonds_moving_avg": ("bonds_moving_average", int),
-    "bonds_penalty": ("bonds_penalty", int),
-    "yuma3": ("yuma3", bool),
-    "liquid_alpha": ("liquid_alpha", bool),
-    "alpha_low": ("alpha_low", int),
-    "alpha_high": ("alpha_high", int),
-    "alpha_sigmoid_steepness": ("alpha_sigmoid_steepness", int),
     "max_validators": ("max_allowed_validators", int),
-    "stake_threshold": ("stake_threshold", int),
+    **{name: (name, bool) for name in _BOOL_HYPERPARAMETERS},
+    **{name: (name, int) for name in _INT_HYPERPARAMETERS + _LIQUID_ALPHA_HYPERPARAMETERS},
 }
 
 
