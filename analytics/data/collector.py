@@ -49,6 +49,7 @@ import pyarrow as pa
 from bittensor.metagraph import _text as _metagraph_text  # the SDK's own name/symbol decoding
 from bittensor.reads.base import utf8_text
 from filelock import FileLock, Timeout
+from websockets.exceptions import ConnectionClosedOK
 
 from analytics.data import store
 from analytics.errors import CollectorBusy, CollectorError
@@ -2379,7 +2380,7 @@ class _ReplayConnection:
 
     def __init__(self, recording: Recording, url: str) -> None:
         self._recording, self._url = recording, url
-        self._replies: asyncio.Queue[str] = asyncio.Queue()
+        self._replies: asyncio.Queue[str | None] = asyncio.Queue()  # None: hung up
 
     async def send(self, message: str) -> None:
         frame = json.loads(message)
@@ -2390,7 +2391,15 @@ class _ReplayConnection:
         self._replies.put_nowait(json.dumps(reply))
 
     async def recv(self) -> str:
-        return await self._replies.get()
+        reply = await self._replies.get()
+        if reply is None:
+            self._replies.put_nowait(None)  # every later receive ends too
+            raise ConnectionClosedOK(None, None)
+        return reply
+
+    def hang_up(self) -> None:
+        """End the client's receive loop: the replies already queued, then a clean close."""
+        self._replies.put_nowait(None)
 
     async def close(self) -> None:
         return None
@@ -2424,15 +2433,34 @@ class WiredRpcSubstrate(bt.RpcSubstrate):
     ) -> None:
         super().__init__(endpoint, fallback_endpoints=fallback_endpoints, archive_endpoints=archive_endpoints)
         self._dial = connect
+        self._dialled: list[Any] = []
+
+    async def _dial_and_keep(self, url: str) -> Any:
+        connection = await self._dial(url)
+        self._dialled.append(connection)
+        return connection
 
     def _interface(self, endpoint: str, fallbacks: list[str]) -> Any:
         from bittensor._transport.interface import SubstrateConnection
 
         connection = SubstrateConnection(
-            endpoint, fallback_urls=fallbacks, retry_forever=self.retry_forever, connect_factory=self._dial
+            endpoint,
+            fallback_urls=fallbacks,
+            retry_forever=self.retry_forever,
+            connect_factory=self._dial_and_keep,
         )
         connection._runtimes = _runtimes_over_the_wire(connection._session)
         return connection
+
+    async def close(self) -> None:
+        """Hang up a replay's connections, then the SDK's close. The SDK stops its receive loop by
+        cancelling it, and Python 3.11's ``asyncio.wait_for`` drops that cancel when a reply is
+        already waiting, as one always is in a replay (answers are queued when a request is sent):
+        the close then hung until ``RetryPolicy.close_timeout`` (10 s per failed subnet attempt)."""
+        for connection in self._dialled:
+            if isinstance(connection, _ReplayConnection):
+                connection.hang_up()
+        await super().close()
 
     def renewed(self) -> WiredRpcSubstrate:
         """A new unopened substrate dialling the same way (a fresh client for a retry)."""
