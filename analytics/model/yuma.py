@@ -2135,7 +2135,9 @@ def epoch_with_mechanisms(
 
 def epoch_with_mechanisms_many(arguments: Sequence[Mapping[str, Any]]) -> list[EpochResult]:
     """[epoch_with_mechanisms(**a) for a in arguments], bit for bit, every mechanism's epoch of every
-    subnet through one epoch_many call (check --all: ``SubnetSnapshot.mechanism_arguments()``)."""
+    subnet through one epoch_many call (each mapping as ``SubnetSnapshot.mechanism_arguments()`` gives
+    it). check --all stays per subnet: stacking a snapshot's 128 subnets cost it more in page faults
+    than the per-call work it saved (commit dbede79)."""
     planned = [_mechanism_inputs(a) for a in arguments]
     results = epoch_many([per for per_inputs, _, _ in planned for per in per_inputs])
     out: list[EpochResult] = []
