@@ -674,13 +674,8 @@ class _Graph:
 
     def column(self, key: str, dtype: Any, n: int | None = None) -> np.ndarray:
         """Field ``key`` per neuron as a length-``n`` array (default: every neuron), zero beyond."""
-        n = len(self) if n is None else n
-        values = list(self.raw.get(key) or [])[: min(n, len(self))]
-        out = np.zeros(n, dtype=dtype)
-        if values:
-            convert = bool if dtype is bool else int
-            out[: len(values)] = [convert(v or 0) for v in values]
-        return out
+        values = list(self.raw.get(key) or [])[: len(self)]
+        return _column([v or 0 for v in values], len(self) if n is None else n, dtype)
 
 
 async def _metagraph(view: Any, netuid: int) -> _Graph | None:
