@@ -60,6 +60,7 @@ weighted_median_col, activity_cutoff_blocks, effective_activity_cutoff.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Generator, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property, lru_cache
@@ -695,9 +696,8 @@ def _stake_bits(
             if owner is not None:
                 below[owner] = False
             kept = np.where(below, 0, whole)
-        fits = (
-            n == 0 or int(np.maximum.reduce(kept, axis=None)) < (1 << 62) // n
-        )  # then the int64 sum cannot overflow
+        # then the int64 sum cannot overflow
+        fits = n == 0 or int(np.maximum.reduce(kept, axis=None)) < (1 << 62) // n
         total = int(np.add.reduce(kept, axis=None)) if fits else sum(kept.tolist())
         if total == 0:
             return np.zeros(n, dtype=np.int64), whole
@@ -769,9 +769,8 @@ def _stake_bits_weighted(
         if np.logical_or.reduce(below, axis=None):
             kept_whole, kept_frac = np.where(below, 0, whole), np.where(below, 0, frac)
     whole_sum = int(np.add.reduce(kept_whole, axis=None)) if sums_fit else sum(kept_whole.tolist())
-    total = (whole_sum << 32) + int(
-        np.add.reduce(kept_frac, axis=None)
-    )  # kept_frac < 2^32: its int64 sum is exact
+    # kept_frac < 2^32: its int64 sum is exact
+    total = (whole_sum << 32) + int(np.add.reduce(kept_frac, axis=None))
     if total == 0:
         return np.zeros(n, dtype=np.int64), whole
     value = np.multiply(kept_whole, float(1 << 32))  # each int64 as float64, then scaled (exact)
@@ -1533,9 +1532,8 @@ def _epoch_rows_steps(
         wb, wb_rows = w_bits, has_weights
     elif beta == ONE:
         wb, wb_rows = clipped, trust_r > 0  # clipped >= 0: a row is non-zero exactly where its sum is
-        if (
-            wb is None and liquid and np.logical_or.reduce(consensus, axis=None)
-        ):  # the liquid-alpha EMA reads every entry
+        # the liquid-alpha EMA reads every entry
+        if wb is None and liquid and np.logical_or.reduce(consensus, axis=None):
             wb = np.minimum(w_bits, consensus)
     else:
         if clipped is None:
@@ -2138,7 +2136,12 @@ def epoch_with_mechanisms_many(arguments: Sequence[Mapping[str, Any]]) -> list[E
     subnet through one epoch_many call (each mapping as ``SubnetSnapshot.mechanism_arguments()`` gives
     it). check --all stays per subnet: stacking a snapshot's 128 subnets cost it more in page faults
     than the per-call work it saved (commit dbede79)."""
-    planned = [_mechanism_inputs(a) for a in arguments]
+    signature = inspect.signature(epoch_with_mechanisms)
+    planned = []
+    for given in arguments:
+        bound = signature.bind(**given)  # a name it does not take, or a required one missing: TypeError
+        bound.apply_defaults()
+        planned.append(_mechanism_inputs(bound.arguments))
     results = epoch_many([per for per_inputs, _, _ in planned for per in per_inputs])
     out: list[EpochResult] = []
     at = 0
@@ -2186,27 +2189,17 @@ def _replace(obj: _Plain, **changes: Any) -> _Plain:
     return new
 
 
-_REQUIRED_ARGUMENTS = frozenset({"inputs", "mechanism_weights", "mechanism_bonds", "mechanism_last_update"})
-_OPTIONAL_ARGUMENTS = frozenset({"split", "mechanism_weights_set", "mechanism_commit_block"})
-
-
 def _mechanism_inputs(arguments: Mapping[str, Any]) -> tuple[list[EpochInputs], list[int], list[int]]:
     """Each mechanism's EpochInputs, the split emissions E_m and the U64F64 weights E_m / E, from
-    epoch_with_mechanisms' arguments by name (its own, or one mapping of epoch_with_mechanisms_many's);
-    a name it does not take, or a required one missing, is a TypeError as in a call."""
-    if not arguments.keys() <= _REQUIRED_ARGUMENTS | _OPTIONAL_ARGUMENTS:
-        unknown = sorted(arguments.keys() - _REQUIRED_ARGUMENTS - _OPTIONAL_ARGUMENTS)
-        raise TypeError(f"epoch_with_mechanisms() got unexpected keyword arguments {unknown}")
-    if not arguments.keys() >= _REQUIRED_ARGUMENTS:
-        missing = sorted(_REQUIRED_ARGUMENTS - arguments.keys())
-        raise TypeError(f"epoch_with_mechanisms() missing required arguments {missing}")
+    epoch_with_mechanisms' arguments by name, every one present (its own, or one mapping of
+    epoch_with_mechanisms_many's bound to its signature)."""
     inputs: EpochInputs = arguments["inputs"]
     mechanism_weights: Sequence[np.ndarray] = arguments["mechanism_weights"]
     mechanism_bonds: Sequence[np.ndarray | None] = arguments["mechanism_bonds"]
     mechanism_last_update: Sequence[np.ndarray] = arguments["mechanism_last_update"]
-    split: Sequence[int] | None = arguments.get("split")
-    mechanism_weights_set: Sequence[np.ndarray | None] | None = arguments.get("mechanism_weights_set")
-    mechanism_commit_block: Sequence[np.ndarray | None] | None = arguments.get("mechanism_commit_block")
+    split: Sequence[int] | None = arguments["split"]
+    mechanism_weights_set: Sequence[np.ndarray | None] | None = arguments["mechanism_weights_set"]
+    mechanism_commit_block: Sequence[np.ndarray | None] | None = arguments["mechanism_commit_block"]
     count = len(mechanism_weights)
     if count == 0:
         raise ValueError("at least one mechanism is needed")
