@@ -109,13 +109,20 @@ def safe_values(values: Any) -> Any:
     return np.array([safe_text(v) if isinstance(v, str) else v for v in values], dtype=object)
 
 
+def _holds_text(dtype: Any) -> bool:
+    """Can a column of this dtype hold strings (object, numpy strings, pandas' string dtypes)?"""
+    import pandas as pd
+
+    return dtype.kind in "OSU" or isinstance(dtype, pd.StringDtype)
+
+
 def safe_series(series: pd.Series) -> pd.Series:
     """A text column sanitised cell by cell (non-string cells, such as None or NaN, are kept); the
     same object back when no cell needs a change, so clean data costs one scan (vectorised in Arrow for
     pandas' pyarrow strings, what DuckDB reads give: a page's reads of thousands of keys stay cheap)."""
     import pandas as pd
 
-    if series.dtype.kind not in "OSU" and not isinstance(series.dtype, pd.StringDtype):
+    if not _holds_text(series.dtype):
         return series
     if isinstance(series.dtype, pd.StringDtype) and series.dtype.storage == "pyarrow":
         if arrow_all_safe(series.array):  # vectorised in Arrow
@@ -127,12 +134,11 @@ def safe_series(series: pd.Series) -> pd.Series:
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with every text column sanitised by :func:`safe_series` (a copy only when one changes)."""
-    import pandas as pd
 
     changed: dict[Any, pd.Series] = {}
     for name, dtype in frame.dtypes.items():
-        if dtype.kind not in "OSU" and not isinstance(dtype, pd.StringDtype):
-            continue  # not text: safe_series would keep it (no Series built for it here)
+        if not _holds_text(dtype):
+            continue  # safe_series would keep it (no Series built for it here)
         column = frame[name]
         if not hasattr(column, "dtype"):  # duplicate column names give a frame: leave it
             continue
