@@ -7,6 +7,8 @@ Pure pandas: shared by the pages, no Streamlit.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -15,6 +17,16 @@ from analytics.model.units import RAO_PER_UNIT, U16_MAX
 # Points above which a chart draws with WebGL (plotly.express's render_mode="auto"; the charts built
 # without px keep its choice).
 WEBGL_FROM = 1000
+
+
+def single_panel_axes(x_title: str, y_title: str, **layout: Any) -> dict[str, Any]:
+    """The layout plotly.express gives a one-panel figure (for charts built with graph_objects): both
+    axes anchored over the whole domain and titled, plus ``layout``."""
+    return {
+        "xaxis": {"anchor": "y", "domain": [0.0, 1.0], "title": {"text": x_title}},
+        "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "title": {"text": y_title}},
+        **layout,
+    }
 
 
 def alpha(rao: object) -> np.ndarray:

@@ -23,7 +23,7 @@ from analytics.model.mechanisms import MechanismInputError
 from analytics.model.mechanisms import data_universe_sn13 as sn13
 from analytics.model.mechanisms import iota_sn9 as sn9
 from analytics.model.mechanisms.registry import Table
-from analytics.views.display import WEBGL_FROM
+from analytics.views.display import WEBGL_FROM, single_panel_axes
 
 MAX_UPLOAD_ROWS = 50_000
 
@@ -41,15 +41,6 @@ def _groups(values: Any) -> list[tuple[Any, np.ndarray]]:
     """(value, row positions) of each distinct value, in order of first appearance (px's grouping)."""
     codes, uniques = pd.factorize(pd.Series(values), sort=False)
     return [(value, np.flatnonzero(codes == i)) for i, value in enumerate(uniques)]
-
-
-def _axes(x_title: str, y_title: str, **layout: Any) -> dict[str, Any]:
-    """A single-panel px layout: both axes anchored over the whole domain, titled."""
-    return {
-        "xaxis": {"anchor": "y", "domain": [0.0, 1.0], "title": {"text": x_title}},
-        "yaxis": {"anchor": "x", "domain": [0.0, 1.0], "title": {"text": y_title}},
-        **layout,
-    }
 
 
 def _bar_figure(
@@ -85,7 +76,7 @@ def _bar_figure(
         )
         for i, (group, rows) in enumerate(_groups(groups))
     ]
-    layout = _axes(
+    layout = single_panel_axes(
         *axes,
         barmode="relative",
         legend={"title": {"text": legend}, "tracegroupgap": 0},
@@ -229,7 +220,7 @@ def sweep_chart(merge: Merge, b_min: float) -> go.Figure:
                 "B_min=%{x}<br>B_eff=%{y}<extra></extra>",
             )
         ],
-        layout=_axes(
+        layout=single_panel_axes(
             "B_min",
             "B_eff",
             legend={"tracegroupgap": 0},
@@ -507,7 +498,7 @@ def recovery_chart(recovery: Recovery, alpha: float) -> go.Figure:
                 f"{before}=%{{x}}<br>{clean}=%{{y}}<extra></extra>",
             )
         ],
-        layout=_axes(
+        layout=single_panel_axes(
             before,
             clean,
             legend={"tracegroupgap": 0},

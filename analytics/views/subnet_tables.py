@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 from analytics.model import consensus
 from analytics.model.units import RAO_PER_UNIT
 from analytics.textsafe import plot_text
-from analytics.views import health, returns
+from analytics.views import display, health, returns
 from analytics.views.analysis import (
     SubnetAnalysis,
     _bits,
@@ -297,21 +297,9 @@ def validators_figure(table: pd.DataFrame) -> go.Figure:
                 yaxis="y",
             )
         )
-    layout = {
-        "legend": {"tracegroupgap": 0},
-        # log axis: a tick per power of ten, as on the Stake page
-        "xaxis": {
-            "anchor": "y",
-            "domain": [0.0, 1.0],
-            "dtick": 1,
-            "title": {"text": "stake (α, log scale)"},
-            "type": "log",
-        },
-        "yaxis": {
-            "anchor": "x",
-            "domain": [0.0, 1.0],
-            "range": [-0.03, 1.05],
-            "title": {"text": "validator trust Tv"},
-        },
-    }
+    layout = display.single_panel_axes(
+        "stake (α, log scale)", "validator trust Tv", legend={"tracegroupgap": 0}
+    )
+    layout["xaxis"].update(dtick=1, type="log")  # log axis: a tick per power of ten, as on the Stake page
+    layout["yaxis"]["range"] = [-0.03, 1.05]
     return go.Figure(data=traces, layout=layout)
