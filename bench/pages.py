@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import plotly.express  # noqa: E402,F401  (imported once per server process: not part of a page's view)
 import streamlit as st  # noqa: E402
+from streamlit.logger import set_log_level  # noqa: E402
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
 from analytics import ss58  # noqa: E402
@@ -60,6 +61,7 @@ ALL_SUBNETS = {"Stake"}  # pages whose default view spans every subnet
 def clear_caches() -> None:
     """What a first view after an idle second finds: no cached results, no open DuckDB connection (the
     app's shared reader closes after a second idle)."""
+    set_log_level("error")  # clearing caches outside a script run logs two warnings: noise between figures
     st.cache_data.clear()
     export._analysis.cache_clear()
     store.SHARED_READER.close()
