@@ -7,6 +7,7 @@ line."""
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import bittensor as bt
@@ -159,6 +160,23 @@ def test_backfill_replays_and_a_cut_recording_fails_that_subnet(tmp_path, capsys
     assert "SubnetInfoRuntimeApi_get_metagraph" in err and "is not in the recording" in err
     assert "subnet 2: attempt 2 failed" in err
     assert {row[1] for row in dump(cut_db)["subnets"]} == {1}
+
+    # A retry's client closes at once after its subnet fails: the replay hangs up its connections first,
+    # so the SDK's receive loop ends cleanly. Without that hang-up the loop ignores its cancel (Python
+    # 3.11's wait_for drops it when a reply is queued, as one always is in a replay) and each such close
+    # silently waits out close_timeout: two points here, 2 x 20 s; the run takes about a second.
+    policy = collector.RetryPolicy(tries=2, close_timeout=20.0, backoff=0)
+    started = time.monotonic()
+    summary = collector.backfill(
+        collector.replayed(cut),
+        tmp_path / "api.duckdb",
+        start_block=5000,
+        end_block=9000,
+        every=4000,
+        policy=policy,
+    )
+    assert set(summary.failed) == {5000, 9000} and all(set(f) == {2} for f in summary.failed.values())
+    assert time.monotonic() - started < policy.close_timeout  # no close waited out its deadline
 
 
 def test_a_missing_or_broken_recording_is_one_error_line(tmp_path, capsys) -> None:
