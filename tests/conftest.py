@@ -194,7 +194,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     (quiet machine, 2026-12-03); 4 workers gave 114 s (more collection, more contention)."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist's own hook reads it
-    return len(os.sched_getaffinity(0)) + 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    return cores + 1
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
