@@ -133,6 +133,16 @@ def test_backfill_replays_and_a_cut_recording_fails_that_subnet(tmp_path, capsys
     assert dump(offline) == dump(live)
     assert len(dump(live)["subnets"]) == 4  # 2 points x 2 subnets
 
+    # Every connection downloads the runtime's metadata again; the recording holds each once, and the
+    # later copies name it (the replay above was answered from those references).
+    lines = frames(rec)
+    assert len({x["url"] for x in lines if "url" in x} | {x["conn"] for x in lines if "url" in x}) > 2
+    long = [x for x in lines if "result_of" in x]
+    full = [x["result_of"] for x in long if "result" in x["got"]]
+    assert len(full) == len(set(full)) >= 1  # the first copy of each, in full
+    assert {x["result_of"] for x in long} == set(full) and len(long) > len(full)  # later ones: references
+    assert all(len(x["got"]["result"]) >= collector.SHARED_RESULT_CHARS for x in long if "result" in x["got"])
+
     # Without the node's answers to subnet 2's metagraph calls, subnet 2 fails (exit 1), 1 is stored.
     def subnet_2_metagraph(frame: dict) -> bool:
         method, data = (frame["params"] + [None, None])[:2]
@@ -177,6 +187,68 @@ def test_backfill_replays_and_a_cut_recording_fails_that_subnet(tmp_path, capsys
     )
     assert set(summary.failed) == {5000, 9000} and all(set(f) == {2} for f in summary.failed.values())
     assert time.monotonic() - started < policy.close_timeout  # no close waited out its deadline
+
+
+def test_a_long_result_written_once_answers_every_copy_and_format_1_still_replays(tmp_path, capsys) -> None:
+    """Format 2 names a long result written before by its digest; a format-1 file (every result in full)
+    replays as it did; a reference whose first copy is missing is one error line."""
+    url, meta = "ws://node", ["Metadata_metadata_at_version", "0x0f000000", "0xa1"]
+    big = "0x" + "ab" * collector.SHARED_RESULT_CHARS
+
+    def recording(name: str, fmt: int, second: dict) -> collector.Recording:
+        lines = [
+            {"recording": "json-rpc", "format": fmt, "network": url, "endpoint": url},
+            {"conn": "c1", "url": url},
+            {"conn": "c1", "sent": {"jsonrpc": "2.0", "id": 1, "method": "state_call", "params": meta}},
+            {"conn": "c1", "got": {"jsonrpc": "2.0", "id": 1, "result": big}, "result_of": "d1"},
+            {"conn": "c2", "url": url},
+            {"conn": "c2", "sent": {"jsonrpc": "2.0", "id": 1, "method": "state_call", "params": meta}},
+            second,
+        ]
+        if fmt == 1:
+            lines[3] = {k: v for k, v in lines[3].items() if k != "result_of"}
+        (tmp_path / name).mkdir()
+        (tmp_path / name / collector.RECORDING_FILE).write_text(
+            "\n".join(json.dumps(x) for x in lines) + "\n"
+        )
+        return collector.Recording(tmp_path / name)
+
+    ask = {"jsonrpc": "2.0", "id": 7, "method": "state_call", "params": meta}
+    referenced = {"conn": "c2", "got": {"jsonrpc": "2.0", "id": 1}, "result_of": "d1"}
+    for name, fmt, second in (
+        ("v2", 2, referenced),
+        ("v1", 1, {"conn": "c2", "got": {"jsonrpc": "2.0", "id": 1, "result": big}}),
+    ):
+        replay = recording(name, fmt, second)
+        assert (
+            replay.answer(url, ask) == replay.answer(url, ask) == {"jsonrpc": "2.0", "id": 7, "result": big}
+        )
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "cut" / collector.RECORDING_FILE).write_text(
+        json.dumps({"recording": "json-rpc", "format": 2, "network": url, "endpoint": url})
+        + "\n"
+        + json.dumps({"conn": "c2", "url": url})
+        + "\n"
+        + json.dumps(referenced)
+        + "\n"
+    )
+    assert main(["collect", "--db", str(tmp_path / "x.duckdb"), "--replay", str(tmp_path / "cut")]) == 2
+    err = [x for x in capsys.readouterr().err.splitlines() if x.strip()]
+    assert len(err) == 1 and "line 3 is not a recorded JSON-RPC frame" in err[0]
+
+    # A second run appending to a recording names what the first wrote in full.
+    header = {"network": url, "endpoint": url}
+    for run in (1, 2):
+        recorder = collector._Recorder(tmp_path / "appended", header)
+        recorder.write({"conn": f"c{run}", "url": url})
+        recorder.write(
+            {"conn": f"c{run}", "sent": {"jsonrpc": "2.0", "id": 1, "method": "state_call", "params": meta}}
+        )
+        recorder.got(f"c{run}", {"jsonrpc": "2.0", "id": 1, "result": big})
+        recorder._file.close()
+    text = (tmp_path / "appended" / collector.RECORDING_FILE).read_text()
+    assert text.count(big) == 1 and text.count('"result_of"') == 2
+    assert collector.Recording(tmp_path / "appended").answer(url, ask)["result"] == big
 
 
 def test_a_missing_or_broken_recording_is_one_error_line(tmp_path, capsys) -> None:

@@ -28,12 +28,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import hashlib
 import importlib.metadata
 import itertools
 import json
 import logging
 import os
 import random
+import re
 import tempfile
 import time
 import uuid
@@ -2192,7 +2194,11 @@ def _backfill_point(
 # above the socket is the real SDK: session, batches, runtime resolution, metadata, SCALE decoding.
 
 RECORDING_FILE = "rpc.jsonl"
-RECORDING_FORMAT = 1
+# 2: a long result already written in the run (a runtime's metadata, ~0.6 MB, fetched again by every
+# connection) is written once; later copies name it by its digest. Format 1 files replay as before.
+RECORDING_FORMAT = 2
+READABLE_RECORDING_FORMATS = (1, 2)
+SHARED_RESULT_CHARS = 64 * 1024  # results at least this long are written once per run
 
 
 def _network_argument(subtensor: Any) -> str:
@@ -2202,6 +2208,20 @@ def _network_argument(subtensor: Any) -> str:
 
 def _request_key(method: Any, params: Any) -> str:
     return json.dumps([method, params], sort_keys=True, separators=(",", ":"))
+
+
+_FULL_COPY_TAIL = re.compile(rb'"result_of":\s*"([0-9a-f]{64})"\s*}\s*$')
+
+
+def _long_results_in(path: Path) -> set[str]:
+    """The digests of the long results ``path`` already holds in full: a command appends through more
+    than one client (backfill resolves its range on one), and a rerun appends to the same file."""
+    found: set[str] = set()
+    with contextlib.suppress(OSError), path.open("rb") as lines:
+        for line in lines:
+            if len(line) >= SHARED_RESULT_CHARS and (match := _FULL_COPY_TAIL.search(line[-100:])):
+                found.add(match.group(1).decode())
+    return found
 
 
 class _Recorder:
@@ -2214,11 +2234,29 @@ class _Recorder:
             self._file = open(self.dir / RECORDING_FILE, "a", encoding="utf-8")  # noqa: SIM115 - whole run
         except OSError as exc:
             raise CollectorError(f"cannot write a recording in {self.dir}: {exc.strerror or exc}") from None
+        self._written = _long_results_in(self.dir / RECORDING_FILE)  # digests already written in full
         self.write({"recording": "json-rpc", "format": RECORDING_FORMAT, **header})
 
     def write(self, line: dict[str, Any]) -> None:
         self._file.write(json.dumps(line, separators=(",", ":")) + "\n")
         self._file.flush()
+
+    def got(self, conn: str, frame: Any) -> None:
+        """A received frame; a long result this run has already written is named by its digest instead
+        (each new connection downloads the runtime's metadata again: without this, a 52-point backfill's
+        recording is mostly copies of it)."""
+        result = frame.get("result") if isinstance(frame, dict) else None
+        if not isinstance(result, str) or len(result) < SHARED_RESULT_CHARS:
+            self.write({"conn": conn, "got": frame})
+            return
+        digest = hashlib.sha256(result.encode()).hexdigest()
+        if digest in self._written:
+            self.write(
+                {"conn": conn, "got": {k: v for k, v in frame.items() if k != "result"}, "result_of": digest}
+            )
+        else:
+            self._written.add(digest)
+            self.write({"conn": conn, "got": frame, "result_of": digest})
 
     async def connect(self, url: str) -> Any:
         """The SDK's own websocket dial to ``url``, every frame through it recorded."""
@@ -2249,7 +2287,7 @@ class _RecordingConnection:
 
     async def recv(self) -> str | bytes:
         message = await self._ws.recv()
-        self._recorder.write({"conn": self._conn, "got": self._frame(message)})
+        self._recorder.got(self._conn, self._frame(message))
         return message
 
     async def close(self) -> None:
@@ -2275,6 +2313,7 @@ class Recording:
         self._urls: dict[str, str] = {}  # connection -> endpoint
         self._asked: dict[tuple[str, Any], tuple[str, str]] = {}  # (connection, id) -> (endpoint, request)
         self._anywhere: dict[str, tuple[str, str]] = {}  # request -> the first endpoint that answered it
+        self._results: dict[str, Any] = {}  # digest -> a long result written once (format 2)
         with path.open("rb") as lines:  # bytes: text that is not UTF-8 is a bad line, not a crash
             for number, line in enumerate(lines, 1):
                 try:
@@ -2292,7 +2331,9 @@ class Recording:
         if not isinstance(entry, dict):
             raise ValueError
         if "recording" in entry:
-            if entry.get("format") != RECORDING_FORMAT or not isinstance(entry.get("endpoint"), str):
+            if entry.get("format") not in READABLE_RECORDING_FORMATS or not isinstance(
+                entry.get("endpoint"), str
+            ):
                 raise ValueError
             self.header = self.header or entry
         elif "url" in entry:
@@ -2300,6 +2341,12 @@ class Recording:
         elif "sent" in entry or "got" in entry:
             conn = str(entry["conn"])
             frames: Any = entry["sent"] if "sent" in entry else entry["got"]
+            if "result_of" in entry:  # a long result: its first copy holds it, later ones name it
+                digest = str(entry["result_of"])
+                if "result" in frames:
+                    self._results[digest] = frames["result"]
+                else:
+                    frames = {**frames, "result": self._results[digest]}  # KeyError: a bad line
             for frame in frames if isinstance(frames, list) else [frames]:
                 if "sent" in entry:
                     request = _request_key(frame["method"], frame["params"])
