@@ -2194,11 +2194,11 @@ def _backfill_point(
 # above the socket is the real SDK: session, batches, runtime resolution, metadata, SCALE decoding.
 
 RECORDING_FILE = "rpc.jsonl"
-# 2: a long result already written in the run (a runtime's metadata, ~0.6 MB, fetched again by every
+# 2: a long result the file already holds (a runtime's metadata, ~0.6 MB, fetched again by every
 # connection) is written once; later copies name it by its digest. Format 1 files replay as before.
 RECORDING_FORMAT = 2
 READABLE_RECORDING_FORMATS = (1, 2)
-SHARED_RESULT_CHARS = 64 * 1024  # results at least this long are written once per run
+SHARED_RESULT_CHARS = 64 * 1024  # results at least this long are written once per recording file
 
 
 def _network_argument(subtensor: Any) -> str:
@@ -2242,21 +2242,18 @@ class _Recorder:
         self._file.flush()
 
     def got(self, conn: str, frame: Any) -> None:
-        """A received frame; a long result this run has already written is named by its digest instead
-        (each new connection downloads the runtime's metadata again: without this, a 52-point backfill's
+        """A received frame; a long result the file already holds is named by its digest instead (each
+        new connection downloads the runtime's metadata again: without this, a 52-point backfill's
         recording is mostly copies of it)."""
         result = frame.get("result") if isinstance(frame, dict) else None
         if not isinstance(result, str) or len(result) < SHARED_RESULT_CHARS:
             self.write({"conn": conn, "got": frame})
             return
         digest = hashlib.sha256(result.encode()).hexdigest()
-        if digest in self._written:
-            self.write(
-                {"conn": conn, "got": {k: v for k, v in frame.items() if k != "result"}, "result_of": digest}
-            )
-        else:
-            self._written.add(digest)
-            self.write({"conn": conn, "got": frame, "result_of": digest})
+        if digest in self._written:  # the later copies: the frame without its result
+            frame = {k: v for k, v in frame.items() if k != "result"}
+        self._written.add(digest)
+        self.write({"conn": conn, "got": frame, "result_of": digest})
 
     async def connect(self, url: str) -> Any:
         """The SDK's own websocket dial to ``url``, every frame through it recorded."""
