@@ -61,7 +61,9 @@ ALL_SUBNETS = {"Stake"}  # pages whose default view spans every subnet
 def clear_caches() -> None:
     """What a first view after an idle second finds: no cached results, no open DuckDB connection (the
     app's shared reader closes after a second idle)."""
-    set_log_level("error")  # clearing caches outside a script run logs two warnings: noise between figures
+    # Clearing caches outside a script run logs two warnings: noise between the figures. Set here, not
+    # once at import: each AppTest run sets Streamlit's log level back from its config.
+    set_log_level("error")
     st.cache_data.clear()
     export._analysis.cache_clear()
     store.SHARED_READER.close()

@@ -189,8 +189,8 @@ def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
     """``-n auto``: one worker per core plus one (PYTEST_XDIST_AUTO_NUM_WORKERS still overrides).
 
     Why the extra one: a worker spends about two fifths of its time waiting, on the app server and
-    chromium, the Spark JVM, CLI processes, lock and deadline tests, while its core is free. A third
-    worker on 2 cores fills those waits: the suite took 106-111 s with 3 workers, 122-128 s with 2
+    chromium, the Spark JVM, CLI processes, lock and deadline tests, and much of that wait leaves a core
+    idle (the run used 143 % of 2 cores). A third worker on 2 cores fills those gaps: the suite took 106-111 s with 3 workers, 122-128 s with 2
     (quiet machine, 2026-12-03); 4 workers gave 114 s (more collection, more contention)."""
     if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
         return None  # xdist's own hook reads it
